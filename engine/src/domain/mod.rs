@@ -1,0 +1,23 @@
+//! The domain model: parsed values and configuration resources, free of actix and redis.
+//!
+//! Everything here is validated in its constructor (or its serde `try_from`), so that a value
+//! that exists is a valid one: handlers and the store never re-check what the type promises.
+
+mod error;
+mod ids;
+mod bounded;
+mod name;
+mod phone;
+mod resources;
+mod template;
+
+pub use bounded::{AlertSecs, Capacity, OfferTimeoutSecs, Priority, PublicMinutes};
+pub use error::ValidationError;
+pub use ids::{AgentId, DispositionId, NumberId, QueueId, TeamId, TemplateId, TokenId};
+pub use name::{Name, Slug};
+pub use phone::PhoneNumber;
+pub use resources::{
+    Agent, AgentRole, Disposition, Number, Queue, QueueAlerts, RoutingStrategy, Team, Template,
+    TemplateScope, Token,
+};
+pub use template::TemplateBody;

@@ -1,0 +1,219 @@
+//! The configuration resources an admin manages: teams, queues, agents, business numbers,
+//! disposition codes, templates, and the API tokens issued to agents.
+//!
+//! Every field is a validated type, so a resource that exists is a valid one; the few rules
+//! that span fields live in each resource's `validate`.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{
+    AgentId, AlertSecs, Capacity, DispositionId, Name, NumberId, OfferTimeoutSecs, PhoneNumber,
+    Priority, PublicMinutes, QueueId, Slug, TeamId, TemplateBody, TemplateId, TokenId,
+    ValidationError,
+};
+
+/// The most teams one agent may belong to: visibility checks walk this list.
+pub const MAX_TEAMS_PER_AGENT: usize = 50;
+
+/// A group of agents; agents see only conversations of their teams' queues.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Team {
+    /// The team's id.
+    pub id: TeamId,
+    /// Unique among teams.
+    pub name: Name,
+}
+
+/// How a queue picks the agent for its next offer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RoutingStrategy {
+    /// The agent whose last offer or assignment ended longest ago.
+    #[default]
+    LongestIdle,
+    /// The agent with the lowest load relative to capacity.
+    LeastBusy,
+    /// Agents in turn, in a stable order.
+    RoundRobin,
+    /// Every eligible agent at once; the first accept wins, the other offers are rescinded.
+    Broadcast,
+}
+
+/// When a queue raises its two alerts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct QueueAlerts {
+    /// Seconds a conversation may wait unclaimed before `alert.raised` (0: never).
+    pub unclaimed_secs: AlertSecs,
+    /// Seconds an owned conversation's customer may wait for a reply before `alert.raised`
+    /// (0: never).
+    pub awaiting_reply_secs: AlertSecs,
+}
+
+/// A waiting line of conversations and the agents logged into it; belongs to a team.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Queue {
+    /// The queue's id.
+    pub id: QueueId,
+    /// Unique among queues.
+    pub name: Name,
+    /// The team whose agents work this queue.
+    pub team_id: TeamId,
+    /// How the next agent is picked.
+    pub strategy: RoutingStrategy,
+    /// Seconds an agent has to answer an offer.
+    pub offer_timeout_secs: OfferTimeoutSecs,
+    /// Minutes before an owned conversation whose customer waits becomes public (0: never).
+    pub public_minutes: PublicMinutes,
+    /// Alert thresholds.
+    pub alerts: QueueAlerts,
+    /// Whether completing a conversation requires at least one disposition.
+    pub disposition_required: bool,
+    /// Higher is served first by agents logged into several queues.
+    pub priority: Priority,
+}
+
+/// What an agent's token may do.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentRole {
+    /// Works conversations of its teams' queues.
+    #[default]
+    Agent,
+    /// Sees and acts on its teams' queues and agents.
+    Supervisor,
+}
+
+/// A person who works conversations (or supervises those who do).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Agent {
+    /// The agent's id.
+    pub id: AgentId,
+    /// Display name, shown to customers through `{{agent.name}}`.
+    pub name: Name,
+    /// Agent or supervisor.
+    pub role: AgentRole,
+    /// The teams whose queues the agent may work; no duplicates.
+    pub team_ids: Vec<TeamId>,
+    /// Conversations the agent may hold at once (offered plus owned).
+    pub capacity: Capacity,
+}
+
+impl Agent {
+    /// Checks the rules that span fields: at most 50 teams, none twice.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        if self.team_ids.len() > MAX_TEAMS_PER_AGENT {
+            return Err(ValidationError::invalid(
+                "team_ids",
+                format!("must list at most {MAX_TEAMS_PER_AGENT} teams"),
+            ));
+        }
+        for (i, team) in self.team_ids.iter().enumerate() {
+            if self.team_ids[..i].contains(team) {
+                return Err(ValidationError::invalid(
+                    format!("team_ids[{i}]"),
+                    format!("lists team {team} twice"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A business phone number customers text; feeds one queue under one campaign.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Number {
+    /// The number resource's id.
+    pub id: NumberId,
+    /// The number in E.164; unique among numbers.
+    pub phone: PhoneNumber,
+    /// Why customers text this number; shown on every conversation it opens.
+    pub campaign: Name,
+    /// The queue its conversations wait in.
+    pub queue_id: QueueId,
+    /// The SMS provider account that sends and receives for it, if any yet.
+    pub provider_account_id: Option<String>,
+}
+
+impl Number {
+    /// Checks the provider account id's form (the account itself is configured with the SMS
+    /// channel).
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        if let Some(account) = &self.provider_account_id {
+            let ok = !account.is_empty()
+                && account.len() <= 64
+                && account.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+            if !ok {
+                return Err(ValidationError::invalid(
+                    "provider_account_id",
+                    "must be 1 to 64 letters, digits, '_', '-' or '.'",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An outcome code an agent records on a conversation before completing it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Disposition {
+    /// The disposition's id.
+    pub id: DispositionId,
+    /// The machine code reports key on, unique among dispositions, e.g. `resolved`.
+    pub code: Slug,
+    /// What agents see, e.g. `Resolved`.
+    pub label: Name,
+    /// Retired codes stay for history but are no longer offered to agents.
+    pub active: bool,
+}
+
+/// Where a template applies.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum TemplateScope {
+    /// Everywhere.
+    Global,
+    /// Conversations of this team's queues.
+    Team {
+        /// The team.
+        team_id: TeamId,
+    },
+    /// Conversations of this queue.
+    Queue {
+        /// The queue.
+        queue_id: QueueId,
+    },
+    /// Conversations of this campaign.
+    Campaign {
+        /// The campaign's name, as on its numbers.
+        campaign: Name,
+    },
+}
+
+/// A quick reply: a body with `{{placeholders}}` that agents fill and edit before sending.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Template {
+    /// The template's id.
+    pub id: TemplateId,
+    /// Unique within its scope.
+    pub name: Name,
+    /// The text with placeholders.
+    pub body: TemplateBody,
+    /// Where it applies.
+    pub scope: TemplateScope,
+}
+
+/// An API token issued to an agent. Only the SHA-256 of the secret is kept: the secret is
+/// shown once, when issued. Tokens are 256 random bits, so a plain hash is as strong as a
+/// slow one and keeps authentication to one lookup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Token {
+    /// The token's id (not secret; used to list and revoke).
+    pub id: TokenId,
+    /// The agent the token acts as; its role is the agent's role at the time of use.
+    pub agent_id: AgentId,
+    /// A note telling tokens apart, e.g. `desktop laptop`.
+    pub label: Option<Name>,
+    /// Hex SHA-256 of the secret.
+    pub secret_sha256: String,
+}

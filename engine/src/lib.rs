@@ -1,0 +1,9 @@
+//! Switchboard's engine: the domain of SMS contact-center routing, independent of HTTP.
+//!
+//! - [`domain`]: parsed values and configuration resources;
+//! - [`store`]: persistence, with Redis and in-memory implementations;
+//! - [`catalog`]: typed configuration over a store.
+
+pub mod catalog;
+pub mod domain;
+pub mod store;

@@ -1,0 +1,82 @@
+//! One concrete store type for the server to hold, whichever backend the operator chose.
+//! An enum rather than `dyn Store`: the trait's async methods stay zero-cost and the choice
+//! is made once, at start-up.
+
+use super::{ConfigDoc, ConfigWrite, MemoryStore, RedisStore, ResourceKind, ResourceRef, Store, StoreError};
+
+/// Either store.
+#[derive(Debug, Clone)]
+pub enum AnyStore {
+    /// The embedded, non-durable store.
+    Memory(MemoryStore),
+    /// Redis.
+    Redis(RedisStore),
+}
+
+impl AnyStore {
+    /// Whether data survives a restart of this process.
+    pub fn is_durable(&self) -> bool {
+        matches!(self, Self::Redis(_))
+    }
+
+    /// A short name for logs and `/readyz`.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Self::Memory(_) => "memory",
+            Self::Redis(_) => "redis",
+        }
+    }
+}
+
+macro_rules! dispatch {
+    ($self:ident, $store:ident => $call:expr) => {
+        match $self {
+            AnyStore::Memory($store) => $call.await,
+            AnyStore::Redis($store) => $call.await,
+        }
+    };
+}
+
+impl Store for AnyStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        dispatch!(self, s => s.ping())
+    }
+
+    async fn config_get(&self, kind: ResourceKind, id: &str) -> Result<Option<ConfigDoc>, StoreError> {
+        dispatch!(self, s => s.config_get(kind, id))
+    }
+
+    async fn config_list(
+        &self,
+        kind: ResourceKind,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ConfigDoc>, StoreError> {
+        dispatch!(self, s => s.config_list(kind, after, limit))
+    }
+
+    async fn config_find_unique(
+        &self,
+        kind: ResourceKind,
+        field: &str,
+        value: &str,
+    ) -> Result<Option<String>, StoreError> {
+        dispatch!(self, s => s.config_find_unique(kind, field, value))
+    }
+
+    async fn config_put(&self, write: ConfigWrite) -> Result<u64, StoreError> {
+        dispatch!(self, s => s.config_put(write))
+    }
+
+    async fn config_delete(&self, kind: ResourceKind, id: &str) -> Result<(), StoreError> {
+        dispatch!(self, s => s.config_delete(kind, id))
+    }
+
+    async fn config_owned(&self, owner: &ResourceRef) -> Result<Vec<ConfigDoc>, StoreError> {
+        dispatch!(self, s => s.config_owned(owner))
+    }
+
+    async fn close(&self) {
+        dispatch!(self, s => s.close())
+    }
+}

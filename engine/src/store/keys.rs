@@ -1,0 +1,94 @@
+//! The Redis key schema: every key Switchboard writes is built here, under the configured
+//! prefix.
+//!
+//! Configuration lives under one hash tag, `{cfg}`, so that every configuration key hashes to
+//! one Redis Cluster slot: the Lua scripts that check references and unique values across
+//! documents build their keys from [`Keys::config_base`] and stay on that slot. Configuration
+//! is small (thousands of documents, not millions), so one slot is no bottleneck.
+//!
+//! | key | type | holds |
+//! | --- | --- | --- |
+//! | `<p>:{cfg}:doc:<kind>:<id>` | hash | `rev`, `body` (JSON), `refs` and `uniques` (JSON arrays), `owner` |
+//! | `<p>:{cfg}:index:<kind>` | sorted set | every id of the kind, score 0, so `ZRANGE BYLEX` pages in id order |
+//! | `<p>:{cfg}:unique:<kind>:<field>` | hash | unique value → id of the document holding it |
+//! | `<p>:{cfg}:refby:<kind>:<id>` | set | `kind:id` of every document referencing this one |
+//! | `<p>:{cfg}:children:<kind>:<id>` | set | `kind:id` of every document this one owns (deleted with it) |
+
+use super::{ResourceKind, ResourceRef};
+
+/// The default prefix of every key.
+pub const DEFAULT_PREFIX: &str = "switchboard";
+
+/// Checks a key prefix: 1 to 64 characters of letters, digits, `_`, `-`, `.` and `:` — no
+/// braces, which would change the hash slot, and no spaces.
+pub fn validate_prefix(prefix: &str) -> Result<(), String> {
+    let ok = !prefix.is_empty()
+        && prefix.len() <= 64
+        && prefix.chars().all(|c| c.is_ascii_alphanumeric() || "_-.:".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "key prefix {prefix:?} must be 1 to 64 letters, digits, '_', '-', '.' or ':'"
+        ))
+    }
+}
+
+/// Builds keys under one prefix.
+#[derive(Debug, Clone)]
+pub struct Keys {
+    config_base: String,
+}
+
+impl Keys {
+    /// Keys under `prefix` (checked by [`validate_prefix`] before).
+    pub fn new(prefix: &str) -> Self {
+        Self { config_base: format!("{prefix}:{{cfg}}:") }
+    }
+
+    /// The start of every configuration key; the scripts append the rest.
+    pub fn config_base(&self) -> &str {
+        &self.config_base
+    }
+
+    /// The hash holding one configuration document.
+    pub fn config_doc(&self, kind: ResourceKind, id: &str) -> String {
+        format!("{}doc:{kind}:{id}", self.config_base)
+    }
+
+    /// The sorted set of every id of a kind.
+    pub fn config_index(&self, kind: ResourceKind) -> String {
+        format!("{}index:{kind}", self.config_base)
+    }
+
+    /// The hash from unique value to id for one field of a kind.
+    pub fn config_unique(&self, kind: ResourceKind, field: &str) -> String {
+        format!("{}unique:{kind}:{field}", self.config_base)
+    }
+
+    /// The set of documents owned by `owner`.
+    pub fn config_children(&self, owner: &ResourceRef) -> String {
+        format!("{}children:{owner}", self.config_base)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_share_the_config_hash_tag() {
+        let keys = Keys::new("sb");
+        assert_eq!(keys.config_doc(ResourceKind::Queue, "q_1"), "sb:{cfg}:doc:queue:q_1");
+        assert_eq!(keys.config_index(ResourceKind::Team), "sb:{cfg}:index:team");
+        assert_eq!(keys.config_unique(ResourceKind::Number, "phone"), "sb:{cfg}:unique:number:phone");
+    }
+
+    #[test]
+    fn prefix_rejects_braces_and_spaces() {
+        assert!(validate_prefix("switchboard:test-1").is_ok());
+        assert!(validate_prefix("").is_err());
+        assert!(validate_prefix("a{b}").is_err());
+        assert!(validate_prefix("a b").is_err());
+    }
+}

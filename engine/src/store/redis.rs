@@ -1,0 +1,259 @@
+//! The Redis store: one multiplexed, auto-reconnecting connection shared by every caller, so
+//! concurrent commands pipeline on one socket; multi-key changes run as Lua scripts.
+
+use std::future::Future;
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{AsyncCommands, Script, Value};
+
+use super::keys::{Keys, validate_prefix};
+use super::{ConfigDoc, ConfigWrite, Expect, ResourceKind, ResourceRef, Store, StoreError};
+
+static CONFIG_PUT: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/config_put.lua")));
+static CONFIG_DELETE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/config_delete.lua")));
+
+/// How to reach Redis.
+#[derive(Debug, Clone)]
+pub struct RedisStoreConfig {
+    /// `redis://`, `rediss://` or `unix://` URL.
+    pub url: String,
+    /// Prefix of every key.
+    pub key_prefix: String,
+    /// The longest any one store call may take before it fails with [`StoreError::Timeout`].
+    pub timeout: Duration,
+}
+
+/// The Redis implementation of [`Store`].
+#[derive(Clone)]
+pub struct RedisStore {
+    connection: ConnectionManager,
+    keys: Keys,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore").field("keys", &self.keys).finish_non_exhaustive()
+    }
+}
+
+fn unavailable(err: redis::RedisError) -> StoreError {
+    StoreError::Unavailable(err.to_string())
+}
+
+impl RedisStore {
+    /// Prepares a store without connecting: the first call connects, and a lost connection is
+    /// re-established in the background, so a server can start (not ready) before Redis does.
+    pub fn open(config: &RedisStoreConfig) -> Result<Self, StoreError> {
+        validate_prefix(&config.key_prefix).map_err(StoreError::Unavailable)?;
+        let client = redis::Client::open(config.url.as_str()).map_err(unavailable)?;
+        // Retries inside the manager are kept short: the caller's timeout is the real bound,
+        // and a request should fail fast while Redis is down rather than queue behind backoff.
+        let manager_config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(config.timeout))
+            .set_response_timeout(Some(config.timeout))
+            .set_number_of_retries(1)
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(Duration::from_millis(500));
+        let connection =
+            ConnectionManager::new_lazy_with_config(client, manager_config).map_err(unavailable)?;
+        Ok(Self { connection, keys: Keys::new(&config.key_prefix), timeout: config.timeout })
+    }
+
+    /// The key schema this store writes.
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    /// Runs one Redis call under the store timeout.
+    async fn bounded<T>(
+        &self,
+        call: impl Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, StoreError> {
+        match tokio::time::timeout(self.timeout, call).await {
+            Ok(result) => result.map_err(unavailable),
+            Err(_) => Err(StoreError::Timeout(self.timeout.as_millis() as u64)),
+        }
+    }
+}
+
+/// Reads a script's reply: an array of strings (numbers arrive as strings by design).
+fn script_reply(value: Value) -> Result<Vec<String>, StoreError> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("unexpected script reply: {what}"));
+    let Value::Array(items) = value else { return Err(corrupt("not an array")) };
+    items
+        .into_iter()
+        .map(|item| match item {
+            Value::BulkString(bytes) => String::from_utf8(bytes).map_err(|_| corrupt("not UTF-8")),
+            Value::SimpleString(s) => Ok(s),
+            Value::Int(n) => Ok(n.to_string()),
+            _ => Err(corrupt("not a string")),
+        })
+        .collect()
+}
+
+fn parse_ref(text: &str) -> Result<ResourceRef, StoreError> {
+    text.parse().map_err(StoreError::Corrupt)
+}
+
+fn parse_revision(text: &str) -> Result<u64, StoreError> {
+    text.parse().map_err(|_| StoreError::Corrupt(format!("revision {text:?}")))
+}
+
+impl Store for RedisStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        let mut con = self.connection.clone();
+        let reply: String = self.bounded(redis::cmd("PING").query_async(&mut con)).await?;
+        if reply == "PONG" {
+            Ok(())
+        } else {
+            Err(StoreError::Unavailable(format!("PING answered {reply:?}")))
+        }
+    }
+
+    async fn config_get(&self, kind: ResourceKind, id: &str) -> Result<Option<ConfigDoc>, StoreError> {
+        let mut con = self.connection.clone();
+        let key = self.keys.config_doc(kind, id);
+        let (rev, body): (Option<String>, Option<String>) =
+            self.bounded(con.hmget(&key, &["rev", "body"])).await?;
+        match (rev, body) {
+            (Some(rev), Some(body)) => {
+                Ok(Some(ConfigDoc { kind, id: id.to_owned(), revision: parse_revision(&rev)?, body }))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    async fn config_list(
+        &self,
+        kind: ResourceKind,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ConfigDoc>, StoreError> {
+        let mut con = self.connection.clone();
+        let start = after.map_or_else(|| "-".to_owned(), |id| format!("({id}"));
+        let ids: Vec<String> = self
+            .bounded(
+                redis::cmd("ZRANGE")
+                    .arg(self.keys.config_index(kind))
+                    .arg(start)
+                    .arg("+")
+                    .arg("BYLEX")
+                    .arg("LIMIT")
+                    .arg(0)
+                    .arg(limit)
+                    .query_async(&mut con),
+            )
+            .await?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One round trip for the whole page.
+        let mut pipe = redis::pipe();
+        for id in &ids {
+            pipe.hmget(self.keys.config_doc(kind, id), &["rev", "body"]);
+        }
+        let rows: Vec<(Option<String>, Option<String>)> = self.bounded(pipe.query_async(&mut con)).await?;
+        let mut docs = Vec::with_capacity(ids.len());
+        for (id, row) in ids.into_iter().zip(rows) {
+            // A document deleted between the two reads is simply not listed.
+            if let (Some(rev), Some(body)) = row {
+                docs.push(ConfigDoc { kind, id, revision: parse_revision(&rev)?, body });
+            }
+        }
+        Ok(docs)
+    }
+
+    async fn config_find_unique(
+        &self,
+        kind: ResourceKind,
+        field: &str,
+        value: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let mut con = self.connection.clone();
+        self.bounded(con.hget(self.keys.config_unique(kind, field), value)).await
+    }
+
+    async fn config_put(&self, write: ConfigWrite) -> Result<u64, StoreError> {
+        let refs: Vec<String> = write.refs.iter().map(ToString::to_string).collect();
+        let uniques: Vec<(&str, &str)> =
+            write.uniques.iter().map(|u| (u.field, u.value.as_str())).collect();
+        let expect = match write.expect {
+            Expect::Absent => "absent".to_owned(),
+            Expect::Revision(rev) => rev.to_string(),
+        };
+        let owner = write.owner.as_ref().map(ToString::to_string).unwrap_or_default();
+        let mut con = self.connection.clone();
+        let mut invocation = CONFIG_PUT.key(self.keys.config_doc(write.kind, &write.id));
+        invocation
+            .arg(self.keys.config_base())
+            .arg(write.kind.as_str())
+            .arg(&write.id)
+            .arg(&write.body)
+            .arg(expect)
+            .arg(serde_json::to_string(&refs).expect("strings always serialise"))
+            .arg(serde_json::to_string(&uniques).expect("strings always serialise"))
+            .arg(owner);
+        let reply = script_reply(self.bounded(invocation.invoke_async(&mut con)).await?)?;
+        match reply.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+            ["ok", rev] => parse_revision(rev),
+            ["exists"] => Err(StoreError::AlreadyExists),
+            ["not_found"] => Err(StoreError::NotFound),
+            ["revision", current] => Err(StoreError::RevisionMismatch { current: parse_revision(current)? }),
+            ["missing_ref", r] => Err(StoreError::MissingReference(parse_ref(r)?)),
+            ["unique", field, value, holder] => Err(StoreError::UniqueTaken {
+                field: (*field).to_owned(),
+                value: (*value).to_owned(),
+                holder: (*holder).to_owned(),
+            }),
+            other => Err(StoreError::Corrupt(format!("config_put replied {other:?}"))),
+        }
+    }
+
+    async fn config_delete(&self, kind: ResourceKind, id: &str) -> Result<(), StoreError> {
+        let mut con = self.connection.clone();
+        let mut invocation = CONFIG_DELETE.key(self.keys.config_doc(kind, id));
+        invocation.arg(self.keys.config_base()).arg(kind.as_str()).arg(id);
+        let reply = script_reply(self.bounded(invocation.invoke_async(&mut con)).await?)?;
+        match reply.first().map(String::as_str) {
+            Some("ok") => Ok(()),
+            Some("not_found") => Err(StoreError::NotFound),
+            Some("in_use") => {
+                let users = reply[1..].iter().map(|r| parse_ref(r)).collect::<Result<_, _>>()?;
+                Err(StoreError::InUse(users))
+            }
+            _ => Err(StoreError::Corrupt(format!("config_delete replied {reply:?}"))),
+        }
+    }
+
+    async fn config_owned(&self, owner: &ResourceRef) -> Result<Vec<ConfigDoc>, StoreError> {
+        let mut con = self.connection.clone();
+        let mut children: Vec<String> =
+            self.bounded(con.smembers(self.keys.config_children(owner))).await?;
+        children.sort();
+        let refs = children.iter().map(|c| parse_ref(c)).collect::<Result<Vec<_>, _>>()?;
+        if refs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for r in &refs {
+            pipe.hmget(self.keys.config_doc(r.kind, &r.id), &["rev", "body"]);
+        }
+        let rows: Vec<(Option<String>, Option<String>)> = self.bounded(pipe.query_async(&mut con)).await?;
+        let mut docs = Vec::with_capacity(refs.len());
+        for (r, row) in refs.into_iter().zip(rows) {
+            if let (Some(rev), Some(body)) = row {
+                docs.push(ConfigDoc { kind: r.kind, id: r.id, revision: parse_revision(&rev)?, body });
+            }
+        }
+        Ok(docs)
+    }
+
+    async fn close(&self) {
+        // The connection manager closes its socket when the last clone drops; there is no
+        // buffered write to flush, every call having been awaited.
+    }
+}
