@@ -1,1 +1,29 @@
-fn main(){}
+//! The `switchboard` binary: parse settings, set up logging, build and run the server.
+
+use api::settings::{Cli, Settings};
+use api::{Application, StoreSettings, admin_token_or_generate, telemetry};
+use clap::Parser;
+
+#[actix_web::main]
+async fn main() -> anyhow::Result<()> {
+    let mut settings = Settings::load(Cli::parse().into_serve_args())?;
+    telemetry::init(&settings.log);
+
+    let (admin_token, generated) = admin_token_or_generate(&settings)?;
+    if generated {
+        // Printed, not logged: it is a secret, shown once to the person who started the server.
+        println!(
+            "\nNo SWITCHBOARD_ADMIN_TOKEN given: generated one for this run only.\n\n    \
+             export SWITCHBOARD_ADMIN_TOKEN={admin_token}\n"
+        );
+    }
+    settings.admin_token = Some(admin_token);
+    if settings.store == StoreSettings::Memory {
+        tracing::warn!(
+            "using the embedded in-memory store: NOT durable, everything is lost on restart; \
+             set REDIS_URL for production"
+        );
+    }
+    Application::build(settings).await?.run_until_stopped().await?;
+    Ok(())
+}

@@ -1,0 +1,96 @@
+//! Who is calling: the admin (the configured token) or an agent or supervisor (an issued
+//! token), read from `Authorization: Bearer <token>`.
+
+use std::future::{Ready, ready};
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use engine::catalog::TokenOwner;
+use engine::domain::AgentRole;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The authenticated caller.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    /// The operator's admin token: configuration and everything else.
+    Admin,
+    /// An issued token, acting as its agent with the agent's current role.
+    Agent(TokenOwner),
+}
+
+impl Principal {
+    /// The caller's role name, for logs and errors.
+    pub fn role(&self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Agent(owner) => match owner.agent.role {
+                AgentRole::Agent => "agent",
+                AgentRole::Supervisor => "supervisor",
+            },
+        }
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
+/// Middleware for the authenticated routes: resolves the bearer token once, before any
+/// extractor runs, so that a request with a bad token is a 401 whatever else is wrong with
+/// it (extractors run concurrently; a body error must not reveal itself to a stranger).
+pub async fn authenticate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if let Some(token) = bearer(req.request()) {
+        let state = req
+            .app_data::<web::Data<AppState>>()
+            .cloned()
+            .ok_or_else(|| ApiError::internal("AppState is not registered"))?;
+        let principal = if state.is_admin_token(&token) {
+            Principal::Admin
+        } else {
+            match state.catalog.authenticate(&token).await.map_err(ApiError::from)? {
+                Some(owner) => Principal::Agent(owner),
+                None => return Err(ApiError::unauthorized().into()),
+            }
+        };
+        req.extensions_mut().insert(principal);
+    }
+    next.call(req).await
+}
+
+impl FromRequest for Principal {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        ready(req.extensions().get::<Principal>().cloned().ok_or_else(ApiError::unauthorized))
+    }
+}
+
+/// A caller that must be the admin: 401 without a valid token, 403 with another role's.
+#[derive(Debug, Clone, Copy)]
+pub struct Admin;
+
+impl FromRequest for Admin {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        ready(Principal::from_request(req, payload).into_inner().and_then(|principal| match principal {
+            Principal::Admin => Ok(Admin),
+            other => Err(ApiError::forbidden(format!(
+                "this route needs the admin token; the caller is an {}",
+                other.role()
+            ))),
+        }))
+    }
+}

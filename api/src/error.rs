@@ -1,0 +1,340 @@
+//! The API's one error type: a stable `code`, the HTTP status it maps to (one table, below),
+//! and the JSON body every error response carries: `{"code", "message", "details"}`.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use engine::catalog::CatalogError;
+use engine::domain::ValidationError;
+use engine::store::StoreError;
+use serde::Serialize;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+/// Every error code the API answers with. The codes are part of the public contract: clients
+/// branch on them, so a code is never renamed or reused for another meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// No credentials, or credentials nobody issued.
+    Unauthorized,
+    /// Valid credentials without the role the route needs.
+    Forbidden,
+    /// No such resource (or route).
+    NotFound,
+    /// The route exists but not with this method.
+    MethodNotAllowed,
+    /// The body is not JSON.
+    MalformedJson,
+    /// The body holds a field the resource does not have.
+    UnknownField,
+    /// The body lacks a required field.
+    MissingField,
+    /// A field has the wrong JSON type.
+    InvalidType,
+    /// A field's value breaks its rules.
+    InvalidValue,
+    /// A field is not a phone number in E.164 form.
+    InvalidPhoneNumber,
+    /// A query parameter is unknown or malformed.
+    InvalidQuery,
+    /// A list cursor was not one this API issued.
+    InvalidCursor,
+    /// The body is not `application/json`.
+    UnsupportedMediaType,
+    /// The body is larger than the route accepts.
+    PayloadTooLarge,
+    /// A resource with that id exists already.
+    AlreadyExists,
+    /// Another resource already holds a value that must be unique.
+    ValueTaken,
+    /// A referenced resource does not exist.
+    ReferenceNotFound,
+    /// The resource is still referenced and cannot be deleted.
+    ResourceInUse,
+    /// Concurrent changes kept colliding; retry.
+    ConcurrentUpdate,
+    /// The store cannot be reached.
+    StoreUnavailable,
+    /// A bug; the message says nothing more on purpose.
+    InternalError,
+}
+
+impl ErrorCode {
+    /// Every code, for documentation and the test that pins them.
+    pub const ALL: [ErrorCode; 21] = [
+        Self::Unauthorized,
+        Self::Forbidden,
+        Self::NotFound,
+        Self::MethodNotAllowed,
+        Self::MalformedJson,
+        Self::UnknownField,
+        Self::MissingField,
+        Self::InvalidType,
+        Self::InvalidValue,
+        Self::InvalidPhoneNumber,
+        Self::InvalidQuery,
+        Self::InvalidCursor,
+        Self::UnsupportedMediaType,
+        Self::PayloadTooLarge,
+        Self::AlreadyExists,
+        Self::ValueTaken,
+        Self::ReferenceNotFound,
+        Self::ResourceInUse,
+        Self::ConcurrentUpdate,
+        Self::StoreUnavailable,
+        Self::InternalError,
+    ];
+
+    /// The code and its HTTP status: the one table.
+    pub fn describe(self) -> (&'static str, StatusCode) {
+        match self {
+            Self::Unauthorized => ("unauthorized", StatusCode::UNAUTHORIZED),
+            Self::Forbidden => ("forbidden", StatusCode::FORBIDDEN),
+            Self::NotFound => ("not_found", StatusCode::NOT_FOUND),
+            Self::MethodNotAllowed => ("method_not_allowed", StatusCode::METHOD_NOT_ALLOWED),
+            Self::MalformedJson => ("malformed_json", StatusCode::BAD_REQUEST),
+            Self::UnknownField => ("unknown_field", StatusCode::BAD_REQUEST),
+            Self::MissingField => ("missing_field", StatusCode::BAD_REQUEST),
+            Self::InvalidType => ("invalid_type", StatusCode::BAD_REQUEST),
+            Self::InvalidValue => ("invalid_value", StatusCode::BAD_REQUEST),
+            Self::InvalidPhoneNumber => ("invalid_phone_number", StatusCode::BAD_REQUEST),
+            Self::InvalidQuery => ("invalid_query", StatusCode::BAD_REQUEST),
+            Self::InvalidCursor => ("invalid_cursor", StatusCode::BAD_REQUEST),
+            Self::UnsupportedMediaType => ("unsupported_media_type", StatusCode::UNSUPPORTED_MEDIA_TYPE),
+            Self::PayloadTooLarge => ("payload_too_large", StatusCode::PAYLOAD_TOO_LARGE),
+            Self::AlreadyExists => ("already_exists", StatusCode::CONFLICT),
+            Self::ValueTaken => ("value_taken", StatusCode::CONFLICT),
+            Self::ReferenceNotFound => ("reference_not_found", StatusCode::UNPROCESSABLE_ENTITY),
+            Self::ResourceInUse => ("resource_in_use", StatusCode::CONFLICT),
+            Self::ConcurrentUpdate => ("concurrent_update", StatusCode::CONFLICT),
+            Self::StoreUnavailable => ("store_unavailable", StatusCode::SERVICE_UNAVAILABLE),
+            Self::InternalError => ("internal_error", StatusCode::INTERNAL_SERVER_ERROR),
+        }
+    }
+
+    /// The code as clients see it.
+    pub fn as_str(self) -> &'static str {
+        self.describe().0
+    }
+
+    /// The HTTP status it answers with.
+    pub fn status(self) -> StatusCode {
+        self.describe().1
+    }
+}
+
+/// The JSON body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"code": "invalid_value", "message": "offer_timeout_secs: must be between 1 and 3600", "details": {"field": "offer_timeout_secs"}}))]
+pub struct ErrorBody {
+    /// Stable, snake_case; clients branch on it.
+    pub code: String,
+    /// For people; may change between versions.
+    pub message: String,
+    /// Structured facts about the error (the field, the conflicting resources, ...).
+    #[schema(value_type = Object)]
+    pub details: Value,
+}
+
+/// An error answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    /// Which error.
+    pub code: ErrorCode,
+    /// For people.
+    pub message: String,
+    /// Structured facts; an empty object when there are none.
+    pub details: Value,
+}
+
+impl ApiError {
+    /// An error with no details.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), details: json!({}) }
+    }
+
+    /// The same error with details.
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = details;
+        self
+    }
+
+    /// 401 for a missing or unknown token.
+    pub fn unauthorized() -> Self {
+        Self::new(ErrorCode::Unauthorized, "a valid bearer token is required")
+    }
+
+    /// 403 for a role that may not use the route.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Forbidden, message)
+    }
+
+    /// 404 for a resource.
+    pub fn not_found(kind: &str, id: &str) -> Self {
+        Self::new(ErrorCode::NotFound, format!("{kind} {id} not found"))
+            .with_details(json!({"kind": kind, "id": id}))
+    }
+
+    /// 500 for a bug: logged in full, answered in general terms.
+    pub fn internal(context: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %context, "internal error");
+        Self::new(ErrorCode::InternalError, "internal error")
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.code.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let body = ErrorBody {
+            code: self.code.as_str().to_owned(),
+            message: self.message.clone(),
+            details: self.details.clone(),
+        };
+        let mut response = HttpResponse::build(self.status_code());
+        if self.code == ErrorCode::Unauthorized {
+            response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        }
+        response.json(body)
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(err: ValidationError) -> Self {
+        let code = match err {
+            ValidationError::InvalidValue { .. } => ErrorCode::InvalidValue,
+            ValidationError::InvalidPhoneNumber { .. } => ErrorCode::InvalidPhoneNumber,
+        };
+        let field = err.field().to_owned();
+        Self::new(code, err.to_string()).with_details(json!({"field": field}))
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        if err.is_unavailable() {
+            tracing::warn!(error = %err, "store unavailable");
+            Self::new(ErrorCode::StoreUnavailable, "the store cannot be reached; retry shortly")
+        } else {
+            Self::internal(err)
+        }
+    }
+}
+
+fn refs_json(refs: &[engine::store::ResourceRef]) -> Value {
+    refs.iter().map(|r| json!({"kind": r.kind.as_str(), "id": r.id})).collect()
+}
+
+impl From<CatalogError> for ApiError {
+    fn from(err: CatalogError) -> Self {
+        let message = err.to_string();
+        match err {
+            CatalogError::Validation(v) => v.into(),
+            CatalogError::NotFound { kind, id } => Self::not_found(kind.as_str(), &id),
+            CatalogError::AlreadyExists { kind, id } => Self::new(ErrorCode::AlreadyExists, message)
+                .with_details(json!({"kind": kind.as_str(), "id": id})),
+            CatalogError::UniqueTaken { kind, field, value, holder } => {
+                Self::new(ErrorCode::ValueTaken, message).with_details(
+                    json!({"kind": kind.as_str(), "field": field, "value": value, "held_by": holder}),
+                )
+            }
+            CatalogError::MissingReference(r) => Self::new(ErrorCode::ReferenceNotFound, message)
+                .with_details(json!({"reference": {"kind": r.kind.as_str(), "id": r.id}})),
+            CatalogError::InUse { target, users } => Self::new(ErrorCode::ResourceInUse, message)
+                .with_details(json!({
+                    "kind": target.kind.as_str(),
+                    "id": target.id,
+                    "referenced_by": refs_json(&users),
+                })),
+            CatalogError::Contended(r) => Self::new(ErrorCode::ConcurrentUpdate, message)
+                .with_details(json!({"kind": r.kind.as_str(), "id": r.id})),
+            CatalogError::Store(e) => e.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::to_bytes;
+
+    async fn body_of(err: ApiError) -> (u16, Value) {
+        let response = err.error_response();
+        let status = response.status().as_u16();
+        let bytes = to_bytes(response.into_body()).await.expect("body");
+        (status, serde_json::from_slice(&bytes).expect("json"))
+    }
+
+    /// Pins every code's wire form and status: changing one breaks clients, so it must break
+    /// this test first.
+    #[actix_rt::test]
+    async fn error_codes_have_stable_json_and_status() {
+        let expected = [
+            ("unauthorized", 401),
+            ("forbidden", 403),
+            ("not_found", 404),
+            ("method_not_allowed", 405),
+            ("malformed_json", 400),
+            ("unknown_field", 400),
+            ("missing_field", 400),
+            ("invalid_type", 400),
+            ("invalid_value", 400),
+            ("invalid_phone_number", 400),
+            ("invalid_query", 400),
+            ("invalid_cursor", 400),
+            ("unsupported_media_type", 415),
+            ("payload_too_large", 413),
+            ("already_exists", 409),
+            ("value_taken", 409),
+            ("reference_not_found", 422),
+            ("resource_in_use", 409),
+            ("concurrent_update", 409),
+            ("store_unavailable", 503),
+            ("internal_error", 500),
+        ];
+        assert_eq!(ErrorCode::ALL.len(), expected.len());
+        for (code, (name, status)) in ErrorCode::ALL.into_iter().zip(expected) {
+            let (got_status, body) =
+                body_of(ApiError::new(code, "m").with_details(json!({"k": 1}))).await;
+            assert_eq!(got_status, status, "{name}");
+            assert_eq!(body, json!({"code": name, "message": "m", "details": {"k": 1}}), "{name}");
+        }
+    }
+
+    #[actix_rt::test]
+    async fn unauthorized_asks_for_a_bearer_token() {
+        let response = ApiError::unauthorized().error_response();
+        assert_eq!(response.headers().get(header::WWW_AUTHENTICATE).unwrap(), "Bearer");
+    }
+
+    #[actix_rt::test]
+    async fn resource_in_use_names_every_reference() {
+        use engine::store::{ResourceKind, ResourceRef};
+        let err = CatalogError::InUse {
+            target: ResourceRef::new(ResourceKind::Team, "tm_1"),
+            users: vec![ResourceRef::new(ResourceKind::Queue, "q_1"), ResourceRef::new(ResourceKind::Agent, "ag_1")],
+        };
+        let (status, body) = body_of(err.into()).await;
+        assert_eq!(status, 409);
+        assert_eq!(body["code"], "resource_in_use");
+        assert_eq!(
+            body["details"]["referenced_by"],
+            json!([{"kind": "queue", "id": "q_1"}, {"kind": "agent", "id": "ag_1"}])
+        );
+    }
+
+    #[actix_rt::test]
+    async fn store_outage_is_503_without_internals() {
+        let (status, body) = body_of(StoreError::Timeout(500).into()).await;
+        assert_eq!(status, 503);
+        assert_eq!(body["code"], "store_unavailable");
+    }
+}

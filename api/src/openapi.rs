@@ -1,0 +1,246 @@
+//! The OpenAPI document served at `/openapi.json` (and browsed at `/docs`).
+//!
+//! The configuration routes share one generic implementation, so their paths are generated
+//! here from each resource's types rather than annotated handler by handler: the document
+//! cannot drift from the routes, because both come from the same `ResourceApi` impls.
+
+use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::schema::{AllOfBuilder, ArrayBuilder, ObjectBuilder, Schema, SchemaType, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, Required, ResponseBuilder};
+use utoipa::{Modify, OpenApi as _, PartialSchema, ToSchema};
+
+use engine::domain::{Agent, Disposition, Number, Queue, Team, Template};
+
+use crate::error::ErrorBody;
+use crate::routes::crud::ResourceApi;
+use crate::routes::{agents, health};
+
+/// The document, assembled from annotated handlers and the generated configuration paths.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Switchboard",
+        description = "Real-time routing engine (ACD) for SMS conversations in contact centers. \
+            Every error answers `{\"code\", \"message\", \"details\"}` with a stable `code`.",
+        license(name = "Apache-2.0"),
+    ),
+    paths(health::healthz, health::readyz, agents::issue_token, agents::list_tokens, agents::revoke_token),
+    components(schemas(ErrorBody, health::Health, agents::IssueTokenRequest, agents::TokenView, agents::IssuedTokenView, agents::TokenList)),
+    modifiers(&ConfigurationPaths, &BearerAuth),
+    tags(
+        (name = "teams", description = "Groups of agents"),
+        (name = "queues", description = "Waiting lines, strategies and timers"),
+        (name = "agents", description = "Agents, supervisors and their API tokens"),
+        (name = "numbers", description = "Business numbers customers text"),
+        (name = "dispositions", description = "Outcome codes"),
+        (name = "templates", description = "Quick replies"),
+        (name = "operations", description = "Health and readiness"),
+    ),
+)]
+pub struct ApiDoc;
+
+/// The whole document.
+pub fn document() -> OpenApi {
+    ApiDoc::openapi()
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The admin token, or a token issued by POST /v1/agents/{id}/tokens"))
+                    .build(),
+            ),
+        );
+        openapi.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+    }
+}
+
+struct ConfigurationPaths;
+
+impl Modify for ConfigurationPaths {
+    fn modify(&self, openapi: &mut OpenApi) {
+        add_meta_schema(openapi);
+        add_crud::<Team>(openapi);
+        add_crud::<Queue>(openapi);
+        add_crud::<Agent>(openapi);
+        add_crud::<Number>(openapi);
+        add_crud::<Disposition>(openapi);
+        add_crud::<Template>(openapi);
+    }
+}
+
+fn add_meta_schema(openapi: &mut OpenApi) {
+    let meta = ObjectBuilder::new()
+        .property("created_at", ObjectBuilder::new().schema_type(SchemaType::Type(Type::String)).format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::DateTime))))
+        .required("created_at")
+        .property("updated_at", ObjectBuilder::new().schema_type(SchemaType::Type(Type::String)).format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::DateTime))))
+        .required("updated_at")
+        .property(
+            "revision",
+            ObjectBuilder::new()
+                .schema_type(SchemaType::Type(Type::Integer))
+                .description(Some("Grows by one with each change")),
+        )
+        .required("revision");
+    openapi.components.get_or_insert_with(Default::default).schemas.insert("ResourceMeta".into(), meta.into());
+}
+
+fn schema_ref(name: &str) -> RefOr<Schema> {
+    RefOr::Ref(Ref::from_schema_name(name))
+}
+
+fn json_response(description: &str, schema: RefOr<Schema>) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content("application/json", ContentBuilder::new().schema(Some(schema)).build())
+        .build()
+}
+
+fn error_response(description: &str) -> utoipa::openapi::Response {
+    json_response(description, schema_ref("ErrorBody"))
+}
+
+/// Registers `T` and every schema it refers to.
+fn register<T: ToSchema>(openapi: &mut OpenApi) {
+    let components = openapi.components.get_or_insert_with(Default::default);
+    let mut schemas = vec![(T::name().into_owned(), T::schema())];
+    T::schemas(&mut schemas);
+    components.schemas.extend(schemas);
+}
+
+fn add_crud<R: ResourceApi>(openapi: &mut OpenApi) {
+    register::<R>(openapi);
+    register::<R::Create>(openapi);
+    register::<R::Patch>(openapi);
+    let name = R::name().into_owned();
+    let view_name = format!("{name}View");
+    let view = AllOfBuilder::new().item(schema_ref(&name)).item(schema_ref("ResourceMeta"));
+    let list = ObjectBuilder::new()
+        .property("items", ArrayBuilder::new().items(schema_ref(&view_name)))
+        .required("items")
+        .property(
+            "next_cursor",
+            ObjectBuilder::new()
+                .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+                .description(Some("Pass as `cursor` for the next page; null on the last page")),
+        )
+        .required("next_cursor");
+    let list_name = format!("{name}List");
+    {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.schemas.insert(view_name.clone(), view.into());
+        components.schemas.insert(list_name.clone(), list.into());
+    }
+
+    let kind = R::KIND.as_str();
+    let tag = R::TAG;
+    let body = |schema: String| {
+        RequestBodyBuilder::new()
+            .required(Some(Required::True))
+            .content("application/json", ContentBuilder::new().schema(Some(schema_ref(&schema))).build())
+            .build()
+    };
+    let id_param = ParameterBuilder::new()
+        .name("id")
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .schema(Some(String::schema()))
+        .build();
+    let common = |op: OperationBuilder| {
+        op.tag(tag)
+            .response("401", error_response("Missing or unknown token (`unauthorized`)"))
+            .response("403", error_response("Not the admin token (`forbidden`)"))
+            .response("503", error_response("The store cannot be reached (`store_unavailable`)"))
+    };
+    let invalid = "Bad input: `malformed_json`, `unknown_field`, `missing_field`, `invalid_type`, \
+                   `invalid_value`, `invalid_phone_number`";
+
+    let create = common(OperationBuilder::new())
+        .operation_id(Some(format!("create_{kind}")))
+        .summary(Some(format!("Create a {kind}")))
+        .request_body(Some(body(R::Create::name().into_owned())))
+        .response("201", json_response(&format!("The new {kind}; `Location` names it"), schema_ref(&view_name)))
+        .response("400", error_response(invalid))
+        .response("409", error_response("`already_exists` (the id) or `value_taken` (a unique field)"))
+        .response("415", error_response("Not JSON (`unsupported_media_type`)"))
+        .response("422", error_response("A referenced resource does not exist (`reference_not_found`)"));
+    let mut list_op = common(OperationBuilder::new())
+        .operation_id(Some(format!("list_{kind}s")))
+        .summary(Some(format!("List {tag}, in id order")))
+        .response("200", json_response("One page", schema_ref(&list_name)))
+        .response("400", error_response("`invalid_query` or `invalid_cursor`"));
+    for param in <crate::extract::ListQuery as utoipa::IntoParams>::into_params(|| Some(ParameterIn::Query)) {
+        list_op = list_op.parameter(param);
+    }
+    let get = common(OperationBuilder::new())
+        .operation_id(Some(format!("get_{kind}")))
+        .summary(Some(format!("Get a {kind}")))
+        .parameter(id_param.clone())
+        .response("200", json_response(&format!("The {kind}"), schema_ref(&view_name)))
+        .response("404", error_response("No such resource (`not_found`)"));
+    let patch = common(OperationBuilder::new())
+        .operation_id(Some(format!("update_{kind}")))
+        .summary(Some(format!("Change a {kind}; absent fields stay as they are")))
+        .parameter(id_param.clone())
+        .request_body(Some(body(R::Patch::name().into_owned())))
+        .response("200", json_response(&format!("The changed {kind}"), schema_ref(&view_name)))
+        .response("400", error_response(invalid))
+        .response("404", error_response("No such resource (`not_found`)"))
+        .response("409", error_response("`value_taken` or `concurrent_update`"))
+        .response("415", error_response("Not JSON (`unsupported_media_type`)"))
+        .response("422", error_response("A referenced resource does not exist (`reference_not_found`)"));
+    let delete = common(OperationBuilder::new())
+        .operation_id(Some(format!("delete_{kind}")))
+        .summary(Some(format!("Delete a {kind}")))
+        .parameter(id_param)
+        .response("204", ResponseBuilder::new().description("Deleted").build())
+        .response("404", error_response("No such resource (`not_found`)"))
+        .response("409", error_response("Still referenced (`resource_in_use`); `details.referenced_by` names them"));
+
+    let item_path = format!("{}/{{id}}", R::PATH);
+    openapi.paths.add_path_operation(R::PATH, vec![HttpMethod::Post], create);
+    openapi.paths.add_path_operation(R::PATH, vec![HttpMethod::Get], list_op);
+    openapi.paths.add_path_operation(&item_path, vec![HttpMethod::Get], get);
+    openapi.paths.add_path_operation(&item_path, vec![HttpMethod::Patch], patch);
+    openapi.paths.add_path_operation(&item_path, vec![HttpMethod::Delete], delete);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn document_covers_every_configuration_route() {
+        let doc = serde_json::to_value(document()).unwrap();
+        for resource in ["teams", "queues", "agents", "numbers", "dispositions", "templates"] {
+            let collection = &doc["paths"][format!("/v1/{resource}")];
+            assert!(collection["post"].is_object() && collection["get"].is_object(), "{resource}");
+            let item = &doc["paths"][format!("/v1/{resource}/{{id}}")];
+            for method in ["get", "patch", "delete"] {
+                assert!(item[method].is_object(), "{resource} {method}");
+            }
+        }
+        assert!(doc["paths"]["/v1/agents/{id}/tokens"]["post"].is_object());
+        assert!(doc["paths"]["/readyz"]["get"].is_object());
+    }
+
+    #[test]
+    fn every_schema_reference_resolves() {
+        let doc = serde_json::to_value(document()).unwrap();
+        let text = doc.to_string();
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        for piece in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+            let name = &piece[..piece.find('"').unwrap()];
+            assert!(schemas.contains_key(name), "dangling $ref to {name}");
+        }
+    }
+}

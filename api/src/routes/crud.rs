@@ -1,0 +1,175 @@
+//! The five configuration operations, written once for every resource: create, list, get,
+//! update (PATCH) and delete, admin only. Each resource module says how its request bodies
+//! become domain values; everything else (auth, paging, errors, `Location`) is here.
+
+use actix_web::http::header::LOCATION;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
+use engine::catalog::{ConfigResource, Stored};
+use engine::domain::ValidationError;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::auth::Admin;
+use crate::error::{ApiError, ErrorCode};
+use crate::extract::{ListQuery, ValidJson, encode_cursor};
+use crate::state::AppState;
+
+/// How a configuration resource meets HTTP.
+pub trait ResourceApi: ConfigResource + utoipa::ToSchema {
+    /// The collection path, e.g. `/v1/teams`.
+    const PATH: &'static str;
+    /// The OpenAPI tag and the word in messages, e.g. `teams`.
+    const TAG: &'static str;
+    /// The body of `POST` to the collection.
+    type Create: DeserializeOwned + utoipa::ToSchema + 'static;
+    /// The body of `PATCH` to one resource: every field optional.
+    type Patch: DeserializeOwned + utoipa::ToSchema + 'static;
+
+    /// A new resource from a create body (making an id when none is given).
+    fn create(input: Self::Create) -> Result<Self, ValidationError>;
+
+    /// The resource with a patch applied. Called again if a concurrent writer won a race, so
+    /// it takes the patch by reference.
+    fn patch(self, input: &Self::Patch) -> Result<Self, ValidationError>;
+}
+
+/// A resource as answered: its fields plus timestamps and revision.
+#[derive(Debug, Serialize)]
+pub struct View<'a, R> {
+    #[serde(flatten)]
+    resource: &'a R,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    revision: u64,
+}
+
+impl<'a, R> From<&'a Stored<R>> for View<'a, R> {
+    fn from(stored: &'a Stored<R>) -> Self {
+        Self {
+            resource: &stored.resource,
+            created_at: stored.created_at,
+            updated_at: stored.updated_at,
+            revision: stored.revision,
+        }
+    }
+}
+
+/// One page of a list, as answered.
+#[derive(Debug, Serialize)]
+pub struct ListView<T> {
+    items: Vec<T>,
+    next_cursor: Option<String>,
+}
+
+/// An id from the path: one that cannot be valid cannot exist either, so it is a 404.
+fn path_id<R: ResourceApi>(raw: &str) -> Result<String, ApiError> {
+    let valid = !raw.is_empty()
+        && raw.len() <= 64
+        && raw.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+    if valid { Ok(raw.to_owned()) } else { Err(ApiError::not_found(R::KIND.as_str(), raw)) }
+}
+
+async fn create<R: ResourceApi>(
+    _: Admin,
+    state: web::Data<AppState>,
+    body: ValidJson<R::Create>,
+) -> Result<HttpResponse, ApiError> {
+    let resource = R::create(body.0)?;
+    let stored = state.catalog.create(resource).await?;
+    tracing::info!(kind = R::KIND.as_str(), id = stored.resource.id(), "created");
+    Ok(HttpResponse::Created()
+        .insert_header((LOCATION, format!("{}/{}", R::PATH, stored.resource.id())))
+        .json(View::from(&stored)))
+}
+
+async fn list<R: ResourceApi>(
+    _: Admin,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let query = ListQuery::from_request(&req)?;
+    let page = state.catalog.list::<R>(query.after()?.as_deref(), query.limit()).await?;
+    Ok(HttpResponse::Ok().json(ListView {
+        items: page.items.iter().map(View::from).collect(),
+        next_cursor: page.next_after.as_deref().map(encode_cursor),
+    }))
+}
+
+async fn get<R: ResourceApi>(
+    _: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let stored = state.catalog.get::<R>(&path_id::<R>(&id)?).await?;
+    Ok(HttpResponse::Ok().json(View::from(&stored)))
+}
+
+async fn update<R: ResourceApi>(
+    _: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: ValidJson<R::Patch>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path_id::<R>(&id)?;
+    let stored = state.catalog.update::<R>(&id, |current| current.patch(&body.0)).await?;
+    tracing::info!(kind = R::KIND.as_str(), id = %id, revision = stored.revision, "updated");
+    Ok(HttpResponse::Ok().json(View::from(&stored)))
+}
+
+async fn delete<R: ResourceApi>(
+    _: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path_id::<R>(&id)?;
+    state.catalog.delete::<R>(&id).await?;
+    tracing::info!(kind = R::KIND.as_str(), id = %id, "deleted");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Answers a known path with a method it does not take.
+pub async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
+    actix_web::ResponseError::error_response(&ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        format!("{} is not allowed on {}", req.method(), req.path()),
+    ))
+}
+
+/// Registers the five operations of `R`.
+pub fn configure<R: ResourceApi>(cfg: &mut web::ServiceConfig) {
+    // Mounted inside the `/v1` scope; `PATH` is the full path for links and documentation.
+    let path = R::PATH.strip_prefix("/v1").expect("resource paths start with /v1");
+    cfg.service(
+        web::resource(path)
+            .route(web::post().to(create::<R>))
+            .route(web::get().to(list::<R>))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource(format!("{path}/{{id}}"))
+            .route(web::get().to(get::<R>))
+            .route(web::patch().to(update::<R>))
+            .route(web::delete().to(delete::<R>))
+            .default_service(web::to(method_not_allowed)),
+    );
+}
+
+/// Reads an optional client-chosen id, or makes one.
+pub fn id_or_generate<T>(
+    given: Option<String>,
+    parse: impl FnOnce(String) -> Result<T, ValidationError>,
+    generate: impl FnOnce() -> T,
+) -> Result<T, ValidationError> {
+    given.map_or_else(|| Ok(generate()), parse)
+}
+
+/// Deserialises a field that may be absent (leave as is), `null` (clear) or a value (set):
+/// `Option<Option<T>>` with `#[serde(default, deserialize_with = "double_option")]`.
+pub fn double_option<'de, T, D>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    serde::Deserialize::deserialize(de).map(Some)
+}

@@ -1,0 +1,43 @@
+//! `/healthz` (the process is up) and `/readyz` (the store answers), for load balancers,
+//! orchestrators and the Docker `HEALTHCHECK`.
+
+use actix_web::{HttpResponse, web};
+use engine::store::Store;
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, ErrorCode};
+use crate::state::AppState;
+
+/// The answer of a health probe.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` or `ready`.
+    pub status: &'static str,
+    /// The store backend, `redis` or `memory`.
+    pub store: &'static str,
+}
+
+/// Answers while the process serves HTTP, whatever the store does.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "The process is up", body = Health)))]
+pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(Health { status: "ok", store: state.store().backend() })
+}
+
+/// Answers 200 when the store answers a ping within the store timeout, 503 otherwise; it
+/// follows the store without a restart.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses(
+        (status = 200, description = "The store answers", body = Health),
+        (status = 503, description = "The store cannot be reached", body = crate::error::ErrorBody),
+    ))]
+pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let store = state.store();
+    match store.ping().await {
+        Ok(()) => Ok(HttpResponse::Ok().json(Health { status: "ready", store: store.backend() })),
+        Err(e) => Err(ApiError::new(ErrorCode::StoreUnavailable, format!("the {} store is not reachable", store.backend()))
+            .with_details(json!({"store": store.backend(), "reason": e.to_string()}))),
+    }
+}

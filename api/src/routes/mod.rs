@@ -1,0 +1,42 @@
+//! The HTTP routes, one module per resource; `configure` mounts them all.
+
+pub mod agents;
+pub mod crud;
+pub mod dispositions;
+pub mod health;
+pub mod numbers;
+pub mod queues;
+pub mod teams;
+pub mod templates;
+
+use actix_web::middleware::from_fn;
+use actix_web::{HttpRequest, web};
+use engine::domain::{Agent, Disposition, Number, Queue, Team, Template};
+
+use crate::auth::authenticate;
+use crate::error::{ApiError, ErrorCode};
+
+/// Mounts every route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .service(
+            web::scope("/v1")
+                .wrap(from_fn(authenticate))
+                .configure(crud::configure::<Team>)
+                .configure(crud::configure::<Queue>)
+                .configure(crud::configure::<Agent>)
+                .configure(agents::configure_tokens)
+                .configure(crud::configure::<Number>)
+                .configure(crud::configure::<Disposition>)
+                .configure(crud::configure::<Template>),
+        );
+}
+
+/// Answers paths no route serves.
+pub async fn not_found(req: HttpRequest) -> actix_web::HttpResponse {
+    actix_web::ResponseError::error_response(&ApiError::new(
+        ErrorCode::NotFound,
+        format!("no route serves {}", req.path()),
+    ))
+}

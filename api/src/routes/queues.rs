@@ -1,0 +1,142 @@
+//! `/v1/queues`: waiting lines, with their routing strategy, timers and alert thresholds.
+
+use engine::domain::{
+    AlertSecs, Name, OfferTimeoutSecs, Priority, PublicMinutes, Queue, QueueAlerts, QueueId,
+    RoutingStrategy, TeamId, ValidationError,
+};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::crud::{ResourceApi, id_or_generate};
+
+/// Alert thresholds in seconds; 0 turns an alert off.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsInput {
+    /// Seconds unclaimed before an alert (default 300).
+    #[schema(value_type = Option<AlertSecs>)]
+    pub unclaimed_secs: Option<i64>,
+    /// Seconds an owned conversation's customer waits for a reply before an alert (default 300).
+    #[schema(value_type = Option<AlertSecs>)]
+    pub awaiting_reply_secs: Option<i64>,
+}
+
+impl AlertsInput {
+    fn apply(&self, mut alerts: QueueAlerts) -> Result<QueueAlerts, ValidationError> {
+        if let Some(secs) = self.unclaimed_secs {
+            alerts.unclaimed_secs = AlertSecs::new(secs).map_err(|e| e.at("alerts.unclaimed_secs"))?;
+        }
+        if let Some(secs) = self.awaiting_reply_secs {
+            alerts.awaiting_reply_secs =
+                AlertSecs::new(secs).map_err(|e| e.at("alerts.awaiting_reply_secs"))?;
+        }
+        Ok(alerts)
+    }
+}
+
+/// A new queue. Everything but `name` and `team_id` has a default.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Billing SMS", "team_id": "billing", "offer_timeout_secs": 30}))]
+pub struct CreateQueue {
+    /// Your own id; made when absent.
+    pub id: Option<String>,
+    /// Unique among queues, ignoring case.
+    pub name: String,
+    /// The team that works it; must exist.
+    pub team_id: String,
+    /// Default `longest_idle`.
+    pub strategy: Option<RoutingStrategy>,
+    /// Seconds to answer an offer, 1 to 3600 (default 30).
+    #[schema(value_type = Option<OfferTimeoutSecs>)]
+    pub offer_timeout_secs: Option<i64>,
+    /// Minutes before an unanswered owned conversation becomes public, 0 (never) to 1440
+    /// (default 20).
+    #[schema(value_type = Option<PublicMinutes>)]
+    pub public_minutes: Option<i64>,
+    /// Alert thresholds.
+    pub alerts: Option<AlertsInput>,
+    /// Whether completing needs a disposition (default true).
+    pub disposition_required: Option<bool>,
+    /// 0 to 100, higher served first (default 0).
+    #[schema(value_type = Option<Priority>)]
+    pub priority: Option<i64>,
+}
+
+/// Changes to a queue; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchQueue {
+    /// A new name.
+    pub name: Option<String>,
+    /// Another team (which must exist).
+    pub team_id: Option<String>,
+    /// Another strategy.
+    pub strategy: Option<RoutingStrategy>,
+    /// Seconds to answer an offer.
+    #[schema(value_type = Option<OfferTimeoutSecs>)]
+    pub offer_timeout_secs: Option<i64>,
+    /// Public minutes.
+    #[schema(value_type = Option<PublicMinutes>)]
+    pub public_minutes: Option<i64>,
+    /// Alert thresholds; absent ones stay.
+    pub alerts: Option<AlertsInput>,
+    /// Whether completing needs a disposition.
+    pub disposition_required: Option<bool>,
+    /// Priority.
+    #[schema(value_type = Option<Priority>)]
+    pub priority: Option<i64>,
+}
+
+fn team_id(raw: &str) -> Result<TeamId, ValidationError> {
+    TeamId::parse(raw).map_err(|e| e.at("team_id"))
+}
+
+impl ResourceApi for Queue {
+    const PATH: &'static str = "/v1/queues";
+    const TAG: &'static str = "queues";
+    type Create = CreateQueue;
+    type Patch = PatchQueue;
+
+    fn create(input: CreateQueue) -> Result<Self, ValidationError> {
+        Ok(Queue {
+            id: id_or_generate(input.id, QueueId::parse, QueueId::generate)?,
+            name: Name::parse("name", &input.name)?,
+            team_id: team_id(&input.team_id)?,
+            strategy: input.strategy.unwrap_or_default(),
+            offer_timeout_secs: input.offer_timeout_secs.map(OfferTimeoutSecs::new).transpose()?.unwrap_or_default(),
+            public_minutes: input.public_minutes.map(PublicMinutes::new).transpose()?.unwrap_or_default(),
+            alerts: input.alerts.unwrap_or_default().apply(QueueAlerts::default())?,
+            disposition_required: input.disposition_required.unwrap_or(true),
+            priority: input.priority.map(Priority::new).transpose()?.unwrap_or_default(),
+        })
+    }
+
+    fn patch(mut self, input: &PatchQueue) -> Result<Self, ValidationError> {
+        if let Some(name) = &input.name {
+            self.name = Name::parse("name", name)?;
+        }
+        if let Some(team) = &input.team_id {
+            self.team_id = team_id(team)?;
+        }
+        if let Some(strategy) = input.strategy {
+            self.strategy = strategy;
+        }
+        if let Some(secs) = input.offer_timeout_secs {
+            self.offer_timeout_secs = OfferTimeoutSecs::new(secs)?;
+        }
+        if let Some(minutes) = input.public_minutes {
+            self.public_minutes = PublicMinutes::new(minutes)?;
+        }
+        if let Some(alerts) = &input.alerts {
+            self.alerts = alerts.apply(self.alerts)?;
+        }
+        if let Some(required) = input.disposition_required {
+            self.disposition_required = required;
+        }
+        if let Some(priority) = input.priority {
+            self.priority = Priority::new(priority)?;
+        }
+        Ok(self)
+    }
+}

@@ -1,0 +1,245 @@
+//! Server settings, layered: a TOML file (`--config`), then environment variables, then
+//! command-line flags, each overriding the one before; then defaults.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use serde::Deserialize;
+
+/// The default listen address: loopback, so a first run exposes nothing.
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+/// The default bound on any one store call.
+pub const DEFAULT_STORE_TIMEOUT_MS: u64 = 2000;
+/// The default time in-flight requests get to finish on shutdown.
+pub const DEFAULT_SHUTDOWN_TIMEOUT_SECS: u64 = 30;
+/// The shortest admin token accepted: anything shorter is guessable.
+pub const MIN_ADMIN_TOKEN_LEN: usize = 16;
+
+/// `switchboard`: the command line.
+#[derive(Debug, Parser)]
+#[command(name = "switchboard", version, about = "Real-time routing engine (ACD) for SMS conversations")]
+pub struct Cli {
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Flags of `serve`, accepted without the word too.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve(ServeArgs),
+}
+
+impl Cli {
+    /// The serve flags, wherever they were given.
+    pub fn into_serve_args(self) -> ServeArgs {
+        match self.command {
+            Some(Command::Serve(args)) => args,
+            None => self.serve,
+        }
+    }
+}
+
+/// Flags (and their environment variables) of `serve`.
+#[derive(Debug, Default, Clone, Args)]
+pub struct ServeArgs {
+    /// TOML file with any of the settings below (keys in snake_case).
+    #[arg(long, env = "SWITCHBOARD_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "SWITCHBOARD_BIND")]
+    pub bind: Option<String>,
+    /// Redis URL (`redis://`, `rediss://`, `unix://`); without it the embedded, non-durable
+    /// in-memory store is used.
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// The admin bearer token (at least 16 characters). Prefer the environment or the file:
+    /// flags show in `ps`.
+    #[arg(long, env = "SWITCHBOARD_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Prefix of every Redis key [default: switchboard].
+    #[arg(long, env = "SWITCHBOARD_KEY_PREFIX")]
+    pub key_prefix: Option<String>,
+    /// Longest wait for any one store call, in milliseconds [default: 2000].
+    #[arg(long, env = "SWITCHBOARD_STORE_TIMEOUT_MS")]
+    pub store_timeout_ms: Option<u64>,
+    /// Seconds in-flight requests get to finish on SIGTERM/SIGINT [default: 30].
+    #[arg(long, env = "SWITCHBOARD_SHUTDOWN_TIMEOUT_SECS")]
+    pub shutdown_timeout_secs: Option<u64>,
+    /// HTTP worker threads [default: one per CPU].
+    #[arg(long, env = "SWITCHBOARD_WORKERS")]
+    pub workers: Option<usize>,
+    /// Log filter, e.g. `info` or `switchboard=debug,info` [default: info].
+    #[arg(long, env = "SWITCHBOARD_LOG")]
+    pub log: Option<String>,
+}
+
+/// The TOML file: the same settings as the flags.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    bind: Option<String>,
+    redis_url: Option<String>,
+    admin_token: Option<String>,
+    key_prefix: Option<String>,
+    store_timeout_ms: Option<u64>,
+    shutdown_timeout_secs: Option<u64>,
+    workers: Option<usize>,
+    log: Option<String>,
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreSettings {
+    /// The embedded in-memory store: nothing survives a restart.
+    Memory,
+    /// Redis at this URL.
+    Redis {
+        /// The URL.
+        url: String,
+    },
+}
+
+/// Resolved settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Address to listen on; port 0 picks a free port (tests).
+    pub bind: String,
+    /// The store.
+    pub store: StoreSettings,
+    /// The admin token, when configured.
+    pub admin_token: Option<String>,
+    /// Prefix of every Redis key.
+    pub key_prefix: String,
+    /// Bound on any one store call.
+    pub store_timeout: Duration,
+    /// Time in-flight requests get on shutdown.
+    pub shutdown_timeout: Duration,
+    /// HTTP workers; `None` for one per CPU.
+    pub workers: Option<usize>,
+    /// Log filter.
+    pub log: String,
+    /// Whether the server stops on SIGTERM/SIGINT itself (off in tests, which stop it).
+    pub handle_signals: bool,
+}
+
+impl Settings {
+    /// Settings for a server on `bind` with the memory store and defaults elsewhere.
+    pub fn new(bind: impl Into<String>) -> Self {
+        Self {
+            bind: bind.into(),
+            store: StoreSettings::Memory,
+            admin_token: None,
+            key_prefix: engine::store::keys::DEFAULT_PREFIX.to_owned(),
+            store_timeout: Duration::from_millis(DEFAULT_STORE_TIMEOUT_MS),
+            shutdown_timeout: Duration::from_secs(DEFAULT_SHUTDOWN_TIMEOUT_SECS),
+            workers: None,
+            log: "info".to_owned(),
+            handle_signals: true,
+        }
+    }
+
+    /// Layers file, environment and flags (clap has already put environment under flags).
+    pub fn load(args: ServeArgs) -> anyhow::Result<Self> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileSettings::default(),
+        };
+        let mut settings = Self::new(args.bind.or(file.bind).unwrap_or_else(|| DEFAULT_BIND.to_owned()));
+        settings.store = match args.redis_url.or(file.redis_url).filter(|u| !u.is_empty()) {
+            Some(url) => StoreSettings::Redis { url },
+            None => StoreSettings::Memory,
+        };
+        settings.admin_token = args.admin_token.or(file.admin_token).filter(|t| !t.is_empty());
+        if let Some(prefix) = args.key_prefix.or(file.key_prefix) {
+            settings.key_prefix = prefix;
+        }
+        if let Some(ms) = args.store_timeout_ms.or(file.store_timeout_ms) {
+            settings.store_timeout = Duration::from_millis(ms);
+        }
+        if let Some(secs) = args.shutdown_timeout_secs.or(file.shutdown_timeout_secs) {
+            settings.shutdown_timeout = Duration::from_secs(secs);
+        }
+        settings.workers = args.workers.or(file.workers);
+        if let Some(log) = args.log.or(file.log) {
+            settings.log = log;
+        }
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks what a typo would otherwise turn into a confusing failure later.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        engine::store::keys::validate_prefix(&self.key_prefix).map_err(anyhow::Error::msg)?;
+        if self.store_timeout.is_zero() {
+            bail!("store timeout must be at least 1 ms");
+        }
+        if self.workers == Some(0) {
+            bail!("workers must be at least 1");
+        }
+        if let Some(token) = &self.admin_token
+            && token.len() < MIN_ADMIN_TOKEN_LEN
+        {
+            bail!("SWITCHBOARD_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_LEN} characters");
+        }
+        Ok(())
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileSettings> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> ServeArgs {
+        Cli::try_parse_from(std::iter::once("switchboard").chain(list.iter().copied()))
+            .expect("valid flags")
+            .into_serve_args()
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let dir = tempfile_dir();
+        let path = dir.join("switchboard.toml");
+        std::fs::write(&path, "bind = \"0.0.0.0:9000\"\nkey_prefix = \"from-file\"\nstore_timeout_ms = 750\n").unwrap();
+        let settings = Settings::load(args(&["serve", "--config", path.to_str().unwrap(), "--key-prefix", "from-flag"])).unwrap();
+        assert_eq!(settings.bind, "0.0.0.0:9000");
+        assert_eq!(settings.key_prefix, "from-flag");
+        assert_eq!(settings.store_timeout, Duration::from_millis(750));
+    }
+
+    #[test]
+    fn serve_is_the_default_command() {
+        let settings = Settings::load(args(&["--bind", "127.0.0.1:0"])).unwrap();
+        assert_eq!(settings.bind, "127.0.0.1:0");
+    }
+
+    #[test]
+    fn file_with_unknown_key_is_refused() {
+        let dir = tempfile_dir();
+        let path = dir.join("bad.toml");
+        std::fs::write(&path, "bnid = \"x\"\n").unwrap();
+        let err = Settings::load(args(&["--config", path.to_str().unwrap()])).unwrap_err();
+        assert!(format!("{err:#}").contains("bnid"), "{err:#}");
+    }
+
+    #[test]
+    fn short_admin_token_and_bad_prefix_are_refused() {
+        assert!(Settings::load(args(&["--admin-token", "short"])).is_err());
+        assert!(Settings::load(args(&["--key-prefix", "has space"])).is_err());
+    }
+
+    fn tempfile_dir() -> PathBuf {
+        tempfile::tempdir().unwrap().keep()
+    }
+}

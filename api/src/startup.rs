@@ -1,0 +1,99 @@
+//! Building and running the server: store, state, routes, listener.
+
+use std::net::TcpListener;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpResponse, HttpServer, web};
+use anyhow::{Context, bail};
+use engine::store::{AnyStore, MemoryStore, RedisStore, RedisStoreConfig, Store};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::extract::MAX_JSON_BYTES;
+use crate::routes;
+use crate::settings::{Settings, StoreSettings};
+use crate::state::AppState;
+
+/// A built server, listening but not yet serving.
+pub struct Application {
+    port: u16,
+    server: Server,
+    store: AnyStore,
+}
+
+/// The store the settings ask for. The Redis store connects lazily: the server starts (and
+/// says it is not ready) while Redis is still coming up.
+pub fn open_store(settings: &Settings) -> anyhow::Result<AnyStore> {
+    Ok(match &settings.store {
+        StoreSettings::Memory => AnyStore::Memory(MemoryStore::new()),
+        StoreSettings::Redis { url } => AnyStore::Redis(
+            RedisStore::open(&RedisStoreConfig {
+                url: url.clone(),
+                key_prefix: settings.key_prefix.clone(),
+                timeout: settings.store_timeout,
+            })
+            .context("opening the Redis store")?,
+        ),
+    })
+}
+
+impl Application {
+    /// Opens the store and binds the listener. `settings.admin_token` must be set (see
+    /// [`crate::admin_token_or_generate`]).
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let Some(admin_token) = settings.admin_token.clone() else {
+            bail!("no admin token configured");
+        };
+        let store = open_store(&settings)?;
+        match store.ping().await {
+            Ok(()) => tracing::info!(store = store.backend(), "store reachable"),
+            Err(e) => tracing::warn!(store = store.backend(), error = %e, "store not reachable yet; /readyz answers 503 until it is"),
+        }
+        let listener = TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState::new(store.clone(), &admin_token));
+        let openapi = crate::openapi::document();
+
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(web::PayloadConfig::new(MAX_JSON_BYTES))
+                .wrap(from_fn(crate::telemetry::log_requests))
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
+                .route("/docs", web::get().to(|| async {
+                    HttpResponse::PermanentRedirect().insert_header(("Location", "/docs/")).finish()
+                }))
+                .configure(routes::configure)
+                .default_service(web::to(routes::not_found))
+        })
+        .shutdown_timeout(settings.shutdown_timeout.as_secs())
+        .listen(listener)?;
+        if let Some(workers) = settings.workers {
+            server = server.workers(workers);
+        }
+        if !settings.handle_signals {
+            server = server.disable_signals();
+        }
+        tracing::info!(port, store = store.backend(), durable = store.is_durable(), "listening");
+        Ok(Self { port, server: server.run(), store })
+    }
+
+    /// The port the server listens on (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle to stop the server gracefully.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped (SIGTERM, SIGINT or [`ServerHandle::stop`]): stops accepting,
+    /// lets in-flight requests finish, then closes the store.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        self.store.close().await;
+        tracing::info!("stopped");
+        result
+    }
+}

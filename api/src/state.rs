@@ -1,0 +1,34 @@
+//! What every handler shares: the catalog over the chosen store, and the admin credential.
+
+use engine::catalog::Catalog;
+use engine::store::AnyStore;
+use sha2::{Digest, Sha256};
+
+/// Shared application state, cloned into each worker (every field is cheap to clone).
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// Configuration resources and tokens.
+    pub catalog: Catalog<AnyStore>,
+    /// SHA-256 of the admin token: compared in constant time, never kept in clear.
+    admin_token_sha256: [u8; 32],
+}
+
+impl AppState {
+    /// State over `store` with `admin_token` as the admin credential.
+    pub fn new(store: AnyStore, admin_token: &str) -> Self {
+        Self { catalog: Catalog::new(store), admin_token_sha256: Sha256::digest(admin_token.as_bytes()).into() }
+    }
+
+    /// Whether `presented` is the admin token. Hashing first makes the comparison constant
+    /// time in the token's length as well as its content.
+    pub fn is_admin_token(&self, presented: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        digest.ct_eq(&self.admin_token_sha256).into()
+    }
+
+    /// The store underneath.
+    pub fn store(&self) -> &AnyStore {
+        self.catalog.store()
+    }
+}
