@@ -68,6 +68,6 @@ pub trait Store: Send + Sync + 'static {
         owner: &ResourceRef,
     ) -> impl Future<Output = Result<Vec<ConfigDoc>, StoreError>> + Send;
 
-    /// Releases connections; later calls fail.
+    /// Releases resources at shutdown; calls after it may fail.
     fn close(&self) -> impl Future<Output = ()> + Send;
 }

@@ -1,0 +1,237 @@
+//! The store contract: every case runs against the in-memory store and against a real Redis,
+//! so the embedded store is held to exactly the production store's behaviour.
+
+use std::time::Duration;
+
+use engine::store::{
+    ConfigWrite, Expect, RedisStore, RedisStoreConfig, ResourceKind, ResourceRef, Store,
+    StoreError, UniqueKey,
+};
+use harness::{shared_redis_url, unique_prefix};
+
+fn redis_store() -> RedisStore {
+    RedisStore::open(&RedisStoreConfig {
+        url: shared_redis_url(),
+        key_prefix: unique_prefix("contract"),
+        timeout: Duration::from_secs(2),
+    })
+    .expect("redis store opens")
+}
+
+/// A write of `kind` `id` with `body`, creating.
+fn doc(kind: ResourceKind, id: &str, body: &str) -> ConfigWrite {
+    ConfigWrite {
+        kind,
+        id: id.to_owned(),
+        body: body.to_owned(),
+        refs: Vec::new(),
+        uniques: Vec::new(),
+        owner: None,
+        expect: Expect::Absent,
+    }
+}
+
+fn r(kind: ResourceKind, id: &str) -> ResourceRef {
+    ResourceRef::new(kind, id)
+}
+
+fn unique(field: &'static str, value: &str) -> UniqueKey {
+    UniqueKey { field, value: value.to_owned() }
+}
+
+use ResourceKind::{Agent, Number, Queue, Team, Token};
+
+mod cases {
+    use super::*;
+
+    pub async fn ping_answers<S: Store>(s: &S) {
+        s.ping().await.unwrap();
+    }
+
+    pub async fn created_document_reads_back_at_revision_one<S: Store>(s: &S) {
+        assert_eq!(s.config_put(doc(Team, "t1", r#"{"a":1}"#)).await.unwrap(), 1);
+        let got = s.config_get(Team, "t1").await.unwrap().unwrap();
+        assert_eq!((got.id.as_str(), got.revision, got.body.as_str()), ("t1", 1, r#"{"a":1}"#));
+        assert_eq!(s.config_get(Team, "t2").await.unwrap(), None);
+        assert_eq!(s.config_get(Queue, "t1").await.unwrap(), None, "kinds are separate");
+    }
+
+    pub async fn creating_an_existing_id_is_refused<S: Store>(s: &S) {
+        s.config_put(doc(Team, "t1", "first")).await.unwrap();
+        assert_eq!(s.config_put(doc(Team, "t1", "second")).await, Err(StoreError::AlreadyExists));
+        assert_eq!(s.config_get(Team, "t1").await.unwrap().unwrap().body, "first");
+    }
+
+    pub async fn update_needs_the_current_revision<S: Store>(s: &S) {
+        s.config_put(doc(Team, "t1", "v1")).await.unwrap();
+        let mut update = doc(Team, "t1", "v2");
+        update.expect = Expect::Revision(1);
+        assert_eq!(s.config_put(update.clone()).await.unwrap(), 2);
+        update.body = "stale".into();
+        assert_eq!(s.config_put(update).await, Err(StoreError::RevisionMismatch { current: 2 }));
+        assert_eq!(s.config_get(Team, "t1").await.unwrap().unwrap().body, "v2");
+    }
+
+    pub async fn updating_a_missing_document_is_not_found<S: Store>(s: &S) {
+        let mut update = doc(Team, "ghost", "v");
+        update.expect = Expect::Revision(1);
+        assert_eq!(s.config_put(update).await, Err(StoreError::NotFound));
+        assert_eq!(s.config_get(Team, "ghost").await.unwrap(), None);
+    }
+
+    pub async fn missing_reference_refuses_the_write<S: Store>(s: &S) {
+        let mut queue = doc(Queue, "q1", "q");
+        queue.refs = vec![r(Team, "nope")];
+        queue.uniques = vec![unique("name", "q")];
+        assert_eq!(s.config_put(queue).await, Err(StoreError::MissingReference(r(Team, "nope"))));
+        assert_eq!(s.config_get(Queue, "q1").await.unwrap(), None);
+        assert_eq!(s.config_find_unique(Queue, "name", "q").await.unwrap(), None, "nothing indexed");
+        let mut token = doc(Token, "k1", "k");
+        token.owner = Some(r(Agent, "nobody"));
+        assert_eq!(s.config_put(token).await, Err(StoreError::MissingReference(r(Agent, "nobody"))));
+    }
+
+    pub async fn unique_values_belong_to_one_document<S: Store>(s: &S) {
+        let mut a = doc(Number, "n1", "a");
+        a.uniques = vec![unique("phone", "+15550100")];
+        s.config_put(a.clone()).await.unwrap();
+        let mut b = doc(Number, "n2", "b");
+        b.uniques = vec![unique("phone", "+15550100")];
+        assert_eq!(
+            s.config_put(b.clone()).await,
+            Err(StoreError::UniqueTaken { field: "phone".into(), value: "+15550100".into(), holder: "n1".into() })
+        );
+        assert_eq!(s.config_get(Number, "n2").await.unwrap(), None);
+        // The holder may rewrite itself with its own value.
+        a.expect = Expect::Revision(1);
+        assert_eq!(s.config_put(a.clone()).await.unwrap(), 2);
+        // Releasing the value lets another take it.
+        a.expect = Expect::Revision(2);
+        a.uniques = vec![unique("phone", "+15550199")];
+        s.config_put(a).await.unwrap();
+        assert_eq!(s.config_put(b).await.unwrap(), 1);
+        assert_eq!(s.config_find_unique(Number, "phone", "+15550100").await.unwrap().as_deref(), Some("n2"));
+        assert_eq!(s.config_find_unique(Number, "phone", "+15550199").await.unwrap().as_deref(), Some("n1"));
+    }
+
+    pub async fn referenced_document_cannot_be_deleted<S: Store>(s: &S) {
+        s.config_put(doc(Team, "t1", "t")).await.unwrap();
+        for (kind, id) in [(Queue, "q2"), (Agent, "a1"), (Queue, "q1")] {
+            let mut w = doc(kind, id, "x");
+            w.refs = vec![r(Team, "t1")];
+            s.config_put(w).await.unwrap();
+        }
+        assert_eq!(
+            s.config_delete(Team, "t1").await,
+            Err(StoreError::InUse(vec![r(Agent, "a1"), r(Queue, "q1"), r(Queue, "q2")]))
+        );
+        assert!(s.config_get(Team, "t1").await.unwrap().is_some());
+        for (kind, id) in [(Queue, "q2"), (Agent, "a1"), (Queue, "q1")] {
+            s.config_delete(kind, id).await.unwrap();
+        }
+        s.config_delete(Team, "t1").await.unwrap();
+        assert_eq!(s.config_get(Team, "t1").await.unwrap(), None);
+    }
+
+    pub async fn moving_a_reference_releases_the_old_target<S: Store>(s: &S) {
+        s.config_put(doc(Team, "a", "a")).await.unwrap();
+        s.config_put(doc(Team, "b", "b")).await.unwrap();
+        let mut queue = doc(Queue, "q", "q");
+        queue.refs = vec![r(Team, "a")];
+        s.config_put(queue.clone()).await.unwrap();
+        queue.refs = vec![r(Team, "b")];
+        queue.expect = Expect::Revision(1);
+        s.config_put(queue).await.unwrap();
+        s.config_delete(Team, "a").await.unwrap();
+        assert_eq!(s.config_delete(Team, "b").await, Err(StoreError::InUse(vec![r(Queue, "q")])));
+    }
+
+    pub async fn deleting_releases_unique_values_and_references<S: Store>(s: &S) {
+        s.config_put(doc(Team, "t", "t")).await.unwrap();
+        let mut queue = doc(Queue, "q", "q");
+        queue.refs = vec![r(Team, "t")];
+        queue.uniques = vec![unique("name", "billing")];
+        s.config_put(queue).await.unwrap();
+        s.config_delete(Queue, "q").await.unwrap();
+        assert_eq!(s.config_find_unique(Queue, "name", "billing").await.unwrap(), None);
+        s.config_delete(Team, "t").await.unwrap();
+        assert_eq!(s.config_delete(Team, "t").await, Err(StoreError::NotFound));
+    }
+
+    pub async fn owned_documents_go_with_their_owner<S: Store>(s: &S) {
+        s.config_put(doc(Agent, "a1", "agent")).await.unwrap();
+        s.config_put(doc(Agent, "a2", "other")).await.unwrap();
+        for (id, owner, secret) in [("k2", "a1", "s2"), ("k1", "a1", "s1"), ("k3", "a2", "s3")] {
+            let mut token = doc(Token, id, id);
+            token.owner = Some(r(Agent, owner));
+            token.uniques = vec![unique("secret", secret)];
+            s.config_put(token).await.unwrap();
+        }
+        let owned: Vec<String> = s.config_owned(&r(Agent, "a1")).await.unwrap().into_iter().map(|d| d.id).collect();
+        assert_eq!(owned, vec!["k1", "k2"]);
+        s.config_delete(Agent, "a1").await.unwrap();
+        assert_eq!(s.config_get(Token, "k1").await.unwrap(), None);
+        assert_eq!(s.config_get(Token, "k2").await.unwrap(), None);
+        assert_eq!(s.config_find_unique(Token, "secret", "s1").await.unwrap(), None);
+        assert!(s.config_get(Token, "k3").await.unwrap().is_some(), "another owner's stays");
+        assert!(s.config_owned(&r(Agent, "a1")).await.unwrap().is_empty());
+        let listed: Vec<String> = s.config_list(Token, None, 10).await.unwrap().into_iter().map(|d| d.id).collect();
+        assert_eq!(listed, vec!["k3"]);
+        // Deleting an owned document on its own leaves the owner.
+        s.config_delete(Token, "k3").await.unwrap();
+        assert!(s.config_owned(&r(Agent, "a2")).await.unwrap().is_empty());
+        assert!(s.config_get(Agent, "a2").await.unwrap().is_some());
+    }
+
+    pub async fn lists_page_in_id_order<S: Store>(s: &S) {
+        for id in ["c", "a", "e", "b", "d"] {
+            s.config_put(doc(Team, id, id)).await.unwrap();
+        }
+        s.config_put(doc(Queue, "aa", "other kind")).await.unwrap();
+        let ids = |docs: Vec<engine::store::ConfigDoc>| docs.into_iter().map(|d| d.id).collect::<Vec<_>>();
+        assert_eq!(ids(s.config_list(Team, None, 2).await.unwrap()), vec!["a", "b"]);
+        assert_eq!(ids(s.config_list(Team, Some("b"), 2).await.unwrap()), vec!["c", "d"]);
+        assert_eq!(ids(s.config_list(Team, Some("d"), 2).await.unwrap()), vec!["e"]);
+        assert!(s.config_list(Team, Some("e"), 2).await.unwrap().is_empty());
+        // A cursor id that no longer exists still continues after it.
+        assert_eq!(ids(s.config_list(Team, Some("bb"), 10).await.unwrap()), vec!["c", "d", "e"]);
+        assert_eq!(ids(s.config_list(Queue, None, 10).await.unwrap()), vec!["aa"]);
+    }
+}
+
+macro_rules! contract {
+    ($($case:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::cases::$case(&engine::store::MemoryStore::new()).await;
+                }
+            )*
+        }
+        mod redis {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::cases::$case(&super::redis_store()).await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    ping_answers,
+    created_document_reads_back_at_revision_one,
+    creating_an_existing_id_is_refused,
+    update_needs_the_current_revision,
+    updating_a_missing_document_is_not_found,
+    missing_reference_refuses_the_write,
+    unique_values_belong_to_one_document,
+    referenced_document_cannot_be_deleted,
+    moving_a_reference_releases_the_old_target,
+    deleting_releases_unique_values_and_references,
+    owned_documents_go_with_their_owner,
+    lists_page_in_id_order,
+);
+
