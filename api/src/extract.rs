@@ -63,6 +63,12 @@ fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
 
 /// Parses a JSON body (the checks of [`ValidJson`], usable on bytes already read).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // serde's derived structs also accept a JSON array (fields by position); request bodies
+    // are objects, and a positional body is a client bug to point out, not to guess at.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|b| *b == b'[') {
+        return Err(ApiError::new(ErrorCode::InvalidType, "the body must be a JSON object, not an array")
+            .with_details(json!({"field": "."})));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
     de.end().map_err(|e| ApiError::new(ErrorCode::MalformedJson, format!("the body is not valid JSON: {e}")))?;

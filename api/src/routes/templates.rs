@@ -11,8 +11,8 @@ use super::crud::{ResourceApi, id_or_generate};
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ScopeInput {
-    /// Everywhere.
-    Global,
+    /// Everywhere. (A struct variant, so that `deny_unknown_fields` applies to it too.)
+    Global {},
     /// One team's queues.
     Team {
         /// The team; must exist.
@@ -33,7 +33,7 @@ pub enum ScopeInput {
 impl ScopeInput {
     fn parse(&self) -> Result<TemplateScope, ValidationError> {
         Ok(match self {
-            Self::Global => TemplateScope::Global,
+            Self::Global {} => TemplateScope::Global,
             Self::Team { team_id } => TemplateScope::Team {
                 team_id: TeamId::parse(team_id.as_str()).map_err(|e| e.at("scope.team_id"))?,
             },

@@ -1,0 +1,8 @@
+//! Black-box tests of the HTTP API: the real application on port 0 against a real Redis.
+
+mod auth;
+mod crud;
+mod health;
+mod persistence;
+mod readiness;
+mod validation;
