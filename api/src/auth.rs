@@ -39,7 +39,10 @@ impl Principal {
 fn bearer(req: &HttpRequest) -> Option<String> {
     let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+        .filter(|t| !t.is_empty())
 }
 
 /// Middleware for the authenticated routes: resolves the bearer token once, before any
@@ -57,7 +60,12 @@ pub async fn authenticate(
         let principal = if state.is_admin_token(&token) {
             Principal::Admin
         } else {
-            match state.catalog.authenticate(&token).await.map_err(ApiError::from)? {
+            match state
+                .catalog
+                .authenticate(&token)
+                .await
+                .map_err(ApiError::from)?
+            {
                 Some(owner) => Principal::Agent(owner),
                 None => return Err(ApiError::unauthorized().into()),
             }
@@ -72,7 +80,12 @@ impl FromRequest for Principal {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        ready(req.extensions().get::<Principal>().cloned().ok_or_else(ApiError::unauthorized))
+        ready(
+            req.extensions()
+                .get::<Principal>()
+                .cloned()
+                .ok_or_else(ApiError::unauthorized),
+        )
     }
 }
 
@@ -85,12 +98,16 @@ impl FromRequest for Admin {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
-        ready(Principal::from_request(req, payload).into_inner().and_then(|principal| match principal {
-            Principal::Admin => Ok(Admin),
-            other => Err(ApiError::forbidden(format!(
-                "this route needs the admin token; the caller is an {}",
-                other.role()
-            ))),
-        }))
+        ready(
+            Principal::from_request(req, payload).into_inner().and_then(
+                |principal| match principal {
+                    Principal::Admin => Ok(Admin),
+                    other => Err(ApiError::forbidden(format!(
+                        "this route needs the admin token; the caller is an {}",
+                        other.role()
+                    ))),
+                },
+            ),
+        )
     }
 }

@@ -100,7 +100,9 @@ impl ErrorCode {
             Self::InvalidPhoneNumber => ("invalid_phone_number", StatusCode::BAD_REQUEST),
             Self::InvalidQuery => ("invalid_query", StatusCode::BAD_REQUEST),
             Self::InvalidCursor => ("invalid_cursor", StatusCode::BAD_REQUEST),
-            Self::UnsupportedMediaType => ("unsupported_media_type", StatusCode::UNSUPPORTED_MEDIA_TYPE),
+            Self::UnsupportedMediaType => {
+                ("unsupported_media_type", StatusCode::UNSUPPORTED_MEDIA_TYPE)
+            }
             Self::PayloadTooLarge => ("payload_too_large", StatusCode::PAYLOAD_TOO_LARGE),
             Self::AlreadyExists => ("already_exists", StatusCode::CONFLICT),
             Self::ValueTaken => ("value_taken", StatusCode::CONFLICT),
@@ -150,7 +152,11 @@ pub struct ApiError {
 impl ApiError {
     /// An error with no details.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), details: json!({}) }
+        Self {
+            code,
+            message: message.into(),
+            details: json!({}),
+        }
     }
 
     /// The same error with details.
@@ -222,7 +228,10 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         if err.is_unavailable() {
             tracing::warn!(error = %err, "store unavailable");
-            Self::new(ErrorCode::StoreUnavailable, "the store cannot be reached; retry shortly")
+            Self::new(
+                ErrorCode::StoreUnavailable,
+                "the store cannot be reached; retry shortly",
+            )
         } else {
             Self::internal(err)
         }
@@ -230,7 +239,9 @@ impl From<StoreError> for ApiError {
 }
 
 fn refs_json(refs: &[engine::store::ResourceRef]) -> Value {
-    refs.iter().map(|r| json!({"kind": r.kind.as_str(), "id": r.id})).collect()
+    refs.iter()
+        .map(|r| json!({"kind": r.kind.as_str(), "id": r.id}))
+        .collect()
 }
 
 impl From<CatalogError> for ApiError {
@@ -239,13 +250,18 @@ impl From<CatalogError> for ApiError {
         match err {
             CatalogError::Validation(v) => v.into(),
             CatalogError::NotFound { kind, id } => Self::not_found(kind.as_str(), &id),
-            CatalogError::AlreadyExists { kind, id } => Self::new(ErrorCode::AlreadyExists, message)
-                .with_details(json!({"kind": kind.as_str(), "id": id})),
-            CatalogError::UniqueTaken { kind, field, value, holder } => {
-                Self::new(ErrorCode::ValueTaken, message).with_details(
-                    json!({"kind": kind.as_str(), "field": field, "value": value, "held_by": holder}),
-                )
+            CatalogError::AlreadyExists { kind, id } => {
+                Self::new(ErrorCode::AlreadyExists, message)
+                    .with_details(json!({"kind": kind.as_str(), "id": id}))
             }
+            CatalogError::UniqueTaken {
+                kind,
+                field,
+                value,
+                holder,
+            } => Self::new(ErrorCode::ValueTaken, message).with_details(
+                json!({"kind": kind.as_str(), "field": field, "value": value, "held_by": holder}),
+            ),
             CatalogError::MissingReference(r) => Self::new(ErrorCode::ReferenceNotFound, message)
                 .with_details(json!({"reference": {"kind": r.kind.as_str(), "id": r.id}})),
             CatalogError::InUse { target, users } => Self::new(ErrorCode::ResourceInUse, message)
@@ -305,14 +321,21 @@ mod tests {
             let (got_status, body) =
                 body_of(ApiError::new(code, "m").with_details(json!({"k": 1}))).await;
             assert_eq!(got_status, status, "{name}");
-            assert_eq!(body, json!({"code": name, "message": "m", "details": {"k": 1}}), "{name}");
+            assert_eq!(
+                body,
+                json!({"code": name, "message": "m", "details": {"k": 1}}),
+                "{name}"
+            );
         }
     }
 
     #[actix_rt::test]
     async fn unauthorized_asks_for_a_bearer_token() {
         let response = ApiError::unauthorized().error_response();
-        assert_eq!(response.headers().get(header::WWW_AUTHENTICATE).unwrap(), "Bearer");
+        assert_eq!(
+            response.headers().get(header::WWW_AUTHENTICATE).unwrap(),
+            "Bearer"
+        );
     }
 
     #[actix_rt::test]
@@ -320,7 +343,10 @@ mod tests {
         use engine::store::{ResourceKind, ResourceRef};
         let err = CatalogError::InUse {
             target: ResourceRef::new(ResourceKind::Team, "tm_1"),
-            users: vec![ResourceRef::new(ResourceKind::Queue, "q_1"), ResourceRef::new(ResourceKind::Agent, "ag_1")],
+            users: vec![
+                ResourceRef::new(ResourceKind::Queue, "q_1"),
+                ResourceRef::new(ResourceKind::Agent, "ag_1"),
+            ],
         };
         let (status, body) = body_of(err.into()).await;
         assert_eq!(status, 409);

@@ -31,19 +31,33 @@ fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     let inner = err.into_inner();
     let text = inner.to_string();
     // serde_json appends the position; the field path says more to a client.
-    let message = text.rfind(" at line ").map_or(text.as_str(), |at| &text[..at]).to_owned();
+    let message = text
+        .rfind(" at line ")
+        .map_or(text.as_str(), |at| &text[..at])
+        .to_owned();
     let quoted = message.split('`').nth(1).map(str::to_owned);
     let field_in = |name: Option<String>| {
         let name = name.unwrap_or_default();
-        if path == "." { name } else { format!("{path}.{name}") }
+        if path == "." {
+            name
+        } else {
+            format!("{path}.{name}")
+        }
     };
     match inner.classify() {
-        serde_json::error::Category::Syntax | serde_json::error::Category::Eof | serde_json::error::Category::Io => {
-            ApiError::new(ErrorCode::MalformedJson, format!("the body is not valid JSON: {message}"))
-        }
+        serde_json::error::Category::Syntax
+        | serde_json::error::Category::Eof
+        | serde_json::error::Category::Io => ApiError::new(
+            ErrorCode::MalformedJson,
+            format!("the body is not valid JSON: {message}"),
+        ),
         serde_json::error::Category::Data if message.starts_with("unknown field") => {
             // The path already ends at the unknown key.
-            let field = if path == "." { quoted.unwrap_or_default() } else { path };
+            let field = if path == "." {
+                quoted.unwrap_or_default()
+            } else {
+                path
+            };
             ApiError::new(ErrorCode::UnknownField, format!("{field}: {message}"))
                 .with_details(json!({"field": field}))
         }
@@ -56,8 +70,10 @@ fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
             ApiError::new(ErrorCode::InvalidType, format!("{path}: {message}"))
                 .with_details(json!({"field": path}))
         }
-        serde_json::error::Category::Data => ApiError::new(ErrorCode::InvalidValue, format!("{path}: {message}"))
-            .with_details(json!({"field": path})),
+        serde_json::error::Category::Data => {
+            ApiError::new(ErrorCode::InvalidValue, format!("{path}: {message}"))
+                .with_details(json!({"field": path}))
+        }
     }
 }
 
@@ -65,20 +81,44 @@ fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // serde's derived structs also accept a JSON array (fields by position); request bodies
     // are objects, and a positional body is a client bug to point out, not to guess at.
-    if bytes.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|b| *b == b'[') {
-        return Err(ApiError::new(ErrorCode::InvalidType, "the body must be a JSON object, not an array")
-            .with_details(json!({"field": "."})));
+    if bytes
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'[')
+    {
+        return Err(ApiError::new(
+            ErrorCode::InvalidType,
+            "the body must be a JSON object, not an array",
+        )
+        .with_details(json!({"field": "."})));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
-    de.end().map_err(|e| ApiError::new(ErrorCode::MalformedJson, format!("the body is not valid JSON: {e}")))?;
+    de.end().map_err(|e| {
+        ApiError::new(
+            ErrorCode::MalformedJson,
+            format!("the body is not valid JSON: {e}"),
+        )
+    })?;
     Ok(value)
 }
 
 fn is_json(req: &HttpRequest) -> bool {
-    let Some(value) = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else { return false };
-    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let Some(value) = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 impl<T: DeserializeOwned + 'static> FromRequest for ValidJson<T> {
@@ -98,7 +138,10 @@ impl<T: DeserializeOwned + 'static> FromRequest for ValidJson<T> {
             let mut body = BytesMut::new();
             while let Some(chunk) = payload.next().await {
                 let chunk: Bytes = chunk.map_err(|e| {
-                    ApiError::new(ErrorCode::MalformedJson, format!("the body could not be read: {e}"))
+                    ApiError::new(
+                        ErrorCode::MalformedJson,
+                        format!("the body could not be read: {e}"),
+                    )
                 })?;
                 if body.len() + chunk.len() > MAX_JSON_BYTES {
                     return Err(ApiError::new(
@@ -135,8 +178,10 @@ impl ListQuery {
         if let Some(limit) = query.limit
             && !(1..=engine::catalog::MAX_PAGE_SIZE as i64).contains(&limit)
         {
-            return Err(ApiError::new(ErrorCode::InvalidQuery, "limit must be between 1 and 200")
-                .with_details(json!({"field": "limit"})));
+            return Err(
+                ApiError::new(ErrorCode::InvalidQuery, "limit must be between 1 and 200")
+                    .with_details(json!({"field": "limit"})),
+            );
         }
         Ok(query)
     }
@@ -153,9 +198,9 @@ impl ListQuery {
 }
 
 fn serde_urlencoded_from<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
-    actix_web::web::Query::<T>::from_query(query).map(actix_web::web::Query::into_inner).map_err(|e| {
-        ApiError::new(ErrorCode::InvalidQuery, format!("bad query string: {e}"))
-    })
+    actix_web::web::Query::<T>::from_query(query)
+        .map(actix_web::web::Query::into_inner)
+        .map_err(|e| ApiError::new(ErrorCode::InvalidQuery, format!("bad query string: {e}")))
 }
 
 /// Cursors are opaque to clients: base64 of the last id seen, with a version tag so the
@@ -166,12 +211,17 @@ pub fn encode_cursor(after_id: &str) -> String {
 
 fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
     let invalid = || {
-        ApiError::new(ErrorCode::InvalidCursor, "cursor is not one this API issued")
-            .with_details(json!({"field": "cursor"}))
+        ApiError::new(
+            ErrorCode::InvalidCursor,
+            "cursor is not one this API issued",
+        )
+        .with_details(json!({"field": "cursor"}))
     };
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
     let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-    text.strip_prefix("v1:").map(str::to_owned).ok_or_else(invalid)
+    text.strip_prefix("v1:")
+        .map(str::to_owned)
+        .ok_or_else(invalid)
 }
 
 #[cfg(test)]
@@ -201,24 +251,44 @@ mod tests {
     #[test]
     fn json_errors_name_the_field() {
         assert_eq!(code_of("{"), (ErrorCode::MalformedJson, json!({})));
-        assert_eq!(code_of(r#"{"name":"a","x":1}"#), (ErrorCode::UnknownField, json!({"field": "x"})));
+        assert_eq!(
+            code_of(r#"{"name":"a","x":1}"#),
+            (ErrorCode::UnknownField, json!({"field": "x"}))
+        );
         assert_eq!(
             code_of(r#"{"name":"a","inner":{"count":1,"y":2}}"#),
             (ErrorCode::UnknownField, json!({"field": "inner.y"}))
         );
-        assert_eq!(code_of(r#"{}"#), (ErrorCode::MissingField, json!({"field": "name"})));
-        assert_eq!(code_of(r#"{"name":5}"#), (ErrorCode::InvalidType, json!({"field": "name"})));
+        assert_eq!(
+            code_of(r#"{}"#),
+            (ErrorCode::MissingField, json!({"field": "name"}))
+        );
+        assert_eq!(
+            code_of(r#"{"name":5}"#),
+            (ErrorCode::InvalidType, json!({"field": "name"}))
+        );
         assert_eq!(
             code_of(r#"{"name":"a","inner":{"count":-1}}"#),
             (ErrorCode::InvalidValue, json!({"field": "inner.count"}))
         );
-        assert_eq!(code_of(r#"{"name":"a"} trailing"#).0, ErrorCode::MalformedJson);
+        assert_eq!(
+            code_of(r#"{"name":"a"} trailing"#).0,
+            ErrorCode::MalformedJson
+        );
     }
 
     #[test]
     fn cursor_round_trips_and_rejects_forgeries() {
         assert_eq!(decode_cursor(&encode_cursor("q_1")).unwrap(), "q_1");
-        assert_eq!(decode_cursor("not base64!").unwrap_err().code, ErrorCode::InvalidCursor);
-        assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode("q_1")).unwrap_err().code, ErrorCode::InvalidCursor);
+        assert_eq!(
+            decode_cursor("not base64!").unwrap_err().code,
+            ErrorCode::InvalidCursor
+        );
+        assert_eq!(
+            decode_cursor(&URL_SAFE_NO_PAD.encode("q_1"))
+                .unwrap_err()
+                .code,
+            ErrorCode::InvalidCursor
+        );
     }
 }

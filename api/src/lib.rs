@@ -25,7 +25,10 @@ pub fn admin_token_or_generate(settings: &Settings) -> anyhow::Result<(String, b
         (None, StoreSettings::Memory) => {
             let mut bytes = [0u8; 24];
             rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
-            Ok((base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes), true))
+            Ok((
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes),
+                true,
+            ))
         }
         (None, StoreSettings::Redis { .. }) => anyhow::bail!(
             "SWITCHBOARD_ADMIN_TOKEN is required with REDIS_URL: set it (at least 16 characters) \

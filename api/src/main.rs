@@ -24,6 +24,9 @@ async fn main() -> anyhow::Result<()> {
              set REDIS_URL for production"
         );
     }
-    Application::build(settings).await?.run_until_stopped().await?;
+    Application::build(settings)
+        .await?
+        .run_until_stopped()
+        .await?;
     Ok(())
 }

@@ -6,7 +6,9 @@
 
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::schema::{AllOfBuilder, ArrayBuilder, ObjectBuilder, Schema, SchemaType, Type};
+use utoipa::openapi::schema::{
+    AllOfBuilder, ArrayBuilder, ObjectBuilder, Schema, SchemaType, Type,
+};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, Required, ResponseBuilder};
 use utoipa::{Modify, OpenApi as _, PartialSchema, ToSchema};
@@ -56,11 +58,16 @@ impl Modify for BearerAuth {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("The admin token, or a token issued by POST /v1/agents/{id}/tokens"))
+                    .description(Some(
+                        "The admin token, or a token issued by POST /v1/agents/{id}/tokens",
+                    ))
                     .build(),
             ),
         );
-        openapi.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+        openapi.security = Some(vec![SecurityRequirement::new(
+            "bearer",
+            Vec::<String>::new(),
+        )]);
     }
 }
 
@@ -80,9 +87,23 @@ impl Modify for ConfigurationPaths {
 
 fn add_meta_schema(openapi: &mut OpenApi) {
     let meta = ObjectBuilder::new()
-        .property("created_at", ObjectBuilder::new().schema_type(SchemaType::Type(Type::String)).format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::DateTime))))
+        .property(
+            "created_at",
+            ObjectBuilder::new()
+                .schema_type(SchemaType::Type(Type::String))
+                .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                    utoipa::openapi::KnownFormat::DateTime,
+                ))),
+        )
         .required("created_at")
-        .property("updated_at", ObjectBuilder::new().schema_type(SchemaType::Type(Type::String)).format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::DateTime))))
+        .property(
+            "updated_at",
+            ObjectBuilder::new()
+                .schema_type(SchemaType::Type(Type::String))
+                .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                    utoipa::openapi::KnownFormat::DateTime,
+                ))),
+        )
         .required("updated_at")
         .property(
             "revision",
@@ -91,7 +112,11 @@ fn add_meta_schema(openapi: &mut OpenApi) {
                 .description(Some("Grows by one with each change")),
         )
         .required("revision");
-    openapi.components.get_or_insert_with(Default::default).schemas.insert("ResourceMeta".into(), meta.into());
+    openapi
+        .components
+        .get_or_insert_with(Default::default)
+        .schemas
+        .insert("ResourceMeta".into(), meta.into());
 }
 
 fn schema_ref(name: &str) -> RefOr<Schema> {
@@ -101,7 +126,10 @@ fn schema_ref(name: &str) -> RefOr<Schema> {
 fn json_response(description: &str, schema: RefOr<Schema>) -> utoipa::openapi::Response {
     ResponseBuilder::new()
         .description(description)
-        .content("application/json", ContentBuilder::new().schema(Some(schema)).build())
+        .content(
+            "application/json",
+            ContentBuilder::new().schema(Some(schema)).build(),
+        )
         .build()
 }
 
@@ -123,7 +151,9 @@ fn add_crud<R: ResourceApi>(openapi: &mut OpenApi) {
     register::<R::Patch>(openapi);
     let name = R::name().into_owned();
     let view_name = format!("{name}View");
-    let view = AllOfBuilder::new().item(schema_ref(&name)).item(schema_ref("ResourceMeta"));
+    let view = AllOfBuilder::new()
+        .item(schema_ref(&name))
+        .item(schema_ref("ResourceMeta"));
     let list = ObjectBuilder::new()
         .property("items", ArrayBuilder::new().items(schema_ref(&view_name)))
         .required("items")
@@ -131,7 +161,9 @@ fn add_crud<R: ResourceApi>(openapi: &mut OpenApi) {
             "next_cursor",
             ObjectBuilder::new()
                 .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
-                .description(Some("Pass as `cursor` for the next page; null on the last page")),
+                .description(Some(
+                    "Pass as `cursor` for the next page; null on the last page",
+                )),
         )
         .required("next_cursor");
     let list_name = format!("{name}List");
@@ -146,7 +178,12 @@ fn add_crud<R: ResourceApi>(openapi: &mut OpenApi) {
     let body = |schema: String| {
         RequestBodyBuilder::new()
             .required(Some(Required::True))
-            .content("application/json", ContentBuilder::new().schema(Some(schema_ref(&schema))).build())
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(schema_ref(&schema)))
+                    .build(),
+            )
             .build()
     };
     let id_param = ParameterBuilder::new()
@@ -157,9 +194,15 @@ fn add_crud<R: ResourceApi>(openapi: &mut OpenApi) {
         .build();
     let common = |op: OperationBuilder| {
         op.tag(tag)
-            .response("401", error_response("Missing or unknown token (`unauthorized`)"))
+            .response(
+                "401",
+                error_response("Missing or unknown token (`unauthorized`)"),
+            )
             .response("403", error_response("Not the admin token (`forbidden`)"))
-            .response("503", error_response("The store cannot be reached (`store_unavailable`)"))
+            .response(
+                "503",
+                error_response("The store cannot be reached (`store_unavailable`)"),
+            )
     };
     let invalid = "Bad input: `malformed_json`, `unknown_field`, `missing_field`, `invalid_type`, \
                    `invalid_value`, `invalid_phone_number`";
@@ -168,50 +211,93 @@ fn add_crud<R: ResourceApi>(openapi: &mut OpenApi) {
         .operation_id(Some(format!("create_{kind}")))
         .summary(Some(format!("Create a {kind}")))
         .request_body(Some(body(R::Create::name().into_owned())))
-        .response("201", json_response(&format!("The new {kind}; `Location` names it"), schema_ref(&view_name)))
+        .response(
+            "201",
+            json_response(
+                &format!("The new {kind}; `Location` names it"),
+                schema_ref(&view_name),
+            ),
+        )
         .response("400", error_response(invalid))
-        .response("409", error_response("`already_exists` (the id) or `value_taken` (a unique field)"))
+        .response(
+            "409",
+            error_response("`already_exists` (the id) or `value_taken` (a unique field)"),
+        )
         .response("415", error_response("Not JSON (`unsupported_media_type`)"))
-        .response("422", error_response("A referenced resource does not exist (`reference_not_found`)"));
+        .response(
+            "422",
+            error_response("A referenced resource does not exist (`reference_not_found`)"),
+        );
     let mut list_op = common(OperationBuilder::new())
         .operation_id(Some(format!("list_{kind}s")))
         .summary(Some(format!("List {tag}, in id order")))
         .response("200", json_response("One page", schema_ref(&list_name)))
         .response("400", error_response("`invalid_query` or `invalid_cursor`"));
-    for param in <crate::extract::ListQuery as utoipa::IntoParams>::into_params(|| Some(ParameterIn::Query)) {
+    for param in
+        <crate::extract::ListQuery as utoipa::IntoParams>::into_params(|| Some(ParameterIn::Query))
+    {
         list_op = list_op.parameter(param);
     }
     let get = common(OperationBuilder::new())
         .operation_id(Some(format!("get_{kind}")))
         .summary(Some(format!("Get a {kind}")))
         .parameter(id_param.clone())
-        .response("200", json_response(&format!("The {kind}"), schema_ref(&view_name)))
+        .response(
+            "200",
+            json_response(&format!("The {kind}"), schema_ref(&view_name)),
+        )
         .response("404", error_response("No such resource (`not_found`)"));
     let patch = common(OperationBuilder::new())
         .operation_id(Some(format!("update_{kind}")))
-        .summary(Some(format!("Change a {kind}; absent fields stay as they are")))
+        .summary(Some(format!(
+            "Change a {kind}; absent fields stay as they are"
+        )))
         .parameter(id_param.clone())
         .request_body(Some(body(R::Patch::name().into_owned())))
-        .response("200", json_response(&format!("The changed {kind}"), schema_ref(&view_name)))
+        .response(
+            "200",
+            json_response(&format!("The changed {kind}"), schema_ref(&view_name)),
+        )
         .response("400", error_response(invalid))
         .response("404", error_response("No such resource (`not_found`)"))
-        .response("409", error_response("`value_taken` or `concurrent_update`"))
+        .response(
+            "409",
+            error_response("`value_taken` or `concurrent_update`"),
+        )
         .response("415", error_response("Not JSON (`unsupported_media_type`)"))
-        .response("422", error_response("A referenced resource does not exist (`reference_not_found`)"));
+        .response(
+            "422",
+            error_response("A referenced resource does not exist (`reference_not_found`)"),
+        );
     let delete = common(OperationBuilder::new())
         .operation_id(Some(format!("delete_{kind}")))
         .summary(Some(format!("Delete a {kind}")))
         .parameter(id_param)
         .response("204", ResponseBuilder::new().description("Deleted").build())
         .response("404", error_response("No such resource (`not_found`)"))
-        .response("409", error_response("Still referenced (`resource_in_use`); `details.referenced_by` names them"));
+        .response(
+            "409",
+            error_response(
+                "Still referenced (`resource_in_use`); `details.referenced_by` names them",
+            ),
+        );
 
     let item_path = format!("{}/{{id}}", R::PATH);
-    openapi.paths.add_path_operation(R::PATH, vec![HttpMethod::Post], create);
-    openapi.paths.add_path_operation(R::PATH, vec![HttpMethod::Get], list_op);
-    openapi.paths.add_path_operation(&item_path, vec![HttpMethod::Get], get);
-    openapi.paths.add_path_operation(&item_path, vec![HttpMethod::Patch], patch);
-    openapi.paths.add_path_operation(&item_path, vec![HttpMethod::Delete], delete);
+    openapi
+        .paths
+        .add_path_operation(R::PATH, vec![HttpMethod::Post], create);
+    openapi
+        .paths
+        .add_path_operation(R::PATH, vec![HttpMethod::Get], list_op);
+    openapi
+        .paths
+        .add_path_operation(&item_path, vec![HttpMethod::Get], get);
+    openapi
+        .paths
+        .add_path_operation(&item_path, vec![HttpMethod::Patch], patch);
+    openapi
+        .paths
+        .add_path_operation(&item_path, vec![HttpMethod::Delete], delete);
 }
 
 #[cfg(test)]
@@ -221,9 +307,19 @@ mod tests {
     #[test]
     fn document_covers_every_configuration_route() {
         let doc = serde_json::to_value(document()).unwrap();
-        for resource in ["teams", "queues", "agents", "numbers", "dispositions", "templates"] {
+        for resource in [
+            "teams",
+            "queues",
+            "agents",
+            "numbers",
+            "dispositions",
+            "templates",
+        ] {
             let collection = &doc["paths"][format!("/v1/{resource}")];
-            assert!(collection["post"].is_object() && collection["get"].is_object(), "{resource}");
+            assert!(
+                collection["post"].is_object() && collection["get"].is_object(),
+                "{resource}"
+            );
             let item = &doc["paths"][format!("/v1/{resource}/{{id}}")];
             for method in ["get", "patch", "delete"] {
                 assert!(item[method].is_object(), "{resource} {method}");

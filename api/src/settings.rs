@@ -19,7 +19,11 @@ pub const MIN_ADMIN_TOKEN_LEN: usize = 16;
 
 /// `switchboard`: the command line.
 #[derive(Debug, Parser)]
-#[command(name = "switchboard", version, about = "Real-time routing engine (ACD) for SMS conversations")]
+#[command(
+    name = "switchboard",
+    version,
+    about = "Real-time routing engine (ACD) for SMS conversations"
+)]
 pub struct Cli {
     /// What to do (default: serve).
     #[command(subcommand)]
@@ -151,12 +155,19 @@ impl Settings {
             Some(path) => read_file(path)?,
             None => FileSettings::default(),
         };
-        let mut settings = Self::new(args.bind.or(file.bind).unwrap_or_else(|| DEFAULT_BIND.to_owned()));
+        let mut settings = Self::new(
+            args.bind
+                .or(file.bind)
+                .unwrap_or_else(|| DEFAULT_BIND.to_owned()),
+        );
         settings.store = match args.redis_url.or(file.redis_url).filter(|u| !u.is_empty()) {
             Some(url) => StoreSettings::Redis { url },
             None => StoreSettings::Memory,
         };
-        settings.admin_token = args.admin_token.or(file.admin_token).filter(|t| !t.is_empty());
+        settings.admin_token = args
+            .admin_token
+            .or(file.admin_token)
+            .filter(|t| !t.is_empty());
         if let Some(prefix) = args.key_prefix.or(file.key_prefix) {
             settings.key_prefix = prefix;
         }
@@ -193,7 +204,8 @@ impl Settings {
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileSettings> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
@@ -211,8 +223,19 @@ mod tests {
     fn flags_override_the_file() {
         let dir = tempfile_dir();
         let path = dir.join("switchboard.toml");
-        std::fs::write(&path, "bind = \"0.0.0.0:9000\"\nkey_prefix = \"from-file\"\nstore_timeout_ms = 750\n").unwrap();
-        let settings = Settings::load(args(&["serve", "--config", path.to_str().unwrap(), "--key-prefix", "from-flag"])).unwrap();
+        std::fs::write(
+            &path,
+            "bind = \"0.0.0.0:9000\"\nkey_prefix = \"from-file\"\nstore_timeout_ms = 750\n",
+        )
+        .unwrap();
+        let settings = Settings::load(args(&[
+            "serve",
+            "--config",
+            path.to_str().unwrap(),
+            "--key-prefix",
+            "from-flag",
+        ]))
+        .unwrap();
         assert_eq!(settings.bind, "0.0.0.0:9000");
         assert_eq!(settings.key_prefix, "from-flag");
         assert_eq!(settings.store_timeout, Duration::from_millis(750));

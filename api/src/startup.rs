@@ -47,9 +47,12 @@ impl Application {
         let store = open_store(&settings)?;
         match store.ping().await {
             Ok(()) => tracing::info!(store = store.backend(), "store reachable"),
-            Err(e) => tracing::warn!(store = store.backend(), error = %e, "store not reachable yet; /readyz answers 503 until it is"),
+            Err(e) => {
+                tracing::warn!(store = store.backend(), error = %e, "store not reachable yet; /readyz answers 503 until it is")
+            }
         }
-        let listener = TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
+        let listener = TcpListener::bind(&settings.bind)
+            .with_context(|| format!("binding {}", settings.bind))?;
         let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState::new(store.clone(), &admin_token));
         let openapi = crate::openapi::document();
@@ -60,9 +63,14 @@ impl Application {
                 .app_data(web::PayloadConfig::new(MAX_JSON_BYTES))
                 .wrap(from_fn(crate::telemetry::log_requests))
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
-                .route("/docs", web::get().to(|| async {
-                    HttpResponse::PermanentRedirect().insert_header(("Location", "/docs/")).finish()
-                }))
+                .route(
+                    "/docs",
+                    web::get().to(|| async {
+                        HttpResponse::PermanentRedirect()
+                            .insert_header(("Location", "/docs/"))
+                            .finish()
+                    }),
+                )
                 .configure(routes::configure)
                 .default_service(web::to(routes::not_found))
         })
@@ -74,8 +82,17 @@ impl Application {
         if !settings.handle_signals {
             server = server.disable_signals();
         }
-        tracing::info!(port, store = store.backend(), durable = store.is_durable(), "listening");
-        Ok(Self { port, server: server.run(), store })
+        tracing::info!(
+            port,
+            store = store.backend(),
+            durable = store.is_durable(),
+            "listening"
+        );
+        Ok(Self {
+            port,
+            server: server.run(),
+            store,
+        })
     }
 
     /// The port the server listens on (useful with port 0).

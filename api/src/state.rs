@@ -16,7 +16,10 @@ pub struct AppState {
 impl AppState {
     /// State over `store` with `admin_token` as the admin credential.
     pub fn new(store: AnyStore, admin_token: &str) -> Self {
-        Self { catalog: Catalog::new(store), admin_token_sha256: Sha256::digest(admin_token.as_bytes()).into() }
+        Self {
+            catalog: Catalog::new(store),
+            admin_token_sha256: Sha256::digest(admin_token.as_bytes()).into(),
+        }
     }
 
     /// Whether `presented` is the admin token. Hashing first makes the comparison constant

@@ -38,9 +38,15 @@ fn start(env: &[(&str, &str)]) -> Server {
             }
         }
     });
-    let port = rx.recv_timeout(Duration::from_secs(20)).expect("the server says where it listens");
+    let port = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the server says where it listens");
     let stdout = Vec::new();
-    Server { child, port, stdout }
+    Server {
+        child,
+        port,
+        stdout,
+    }
 }
 
 impl Server {
@@ -51,7 +57,11 @@ impl Server {
     /// Sends SIGTERM and waits for the exit status.
     fn terminate(mut self) -> (std::process::ExitStatus, Duration, Vec<String>) {
         let started = Instant::now();
-        let ok = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status().unwrap();
+        let ok = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
         assert!(ok.success());
         let status = self.child.wait().unwrap();
         let mut out = std::mem::take(&mut self.stdout);
@@ -66,13 +76,23 @@ impl Server {
 async fn embedded_mode_generates_a_token_and_stops_cleanly_on_sigterm() {
     let server = start(&[]);
     let client = reqwest::Client::new();
-    let health: serde_json::Value = client.get(server.url("/healthz")).send().await.unwrap().json().await.unwrap();
+    let health: serde_json::Value = client
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(health, json!({"status": "ok", "store": "memory"}));
     let (status, took, stdout) = server.terminate();
     assert!(status.success(), "exit status {status:?}");
     assert!(took < Duration::from_secs(10), "shutdown took {took:?}");
     let printed = stdout.join("\n");
-    assert!(printed.contains("export SWITCHBOARD_ADMIN_TOKEN="), "stdout: {printed}");
+    assert!(
+        printed.contains("export SWITCHBOARD_ADMIN_TOKEN="),
+        "stdout: {printed}"
+    );
 }
 
 #[test]
@@ -85,7 +105,10 @@ fn redis_without_admin_token_refuses_to_start() {
         .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("SWITCHBOARD_ADMIN_TOKEN is required"), "stderr: {stderr}");
+    assert!(
+        stderr.contains("SWITCHBOARD_ADMIN_TOKEN is required"),
+        "stderr: {stderr}"
+    );
 }
 
 #[test]
@@ -133,7 +156,12 @@ async fn queue_survives_a_restart_of_the_binary_with_redis() {
     assert!(status.success());
 
     let second = start(&env);
-    let again = client.get(second.url("/v1/queues/after-hours")).bearer_auth(TOKEN).send().await.unwrap();
+    let again = client
+        .get(second.url("/v1/queues/after-hours"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(again.status(), 200);
     assert_eq!(again.json::<serde_json::Value>().await.unwrap(), queue);
     second.terminate();

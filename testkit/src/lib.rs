@@ -18,8 +18,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// How to install the server when it is missing.
-pub const INSTALL_HINT: &str =
-    "redis-server is not installed: run `scripts/test` (it installs it as root), or `sudo apt-get install redis-server`";
+pub const INSTALL_HINT: &str = "redis-server is not installed: run `scripts/test` (it installs it as root), or `sudo apt-get install redis-server`";
 
 /// A `redis-server` this process started, in its own temporary directory.
 pub struct RedisServer {
@@ -29,7 +28,9 @@ pub struct RedisServer {
 
 impl std::fmt::Debug for RedisServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisServer").field("socket", &self.socket_path()).finish()
+        f.debug_struct("RedisServer")
+            .field("socket", &self.socket_path())
+            .finish()
     }
 }
 
@@ -39,8 +40,14 @@ impl RedisServer {
     /// # Panics
     /// When `redis-server` is missing (with [`INSTALL_HINT`]) or does not come up in 10 s.
     pub fn start() -> Self {
-        let dir = tempfile::Builder::new().prefix("switchboard-redis-").tempdir().expect("temporary directory");
-        let mut server = Self { dir, watchdog: None };
+        let dir = tempfile::Builder::new()
+            .prefix("switchboard-redis-")
+            .tempdir()
+            .expect("temporary directory");
+        let mut server = Self {
+            dir,
+            watchdog: None,
+        };
         server.launch();
         server
     }
@@ -74,7 +81,8 @@ impl RedisServer {
             let _ = child.wait();
         }
         let deadline = Instant::now() + Duration::from_secs(10);
-        while self.socket_path().exists() && ping(&self.socket_path()) && Instant::now() < deadline {
+        while self.socket_path().exists() && ping(&self.socket_path()) && Instant::now() < deadline
+        {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -86,7 +94,11 @@ impl RedisServer {
     }
 
     fn launch(&mut self) {
-        if Command::new("redis-server").arg("--version").output().is_err() {
+        if Command::new("redis-server")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
             panic!("{INSTALL_HINT}");
         }
         let socket = self.socket_path();
@@ -128,7 +140,8 @@ impl RedisServer {
         let deadline = Instant::now() + Duration::from_secs(10);
         while !ping(&socket) {
             if Instant::now() > deadline {
-                let log = std::fs::read_to_string(self.dir.path().join("redis.log")).unwrap_or_default();
+                let log =
+                    std::fs::read_to_string(self.dir.path().join("redis.log")).unwrap_or_default();
                 panic!("redis-server did not answer within 10 s; its log:\n{log}");
             }
             std::thread::sleep(Duration::from_millis(10));
@@ -145,7 +158,9 @@ impl Drop for RedisServer {
 
 /// Whether a server answers `PING` on `socket`, within a short bound.
 fn ping(socket: &Path) -> bool {
-    let Ok(mut stream) = UnixStream::connect(socket) else { return false };
+    let Ok(mut stream) = UnixStream::connect(socket) else {
+        return false;
+    };
     let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
     if stream.write_all(b"PING\r\n").is_err() {
         return false;
@@ -172,7 +187,14 @@ pub fn unique_prefix(test: &str) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    let clean: String = test.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).take(32).collect();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let clean: String = test
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .take(32)
+        .collect();
     format!("t:{clean}:{}:{nanos:x}:{n}", std::process::id())
 }

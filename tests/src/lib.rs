@@ -14,7 +14,14 @@ pub use testkit::{RedisServer, shared_redis_url, unique_prefix};
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
 /// Every configuration collection, in dependency order.
-pub const COLLECTIONS: [&str; 6] = ["teams", "queues", "agents", "numbers", "dispositions", "templates"];
+pub const COLLECTIONS: [&str; 6] = [
+    "teams",
+    "queues",
+    "agents",
+    "numbers",
+    "dispositions",
+    "templates",
+];
 
 /// A running application and a client for it.
 pub struct TestApp {
@@ -45,7 +52,11 @@ impl Answer {
     pub fn expect_error(&self, status: u16, code: &str) -> &Self {
         assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
         assert_eq!(self.body["code"], code, "body: {}", self.body);
-        assert!(self.body["message"].as_str().is_some_and(|m| !m.is_empty()), "body: {}", self.body);
+        assert!(
+            self.body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "body: {}",
+            self.body
+        );
         assert!(self.body["details"].is_object(), "body: {}", self.body);
         self
     }
@@ -61,7 +72,9 @@ impl Answer {
 /// Settings for a test app on Redis at `redis_url` under `key_prefix`.
 pub fn test_settings(redis_url: &str, key_prefix: &str) -> Settings {
     let mut settings = Settings::new("127.0.0.1:0");
-    settings.store = StoreSettings::Redis { url: redis_url.to_owned() };
+    settings.store = StoreSettings::Redis {
+        url: redis_url.to_owned(),
+    };
     settings.key_prefix = key_prefix.to_owned();
     settings.admin_token = Some(ADMIN_TOKEN.to_owned());
     settings.store_timeout = Duration::from_millis(500);
@@ -84,7 +97,9 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
         StoreSettings::Redis { url } => url.clone(),
         StoreSettings::Memory => String::new(),
     };
-    let app = Application::build(settings).await.expect("application builds");
+    let app = Application::build(settings)
+        .await
+        .expect("application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
@@ -92,7 +107,13 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
         .timeout(Duration::from_secs(10))
         .build()
         .expect("HTTP client");
-    TestApp { address, key_prefix, redis_url, client, handle }
+    TestApp {
+        address,
+        key_prefix,
+        redis_url,
+        client,
+        handle,
+    }
 }
 
 impl TestApp {
@@ -102,8 +123,16 @@ impl TestApp {
     }
 
     /// Sends a request with an optional bearer token and JSON body.
-    pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<&Value>) -> Answer {
-        let mut request = self.client.request(method, format!("{}{path}", self.address));
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Answer {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.address));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -115,7 +144,13 @@ impl TestApp {
     }
 
     /// Sends raw bytes with a content type, as the admin.
-    pub async fn send_raw(&self, method: Method, path: &str, content_type: &str, body: &'static str) -> Answer {
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        body: &'static str,
+    ) -> Answer {
         let response = self
             .client
             .request(method, format!("{}{path}", self.address))
@@ -130,60 +165,86 @@ impl TestApp {
 
     async fn answer(response: reqwest::Response) -> Answer {
         let status = response.status();
-        let location = response.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let text = response.text().await.expect("body read");
         let body = if text.is_empty() {
             Value::Null
         } else {
             serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
         };
-        Answer { status, location, body }
+        Answer {
+            status,
+            location,
+            body,
+        }
     }
 
     /// `GET` as the admin.
     pub async fn get(&self, path: &str) -> Answer {
-        self.request(Method::GET, path, Some(ADMIN_TOKEN), None).await
+        self.request(Method::GET, path, Some(ADMIN_TOKEN), None)
+            .await
     }
 
     /// `POST` JSON as the admin.
     pub async fn post(&self, path: &str, body: Value) -> Answer {
-        self.request(Method::POST, path, Some(ADMIN_TOKEN), Some(&body)).await
+        self.request(Method::POST, path, Some(ADMIN_TOKEN), Some(&body))
+            .await
     }
 
     /// `PATCH` JSON as the admin.
     pub async fn patch(&self, path: &str, body: Value) -> Answer {
-        self.request(Method::PATCH, path, Some(ADMIN_TOKEN), Some(&body)).await
+        self.request(Method::PATCH, path, Some(ADMIN_TOKEN), Some(&body))
+            .await
     }
 
     /// `DELETE` as the admin.
     pub async fn delete(&self, path: &str) -> Answer {
-        self.request(Method::DELETE, path, Some(ADMIN_TOKEN), None).await
+        self.request(Method::DELETE, path, Some(ADMIN_TOKEN), None)
+            .await
     }
 
     /// Creates a team and returns its id.
     pub async fn create_team(&self, name: &str) -> String {
-        let answer = self.post("/v1/teams", serde_json::json!({"name": name})).await;
+        let answer = self
+            .post("/v1/teams", serde_json::json!({"name": name}))
+            .await;
         answer.expect_status(201);
         answer.body["id"].as_str().expect("id").to_owned()
     }
 
     /// Creates a queue of `team` and returns its id.
     pub async fn create_queue(&self, name: &str, team: &str) -> String {
-        let answer = self.post("/v1/queues", serde_json::json!({"name": name, "team_id": team})).await;
+        let answer = self
+            .post(
+                "/v1/queues",
+                serde_json::json!({"name": name, "team_id": team}),
+            )
+            .await;
         answer.expect_status(201);
         answer.body["id"].as_str().expect("id").to_owned()
     }
 
     /// Creates an agent in `teams` and returns its id.
     pub async fn create_agent(&self, name: &str, teams: &[&str]) -> String {
-        let answer = self.post("/v1/agents", serde_json::json!({"name": name, "team_ids": teams})).await;
+        let answer = self
+            .post(
+                "/v1/agents",
+                serde_json::json!({"name": name, "team_ids": teams}),
+            )
+            .await;
         answer.expect_status(201);
         answer.body["id"].as_str().expect("id").to_owned()
     }
 
     /// Issues a token for an agent and returns its secret.
     pub async fn issue_token(&self, agent: &str) -> String {
-        let answer = self.post(&format!("/v1/agents/{agent}/tokens"), serde_json::json!({})).await;
+        let answer = self
+            .post(&format!("/v1/agents/{agent}/tokens"), serde_json::json!({}))
+            .await;
         answer.expect_status(201);
         answer.body["token"].as_str().expect("token").to_owned()
     }
@@ -202,7 +263,13 @@ impl TestApp {
                 };
                 let page = self.get(&path).await;
                 page.expect_status(200);
-                items.extend(page.body["items"].as_array().expect("items").iter().cloned());
+                items.extend(
+                    page.body["items"]
+                        .as_array()
+                        .expect("items")
+                        .iter()
+                        .cloned(),
+                );
                 match page.body["next_cursor"].as_str() {
                     Some(next) => cursor = Some(next.to_owned()),
                     None => break,

@@ -36,7 +36,10 @@ fn r(kind: ResourceKind, id: &str) -> ResourceRef {
 }
 
 fn unique(field: &'static str, value: &str) -> UniqueKey {
-    UniqueKey { field, value: value.to_owned() }
+    UniqueKey {
+        field,
+        value: value.to_owned(),
+    }
 }
 
 use ResourceKind::{Agent, Number, Queue, Team, Token};
@@ -49,17 +52,33 @@ mod cases {
     }
 
     pub async fn created_document_reads_back_at_revision_one<S: Store>(s: &S) {
-        assert_eq!(s.config_put(doc(Team, "t1", r#"{"a":1}"#)).await.unwrap(), 1);
+        assert_eq!(
+            s.config_put(doc(Team, "t1", r#"{"a":1}"#)).await.unwrap(),
+            1
+        );
         let got = s.config_get(Team, "t1").await.unwrap().unwrap();
-        assert_eq!((got.id.as_str(), got.revision, got.body.as_str()), ("t1", 1, r#"{"a":1}"#));
+        assert_eq!(
+            (got.id.as_str(), got.revision, got.body.as_str()),
+            ("t1", 1, r#"{"a":1}"#)
+        );
         assert_eq!(s.config_get(Team, "t2").await.unwrap(), None);
-        assert_eq!(s.config_get(Queue, "t1").await.unwrap(), None, "kinds are separate");
+        assert_eq!(
+            s.config_get(Queue, "t1").await.unwrap(),
+            None,
+            "kinds are separate"
+        );
     }
 
     pub async fn creating_an_existing_id_is_refused<S: Store>(s: &S) {
         s.config_put(doc(Team, "t1", "first")).await.unwrap();
-        assert_eq!(s.config_put(doc(Team, "t1", "second")).await, Err(StoreError::AlreadyExists));
-        assert_eq!(s.config_get(Team, "t1").await.unwrap().unwrap().body, "first");
+        assert_eq!(
+            s.config_put(doc(Team, "t1", "second")).await,
+            Err(StoreError::AlreadyExists)
+        );
+        assert_eq!(
+            s.config_get(Team, "t1").await.unwrap().unwrap().body,
+            "first"
+        );
     }
 
     pub async fn update_needs_the_current_revision<S: Store>(s: &S) {
@@ -68,7 +87,10 @@ mod cases {
         update.expect = Expect::Revision(1);
         assert_eq!(s.config_put(update.clone()).await.unwrap(), 2);
         update.body = "stale".into();
-        assert_eq!(s.config_put(update).await, Err(StoreError::RevisionMismatch { current: 2 }));
+        assert_eq!(
+            s.config_put(update).await,
+            Err(StoreError::RevisionMismatch { current: 2 })
+        );
         assert_eq!(s.config_get(Team, "t1").await.unwrap().unwrap().body, "v2");
     }
 
@@ -83,12 +105,22 @@ mod cases {
         let mut queue = doc(Queue, "q1", "q");
         queue.refs = vec![r(Team, "nope")];
         queue.uniques = vec![unique("name", "q")];
-        assert_eq!(s.config_put(queue).await, Err(StoreError::MissingReference(r(Team, "nope"))));
+        assert_eq!(
+            s.config_put(queue).await,
+            Err(StoreError::MissingReference(r(Team, "nope")))
+        );
         assert_eq!(s.config_get(Queue, "q1").await.unwrap(), None);
-        assert_eq!(s.config_find_unique(Queue, "name", "q").await.unwrap(), None, "nothing indexed");
+        assert_eq!(
+            s.config_find_unique(Queue, "name", "q").await.unwrap(),
+            None,
+            "nothing indexed"
+        );
         let mut token = doc(Token, "k1", "k");
         token.owner = Some(r(Agent, "nobody"));
-        assert_eq!(s.config_put(token).await, Err(StoreError::MissingReference(r(Agent, "nobody"))));
+        assert_eq!(
+            s.config_put(token).await,
+            Err(StoreError::MissingReference(r(Agent, "nobody")))
+        );
     }
 
     pub async fn unique_values_belong_to_one_document<S: Store>(s: &S) {
@@ -99,7 +131,11 @@ mod cases {
         b.uniques = vec![unique("phone", "+15550100")];
         assert_eq!(
             s.config_put(b.clone()).await,
-            Err(StoreError::UniqueTaken { field: "phone".into(), value: "+15550100".into(), holder: "n1".into() })
+            Err(StoreError::UniqueTaken {
+                field: "phone".into(),
+                value: "+15550100".into(),
+                holder: "n1".into()
+            })
         );
         assert_eq!(s.config_get(Number, "n2").await.unwrap(), None);
         // The holder may rewrite itself with its own value.
@@ -110,8 +146,20 @@ mod cases {
         a.uniques = vec![unique("phone", "+15550199")];
         s.config_put(a).await.unwrap();
         assert_eq!(s.config_put(b).await.unwrap(), 1);
-        assert_eq!(s.config_find_unique(Number, "phone", "+15550100").await.unwrap().as_deref(), Some("n2"));
-        assert_eq!(s.config_find_unique(Number, "phone", "+15550199").await.unwrap().as_deref(), Some("n1"));
+        assert_eq!(
+            s.config_find_unique(Number, "phone", "+15550100")
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("n2")
+        );
+        assert_eq!(
+            s.config_find_unique(Number, "phone", "+15550199")
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("n1")
+        );
     }
 
     pub async fn referenced_document_cannot_be_deleted<S: Store>(s: &S) {
@@ -123,7 +171,11 @@ mod cases {
         }
         assert_eq!(
             s.config_delete(Team, "t1").await,
-            Err(StoreError::InUse(vec![r(Agent, "a1"), r(Queue, "q1"), r(Queue, "q2")]))
+            Err(StoreError::InUse(vec![
+                r(Agent, "a1"),
+                r(Queue, "q1"),
+                r(Queue, "q2")
+            ]))
         );
         assert!(s.config_get(Team, "t1").await.unwrap().is_some());
         for (kind, id) in [(Queue, "q2"), (Agent, "a1"), (Queue, "q1")] {
@@ -143,7 +195,10 @@ mod cases {
         queue.expect = Expect::Revision(1);
         s.config_put(queue).await.unwrap();
         s.config_delete(Team, "a").await.unwrap();
-        assert_eq!(s.config_delete(Team, "b").await, Err(StoreError::InUse(vec![r(Queue, "q")])));
+        assert_eq!(
+            s.config_delete(Team, "b").await,
+            Err(StoreError::InUse(vec![r(Queue, "q")]))
+        );
     }
 
     pub async fn deleting_releases_unique_values_and_references<S: Store>(s: &S) {
@@ -153,7 +208,12 @@ mod cases {
         queue.uniques = vec![unique("name", "billing")];
         s.config_put(queue).await.unwrap();
         s.config_delete(Queue, "q").await.unwrap();
-        assert_eq!(s.config_find_unique(Queue, "name", "billing").await.unwrap(), None);
+        assert_eq!(
+            s.config_find_unique(Queue, "name", "billing")
+                .await
+                .unwrap(),
+            None
+        );
         s.config_delete(Team, "t").await.unwrap();
         assert_eq!(s.config_delete(Team, "t").await, Err(StoreError::NotFound));
     }
@@ -167,15 +227,33 @@ mod cases {
             token.uniques = vec![unique("secret", secret)];
             s.config_put(token).await.unwrap();
         }
-        let owned: Vec<String> = s.config_owned(&r(Agent, "a1")).await.unwrap().into_iter().map(|d| d.id).collect();
+        let owned: Vec<String> = s
+            .config_owned(&r(Agent, "a1"))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| d.id)
+            .collect();
         assert_eq!(owned, vec!["k1", "k2"]);
         s.config_delete(Agent, "a1").await.unwrap();
         assert_eq!(s.config_get(Token, "k1").await.unwrap(), None);
         assert_eq!(s.config_get(Token, "k2").await.unwrap(), None);
-        assert_eq!(s.config_find_unique(Token, "secret", "s1").await.unwrap(), None);
-        assert!(s.config_get(Token, "k3").await.unwrap().is_some(), "another owner's stays");
+        assert_eq!(
+            s.config_find_unique(Token, "secret", "s1").await.unwrap(),
+            None
+        );
+        assert!(
+            s.config_get(Token, "k3").await.unwrap().is_some(),
+            "another owner's stays"
+        );
         assert!(s.config_owned(&r(Agent, "a1")).await.unwrap().is_empty());
-        let listed: Vec<String> = s.config_list(Token, None, 10).await.unwrap().into_iter().map(|d| d.id).collect();
+        let listed: Vec<String> = s
+            .config_list(Token, None, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| d.id)
+            .collect();
         assert_eq!(listed, vec!["k3"]);
         // Deleting an owned document on its own leaves the owner.
         s.config_delete(Token, "k3").await.unwrap();
@@ -188,14 +266,31 @@ mod cases {
             s.config_put(doc(Team, id, id)).await.unwrap();
         }
         s.config_put(doc(Queue, "aa", "other kind")).await.unwrap();
-        let ids = |docs: Vec<engine::store::ConfigDoc>| docs.into_iter().map(|d| d.id).collect::<Vec<_>>();
-        assert_eq!(ids(s.config_list(Team, None, 2).await.unwrap()), vec!["a", "b"]);
-        assert_eq!(ids(s.config_list(Team, Some("b"), 2).await.unwrap()), vec!["c", "d"]);
-        assert_eq!(ids(s.config_list(Team, Some("d"), 2).await.unwrap()), vec!["e"]);
+        let ids = |docs: Vec<engine::store::ConfigDoc>| {
+            docs.into_iter().map(|d| d.id).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            ids(s.config_list(Team, None, 2).await.unwrap()),
+            vec!["a", "b"]
+        );
+        assert_eq!(
+            ids(s.config_list(Team, Some("b"), 2).await.unwrap()),
+            vec!["c", "d"]
+        );
+        assert_eq!(
+            ids(s.config_list(Team, Some("d"), 2).await.unwrap()),
+            vec!["e"]
+        );
         assert!(s.config_list(Team, Some("e"), 2).await.unwrap().is_empty());
         // A cursor id that no longer exists still continues after it.
-        assert_eq!(ids(s.config_list(Team, Some("bb"), 10).await.unwrap()), vec!["c", "d", "e"]);
-        assert_eq!(ids(s.config_list(Queue, None, 10).await.unwrap()), vec!["aa"]);
+        assert_eq!(
+            ids(s.config_list(Team, Some("bb"), 10).await.unwrap()),
+            vec!["c", "d", "e"]
+        );
+        assert_eq!(
+            ids(s.config_list(Queue, None, 10).await.unwrap()),
+            vec!["aa"]
+        );
     }
 }
 
@@ -234,4 +329,3 @@ contract!(
     owned_documents_go_with_their_owner,
     lists_page_in_id_order,
 );
-

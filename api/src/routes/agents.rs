@@ -4,7 +4,9 @@
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use engine::catalog::Stored;
-use engine::domain::{Agent, AgentId, AgentRole, Capacity, Name, TeamId, Token, TokenId, ValidationError};
+use engine::domain::{
+    Agent, AgentId, AgentRole, Capacity, Name, TeamId, Token, TokenId, ValidationError,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -66,7 +68,11 @@ impl ResourceApi for Agent {
             name: Name::parse("name", &input.name)?,
             role: input.role.unwrap_or_default(),
             team_ids: team_ids(input.team_ids.as_deref().unwrap_or_default())?,
-            capacity: input.capacity.map(Capacity::new).transpose()?.unwrap_or_default(),
+            capacity: input
+                .capacity
+                .map(Capacity::new)
+                .transpose()?
+                .unwrap_or_default(),
         })
     }
 
@@ -171,12 +177,20 @@ pub async fn issue_token(
     } else {
         parse_json(&body)?
     };
-    let label = request.label.as_deref().map(|l| Name::parse("label", l)).transpose()?;
+    let label = request
+        .label
+        .as_deref()
+        .map(|l| Name::parse("label", l))
+        .transpose()?;
     let issued = state.catalog.issue_token(&agent, label).await?;
     tracing::info!(agent_id = %agent, token_id = %issued.token.resource.id, "token issued");
     Ok(HttpResponse::Created()
         .insert_header(("Cache-Control", "no-store"))
-        .json(IssuedTokenView { record: TokenView::from(&issued.token), secret: issued.secret, role: issued.role }))
+        .json(IssuedTokenView {
+            record: TokenView::from(&issued.token),
+            secret: issued.secret,
+            role: issued.role,
+        }))
 }
 
 /// Lists the agent's tokens, without secrets.
@@ -194,7 +208,9 @@ pub async fn list_tokens(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let tokens = state.catalog.tokens_of(&agent_id(&id)?).await?;
-    Ok(HttpResponse::Ok().json(TokenList { items: tokens.iter().map(TokenView::from).collect() }))
+    Ok(HttpResponse::Ok().json(TokenList {
+        items: tokens.iter().map(TokenView::from).collect(),
+    }))
 }
 
 /// Revokes a token: it stops working at once.
@@ -213,7 +229,8 @@ pub async fn revoke_token(
 ) -> Result<HttpResponse, ApiError> {
     let (agent, token) = path.into_inner();
     let agent = agent_id(&agent)?;
-    let token_id = TokenId::parse(token.as_str()).map_err(|_| ApiError::not_found("token", &token))?;
+    let token_id =
+        TokenId::parse(token.as_str()).map_err(|_| ApiError::not_found("token", &token))?;
     state.catalog.revoke_token(&agent, &token_id).await?;
     tracing::info!(agent_id = %agent, token_id = %token_id, "token revoked");
     Ok(HttpResponse::NoContent().finish())

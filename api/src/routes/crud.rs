@@ -66,8 +66,14 @@ pub struct ListView<T> {
 fn path_id<R: ResourceApi>(raw: &str) -> Result<String, ApiError> {
     let valid = !raw.is_empty()
         && raw.len() <= 64
-        && raw.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
-    if valid { Ok(raw.to_owned()) } else { Err(ApiError::not_found(R::KIND.as_str(), raw)) }
+        && raw
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+    if valid {
+        Ok(raw.to_owned())
+    } else {
+        Err(ApiError::not_found(R::KIND.as_str(), raw))
+    }
 }
 
 async fn create<R: ResourceApi>(
@@ -77,7 +83,11 @@ async fn create<R: ResourceApi>(
 ) -> Result<HttpResponse, ApiError> {
     let resource = R::create(body.0)?;
     let stored = state.catalog.create(resource).await?;
-    tracing::info!(kind = R::KIND.as_str(), id = stored.resource.id(), "created");
+    tracing::info!(
+        kind = R::KIND.as_str(),
+        id = stored.resource.id(),
+        "created"
+    );
     Ok(HttpResponse::Created()
         .insert_header((LOCATION, format!("{}/{}", R::PATH, stored.resource.id())))
         .json(View::from(&stored)))
@@ -89,7 +99,10 @@ async fn list<R: ResourceApi>(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let query = ListQuery::from_request(&req)?;
-    let page = state.catalog.list::<R>(query.after()?.as_deref(), query.limit()).await?;
+    let page = state
+        .catalog
+        .list::<R>(query.after()?.as_deref(), query.limit())
+        .await?;
     Ok(HttpResponse::Ok().json(ListView {
         items: page.items.iter().map(View::from).collect(),
         next_cursor: page.next_after.as_deref().map(encode_cursor),
@@ -112,7 +125,10 @@ async fn update<R: ResourceApi>(
     body: ValidJson<R::Patch>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id::<R>(&id)?;
-    let stored = state.catalog.update::<R>(&id, |current| current.patch(&body.0)).await?;
+    let stored = state
+        .catalog
+        .update::<R>(&id, |current| current.patch(&body.0))
+        .await?;
     tracing::info!(kind = R::KIND.as_str(), id = %id, revision = stored.revision, "updated");
     Ok(HttpResponse::Ok().json(View::from(&stored)))
 }
@@ -139,7 +155,9 @@ pub async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
 /// Registers the five operations of `R`.
 pub fn configure<R: ResourceApi>(cfg: &mut web::ServiceConfig) {
     // Mounted inside the `/v1` scope; `PATH` is the full path for links and documentation.
-    let path = R::PATH.strip_prefix("/v1").expect("resource paths start with /v1");
+    let path = R::PATH
+        .strip_prefix("/v1")
+        .expect("resource paths start with /v1");
     cfg.service(
         web::resource(path)
             .route(web::post().to(create::<R>))

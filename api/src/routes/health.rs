@@ -23,7 +23,10 @@ pub struct Health {
 #[utoipa::path(get, path = "/healthz", tag = "operations",
     responses((status = 200, description = "The process is up", body = Health)))]
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().json(Health { status: "ok", store: state.store().backend() })
+    HttpResponse::Ok().json(Health {
+        status: "ok",
+        store: state.store().backend(),
+    })
 }
 
 /// Answers 200 when the store answers a ping within the store timeout, 503 otherwise; it
@@ -36,8 +39,14 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let store = state.store();
     match store.ping().await {
-        Ok(()) => Ok(HttpResponse::Ok().json(Health { status: "ready", store: store.backend() })),
-        Err(e) => Err(ApiError::new(ErrorCode::StoreUnavailable, format!("the {} store is not reachable", store.backend()))
-            .with_details(json!({"store": store.backend(), "reason": e.to_string()}))),
+        Ok(()) => Ok(HttpResponse::Ok().json(Health {
+            status: "ready",
+            store: store.backend(),
+        })),
+        Err(e) => Err(ApiError::new(
+            ErrorCode::StoreUnavailable,
+            format!("the {} store is not reachable", store.backend()),
+        )
+        .with_details(json!({"store": store.backend(), "reason": e.to_string()}))),
     }
 }

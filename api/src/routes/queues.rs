@@ -24,7 +24,8 @@ pub struct AlertsInput {
 impl AlertsInput {
     fn apply(&self, mut alerts: QueueAlerts) -> Result<QueueAlerts, ValidationError> {
         if let Some(secs) = self.unclaimed_secs {
-            alerts.unclaimed_secs = AlertSecs::new(secs).map_err(|e| e.at("alerts.unclaimed_secs"))?;
+            alerts.unclaimed_secs =
+                AlertSecs::new(secs).map_err(|e| e.at("alerts.unclaimed_secs"))?;
         }
         if let Some(secs) = self.awaiting_reply_secs {
             alerts.awaiting_reply_secs =
@@ -104,11 +105,26 @@ impl ResourceApi for Queue {
             name: Name::parse("name", &input.name)?,
             team_id: team_id(&input.team_id)?,
             strategy: input.strategy.unwrap_or_default(),
-            offer_timeout_secs: input.offer_timeout_secs.map(OfferTimeoutSecs::new).transpose()?.unwrap_or_default(),
-            public_minutes: input.public_minutes.map(PublicMinutes::new).transpose()?.unwrap_or_default(),
-            alerts: input.alerts.unwrap_or_default().apply(QueueAlerts::default())?,
+            offer_timeout_secs: input
+                .offer_timeout_secs
+                .map(OfferTimeoutSecs::new)
+                .transpose()?
+                .unwrap_or_default(),
+            public_minutes: input
+                .public_minutes
+                .map(PublicMinutes::new)
+                .transpose()?
+                .unwrap_or_default(),
+            alerts: input
+                .alerts
+                .unwrap_or_default()
+                .apply(QueueAlerts::default())?,
             disposition_required: input.disposition_required.unwrap_or(true),
-            priority: input.priority.map(Priority::new).transpose()?.unwrap_or_default(),
+            priority: input
+                .priority
+                .map(Priority::new)
+                .transpose()?
+                .unwrap_or_default(),
         })
     }
 

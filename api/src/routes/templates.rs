@@ -1,7 +1,9 @@
 //! `/v1/templates`: quick replies with `{{placeholders}}`, scoped globally or to a team,
 //! queue or campaign.
 
-use engine::domain::{Name, QueueId, TeamId, Template, TemplateBody, TemplateId, TemplateScope, ValidationError};
+use engine::domain::{
+    Name, QueueId, TeamId, Template, TemplateBody, TemplateId, TemplateScope, ValidationError,
+};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -40,9 +42,9 @@ impl ScopeInput {
             Self::Queue { queue_id } => TemplateScope::Queue {
                 queue_id: QueueId::parse(queue_id.as_str()).map_err(|e| e.at("scope.queue_id"))?,
             },
-            Self::Campaign { campaign } => {
-                TemplateScope::Campaign { campaign: Name::parse("scope.campaign", campaign)? }
-            }
+            Self::Campaign { campaign } => TemplateScope::Campaign {
+                campaign: Name::parse("scope.campaign", campaign)?,
+            },
         })
     }
 }
@@ -85,7 +87,12 @@ impl ResourceApi for Template {
             id: id_or_generate(input.id, TemplateId::parse, TemplateId::generate)?,
             name: Name::parse("name", &input.name)?,
             body: TemplateBody::parse("body", &input.body)?,
-            scope: input.scope.as_ref().map(ScopeInput::parse).transpose()?.unwrap_or(TemplateScope::Global),
+            scope: input
+                .scope
+                .as_ref()
+                .map(ScopeInput::parse)
+                .transpose()?
+                .unwrap_or(TemplateScope::Global),
         })
     }
 

@@ -61,13 +61,26 @@ impl CatalogError {
     /// Maps a store refusal for `target` to the catalog's words.
     pub(crate) fn from_store(target: ResourceRef, err: StoreError) -> Self {
         match err {
-            StoreError::AlreadyExists => Self::AlreadyExists { kind: target.kind, id: target.id },
-            StoreError::NotFound => Self::NotFound { kind: target.kind, id: target.id },
+            StoreError::AlreadyExists => Self::AlreadyExists {
+                kind: target.kind,
+                id: target.id,
+            },
+            StoreError::NotFound => Self::NotFound {
+                kind: target.kind,
+                id: target.id,
+            },
             StoreError::RevisionMismatch { .. } => Self::Contended(target),
             StoreError::MissingReference(r) => Self::MissingReference(r),
-            StoreError::UniqueTaken { field, value, holder } => {
-                Self::UniqueTaken { kind: target.kind, field, value, holder }
-            }
+            StoreError::UniqueTaken {
+                field,
+                value,
+                holder,
+            } => Self::UniqueTaken {
+                kind: target.kind,
+                field,
+                value,
+                holder,
+            },
             StoreError::InUse(users) => Self::InUse { target, users },
             other => Self::Store(other),
         }

@@ -11,5 +11,5 @@ mod tokens;
 
 pub use error::CatalogError;
 pub use resource::ConfigResource;
-pub use service::{Catalog, Page, Stored, MAX_PAGE_SIZE};
-pub use tokens::{IssuedToken, TokenOwner, TOKEN_PREFIX};
+pub use service::{Catalog, MAX_PAGE_SIZE, Page, Stored};
+pub use tokens::{IssuedToken, TOKEN_PREFIX, TokenOwner};

@@ -49,7 +49,10 @@ impl ConfigResource for Team {
         self.id.as_str()
     }
     fn uniques(&self) -> Vec<UniqueKey> {
-        vec![UniqueKey { field: "name", value: name_key(self.name.as_str()) }]
+        vec![UniqueKey {
+            field: "name",
+            value: name_key(self.name.as_str()),
+        }]
     }
 }
 
@@ -62,7 +65,10 @@ impl ConfigResource for Queue {
         vec![ResourceRef::new(ResourceKind::Team, self.team_id.as_str())]
     }
     fn uniques(&self) -> Vec<UniqueKey> {
-        vec![UniqueKey { field: "name", value: name_key(self.name.as_str()) }]
+        vec![UniqueKey {
+            field: "name",
+            value: name_key(self.name.as_str()),
+        }]
     }
 }
 
@@ -72,7 +78,10 @@ impl ConfigResource for Agent {
         self.id.as_str()
     }
     fn refs(&self) -> Vec<ResourceRef> {
-        self.team_ids.iter().map(|t| ResourceRef::new(ResourceKind::Team, t.as_str())).collect()
+        self.team_ids
+            .iter()
+            .map(|t| ResourceRef::new(ResourceKind::Team, t.as_str()))
+            .collect()
     }
     fn validate(&self) -> Result<(), ValidationError> {
         Agent::validate(self)
@@ -85,10 +94,16 @@ impl ConfigResource for Number {
         self.id.as_str()
     }
     fn refs(&self) -> Vec<ResourceRef> {
-        vec![ResourceRef::new(ResourceKind::Queue, self.queue_id.as_str())]
+        vec![ResourceRef::new(
+            ResourceKind::Queue,
+            self.queue_id.as_str(),
+        )]
     }
     fn uniques(&self) -> Vec<UniqueKey> {
-        vec![UniqueKey { field: "phone", value: self.phone.as_str().to_owned() }]
+        vec![UniqueKey {
+            field: "phone",
+            value: self.phone.as_str().to_owned(),
+        }]
     }
     fn validate(&self) -> Result<(), ValidationError> {
         Number::validate(self)
@@ -101,7 +116,10 @@ impl ConfigResource for Disposition {
         self.id.as_str()
     }
     fn uniques(&self) -> Vec<UniqueKey> {
-        vec![UniqueKey { field: "code", value: self.code.as_str().to_owned() }]
+        vec![UniqueKey {
+            field: "code",
+            value: self.code.as_str().to_owned(),
+        }]
     }
 }
 
@@ -112,7 +130,9 @@ impl ConfigResource for Template {
     }
     fn refs(&self) -> Vec<ResourceRef> {
         match &self.scope {
-            TemplateScope::Team { team_id } => vec![ResourceRef::new(ResourceKind::Team, team_id.as_str())],
+            TemplateScope::Team { team_id } => {
+                vec![ResourceRef::new(ResourceKind::Team, team_id.as_str())]
+            }
             TemplateScope::Queue { queue_id } => {
                 vec![ResourceRef::new(ResourceKind::Queue, queue_id.as_str())]
             }
@@ -125,9 +145,14 @@ impl ConfigResource for Template {
             TemplateScope::Global => "global".to_owned(),
             TemplateScope::Team { team_id } => format!("team/{team_id}"),
             TemplateScope::Queue { queue_id } => format!("queue/{queue_id}"),
-            TemplateScope::Campaign { campaign } => format!("campaign/{}", name_key(campaign.as_str())),
+            TemplateScope::Campaign { campaign } => {
+                format!("campaign/{}", name_key(campaign.as_str()))
+            }
         };
-        vec![UniqueKey { field: "scope_name", value: format!("{scope}/{}", name_key(self.name.as_str())) }]
+        vec![UniqueKey {
+            field: "scope_name",
+            value: format!("{scope}/{}", name_key(self.name.as_str())),
+        }]
     }
 }
 
@@ -137,9 +162,15 @@ impl ConfigResource for Token {
         self.id.as_str()
     }
     fn uniques(&self) -> Vec<UniqueKey> {
-        vec![UniqueKey { field: "secret", value: self.secret_sha256.clone() }]
+        vec![UniqueKey {
+            field: "secret",
+            value: self.secret_sha256.clone(),
+        }]
     }
     fn owner(&self) -> Option<ResourceRef> {
-        Some(ResourceRef::new(ResourceKind::Agent, self.agent_id.as_str()))
+        Some(ResourceRef::new(
+            ResourceKind::Agent,
+            self.agent_id.as_str(),
+        ))
     }
 }

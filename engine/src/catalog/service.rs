@@ -58,9 +58,17 @@ fn now() -> DateTime<Utc> {
 
 fn decode<R: ConfigResource>(doc: ConfigDoc) -> Result<Stored<R>, CatalogError> {
     let body: Body<R> = serde_json::from_str(&doc.body).map_err(|e| {
-        CatalogError::Store(crate::store::StoreError::Corrupt(format!("{} {}: {e}", doc.kind, doc.id)))
+        CatalogError::Store(crate::store::StoreError::Corrupt(format!(
+            "{} {}: {e}",
+            doc.kind, doc.id
+        )))
     })?;
-    Ok(Stored { resource: body.resource, created_at: body.created_at, updated_at: body.updated_at, revision: doc.revision })
+    Ok(Stored {
+        resource: body.resource,
+        created_at: body.created_at,
+        updated_at: body.updated_at,
+        revision: doc.revision,
+    })
 }
 
 fn target<R: ConfigResource>(id: &str) -> ResourceRef {
@@ -85,7 +93,11 @@ impl<S: Store> Catalog<S> {
         expect: Expect,
     ) -> Result<ConfigWrite, CatalogError> {
         resource.validate()?;
-        let body = Body { resource: resource.clone(), created_at, updated_at };
+        let body = Body {
+            resource: resource.clone(),
+            created_at,
+            updated_at,
+        };
         Ok(ConfigWrite {
             kind: R::KIND,
             id: resource.id().to_owned(),
@@ -106,17 +118,32 @@ impl<S: Store> Catalog<S> {
             .config_put(write)
             .await
             .map_err(|e| CatalogError::from_store(target::<R>(resource.id()), e))?;
-        Ok(Stored { resource, created_at: at, updated_at: at, revision })
+        Ok(Stored {
+            resource,
+            created_at: at,
+            updated_at: at,
+            revision,
+        })
     }
 
     /// The resource with `id`.
     pub async fn get<R: ConfigResource>(&self, id: &str) -> Result<Stored<R>, CatalogError> {
-        self.find(id).await?.ok_or_else(|| CatalogError::NotFound { kind: R::KIND, id: id.to_owned() })
+        self.find(id).await?.ok_or_else(|| CatalogError::NotFound {
+            kind: R::KIND,
+            id: id.to_owned(),
+        })
     }
 
     /// The resource with `id`, if any.
-    pub async fn find<R: ConfigResource>(&self, id: &str) -> Result<Option<Stored<R>>, CatalogError> {
-        let doc = self.store.config_get(R::KIND, id).await.map_err(CatalogError::Store)?;
+    pub async fn find<R: ConfigResource>(
+        &self,
+        id: &str,
+    ) -> Result<Option<Stored<R>>, CatalogError> {
+        let doc = self
+            .store
+            .config_get(R::KIND, id)
+            .await
+            .map_err(CatalogError::Store)?;
         doc.map(decode).transpose()
     }
 
@@ -128,12 +155,22 @@ impl<S: Store> Catalog<S> {
     ) -> Result<Page<Stored<R>>, CatalogError> {
         let limit = limit.clamp(1, MAX_PAGE_SIZE);
         // One more than asked tells whether another page follows without a second call.
-        let mut docs =
-            self.store.config_list(R::KIND, after, limit + 1).await.map_err(CatalogError::Store)?;
+        let mut docs = self
+            .store
+            .config_list(R::KIND, after, limit + 1)
+            .await
+            .map_err(CatalogError::Store)?;
         let more = docs.len() > limit;
         docs.truncate(limit);
-        let items = docs.into_iter().map(decode).collect::<Result<Vec<Stored<R>>, _>>()?;
-        let next_after = if more { items.last().map(|s| s.resource.id().to_owned()) } else { None };
+        let items = docs
+            .into_iter()
+            .map(decode)
+            .collect::<Result<Vec<Stored<R>>, _>>()?;
+        let next_after = if more {
+            items.last().map(|s| s.resource.id().to_owned())
+        } else {
+            None
+        };
         Ok(Page { items, next_after })
     }
 
@@ -152,10 +189,20 @@ impl<S: Store> Catalog<S> {
                 return Err(ValidationError::invalid("id", "cannot be changed").into());
             }
             let at = now();
-            let write = Self::write(&resource, current.created_at, at, Expect::Revision(current.revision))?;
+            let write = Self::write(
+                &resource,
+                current.created_at,
+                at,
+                Expect::Revision(current.revision),
+            )?;
             match self.store.config_put(write).await {
                 Ok(revision) => {
-                    return Ok(Stored { resource, created_at: current.created_at, updated_at: at, revision });
+                    return Ok(Stored {
+                        resource,
+                        created_at: current.created_at,
+                        updated_at: at,
+                        revision,
+                    });
                 }
                 Err(crate::store::StoreError::RevisionMismatch { .. }) => continue,
                 Err(e) => return Err(CatalogError::from_store(target::<R>(id), e)),
@@ -166,12 +213,25 @@ impl<S: Store> Catalog<S> {
 
     /// Deletes the resource with `id` and what it owns; refused while referenced.
     pub async fn delete<R: ConfigResource>(&self, id: &str) -> Result<(), CatalogError> {
-        self.store.config_delete(R::KIND, id).await.map_err(|e| CatalogError::from_store(target::<R>(id), e))
+        self.store
+            .config_delete(R::KIND, id)
+            .await
+            .map_err(|e| CatalogError::from_store(target::<R>(id), e))
     }
 
     /// Every resource of type `R` owned by `owner`.
-    pub async fn owned_by<R: ConfigResource>(&self, owner: &ResourceRef) -> Result<Vec<Stored<R>>, CatalogError> {
-        let docs = self.store.config_owned(owner).await.map_err(CatalogError::Store)?;
-        docs.into_iter().filter(|d| d.kind == R::KIND).map(decode).collect()
+    pub async fn owned_by<R: ConfigResource>(
+        &self,
+        owner: &ResourceRef,
+    ) -> Result<Vec<Stored<R>>, CatalogError> {
+        let docs = self
+            .store
+            .config_owned(owner)
+            .await
+            .map_err(CatalogError::Store)?;
+        docs.into_iter()
+            .filter(|d| d.kind == R::KIND)
+            .map(decode)
+            .collect()
     }
 }

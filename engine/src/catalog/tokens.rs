@@ -39,7 +39,11 @@ fn hash_secret(secret: &str) -> String {
 
 impl<S: Store> Catalog<S> {
     /// Issues a new token for agent `agent_id`.
-    pub async fn issue_token(&self, agent_id: &AgentId, label: Option<Name>) -> Result<IssuedToken, CatalogError> {
+    pub async fn issue_token(
+        &self,
+        agent_id: &AgentId,
+        label: Option<Name>,
+    ) -> Result<IssuedToken, CatalogError> {
         let agent = self.get::<Agent>(agent_id.as_str()).await?;
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
@@ -52,21 +56,33 @@ impl<S: Store> Catalog<S> {
         };
         // The store checks again that the agent exists, in the same atomic write.
         let token = self.create(token).await?;
-        Ok(IssuedToken { token, secret, role: agent.resource.role })
+        Ok(IssuedToken {
+            token,
+            secret,
+            role: agent.resource.role,
+        })
     }
 
     /// The tokens issued to `agent_id`.
     pub async fn tokens_of(&self, agent_id: &AgentId) -> Result<Vec<Stored<Token>>, CatalogError> {
         self.get::<Agent>(agent_id.as_str()).await?;
-        self.owned_by(&ResourceRef::new(ResourceKind::Agent, agent_id.as_str())).await
+        self.owned_by(&ResourceRef::new(ResourceKind::Agent, agent_id.as_str()))
+            .await
     }
 
     /// Revokes one of `agent_id`'s tokens.
-    pub async fn revoke_token(&self, agent_id: &AgentId, token_id: &TokenId) -> Result<(), CatalogError> {
+    pub async fn revoke_token(
+        &self,
+        agent_id: &AgentId,
+        token_id: &TokenId,
+    ) -> Result<(), CatalogError> {
         let token = self.get::<Token>(token_id.as_str()).await?;
         if token.resource.agent_id != *agent_id {
             // Another agent's token is as invisible as a missing one.
-            return Err(CatalogError::NotFound { kind: ResourceKind::Token, id: token_id.to_string() });
+            return Err(CatalogError::NotFound {
+                kind: ResourceKind::Token,
+                id: token_id.to_string(),
+            });
         }
         self.delete::<Token>(token_id.as_str()).await
     }
@@ -85,10 +101,15 @@ impl<S: Store> Catalog<S> {
         else {
             return Ok(None);
         };
-        let Some(token) = self.find::<Token>(&token_id).await? else { return Ok(None) };
+        let Some(token) = self.find::<Token>(&token_id).await? else {
+            return Ok(None);
+        };
         let Some(agent) = self.find::<Agent>(token.resource.agent_id.as_str()).await? else {
             return Ok(None);
         };
-        Ok(Some(TokenOwner { token_id: token.resource.id, agent: agent.resource }))
+        Ok(Some(TokenOwner {
+            token_id: token.resource.id,
+            agent: agent.resource,
+        }))
     }
 }

@@ -3,8 +3,8 @@
 
 use std::fmt;
 
-use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 
 use super::ValidationError;
 
@@ -131,7 +131,9 @@ mod tests {
         assert!(serde_json::from_str::<Capacity>("0").is_err());
         assert!(serde_json::from_str::<Capacity>("-1").is_err());
         assert_eq!(serde_json::from_str::<Capacity>("5").unwrap().get(), 5);
-        let err = serde_json::from_str::<OfferTimeoutSecs>("-3").unwrap_err().to_string();
+        let err = serde_json::from_str::<OfferTimeoutSecs>("-3")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("between 1 and 3600"), "{err}");
     }
 }

@@ -25,7 +25,10 @@ pub enum ValidationError {
 impl ValidationError {
     /// A value that breaks a rule of its type.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::InvalidValue { field: field.into(), message: message.into() }
+        Self::InvalidValue {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     /// The field this error is about.
@@ -39,10 +42,14 @@ impl ValidationError {
     /// parsed on its own and then placed, e.g. `team_ids[2]`).
     pub fn at(self, field: impl Into<String>) -> Self {
         match self {
-            Self::InvalidValue { message, .. } => Self::InvalidValue { field: field.into(), message },
-            Self::InvalidPhoneNumber { message, .. } => {
-                Self::InvalidPhoneNumber { field: field.into(), message }
-            }
+            Self::InvalidValue { message, .. } => Self::InvalidValue {
+                field: field.into(),
+                message,
+            },
+            Self::InvalidPhoneNumber { message, .. } => Self::InvalidPhoneNumber {
+                field: field.into(),
+                message,
+            },
         }
     }
 }

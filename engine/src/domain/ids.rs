@@ -14,14 +14,20 @@ pub const MAX_ID_LEN: usize = 64;
 /// Checks the rules every id shares: 1 to 64 characters of ASCII letters, digits, `_`, `-`
 /// and `.`, starting with a letter or digit (so ids are safe in URLs, keys and logs).
 fn check_id(field: &str, value: &str) -> Result<(), ValidationError> {
-    let first_ok = value.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+    let first_ok = value
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric());
     if value.is_empty() || value.len() > MAX_ID_LEN || !first_ok {
         return Err(ValidationError::invalid(
             field,
             format!("must be 1 to {MAX_ID_LEN} characters and start with a letter or digit"),
         ));
     }
-    if let Some(bad) = value.chars().find(|c| !(c.is_ascii_alphanumeric() || "_-.".contains(*c))) {
+    if let Some(bad) = value
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "_-.".contains(*c)))
+    {
         return Err(ValidationError::invalid(
             field,
             format!("may hold only letters, digits, '_', '-' and '.', not {bad:?}"),

@@ -3,9 +3,9 @@
 //! Everything here is validated in its constructor (or its serde `try_from`), so that a value
 //! that exists is a valid one: handlers and the store never re-check what the type promises.
 
+mod bounded;
 mod error;
 mod ids;
-mod bounded;
 mod name;
 mod phone;
 mod resources;

@@ -28,7 +28,10 @@ impl Name {
             ));
         }
         if trimmed.chars().any(char::is_control) {
-            return Err(ValidationError::invalid(field, "must not contain control characters"));
+            return Err(ValidationError::invalid(
+                field,
+                "must not contain control characters",
+            ));
         }
         Ok(Self(trimmed.to_owned()))
     }
@@ -76,7 +79,9 @@ impl Slug {
     pub fn parse(field: &str, value: &str) -> Result<Self, ValidationError> {
         let ok = !value.is_empty()
             && value.len() <= 64
-            && value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+            && value
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
         if !ok {
             return Err(ValidationError::invalid(
                 field,
@@ -123,7 +128,10 @@ mod tests {
 
     #[test]
     fn name_is_trimmed_and_bounded() {
-        assert_eq!(Name::parse("name", "  Billing ").unwrap().as_str(), "Billing");
+        assert_eq!(
+            Name::parse("name", "  Billing ").unwrap().as_str(),
+            "Billing"
+        );
         assert!(Name::parse("name", "   ").is_err());
         assert!(Name::parse("name", &"x".repeat(101)).is_err());
         assert!(Name::parse("name", &"é".repeat(100)).is_ok());

@@ -10,7 +10,17 @@ use super::ValidationError;
 /// Parsing accepts the usual visual separators (spaces, `-`, `.`, parentheses) and removes
 /// them, but requires the leading `+` and country code: guessing a country from a national
 /// number is a per-deployment setting (a default region) that the SMS channel adds.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Clone,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(try_from = "String", into = "String")]
 #[schema(value_type = String, example = "+15550102000")]
 pub struct PhoneNumber(String);
@@ -90,9 +100,19 @@ mod tests {
 
     #[test]
     fn phone_rejects_non_e164() {
-        for bad in ["5550102000", "+", "+0123456789", "+1555abc0000", "+1234", "+1234567890123456"] {
+        for bad in [
+            "5550102000",
+            "+",
+            "+0123456789",
+            "+1555abc0000",
+            "+1234",
+            "+1234567890123456",
+        ] {
             let err = PhoneNumber::parse("phone", bad).unwrap_err();
-            assert!(matches!(err, ValidationError::InvalidPhoneNumber { .. }), "{bad}");
+            assert!(
+                matches!(err, ValidationError::InvalidPhoneNumber { .. }),
+                "{bad}"
+            );
         }
     }
 

@@ -142,7 +142,9 @@ impl Number {
         if let Some(account) = &self.provider_account_id {
             let ok = !account.is_empty()
                 && account.len() <= 64
-                && account.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+                && account
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
             if !ok {
                 return Err(ValidationError::invalid(
                     "provider_account_id",

@@ -129,19 +129,35 @@ mod tests {
 
     #[test]
     fn template_lists_placeholders_once_in_order() {
-        let body = TemplateBody::parse("body", "Hi {{ contact.name }}, {{agent.name}} here. Bye {{contact.name}}").unwrap();
+        let body = TemplateBody::parse(
+            "body",
+            "Hi {{ contact.name }}, {{agent.name}} here. Bye {{contact.name}}",
+        )
+        .unwrap();
         assert_eq!(body.placeholders(), vec!["contact.name", "agent.name"]);
     }
 
     #[test]
     fn template_splits_into_pieces() {
         let body = TemplateBody::parse("body", "a{{x}}b").unwrap();
-        assert_eq!(body.pieces(), vec![Piece::Text("a"), Piece::Placeholder("x"), Piece::Text("b")]);
+        assert_eq!(
+            body.pieces(),
+            vec![Piece::Text("a"), Piece::Placeholder("x"), Piece::Text("b")]
+        );
     }
 
     #[test]
     fn template_rejects_malformed_placeholders() {
-        for bad in ["Hi {{name", "Hi name}}", "{{}}", "{{ 1abc }}", "{{a b}}", "{{a..b}}", "{{a.}}", "   "] {
+        for bad in [
+            "Hi {{name",
+            "Hi name}}",
+            "{{}}",
+            "{{ 1abc }}",
+            "{{a b}}",
+            "{{a..b}}",
+            "{{a.}}",
+            "   ",
+        ] {
             assert!(TemplateBody::parse("body", bad).is_err(), "{bad:?}");
         }
     }

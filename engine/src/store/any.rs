@@ -2,7 +2,9 @@
 //! An enum rather than `dyn Store`: the trait's async methods stay zero-cost and the choice
 //! is made once, at start-up.
 
-use super::{ConfigDoc, ConfigWrite, MemoryStore, RedisStore, ResourceKind, ResourceRef, Store, StoreError};
+use super::{
+    ConfigDoc, ConfigWrite, MemoryStore, RedisStore, ResourceKind, ResourceRef, Store, StoreError,
+};
 
 /// Either store.
 #[derive(Debug, Clone)]
@@ -42,7 +44,11 @@ impl Store for AnyStore {
         dispatch!(self, s => s.ping())
     }
 
-    async fn config_get(&self, kind: ResourceKind, id: &str) -> Result<Option<ConfigDoc>, StoreError> {
+    async fn config_get(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+    ) -> Result<Option<ConfigDoc>, StoreError> {
         dispatch!(self, s => s.config_get(kind, id))
     }
 

@@ -24,7 +24,9 @@ pub const DEFAULT_PREFIX: &str = "switchboard";
 pub fn validate_prefix(prefix: &str) -> Result<(), String> {
     let ok = !prefix.is_empty()
         && prefix.len() <= 64
-        && prefix.chars().all(|c| c.is_ascii_alphanumeric() || "_-.:".contains(c));
+        && prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.:".contains(c));
     if ok {
         Ok(())
     } else {
@@ -43,7 +45,9 @@ pub struct Keys {
 impl Keys {
     /// Keys under `prefix` (checked by [`validate_prefix`] before).
     pub fn new(prefix: &str) -> Self {
-        Self { config_base: format!("{prefix}:{{cfg}}:") }
+        Self {
+            config_base: format!("{prefix}:{{cfg}}:"),
+        }
     }
 
     /// The start of every configuration key; the scripts append the rest.
@@ -79,9 +83,15 @@ mod tests {
     #[test]
     fn keys_share_the_config_hash_tag() {
         let keys = Keys::new("sb");
-        assert_eq!(keys.config_doc(ResourceKind::Queue, "q_1"), "sb:{cfg}:doc:queue:q_1");
+        assert_eq!(
+            keys.config_doc(ResourceKind::Queue, "q_1"),
+            "sb:{cfg}:doc:queue:q_1"
+        );
         assert_eq!(keys.config_index(ResourceKind::Team), "sb:{cfg}:index:team");
-        assert_eq!(keys.config_unique(ResourceKind::Number, "phone"), "sb:{cfg}:unique:number:phone");
+        assert_eq!(
+            keys.config_unique(ResourceKind::Number, "phone"),
+            "sb:{cfg}:unique:number:phone"
+        );
     }
 
     #[test]

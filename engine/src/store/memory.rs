@@ -5,7 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::{ConfigDoc, ConfigWrite, Expect, ResourceKind, ResourceRef, Store, StoreError, UniqueKey};
+use super::{
+    ConfigDoc, ConfigWrite, Expect, ResourceKind, ResourceRef, Store, StoreError, UniqueKey,
+};
 
 #[derive(Debug, Clone)]
 struct Doc {
@@ -27,7 +29,9 @@ struct State {
 
 impl State {
     fn remove(&mut self, target: &ResourceRef) {
-        let Some(doc) = self.docs.remove(target) else { return };
+        let Some(doc) = self.docs.remove(target) else {
+            return;
+        };
         for r in &doc.refs {
             if let Some(users) = self.referenced_by.get_mut(r) {
                 users.remove(target);
@@ -60,7 +64,10 @@ impl MemoryStore {
     fn lock(&self) -> Result<MutexGuard<'_, State>, StoreError> {
         // A poisoned lock means a panic mid-change in this process; the state may be half
         // written, so refuse service rather than serve it.
-        let state = self.state.lock().map_err(|_| StoreError::Unavailable("memory store poisoned".into()))?;
+        let state = self
+            .state
+            .lock()
+            .map_err(|_| StoreError::Unavailable("memory store poisoned".into()))?;
         if state.closed {
             return Err(StoreError::Unavailable("store closed".into()));
         }
@@ -69,7 +76,10 @@ impl MemoryStore {
 }
 
 fn uniques_of(write: &[UniqueKey]) -> Vec<(String, String)> {
-    write.iter().map(|u| (u.field.to_owned(), u.value.clone())).collect()
+    write
+        .iter()
+        .map(|u| (u.field.to_owned(), u.value.clone()))
+        .collect()
 }
 
 impl Store for MemoryStore {
@@ -77,14 +87,21 @@ impl Store for MemoryStore {
         self.lock().map(|_| ())
     }
 
-    async fn config_get(&self, kind: ResourceKind, id: &str) -> Result<Option<ConfigDoc>, StoreError> {
+    async fn config_get(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+    ) -> Result<Option<ConfigDoc>, StoreError> {
         let state = self.lock()?;
-        Ok(state.docs.get(&ResourceRef::new(kind, id)).map(|doc| ConfigDoc {
-            kind,
-            id: id.to_owned(),
-            revision: doc.revision,
-            body: doc.body.clone(),
-        }))
+        Ok(state
+            .docs
+            .get(&ResourceRef::new(kind, id))
+            .map(|doc| ConfigDoc {
+                kind,
+                id: id.to_owned(),
+                revision: doc.revision,
+                body: doc.body.clone(),
+            }))
     }
 
     async fn config_list(
@@ -101,7 +118,12 @@ impl Store for MemoryStore {
             .skip_while(|(r, _)| after.is_some_and(|a| r.id == a))
             .take_while(|(r, _)| r.kind == kind)
             .take(limit)
-            .map(|(r, doc)| ConfigDoc { kind, id: r.id.clone(), revision: doc.revision, body: doc.body.clone() })
+            .map(|(r, doc)| ConfigDoc {
+                kind,
+                id: r.id.clone(),
+                revision: doc.revision,
+                body: doc.body.clone(),
+            })
             .collect())
     }
 
@@ -112,7 +134,10 @@ impl Store for MemoryStore {
         value: &str,
     ) -> Result<Option<String>, StoreError> {
         let state = self.lock()?;
-        Ok(state.uniques.get(&(kind, field.to_owned(), value.to_owned())).cloned())
+        Ok(state
+            .uniques
+            .get(&(kind, field.to_owned(), value.to_owned()))
+            .cloned())
     }
 
     async fn config_put(&self, write: ConfigWrite) -> Result<u64, StoreError> {
@@ -133,7 +158,10 @@ impl Store for MemoryStore {
             }
         }
         for u in &write.uniques {
-            if let Some(holder) = state.uniques.get(&(write.kind, u.field.to_owned(), u.value.clone()))
+            if let Some(holder) =
+                state
+                    .uniques
+                    .get(&(write.kind, u.field.to_owned(), u.value.clone()))
                 && *holder != write.id
             {
                 return Err(StoreError::UniqueTaken {
@@ -155,13 +183,24 @@ impl Store for MemoryStore {
             }
         }
         for r in &write.refs {
-            state.referenced_by.entry(r.clone()).or_default().insert(target.clone());
+            state
+                .referenced_by
+                .entry(r.clone())
+                .or_default()
+                .insert(target.clone());
         }
         for u in &write.uniques {
-            state.uniques.insert((write.kind, u.field.to_owned(), u.value.clone()), write.id.clone());
+            state.uniques.insert(
+                (write.kind, u.field.to_owned(), u.value.clone()),
+                write.id.clone(),
+            );
         }
         if let Some(owner) = &write.owner {
-            state.children.entry(owner.clone()).or_default().insert(target.clone());
+            state
+                .children
+                .entry(owner.clone())
+                .or_default()
+                .insert(target.clone());
         }
         let revision = current.unwrap_or(0) + 1;
         let doc = Doc {
@@ -196,7 +235,9 @@ impl Store for MemoryStore {
 
     async fn config_owned(&self, owner: &ResourceRef) -> Result<Vec<ConfigDoc>, StoreError> {
         let state = self.lock()?;
-        let Some(children) = state.children.get(owner) else { return Ok(Vec::new()) };
+        let Some(children) = state.children.get(owner) else {
+            return Ok(Vec::new());
+        };
         Ok(children
             .iter()
             .filter_map(|child| {

@@ -52,7 +52,10 @@ pub trait Store: Send + Sync + 'static {
     /// Creates or replaces a document, checking `write.expect`, that every reference and the
     /// owner exist, and that no other document of the kind holds one of its unique values.
     /// Returns the new revision.
-    fn config_put(&self, write: ConfigWrite) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    fn config_put(
+        &self,
+        write: ConfigWrite,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Deletes a document and the documents it owns, unless another document references it
     /// (then [`StoreError::InUse`] names them all).

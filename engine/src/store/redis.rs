@@ -11,7 +11,8 @@ use redis::{AsyncCommands, Script, Value};
 use super::keys::{Keys, validate_prefix};
 use super::{ConfigDoc, ConfigWrite, Expect, ResourceKind, ResourceRef, Store, StoreError};
 
-static CONFIG_PUT: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/config_put.lua")));
+static CONFIG_PUT: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/config_put.lua")));
 static CONFIG_DELETE: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/config_delete.lua")));
 
@@ -36,7 +37,9 @@ pub struct RedisStore {
 
 impl std::fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisStore").field("keys", &self.keys).finish_non_exhaustive()
+        f.debug_struct("RedisStore")
+            .field("keys", &self.keys)
+            .finish_non_exhaustive()
     }
 }
 
@@ -60,7 +63,11 @@ impl RedisStore {
             .set_max_delay(Duration::from_millis(500));
         let connection =
             ConnectionManager::new_lazy_with_config(client, manager_config).map_err(unavailable)?;
-        Ok(Self { connection, keys: Keys::new(&config.key_prefix), timeout: config.timeout })
+        Ok(Self {
+            connection,
+            keys: Keys::new(&config.key_prefix),
+            timeout: config.timeout,
+        })
     }
 
     /// The key schema this store writes.
@@ -83,7 +90,9 @@ impl RedisStore {
 /// Reads a script's reply: an array of strings (numbers arrive as strings by design).
 fn script_reply(value: Value) -> Result<Vec<String>, StoreError> {
     let corrupt = |what: &str| StoreError::Corrupt(format!("unexpected script reply: {what}"));
-    let Value::Array(items) = value else { return Err(corrupt("not an array")) };
+    let Value::Array(items) = value else {
+        return Err(corrupt("not an array"));
+    };
     items
         .into_iter()
         .map(|item| match item {
@@ -100,13 +109,16 @@ fn parse_ref(text: &str) -> Result<ResourceRef, StoreError> {
 }
 
 fn parse_revision(text: &str) -> Result<u64, StoreError> {
-    text.parse().map_err(|_| StoreError::Corrupt(format!("revision {text:?}")))
+    text.parse()
+        .map_err(|_| StoreError::Corrupt(format!("revision {text:?}")))
 }
 
 impl Store for RedisStore {
     async fn ping(&self) -> Result<(), StoreError> {
         let mut con = self.connection.clone();
-        let reply: String = self.bounded(redis::cmd("PING").query_async(&mut con)).await?;
+        let reply: String = self
+            .bounded(redis::cmd("PING").query_async(&mut con))
+            .await?;
         if reply == "PONG" {
             Ok(())
         } else {
@@ -114,15 +126,22 @@ impl Store for RedisStore {
         }
     }
 
-    async fn config_get(&self, kind: ResourceKind, id: &str) -> Result<Option<ConfigDoc>, StoreError> {
+    async fn config_get(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+    ) -> Result<Option<ConfigDoc>, StoreError> {
         let mut con = self.connection.clone();
         let key = self.keys.config_doc(kind, id);
         let (rev, body): (Option<String>, Option<String>) =
             self.bounded(con.hmget(&key, &["rev", "body"])).await?;
         match (rev, body) {
-            (Some(rev), Some(body)) => {
-                Ok(Some(ConfigDoc { kind, id: id.to_owned(), revision: parse_revision(&rev)?, body }))
-            }
+            (Some(rev), Some(body)) => Ok(Some(ConfigDoc {
+                kind,
+                id: id.to_owned(),
+                revision: parse_revision(&rev)?,
+                body,
+            })),
             _ => Ok(None),
         }
     }
@@ -156,12 +175,18 @@ impl Store for RedisStore {
         for id in &ids {
             pipe.hmget(self.keys.config_doc(kind, id), &["rev", "body"]);
         }
-        let rows: Vec<(Option<String>, Option<String>)> = self.bounded(pipe.query_async(&mut con)).await?;
+        let rows: Vec<(Option<String>, Option<String>)> =
+            self.bounded(pipe.query_async(&mut con)).await?;
         let mut docs = Vec::with_capacity(ids.len());
         for (id, row) in ids.into_iter().zip(rows) {
             // A document deleted between the two reads is simply not listed.
             if let (Some(rev), Some(body)) = row {
-                docs.push(ConfigDoc { kind, id, revision: parse_revision(&rev)?, body });
+                docs.push(ConfigDoc {
+                    kind,
+                    id,
+                    revision: parse_revision(&rev)?,
+                    body,
+                });
             }
         }
         Ok(docs)
@@ -174,18 +199,26 @@ impl Store for RedisStore {
         value: &str,
     ) -> Result<Option<String>, StoreError> {
         let mut con = self.connection.clone();
-        self.bounded(con.hget(self.keys.config_unique(kind, field), value)).await
+        self.bounded(con.hget(self.keys.config_unique(kind, field), value))
+            .await
     }
 
     async fn config_put(&self, write: ConfigWrite) -> Result<u64, StoreError> {
         let refs: Vec<String> = write.refs.iter().map(ToString::to_string).collect();
-        let uniques: Vec<(&str, &str)> =
-            write.uniques.iter().map(|u| (u.field, u.value.as_str())).collect();
+        let uniques: Vec<(&str, &str)> = write
+            .uniques
+            .iter()
+            .map(|u| (u.field, u.value.as_str()))
+            .collect();
         let expect = match write.expect {
             Expect::Absent => "absent".to_owned(),
             Expect::Revision(rev) => rev.to_string(),
         };
-        let owner = write.owner.as_ref().map(ToString::to_string).unwrap_or_default();
+        let owner = write
+            .owner
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
         let mut con = self.connection.clone();
         let mut invocation = CONFIG_PUT.key(self.keys.config_doc(write.kind, &write.id));
         invocation
@@ -198,11 +231,18 @@ impl Store for RedisStore {
             .arg(serde_json::to_string(&uniques).expect("strings always serialise"))
             .arg(owner);
         let reply = script_reply(self.bounded(invocation.invoke_async(&mut con)).await?)?;
-        match reply.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        match reply
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
             ["ok", rev] => parse_revision(rev),
             ["exists"] => Err(StoreError::AlreadyExists),
             ["not_found"] => Err(StoreError::NotFound),
-            ["revision", current] => Err(StoreError::RevisionMismatch { current: parse_revision(current)? }),
+            ["revision", current] => Err(StoreError::RevisionMismatch {
+                current: parse_revision(current)?,
+            }),
             ["missing_ref", r] => Err(StoreError::MissingReference(parse_ref(r)?)),
             ["unique", field, value, holder] => Err(StoreError::UniqueTaken {
                 field: (*field).to_owned(),
@@ -216,25 +256,37 @@ impl Store for RedisStore {
     async fn config_delete(&self, kind: ResourceKind, id: &str) -> Result<(), StoreError> {
         let mut con = self.connection.clone();
         let mut invocation = CONFIG_DELETE.key(self.keys.config_doc(kind, id));
-        invocation.arg(self.keys.config_base()).arg(kind.as_str()).arg(id);
+        invocation
+            .arg(self.keys.config_base())
+            .arg(kind.as_str())
+            .arg(id);
         let reply = script_reply(self.bounded(invocation.invoke_async(&mut con)).await?)?;
         match reply.first().map(String::as_str) {
             Some("ok") => Ok(()),
             Some("not_found") => Err(StoreError::NotFound),
             Some("in_use") => {
-                let users = reply[1..].iter().map(|r| parse_ref(r)).collect::<Result<_, _>>()?;
+                let users = reply[1..]
+                    .iter()
+                    .map(|r| parse_ref(r))
+                    .collect::<Result<_, _>>()?;
                 Err(StoreError::InUse(users))
             }
-            _ => Err(StoreError::Corrupt(format!("config_delete replied {reply:?}"))),
+            _ => Err(StoreError::Corrupt(format!(
+                "config_delete replied {reply:?}"
+            ))),
         }
     }
 
     async fn config_owned(&self, owner: &ResourceRef) -> Result<Vec<ConfigDoc>, StoreError> {
         let mut con = self.connection.clone();
-        let mut children: Vec<String> =
-            self.bounded(con.smembers(self.keys.config_children(owner))).await?;
+        let mut children: Vec<String> = self
+            .bounded(con.smembers(self.keys.config_children(owner)))
+            .await?;
         children.sort();
-        let refs = children.iter().map(|c| parse_ref(c)).collect::<Result<Vec<_>, _>>()?;
+        let refs = children
+            .iter()
+            .map(|c| parse_ref(c))
+            .collect::<Result<Vec<_>, _>>()?;
         if refs.is_empty() {
             return Ok(Vec::new());
         }
@@ -242,11 +294,17 @@ impl Store for RedisStore {
         for r in &refs {
             pipe.hmget(self.keys.config_doc(r.kind, &r.id), &["rev", "body"]);
         }
-        let rows: Vec<(Option<String>, Option<String>)> = self.bounded(pipe.query_async(&mut con)).await?;
+        let rows: Vec<(Option<String>, Option<String>)> =
+            self.bounded(pipe.query_async(&mut con)).await?;
         let mut docs = Vec::with_capacity(refs.len());
         for (r, row) in refs.into_iter().zip(rows) {
             if let (Some(rev), Some(body)) = row {
-                docs.push(ConfigDoc { kind: r.kind, id: r.id, revision: parse_revision(&rev)?, body });
+                docs.push(ConfigDoc {
+                    kind: r.kind,
+                    id: r.id,
+                    revision: parse_revision(&rev)?,
+                    body,
+                });
             }
         }
         Ok(docs)

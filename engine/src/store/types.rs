@@ -77,7 +77,10 @@ pub struct ResourceRef {
 impl ResourceRef {
     /// A reference to `kind` `id`.
     pub fn new(kind: ResourceKind, id: impl Into<String>) -> Self {
-        Self { kind, id: id.into() }
+        Self {
+            kind,
+            id: id.into(),
+        }
     }
 }
 
@@ -90,8 +93,13 @@ impl fmt::Display for ResourceRef {
 impl FromStr for ResourceRef {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (kind, id) = s.split_once(':').ok_or_else(|| format!("bad reference {s:?}"))?;
-        Ok(Self { kind: kind.parse()?, id: id.to_owned() })
+        let (kind, id) = s
+            .split_once(':')
+            .ok_or_else(|| format!("bad reference {s:?}"))?;
+        Ok(Self {
+            kind: kind.parse()?,
+            id: id.to_owned(),
+        })
     }
 }
 

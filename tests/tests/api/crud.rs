@@ -4,11 +4,20 @@ use harness::{TestApp, spawn_app};
 use serde_json::{Value, json};
 
 /// Creates, reads, lists, patches and deletes one resource, checking each answer.
-async fn lifecycle(app: &TestApp, collection: &str, create: Value, patch: Value, changed: (&str, Value)) {
+async fn lifecycle(
+    app: &TestApp,
+    collection: &str,
+    create: Value,
+    patch: Value,
+    changed: (&str, Value),
+) {
     let created = app.post(&format!("/v1/{collection}"), create.clone()).await;
     created.expect_status(201);
     let id = created.body["id"].as_str().expect("id").to_owned();
-    assert_eq!(created.location.as_deref(), Some(format!("/v1/{collection}/{id}").as_str()));
+    assert_eq!(
+        created.location.as_deref(),
+        Some(format!("/v1/{collection}/{id}").as_str())
+    );
     assert_eq!(created.body["revision"], 1);
     assert!(created.body["created_at"].is_string() && created.body["updated_at"].is_string());
     for (field, value) in create.as_object().unwrap() {
@@ -23,7 +32,13 @@ async fn lifecycle(app: &TestApp, collection: &str, create: Value, patch: Value,
 
     let listed = app.get(&format!("/v1/{collection}")).await;
     listed.expect_status(200);
-    assert!(listed.body["items"].as_array().unwrap().contains(&created.body), "{collection} listed");
+    assert!(
+        listed.body["items"]
+            .as_array()
+            .unwrap()
+            .contains(&created.body),
+        "{collection} listed"
+    );
     assert_eq!(listed.body["next_cursor"], Value::Null);
 
     let patched = app.patch(&format!("/v1/{collection}/{id}"), patch).await;
@@ -31,37 +46,64 @@ async fn lifecycle(app: &TestApp, collection: &str, create: Value, patch: Value,
     assert_eq!(patched.body[changed.0], changed.1, "{collection} patched");
     assert_eq!(patched.body["revision"], 2);
     assert_eq!(patched.body["created_at"], created.body["created_at"]);
-    assert_eq!(app.get(&format!("/v1/{collection}/{id}")).await.body, patched.body);
+    assert_eq!(
+        app.get(&format!("/v1/{collection}/{id}")).await.body,
+        patched.body
+    );
 
-    app.delete(&format!("/v1/{collection}/{id}")).await.expect_status(204);
-    app.get(&format!("/v1/{collection}/{id}")).await.expect_error(404, "not_found");
-    app.delete(&format!("/v1/{collection}/{id}")).await.expect_error(404, "not_found");
+    app.delete(&format!("/v1/{collection}/{id}"))
+        .await
+        .expect_status(204);
+    app.get(&format!("/v1/{collection}/{id}"))
+        .await
+        .expect_error(404, "not_found");
+    app.delete(&format!("/v1/{collection}/{id}"))
+        .await
+        .expect_error(404, "not_found");
 }
 
 #[tokio::test]
 async fn team_lifecycle() {
     let app = spawn_app().await;
-    lifecycle(&app, "teams", json!({"name": "Billing"}), json!({"name": "Billing East"}), ("name", json!("Billing East"))).await;
+    lifecycle(
+        &app,
+        "teams",
+        json!({"name": "Billing"}),
+        json!({"name": "Billing East"}),
+        ("name", json!("Billing East")),
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn queue_lifecycle_with_defaults_and_nested_patch() {
     let app = spawn_app().await;
     let team = app.create_team("Support").await;
-    let created = app.post("/v1/queues", json!({"name": "Defaults", "team_id": team})).await;
+    let created = app
+        .post("/v1/queues", json!({"name": "Defaults", "team_id": team}))
+        .await;
     created.expect_status(201);
     assert_eq!(created.body["strategy"], "longest_idle");
     assert_eq!(created.body["offer_timeout_secs"], 30);
     assert_eq!(created.body["public_minutes"], 20);
-    assert_eq!(created.body["alerts"], json!({"unclaimed_secs": 300, "awaiting_reply_secs": 300}));
+    assert_eq!(
+        created.body["alerts"],
+        json!({"unclaimed_secs": 300, "awaiting_reply_secs": 300})
+    );
     assert_eq!(created.body["disposition_required"], true);
     assert_eq!(created.body["priority"], 0);
 
     let patched = app
-        .patch(&format!("/v1/queues/{}", created.body["id"].as_str().unwrap()), json!({"alerts": {"unclaimed_secs": 60}}))
+        .patch(
+            &format!("/v1/queues/{}", created.body["id"].as_str().unwrap()),
+            json!({"alerts": {"unclaimed_secs": 60}}),
+        )
         .await;
     patched.expect_status(200);
-    assert_eq!(patched.body["alerts"], json!({"unclaimed_secs": 60, "awaiting_reply_secs": 300}));
+    assert_eq!(
+        patched.body["alerts"],
+        json!({"unclaimed_secs": 60, "awaiting_reply_secs": 300})
+    );
 
     lifecycle(
         &app,
@@ -95,12 +137,20 @@ async fn number_lifecycle_normalises_the_phone() {
     let team = app.create_team("Support").await;
     let queue = app.create_queue("Inbound", &team).await;
     let created = app
-        .post("/v1/numbers", json!({"phone": "+1 (555) 010-2000", "campaign": "Spring sale", "queue_id": queue}))
+        .post(
+            "/v1/numbers",
+            json!({"phone": "+1 (555) 010-2000", "campaign": "Spring sale", "queue_id": queue}),
+        )
         .await;
     created.expect_status(201);
     assert_eq!(created.body["phone"], "+15550102000");
     assert_eq!(created.body["provider_account_id"], Value::Null);
-    app.delete(&format!("/v1/numbers/{}", created.body["id"].as_str().unwrap())).await.expect_status(204);
+    app.delete(&format!(
+        "/v1/numbers/{}",
+        created.body["id"].as_str().unwrap()
+    ))
+    .await
+    .expect_status(204);
 
     lifecycle(
         &app,
@@ -133,16 +183,27 @@ async fn template_lifecycle_with_scopes() {
         .post("/v1/templates", json!({"name": "Greeting", "body": "Hi {{contact.name}}", "scope": {"type": "team", "team_id": team}}))
         .await;
     scoped.expect_status(201);
-    assert_eq!(scoped.body["scope"], json!({"type": "team", "team_id": team}));
+    assert_eq!(
+        scoped.body["scope"],
+        json!({"type": "team", "team_id": team})
+    );
     // The same name in another scope is fine.
-    app.post("/v1/templates", json!({"name": "Greeting", "body": "Hello!"})).await.expect_status(201);
+    app.post(
+        "/v1/templates",
+        json!({"name": "Greeting", "body": "Hello!"}),
+    )
+    .await
+    .expect_status(201);
 
     lifecycle(
         &app,
         "templates",
         json!({"name": "Closing", "body": "Thanks, {{agent.name}} from {{campaign}}."}),
         json!({"scope": {"type": "campaign", "campaign": "Spring sale"}}),
-        ("scope", json!({"type": "campaign", "campaign": "Spring sale"})),
+        (
+            "scope",
+            json!({"type": "campaign", "campaign": "Spring sale"}),
+        ),
     )
     .await;
 }
@@ -150,7 +211,12 @@ async fn template_lifecycle_with_scopes() {
 #[tokio::test]
 async fn client_chosen_ids_are_kept() {
     let app = spawn_app().await;
-    let created = app.post("/v1/teams", json!({"id": "billing-east", "name": "Billing East"})).await;
+    let created = app
+        .post(
+            "/v1/teams",
+            json!({"id": "billing-east", "name": "Billing East"}),
+        )
+        .await;
     created.expect_status(201);
     assert_eq!(created.body["id"], "billing-east");
     app.get("/v1/teams/billing-east").await.expect_status(200);
@@ -160,7 +226,12 @@ async fn client_chosen_ids_are_kept() {
 async fn lists_page_with_cursors() {
     let app = spawn_app().await;
     for i in 0..5 {
-        app.post("/v1/teams", json!({"id": format!("team-{i}"), "name": format!("Team {i}")})).await.expect_status(201);
+        app.post(
+            "/v1/teams",
+            json!({"id": format!("team-{i}"), "name": format!("Team {i}")}),
+        )
+        .await
+        .expect_status(201);
     }
     let mut seen = Vec::new();
     let mut path = "/v1/teams?limit=2".to_owned();
@@ -184,8 +255,14 @@ async fn deleting_an_agent_revokes_its_tokens() {
     let team = app.create_team("Support").await;
     let agent = app.create_agent("Sam", &[&team]).await;
     let token = app.issue_token(&agent).await;
-    app.delete(&format!("/v1/agents/{agent}")).await.expect_status(204);
-    app.request(reqwest::Method::GET, "/v1/teams", Some(&token), None).await.expect_error(401, "unauthorized");
+    app.delete(&format!("/v1/agents/{agent}"))
+        .await
+        .expect_status(204);
+    app.request(reqwest::Method::GET, "/v1/teams", Some(&token), None)
+        .await
+        .expect_error(401, "unauthorized");
     // The team is free to go: the deleted agent no longer references it.
-    app.delete(&format!("/v1/teams/{team}")).await.expect_status(204);
+    app.delete(&format!("/v1/teams/{team}"))
+        .await
+        .expect_status(204);
 }

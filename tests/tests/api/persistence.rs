@@ -9,7 +9,12 @@ async fn queue_survives_a_server_restart() {
     let url = shared_redis_url();
     let first = spawn_app_with(test_settings(&url, &prefix)).await;
     let team = first.create_team("Night shift").await;
-    let created = first.post("/v1/queues", json!({"name": "After hours", "team_id": team, "priority": 9})).await;
+    let created = first
+        .post(
+            "/v1/queues",
+            json!({"name": "After hours", "team_id": team, "priority": 9}),
+        )
+        .await;
     created.expect_status(201);
     first.stop().await;
 
@@ -19,7 +24,10 @@ async fn queue_survives_a_server_restart() {
     got.expect_status(200);
     assert_eq!(got.body, created.body);
     // Its references were kept too: the team still cannot be deleted.
-    second.delete(&format!("/v1/teams/{team}")).await.expect_error(409, "resource_in_use");
+    second
+        .delete(&format!("/v1/teams/{team}"))
+        .await
+        .expect_error(409, "resource_in_use");
 }
 
 #[tokio::test]
@@ -27,7 +35,13 @@ async fn apps_under_different_prefixes_do_not_see_each_other() {
     let url = shared_redis_url();
     let a = spawn_app_with(test_settings(&url, &unique_prefix("iso-a"))).await;
     let b = spawn_app_with(test_settings(&url, &unique_prefix("iso-b"))).await;
-    a.post("/v1/teams", json!({"id": "shared-id", "name": "Shared"})).await.expect_status(201);
-    b.get("/v1/teams/shared-id").await.expect_error(404, "not_found");
-    b.post("/v1/teams", json!({"id": "shared-id", "name": "Shared"})).await.expect_status(201);
+    a.post("/v1/teams", json!({"id": "shared-id", "name": "Shared"}))
+        .await
+        .expect_status(201);
+    b.get("/v1/teams/shared-id")
+        .await
+        .expect_error(404, "not_found");
+    b.post("/v1/teams", json!({"id": "shared-id", "name": "Shared"}))
+        .await
+        .expect_status(201);
 }

@@ -13,7 +13,11 @@ async fn wait_for_ready_status(app: &harness::TestApp, status: u16, within: Dura
     loop {
         let sent = Instant::now();
         let answer = app.request(Method::GET, "/readyz", None, None).await;
-        assert!(sent.elapsed() < Duration::from_millis(1500), "readyz hung for {:?}", sent.elapsed());
+        assert!(
+            sent.elapsed() < Duration::from_millis(1500),
+            "readyz hung for {:?}",
+            sent.elapsed()
+        );
         if answer.status.as_u16() == status {
             if status == 503 {
                 answer.expect_error(503, "store_unavailable");
@@ -21,7 +25,10 @@ async fn wait_for_ready_status(app: &harness::TestApp, status: u16, within: Dura
             }
             return started.elapsed();
         }
-        assert!(started.elapsed() < within, "readyz did not turn {status} within {within:?}");
+        assert!(
+            started.elapsed() < within,
+            "readyz did not turn {status} within {within:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -38,13 +45,19 @@ async fn readyz_follows_redis_down_and_back_up() {
     eprintln!("readyz turned 503 after {took:?}");
     // Other routes fail fast with the same code rather than hanging.
     let sent = Instant::now();
-    app.get(&format!("/v1/teams/{team}")).await.expect_error(503, "store_unavailable");
+    app.get(&format!("/v1/teams/{team}"))
+        .await
+        .expect_error(503, "store_unavailable");
     assert!(sent.elapsed() < Duration::from_millis(1500));
-    app.request(Method::GET, "/healthz", None, None).await.expect_status(200);
+    app.request(Method::GET, "/healthz", None, None)
+        .await
+        .expect_status(200);
 
     redis.restart();
     let took = wait_for_ready_status(&app, 200, Duration::from_secs(10)).await;
     eprintln!("readyz turned 200 again after {took:?}");
     // The data written before the outage is still there (AOF), served by the same process.
-    app.get(&format!("/v1/teams/{team}")).await.expect_status(200);
+    app.get(&format!("/v1/teams/{team}"))
+        .await
+        .expect_status(200);
 }

@@ -9,30 +9,71 @@ use serde_json::json;
 /// team, a disposition and a template.
 async fn populated() -> TestApp {
     let app = spawn_app().await;
-    app.post("/v1/teams", json!({"id": "support", "name": "Support"})).await.expect_status(201);
-    app.post("/v1/queues", json!({"id": "inbound", "name": "Inbound", "team_id": "support"})).await.expect_status(201);
-    app.post("/v1/numbers", json!({"id": "main", "phone": "+15550100000", "campaign": "Main", "queue_id": "inbound"}))
+    app.post("/v1/teams", json!({"id": "support", "name": "Support"}))
         .await
         .expect_status(201);
-    app.post("/v1/agents", json!({"id": "ann", "name": "Ann", "team_ids": ["support"]})).await.expect_status(201);
-    app.post("/v1/dispositions", json!({"id": "resolved", "code": "resolved", "label": "Resolved"})).await.expect_status(201);
+    app.post(
+        "/v1/queues",
+        json!({"id": "inbound", "name": "Inbound", "team_id": "support"}),
+    )
+    .await
+    .expect_status(201);
+    app.post(
+        "/v1/numbers",
+        json!({"id": "main", "phone": "+15550100000", "campaign": "Main", "queue_id": "inbound"}),
+    )
+    .await
+    .expect_status(201);
+    app.post(
+        "/v1/agents",
+        json!({"id": "ann", "name": "Ann", "team_ids": ["support"]}),
+    )
+    .await
+    .expect_status(201);
+    app.post(
+        "/v1/dispositions",
+        json!({"id": "resolved", "code": "resolved", "label": "Resolved"}),
+    )
+    .await
+    .expect_status(201);
     app.post("/v1/templates", json!({"id": "hello", "name": "Hello", "body": "Hi {{contact.name}}", "scope": {"type": "queue", "queue_id": "inbound"}}))
         .await
         .expect_status(201);
     app
 }
 
+/// One refused request: method, path, body, then the status, code and `details.field` it
+/// must answer with.
+type Case<'a> = (
+    Method,
+    &'a str,
+    serde_json::Value,
+    u16,
+    &'a str,
+    Option<&'a str>,
+);
+
 /// Sends each request, checks its status, code and `details.field`, and that nothing changed.
-async fn refused(app: &TestApp, cases: &[(Method, &str, serde_json::Value, u16, &str, Option<&str>)]) {
+async fn refused(app: &TestApp, cases: &[Case<'_>]) {
     let before = app.snapshot().await;
     for (method, path, body, status, code, field) in cases {
-        let answer = app.request(method.clone(), path, Some(harness::ADMIN_TOKEN), Some(body)).await;
+        let answer = app
+            .request(method.clone(), path, Some(harness::ADMIN_TOKEN), Some(body))
+            .await;
         answer.expect_error(*status, code);
         if let Some(field) = field {
-            assert_eq!(answer.body["details"]["field"], *field, "{method} {path} {body}: {}", answer.body);
+            assert_eq!(
+                answer.body["details"]["field"], *field,
+                "{method} {path} {body}: {}",
+                answer.body
+            );
         }
     }
-    assert_eq!(app.snapshot().await, before, "a refused request changed something");
+    assert_eq!(
+        app.snapshot().await,
+        before,
+        "a refused request changed something"
+    );
 }
 
 #[tokio::test]
@@ -57,25 +98,158 @@ async fn invalid_values_are_refused() {
     refused(
         &app,
         &[
-            (Method::POST, "/v1/numbers", json!({"phone": "5550100001", "campaign": "C", "queue_id": "inbound"}), 400, "invalid_phone_number", Some("phone")),
-            (Method::POST, "/v1/numbers", json!({"phone": "+1555abc", "campaign": "C", "queue_id": "inbound"}), 400, "invalid_phone_number", Some("phone")),
-            (Method::PATCH, "/v1/numbers/main", json!({"phone": "+0123"}), 400, "invalid_phone_number", Some("phone")),
-            (Method::POST, "/v1/queues", json!({"name": "X", "team_id": "support", "offer_timeout_secs": -5}), 400, "invalid_value", Some("offer_timeout_secs")),
-            (Method::POST, "/v1/queues", json!({"name": "X", "team_id": "support", "offer_timeout_secs": 0}), 400, "invalid_value", Some("offer_timeout_secs")),
-            (Method::PATCH, "/v1/queues/inbound", json!({"alerts": {"awaiting_reply_secs": -1}}), 400, "invalid_value", Some("alerts.awaiting_reply_secs")),
-            (Method::PATCH, "/v1/queues/inbound", json!({"priority": 101}), 400, "invalid_value", Some("priority")),
-            (Method::POST, "/v1/queues", json!({"name": "X", "team_id": "support", "strategy": "fastest"}), 400, "invalid_value", Some("strategy")),
-            (Method::POST, "/v1/teams", json!({"name": ""}), 400, "invalid_value", Some("name")),
-            (Method::POST, "/v1/teams", json!({"name": "   "}), 400, "invalid_value", Some("name")),
-            (Method::PATCH, "/v1/teams/support", json!({"name": ""}), 400, "invalid_value", Some("name")),
-            (Method::POST, "/v1/teams", json!({"id": "has space", "name": "X"}), 400, "invalid_value", Some("id")),
-            (Method::POST, "/v1/agents", json!({"name": "B", "capacity": 0}), 400, "invalid_value", Some("capacity")),
-            (Method::POST, "/v1/agents", json!({"name": "B", "team_ids": ["support", "support"]}), 400, "invalid_value", Some("team_ids[1]")),
-            (Method::POST, "/v1/agents", json!({"name": "B", "team_ids": ["bad id"]}), 400, "invalid_value", Some("team_ids[0]")),
-            (Method::POST, "/v1/agents", json!({"name": "B", "role": "admin"}), 400, "invalid_value", Some("role")),
-            (Method::POST, "/v1/dispositions", json!({"code": "Not A Slug", "label": "L"}), 400, "invalid_value", Some("code")),
-            (Method::POST, "/v1/templates", json!({"name": "X", "body": "Hi {{name"}), 400, "invalid_value", Some("body")),
-            (Method::POST, "/v1/templates", json!({"name": "X", "body": "b", "scope": {"type": "planet"}}), 400, "invalid_value", None),
+            (
+                Method::POST,
+                "/v1/numbers",
+                json!({"phone": "5550100001", "campaign": "C", "queue_id": "inbound"}),
+                400,
+                "invalid_phone_number",
+                Some("phone"),
+            ),
+            (
+                Method::POST,
+                "/v1/numbers",
+                json!({"phone": "+1555abc", "campaign": "C", "queue_id": "inbound"}),
+                400,
+                "invalid_phone_number",
+                Some("phone"),
+            ),
+            (
+                Method::PATCH,
+                "/v1/numbers/main",
+                json!({"phone": "+0123"}),
+                400,
+                "invalid_phone_number",
+                Some("phone"),
+            ),
+            (
+                Method::POST,
+                "/v1/queues",
+                json!({"name": "X", "team_id": "support", "offer_timeout_secs": -5}),
+                400,
+                "invalid_value",
+                Some("offer_timeout_secs"),
+            ),
+            (
+                Method::POST,
+                "/v1/queues",
+                json!({"name": "X", "team_id": "support", "offer_timeout_secs": 0}),
+                400,
+                "invalid_value",
+                Some("offer_timeout_secs"),
+            ),
+            (
+                Method::PATCH,
+                "/v1/queues/inbound",
+                json!({"alerts": {"awaiting_reply_secs": -1}}),
+                400,
+                "invalid_value",
+                Some("alerts.awaiting_reply_secs"),
+            ),
+            (
+                Method::PATCH,
+                "/v1/queues/inbound",
+                json!({"priority": 101}),
+                400,
+                "invalid_value",
+                Some("priority"),
+            ),
+            (
+                Method::POST,
+                "/v1/queues",
+                json!({"name": "X", "team_id": "support", "strategy": "fastest"}),
+                400,
+                "invalid_value",
+                Some("strategy"),
+            ),
+            (
+                Method::POST,
+                "/v1/teams",
+                json!({"name": ""}),
+                400,
+                "invalid_value",
+                Some("name"),
+            ),
+            (
+                Method::POST,
+                "/v1/teams",
+                json!({"name": "   "}),
+                400,
+                "invalid_value",
+                Some("name"),
+            ),
+            (
+                Method::PATCH,
+                "/v1/teams/support",
+                json!({"name": ""}),
+                400,
+                "invalid_value",
+                Some("name"),
+            ),
+            (
+                Method::POST,
+                "/v1/teams",
+                json!({"id": "has space", "name": "X"}),
+                400,
+                "invalid_value",
+                Some("id"),
+            ),
+            (
+                Method::POST,
+                "/v1/agents",
+                json!({"name": "B", "capacity": 0}),
+                400,
+                "invalid_value",
+                Some("capacity"),
+            ),
+            (
+                Method::POST,
+                "/v1/agents",
+                json!({"name": "B", "team_ids": ["support", "support"]}),
+                400,
+                "invalid_value",
+                Some("team_ids[1]"),
+            ),
+            (
+                Method::POST,
+                "/v1/agents",
+                json!({"name": "B", "team_ids": ["bad id"]}),
+                400,
+                "invalid_value",
+                Some("team_ids[0]"),
+            ),
+            (
+                Method::POST,
+                "/v1/agents",
+                json!({"name": "B", "role": "admin"}),
+                400,
+                "invalid_value",
+                Some("role"),
+            ),
+            (
+                Method::POST,
+                "/v1/dispositions",
+                json!({"code": "Not A Slug", "label": "L"}),
+                400,
+                "invalid_value",
+                Some("code"),
+            ),
+            (
+                Method::POST,
+                "/v1/templates",
+                json!({"name": "X", "body": "Hi {{name"}),
+                400,
+                "invalid_value",
+                Some("body"),
+            ),
+            (
+                Method::POST,
+                "/v1/templates",
+                json!({"name": "X", "body": "b", "scope": {"type": "planet"}}),
+                400,
+                "invalid_value",
+                None,
+            ),
         ],
     )
     .await;
@@ -87,14 +261,70 @@ async fn wrong_types_and_missing_fields_are_refused() {
     refused(
         &app,
         &[
-            (Method::POST, "/v1/teams", json!({"name": 5}), 400, "invalid_type", Some("name")),
-            (Method::POST, "/v1/queues", json!({"name": "X", "team_id": "support", "offer_timeout_secs": "30"}), 400, "invalid_type", Some("offer_timeout_secs")),
-            (Method::POST, "/v1/queues", json!({"name": "X", "team_id": "support", "offer_timeout_secs": 2.5}), 400, "invalid_type", Some("offer_timeout_secs")),
-            (Method::PATCH, "/v1/queues/inbound", json!({"disposition_required": "yes"}), 400, "invalid_type", Some("disposition_required")),
-            (Method::POST, "/v1/teams", json!([]), 400, "invalid_type", None),
-            (Method::POST, "/v1/teams", json!({}), 400, "missing_field", Some("name")),
-            (Method::POST, "/v1/queues", json!({"name": "X"}), 400, "missing_field", Some("team_id")),
-            (Method::POST, "/v1/numbers", json!({"phone": "+15550100002", "queue_id": "inbound"}), 400, "missing_field", Some("campaign")),
+            (
+                Method::POST,
+                "/v1/teams",
+                json!({"name": 5}),
+                400,
+                "invalid_type",
+                Some("name"),
+            ),
+            (
+                Method::POST,
+                "/v1/queues",
+                json!({"name": "X", "team_id": "support", "offer_timeout_secs": "30"}),
+                400,
+                "invalid_type",
+                Some("offer_timeout_secs"),
+            ),
+            (
+                Method::POST,
+                "/v1/queues",
+                json!({"name": "X", "team_id": "support", "offer_timeout_secs": 2.5}),
+                400,
+                "invalid_type",
+                Some("offer_timeout_secs"),
+            ),
+            (
+                Method::PATCH,
+                "/v1/queues/inbound",
+                json!({"disposition_required": "yes"}),
+                400,
+                "invalid_type",
+                Some("disposition_required"),
+            ),
+            (
+                Method::POST,
+                "/v1/teams",
+                json!([]),
+                400,
+                "invalid_type",
+                None,
+            ),
+            (
+                Method::POST,
+                "/v1/teams",
+                json!({}),
+                400,
+                "missing_field",
+                Some("name"),
+            ),
+            (
+                Method::POST,
+                "/v1/queues",
+                json!({"name": "X"}),
+                400,
+                "missing_field",
+                Some("team_id"),
+            ),
+            (
+                Method::POST,
+                "/v1/numbers",
+                json!({"phone": "+15550100002", "queue_id": "inbound"}),
+                400,
+                "missing_field",
+                Some("campaign"),
+            ),
         ],
     )
     .await;
@@ -104,13 +334,36 @@ async fn wrong_types_and_missing_fields_are_refused() {
 async fn malformed_bodies_are_refused() {
     let app = populated().await;
     let before = app.snapshot().await;
-    app.send_raw(Method::POST, "/v1/teams", "application/json", "{\"name\": ").await.expect_error(400, "malformed_json");
-    app.send_raw(Method::POST, "/v1/teams", "application/json", "").await.expect_error(400, "malformed_json");
-    app.send_raw(Method::POST, "/v1/teams", "application/json", "{\"name\":\"A\"} {}").await.expect_error(400, "malformed_json");
-    app.send_raw(Method::POST, "/v1/teams", "text/plain", "{\"name\":\"A\"}").await.expect_error(415, "unsupported_media_type");
-    app.send_raw(Method::POST, "/v1/teams", "application/x-www-form-urlencoded", "name=A").await.expect_error(415, "unsupported_media_type");
-    let huge: &'static str = Box::leak(format!("{{\"name\":\"{}\"}}", "a".repeat(70_000)).into_boxed_str());
-    app.send_raw(Method::POST, "/v1/teams", "application/json", huge).await.expect_error(413, "payload_too_large");
+    app.send_raw(Method::POST, "/v1/teams", "application/json", "{\"name\": ")
+        .await
+        .expect_error(400, "malformed_json");
+    app.send_raw(Method::POST, "/v1/teams", "application/json", "")
+        .await
+        .expect_error(400, "malformed_json");
+    app.send_raw(
+        Method::POST,
+        "/v1/teams",
+        "application/json",
+        "{\"name\":\"A\"} {}",
+    )
+    .await
+    .expect_error(400, "malformed_json");
+    app.send_raw(Method::POST, "/v1/teams", "text/plain", "{\"name\":\"A\"}")
+        .await
+        .expect_error(415, "unsupported_media_type");
+    app.send_raw(
+        Method::POST,
+        "/v1/teams",
+        "application/x-www-form-urlencoded",
+        "name=A",
+    )
+    .await
+    .expect_error(415, "unsupported_media_type");
+    let huge: &'static str =
+        Box::leak(format!("{{\"name\":\"{}\"}}", "a".repeat(70_000)).into_boxed_str());
+    app.send_raw(Method::POST, "/v1/teams", "application/json", huge)
+        .await
+        .expect_error(413, "payload_too_large");
     assert_eq!(app.snapshot().await, before);
 }
 
@@ -118,10 +371,18 @@ async fn malformed_bodies_are_refused() {
 async fn unknown_ids_are_404() {
     let app = populated().await;
     for collection in harness::COLLECTIONS {
-        app.get(&format!("/v1/{collection}/missing")).await.expect_error(404, "not_found");
-        app.get(&format!("/v1/{collection}/not%20valid")).await.expect_error(404, "not_found");
-        app.patch(&format!("/v1/{collection}/missing"), json!({})).await.expect_error(404, "not_found");
-        app.delete(&format!("/v1/{collection}/missing")).await.expect_error(404, "not_found");
+        app.get(&format!("/v1/{collection}/missing"))
+            .await
+            .expect_error(404, "not_found");
+        app.get(&format!("/v1/{collection}/not%20valid"))
+            .await
+            .expect_error(404, "not_found");
+        app.patch(&format!("/v1/{collection}/missing"), json!({}))
+            .await
+            .expect_error(404, "not_found");
+        app.delete(&format!("/v1/{collection}/missing"))
+            .await
+            .expect_error(404, "not_found");
     }
 }
 
@@ -150,16 +411,56 @@ async fn references_must_exist() {
     refused(
         &app,
         &[
-            (Method::POST, "/v1/queues", json!({"name": "Q", "team_id": "ghost"}), 422, "reference_not_found", None),
-            (Method::PATCH, "/v1/queues/inbound", json!({"team_id": "ghost"}), 422, "reference_not_found", None),
-            (Method::POST, "/v1/agents", json!({"name": "B", "team_ids": ["support", "ghost"]}), 422, "reference_not_found", None),
-            (Method::POST, "/v1/numbers", json!({"phone": "+15550100003", "campaign": "C", "queue_id": "ghost"}), 422, "reference_not_found", None),
-            (Method::POST, "/v1/templates", json!({"name": "X", "body": "b", "scope": {"type": "team", "team_id": "ghost"}}), 422, "reference_not_found", None),
+            (
+                Method::POST,
+                "/v1/queues",
+                json!({"name": "Q", "team_id": "ghost"}),
+                422,
+                "reference_not_found",
+                None,
+            ),
+            (
+                Method::PATCH,
+                "/v1/queues/inbound",
+                json!({"team_id": "ghost"}),
+                422,
+                "reference_not_found",
+                None,
+            ),
+            (
+                Method::POST,
+                "/v1/agents",
+                json!({"name": "B", "team_ids": ["support", "ghost"]}),
+                422,
+                "reference_not_found",
+                None,
+            ),
+            (
+                Method::POST,
+                "/v1/numbers",
+                json!({"phone": "+15550100003", "campaign": "C", "queue_id": "ghost"}),
+                422,
+                "reference_not_found",
+                None,
+            ),
+            (
+                Method::POST,
+                "/v1/templates",
+                json!({"name": "X", "body": "b", "scope": {"type": "team", "team_id": "ghost"}}),
+                422,
+                "reference_not_found",
+                None,
+            ),
         ],
     )
     .await;
-    let answer = app.post("/v1/queues", json!({"name": "Q", "team_id": "ghost"})).await;
-    assert_eq!(answer.body["details"]["reference"], json!({"kind": "team", "id": "ghost"}));
+    let answer = app
+        .post("/v1/queues", json!({"name": "Q", "team_id": "ghost"}))
+        .await;
+    assert_eq!(
+        answer.body["details"]["reference"],
+        json!({"kind": "team", "id": "ghost"})
+    );
 }
 
 #[tokio::test]
@@ -181,7 +482,13 @@ async fn deleting_referenced_resources_is_409_naming_the_references() {
     assert_eq!(app.snapshot().await, before);
 
     // Once the references are gone, the deletes go through.
-    for path in ["/v1/numbers/main", "/v1/templates/hello", "/v1/queues/inbound", "/v1/agents/ann", "/v1/teams/support"] {
+    for path in [
+        "/v1/numbers/main",
+        "/v1/templates/hello",
+        "/v1/queues/inbound",
+        "/v1/agents/ann",
+        "/v1/teams/support",
+    ] {
         app.delete(path).await.expect_status(204);
     }
 }
@@ -189,9 +496,19 @@ async fn deleting_referenced_resources_is_409_naming_the_references() {
 #[tokio::test]
 async fn bad_list_queries_are_refused() {
     let app = populated().await;
-    app.get("/v1/teams?limit=0").await.expect_error(400, "invalid_query");
-    app.get("/v1/teams?limit=201").await.expect_error(400, "invalid_query");
-    app.get("/v1/teams?limit=ten").await.expect_error(400, "invalid_query");
-    app.get("/v1/teams?colour=red").await.expect_error(400, "invalid_query");
-    app.get("/v1/teams?cursor=forged").await.expect_error(400, "invalid_cursor");
+    app.get("/v1/teams?limit=0")
+        .await
+        .expect_error(400, "invalid_query");
+    app.get("/v1/teams?limit=201")
+        .await
+        .expect_error(400, "invalid_query");
+    app.get("/v1/teams?limit=ten")
+        .await
+        .expect_error(400, "invalid_query");
+    app.get("/v1/teams?colour=red")
+        .await
+        .expect_error(400, "invalid_query");
+    app.get("/v1/teams?cursor=forged")
+        .await
+        .expect_error(400, "invalid_cursor");
 }

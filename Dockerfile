@@ -1,0 +1,19 @@
+# The Switchboard server. Build: docker build -t switchboard .
+FROM rust:1-slim-bookworm AS build
+WORKDIR /src
+COPY . .
+RUN cargo build --release --locked -p switchboard-api --bin switchboard
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates curl \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --no-create-home switchboard
+COPY --from=build /src/target/release/switchboard /usr/local/bin/switchboard
+USER switchboard
+ENV SWITCHBOARD_BIND=0.0.0.0:8080
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
+  CMD curl -fsS http://127.0.0.1:8080/healthz || exit 1
+ENTRYPOINT ["switchboard"]
+CMD ["serve"]
