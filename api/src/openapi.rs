@@ -145,6 +145,25 @@ fn register<T: ToSchema>(openapi: &mut OpenApi) {
     components.schemas.extend(schemas);
 }
 
+/// The tag and the answers every configuration operation shares.
+///
+/// A plain function on purpose: written as a closure calling `OperationBuilder::tag`, the
+/// release build (rustc 1.95, opt-level 3) produced a use-after-free in this module — two
+/// builders sharing one `tags` buffer — that valgrind showed and debug builds do not have.
+/// `scripts/smoke-release` runs the optimised binary so a regression cannot hide.
+fn common_responses(op: OperationBuilder, tag: &str) -> OperationBuilder {
+    op.tags(Some(vec![tag.to_owned()]))
+        .response(
+            "401",
+            error_response("Missing or unknown token (`unauthorized`)"),
+        )
+        .response("403", error_response("Not the admin token (`forbidden`)"))
+        .response(
+            "503",
+            error_response("The store cannot be reached (`store_unavailable`)"),
+        )
+}
+
 fn add_crud<R: ResourceApi>(openapi: &mut OpenApi) {
     register::<R>(openapi);
     register::<R::Create>(openapi);
@@ -192,18 +211,7 @@ fn add_crud<R: ResourceApi>(openapi: &mut OpenApi) {
         .required(Required::True)
         .schema(Some(String::schema()))
         .build();
-    let common = |op: OperationBuilder| {
-        op.tag(tag)
-            .response(
-                "401",
-                error_response("Missing or unknown token (`unauthorized`)"),
-            )
-            .response("403", error_response("Not the admin token (`forbidden`)"))
-            .response(
-                "503",
-                error_response("The store cannot be reached (`store_unavailable`)"),
-            )
-    };
+    let common = |op: OperationBuilder| common_responses(op, tag);
     let invalid = "Bad input: `malformed_json`, `unknown_field`, `missing_field`, `invalid_type`, \
                    `invalid_value`, `invalid_phone_number`";
 
