@@ -2,8 +2,10 @@
 //!
 //! - [`domain`]: parsed values and configuration resources;
 //! - [`store`]: persistence, with Redis and in-memory implementations;
-//! - [`catalog`]: typed configuration over a store.
+//! - [`catalog`]: typed configuration over a store;
+//! - [`routing`]: the pure routing policy (waiting order, agent choice).
 
 pub mod catalog;
 pub mod domain;
+pub mod routing;
 pub mod store;

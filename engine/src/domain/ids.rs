@@ -121,6 +121,10 @@ resource_id!(
     /// Identifies an issued API token (not the secret itself).
     TokenId, "tok"
 );
+resource_id!(
+    /// Identifies a conversation: one thread between a customer and a business number.
+    ConversationId, "cv"
+);
 
 #[cfg(test)]
 mod tests {

@@ -13,7 +13,9 @@ mod template;
 
 pub use bounded::{AlertSecs, Capacity, OfferTimeoutSecs, Priority, PublicMinutes};
 pub use error::ValidationError;
-pub use ids::{AgentId, DispositionId, NumberId, QueueId, TeamId, TemplateId, TokenId};
+pub use ids::{
+    AgentId, ConversationId, DispositionId, NumberId, QueueId, TeamId, TemplateId, TokenId,
+};
 pub use name::{Name, Slug};
 pub use phone::PhoneNumber;
 pub use resources::{

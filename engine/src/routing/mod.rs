@@ -1,0 +1,22 @@
+//! The routing policy: pure, synchronous decisions with no actors, clocks or I/O.
+//!
+//! - [`WaitingLine`]: a queue's waiting conversations in serving order (priority, then
+//!   waiting since), O(log n) to add, remove and find the head;
+//! - [`AgentRoster`]: the agents of one queue who could take an offer now, indexed for each
+//!   strategy;
+//! - [`pick_agents`]: which agent(s) get the next offer, honouring declines;
+//! - [`oldest_across_queues`]: which of an agent's queues serves it next.
+//!
+//! Times are plain milliseconds since the Unix epoch ([`Millis`]) handed in by the caller,
+//! so every decision is reproducible in a test.
+
+mod policy;
+mod roster;
+mod waiting;
+
+pub use policy::{oldest_across_queues, pick_agents};
+pub use roster::{AgentRoster, RosterEntry};
+pub use waiting::{WaitKey, WaitingLine};
+
+/// Milliseconds since the Unix epoch.
+pub type Millis = i64;

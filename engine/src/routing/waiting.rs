@@ -1,0 +1,197 @@
+//! A queue's waiting line: conversations in serving order — higher priority first, then the
+//! longest waiting — with O(log n) insert, remove and head.
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::Millis;
+use crate::domain::ConversationId;
+
+/// A conversation's place in line. Ordered so that the first key is served first: higher
+/// priority, then earlier `waiting_since`, then id (a stable tie-break).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct WaitKey {
+    /// Higher is served first.
+    pub priority: u8,
+    /// When the customer's oldest unanswered message arrived.
+    pub waiting_since: Millis,
+    /// The conversation.
+    pub conversation: ConversationId,
+}
+
+impl Ord for WaitKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        other
+            .priority
+            .cmp(&self.priority)
+            .then(self.waiting_since.cmp(&other.waiting_since))
+            .then_with(|| self.conversation.cmp(&other.conversation))
+    }
+}
+
+impl PartialOrd for WaitKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl WaitKey {
+    /// Whether `self` is served before `other`.
+    pub fn serves_before(&self, other: &WaitKey) -> bool {
+        self < other
+    }
+}
+
+/// The waiting conversations of one queue.
+#[derive(Debug, Clone, Default)]
+pub struct WaitingLine {
+    order: BTreeSet<WaitKey>,
+    keys: HashMap<ConversationId, WaitKey>,
+}
+
+impl WaitingLine {
+    /// An empty line.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Puts a conversation in line. A conversation already in line keeps the earlier of its
+    /// two `waiting_since` (so a re-queue never loses its place) and takes the new priority.
+    pub fn insert(&mut self, conversation: ConversationId, priority: u8, waiting_since: Millis) {
+        let waiting_since = match self.keys.get(&conversation) {
+            Some(old) => {
+                let since = old.waiting_since.min(waiting_since);
+                self.order.remove(old);
+                since
+            }
+            None => waiting_since,
+        };
+        let key = WaitKey {
+            priority,
+            waiting_since,
+            conversation: conversation.clone(),
+        };
+        self.order.insert(key.clone());
+        self.keys.insert(conversation, key);
+    }
+
+    /// Takes a conversation out of line, returning its key if it was in.
+    pub fn remove(&mut self, conversation: &ConversationId) -> Option<WaitKey> {
+        let key = self.keys.remove(conversation)?;
+        self.order.remove(&key);
+        Some(key)
+    }
+
+    /// The conversation served next.
+    pub fn head(&self) -> Option<&WaitKey> {
+        self.order.first()
+    }
+
+    /// The first conversation in serving order that `eligible` accepts.
+    pub fn first_where(&self, mut eligible: impl FnMut(&WaitKey) -> bool) -> Option<&WaitKey> {
+        self.order.iter().find(|key| eligible(key))
+    }
+
+    /// A conversation's key, if it is in line.
+    pub fn get(&self, conversation: &ConversationId) -> Option<&WaitKey> {
+        self.keys.get(conversation)
+    }
+
+    /// Whether the conversation is in line.
+    pub fn contains(&self, conversation: &ConversationId) -> bool {
+        self.keys.contains_key(conversation)
+    }
+
+    /// How many conversations wait.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether nobody waits.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Every waiting conversation, in serving order.
+    pub fn iter(&self) -> impl Iterator<Item = &WaitKey> {
+        self.order.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn cv(n: u32) -> ConversationId {
+        ConversationId::parse(format!("cv{n:05}")).unwrap()
+    }
+
+    #[test]
+    fn waiting_line_serves_longest_waiting_first() {
+        let mut line = WaitingLine::new();
+        line.insert(cv(1), 0, 300);
+        line.insert(cv(2), 0, 100);
+        line.insert(cv(3), 0, 200);
+        let order: Vec<_> = line.iter().map(|k| k.conversation.clone()).collect();
+        assert_eq!(order, vec![cv(2), cv(3), cv(1)]);
+    }
+
+    #[test]
+    fn waiting_line_serves_higher_priority_before_older() {
+        let mut line = WaitingLine::new();
+        line.insert(cv(1), 0, 100);
+        line.insert(cv(2), 5, 900);
+        assert_eq!(line.head().unwrap().conversation, cv(2));
+    }
+
+    #[test]
+    fn requeued_conversation_keeps_its_original_waiting_since() {
+        let mut line = WaitingLine::new();
+        line.insert(cv(1), 0, 100);
+        line.insert(cv(2), 0, 200);
+        // Offered (out of line), then rejected: back in with the waiting_since it had.
+        let key = line.remove(&cv(1)).unwrap();
+        line.insert(cv(1), 0, key.waiting_since);
+        assert_eq!(line.head().unwrap().conversation, cv(1));
+        // Inserting again while in line never moves it back.
+        line.insert(cv(1), 0, 900);
+        assert_eq!(line.head().unwrap().waiting_since, 100);
+        assert_eq!(line.len(), 2);
+    }
+
+    #[test]
+    fn removing_an_absent_conversation_is_harmless() {
+        let mut line = WaitingLine::new();
+        assert_eq!(line.remove(&cv(9)), None);
+        assert!(line.is_empty());
+    }
+
+    proptest! {
+        /// Whatever the operations, the line lists each conversation once, in order, and its
+        /// index agrees with its order.
+        #[test]
+        fn waiting_line_stays_ordered_and_consistent(ops in proptest::collection::vec((0u32..20, 0u8..3, 0i64..1000, any::<bool>()), 1..200)) {
+            let mut line = WaitingLine::new();
+            let mut model: HashMap<ConversationId, (u8, i64)> = HashMap::new();
+            for (n, priority, since, insert) in ops {
+                if insert {
+                    line.insert(cv(n), priority, since);
+                    let entry = model.entry(cv(n)).or_insert((priority, since));
+                    *entry = (priority, entry.1.min(since));
+                } else {
+                    prop_assert_eq!(line.remove(&cv(n)).is_some(), model.remove(&cv(n)).is_some());
+                }
+            }
+            prop_assert_eq!(line.len(), model.len());
+            let listed: Vec<&WaitKey> = line.iter().collect();
+            for pair in listed.windows(2) {
+                prop_assert!(pair[0].serves_before(pair[1]));
+                prop_assert!(pair[0].priority > pair[1].priority
+                    || (pair[0].priority == pair[1].priority && pair[0].waiting_since <= pair[1].waiting_since));
+            }
+            for key in listed {
+                prop_assert_eq!(model[&key.conversation], (key.priority, key.waiting_since));
+            }
+        }
+    }
+}
