@@ -87,6 +87,28 @@ impl RedisServer {
         }
     }
 
+    /// Freezes the server (SIGSTOP): connections stay open but nothing is answered, the way
+    /// an overloaded or partitioned Redis looks to a client.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Thaws a server frozen by [`RedisServer::pause`].
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid =
+            std::fs::read_to_string(self.dir.path().join("redis.pid")).expect("redis pidfile");
+        let status = Command::new("kill")
+            .arg(signal)
+            .arg(pid.trim())
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill {signal} failed");
+    }
+
     /// Starts the server again on the same socket and data, after [`RedisServer::stop`].
     pub fn restart(&mut self) {
         self.stop();
@@ -112,6 +134,7 @@ impl RedisServer {
             "--appendfsync everysec".to_owned(),
             "--save ''".to_owned(),
             "--daemonize no".to_owned(),
+            format!("--pidfile {}", self.dir.path().join("redis.pid").display()),
             format!("--logfile {}", self.dir.path().join("redis.log").display()),
         ]
         .join(" ");

@@ -61,3 +61,35 @@ async fn readyz_follows_redis_down_and_back_up() {
         .await
         .expect_status(200);
 }
+
+#[tokio::test]
+async fn a_frozen_redis_never_makes_a_request_hang_past_the_store_timeout() {
+    let redis = RedisServer::start();
+    let app = spawn_app_with(test_settings(&redis.url(), &unique_prefix("frozen"))).await;
+    let team = app.create_team("Before freeze").await;
+
+    redis.pause();
+    // The store timeout is 500 ms in tests; allow scheduling slack, but nothing near a hang.
+    for path in [
+        "/readyz".to_owned(),
+        format!("/v1/teams/{team}"),
+        "/v1/teams".to_owned(),
+    ] {
+        let sent = Instant::now();
+        let answer = app
+            .request(Method::GET, &path, Some(harness::ADMIN_TOKEN), None)
+            .await;
+        let took = sent.elapsed();
+        answer.expect_error(503, "store_unavailable");
+        assert!(took < Duration::from_millis(1200), "{path} took {took:?}");
+    }
+    app.request(Method::GET, "/healthz", None, None)
+        .await
+        .expect_status(200);
+
+    redis.resume();
+    wait_for_ready_status(&app, 200, Duration::from_secs(10)).await;
+    app.get(&format!("/v1/teams/{team}"))
+        .await
+        .expect_status(200);
+}
