@@ -19,7 +19,7 @@ pub use ids::{
 pub use name::{Name, Slug};
 pub use phone::PhoneNumber;
 pub use resources::{
-    Agent, AgentRole, Disposition, Number, Queue, QueueAlerts, RoutingStrategy, Team, Template,
-    TemplateScope, Token,
+    Agent, AgentRole, Disposition, Number, Presence, Queue, QueueAlerts, RoutingStrategy, Team,
+    Template, TemplateScope, Token,
 };
 pub use template::TemplateBody;

@@ -84,6 +84,19 @@ pub enum AgentRole {
     Supervisor,
 }
 
+/// Whether an agent takes offers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Presence {
+    /// Logged off: no offers.
+    #[default]
+    Offline,
+    /// Takes offers from the queues it is logged into.
+    Available,
+    /// At the desk but taking no offers (set by the agent, or after missed offers).
+    Away,
+}
+
 /// A person who works conversations (or supervises those who do).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Agent {

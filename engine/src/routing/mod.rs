@@ -5,16 +5,26 @@
 //! - [`AgentRoster`]: the agents of one queue who could take an offer now, indexed for each
 //!   strategy;
 //! - [`pick_agents`]: which agent(s) get the next offer, honouring declines;
-//! - [`oldest_across_queues`]: which of an agent's queues serves it next.
+//! - [`oldest_across_queues`]: which of an agent's queues serves it next;
+//! - [`QueueCore`] and [`AgentCore`]: one queue's and one agent's state, exchanging the
+//!   [`protocol`] messages; the actors are mailboxes around them, and a simulation test runs
+//!   them under random message interleavings.
 //!
 //! Times are plain milliseconds since the Unix epoch ([`Millis`]) handed in by the caller,
 //! so every decision is reproducible in a test.
 
+mod agent_core;
 mod policy;
+pub mod protocol;
+mod queue_core;
 mod roster;
+#[cfg(test)]
+mod simulation;
 mod waiting;
 
+pub use agent_core::{AgentCore, AgentError, DEFAULT_MAX_MISSED_OFFERS};
 pub use policy::{oldest_across_queues, pick_agents};
+pub use queue_core::{AnswerError, QueueCore};
 pub use roster::{AgentRoster, RosterEntry};
 pub use waiting::{WaitKey, WaitingLine};
 

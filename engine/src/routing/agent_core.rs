@@ -1,0 +1,333 @@
+//! One agent's routing state: presence, queue logins, capacity and load. The agent alone
+//! grants slots, so its capacity holds however many queues offer at once.
+//!
+//! Invariants kept here:
+//! - load (reserved plus owned) never exceeds capacity;
+//! - slots are granted only while available and logged into the asking queue;
+//! - a freed slot is filled from the oldest conversation across the agent's queues: the agent
+//!   asks each queue for its oldest ([`ToQueue::Peek`]), then pulls from the oldest, and
+//!   refuses pushed reservations meanwhile.
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::protocol::{AgentNews, Effects, Happened, OfferId, ToAgent, ToQueue};
+use super::{Millis, RosterEntry, WaitKey};
+use crate::domain::{AgentId, ConversationId, Presence, QueueId};
+
+/// The default number of offers in a row an agent may miss before being set away.
+pub const DEFAULT_MAX_MISSED_OFFERS: u32 = 3;
+
+/// Why an agent command was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AgentError {
+    /// Taking one more conversation would exceed the agent's capacity.
+    #[error("agent is at capacity ({0})")]
+    AtCapacity(u16),
+}
+
+/// A round of asking the agent's queues for their oldest conversation.
+#[derive(Debug, Clone)]
+struct PullRound {
+    round: u64,
+    waiting_for: BTreeSet<QueueId>,
+    best: Option<(QueueId, WaitKey)>,
+    pulling_from: Option<QueueId>,
+}
+
+/// One agent's routing state.
+#[derive(Debug, Clone)]
+pub struct AgentCore {
+    id: AgentId,
+    presence: Presence,
+    logins: BTreeSet<QueueId>,
+    capacity: u16,
+    reserved: HashMap<OfferId, ConversationId>,
+    owned: BTreeSet<ConversationId>,
+    idle_since: Millis,
+    missed_in_row: u32,
+    max_missed: u32,
+    version: u64,
+    pull: Option<PullRound>,
+    next_round: u64,
+}
+
+impl AgentCore {
+    /// An offline agent with no logins.
+    pub fn new(id: AgentId, capacity: u16, now: Millis) -> Self {
+        Self {
+            id,
+            presence: Presence::Offline,
+            logins: BTreeSet::new(),
+            capacity: capacity.max(1),
+            reserved: HashMap::new(),
+            owned: BTreeSet::new(),
+            idle_since: now,
+            missed_in_row: 0,
+            max_missed: DEFAULT_MAX_MISSED_OFFERS,
+            version: 0,
+            pull: None,
+            next_round: 0,
+        }
+    }
+
+    /// The agent's id.
+    pub fn id(&self) -> &AgentId {
+        &self.id
+    }
+
+    /// Offered plus owned conversations.
+    pub fn load(&self) -> u16 {
+        u16::try_from(self.reserved.len() + self.owned.len()).unwrap_or(u16::MAX)
+    }
+
+    /// The capacity.
+    pub fn capacity(&self) -> u16 {
+        self.capacity
+    }
+
+    /// The presence.
+    pub fn presence(&self) -> Presence {
+        self.presence
+    }
+
+    /// Conversations the agent owns.
+    pub fn owned(&self) -> &BTreeSet<ConversationId> {
+        &self.owned
+    }
+
+    /// The queues the agent is logged into.
+    pub fn logins(&self) -> &BTreeSet<QueueId> {
+        &self.logins
+    }
+
+    fn has_free_slot(&self) -> bool {
+        self.presence == Presence::Available && self.load() < self.capacity
+    }
+
+    /// What `queue` should know of this agent now.
+    pub fn news_for(&self, queue: &QueueId) -> AgentNews {
+        let eligible = (self.has_free_slot() && self.logins.contains(queue) && self.pull.is_none())
+            .then(|| RosterEntry {
+                agent: self.id.clone(),
+                load: self.load(),
+                capacity: self.capacity,
+                idle_since: self.idle_since,
+            });
+        AgentNews {
+            agent: self.id.clone(),
+            version: self.version,
+            eligible,
+        }
+    }
+
+    /// Tells every queue in `queues` the agent's new state and, when a slot became free,
+    /// starts asking the queues for their oldest conversation.
+    fn settle(
+        &mut self,
+        queues: impl IntoIterator<Item = QueueId>,
+        slot_freed: bool,
+        fx: &mut Effects,
+    ) {
+        if slot_freed && self.pull.is_none() && self.has_free_slot() && !self.logins.is_empty() {
+            self.next_round += 1;
+            let round = self.next_round;
+            self.pull = Some(PullRound {
+                round,
+                waiting_for: self.logins.clone(),
+                best: None,
+                pulling_from: None,
+            });
+            for queue in &self.logins {
+                fx.to_queues.push((
+                    queue.clone(),
+                    ToQueue::Peek {
+                        agent: self.id.clone(),
+                        round,
+                    },
+                ));
+            }
+        }
+        self.version += 1;
+        for queue in queues {
+            let news = self.news_for(&queue);
+            fx.to_queues.push((queue, ToQueue::AgentChanged(news)));
+        }
+    }
+
+    /// Sets the presence.
+    pub fn set_presence(&mut self, presence: Presence, _now: Millis) -> Effects {
+        let mut fx = Effects::default();
+        if presence == Presence::Available {
+            self.missed_in_row = 0;
+        }
+        let became_available =
+            presence == Presence::Available && self.presence != Presence::Available;
+        self.presence = presence;
+        if presence != Presence::Available {
+            self.pull = None;
+        }
+        self.settle(self.logins.clone(), became_available, &mut fx);
+        fx
+    }
+
+    /// Replaces the queues the agent is logged into.
+    pub fn set_logins(&mut self, logins: BTreeSet<QueueId>, _now: Millis) -> Effects {
+        let mut fx = Effects::default();
+        let touched: BTreeSet<QueueId> = self.logins.union(&logins).cloned().collect();
+        let added = logins.difference(&self.logins).next().is_some();
+        self.logins = logins;
+        // A round asking queues the agent left cannot complete: start over.
+        self.pull = None;
+        self.settle(touched, added || self.has_free_slot(), &mut fx);
+        fx
+    }
+
+    /// Changes the capacity; conversations already held are kept even above a lower one.
+    pub fn set_capacity(&mut self, capacity: u16, _now: Millis) -> Effects {
+        let mut fx = Effects::default();
+        let grew = capacity > self.capacity;
+        self.capacity = capacity.max(1);
+        self.settle(self.logins.clone(), grew, &mut fx);
+        fx
+    }
+
+    /// Takes a conversation without an offer (a claim, or a transfer accepted): refused at
+    /// capacity.
+    pub fn take(
+        &mut self,
+        conversation: ConversationId,
+        _now: Millis,
+    ) -> Result<Effects, AgentError> {
+        if self.owned.contains(&conversation) {
+            return Ok(Effects::default());
+        }
+        if self.load() >= self.capacity {
+            return Err(AgentError::AtCapacity(self.capacity));
+        }
+        self.owned.insert(conversation);
+        let mut fx = Effects::default();
+        self.settle(self.logins.clone(), false, &mut fx);
+        Ok(fx)
+    }
+
+    /// Lets go of an owned conversation (completed, snoozed, transferred, claimed by another).
+    pub fn release_conversation(&mut self, conversation: &ConversationId, now: Millis) -> Effects {
+        let mut fx = Effects::default();
+        if self.owned.remove(conversation) {
+            self.idle_since = now;
+            self.settle(self.logins.clone(), true, &mut fx);
+        }
+        fx
+    }
+
+    /// Handles one message from a queue.
+    pub fn handle(&mut self, message: ToAgent, now: Millis) -> Effects {
+        let mut fx = Effects::default();
+        match message {
+            ToAgent::Reserve {
+                offer,
+                conversation,
+                round,
+            } => {
+                let queue = offer.queue.clone();
+                let pulled = match &self.pull {
+                    None => round.is_none(),
+                    Some(p) => round == Some(p.round) && p.pulling_from.as_ref() == Some(&queue),
+                };
+                let granted = pulled && self.has_free_slot() && self.logins.contains(&queue);
+                if granted {
+                    self.reserved.insert(offer.clone(), conversation);
+                    if round.is_some() {
+                        self.pull = None;
+                    }
+                }
+                self.version += 1;
+                let news = self.news_for(&queue);
+                fx.to_queues.push((
+                    queue.clone(),
+                    ToQueue::Reserved {
+                        offer,
+                        granted,
+                        news,
+                    },
+                ));
+                if granted {
+                    let others: Vec<QueueId> = self
+                        .logins
+                        .iter()
+                        .filter(|q| **q != queue)
+                        .cloned()
+                        .collect();
+                    // After a pulled slot, any slot still free is pulled for in turn.
+                    self.settle(others, round.is_some(), &mut fx);
+                }
+            }
+            ToAgent::Release { offer, timed_out } => {
+                if self.reserved.remove(&offer).is_some() {
+                    self.idle_since = now;
+                    if timed_out {
+                        self.missed_in_row += 1;
+                        if self.missed_in_row >= self.max_missed
+                            && self.presence == Presence::Available
+                        {
+                            self.presence = Presence::Away;
+                            self.pull = None;
+                            self.missed_in_row = 0;
+                            fx.happened.push(Happened::AgentSetAway {
+                                agent: self.id.clone(),
+                            });
+                        }
+                    }
+                    self.settle(self.logins.clone(), true, &mut fx);
+                }
+            }
+            ToAgent::Assigned { offer } => {
+                if let Some(conversation) = self.reserved.remove(&offer) {
+                    self.owned.insert(conversation);
+                    self.missed_in_row = 0;
+                }
+            }
+            ToAgent::Oldest { queue, round, head } => {
+                let Some(pull) = self
+                    .pull
+                    .as_mut()
+                    .filter(|p| p.round == round && p.pulling_from.is_none())
+                else {
+                    return fx;
+                };
+                pull.waiting_for.remove(&queue);
+                if let Some(head) = head
+                    && pull.best.as_ref().is_none_or(|(_, best)| head < *best)
+                {
+                    pull.best = Some((queue, head));
+                }
+                if pull.waiting_for.is_empty() {
+                    match pull.best.take() {
+                        Some((queue, _)) => {
+                            pull.pulling_from = Some(queue.clone());
+                            fx.to_queues.push((
+                                queue,
+                                ToQueue::Pull {
+                                    agent: self.id.clone(),
+                                    round,
+                                },
+                            ));
+                        }
+                        None => {
+                            self.pull = None;
+                            self.settle(self.logins.clone(), false, &mut fx);
+                        }
+                    }
+                }
+            }
+            ToAgent::PullEmpty { round } => {
+                if self.pull.as_ref().is_some_and(|p| p.round == round) {
+                    self.pull = None;
+                    // Something else took the conversation meanwhile: ask again.
+                    self.settle(self.logins.clone(), true, &mut fx);
+                }
+            }
+        }
+        fx
+    }
+}

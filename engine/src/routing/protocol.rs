@@ -1,0 +1,206 @@
+//! The messages queues and agents exchange, and the effects their decisions ask for.
+//!
+//! Queues and agents are separate units of consistency (actors in production, plain values
+//! in the simulation test); they coordinate only through these one-way messages, each
+//! carrying what the receiver needs, so that neither ever waits on the other.
+//!
+//! Capacity belongs to the agent: a queue proposes an offer by asking the agent to
+//! [`ToAgent::Reserve`] a slot, and only a grant turns it into an offer. When an agent frees a
+//! slot it asks each of its queues for its oldest eligible conversation
+//! ([`ToQueue::Peek`]) and pulls from the oldest ([`ToQueue::Pull`]) — this is what keeps
+//! longest-wait-first true across queues.
+
+use std::fmt;
+
+use super::{Millis, RosterEntry, WaitKey};
+use crate::domain::{AgentId, ConversationId, QueueId};
+
+/// Identifies one offer: the queue that made it and a sequence number unique within it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OfferId {
+    /// The queue that made the offer.
+    pub queue: QueueId,
+    /// Its sequence number in that queue.
+    pub seq: u64,
+}
+
+impl fmt::Display for OfferId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "of_{}_{}", self.queue, self.seq)
+    }
+}
+
+/// How an offer was answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Answer {
+    /// The agent took it.
+    Accept,
+    /// The agent declined it.
+    Reject,
+    /// Nobody answered in time.
+    Timeout,
+}
+
+/// An agent's state as a queue needs it: `Some` when the agent could take an offer from that
+/// queue now, `None` when not (away, offline, logged out, full, busy pulling). `version`
+/// grows with every change, so a queue ignores news older than what it has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentNews {
+    /// The agent.
+    pub agent: AgentId,
+    /// Grows with every change of the agent.
+    pub version: u64,
+    /// Eligible with this load, or not eligible.
+    pub eligible: Option<RosterEntry>,
+}
+
+/// Messages to a queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ToQueue {
+    /// Put a conversation in line (new, or back after reject, timeout, public minutes,
+    /// transfer or wake-up — always with its original `waiting_since`).
+    Enqueue {
+        /// The conversation.
+        conversation: ConversationId,
+        /// Its priority (the queue's, unless raised).
+        priority: u8,
+        /// When the customer's oldest unanswered message arrived.
+        waiting_since: Millis,
+    },
+    /// Take a conversation out of line and rescind its offers (claimed elsewhere, closed,
+    /// opted out, snoozed).
+    Withdraw {
+        /// The conversation.
+        conversation: ConversationId,
+    },
+    /// An agent's state changed.
+    AgentChanged(AgentNews),
+    /// An agent's answer to [`ToAgent::Reserve`].
+    Reserved {
+        /// The offer the slot was asked for.
+        offer: OfferId,
+        /// Whether the slot is reserved.
+        granted: bool,
+        /// The agent's state after answering.
+        news: AgentNews,
+    },
+    /// An offer was answered (by the agent, or by its timer).
+    Answered {
+        /// The offer.
+        offer: OfferId,
+        /// The agent answering (must be the offer's agent).
+        agent: AgentId,
+        /// Accept, reject or timeout.
+        answer: Answer,
+    },
+    /// An agent with a free slot asks for this queue's oldest conversation it could take.
+    Peek {
+        /// The agent.
+        agent: AgentId,
+        /// The agent's pull round, echoed back.
+        round: u64,
+    },
+    /// An agent asks this queue to offer it its oldest eligible conversation now.
+    Pull {
+        /// The agent.
+        agent: AgentId,
+        /// The agent's pull round, echoed back in the reservation.
+        round: u64,
+    },
+}
+
+/// Messages to an agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ToAgent {
+    /// A queue asks for a slot for an offer.
+    Reserve {
+        /// The offer to be.
+        offer: OfferId,
+        /// The conversation.
+        conversation: ConversationId,
+        /// The pull round this answers, when the agent asked for it.
+        round: Option<u64>,
+    },
+    /// An offer ended without an assignment (rejected, timed out, rescinded, or a slot that
+    /// was granted for a conversation gone meanwhile): the slot is free again.
+    Release {
+        /// The offer.
+        offer: OfferId,
+        /// Whether it timed out (counts toward the missed-offer policy).
+        timed_out: bool,
+    },
+    /// The offer was accepted: its slot now holds an owned conversation.
+    Assigned {
+        /// The offer.
+        offer: OfferId,
+    },
+    /// A queue's answer to [`ToQueue::Peek`].
+    Oldest {
+        /// The queue.
+        queue: QueueId,
+        /// The pull round.
+        round: u64,
+        /// Its oldest conversation the agent could take, if any.
+        head: Option<WaitKey>,
+    },
+    /// A queue's answer to [`ToQueue::Pull`] when it had nothing left to offer.
+    PullEmpty {
+        /// The pull round.
+        round: u64,
+    },
+}
+
+/// What happened, for the conversation, the event stream and the desktops.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Happened {
+    /// An offer was made to an agent.
+    OfferCreated {
+        /// The offer.
+        offer: OfferId,
+        /// The conversation.
+        conversation: ConversationId,
+        /// The agent.
+        agent: AgentId,
+        /// When it times out.
+        expires_at: Millis,
+    },
+    /// An offer ended without an assignment.
+    OfferEnded {
+        /// The offer.
+        offer: OfferId,
+        /// The conversation.
+        conversation: ConversationId,
+        /// The agent.
+        agent: AgentId,
+        /// How: rejected, expired, or rescinded (`None`).
+        answer: Option<Answer>,
+    },
+    /// The conversation's owner is now this agent.
+    Assigned {
+        /// The conversation.
+        conversation: ConversationId,
+        /// The new owner.
+        agent: AgentId,
+        /// The accepted offer.
+        offer: OfferId,
+    },
+    /// The agent missed too many offers in a row and was set away.
+    AgentSetAway {
+        /// The agent.
+        agent: AgentId,
+    },
+}
+
+/// What a decision asks the caller to do: messages to send, timers to arm, what happened.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Effects {
+    /// Messages to queues.
+    pub to_queues: Vec<(QueueId, ToQueue)>,
+    /// Messages to agents.
+    pub to_agents: Vec<(AgentId, ToAgent)>,
+    /// Offer timers: at this time, answer the offer with [`Answer::Timeout`]. A timer for an
+    /// offer no longer pending is ignored when it fires, so none needs cancelling.
+    pub timers: Vec<(Millis, OfferId)>,
+    /// Facts to record and publish.
+    pub happened: Vec<Happened>,
+}

@@ -1,0 +1,432 @@
+//! Deterministic simulation of the routing protocol: three queues and five agents exchange
+//! messages through FIFO mailboxes, and proptest chooses which mailbox is delivered next,
+//! interleaved with inbound texts, presence and login changes, accepts, rejects, timeouts and
+//! completions. After every step the invariants must hold; after the mailboxes drain, no
+//! conversation may wait while an agent that could take it sits idle.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+use proptest::prelude::*;
+
+use super::protocol::{Answer, Effects, Happened, OfferId, ToAgent, ToQueue};
+use super::{AgentCore, Millis, QueueCore};
+use crate::domain::{AgentId, ConversationId, Presence, QueueId, RoutingStrategy};
+
+const QUEUES: usize = 3;
+const AGENTS: usize = 5;
+
+#[derive(Debug, Clone)]
+enum Step {
+    Inbound { queue: usize, priority: u8 },
+    Presence { agent: usize, presence: Presence },
+    Logins { agent: usize, mask: u8 },
+    Deliver { pick: usize },
+    Accept { agent: usize, pick: usize },
+    Reject { agent: usize, pick: usize },
+    Expire { pick: usize },
+    Complete { agent: usize, pick: usize },
+    Claim { agent: usize, pick: usize },
+    Wait { millis: Millis },
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    let presence = prop_oneof![
+        Just(Presence::Available),
+        Just(Presence::Away),
+        Just(Presence::Offline)
+    ];
+    prop_oneof![
+        3 => (0..QUEUES, 0u8..2).prop_map(|(queue, priority)| Step::Inbound { queue, priority }),
+        1 => (0..AGENTS, presence).prop_map(|(agent, presence)| Step::Presence { agent, presence }),
+        1 => (0..AGENTS, 0u8..8).prop_map(|(agent, mask)| Step::Logins { agent, mask }),
+        8 => any::<usize>().prop_map(|pick| Step::Deliver { pick }),
+        2 => (0..AGENTS, any::<usize>()).prop_map(|(agent, pick)| Step::Accept { agent, pick }),
+        1 => (0..AGENTS, any::<usize>()).prop_map(|(agent, pick)| Step::Reject { agent, pick }),
+        1 => any::<usize>().prop_map(|pick| Step::Expire { pick }),
+        2 => (0..AGENTS, any::<usize>()).prop_map(|(agent, pick)| Step::Complete { agent, pick }),
+        1 => (0..AGENTS, any::<usize>()).prop_map(|(agent, pick)| Step::Claim { agent, pick }),
+        1 => (1i64..5_000).prop_map(|millis| Step::Wait { millis }),
+    ]
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Mailbox {
+    Queue(QueueId),
+    Agent(AgentId),
+}
+
+struct World {
+    now: Millis,
+    queues: BTreeMap<QueueId, QueueCore>,
+    agents: BTreeMap<AgentId, AgentCore>,
+    queue_mail: BTreeMap<QueueId, VecDeque<ToQueue>>,
+    agent_mail: BTreeMap<AgentId, VecDeque<ToAgent>>,
+    timers: Vec<(Millis, OfferId, AgentId)>,
+    arrived: HashMap<ConversationId, (QueueId, Millis)>,
+    owner: HashMap<ConversationId, AgentId>,
+    next_conversation: u32,
+}
+
+fn queue_id(i: usize) -> QueueId {
+    QueueId::parse(format!("q{i}")).unwrap()
+}
+
+fn agent_id(i: usize) -> AgentId {
+    AgentId::parse(format!("a{i}")).unwrap()
+}
+
+impl World {
+    fn new(strategies: &[RoutingStrategy], capacities: &[u16]) -> Self {
+        let queues = (0..QUEUES)
+            .map(|i| {
+                (
+                    queue_id(i),
+                    QueueCore::new(queue_id(i), strategies[i], 30_000),
+                )
+            })
+            .collect();
+        let agents = (0..AGENTS)
+            .map(|i| (agent_id(i), AgentCore::new(agent_id(i), capacities[i], 0)))
+            .collect();
+        Self {
+            now: 1_000,
+            queues,
+            agents,
+            queue_mail: BTreeMap::new(),
+            agent_mail: BTreeMap::new(),
+            timers: Vec::new(),
+            arrived: HashMap::new(),
+            owner: HashMap::new(),
+            next_conversation: 0,
+        }
+    }
+
+    fn apply(&mut self, fx: Effects) {
+        for (queue, message) in fx.to_queues {
+            self.queue_mail.entry(queue).or_default().push_back(message);
+        }
+        for (agent, message) in fx.to_agents {
+            self.agent_mail.entry(agent).or_default().push_back(message);
+        }
+        for happened in fx.happened {
+            match happened {
+                Happened::OfferCreated {
+                    offer,
+                    agent,
+                    expires_at,
+                    ..
+                } => self.timers.push((expires_at, offer, agent)),
+                Happened::Assigned {
+                    conversation,
+                    agent,
+                    ..
+                } => {
+                    let previous = self.owner.insert(conversation.clone(), agent);
+                    assert!(previous.is_none(), "{conversation} assigned twice");
+                }
+                Happened::OfferEnded { .. } | Happened::AgentSetAway { .. } => {}
+            }
+        }
+    }
+
+    fn mailboxes(&self) -> Vec<Mailbox> {
+        let queues = self
+            .queue_mail
+            .iter()
+            .filter(|(_, m)| !m.is_empty())
+            .map(|(q, _)| Mailbox::Queue(q.clone()));
+        let agents = self
+            .agent_mail
+            .iter()
+            .filter(|(_, m)| !m.is_empty())
+            .map(|(a, _)| Mailbox::Agent(a.clone()));
+        queues.chain(agents).collect()
+    }
+
+    /// Delivers the next message of one mailbox; false when all are empty.
+    fn deliver(&mut self, pick: usize) -> bool {
+        let boxes = self.mailboxes();
+        if boxes.is_empty() {
+            return false;
+        }
+        let now = self.now;
+        let fx = match &boxes[pick % boxes.len()] {
+            Mailbox::Queue(q) => {
+                let message = self.queue_mail.get_mut(q).unwrap().pop_front().unwrap();
+                self.queues.get_mut(q).unwrap().handle(message, now)
+            }
+            Mailbox::Agent(a) => {
+                let message = self.agent_mail.get_mut(a).unwrap().pop_front().unwrap();
+                self.agents.get_mut(a).unwrap().handle(message, now)
+            }
+        };
+        self.apply(fx);
+        true
+    }
+
+    fn offers_of(&self, agent: &AgentId) -> Vec<(QueueId, OfferId)> {
+        let mut offers: Vec<(QueueId, OfferId)> = self
+            .queues
+            .iter()
+            .flat_map(|(q, core)| {
+                core.pending_offers()
+                    .filter(|(_, _, a)| *a == agent)
+                    .map(move |(o, _, _)| (q.clone(), o.clone()))
+            })
+            .collect();
+        offers.sort();
+        offers
+    }
+
+    fn run(&mut self, step: Step) {
+        let now = self.now;
+        match step {
+            Step::Inbound { queue, priority } => {
+                self.next_conversation += 1;
+                let conversation =
+                    ConversationId::parse(format!("c{}", self.next_conversation)).unwrap();
+                self.arrived
+                    .insert(conversation.clone(), (queue_id(queue), now));
+                let fx = self.queues.get_mut(&queue_id(queue)).unwrap().handle(
+                    ToQueue::Enqueue {
+                        conversation,
+                        priority,
+                        waiting_since: now,
+                    },
+                    now,
+                );
+                self.apply(fx);
+            }
+            Step::Presence { agent, presence } => {
+                let fx = self
+                    .agents
+                    .get_mut(&agent_id(agent))
+                    .unwrap()
+                    .set_presence(presence, now);
+                self.apply(fx);
+            }
+            Step::Logins { agent, mask } => {
+                let logins: BTreeSet<QueueId> = (0..QUEUES)
+                    .filter(|i| mask & (1 << i) != 0)
+                    .map(queue_id)
+                    .collect();
+                let fx = self
+                    .agents
+                    .get_mut(&agent_id(agent))
+                    .unwrap()
+                    .set_logins(logins, now);
+                self.apply(fx);
+            }
+            Step::Deliver { pick } => {
+                self.deliver(pick);
+            }
+            Step::Accept { agent, pick } | Step::Reject { agent, pick } => {
+                let answer = if matches!(step, Step::Accept { .. }) {
+                    Answer::Accept
+                } else {
+                    Answer::Reject
+                };
+                let agent = agent_id(agent);
+                let offers = self.offers_of(&agent);
+                if offers.is_empty() {
+                    return;
+                }
+                let (queue, offer) = offers[pick % offers.len()].clone();
+                let fx = self
+                    .queues
+                    .get_mut(&queue)
+                    .unwrap()
+                    .answer(&offer, &agent, answer, now)
+                    .expect("a pending offer can be answered");
+                self.apply(fx);
+                // Answering again is refused as stale.
+                assert!(
+                    self.queues
+                        .get_mut(&queue)
+                        .unwrap()
+                        .answer(&offer, &agent, answer, now)
+                        .is_err()
+                );
+            }
+            Step::Expire { pick } => {
+                if self.timers.is_empty() {
+                    return;
+                }
+                let (at, offer, agent) = self.timers.remove(pick % self.timers.len());
+                self.now = self.now.max(at);
+                let fx = self.queues.get_mut(&offer.queue).unwrap().handle(
+                    ToQueue::Answered {
+                        offer,
+                        agent,
+                        answer: Answer::Timeout,
+                    },
+                    self.now,
+                );
+                self.apply(fx);
+            }
+            Step::Complete { agent, pick } => {
+                let agent = agent_id(agent);
+                let owned: Vec<ConversationId> =
+                    self.agents[&agent].owned().iter().cloned().collect();
+                if owned.is_empty() {
+                    return;
+                }
+                let conversation = owned[pick % owned.len()].clone();
+                assert_eq!(self.owner.remove(&conversation), Some(agent.clone()));
+                let fx = self
+                    .agents
+                    .get_mut(&agent)
+                    .unwrap()
+                    .release_conversation(&conversation, now);
+                self.apply(fx);
+            }
+            Step::Claim { agent, pick } => {
+                // An agent claims a waiting conversation of a queue it is logged into: the
+                // agent takes it (if it has room), then the queue withdraws it.
+                let agent = agent_id(agent);
+                let waiting: Vec<(QueueId, ConversationId)> = self.agents[&agent]
+                    .logins()
+                    .iter()
+                    .flat_map(|q| {
+                        self.queues[q]
+                            .line()
+                            .iter()
+                            .map(move |k| (q.clone(), k.conversation.clone()))
+                    })
+                    .collect();
+                if waiting.is_empty() {
+                    return;
+                }
+                let (queue, conversation) = waiting[pick % waiting.len()].clone();
+                if let Ok(fx) = self
+                    .agents
+                    .get_mut(&agent)
+                    .unwrap()
+                    .take(conversation.clone(), now)
+                {
+                    self.owner.insert(conversation.clone(), agent);
+                    self.apply(fx);
+                    let fx = self
+                        .queues
+                        .get_mut(&queue)
+                        .unwrap()
+                        .handle(ToQueue::Withdraw { conversation }, now);
+                    self.apply(fx);
+                }
+            }
+            Step::Wait { millis } => self.now += millis,
+        }
+    }
+
+    fn check_invariants(&self, strategies: &[RoutingStrategy]) {
+        // 2. No agent holds more than its capacity.
+        for agent in self.agents.values() {
+            assert!(
+                agent.load() <= agent.capacity(),
+                "{:?} holds {} > {}",
+                agent.id(),
+                agent.load(),
+                agent.capacity()
+            );
+        }
+        // 1. At most one pending offer per conversation (but broadcast), at most one owner,
+        //    and an owned conversation is no longer waiting or offered.
+        let mut offered: HashMap<&ConversationId, usize> = HashMap::new();
+        for (i, queue) in self.queues.values().enumerate() {
+            for (_, conversation, _) in queue.pending_offers() {
+                let n = offered.entry(conversation).or_default();
+                *n += 1;
+                if strategies[i] != RoutingStrategy::Broadcast {
+                    assert!(*n <= 1, "{conversation} has {n} pending offers");
+                }
+            }
+        }
+        let mut owners: HashMap<&ConversationId, &AgentId> = HashMap::new();
+        for agent in self.agents.values() {
+            for conversation in agent.owned() {
+                assert!(
+                    owners.insert(conversation, agent.id()).is_none(),
+                    "{conversation} has two owners"
+                );
+                for queue in self.queues.values() {
+                    assert!(
+                        !queue.line().contains(conversation),
+                        "{conversation} is owned and waiting"
+                    );
+                }
+            }
+        }
+        // 3. Waiting order is priority then waiting_since, and a conversation keeps its
+        //    original waiting_since through rejects and timeouts.
+        for queue in self.queues.values() {
+            let keys: Vec<_> = queue.line().iter().collect();
+            for pair in keys.windows(2) {
+                assert!(pair[0] < pair[1]);
+            }
+            for key in keys {
+                let (arrived_in, at) = &self.arrived[&key.conversation];
+                assert_eq!(arrived_in, queue.id());
+                assert_eq!(
+                    key.waiting_since, *at,
+                    "{} lost its place",
+                    key.conversation
+                );
+            }
+        }
+    }
+
+    /// Once every message is delivered, nobody waits in a queue that has an agent who could
+    /// take it.
+    fn check_work_conserving(&self) {
+        for queue in self.queues.values() {
+            if queue.line().is_empty() {
+                continue;
+            }
+            for agent in self.agents.values() {
+                let could_take = agent.presence() == Presence::Available
+                    && agent.logins().contains(queue.id())
+                    && agent.load() < agent.capacity();
+                assert!(
+                    !could_take,
+                    "{} waits in {} while {:?} is free",
+                    queue.line().head().unwrap().conversation,
+                    queue.id(),
+                    agent.id()
+                );
+            }
+        }
+    }
+}
+
+fn strategy() -> impl Strategy<Value = RoutingStrategy> {
+    prop_oneof![
+        Just(RoutingStrategy::LongestIdle),
+        Just(RoutingStrategy::LeastBusy),
+        Just(RoutingStrategy::RoundRobin),
+        Just(RoutingStrategy::Broadcast),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_interleavings_keep_the_routing_invariants(
+        strategies in proptest::collection::vec(strategy(), QUEUES),
+        capacities in proptest::collection::vec(1u16..4, AGENTS),
+        steps in proptest::collection::vec(step(), 1..250),
+    ) {
+        let mut world = World::new(&strategies, &capacities);
+        for step in steps {
+            world.run(step);
+            world.check_invariants(&strategies);
+        }
+        let mut delivered = 0;
+        while world.deliver(delivered) {
+            delivered += 1;
+            world.check_invariants(&strategies);
+            prop_assert!(delivered < 100_000, "the protocol does not quiesce");
+        }
+        world.check_work_conserving();
+    }
+}
