@@ -12,8 +12,15 @@ use engine::domain::{AgentId, ConversationId, QueueId, RoutingStrategy};
 use engine::routing::protocol::{AgentNews, ToQueue};
 use engine::routing::{AgentRoster, QueueCore, RosterEntry, WaitingLine, pick_agents};
 
-const WAITING: usize = 100_000;
-const AGENTS: usize = 10_000;
+/// Full size under `cargo bench`; `cargo test --all-targets` runs this file too (without
+/// `--bench`), and then a small size just proves it still works.
+fn scale(full: usize) -> usize {
+    if std::env::args().any(|a| a == "--bench") {
+        full
+    } else {
+        full / 100
+    }
+}
 
 fn conversation(i: usize) -> ConversationId {
     ConversationId::parse(format!("cv_{i:08}")).expect("valid id")
@@ -29,72 +36,114 @@ fn report(name: &str, iterations: usize, started: Instant) {
 }
 
 fn main() {
+    let (waiting, agents) = (scale(100_000), scale(10_000));
     // A line of 100k, arrived one millisecond apart, with some priority.
     let mut line = WaitingLine::new();
     let started = Instant::now();
-    for i in 0..WAITING {
+    for i in 0..waiting {
         line.insert(conversation(i), (i % 3 == 0) as u8, i as i64);
     }
-    report("waiting line: insert (to 100k)", WAITING, started);
+    report("waiting line: insert (to 100k)", waiting, started);
 
     let mut roster = AgentRoster::new();
-    for i in 0..AGENTS {
-        roster.upsert(RosterEntry { agent: agent(i), load: (i % 3) as u16, capacity: 3 + (i % 2) as u16, idle_since: (i * 7 % AGENTS) as i64 });
+    for i in 0..agents {
+        roster.upsert(RosterEntry {
+            agent: agent(i),
+            load: (i % 3) as u16,
+            capacity: 3 + (i % 2) as u16,
+            idle_since: (i * 7 % agents) as i64,
+        });
     }
     let declined: HashSet<AgentId> = (0..5).map(agent).collect();
 
-    for strategy in [RoutingStrategy::LongestIdle, RoutingStrategy::LeastBusy, RoutingStrategy::RoundRobin] {
-        let n = 200_000;
+    for strategy in [
+        RoutingStrategy::LongestIdle,
+        RoutingStrategy::LeastBusy,
+        RoutingStrategy::RoundRobin,
+    ] {
+        let n = scale(200_000);
         let started = Instant::now();
         for _ in 0..n {
             let head = line.head().expect("non-empty");
             black_box(head);
             black_box(pick_agents(strategy, &roster, &declined));
         }
-        report(&format!("decision: head of 100k + pick of 10k agents ({strategy:?})"), n, started);
+        report(
+            &format!("decision: head of 100k + pick of 10k agents ({strategy:?})"),
+            n,
+            started,
+        );
     }
 
     // Remove the head and put it back with its key (a reject): the re-queue path, at three
     // sizes to show the growth is logarithmic.
-    for size in [1_000, 10_000, WAITING] {
+    for size in [scale(1_000), scale(10_000), waiting] {
         let mut line = WaitingLine::new();
         for i in 0..size {
             line.insert(conversation(i), 0, i as i64);
         }
-        let n = 200_000;
+        let n = scale(200_000);
         let started = Instant::now();
         for _ in 0..n {
             let key = line.head().expect("non-empty").clone();
             line.remove(&key.conversation);
             line.insert(key.conversation, key.priority, key.waiting_since);
         }
-        report(&format!("waiting line: take head and re-queue ({size} waiting)"), n, started);
+        report(
+            &format!("waiting line: take head and re-queue ({size} waiting)"),
+            n,
+            started,
+        );
     }
 
     // The whole queue core: enqueue into a line of 100k with 10k agents reporting, and the
     // dispatch that follows (reservation requests to agents).
     let queue = QueueId::parse("q_bench").expect("valid id");
     let mut core = QueueCore::new(queue.clone(), RoutingStrategy::LongestIdle, 30_000);
-    for i in 0..WAITING {
-        black_box(core.handle(ToQueue::Enqueue { conversation: conversation(i), priority: 0, waiting_since: i as i64 }, 0));
+    for i in 0..waiting {
+        black_box(core.handle(
+            ToQueue::Enqueue {
+                conversation: conversation(i),
+                priority: 0,
+                waiting_since: i as i64,
+            },
+            0,
+        ));
     }
     let started = Instant::now();
-    for i in 0..AGENTS {
+    for i in 0..agents {
         let news = AgentNews {
             agent: agent(i),
             version: 1,
-            eligible: Some(RosterEntry { agent: agent(i), load: 0, capacity: 1, idle_since: i as i64 }),
+            eligible: Some(RosterEntry {
+                agent: agent(i),
+                load: 0,
+                capacity: 1,
+                idle_since: i as i64,
+            }),
         };
         black_box(core.handle(ToQueue::AgentChanged(news), 1));
     }
-    report("queue core: agent becomes free -> offer from 100k waiting", AGENTS, started);
-    let n = 50_000;
+    report(
+        "queue core: agent becomes free -> offer from 100k waiting",
+        agents,
+        started,
+    );
+    let n = scale(50_000);
     let started = Instant::now();
     for i in 0..n {
         black_box(core.handle(
-            ToQueue::Enqueue { conversation: conversation(WAITING + i), priority: 0, waiting_since: (WAITING + i) as i64 },
+            ToQueue::Enqueue {
+                conversation: conversation(waiting + i),
+                priority: 0,
+                waiting_since: (waiting + i) as i64,
+            },
             2,
         ));
     }
-    report("queue core: inbound enqueue into 90k waiting (no free agent)", n, started);
+    report(
+        "queue core: inbound enqueue into 90k waiting (no free agent)",
+        n,
+        started,
+    );
 }
