@@ -3,9 +3,11 @@
 //! - [`domain`]: parsed values and configuration resources;
 //! - [`store`]: persistence, with Redis and in-memory implementations;
 //! - [`catalog`]: typed configuration over a store;
+//! - [`conversation`]: a conversation's state and transitions;
 //! - [`routing`]: the pure routing policy (waiting order, agent choice).
 
 pub mod catalog;
+pub mod conversation;
 pub mod domain;
 pub mod routing;
 pub mod store;

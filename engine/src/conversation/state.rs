@@ -1,0 +1,731 @@
+//! A conversation's state and its transitions.
+//!
+//! - `waiting_since` is when the customer's oldest unanswered message arrived: set by the
+//!   first customer message after an agent's reply, cleared by the next agent reply, never
+//!   moved by re-queueing. The queue orders by it.
+//! - An owned conversation whose customer has waited `public_minutes` becomes public: back in
+//!   its queue with its original `waiting_since`, claimable by the team, while the owner keeps
+//!   it until someone else takes it (then the old owner becomes a subscriber). A reply from an
+//!   owner or subscriber first makes it private again.
+//! - Snoozed conversations hold no agent slot and wait in no queue until their time (or a
+//!   customer message) wakes them, for the same agent first.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{AgentId, ConversationId, Name, NumberId, PhoneNumber, QueueId, Slug};
+use crate::routing::Millis;
+
+/// Where a conversation is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationStatus {
+    /// Waiting in its queue (or being offered) for an owner.
+    Queued,
+    /// An agent owns it.
+    Owned,
+    /// Saved for later by its owner until `snoozed_until`.
+    Snoozed,
+    /// Completed; a later text opens a new conversation.
+    Closed,
+}
+
+/// One recorded outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DispositionEntry {
+    /// The disposition code.
+    pub code: Slug,
+    /// The agent's note.
+    pub note: Option<String>,
+    /// Who recorded it.
+    pub agent: AgentId,
+    /// When.
+    pub at: Millis,
+}
+
+/// The durable timers a conversation arms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimerKind {
+    /// The customer has waited `public_minutes`: make it public.
+    PublicMinutes,
+    /// The snooze is over: serve it again.
+    WakeUp,
+}
+
+/// What a transition asks of the rest of the engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Followup {
+    /// Put the conversation in its queue with this `waiting_since` (and priority).
+    Enqueue {
+        /// The queue.
+        queue: QueueId,
+        /// Its place.
+        waiting_since: Millis,
+    },
+    /// Take it out of its queue and rescind its offers.
+    Withdraw {
+        /// The queue.
+        queue: QueueId,
+    },
+    /// Offer it to this agent before the queue (a wake-up goes to its owner first).
+    OfferFirstTo {
+        /// The agent.
+        agent: AgentId,
+        /// The queue it falls back to.
+        queue: QueueId,
+        /// Its place there.
+        waiting_since: Millis,
+    },
+    /// The agent no longer holds it (a slot frees).
+    ReleaseFrom {
+        /// The agent.
+        agent: AgentId,
+    },
+    /// Tell these agents (owner and subscribers) that the customer wrote.
+    Notify {
+        /// Owner first, then subscribers.
+        agents: Vec<AgentId>,
+    },
+    /// Arm a durable timer (replacing one of the same kind).
+    Arm {
+        /// Which.
+        kind: TimerKind,
+        /// When.
+        at: Millis,
+    },
+    /// Disarm a timer of this kind, if armed.
+    Disarm {
+        /// Which.
+        kind: TimerKind,
+    },
+}
+
+/// Why a command was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConversationError {
+    /// The conversation is closed.
+    #[error("the conversation is closed")]
+    Closed,
+    /// Only the owner (or a subscriber, for replies) may do this.
+    #[error("agent {0} does not own this conversation")]
+    NotOwner(AgentId),
+    /// Someone else owns it and it is not public: it cannot be claimed.
+    #[error("the conversation is owned by {0}")]
+    AlreadyOwned(AgentId),
+    /// Completing needs a disposition first.
+    #[error("a disposition is required before completing")]
+    DispositionRequired,
+    /// The snooze time is not in the future.
+    #[error("snooze time must be in the future")]
+    SnoozeInPast,
+    /// Only an owned conversation can be snoozed.
+    #[error("only an owned conversation can be saved for later")]
+    NotOwned,
+}
+
+/// One conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conversation {
+    /// Its id.
+    pub id: ConversationId,
+    /// The customer's number.
+    pub customer: PhoneNumber,
+    /// The business number texted.
+    pub number_id: NumberId,
+    /// The number's campaign when the conversation opened.
+    pub campaign: Name,
+    /// The queue serving it.
+    pub queue_id: QueueId,
+    /// Its priority in the queue.
+    pub priority: u8,
+    /// Where it is.
+    pub status: ConversationStatus,
+    /// Its owner.
+    pub owner: Option<AgentId>,
+    /// Agents who replied or were owners before; they see its messages.
+    pub subscribers: BTreeSet<AgentId>,
+    /// Owned but back in the queue after public minutes.
+    pub public: bool,
+    /// When the customer's oldest unanswered message arrived.
+    pub waiting_since: Option<Millis>,
+    /// When a snooze ends.
+    pub snoozed_until: Option<Millis>,
+    /// Recorded outcomes.
+    pub dispositions: Vec<DispositionEntry>,
+    /// When it opened.
+    pub created_at: Millis,
+    /// When it closed.
+    pub closed_at: Option<Millis>,
+    /// The customer's last message.
+    pub last_customer_at: Option<Millis>,
+    /// The last agent reply.
+    pub last_agent_at: Option<Millis>,
+}
+
+impl Conversation {
+    /// A new conversation opened by a customer message at `at`.
+    pub fn open(
+        id: ConversationId,
+        customer: PhoneNumber,
+        number_id: NumberId,
+        campaign: Name,
+        queue_id: QueueId,
+        priority: u8,
+        at: Millis,
+    ) -> (Self, Vec<Followup>) {
+        let conversation = Self {
+            id,
+            customer,
+            number_id,
+            campaign,
+            queue_id: queue_id.clone(),
+            priority,
+            status: ConversationStatus::Queued,
+            owner: None,
+            subscribers: BTreeSet::new(),
+            public: false,
+            waiting_since: Some(at),
+            snoozed_until: None,
+            dispositions: Vec::new(),
+            created_at: at,
+            closed_at: None,
+            last_customer_at: Some(at),
+            last_agent_at: None,
+        };
+        (
+            conversation,
+            vec![Followup::Enqueue {
+                queue: queue_id,
+                waiting_since: at,
+            }],
+        )
+    }
+
+    /// Whether the conversation is open.
+    pub fn is_open(&self) -> bool {
+        self.status != ConversationStatus::Closed
+    }
+
+    /// Owner first, then subscribers.
+    fn watchers(&self) -> Vec<AgentId> {
+        self.owner
+            .iter()
+            .cloned()
+            .chain(
+                self.subscribers
+                    .iter()
+                    .filter(|s| Some(*s) != self.owner.as_ref())
+                    .cloned(),
+            )
+            .collect()
+    }
+
+    /// The customer wrote at `at`. `public_minutes` is the queue's setting (0: never).
+    pub fn customer_message(
+        &mut self,
+        at: Millis,
+        public_minutes: u32,
+    ) -> Result<Vec<Followup>, ConversationError> {
+        if !self.is_open() {
+            return Err(ConversationError::Closed);
+        }
+        self.last_customer_at = Some(at);
+        let since = *self.waiting_since.get_or_insert(at);
+        let mut out = Vec::new();
+        match self.status {
+            ConversationStatus::Queued => out.push(Followup::Enqueue {
+                queue: self.queue_id.clone(),
+                waiting_since: since,
+            }),
+            ConversationStatus::Owned => {
+                out.push(Followup::Notify {
+                    agents: self.watchers(),
+                });
+                if public_minutes > 0 && !self.public {
+                    out.push(Followup::Arm {
+                        kind: TimerKind::PublicMinutes,
+                        at: since + i64::from(public_minutes) * 60_000,
+                    });
+                }
+            }
+            ConversationStatus::Snoozed => {
+                // A customer message wakes a snoozed conversation early.
+                out.extend(self.wake(at));
+                out.push(Followup::Disarm {
+                    kind: TimerKind::WakeUp,
+                });
+            }
+            ConversationStatus::Closed => unreachable!("checked above"),
+        }
+        Ok(out)
+    }
+
+    /// An agent replied at `at`. Owners and subscribers may; the sender becomes a subscriber.
+    pub fn agent_reply(
+        &mut self,
+        agent: &AgentId,
+        at: Millis,
+    ) -> Result<Vec<Followup>, ConversationError> {
+        if !self.is_open() {
+            return Err(ConversationError::Closed);
+        }
+        if self.owner.as_ref() != Some(agent) && !self.subscribers.contains(agent) {
+            return Err(ConversationError::NotOwner(agent.clone()));
+        }
+        self.last_agent_at = Some(at);
+        self.waiting_since = None;
+        let mut out = vec![Followup::Disarm {
+            kind: TimerKind::PublicMinutes,
+        }];
+        if self.public {
+            // Answered in time after all: private again, out of the queue.
+            self.public = false;
+            out.push(Followup::Withdraw {
+                queue: self.queue_id.clone(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// An agent took the conversation (accepted an offer, or claimed it). A public
+    /// conversation taken by someone else leaves its old owner as a subscriber.
+    pub fn assign(&mut self, agent: &AgentId) -> Result<Vec<Followup>, ConversationError> {
+        if !self.is_open() {
+            return Err(ConversationError::Closed);
+        }
+        let mut out = Vec::new();
+        match (&self.owner, self.status) {
+            (Some(owner), ConversationStatus::Owned) if owner == agent => {
+                if self.public {
+                    self.public = false;
+                    out.push(Followup::Withdraw {
+                        queue: self.queue_id.clone(),
+                    });
+                }
+                return Ok(out);
+            }
+            (Some(owner), ConversationStatus::Owned) if !self.public => {
+                return Err(ConversationError::AlreadyOwned(owner.clone()));
+            }
+            (Some(owner), ConversationStatus::Owned) => {
+                let previous = owner.clone();
+                self.subscribers.insert(previous.clone());
+                out.push(Followup::ReleaseFrom { agent: previous });
+            }
+            _ => {}
+        }
+        out.push(Followup::Withdraw {
+            queue: self.queue_id.clone(),
+        });
+        out.push(Followup::Disarm {
+            kind: TimerKind::PublicMinutes,
+        });
+        self.owner = Some(agent.clone());
+        self.subscribers.remove(agent);
+        self.status = ConversationStatus::Owned;
+        self.public = false;
+        self.snoozed_until = None;
+        Ok(out)
+    }
+
+    /// The public-minutes timer fired at `at`: an owned conversation whose customer still
+    /// waits goes back to its queue, keeping its place and its owner.
+    pub fn public_minutes_due(&mut self, at: Millis, public_minutes: u32) -> Vec<Followup> {
+        match (self.status, self.waiting_since) {
+            (ConversationStatus::Owned, Some(since))
+                if !self.public
+                    && public_minutes > 0
+                    && at >= since + i64::from(public_minutes) * 60_000 =>
+            {
+                self.public = true;
+                vec![Followup::Enqueue {
+                    queue: self.queue_id.clone(),
+                    waiting_since: since,
+                }]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The owner saves it for later, until `until`.
+    pub fn snooze(
+        &mut self,
+        agent: &AgentId,
+        until: Millis,
+        now: Millis,
+    ) -> Result<Vec<Followup>, ConversationError> {
+        self.require_owner(agent)?;
+        if until <= now {
+            return Err(ConversationError::SnoozeInPast);
+        }
+        let mut out = vec![
+            Followup::ReleaseFrom {
+                agent: agent.clone(),
+            },
+            Followup::Disarm {
+                kind: TimerKind::PublicMinutes,
+            },
+        ];
+        if self.public {
+            self.public = false;
+            out.push(Followup::Withdraw {
+                queue: self.queue_id.clone(),
+            });
+        }
+        self.status = ConversationStatus::Snoozed;
+        self.snoozed_until = Some(until);
+        out.push(Followup::Arm {
+            kind: TimerKind::WakeUp,
+            at: until,
+        });
+        Ok(out)
+    }
+
+    /// The snooze ended (its time, or a customer message): serve it again, to its owner first.
+    pub fn wake(&mut self, at: Millis) -> Vec<Followup> {
+        if self.status != ConversationStatus::Snoozed {
+            return Vec::new();
+        }
+        self.status = ConversationStatus::Queued;
+        self.snoozed_until = None;
+        let waiting_since = self.waiting_since.unwrap_or(at);
+        match self.owner.take() {
+            Some(agent) => {
+                self.subscribers.insert(agent.clone());
+                vec![Followup::OfferFirstTo {
+                    agent,
+                    queue: self.queue_id.clone(),
+                    waiting_since,
+                }]
+            }
+            None => vec![Followup::Enqueue {
+                queue: self.queue_id.clone(),
+                waiting_since,
+            }],
+        }
+    }
+
+    /// Records a disposition.
+    pub fn add_disposition(&mut self, entry: DispositionEntry) -> Result<(), ConversationError> {
+        if !self.is_open() {
+            return Err(ConversationError::Closed);
+        }
+        self.dispositions.push(entry);
+        Ok(())
+    }
+
+    /// The owner completes it; `disposition_required` is the queue's setting.
+    pub fn complete(
+        &mut self,
+        agent: &AgentId,
+        disposition_required: bool,
+        at: Millis,
+    ) -> Result<Vec<Followup>, ConversationError> {
+        self.require_owner(agent)?;
+        if disposition_required && self.dispositions.is_empty() {
+            return Err(ConversationError::DispositionRequired);
+        }
+        let mut out = vec![
+            Followup::ReleaseFrom {
+                agent: agent.clone(),
+            },
+            Followup::Disarm {
+                kind: TimerKind::PublicMinutes,
+            },
+        ];
+        if self.public {
+            out.push(Followup::Withdraw {
+                queue: self.queue_id.clone(),
+            });
+        }
+        self.status = ConversationStatus::Closed;
+        self.public = false;
+        self.closed_at = Some(at);
+        Ok(out)
+    }
+
+    fn require_owner(&self, agent: &AgentId) -> Result<(), ConversationError> {
+        if !self.is_open() {
+            return Err(ConversationError::Closed);
+        }
+        if self.status != ConversationStatus::Owned {
+            return Err(ConversationError::NotOwned);
+        }
+        if self.owner.as_ref() != Some(agent) {
+            return Err(ConversationError::NotOwner(agent.clone()));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: Millis = 60_000;
+
+    fn ag(name: &str) -> AgentId {
+        AgentId::parse(name).unwrap()
+    }
+
+    fn q() -> QueueId {
+        QueueId::parse("q1").unwrap()
+    }
+
+    fn opened(at: Millis) -> Conversation {
+        Conversation::open(
+            ConversationId::parse("cv1").unwrap(),
+            PhoneNumber::parse("from", "+15550001111").unwrap(),
+            NumberId::parse("n1").unwrap(),
+            Name::parse("campaign", "Spring").unwrap(),
+            q(),
+            0,
+            at,
+        )
+        .0
+    }
+
+    fn owned_by(agent: &str, at: Millis) -> Conversation {
+        let mut c = opened(at);
+        c.assign(&ag(agent)).unwrap();
+        c
+    }
+
+    #[test]
+    fn first_message_opens_a_queued_conversation_waiting_since_then() {
+        let (c, out) = Conversation::open(
+            ConversationId::parse("cv1").unwrap(),
+            PhoneNumber::parse("from", "+15550001111").unwrap(),
+            NumberId::parse("n1").unwrap(),
+            Name::parse("campaign", "Spring").unwrap(),
+            q(),
+            0,
+            1_000,
+        );
+        assert_eq!(c.status, ConversationStatus::Queued);
+        assert_eq!(c.waiting_since, Some(1_000));
+        assert_eq!(
+            out,
+            vec![Followup::Enqueue {
+                queue: q(),
+                waiting_since: 1_000
+            }]
+        );
+    }
+
+    #[test]
+    fn later_customer_messages_keep_the_oldest_unanswered_time() {
+        let mut c = opened(1_000);
+        let out = c.customer_message(5_000, 20).unwrap();
+        assert_eq!(c.waiting_since, Some(1_000));
+        assert_eq!(
+            out,
+            vec![Followup::Enqueue {
+                queue: q(),
+                waiting_since: 1_000
+            }]
+        );
+    }
+
+    #[test]
+    fn owned_conversation_notifies_watchers_and_arms_public_minutes() {
+        let mut c = owned_by("a", 1_000);
+        c.agent_reply(&ag("a"), 2_000).unwrap();
+        c.subscribers.insert(ag("b"));
+        let out = c.customer_message(10_000, 20).unwrap();
+        assert_eq!(c.waiting_since, Some(10_000));
+        assert_eq!(
+            out,
+            vec![
+                Followup::Notify {
+                    agents: vec![ag("a"), ag("b")]
+                },
+                Followup::Arm {
+                    kind: TimerKind::PublicMinutes,
+                    at: 10_000 + 20 * MIN
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn reply_clears_waiting_and_only_watchers_may_reply() {
+        let mut c = owned_by("a", 1_000);
+        assert_eq!(
+            c.agent_reply(&ag("b"), 2_000),
+            Err(ConversationError::NotOwner(ag("b")))
+        );
+        c.agent_reply(&ag("a"), 2_000).unwrap();
+        assert_eq!(c.waiting_since, None);
+    }
+
+    #[test]
+    fn public_minutes_requeue_with_original_waiting_since_and_owner_kept() {
+        let mut c = owned_by("a", 1_000);
+        assert!(
+            c.public_minutes_due(1_000 + 19 * MIN, 20).is_empty(),
+            "not yet due"
+        );
+        let out = c.public_minutes_due(1_000 + 20 * MIN, 20);
+        assert!(c.public);
+        assert_eq!(c.owner, Some(ag("a")));
+        assert_eq!(
+            out,
+            vec![Followup::Enqueue {
+                queue: q(),
+                waiting_since: 1_000
+            }]
+        );
+        // Fired again (a duplicate timer) it does nothing.
+        assert!(c.public_minutes_due(1_000 + 21 * MIN, 20).is_empty());
+    }
+
+    #[test]
+    fn public_minutes_never_fire_when_turned_off_or_answered() {
+        let mut c = owned_by("a", 1_000);
+        assert!(c.public_minutes_due(1_000 + 99 * MIN, 0).is_empty());
+        c.agent_reply(&ag("a"), 2_000).unwrap();
+        assert!(c.public_minutes_due(1_000 + 99 * MIN, 20).is_empty());
+    }
+
+    #[test]
+    fn owner_reply_makes_a_public_conversation_private_again() {
+        let mut c = owned_by("a", 1_000);
+        c.public_minutes_due(1_000 + 20 * MIN, 20);
+        let out = c.agent_reply(&ag("a"), 1_000 + 21 * MIN).unwrap();
+        assert!(!c.public);
+        assert!(out.contains(&Followup::Withdraw { queue: q() }));
+    }
+
+    #[test]
+    fn taking_a_public_conversation_makes_the_old_owner_a_subscriber() {
+        let mut c = owned_by("a", 1_000);
+        assert_eq!(
+            c.assign(&ag("b")),
+            Err(ConversationError::AlreadyOwned(ag("a")))
+        );
+        c.public_minutes_due(1_000 + 20 * MIN, 20);
+        let out = c.assign(&ag("b")).unwrap();
+        assert_eq!(c.owner, Some(ag("b")));
+        assert!(c.subscribers.contains(&ag("a")));
+        assert!(out.contains(&Followup::ReleaseFrom { agent: ag("a") }));
+        assert!(out.contains(&Followup::Withdraw { queue: q() }));
+        // The old owner may still reply (as a subscriber).
+        c.agent_reply(&ag("a"), 1_000 + 22 * MIN).unwrap();
+    }
+
+    #[test]
+    fn snooze_frees_the_slot_and_wakes_to_the_same_agent_first() {
+        let mut c = owned_by("a", 1_000);
+        assert_eq!(
+            c.snooze(&ag("a"), 500, 1_000),
+            Err(ConversationError::SnoozeInPast)
+        );
+        assert_eq!(
+            c.snooze(&ag("b"), 9_000, 1_000),
+            Err(ConversationError::NotOwner(ag("b")))
+        );
+        let out = c.snooze(&ag("a"), 9_000, 1_000).unwrap();
+        assert_eq!(c.status, ConversationStatus::Snoozed);
+        assert!(out.contains(&Followup::ReleaseFrom { agent: ag("a") }));
+        assert!(out.contains(&Followup::Arm {
+            kind: TimerKind::WakeUp,
+            at: 9_000
+        }));
+        let out = c.wake(9_000);
+        assert_eq!(c.status, ConversationStatus::Queued);
+        assert_eq!(
+            out,
+            vec![Followup::OfferFirstTo {
+                agent: ag("a"),
+                queue: q(),
+                waiting_since: 1_000
+            }]
+        );
+    }
+
+    #[test]
+    fn customer_message_wakes_a_snoozed_conversation_early() {
+        let mut c = owned_by("a", 1_000);
+        c.agent_reply(&ag("a"), 2_000).unwrap();
+        c.snooze(&ag("a"), 90_000, 3_000).unwrap();
+        let out = c.customer_message(4_000, 20).unwrap();
+        assert_eq!(c.status, ConversationStatus::Queued);
+        assert_eq!(
+            out,
+            vec![
+                Followup::OfferFirstTo {
+                    agent: ag("a"),
+                    queue: q(),
+                    waiting_since: 4_000
+                },
+                Followup::Disarm {
+                    kind: TimerKind::WakeUp
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn completion_requires_a_disposition_where_the_queue_says_so() {
+        let mut c = owned_by("a", 1_000);
+        assert_eq!(
+            c.complete(&ag("a"), true, 2_000),
+            Err(ConversationError::DispositionRequired)
+        );
+        c.add_disposition(DispositionEntry {
+            code: Slug::parse("code", "sale").unwrap(),
+            note: Some("booked".into()),
+            agent: ag("a"),
+            at: 2_000,
+        })
+        .unwrap();
+        c.add_disposition(DispositionEntry {
+            code: Slug::parse("code", "callback").unwrap(),
+            note: None,
+            agent: ag("a"),
+            at: 2_100,
+        })
+        .unwrap();
+        let out = c.complete(&ag("a"), true, 3_000).unwrap();
+        assert_eq!(c.status, ConversationStatus::Closed);
+        assert!(out.contains(&Followup::ReleaseFrom { agent: ag("a") }));
+        assert_eq!(
+            c.customer_message(4_000, 20),
+            Err(ConversationError::Closed)
+        );
+        assert_eq!(
+            c.complete(&ag("a"), true, 5_000),
+            Err(ConversationError::Closed)
+        );
+    }
+
+    #[test]
+    fn completion_without_required_disposition_is_allowed_when_optional() {
+        let mut c = owned_by("a", 1_000);
+        assert!(c.complete(&ag("a"), false, 2_000).is_ok());
+    }
+
+    #[test]
+    fn only_the_owner_completes() {
+        let mut c = owned_by("a", 1_000);
+        assert_eq!(
+            c.complete(&ag("b"), false, 2_000),
+            Err(ConversationError::NotOwner(ag("b")))
+        );
+        let mut queued = opened(1_000);
+        assert_eq!(
+            queued.complete(&ag("a"), false, 2_000),
+            Err(ConversationError::NotOwned)
+        );
+    }
+
+    #[test]
+    fn conversation_round_trips_through_json() {
+        let c = owned_by("a", 1_000);
+        let json = serde_json::to_string(&c).unwrap();
+        assert_eq!(serde_json::from_str::<Conversation>(&json).unwrap(), c);
+    }
+}
