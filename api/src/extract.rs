@@ -193,7 +193,12 @@ impl ListQuery {
 
     /// The id to continue after, decoded from the cursor.
     pub fn after(&self) -> Result<Option<String>, ApiError> {
-        self.cursor.as_deref().map(decode_cursor).transpose()
+        // An empty cursor (`?cursor=`) is the first page, as if absent.
+        self.cursor
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .map(decode_cursor)
+            .transpose()
     }
 }
 

@@ -229,13 +229,12 @@ fn add_crud<R: ResourceApi>(openapi: &mut OpenApi) {
         .response("400", error_response(invalid))
         .response(
             "409",
-            error_response("`already_exists` (the id) or `value_taken` (a unique field)"),
+            error_response(
+                "`already_exists` (the id), `value_taken` (a unique field) or \
+                 `reference_not_found` (a referenced resource does not exist)",
+            ),
         )
-        .response("415", error_response("Not JSON (`unsupported_media_type`)"))
-        .response(
-            "422",
-            error_response("A referenced resource does not exist (`reference_not_found`)"),
-        );
+        .response("415", error_response("Not JSON (`unsupported_media_type`)"));
     let mut list_op = common(OperationBuilder::new())
         .operation_id(Some(format!("list_{kind}s")))
         .summary(Some(format!("List {tag}, in id order")))
@@ -270,13 +269,9 @@ fn add_crud<R: ResourceApi>(openapi: &mut OpenApi) {
         .response("404", error_response("No such resource (`not_found`)"))
         .response(
             "409",
-            error_response("`value_taken` or `concurrent_update`"),
+            error_response("`value_taken`, `reference_not_found` or `concurrent_update`"),
         )
-        .response("415", error_response("Not JSON (`unsupported_media_type`)"))
-        .response(
-            "422",
-            error_response("A referenced resource does not exist (`reference_not_found`)"),
-        );
+        .response("415", error_response("Not JSON (`unsupported_media_type`)"));
     let delete = common(OperationBuilder::new())
         .operation_id(Some(format!("delete_{kind}")))
         .summary(Some(format!("Delete a {kind}")))

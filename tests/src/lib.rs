@@ -42,6 +42,8 @@ pub struct Answer {
     pub status: StatusCode,
     /// The `Location` header, if any.
     pub location: Option<String>,
+    /// The `Allow` header, if any.
+    pub allow: Option<String>,
     /// The body.
     pub body: Value,
 }
@@ -165,11 +167,14 @@ impl TestApp {
 
     async fn answer(response: reqwest::Response) -> Answer {
         let status = response.status();
-        let location = response
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let (location, allow) = (header("location"), header("allow"));
         let text = response.text().await.expect("body read");
         let body = if text.is_empty() {
             Value::Null
@@ -179,6 +184,7 @@ impl TestApp {
         Answer {
             status,
             location,
+            allow,
             body,
         }
     }

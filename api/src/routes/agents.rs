@@ -22,14 +22,18 @@ use crate::state::AppState;
 #[schema(example = json!({"name": "Dana Reyes", "role": "agent", "team_ids": ["billing"], "capacity": 3}))]
 pub struct CreateAgent {
     /// Your own id; made when absent.
+    #[schema(value_type = Option<crate::schema::IdText>)]
     pub id: Option<String>,
     /// Display name.
+    #[schema(value_type = crate::schema::NameText)]
     pub name: String,
     /// Default `agent`.
     pub role: Option<AgentRole>,
     /// Teams (each must exist; at most 50, no repeats). Default none.
+    #[schema(value_type = Option<Vec<crate::schema::IdText>>)]
     pub team_ids: Option<Vec<String>>,
     /// Conversations held at once, 1 to 100 (default 3).
+    #[serde(default, deserialize_with = "crate::schema::lenient_int")]
     #[schema(value_type = Option<Capacity>)]
     pub capacity: Option<i64>,
 }
@@ -39,12 +43,15 @@ pub struct CreateAgent {
 #[serde(deny_unknown_fields)]
 pub struct PatchAgent {
     /// A new name.
+    #[schema(value_type = Option<crate::schema::NameText>)]
     pub name: Option<String>,
     /// A new role; applies to the agent's tokens at once.
     pub role: Option<AgentRole>,
     /// The new list of teams.
+    #[schema(value_type = Option<Vec<crate::schema::IdText>>)]
     pub team_ids: Option<Vec<String>>,
     /// A new capacity.
+    #[serde(default, deserialize_with = "crate::schema::lenient_int")]
     #[schema(value_type = Option<Capacity>)]
     pub capacity: Option<i64>,
 }
@@ -98,6 +105,7 @@ impl ResourceApi for Agent {
 #[serde(deny_unknown_fields)]
 pub struct IssueTokenRequest {
     /// A note telling the agent's tokens apart, e.g. `front desk PC`.
+    #[schema(value_type = Option<crate::schema::NameText>)]
     pub label: Option<String>,
 }
 
@@ -171,11 +179,11 @@ pub async fn issue_token(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let agent = agent_id(&id)?;
-    // The body is optional: an empty one asks for a token without a label.
+    // The body is optional: empty or `null` asks for a token without a label.
     let request: IssueTokenRequest = if body.iter().all(u8::is_ascii_whitespace) {
         IssueTokenRequest::default()
     } else {
-        parse_json(&body)?
+        parse_json::<Option<IssueTokenRequest>>(&body)?.unwrap_or_default()
     };
     let label = request
         .label
@@ -242,11 +250,11 @@ pub fn configure_tokens(cfg: &mut web::ServiceConfig) {
         web::resource("/agents/{id}/tokens")
             .route(web::post().to(issue_token))
             .route(web::get().to(list_tokens))
-            .default_service(web::to(method_not_allowed)),
+            .default_service(method_not_allowed("GET, POST")),
     )
     .service(
         web::resource("/agents/{id}/tokens/{token_id}")
             .route(web::delete().to(revoke_token))
-            .default_service(web::to(method_not_allowed)),
+            .default_service(method_not_allowed("DELETE")),
     );
 }

@@ -144,12 +144,27 @@ async fn delete<R: ResourceApi>(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Answers a known path with a method it does not take.
-pub async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
-    actix_web::ResponseError::error_response(&ApiError::new(
-        ErrorCode::MethodNotAllowed,
-        format!("{} is not allowed on {}", req.method(), req.path()),
-    ))
+/// A handler answering a known path's unsupported methods with 405 and the `Allow` header
+/// listing the ones it takes (RFC 9110).
+pub fn method_not_allowed(allow: &'static str) -> actix_web::Route {
+    web::to(move |req: HttpRequest| async move {
+        let mut response = actix_web::ResponseError::error_response(
+            &ApiError::new(
+                ErrorCode::MethodNotAllowed,
+                format!(
+                    "{} is not allowed on {}; use {allow}",
+                    req.method(),
+                    req.path()
+                ),
+            )
+            .with_details(serde_json::json!({"allow": allow})),
+        );
+        response.headers_mut().insert(
+            actix_web::http::header::ALLOW,
+            actix_web::http::header::HeaderValue::from_static(allow),
+        );
+        response
+    })
 }
 
 /// Registers the five operations of `R`.
@@ -162,14 +177,14 @@ pub fn configure<R: ResourceApi>(cfg: &mut web::ServiceConfig) {
         web::resource(path)
             .route(web::post().to(create::<R>))
             .route(web::get().to(list::<R>))
-            .default_service(web::to(method_not_allowed)),
+            .default_service(method_not_allowed("GET, POST")),
     )
     .service(
         web::resource(format!("{path}/{{id}}"))
             .route(web::get().to(get::<R>))
             .route(web::patch().to(update::<R>))
             .route(web::delete().to(delete::<R>))
-            .default_service(web::to(method_not_allowed)),
+            .default_service(method_not_allowed("GET, PATCH, DELETE")),
     );
 }
 

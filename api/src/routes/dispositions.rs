@@ -12,10 +12,13 @@ use super::crud::{ResourceApi, id_or_generate};
 #[schema(example = json!({"code": "resolved", "label": "Resolved"}))]
 pub struct CreateDisposition {
     /// Your own id; made when absent.
+    #[schema(value_type = Option<crate::schema::IdText>)]
     pub id: Option<String>,
     /// Lowercase letters, digits, `_`, `-`; unique.
+    #[schema(value_type = crate::schema::SlugText)]
     pub code: String,
     /// What agents see.
+    #[schema(value_type = crate::schema::NameText)]
     pub label: String,
     /// Offered to agents (default true); retire a code by setting false.
     pub active: Option<bool>,
@@ -26,8 +29,10 @@ pub struct CreateDisposition {
 #[serde(deny_unknown_fields)]
 pub struct PatchDisposition {
     /// A new code.
+    #[schema(value_type = Option<crate::schema::SlugText>)]
     pub code: Option<String>,
     /// A new label.
+    #[schema(value_type = Option<crate::schema::NameText>)]
     pub label: Option<String>,
     /// Whether agents are offered it.
     pub active: Option<bool>,

@@ -20,7 +20,7 @@ pub struct Health {
 }
 
 /// Answers while the process serves HTTP, whatever the store does.
-#[utoipa::path(get, path = "/healthz", tag = "operations",
+#[utoipa::path(get, path = "/healthz", tag = "operations", security(()),
     responses((status = 200, description = "The process is up", body = Health)))]
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(Health {
@@ -31,7 +31,7 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
 
 /// Answers 200 when the store answers a ping within the store timeout, 503 otherwise; it
 /// follows the store without a restart.
-#[utoipa::path(get, path = "/readyz", tag = "operations",
+#[utoipa::path(get, path = "/readyz", tag = "operations", security(()),
     responses(
         (status = 200, description = "The store answers", body = Health),
         (status = 503, description = "The store cannot be reached", body = crate::error::ErrorBody),

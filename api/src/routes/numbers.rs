@@ -12,14 +12,19 @@ use super::crud::{ResourceApi, double_option, id_or_generate};
 #[schema(example = json!({"phone": "+15550102000", "campaign": "Spring sale", "queue_id": "billing-sms"}))]
 pub struct CreateNumber {
     /// Your own id; made when absent.
+    #[schema(value_type = Option<crate::schema::IdText>)]
     pub id: Option<String>,
     /// E.164 (`+` and country code); spaces, dashes, dots and parentheses are removed.
+    #[schema(value_type = crate::schema::PhoneText)]
     pub phone: String,
     /// The campaign shown on its conversations.
+    #[schema(value_type = crate::schema::NameText)]
     pub campaign: String,
     /// The queue its conversations wait in; must exist.
+    #[schema(value_type = crate::schema::IdText)]
     pub queue_id: String,
     /// The SMS provider account that carries it.
+    #[schema(value_type = Option<crate::schema::IdText>)]
     pub provider_account_id: Option<String>,
 }
 
@@ -28,14 +33,17 @@ pub struct CreateNumber {
 #[serde(deny_unknown_fields)]
 pub struct PatchNumber {
     /// A new phone number.
+    #[schema(value_type = Option<crate::schema::PhoneText>)]
     pub phone: Option<String>,
     /// A new campaign.
+    #[schema(value_type = Option<crate::schema::NameText>)]
     pub campaign: Option<String>,
     /// Another queue (which must exist).
+    #[schema(value_type = Option<crate::schema::IdText>)]
     pub queue_id: Option<String>,
     /// Another provider account, or `null` for none.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, nullable)]
+    #[schema(value_type = Option<crate::schema::IdText>, nullable)]
     pub provider_account_id: Option<Option<String>>,
 }
 

@@ -14,9 +14,11 @@ use super::crud::{ResourceApi, id_or_generate};
 #[serde(deny_unknown_fields)]
 pub struct AlertsInput {
     /// Seconds unclaimed before an alert (default 300).
+    #[serde(default, deserialize_with = "crate::schema::lenient_int")]
     #[schema(value_type = Option<AlertSecs>)]
     pub unclaimed_secs: Option<i64>,
     /// Seconds an owned conversation's customer waits for a reply before an alert (default 300).
+    #[serde(default, deserialize_with = "crate::schema::lenient_int")]
     #[schema(value_type = Option<AlertSecs>)]
     pub awaiting_reply_secs: Option<i64>,
 }
@@ -41,18 +43,23 @@ impl AlertsInput {
 #[schema(example = json!({"name": "Billing SMS", "team_id": "billing", "offer_timeout_secs": 30}))]
 pub struct CreateQueue {
     /// Your own id; made when absent.
+    #[schema(value_type = Option<crate::schema::IdText>)]
     pub id: Option<String>,
     /// Unique among queues, ignoring case.
+    #[schema(value_type = crate::schema::NameText)]
     pub name: String,
     /// The team that works it; must exist.
+    #[schema(value_type = crate::schema::IdText)]
     pub team_id: String,
     /// Default `longest_idle`.
     pub strategy: Option<RoutingStrategy>,
     /// Seconds to answer an offer, 1 to 3600 (default 30).
+    #[serde(default, deserialize_with = "crate::schema::lenient_int")]
     #[schema(value_type = Option<OfferTimeoutSecs>)]
     pub offer_timeout_secs: Option<i64>,
     /// Minutes before an unanswered owned conversation becomes public, 0 (never) to 1440
     /// (default 20).
+    #[serde(default, deserialize_with = "crate::schema::lenient_int")]
     #[schema(value_type = Option<PublicMinutes>)]
     pub public_minutes: Option<i64>,
     /// Alert thresholds.
@@ -60,6 +67,7 @@ pub struct CreateQueue {
     /// Whether completing needs a disposition (default true).
     pub disposition_required: Option<bool>,
     /// 0 to 100, higher served first (default 0).
+    #[serde(default, deserialize_with = "crate::schema::lenient_int")]
     #[schema(value_type = Option<Priority>)]
     pub priority: Option<i64>,
 }
@@ -69,15 +77,19 @@ pub struct CreateQueue {
 #[serde(deny_unknown_fields)]
 pub struct PatchQueue {
     /// A new name.
+    #[schema(value_type = Option<crate::schema::NameText>)]
     pub name: Option<String>,
     /// Another team (which must exist).
+    #[schema(value_type = Option<crate::schema::IdText>)]
     pub team_id: Option<String>,
     /// Another strategy.
     pub strategy: Option<RoutingStrategy>,
     /// Seconds to answer an offer.
+    #[serde(default, deserialize_with = "crate::schema::lenient_int")]
     #[schema(value_type = Option<OfferTimeoutSecs>)]
     pub offer_timeout_secs: Option<i64>,
     /// Public minutes.
+    #[serde(default, deserialize_with = "crate::schema::lenient_int")]
     #[schema(value_type = Option<PublicMinutes>)]
     pub public_minutes: Option<i64>,
     /// Alert thresholds; absent ones stay.
@@ -85,6 +97,7 @@ pub struct PatchQueue {
     /// Whether completing needs a disposition.
     pub disposition_required: Option<bool>,
     /// Priority.
+    #[serde(default, deserialize_with = "crate::schema::lenient_int")]
     #[schema(value_type = Option<Priority>)]
     pub priority: Option<i64>,
 }

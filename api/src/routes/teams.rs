@@ -12,8 +12,10 @@ use super::crud::{ResourceApi, id_or_generate};
 #[schema(example = json!({"name": "Billing"}))]
 pub struct CreateTeam {
     /// Your own id (letters, digits, `_`, `-`, `.`; at most 64); made when absent.
+    #[schema(value_type = Option<crate::schema::IdText>)]
     pub id: Option<String>,
     /// Unique among teams, ignoring case.
+    #[schema(value_type = crate::schema::NameText)]
     pub name: String,
 }
 
@@ -22,6 +24,7 @@ pub struct CreateTeam {
 #[serde(deny_unknown_fields)]
 pub struct PatchTeam {
     /// A new name.
+    #[schema(value_type = Option<crate::schema::NameText>)]
     pub name: Option<String>,
 }
 

@@ -18,16 +18,19 @@ pub enum ScopeInput {
     /// One team's queues.
     Team {
         /// The team; must exist.
+        #[schema(value_type = crate::schema::IdText)]
         team_id: String,
     },
     /// One queue.
     Queue {
         /// The queue; must exist.
+        #[schema(value_type = crate::schema::IdText)]
         queue_id: String,
     },
     /// One campaign.
     Campaign {
         /// The campaign's name.
+        #[schema(value_type = crate::schema::NameText)]
         campaign: String,
     },
 }
@@ -55,10 +58,13 @@ impl ScopeInput {
 #[schema(example = json!({"name": "Greeting", "body": "Hi {{contact.name}}, this is {{agent.name}}.", "scope": {"type": "global"}}))]
 pub struct CreateTemplate {
     /// Your own id; made when absent.
+    #[schema(value_type = Option<crate::schema::IdText>)]
     pub id: Option<String>,
     /// Unique within its scope, ignoring case.
+    #[schema(value_type = crate::schema::NameText)]
     pub name: String,
     /// At most 1600 characters; placeholders are `{{name}}` of letters, digits, `_`, `.`.
+    #[schema(value_type = crate::schema::TemplateText)]
     pub body: String,
     /// Where it applies (default global).
     pub scope: Option<ScopeInput>,
@@ -69,8 +75,10 @@ pub struct CreateTemplate {
 #[serde(deny_unknown_fields)]
 pub struct PatchTemplate {
     /// A new name.
+    #[schema(value_type = Option<crate::schema::NameText>)]
     pub name: Option<String>,
     /// A new body.
+    #[schema(value_type = Option<crate::schema::TemplateText>)]
     pub body: Option<String>,
     /// A new scope.
     pub scope: Option<ScopeInput>,

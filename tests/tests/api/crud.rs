@@ -266,3 +266,38 @@ async fn deleting_an_agent_revokes_its_tokens() {
         .await
         .expect_status(204);
 }
+
+#[tokio::test]
+async fn integral_floats_count_as_integers_and_empty_cursor_is_the_first_page() {
+    let app = spawn_app().await;
+    let team = app.create_team("Floats").await;
+    let queue = app
+        .post(
+            "/v1/queues",
+            json!({"name": "Q", "team_id": team, "offer_timeout_secs": 45.0}),
+        )
+        .await;
+    queue.expect_status(201);
+    assert_eq!(queue.body["offer_timeout_secs"], 45);
+    let page = app.get("/v1/teams?cursor=").await;
+    page.expect_status(200);
+    assert_eq!(page.body["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn token_body_may_be_empty_or_null() {
+    let app = spawn_app().await;
+    let team = app.create_team("Tokens").await;
+    let agent = app.create_agent("Tess", &[&team]).await;
+    app.post(&format!("/v1/agents/{agent}/tokens"), Value::Null)
+        .await
+        .expect_status(201);
+    app.send_raw(
+        reqwest::Method::POST,
+        &format!("/v1/agents/{agent}/tokens"),
+        "application/json",
+        "",
+    )
+    .await
+    .expect_status(201);
+}

@@ -53,12 +53,24 @@ async fn unknown_route_is_a_json_404() {
     app.request(reqwest::Method::GET, "/nowhere", None, None)
         .await
         .expect_error(404, "not_found");
-    app.request(
-        reqwest::Method::PUT,
-        "/v1/teams",
-        Some(harness::ADMIN_TOKEN),
-        None,
-    )
-    .await
-    .expect_error(405, "method_not_allowed");
+    let put = app
+        .request(
+            reqwest::Method::PUT,
+            "/v1/teams",
+            Some(harness::ADMIN_TOKEN),
+            None,
+        )
+        .await;
+    put.expect_error(405, "method_not_allowed");
+    assert_eq!(put.allow.as_deref(), Some("GET, POST"));
+    let post = app
+        .request(
+            reqwest::Method::POST,
+            "/v1/teams/some-id",
+            Some(harness::ADMIN_TOKEN),
+            None,
+        )
+        .await;
+    post.expect_error(405, "method_not_allowed");
+    assert_eq!(post.allow.as_deref(), Some("GET, PATCH, DELETE"));
 }

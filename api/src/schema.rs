@@ -1,0 +1,130 @@
+//! Precise OpenAPI schemas for the text fields of request bodies, and lenient integer
+//! reading: what the documentation promises is exactly what the handlers accept, so a client
+//! generated from `/openapi.json` (or a fuzzer) never sends a "valid" value that is refused.
+
+use std::borrow::Cow;
+
+use serde::Deserializer;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
+use utoipa::{PartialSchema, ToSchema};
+
+macro_rules! text_schema {
+    ($(#[$doc:meta])* $name:ident, $schema_name:literal, $min:expr, $max:expr, $pattern:expr, $example:literal) => {
+        $(#[$doc])*
+        pub struct $name;
+
+        impl PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::Type(Type::String))
+                    .min_length(Some($min))
+                    .max_length(Some($max))
+                    .pattern(Some($pattern))
+                    .examples([serde_json::json!($example)])
+                    .into()
+            }
+        }
+
+        impl ToSchema for $name {
+            fn name() -> Cow<'static, str> {
+                Cow::Borrowed($schema_name)
+            }
+        }
+    };
+}
+
+/// Control characters (Unicode `Cc`), refused in names.
+const NO_CONTROL: &str = r"\u0000-\u001f\u007f-\u009f";
+
+text_schema!(
+    /// A resource id: letters, digits, `_`, `-`, `.`, starting with a letter or digit.
+    IdText, "Id", 1, 64, r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", "billing"
+);
+text_schema!(
+    /// A display name: 1 to 100 characters after trimming, no control characters.
+    NameText, "Name", 1, 100, name_pattern(), "Billing"
+);
+text_schema!(
+    /// A phone number in E.164.
+    PhoneText, "PhoneNumber", 8, 16, r"^\+[1-9][0-9]{6,14}$", "+15550102000"
+);
+text_schema!(
+    /// A code: lowercase letters, digits, `_`, `-`.
+    SlugText, "Code", 1, 64, r"^[a-z0-9_-]{1,64}$", "resolved"
+);
+text_schema!(
+    /// A template body: not blank, at most 1600 characters, placeholders as `{{name}}`.
+    TemplateText,
+    "TemplateBody",
+    1,
+    1600,
+    r"^(?=[\s\S]*\S)([^{}]|\{\{\s*[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*\s*\}\})*$",
+    "Hi {{contact.name}}, this is {{agent.name}}."
+);
+
+fn name_pattern() -> String {
+    format!("^[^{NO_CONTROL}]*[^\\s{NO_CONTROL}][^{NO_CONTROL}]*$")
+}
+
+/// Reads an optional integer, also from an integral float such as `30.0`: JSON Schema counts
+/// `30.0` as an integer, and so do many JSON encoders.
+pub fn lenient_int<'de, D: Deserializer<'de>>(de: D) -> Result<Option<i64>, D::Error> {
+    struct Visitor;
+    impl serde::de::Visitor<'_> for Visitor {
+        type Value = Option<i64>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an integer")
+        }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            i64::try_from(v)
+                .map(Some)
+                .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(v), &self))
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            if v.fract() == 0.0 && v.abs() < 9.0e15 {
+                Ok(Some(v as i64))
+            } else {
+                Err(E::invalid_type(serde::de::Unexpected::Float(v), &self))
+            }
+        }
+    }
+    de.deserialize_any(Visitor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize)]
+    struct Holder {
+        #[serde(default, deserialize_with = "lenient_int")]
+        n: Option<i64>,
+    }
+
+    fn read(json: &str) -> Result<Option<i64>, String> {
+        serde_json::from_str::<Holder>(json)
+            .map(|h| h.n)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn lenient_int_takes_integral_floats_only() {
+        assert_eq!(read(r#"{"n": 30}"#), Ok(Some(30)));
+        assert_eq!(read(r#"{"n": 30.0}"#), Ok(Some(30)));
+        assert_eq!(read(r#"{"n": -3}"#), Ok(Some(-3)));
+        assert_eq!(read(r#"{"n": null}"#), Ok(None));
+        assert_eq!(read(r#"{}"#), Ok(None));
+        assert!(read(r#"{"n": 2.5}"#).unwrap_err().contains("invalid type"));
+        assert!(read(r#"{"n": "30"}"#).unwrap_err().contains("invalid type"));
+    }
+}
