@@ -45,7 +45,43 @@ pub struct ApiDoc;
 
 /// The whole document.
 pub fn document() -> OpenApi {
-    ApiDoc::openapi()
+    close_request_schemas(ApiDoc::openapi())
+}
+
+/// Request bodies refuse unknown fields (`deny_unknown_fields`); the document says so with
+/// `additionalProperties: false` on every request schema, so generated clients and fuzzers
+/// know it too. Response schemas stay open: they are composed with `allOf`.
+fn close_request_schemas(doc: OpenApi) -> OpenApi {
+    fn close(schema: &mut serde_json::Value) {
+        if let serde_json::Value::Object(map) = schema {
+            if map.contains_key("properties") {
+                map.insert(
+                    "additionalProperties".into(),
+                    serde_json::Value::Bool(false),
+                );
+            }
+            for key in ["oneOf", "anyOf", "allOf"] {
+                if let Some(serde_json::Value::Array(items)) = map.get_mut(key) {
+                    items.iter_mut().for_each(close);
+                }
+            }
+        }
+    }
+    let mut value = serde_json::to_value(&doc).expect("the document serialises");
+    if let Some(schemas) = value
+        .pointer_mut("/components/schemas")
+        .and_then(|s| s.as_object_mut())
+    {
+        for (name, schema) in schemas.iter_mut() {
+            let request = name.starts_with("Create")
+                || name.starts_with("Patch")
+                || ["AlertsInput", "ScopeInput", "IssueTokenRequest"].contains(&name.as_str());
+            if request {
+                close(schema);
+            }
+        }
+    }
+    serde_json::from_value(value).expect("the document deserialises")
 }
 
 struct BearerAuth;
