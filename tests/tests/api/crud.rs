@@ -268,7 +268,7 @@ async fn deleting_an_agent_revokes_its_tokens() {
 }
 
 #[tokio::test]
-async fn integral_floats_count_as_integers_and_empty_cursor_is_the_first_page() {
+async fn integral_floats_count_as_integers() {
     let app = spawn_app().await;
     let team = app.create_team("Floats").await;
     let queue = app
@@ -279,9 +279,6 @@ async fn integral_floats_count_as_integers_and_empty_cursor_is_the_first_page() 
         .await;
     queue.expect_status(201);
     assert_eq!(queue.body["offer_timeout_secs"], 45);
-    let page = app.get("/v1/teams?cursor=").await;
-    page.expect_status(200);
-    assert_eq!(page.body["items"].as_array().unwrap().len(), 1);
 }
 
 #[tokio::test]

@@ -508,6 +508,9 @@ async fn bad_list_queries_are_refused() {
     app.get("/v1/teams?colour=red")
         .await
         .expect_error(400, "invalid_query");
+    app.get("/v1/teams?cursor=")
+        .await
+        .expect_error(400, "invalid_cursor");
     app.get("/v1/teams?cursor=not%20a%20cursor")
         .await
         .expect_error(400, "invalid_cursor");
