@@ -173,7 +173,15 @@ pub struct ListQuery {
 impl ListQuery {
     /// Reads the query string, refusing unknown parameters and out-of-range values.
     pub fn from_request(req: &HttpRequest) -> Result<Self, ApiError> {
-        let query: Self = serde_urlencoded_from(req.query_string())?;
+        let mut query: Self = serde_urlencoded_from(req.query_string())?;
+        // The form decoder reads `cursor=` as absent; it is a malformed cursor.
+        let empty_cursor = req
+            .query_string()
+            .split('&')
+            .any(|pair| pair == "cursor" || pair == "cursor=");
+        if empty_cursor {
+            query.cursor = Some(String::new());
+        }
         if let Some(limit) = query.limit
             && !(1..=engine::catalog::MAX_PAGE_SIZE as i64).contains(&limit)
         {
@@ -192,12 +200,7 @@ impl ListQuery {
 
     /// The id to continue after, decoded from the cursor.
     pub fn after(&self) -> Result<Option<String>, ApiError> {
-        // An empty cursor (`?cursor=`) is the first page, as if absent.
-        self.cursor
-            .as_deref()
-            .filter(|c| !c.is_empty())
-            .map(decode_cursor)
-            .transpose()
+        self.cursor.as_deref().map(decode_cursor).transpose()
     }
 }
 
