@@ -30,7 +30,7 @@ pub struct CreateAgent {
     /// Default `agent`.
     pub role: Option<AgentRole>,
     /// Teams (each must exist; at most 50, no repeats). Default none.
-    #[schema(value_type = Option<Vec<crate::schema::IdText>>)]
+    #[schema(value_type = Option<Vec<crate::schema::IdText>>, max_items = 50)]
     pub team_ids: Option<Vec<String>>,
     /// Conversations held at once, 1 to 100 (default 3).
     #[serde(default, deserialize_with = "crate::schema::lenient_int")]
@@ -48,7 +48,7 @@ pub struct PatchAgent {
     /// A new role; applies to the agent's tokens at once.
     pub role: Option<AgentRole>,
     /// The new list of teams.
-    #[schema(value_type = Option<Vec<crate::schema::IdText>>)]
+    #[schema(value_type = Option<Vec<crate::schema::IdText>>, max_items = 50)]
     pub team_ids: Option<Vec<String>>,
     /// A new capacity.
     #[serde(default, deserialize_with = "crate::schema::lenient_int")]
@@ -56,11 +56,16 @@ pub struct PatchAgent {
     pub capacity: Option<i64>,
 }
 
+/// Parses a list of team ids; a team listed twice counts once (the list is a set).
 fn team_ids(raw: &[String]) -> Result<Vec<TeamId>, ValidationError> {
-    raw.iter()
-        .enumerate()
-        .map(|(i, id)| TeamId::parse(id.as_str()).map_err(|e| e.at(format!("team_ids[{i}]"))))
-        .collect()
+    let mut teams: Vec<TeamId> = Vec::with_capacity(raw.len());
+    for (i, id) in raw.iter().enumerate() {
+        let team = TeamId::parse(id.as_str()).map_err(|e| e.at(format!("team_ids[{i}]")))?;
+        if !teams.contains(&team) {
+            teams.push(team);
+        }
+    }
+    Ok(teams)
 }
 
 impl ResourceApi for Agent {

@@ -298,3 +298,17 @@ async fn token_body_may_be_empty_or_null() {
     .await
     .expect_status(201);
 }
+
+#[tokio::test]
+async fn a_team_listed_twice_counts_once() {
+    let app = spawn_app().await;
+    let team = app.create_team("Twice").await;
+    let agent = app
+        .post(
+            "/v1/agents",
+            json!({"name": "Dup", "team_ids": [team, team]}),
+        )
+        .await;
+    agent.expect_status(201);
+    assert_eq!(agent.body["team_ids"], json!([team]));
+}
