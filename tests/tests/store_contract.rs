@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use engine::store::{
-    ConfigWrite, Expect, RedisStore, RedisStoreConfig, ResourceKind, ResourceRef, Store,
-    StoreError, UniqueKey,
+    CommitOutcome, ConfigWrite, ConversationCommit, Expect, NewEvent, RedisStore, RedisStoreConfig,
+    ResourceKind, ResourceRef, Store, StoreError, TimerChange, UniqueKey,
 };
 use harness::{shared_redis_url, unique_prefix};
 
@@ -292,6 +292,187 @@ mod cases {
             vec!["aa"]
         );
     }
+
+    fn commit(id: &str, body: &str) -> ConversationCommit {
+        ConversationCommit {
+            id: id.to_owned(),
+            number_id: "n1".into(),
+            customer: "+15550001111".into(),
+            body: body.to_owned(),
+            closed: false,
+            message: None,
+            provider_message_id: None,
+            events: Vec::new(),
+            timers: Vec::new(),
+        }
+    }
+
+    fn event(kind: &str, at: i64) -> NewEvent {
+        NewEvent {
+            kind: kind.to_owned(),
+            at,
+            data: format!("{{\"kind\":\"{kind}\"}}"),
+        }
+    }
+
+    fn stored(outcome: CommitOutcome) -> Vec<u64> {
+        match outcome {
+            CommitOutcome::Stored { event_ids } => event_ids,
+            CommitOutcome::Duplicate => panic!("unexpected duplicate"),
+        }
+    }
+
+    pub async fn one_open_conversation_per_customer_and_number<S: Store>(s: &S) {
+        assert_eq!(
+            s.conversation_open_or_get("n1", "+1555", "c1")
+                .await
+                .unwrap(),
+            ("c1".into(), true)
+        );
+        assert_eq!(
+            s.conversation_open_or_get("n1", "+1555", "c2")
+                .await
+                .unwrap(),
+            ("c1".into(), false)
+        );
+        assert_eq!(
+            s.conversation_open_or_get("n2", "+1555", "c3")
+                .await
+                .unwrap(),
+            ("c3".into(), true)
+        );
+        // Closing c1 frees the pair: the customer's next text opens a new conversation.
+        let mut closing = commit("c1", "closed");
+        closing.customer = "+1555".into();
+        closing.closed = true;
+        s.conversation_commit(closing).await.unwrap();
+        assert_eq!(
+            s.conversation_open_or_get("n1", "+1555", "c4")
+                .await
+                .unwrap(),
+            ("c4".into(), true)
+        );
+    }
+
+    pub async fn commit_stores_document_thread_and_events_in_order<S: Store>(s: &S) {
+        let mut first = commit("c1", "v1");
+        first.message = Some("m1".into());
+        first.events = vec![
+            event("conversation.created", 10),
+            event("message.received", 10),
+        ];
+        assert_eq!(
+            stored(s.conversation_commit(first).await.unwrap()),
+            vec![1, 2]
+        );
+        let mut second = commit("c1", "v2");
+        second.message = Some("m2".into());
+        second.events = vec![event("message.received", 20)];
+        assert_eq!(
+            stored(s.conversation_commit(second).await.unwrap()),
+            vec![3]
+        );
+
+        assert_eq!(s.conversation_get("c1").await.unwrap().unwrap().body, "v2");
+        assert_eq!(s.conversation_get("nope").await.unwrap(), None);
+        assert_eq!(
+            s.conversation_messages("c1", 0, 10).await.unwrap(),
+            vec!["m1", "m2"]
+        );
+        assert_eq!(
+            s.conversation_messages("c1", 1, 10).await.unwrap(),
+            vec!["m2"]
+        );
+        assert_eq!(
+            s.conversation_messages("c1", 0, 1).await.unwrap(),
+            vec!["m1"]
+        );
+        let after_one: Vec<(u64, String, i64)> = s
+            .events_after(1, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.id, e.kind, e.at))
+            .collect();
+        assert_eq!(
+            after_one,
+            vec![
+                (2, "message.received".into(), 10),
+                (3, "message.received".into(), 20)
+            ]
+        );
+        assert_eq!(
+            s.events_after(0, 1).await.unwrap()[0].data,
+            r#"{"kind":"conversation.created"}"#
+        );
+        assert!(s.events_after(3, 10).await.unwrap().is_empty());
+        assert_eq!(s.events_oldest().await.unwrap(), Some(1));
+        assert_eq!(s.conversations_open().await.unwrap(), vec!["c1"]);
+    }
+
+    pub async fn repeated_provider_message_is_stored_once<S: Store>(s: &S) {
+        let mut first = commit("c1", "v1");
+        first.message = Some("hello".into());
+        first.provider_message_id = Some("SM123".into());
+        first.events = vec![event("message.received", 10)];
+        stored(s.conversation_commit(first.clone()).await.unwrap());
+        let mut retry = first;
+        retry.body = "v2".into();
+        assert_eq!(
+            s.conversation_commit(retry).await.unwrap(),
+            CommitOutcome::Duplicate
+        );
+        assert_eq!(s.conversation_get("c1").await.unwrap().unwrap().body, "v1");
+        assert_eq!(
+            s.conversation_messages("c1", 0, 10).await.unwrap(),
+            vec!["hello"]
+        );
+        assert_eq!(s.events_after(0, 10).await.unwrap().len(), 1);
+    }
+
+    pub async fn timers_arm_move_disarm_and_come_due_in_order<S: Store>(s: &S) {
+        let arm = |kind: &str, at| TimerChange::Arm {
+            kind: kind.to_owned(),
+            at,
+        };
+        let mut a = commit("ca", "a");
+        a.timers = vec![arm("public_minutes", 500), arm("wake_up", 300)];
+        s.conversation_commit(a).await.unwrap();
+        let mut b = commit("cb", "b");
+        b.customer = "+15550002222".into();
+        b.timers = vec![arm("public_minutes", 100)];
+        s.conversation_commit(b).await.unwrap();
+        let due = |v: Vec<engine::store::DueTimer>| {
+            v.into_iter()
+                .map(|t| (t.conversation, t.kind, t.at))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            due(s.timers_due(400, 10).await.unwrap()),
+            vec![
+                ("cb".into(), "public_minutes".into(), 100),
+                ("ca".into(), "wake_up".into(), 300)
+            ]
+        );
+        assert_eq!(due(s.timers_due(400, 1).await.unwrap()).len(), 1);
+        // Re-arming moves the timer; disarming removes it.
+        let mut a = commit("ca", "a2");
+        a.timers = vec![
+            arm("wake_up", 900),
+            TimerChange::Disarm {
+                kind: "public_minutes".into(),
+            },
+        ];
+        s.conversation_commit(a).await.unwrap();
+        assert_eq!(
+            due(s.timers_due(1_000, 10).await.unwrap()),
+            vec![
+                ("cb".into(), "public_minutes".into(), 100),
+                ("ca".into(), "wake_up".into(), 900)
+            ]
+        );
+        assert!(s.timers_due(50, 10).await.unwrap().is_empty());
+    }
 }
 
 macro_rules! contract {
@@ -328,4 +509,8 @@ contract!(
     deleting_releases_unique_values_and_references,
     owned_documents_go_with_their_owner,
     lists_page_in_id_order,
+    one_open_conversation_per_customer_and_number,
+    commit_stores_document_thread_and_events_in_order,
+    repeated_provider_message_is_stored_once,
+    timers_arm_move_disarm_and_come_due_in_order,
 );

@@ -3,7 +3,8 @@
 //! is made once, at start-up.
 
 use super::{
-    ConfigDoc, ConfigWrite, MemoryStore, RedisStore, ResourceKind, ResourceRef, Store, StoreError,
+    CommitOutcome, ConfigDoc, ConfigWrite, ConversationCommit, ConversationDoc, DueTimer,
+    MemoryStore, RedisStore, ResourceKind, ResourceRef, Store, StoreError, StoredEvent,
 };
 
 /// Either store.
@@ -80,6 +81,51 @@ impl Store for AnyStore {
 
     async fn config_owned(&self, owner: &ResourceRef) -> Result<Vec<ConfigDoc>, StoreError> {
         dispatch!(self, s => s.config_owned(owner))
+    }
+
+    async fn conversation_open_or_get(
+        &self,
+        number_id: &str,
+        customer: &str,
+        candidate: &str,
+    ) -> Result<(String, bool), StoreError> {
+        dispatch!(self, s => s.conversation_open_or_get(number_id, customer, candidate))
+    }
+
+    async fn conversation_get(&self, id: &str) -> Result<Option<ConversationDoc>, StoreError> {
+        dispatch!(self, s => s.conversation_get(id))
+    }
+
+    async fn conversation_commit(
+        &self,
+        commit: ConversationCommit,
+    ) -> Result<CommitOutcome, StoreError> {
+        dispatch!(self, s => s.conversation_commit(commit))
+    }
+
+    async fn conversation_messages(
+        &self,
+        id: &str,
+        from: usize,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        dispatch!(self, s => s.conversation_messages(id, from, limit))
+    }
+
+    async fn conversations_open(&self) -> Result<Vec<String>, StoreError> {
+        dispatch!(self, s => s.conversations_open())
+    }
+
+    async fn events_after(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        dispatch!(self, s => s.events_after(after, limit))
+    }
+
+    async fn events_oldest(&self) -> Result<Option<u64>, StoreError> {
+        dispatch!(self, s => s.events_oldest())
+    }
+
+    async fn timers_due(&self, now: i64, limit: usize) -> Result<Vec<DueTimer>, StoreError> {
+        dispatch!(self, s => s.timers_due(now, limit))
     }
 
     async fn close(&self) {

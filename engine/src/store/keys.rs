@@ -13,6 +13,18 @@
 //! | `<p>:{cfg}:unique:<kind>:<field>` | hash | unique value → id of the document holding it |
 //! | `<p>:{cfg}:refby:<kind>:<id>` | set | `kind:id` of every document referencing this one |
 //! | `<p>:{cfg}:children:<kind>:<id>` | set | `kind:id` of every document this one owns (deleted with it) |
+//! | `<p>:conv:<id>` | string | a conversation document (JSON) |
+//! | `<p>:conv:<id>:msgs` | list | its thread: messages, notes and system entries (JSON each) |
+//! | `<p>:open:<number_id>:<customer>` | string | the open conversation of a customer with a number |
+//! | `<p>:open` | set | every open conversation (recovery walks it) |
+//! | `<p>:seen:<provider_message_id>` | string, 7-day TTL | a provider message already stored (retries are dropped) |
+//! | `<p>:events` | stream, capped | the event journal; entry id `<event id>-0` |
+//! | `<p>:events:last` | string | the last event id given |
+//! | `<p>:timers` | sorted set | `<conversation>|<kind>` scored by due time (ms) |
+//!
+//! A conversation commit touches the conversation's keys and the global journal in one Lua
+//! script, so a state change and its events land together. Those keys do not share a slot;
+//! Redis Cluster support will shard the journal and tag conversation keys (DESIGN "Later").
 
 use super::{ResourceKind, ResourceRef};
 
@@ -39,6 +51,7 @@ pub fn validate_prefix(prefix: &str) -> Result<(), String> {
 /// Builds keys under one prefix.
 #[derive(Debug, Clone)]
 pub struct Keys {
+    prefix: String,
     config_base: String,
 }
 
@@ -46,6 +59,7 @@ impl Keys {
     /// Keys under `prefix` (checked by [`validate_prefix`] before).
     pub fn new(prefix: &str) -> Self {
         Self {
+            prefix: prefix.to_owned(),
             config_base: format!("{prefix}:{{cfg}}:"),
         }
     }
@@ -68,6 +82,46 @@ impl Keys {
     /// The hash from unique value to id for one field of a kind.
     pub fn config_unique(&self, kind: ResourceKind, field: &str) -> String {
         format!("{}unique:{kind}:{field}", self.config_base)
+    }
+
+    /// A conversation's document.
+    pub fn conversation(&self, id: &str) -> String {
+        format!("{}:conv:{id}", self.prefix)
+    }
+
+    /// A conversation's thread.
+    pub fn conversation_messages(&self, id: &str) -> String {
+        format!("{}:conv:{id}:msgs", self.prefix)
+    }
+
+    /// The open conversation of `customer` with business number `number_id`.
+    pub fn open_conversation(&self, number_id: &str, customer: &str) -> String {
+        format!("{}:open:{number_id}:{customer}", self.prefix)
+    }
+
+    /// Every open conversation.
+    pub fn open_conversations(&self) -> String {
+        format!("{}:open", self.prefix)
+    }
+
+    /// Marks a provider message as stored.
+    pub fn seen_message(&self, provider_message_id: &str) -> String {
+        format!("{}:seen:{provider_message_id}", self.prefix)
+    }
+
+    /// The event journal.
+    pub fn events(&self) -> String {
+        format!("{}:events", self.prefix)
+    }
+
+    /// The last event id given.
+    pub fn events_last(&self) -> String {
+        format!("{}:events:last", self.prefix)
+    }
+
+    /// The durable timers.
+    pub fn timers(&self) -> String {
+        format!("{}:timers", self.prefix)
     }
 
     /// The set of documents owned by `owner`.

@@ -2,12 +2,16 @@
 //! Redis store's semantics (the same contract suite runs against both). Not durable: a
 //! restart forgets everything, which the server says at start-up.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{
-    ConfigDoc, ConfigWrite, Expect, ResourceKind, ResourceRef, Store, StoreError, UniqueKey,
+    CommitOutcome, ConfigDoc, ConfigWrite, ConversationCommit, ConversationDoc, DueTimer, Expect,
+    ResourceKind, ResourceRef, Store, StoreError, StoredEvent, TimerChange, UniqueKey,
 };
+
+/// How many events the journal keeps before dropping the oldest (the Redis stream's cap).
+pub const JOURNAL_CAP: usize = 100_000;
 
 #[derive(Debug, Clone)]
 struct Doc {
@@ -24,6 +28,15 @@ struct State {
     uniques: HashMap<(ResourceKind, String, String), String>,
     referenced_by: HashMap<ResourceRef, BTreeSet<ResourceRef>>,
     children: HashMap<ResourceRef, BTreeSet<ResourceRef>>,
+    conversations: HashMap<String, String>,
+    messages: HashMap<String, Vec<String>>,
+    open_index: HashMap<(String, String), String>,
+    open: BTreeSet<String>,
+    seen_messages: HashSet<String>,
+    journal: VecDeque<StoredEvent>,
+    last_event: u64,
+    timers: BTreeSet<(i64, String, String)>,
+    timer_at: HashMap<(String, String), i64>,
     closed: bool,
 }
 
@@ -247,6 +260,143 @@ impl Store for MemoryStore {
                     revision: doc.revision,
                     body: doc.body.clone(),
                 })
+            })
+            .collect())
+    }
+
+    async fn conversation_open_or_get(
+        &self,
+        number_id: &str,
+        customer: &str,
+        candidate: &str,
+    ) -> Result<(String, bool), StoreError> {
+        let mut state = self.lock()?;
+        let key = (number_id.to_owned(), customer.to_owned());
+        if let Some(existing) = state.open_index.get(&key) {
+            return Ok((existing.clone(), false));
+        }
+        state.open_index.insert(key, candidate.to_owned());
+        Ok((candidate.to_owned(), true))
+    }
+
+    async fn conversation_get(&self, id: &str) -> Result<Option<ConversationDoc>, StoreError> {
+        let state = self.lock()?;
+        Ok(state.conversations.get(id).map(|body| ConversationDoc {
+            id: id.to_owned(),
+            body: body.clone(),
+        }))
+    }
+
+    async fn conversation_commit(
+        &self,
+        commit: ConversationCommit,
+    ) -> Result<CommitOutcome, StoreError> {
+        let mut state = self.lock()?;
+        if let Some(provider_id) = &commit.provider_message_id {
+            if state.seen_messages.contains(provider_id) {
+                return Ok(CommitOutcome::Duplicate);
+            }
+            state.seen_messages.insert(provider_id.clone());
+        }
+        state.conversations.insert(commit.id.clone(), commit.body);
+        if let Some(message) = commit.message {
+            state
+                .messages
+                .entry(commit.id.clone())
+                .or_default()
+                .push(message);
+        }
+        let index_key = (commit.number_id, commit.customer);
+        if commit.closed {
+            state.open.remove(&commit.id);
+            if state.open_index.get(&index_key) == Some(&commit.id) {
+                state.open_index.remove(&index_key);
+            }
+        } else {
+            state.open.insert(commit.id.clone());
+            state
+                .open_index
+                .entry(index_key)
+                .or_insert_with(|| commit.id.clone());
+        }
+        for change in commit.timers {
+            let kind = match &change {
+                TimerChange::Arm { kind, .. } | TimerChange::Disarm { kind } => kind.clone(),
+            };
+            let slot = (commit.id.clone(), kind.clone());
+            if let Some(at) = state.timer_at.remove(&slot) {
+                state.timers.remove(&(at, commit.id.clone(), kind.clone()));
+            }
+            if let TimerChange::Arm { at, .. } = change {
+                state.timers.insert((at, commit.id.clone(), kind));
+                state.timer_at.insert(slot, at);
+            }
+        }
+        let mut event_ids = Vec::with_capacity(commit.events.len());
+        for event in commit.events {
+            state.last_event += 1;
+            let id = state.last_event;
+            state.journal.push_back(StoredEvent {
+                id,
+                kind: event.kind,
+                at: event.at,
+                data: event.data,
+            });
+            if state.journal.len() > JOURNAL_CAP {
+                state.journal.pop_front();
+            }
+            event_ids.push(id);
+        }
+        Ok(CommitOutcome::Stored { event_ids })
+    }
+
+    async fn conversation_messages(
+        &self,
+        id: &str,
+        from: usize,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let state = self.lock()?;
+        Ok(state
+            .messages
+            .get(id)
+            .map(|m| m.iter().skip(from).take(limit).cloned().collect())
+            .unwrap_or_default())
+    }
+
+    async fn conversations_open(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self.lock()?.open.iter().cloned().collect())
+    }
+
+    async fn events_after(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        let state = self.lock()?;
+        // Ids are dense and ordered, so the position of `after` is a subtraction away.
+        let first = state.journal.front().map_or(0, |e| e.id);
+        let skip = usize::try_from((after + 1).saturating_sub(first)).unwrap_or(usize::MAX);
+        Ok(state
+            .journal
+            .iter()
+            .skip(skip)
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn events_oldest(&self) -> Result<Option<u64>, StoreError> {
+        Ok(self.lock()?.journal.front().map(|e| e.id))
+    }
+
+    async fn timers_due(&self, now: i64, limit: usize) -> Result<Vec<DueTimer>, StoreError> {
+        let state = self.lock()?;
+        Ok(state
+            .timers
+            .iter()
+            .take_while(|(at, _, _)| *at <= now)
+            .take(limit)
+            .map(|(at, conversation, kind)| DueTimer {
+                conversation: conversation.clone(),
+                kind: kind.clone(),
+                at: *at,
             })
             .collect())
     }

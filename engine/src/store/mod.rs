@@ -6,6 +6,7 @@
 //! understand of a resource.
 
 mod any;
+mod conversation_types;
 mod error;
 pub mod keys;
 mod memory;
@@ -13,6 +14,10 @@ mod redis;
 mod types;
 
 pub use any::AnyStore;
+pub use conversation_types::{
+    CommitOutcome, ConversationCommit, ConversationDoc, DueTimer, NewEvent, StoredEvent,
+    TimerChange,
+};
 pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use redis::{RedisStore, RedisStoreConfig};
@@ -70,6 +75,56 @@ pub trait Store: Send + Sync + 'static {
         &self,
         owner: &ResourceRef,
     ) -> impl Future<Output = Result<Vec<ConfigDoc>, StoreError>> + Send;
+
+    /// The open conversation of `customer` with business number `number_id`, or — when there
+    /// is none — `candidate`, which becomes it. Atomic: two first texts racing each other
+    /// open one conversation. Returns the id and whether it is `candidate`.
+    fn conversation_open_or_get(
+        &self,
+        number_id: &str,
+        customer: &str,
+        candidate: &str,
+    ) -> impl Future<Output = Result<(String, bool), StoreError>> + Send;
+
+    /// A conversation's document.
+    fn conversation_get(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<ConversationDoc>, StoreError>> + Send;
+
+    /// Stores one change of a conversation atomically (see [`ConversationCommit`]).
+    fn conversation_commit(
+        &self,
+        commit: ConversationCommit,
+    ) -> impl Future<Output = Result<CommitOutcome, StoreError>> + Send;
+
+    /// Up to `limit` messages of a conversation's thread, from position `from`.
+    fn conversation_messages(
+        &self,
+        id: &str,
+        from: usize,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+
+    /// The ids of every open conversation (for recovery after a restart).
+    fn conversations_open(&self) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+
+    /// Up to `limit` journaled events with ids above `after`, in order.
+    fn events_after(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
+
+    /// The id of the oldest event the journal still holds (it is capped), if any.
+    fn events_oldest(&self) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
+
+    /// Armed timers due at or before `now`, earliest first, at most `limit`.
+    fn timers_due(
+        &self,
+        now: i64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<DueTimer>, StoreError>> + Send;
 
     /// Releases resources at shutdown; calls after it may fail.
     fn close(&self) -> impl Future<Output = ()> + Send;

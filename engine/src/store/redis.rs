@@ -9,12 +9,29 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script, Value};
 
 use super::keys::{Keys, validate_prefix};
-use super::{ConfigDoc, ConfigWrite, Expect, ResourceKind, ResourceRef, Store, StoreError};
+use super::memory::JOURNAL_CAP;
+use super::{
+    CommitOutcome, ConfigDoc, ConfigWrite, ConversationCommit, ConversationDoc, DueTimer, Expect,
+    ResourceKind, ResourceRef, Store, StoreError, StoredEvent, TimerChange,
+};
 
 static CONFIG_PUT: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/config_put.lua")));
 static CONFIG_DELETE: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/config_delete.lua")));
+static CONVERSATION_COMMIT: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/conversation_commit.lua")));
+/// Opens a conversation unless one is open: returns {id, "1"} when the candidate was taken.
+static OPEN_OR_GET: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        "local v = redis.call('GET', KEYS[1]) \
+         if v then return {v, '0'} end \
+         redis.call('SET', KEYS[1], ARGV[1]) return {ARGV[1], '1'}",
+    )
+});
+
+/// How long a provider message id is remembered: providers retry for hours, not days.
+const SEEN_MESSAGE_TTL_SECS: u64 = 7 * 24 * 3600;
 
 /// How to reach Redis.
 #[derive(Debug, Clone)]
@@ -102,6 +119,26 @@ fn script_reply(value: Value) -> Result<Vec<String>, StoreError> {
             _ => Err(corrupt("not a string")),
         })
         .collect()
+}
+
+/// Reads one journal entry: id `<event id>-0`, fields `kind`, `at`, `data`.
+fn stream_event(entry: redis::streams::StreamId) -> Result<StoredEvent, StoreError> {
+    let corrupt = || StoreError::Corrupt(format!("journal entry {}", entry.id));
+    let id = entry
+        .id
+        .split('-')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(corrupt)?;
+    let field = |name: &str| -> Result<String, StoreError> {
+        entry.get::<String>(name).ok_or_else(corrupt)
+    };
+    Ok(StoredEvent {
+        id,
+        kind: field("kind")?,
+        at: field("at")?.parse().map_err(|_| corrupt())?,
+        data: field("data")?,
+    })
 }
 
 fn parse_ref(text: &str) -> Result<ResourceRef, StoreError> {
@@ -308,6 +345,170 @@ impl Store for RedisStore {
             }
         }
         Ok(docs)
+    }
+
+    async fn conversation_open_or_get(
+        &self,
+        number_id: &str,
+        customer: &str,
+        candidate: &str,
+    ) -> Result<(String, bool), StoreError> {
+        let mut con = self.connection.clone();
+        let mut invocation = OPEN_OR_GET.key(self.keys.open_conversation(number_id, customer));
+        invocation.arg(candidate);
+        let reply = script_reply(self.bounded(invocation.invoke_async(&mut con)).await?)?;
+        match reply.as_slice() {
+            [id, created] => Ok((id.clone(), created == "1")),
+            other => Err(StoreError::Corrupt(format!(
+                "open_or_get replied {other:?}"
+            ))),
+        }
+    }
+
+    async fn conversation_get(&self, id: &str) -> Result<Option<ConversationDoc>, StoreError> {
+        let mut con = self.connection.clone();
+        let body: Option<String> = self.bounded(con.get(self.keys.conversation(id))).await?;
+        Ok(body.map(|body| ConversationDoc {
+            id: id.to_owned(),
+            body,
+        }))
+    }
+
+    async fn conversation_commit(
+        &self,
+        commit: ConversationCommit,
+    ) -> Result<CommitOutcome, StoreError> {
+        let events: Vec<(&str, i64, &str)> = commit
+            .events
+            .iter()
+            .map(|e| (e.kind.as_str(), e.at, e.data.as_str()))
+            .collect();
+        let timers: Vec<serde_json::Value> = commit
+            .timers
+            .iter()
+            .map(|t| match t {
+                TimerChange::Arm { kind, at } => serde_json::json!(["arm", kind, at]),
+                TimerChange::Disarm { kind } => serde_json::json!(["disarm", kind]),
+            })
+            .collect();
+        let seen_key = match &commit.provider_message_id {
+            Some(provider_id) => self.keys.seen_message(provider_id),
+            None => self.keys.conversation(&commit.id),
+        };
+        let mut con = self.connection.clone();
+        let mut invocation = CONVERSATION_COMMIT.key(self.keys.conversation(&commit.id));
+        invocation
+            .key(self.keys.conversation_messages(&commit.id))
+            .key(
+                self.keys
+                    .open_conversation(&commit.number_id, &commit.customer),
+            )
+            .key(self.keys.open_conversations())
+            .key(seen_key)
+            .key(self.keys.events())
+            .key(self.keys.events_last())
+            .key(self.keys.timers())
+            .arg(&commit.id)
+            .arg(&commit.body)
+            .arg(if commit.closed { "1" } else { "0" })
+            .arg(commit.message.as_deref().unwrap_or(""))
+            .arg(if commit.provider_message_id.is_some() {
+                "1"
+            } else {
+                "0"
+            })
+            .arg(serde_json::to_string(&events).expect("events serialise"))
+            .arg(serde_json::to_string(&timers).expect("timers serialise"))
+            .arg(JOURNAL_CAP)
+            .arg(SEEN_MESSAGE_TTL_SECS);
+        let reply = script_reply(self.bounded(invocation.invoke_async(&mut con)).await?)?;
+        match reply.first().map(String::as_str) {
+            Some("duplicate") => Ok(CommitOutcome::Duplicate),
+            Some("stored") => Ok(CommitOutcome::Stored {
+                event_ids: reply[1..]
+                    .iter()
+                    .map(|id| parse_revision(id))
+                    .collect::<Result<_, _>>()?,
+            }),
+            _ => Err(StoreError::Corrupt(format!(
+                "conversation_commit replied {reply:?}"
+            ))),
+        }
+    }
+
+    async fn conversation_messages(
+        &self,
+        id: &str,
+        from: usize,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut con = self.connection.clone();
+        let stop = (from + limit - 1) as isize;
+        self.bounded(con.lrange(self.keys.conversation_messages(id), from as isize, stop))
+            .await
+    }
+
+    async fn conversations_open(&self) -> Result<Vec<String>, StoreError> {
+        let mut con = self.connection.clone();
+        let mut ids: Vec<String> = self
+            .bounded(con.smembers(self.keys.open_conversations()))
+            .await?;
+        ids.sort();
+        Ok(ids)
+    }
+
+    async fn events_after(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut con = self.connection.clone();
+        let reply: redis::streams::StreamRangeReply = self
+            .bounded(con.xrange_count(self.keys.events(), format!("({after}-0"), "+", limit))
+            .await?;
+        reply.ids.into_iter().map(stream_event).collect()
+    }
+
+    async fn events_oldest(&self) -> Result<Option<u64>, StoreError> {
+        let mut con = self.connection.clone();
+        let reply: redis::streams::StreamRangeReply = self
+            .bounded(con.xrange_count(self.keys.events(), "-", "+", 1))
+            .await?;
+        reply
+            .ids
+            .into_iter()
+            .next()
+            .map(|entry| stream_event(entry).map(|e| e.id))
+            .transpose()
+    }
+
+    async fn timers_due(&self, now: i64, limit: usize) -> Result<Vec<DueTimer>, StoreError> {
+        let mut con = self.connection.clone();
+        let rows: Vec<(String, f64)> = self
+            .bounded(
+                redis::cmd("ZRANGE")
+                    .arg(self.keys.timers())
+                    .arg("-inf")
+                    .arg(now)
+                    .arg("BYSCORE")
+                    .arg("LIMIT")
+                    .arg(0)
+                    .arg(limit)
+                    .arg("WITHSCORES")
+                    .query_async(&mut con),
+            )
+            .await?;
+        rows.into_iter()
+            .map(|(member, at)| {
+                let (conversation, kind) = member
+                    .split_once('|')
+                    .ok_or_else(|| StoreError::Corrupt(format!("timer member {member:?}")))?;
+                Ok(DueTimer {
+                    conversation: conversation.to_owned(),
+                    kind: kind.to_owned(),
+                    at: at as i64,
+                })
+            })
+            .collect()
     }
 
     async fn close(&self) {

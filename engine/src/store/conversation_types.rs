@@ -1,0 +1,102 @@
+//! What the store keeps for conversations: their documents, messages, the event journal and
+//! the durable timers.
+
+/// A stored conversation document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationDoc {
+    /// Its id.
+    pub id: String,
+    /// The serialised conversation, opaque to the store.
+    pub body: String,
+}
+
+/// An event to append to the journal; the store gives it its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    /// Its type, e.g. `message.received`.
+    pub kind: String,
+    /// When it happened, milliseconds since the Unix epoch.
+    pub at: i64,
+    /// Its payload, JSON.
+    pub data: String,
+}
+
+/// An event as journaled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    /// Grows by one with every event, across the whole deployment.
+    pub id: u64,
+    /// Its type.
+    pub kind: String,
+    /// When it happened.
+    pub at: i64,
+    /// Its payload, JSON.
+    pub data: String,
+}
+
+/// A change to a conversation's durable timers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TimerChange {
+    /// Arm (or move) the timer of this kind to `at`.
+    Arm {
+        /// The timer's kind, e.g. `public_minutes`.
+        kind: String,
+        /// When it is due.
+        at: i64,
+    },
+    /// Disarm the timer of this kind, if armed.
+    Disarm {
+        /// The timer's kind.
+        kind: String,
+    },
+}
+
+/// A due (or armed) timer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueTimer {
+    /// The conversation.
+    pub conversation: String,
+    /// The timer's kind.
+    pub kind: String,
+    /// When it is due.
+    pub at: i64,
+}
+
+/// One atomic change of a conversation: its new document, optionally a new message (with the
+/// provider's id for deduplication), the events it caused, and its timer changes. Either all
+/// of it is stored or none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationCommit {
+    /// The conversation's id.
+    pub id: String,
+    /// Its business number and customer, which key its open-conversation index entry.
+    pub number_id: String,
+    /// The customer's number.
+    pub customer: String,
+    /// The new document.
+    pub body: String,
+    /// Whether the conversation is closed now (its index entry goes, so the customer's next
+    /// text opens a new one).
+    pub closed: bool,
+    /// A message to append to its thread.
+    pub message: Option<String>,
+    /// The provider's id for that message: a second commit with the same id is refused as a
+    /// duplicate and changes nothing.
+    pub provider_message_id: Option<String>,
+    /// The events, journaled in order.
+    pub events: Vec<NewEvent>,
+    /// Timer changes.
+    pub timers: Vec<TimerChange>,
+}
+
+/// What a commit did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommitOutcome {
+    /// Stored; the events got these ids.
+    Stored {
+        /// One id per event, in order.
+        event_ids: Vec<u64>,
+    },
+    /// The provider message id was seen before: nothing was stored.
+    Duplicate,
+}

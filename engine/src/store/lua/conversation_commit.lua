@@ -1,0 +1,49 @@
+-- Stores one change of a conversation: document, message, events and timers, all or nothing.
+--
+-- KEYS[1] conversation doc      KEYS[2] its messages list    KEYS[3] its open-index key
+-- KEYS[4] open conversations    KEYS[5] seen-message key (or the doc key again when none)
+-- KEYS[6] event stream          KEYS[7] last event id        KEYS[8] timers sorted set
+-- ARGV[1] conversation id       ARGV[2] body                 ARGV[3] "1" when closed
+-- ARGV[4] message or ""         ARGV[5] "1" when KEYS[5] dedupes a provider message id
+-- ARGV[6] events: JSON [[kind, at, data], ...]
+-- ARGV[7] timers: JSON [["arm", kind, at] | ["disarm", kind], ...]
+-- ARGV[8] journal cap           ARGV[9] seen-message TTL (seconds)
+--
+-- Returns {"duplicate"} (nothing changed) or {"stored", event_id, ...}.
+local id = ARGV[1]
+if ARGV[5] == '1' then
+  if redis.call('SET', KEYS[5], id, 'NX', 'EX', tonumber(ARGV[9])) == false then
+    return {'duplicate'}
+  end
+end
+
+redis.call('SET', KEYS[1], ARGV[2])
+if ARGV[4] ~= '' then
+  redis.call('RPUSH', KEYS[2], ARGV[4])
+end
+if ARGV[3] == '1' then
+  redis.call('SREM', KEYS[4], id)
+  if redis.call('GET', KEYS[3]) == id then
+    redis.call('DEL', KEYS[3])
+  end
+else
+  redis.call('SADD', KEYS[4], id)
+  redis.call('SET', KEYS[3], id, 'NX')
+end
+
+for _, t in ipairs(cjson.decode(ARGV[7])) do
+  local member = id .. '|' .. t[2]
+  if t[1] == 'arm' then
+    redis.call('ZADD', KEYS[8], t[3], member)
+  else
+    redis.call('ZREM', KEYS[8], member)
+  end
+end
+
+local reply = {'stored'}
+for _, e in ipairs(cjson.decode(ARGV[6])) do
+  local event_id = redis.call('INCR', KEYS[7])
+  redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[8], event_id .. '-0', 'kind', e[1], 'at', e[2], 'data', e[3])
+  table.insert(reply, tostring(event_id))
+end
+return reply
