@@ -410,6 +410,29 @@ mod cases {
         assert_eq!(s.conversations_open().await.unwrap(), vec!["c1"]);
     }
 
+    pub async fn appended_events_share_the_journal_numbering<S: Store>(s: &S) {
+        let mut first = commit("c1", "v1");
+        first.events = vec![event("conversation.created", 10)];
+        assert_eq!(stored(s.conversation_commit(first).await.unwrap()), vec![1]);
+        let ids = s
+            .events_append(vec![event("agent.updated", 11), event("agent.updated", 12)])
+            .await
+            .unwrap();
+        assert_eq!(ids, vec![2, 3]);
+        assert!(s.events_append(Vec::new()).await.unwrap().is_empty());
+        let kinds: Vec<String> = s
+            .events_after(0, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(
+            kinds,
+            vec!["conversation.created", "agent.updated", "agent.updated"]
+        );
+    }
+
     pub async fn repeated_provider_message_is_stored_once<S: Store>(s: &S) {
         let mut first = commit("c1", "v1");
         first.message = Some("hello".into());
@@ -512,5 +535,6 @@ contract!(
     one_open_conversation_per_customer_and_number,
     commit_stores_document_thread_and_events_in_order,
     repeated_provider_message_is_stored_once,
+    appended_events_share_the_journal_numbering,
     timers_arm_move_disarm_and_come_due_in_order,
 );

@@ -4,7 +4,7 @@
 
 use super::{
     CommitOutcome, ConfigDoc, ConfigWrite, ConversationCommit, ConversationDoc, DueTimer,
-    MemoryStore, RedisStore, ResourceKind, ResourceRef, Store, StoreError, StoredEvent,
+    MemoryStore, NewEvent, RedisStore, ResourceKind, ResourceRef, Store, StoreError, StoredEvent,
 };
 
 /// Either store.
@@ -101,6 +101,10 @@ impl Store for AnyStore {
         commit: ConversationCommit,
     ) -> Result<CommitOutcome, StoreError> {
         dispatch!(self, s => s.conversation_commit(commit))
+    }
+
+    async fn events_append(&self, events: Vec<NewEvent>) -> Result<Vec<u64>, StoreError> {
+        dispatch!(self, s => s.events_append(events))
     }
 
     async fn conversation_messages(

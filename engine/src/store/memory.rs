@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{
     CommitOutcome, ConfigDoc, ConfigWrite, ConversationCommit, ConversationDoc, DueTimer, Expect,
-    ResourceKind, ResourceRef, Store, StoreError, StoredEvent, TimerChange, UniqueKey,
+    NewEvent, ResourceKind, ResourceRef, Store, StoreError, StoredEvent, TimerChange, UniqueKey,
 };
 
 /// How many events the journal keeps before dropping the oldest (the Redis stream's cap).
@@ -41,6 +41,21 @@ struct State {
 }
 
 impl State {
+    fn journal_push(&mut self, event: NewEvent) -> u64 {
+        self.last_event += 1;
+        let id = self.last_event;
+        self.journal.push_back(StoredEvent {
+            id,
+            kind: event.kind,
+            at: event.at,
+            data: event.data,
+        });
+        if self.journal.len() > JOURNAL_CAP {
+            self.journal.pop_front();
+        }
+        id
+    }
+
     fn remove(&mut self, target: &ResourceRef) {
         let Some(doc) = self.docs.remove(target) else {
             return;
@@ -332,22 +347,20 @@ impl Store for MemoryStore {
                 state.timer_at.insert(slot, at);
             }
         }
-        let mut event_ids = Vec::with_capacity(commit.events.len());
-        for event in commit.events {
-            state.last_event += 1;
-            let id = state.last_event;
-            state.journal.push_back(StoredEvent {
-                id,
-                kind: event.kind,
-                at: event.at,
-                data: event.data,
-            });
-            if state.journal.len() > JOURNAL_CAP {
-                state.journal.pop_front();
-            }
-            event_ids.push(id);
-        }
+        let event_ids = commit
+            .events
+            .into_iter()
+            .map(|event| state.journal_push(event))
+            .collect();
         Ok(CommitOutcome::Stored { event_ids })
+    }
+
+    async fn events_append(&self, events: Vec<NewEvent>) -> Result<Vec<u64>, StoreError> {
+        let mut state = self.lock()?;
+        Ok(events
+            .into_iter()
+            .map(|event| state.journal_push(event))
+            .collect())
     }
 
     async fn conversation_messages(

@@ -109,6 +109,13 @@ pub trait Store: Send + Sync + 'static {
     /// The ids of every open conversation (for recovery after a restart).
     fn conversations_open(&self) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
 
+    /// Journals events that change no stored document (an agent's presence, say); returns
+    /// their ids.
+    fn events_append(
+        &self,
+        events: Vec<NewEvent>,
+    ) -> impl Future<Output = Result<Vec<u64>, StoreError>> + Send;
+
     /// Up to `limit` journaled events with ids above `after`, in order.
     fn events_after(
         &self,

@@ -12,7 +12,7 @@ use super::keys::{Keys, validate_prefix};
 use super::memory::JOURNAL_CAP;
 use super::{
     CommitOutcome, ConfigDoc, ConfigWrite, ConversationCommit, ConversationDoc, DueTimer, Expect,
-    ResourceKind, ResourceRef, Store, StoreError, StoredEvent, TimerChange,
+    NewEvent, ResourceKind, ResourceRef, Store, StoreError, StoredEvent, TimerChange,
 };
 
 static CONFIG_PUT: LazyLock<Script> =
@@ -27,6 +27,19 @@ static OPEN_OR_GET: LazyLock<Script> = LazyLock::new(|| {
         "local v = redis.call('GET', KEYS[1]) \
          if v then return {v, '0'} end \
          redis.call('SET', KEYS[1], ARGV[1]) return {ARGV[1], '1'}",
+    )
+});
+
+/// Journals events without touching any document. KEYS: stream, last id; ARGV: cap, events.
+static EVENTS_APPEND: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        "local reply = {} \
+         for _, e in ipairs(cjson.decode(ARGV[2])) do \
+           local id = redis.call('INCR', KEYS[2]) \
+           redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], id .. '-0', 'kind', e[1], 'at', e[2], 'data', e[3]) \
+           table.insert(reply, tostring(id)) \
+         end \
+         return reply",
     )
 });
 
@@ -434,6 +447,24 @@ impl Store for RedisStore {
                 "conversation_commit replied {reply:?}"
             ))),
         }
+    }
+
+    async fn events_append(&self, events: Vec<NewEvent>) -> Result<Vec<u64>, StoreError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(&str, i64, &str)> = events
+            .iter()
+            .map(|e| (e.kind.as_str(), e.at, e.data.as_str()))
+            .collect();
+        let mut con = self.connection.clone();
+        let mut invocation = EVENTS_APPEND.key(self.keys.events());
+        invocation
+            .key(self.keys.events_last())
+            .arg(JOURNAL_CAP)
+            .arg(serde_json::to_string(&rows).expect("events serialise"));
+        let reply = script_reply(self.bounded(invocation.invoke_async(&mut con)).await?)?;
+        reply.iter().map(|id| parse_revision(id)).collect()
     }
 
     async fn conversation_messages(
