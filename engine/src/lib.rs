@@ -4,10 +4,12 @@
 //! - [`store`]: persistence, with Redis and in-memory implementations;
 //! - [`catalog`]: typed configuration over a store;
 //! - [`conversation`]: a conversation's state and transitions;
-//! - [`routing`]: the pure routing policy (waiting order, agent choice).
+//! - [`routing`]: the pure routing policy (waiting order, agent choice);
+//! - [`runtime`]: the actors around it, and the [`runtime::Engine`] handle the API calls.
 
 pub mod catalog;
 pub mod conversation;
 pub mod domain;
 pub mod routing;
+pub mod runtime;
 pub mod store;

@@ -70,6 +70,12 @@ impl AgentCore {
         }
     }
 
+    /// The same agent with another missed-offer limit (offers missed in a row before away).
+    pub fn with_max_missed(mut self, max_missed: u32) -> Self {
+        self.max_missed = max_missed.max(1);
+        self
+    }
+
     /// The agent's id.
     pub fn id(&self) -> &AgentId {
         &self.id

@@ -1,0 +1,169 @@
+//! The agent actor: owns one agent's [`AgentCore`] — presence, queue logins, capacity and
+//! load — and carries out its effects.
+
+use std::collections::BTreeSet;
+
+use actix::{Actor, Context, Handler, Message, MessageResult};
+
+use super::Engine;
+use super::queue_actor::QueueMail;
+use crate::domain::{ConversationId, Presence, QueueId};
+use crate::routing::protocol::{Effects, Happened, ToAgent};
+use crate::routing::{AgentCore, AgentError};
+
+/// A protocol message for the agent.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct AgentMail(pub ToAgent);
+
+/// Sets the agent's presence.
+#[derive(Message)]
+#[rtype(result = "AgentView")]
+pub struct SetPresence(pub Presence);
+
+/// Replaces the queues the agent is logged into.
+#[derive(Message)]
+#[rtype(result = "AgentView")]
+pub struct SetLogins(pub BTreeSet<QueueId>);
+
+/// The agent no longer holds a conversation (completed, snoozed, transferred, taken).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ReleaseConversation(pub ConversationId);
+
+/// The agent takes a conversation without an offer (a claim); refused at capacity.
+#[derive(Message)]
+#[rtype(result = "Result<(), AgentError>")]
+pub struct TakeConversation(pub ConversationId);
+
+/// Asks for the agent's observable state.
+#[derive(Message)]
+#[rtype(result = "AgentView")]
+pub struct GetAgentView;
+
+/// What an agent shows.
+#[derive(Debug, Clone)]
+pub struct AgentView {
+    /// Presence.
+    pub presence: Presence,
+    /// Queues logged into.
+    pub logins: BTreeSet<QueueId>,
+    /// Capacity.
+    pub capacity: u16,
+    /// Offered plus owned.
+    pub load: u16,
+    /// Owned conversations.
+    pub owned: Vec<ConversationId>,
+}
+
+/// One agent.
+pub struct AgentActor {
+    engine: Engine,
+    core: AgentCore,
+}
+
+impl AgentActor {
+    /// An agent actor around `core`.
+    pub fn new(engine: Engine, core: AgentCore) -> Self {
+        Self { engine, core }
+    }
+
+    fn apply(&mut self, fx: Effects) {
+        for (queue, message) in fx.to_queues {
+            self.engine.send_to_queue(&queue, QueueMail(message));
+        }
+        for (agent, message) in fx.to_agents {
+            self.engine.send_to_agent(&agent, AgentMail(message));
+        }
+        for happened in fx.happened {
+            if let Happened::AgentSetAway { agent } = happened {
+                tracing::info!(agent_id = %agent, "agent set away after missed offers");
+                self.engine.journal("agent.updated", serde_json::json!({"agent_id": agent, "presence": "away", "reason": "missed_offers"}));
+            }
+        }
+    }
+
+    fn view(&self) -> AgentView {
+        AgentView {
+            presence: self.core.presence(),
+            logins: self.core.logins().clone(),
+            capacity: self.core.capacity(),
+            load: self.core.load(),
+            owned: self.core.owned().iter().cloned().collect(),
+        }
+    }
+}
+
+impl Actor for AgentActor {
+    type Context = Context<Self>;
+}
+
+impl Handler<AgentMail> for AgentActor {
+    type Result = ();
+
+    fn handle(&mut self, AgentMail(message): AgentMail, _: &mut Context<Self>) {
+        let fx = self.core.handle(message, self.engine.now());
+        self.apply(fx);
+    }
+}
+
+impl Handler<SetPresence> for AgentActor {
+    type Result = MessageResult<SetPresence>;
+
+    fn handle(
+        &mut self,
+        SetPresence(presence): SetPresence,
+        _: &mut Context<Self>,
+    ) -> Self::Result {
+        let fx = self.core.set_presence(presence, self.engine.now());
+        self.apply(fx);
+        MessageResult(self.view())
+    }
+}
+
+impl Handler<SetLogins> for AgentActor {
+    type Result = MessageResult<SetLogins>;
+
+    fn handle(&mut self, SetLogins(logins): SetLogins, _: &mut Context<Self>) -> Self::Result {
+        let fx = self.core.set_logins(logins, self.engine.now());
+        self.apply(fx);
+        MessageResult(self.view())
+    }
+}
+
+impl Handler<ReleaseConversation> for AgentActor {
+    type Result = ();
+
+    fn handle(
+        &mut self,
+        ReleaseConversation(conversation): ReleaseConversation,
+        _: &mut Context<Self>,
+    ) {
+        let fx = self
+            .core
+            .release_conversation(&conversation, self.engine.now());
+        self.apply(fx);
+    }
+}
+
+impl Handler<TakeConversation> for AgentActor {
+    type Result = Result<(), AgentError>;
+
+    fn handle(
+        &mut self,
+        TakeConversation(conversation): TakeConversation,
+        _: &mut Context<Self>,
+    ) -> Self::Result {
+        let fx = self.core.take(conversation, self.engine.now())?;
+        self.apply(fx);
+        Ok(())
+    }
+}
+
+impl Handler<GetAgentView> for AgentActor {
+    type Result = MessageResult<GetAgentView>;
+
+    fn handle(&mut self, _: GetAgentView, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.view())
+    }
+}

@@ -1,0 +1,399 @@
+//! The conversation actor: the only writer of one conversation. Each command is applied to a
+//! copy, committed to the store with its message, events and timers, and only then adopted,
+//! acknowledged and acted on — so what a provider or desktop was told is always durable.
+
+use actix::{
+    Actor, ActorFutureExt, AsyncContext, AtomicResponse, Context, Handler, Message,
+    ResponseActFuture, WrapFuture,
+};
+use serde_json::{Value, json};
+
+use super::Engine;
+use super::agent_actor::ReleaseConversation;
+use super::engine::{EngineError, InboundAck, InboundMessage};
+use super::queue_actor::QueueMail;
+use crate::conversation::{Conversation, Followup, TimerKind};
+use crate::domain::{AgentId, ConversationId, Name, NumberId, QueueId};
+use crate::routing::protocol::{Answer, Happened, ToQueue};
+use crate::store::{CommitOutcome, ConversationCommit, NewEvent, Store, TimerChange};
+
+/// Where an inbound message goes, resolved by the engine from the business number.
+#[derive(Debug, Clone)]
+pub struct Routing {
+    /// The business number.
+    pub number_id: NumberId,
+    /// Its campaign.
+    pub campaign: Name,
+    /// Its queue.
+    pub queue_id: QueueId,
+    /// The queue's priority.
+    pub priority: u8,
+    /// The queue's public minutes.
+    pub public_minutes: u32,
+}
+
+/// A customer's message for this conversation.
+#[derive(Message)]
+#[rtype(result = "Result<InboundAck, EngineError>")]
+pub struct CustomerMessage {
+    /// The message.
+    pub message: InboundMessage,
+    /// Where it goes.
+    pub routing: Routing,
+}
+
+/// Something the routing did to this conversation.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Routed(pub Happened);
+
+/// The owner completes the conversation.
+#[derive(Message)]
+#[rtype(result = "Result<(), EngineError>")]
+pub struct Complete {
+    /// Who completes.
+    pub agent: AgentId,
+    /// Whether the queue requires a disposition.
+    pub disposition_required: bool,
+}
+
+/// Asks for the conversation's state (`None` when it does not exist).
+#[derive(Message)]
+#[rtype(result = "Option<Conversation>")]
+pub struct GetConversation;
+
+/// One conversation.
+pub struct ConversationActor {
+    engine: Engine,
+    id: ConversationId,
+    conversation: Option<Conversation>,
+}
+
+/// A change ready to commit: the next state and what goes with it.
+struct Change {
+    next: Conversation,
+    message: Option<Value>,
+    provider_message_id: Option<String>,
+    events: Vec<(&'static str, Value)>,
+    followups: Vec<Followup>,
+}
+
+fn timer_kind(kind: TimerKind) -> String {
+    match kind {
+        TimerKind::PublicMinutes => "public_minutes".into(),
+        TimerKind::WakeUp => "wake_up".into(),
+    }
+}
+
+impl ConversationActor {
+    /// An actor for conversation `id`; it loads its state from the store when it starts.
+    pub fn new(engine: Engine, id: ConversationId) -> Self {
+        Self {
+            engine,
+            id,
+            conversation: None,
+        }
+    }
+
+    /// Commits `change`; on success adopts its state and carries out its follow-ups.
+    fn commit(
+        &mut self,
+        change: Change,
+    ) -> ResponseActFuture<Self, Result<CommitOutcome, EngineError>> {
+        let now = self.engine.now();
+        let timers = change
+            .followups
+            .iter()
+            .filter_map(|f| match f {
+                Followup::Arm { kind, at } => Some(TimerChange::Arm {
+                    kind: timer_kind(*kind),
+                    at: *at,
+                }),
+                Followup::Disarm { kind } => Some(TimerChange::Disarm {
+                    kind: timer_kind(*kind),
+                }),
+                _ => None,
+            })
+            .collect();
+        let commit = ConversationCommit {
+            id: self.id.to_string(),
+            number_id: change.next.number_id.to_string(),
+            customer: change.next.customer.to_string(),
+            body: serde_json::to_string(&change.next).expect("conversations serialise"),
+            closed: !change.next.is_open(),
+            message: change.message.as_ref().map(Value::to_string),
+            provider_message_id: change.provider_message_id.clone(),
+            events: change
+                .events
+                .iter()
+                .map(|(kind, data)| NewEvent {
+                    kind: (*kind).to_owned(),
+                    at: now,
+                    data: data.to_string(),
+                })
+                .collect(),
+            timers,
+        };
+        let store = self.engine.store().clone();
+        Box::pin(
+            async move { store.conversation_commit(commit).await }
+                .into_actor(self)
+                .map(move |result, actor, _| {
+                    let outcome = result.map_err(EngineError::Store)?;
+                    if let CommitOutcome::Stored { .. } = outcome {
+                        actor.conversation = Some(change.next);
+                        actor.follow(change.followups);
+                    }
+                    Ok(outcome)
+                }),
+        )
+    }
+
+    /// Carries out follow-ups other than timers (those went into the commit).
+    fn follow(&self, followups: Vec<Followup>) {
+        let Some(conversation) = &self.conversation else {
+            return;
+        };
+        for followup in followups {
+            match followup {
+                Followup::Enqueue {
+                    queue,
+                    waiting_since,
+                }
+                | Followup::OfferFirstTo {
+                    queue,
+                    waiting_since,
+                    ..
+                } => {
+                    self.engine.send_to_queue(
+                        &queue,
+                        QueueMail(ToQueue::Enqueue {
+                            conversation: self.id.clone(),
+                            priority: conversation.priority,
+                            waiting_since,
+                        }),
+                    );
+                }
+                Followup::Withdraw { queue } => {
+                    self.engine.send_to_queue(
+                        &queue,
+                        QueueMail(ToQueue::Withdraw {
+                            conversation: self.id.clone(),
+                        }),
+                    );
+                }
+                Followup::ReleaseFrom { agent } => {
+                    self.engine
+                        .send_to_agent(&agent, ReleaseConversation(self.id.clone()));
+                }
+                Followup::Notify { .. } | Followup::Arm { .. } | Followup::Disarm { .. } => {}
+            }
+        }
+    }
+}
+
+impl Actor for ConversationActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        // Nothing is handled until the state is loaded: messages wait in the mailbox, in order.
+        let store = self.engine.store().clone();
+        let id = self.id.to_string();
+        ctx.wait(async move { store.conversation_get(&id).await }.into_actor(self).map(|loaded, actor, _| {
+            match loaded {
+                Ok(Some(doc)) => match serde_json::from_str(&doc.body) {
+                    Ok(conversation) => actor.conversation = Some(conversation),
+                    Err(e) => tracing::error!(conversation_id = %actor.id, error = %e, "stored conversation unreadable"),
+                },
+                Ok(None) => {}
+                Err(e) => tracing::error!(conversation_id = %actor.id, error = %e, "could not load conversation"),
+            }
+        }));
+    }
+}
+
+fn message_record(message: &InboundMessage, at: i64) -> Value {
+    json!({
+        "id": ulid::Ulid::new().to_string().to_lowercase(),
+        "direction": "inbound",
+        "body": message.body,
+        "media_urls": message.media_urls,
+        "provider_message_id": message.provider_message_id,
+        "at": at,
+    })
+}
+
+impl Handler<CustomerMessage> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<InboundAck, EngineError>>;
+
+    fn handle(&mut self, msg: CustomerMessage, _: &mut Context<Self>) -> Self::Result {
+        let at = self.engine.now();
+        let record = message_record(&msg.message, at);
+        let (next, followups, mut events) = match self.conversation.clone() {
+            Some(mut conversation) if conversation.is_open() => {
+                let followups = match conversation.customer_message(at, msg.routing.public_minutes)
+                {
+                    Ok(f) => f,
+                    Err(e) => {
+                        return AtomicResponse::new(Box::pin(actix::fut::ready(Err(
+                            EngineError::Conversation(e),
+                        ))));
+                    }
+                };
+                (conversation, followups, Vec::new())
+            }
+            _ => {
+                let (conversation, followups) = Conversation::open(
+                    self.id.clone(),
+                    msg.message.from.clone(),
+                    msg.routing.number_id.clone(),
+                    msg.routing.campaign.clone(),
+                    msg.routing.queue_id.clone(),
+                    msg.routing.priority,
+                    at,
+                );
+                let created = json!({
+                    "conversation_id": self.id,
+                    "queue_id": conversation.queue_id,
+                    "number_id": conversation.number_id,
+                    "campaign": conversation.campaign,
+                });
+                (
+                    conversation,
+                    followups,
+                    vec![("conversation.created", created)],
+                )
+            }
+        };
+        events.push((
+            "message.received",
+            json!({"conversation_id": self.id, "queue_id": next.queue_id, "owner": next.owner, "message": record}),
+        ));
+        let id = self.id.clone();
+        let change = Change {
+            next,
+            message: Some(record),
+            provider_message_id: msg.message.provider_message_id.clone(),
+            events,
+            followups,
+        };
+        let commit = self.commit(change);
+        AtomicResponse::new(Box::pin(commit.map(move |outcome, _, _| {
+            Ok(InboundAck {
+                conversation_id: id,
+                duplicate: outcome? == CommitOutcome::Duplicate,
+            })
+        })))
+    }
+}
+
+impl Handler<Routed> for ConversationActor {
+    type Result = AtomicResponse<Self, ()>;
+
+    fn handle(&mut self, Routed(happened): Routed, _: &mut Context<Self>) -> Self::Result {
+        let done = || AtomicResponse::new(Box::pin(actix::fut::ready(())));
+        let Some(current) = self.conversation.clone() else {
+            return done();
+        };
+        let mut next = current;
+        let (kind, data, followups) = match &happened {
+            Happened::OfferCreated {
+                offer,
+                agent,
+                expires_at,
+                ..
+            } => (
+                "offer.created",
+                json!({"offer_id": offer.to_string(), "conversation_id": self.id, "agent_id": agent, "expires_at": expires_at}),
+                Vec::new(),
+            ),
+            Happened::OfferEnded {
+                offer,
+                agent,
+                answer,
+                ..
+            } => {
+                let kind = match answer {
+                    Some(Answer::Reject) => "offer.rejected",
+                    Some(Answer::Timeout) => "offer.expired",
+                    _ => "offer.rescinded",
+                };
+                (
+                    kind,
+                    json!({"offer_id": offer.to_string(), "conversation_id": self.id, "agent_id": agent}),
+                    Vec::new(),
+                )
+            }
+            Happened::Assigned { agent, offer, .. } => match next.assign(agent) {
+                Ok(followups) => (
+                    "conversation.assigned",
+                    json!({"conversation_id": self.id, "agent_id": agent, "offer_id": offer.to_string()}),
+                    followups,
+                ),
+                Err(e) => {
+                    // Closed meanwhile (say the customer opted out): give the slot back.
+                    tracing::info!(conversation_id = %self.id, error = %e, "accepted offer no longer applies");
+                    self.engine
+                        .send_to_agent(agent, ReleaseConversation(self.id.clone()));
+                    return done();
+                }
+            },
+            Happened::AgentSetAway { .. } => return done(),
+        };
+        let change = Change {
+            next,
+            message: None,
+            provider_message_id: None,
+            events: vec![(kind, data)],
+            followups,
+        };
+        let id = self.id.clone();
+        AtomicResponse::new(Box::pin(self.commit(change).map(move |result, _, _| {
+            if let Err(e) = result {
+                tracing::error!(conversation_id = %id, error = %e, "could not record a routing change");
+            }
+        })))
+    }
+}
+
+impl Handler<Complete> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<(), EngineError>>;
+
+    fn handle(&mut self, msg: Complete, _: &mut Context<Self>) -> Self::Result {
+        let Some(mut next) = self.conversation.clone() else {
+            let id = self.id.to_string();
+            return AtomicResponse::new(Box::pin(actix::fut::ready(Err(EngineError::NotFound {
+                kind: "conversation",
+                id,
+            }))));
+        };
+        let followups = match next.complete(&msg.agent, msg.disposition_required, self.engine.now())
+        {
+            Ok(f) => f,
+            Err(e) => {
+                return AtomicResponse::new(Box::pin(actix::fut::ready(Err(
+                    EngineError::Conversation(e),
+                ))));
+            }
+        };
+        let data = json!({"conversation_id": self.id, "agent_id": msg.agent});
+        let change = Change {
+            next,
+            message: None,
+            provider_message_id: None,
+            events: vec![("conversation.closed", data)],
+            followups,
+        };
+        AtomicResponse::new(Box::pin(
+            self.commit(change).map(|result, _, _| result.map(|_| ())),
+        ))
+    }
+}
+
+impl Handler<GetConversation> for ConversationActor {
+    type Result = Option<Conversation>;
+
+    fn handle(&mut self, _: GetConversation, _: &mut Context<Self>) -> Self::Result {
+        self.conversation.clone()
+    }
+}

@@ -1,0 +1,454 @@
+//! The engine handle: what the API calls. It finds (or starts) the actor in charge, resolves
+//! configuration from the catalog, and awaits the actor's answer.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use actix::{Actor, Addr, ArbiterHandle, Handler, Message};
+use dashmap::DashMap;
+use serde_json::Value;
+
+use super::Clock;
+use super::agent_actor::{AgentActor, AgentView, GetAgentView, SetLogins, SetPresence};
+use super::conversation_actor::{
+    Complete, ConversationActor, CustomerMessage, GetConversation, Routing,
+};
+use super::queue_actor::{AnswerOffer, GetQueueView, QueueActor, QueueView};
+use crate::catalog::{Catalog, CatalogError};
+use crate::conversation::{Conversation, ConversationError};
+use crate::domain::{
+    Agent, AgentId, ConversationId, Number, PhoneNumber, Presence, Queue, QueueId,
+};
+use crate::routing::protocol::{Answer, OfferId};
+use crate::routing::{AgentCore, AgentError, AnswerError, Millis, QueueCore};
+use crate::store::{AnyStore, NewEvent, ResourceKind, Store, StoreError};
+
+/// Settings of the routing engine.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Offers an agent may miss in a row before being set away.
+    pub max_missed_offers: u32,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            max_missed_offers: crate::routing::DEFAULT_MAX_MISSED_OFFERS,
+        }
+    }
+}
+
+/// Why an engine call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    /// No business number has this phone number.
+    #[error("no business number {0} is configured")]
+    UnknownNumber(String),
+    /// A resource does not exist.
+    #[error("{kind} {id} not found")]
+    NotFound {
+        /// Its kind.
+        kind: &'static str,
+        /// Its id.
+        id: String,
+    },
+    /// The offer was answered, expired or rescinded already.
+    #[error("offer {0} is no longer pending")]
+    StaleOffer(String),
+    /// The offer was made to another agent.
+    #[error("offer {0} was made to another agent")]
+    NotYourOffer(String),
+    /// The conversation refused the command.
+    #[error(transparent)]
+    Conversation(#[from] ConversationError),
+    /// The agent refused the command.
+    #[error(transparent)]
+    Agent(#[from] AgentError),
+    /// Configuration could not be read.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The engine is shutting down.
+    #[error("the routing engine is not running")]
+    Stopped,
+}
+
+/// A customer's message as a provider delivered it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundMessage {
+    /// The customer.
+    pub from: PhoneNumber,
+    /// The business number texted.
+    pub to: PhoneNumber,
+    /// The text.
+    pub body: String,
+    /// Attached media (MMS).
+    pub media_urls: Vec<String>,
+    /// The provider's id, for deduplicating retries.
+    pub provider_message_id: Option<String>,
+}
+
+/// The answer to an inbound message: stored (or a duplicate of one stored before).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundAck {
+    /// The conversation it joined or opened.
+    pub conversation_id: ConversationId,
+    /// Whether it repeated a provider message id already stored (and was dropped).
+    pub duplicate: bool,
+}
+
+/// An agent's routing state.
+pub type AgentSnapshot = AgentView;
+/// A queue's routing state.
+pub type QueueSnapshot = QueueView;
+
+struct Inner {
+    store: AnyStore,
+    catalog: Catalog<AnyStore>,
+    clock: Clock,
+    config: EngineConfig,
+    arbiter: ArbiterHandle,
+    queues: DashMap<QueueId, Addr<QueueActor>>,
+    agents: DashMap<AgentId, Addr<AgentActor>>,
+    conversations: DashMap<ConversationId, Addr<ConversationActor>>,
+}
+
+/// The routing engine. Cloning shares it.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("store", &self.inner.store.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Starts an engine whose actors run on the current actix arbiter (inside a `System`).
+    pub fn start(store: AnyStore, clock: Clock, config: EngineConfig) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                catalog: Catalog::new(store.clone()),
+                store,
+                clock,
+                config,
+                arbiter: actix::Arbiter::current(),
+                queues: DashMap::new(),
+                agents: DashMap::new(),
+                conversations: DashMap::new(),
+            }),
+        }
+    }
+
+    /// Starts an engine on a thread of its own, with its own actix system: the server's
+    /// HTTP workers call it from their threads. Returns the engine and a handle to stop it.
+    pub fn spawn(store: AnyStore, config: EngineConfig) -> (Self, actix::System) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("switchboard-engine".into())
+            .spawn(move || {
+                let system = actix::System::new();
+                system.block_on(async {
+                    let engine = Engine::start(store, Clock::system(), config);
+                    let _ = tx.send((engine, actix::System::current()));
+                });
+                let _ = system.run();
+            })
+            .expect("the engine thread starts");
+        rx.recv().expect("the engine thread reports its start")
+    }
+
+    /// The time now, on the engine's clock.
+    pub fn now(&self) -> Millis {
+        self.inner.clock.now()
+    }
+
+    pub(super) fn store(&self) -> &AnyStore {
+        &self.inner.store
+    }
+
+    /// Journals an event that changes no stored document, without waiting for it.
+    pub(super) fn journal(&self, kind: &'static str, data: Value) {
+        let store = self.inner.store.clone();
+        let event = NewEvent {
+            kind: kind.to_owned(),
+            at: self.now(),
+            data: data.to_string(),
+        };
+        actix::spawn(async move {
+            if let Err(e) = store.events_append(vec![event]).await {
+                tracing::error!(error = %e, kind, "could not journal an event");
+            }
+        });
+    }
+
+    pub(super) fn queue_addr(&self, id: &QueueId) -> Option<Addr<QueueActor>> {
+        self.inner.queues.get(id).map(|a| a.clone())
+    }
+
+    pub(super) fn agent_addr(&self, id: &AgentId) -> Option<Addr<AgentActor>> {
+        self.inner.agents.get(id).map(|a| a.clone())
+    }
+
+    /// Sends to a queue actor. Queues are started before anything can address them (an agent
+    /// logs in, or a conversation arrives), so a missing one is a bug worth an error line.
+    pub(super) fn send_to_queue<M>(&self, id: &QueueId, message: M)
+    where
+        M: Message<Result = ()> + Send + 'static,
+        QueueActor: Handler<M>,
+    {
+        match self.queue_addr(id) {
+            Some(addr) => addr.do_send(message),
+            None => tracing::error!(queue_id = %id, "message for a queue that is not running"),
+        }
+    }
+
+    /// Sends to an agent actor (started when the agent first sets presence or logs in).
+    pub(super) fn send_to_agent<M>(&self, id: &AgentId, message: M)
+    where
+        M: Message<Result = ()> + Send + 'static,
+        AgentActor: Handler<M>,
+    {
+        match self.agent_addr(id) {
+            Some(addr) => addr.do_send(message),
+            None => tracing::error!(agent_id = %id, "message for an agent that is not running"),
+        }
+    }
+
+    /// The conversation's actor, started (and loading its state) if it is not running.
+    pub(super) fn conversation_addr(&self, id: &ConversationId) -> Addr<ConversationActor> {
+        self.inner
+            .conversations
+            .entry(id.clone())
+            .or_insert_with(|| {
+                let engine = self.clone();
+                let id = id.clone();
+                ConversationActor::start_in_arbiter(&self.inner.arbiter, move |_| {
+                    ConversationActor::new(engine, id)
+                })
+            })
+            .clone()
+    }
+
+    async fn ensure_queue(&self, id: &QueueId) -> Result<Addr<QueueActor>, EngineError> {
+        if let Some(addr) = self.queue_addr(id) {
+            return Ok(addr);
+        }
+        let queue = self.inner.catalog.get::<Queue>(id.as_str()).await?.resource;
+        let timeout = i64::from(queue.offer_timeout_secs.get()) * 1000;
+        let engine = self.clone();
+        let arbiter = self.inner.arbiter.clone();
+        Ok(self
+            .inner
+            .queues
+            .entry(id.clone())
+            .or_insert_with(move || {
+                let core = QueueCore::new(queue.id.clone(), queue.strategy, timeout);
+                QueueActor::start_in_arbiter(&arbiter, move |_| QueueActor::new(engine, core))
+            })
+            .clone())
+    }
+
+    async fn ensure_agent(&self, id: &AgentId) -> Result<Addr<AgentActor>, EngineError> {
+        if let Some(addr) = self.agent_addr(id) {
+            return Ok(addr);
+        }
+        let agent = self.inner.catalog.get::<Agent>(id.as_str()).await?.resource;
+        let engine = self.clone();
+        let arbiter = self.inner.arbiter.clone();
+        let now = self.now();
+        let max_missed = self.inner.config.max_missed_offers;
+        Ok(self
+            .inner
+            .agents
+            .entry(id.clone())
+            .or_insert_with(move || {
+                let core = AgentCore::new(agent.id.clone(), agent.capacity.get(), now)
+                    .with_max_missed(max_missed);
+                AgentActor::start_in_arbiter(&arbiter, move |_| AgentActor::new(engine, core))
+            })
+            .clone())
+    }
+
+    /// Stores a customer's message in its conversation (opening one if needed) and queues or
+    /// notifies as the conversation's state says. Returns once the message is durable.
+    pub async fn inbound(&self, message: InboundMessage) -> Result<InboundAck, EngineError> {
+        let number_id = self
+            .inner
+            .store
+            .config_find_unique(ResourceKind::Number, "phone", message.to.as_str())
+            .await?
+            .ok_or_else(|| EngineError::UnknownNumber(message.to.to_string()))?;
+        let number = self.inner.catalog.get::<Number>(&number_id).await?.resource;
+        let queue = self
+            .inner
+            .catalog
+            .get::<Queue>(number.queue_id.as_str())
+            .await?
+            .resource;
+        self.ensure_queue(&queue.id).await?;
+        let candidate = ConversationId::generate();
+        let (conversation_id, _) = self
+            .inner
+            .store
+            .conversation_open_or_get(
+                number.id.as_str(),
+                message.from.as_str(),
+                candidate.as_str(),
+            )
+            .await?;
+        let conversation_id = ConversationId::parse(conversation_id)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let routing = Routing {
+            number_id: number.id,
+            campaign: number.campaign,
+            queue_id: queue.id,
+            priority: queue.priority.get(),
+            public_minutes: queue.public_minutes.get(),
+        };
+        self.conversation_addr(&conversation_id)
+            .send(CustomerMessage { message, routing })
+            .await
+            .map_err(|_| EngineError::Stopped)?
+    }
+
+    /// Sets an agent's presence.
+    pub async fn set_presence(
+        &self,
+        agent: &AgentId,
+        presence: Presence,
+    ) -> Result<AgentSnapshot, EngineError> {
+        let addr = self.ensure_agent(agent).await?;
+        let view = addr
+            .send(SetPresence(presence))
+            .await
+            .map_err(|_| EngineError::Stopped)?;
+        self.journal(
+            "agent.updated",
+            serde_json::json!({"agent_id": agent, "presence": view.presence}),
+        );
+        Ok(view)
+    }
+
+    /// Replaces the queues an agent is logged into (each must exist).
+    pub async fn set_logins(
+        &self,
+        agent: &AgentId,
+        queues: BTreeSet<QueueId>,
+    ) -> Result<AgentSnapshot, EngineError> {
+        for queue in &queues {
+            self.ensure_queue(queue).await?;
+        }
+        let addr = self.ensure_agent(agent).await?;
+        addr.send(SetLogins(queues))
+            .await
+            .map_err(|_| EngineError::Stopped)
+    }
+
+    /// An agent accepts or rejects an offer, named as the offer events name it.
+    pub async fn answer_offer(
+        &self,
+        agent: &AgentId,
+        offer: &str,
+        answer: Answer,
+    ) -> Result<(), EngineError> {
+        let stale = || EngineError::StaleOffer(offer.to_owned());
+        let offer_id = parse_offer_id(offer).ok_or_else(stale)?;
+        let addr = self.queue_addr(&offer_id.queue).ok_or_else(stale)?;
+        match addr
+            .send(AnswerOffer {
+                offer: offer_id,
+                agent: agent.clone(),
+                answer,
+            })
+            .await
+        {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(AnswerError::Stale(_))) => Err(stale()),
+            Ok(Err(AnswerError::NotYours(_))) => Err(EngineError::NotYourOffer(offer.to_owned())),
+            Err(_) => Err(EngineError::Stopped),
+        }
+    }
+
+    /// The owner completes a conversation.
+    pub async fn complete(
+        &self,
+        agent: &AgentId,
+        conversation: &ConversationId,
+    ) -> Result<(), EngineError> {
+        let current = self.conversation(conversation).await?;
+        let queue = self
+            .inner
+            .catalog
+            .get::<Queue>(current.queue_id.as_str())
+            .await?
+            .resource;
+        self.conversation_addr(conversation)
+            .send(Complete {
+                agent: agent.clone(),
+                disposition_required: queue.disposition_required,
+            })
+            .await
+            .map_err(|_| EngineError::Stopped)?
+    }
+
+    /// A conversation's state.
+    pub async fn conversation(&self, id: &ConversationId) -> Result<Conversation, EngineError> {
+        self.conversation_addr(id)
+            .send(GetConversation)
+            .await
+            .map_err(|_| EngineError::Stopped)?
+            .ok_or_else(|| EngineError::NotFound {
+                kind: "conversation",
+                id: id.to_string(),
+            })
+    }
+
+    /// An agent's routing state.
+    pub async fn agent_snapshot(&self, agent: &AgentId) -> Result<AgentSnapshot, EngineError> {
+        let addr = self.ensure_agent(agent).await?;
+        addr.send(GetAgentView)
+            .await
+            .map_err(|_| EngineError::Stopped)
+    }
+
+    /// A queue's routing state.
+    pub async fn queue_snapshot(&self, queue: &QueueId) -> Result<QueueSnapshot, EngineError> {
+        let addr = self.ensure_queue(queue).await?;
+        addr.send(GetQueueView)
+            .await
+            .map_err(|_| EngineError::Stopped)
+    }
+}
+
+/// Reads `of_<queue>_<seq>`; queue ids may hold `_`, the sequence is the digits after the last.
+fn parse_offer_id(text: &str) -> Option<OfferId> {
+    let (head, seq) = text.strip_prefix("of_")?.rsplit_once('_')?;
+    Some(OfferId {
+        queue: QueueId::parse(head).ok()?,
+        seq: seq.parse().ok()?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offer_ids_round_trip_through_text() {
+        let offer = OfferId {
+            queue: QueueId::parse("q_01_x").unwrap(),
+            seq: 42,
+        };
+        assert_eq!(parse_offer_id(&offer.to_string()), Some(offer));
+        assert_eq!(parse_offer_id("of_q1"), None);
+        assert_eq!(parse_offer_id("nope"), None);
+        assert_eq!(parse_offer_id("of_bad id_3"), None);
+    }
+}

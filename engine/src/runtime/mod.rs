@@ -1,0 +1,21 @@
+//! The actor runtime: thin actix actors around the pure routing and conversation logic.
+//!
+//! - [`QueueActor`](queue_actor) holds a [`QueueCore`](crate::routing::QueueCore);
+//! - [`AgentActor`](agent_actor) holds an [`AgentCore`](crate::routing::AgentCore);
+//! - [`ConversationActor`](conversation_actor) holds a
+//!   [`Conversation`](crate::conversation::Conversation) and is its only writer: every change
+//!   is committed to the store (with its events) before it is acknowledged or acted on.
+//!
+//! Actors talk by one-way messages; the only awaited sends are from the [`Engine`] handle
+//! (called by HTTP handlers), never between actors, so no cycle of waiting can form.
+
+mod agent_actor;
+mod clock;
+mod conversation_actor;
+mod engine;
+mod queue_actor;
+
+pub use clock::Clock;
+pub use engine::{
+    AgentSnapshot, Engine, EngineConfig, EngineError, InboundAck, InboundMessage, QueueSnapshot,
+};

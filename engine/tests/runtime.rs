@@ -1,0 +1,308 @@
+//! The routing engine end to end, in process, on the memory store and paused tokio time:
+//! inbound texts become queued conversations, offers go out by strategy, reject and timeout
+//! re-offer, accept assigns, complete frees the slot. Time only moves when the test says.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use engine::catalog::Catalog;
+use engine::domain::{
+    Agent, AgentId, AgentRole, Capacity, ConversationId, Name, Number, NumberId, OfferTimeoutSecs,
+    PhoneNumber, Presence, Priority, PublicMinutes, Queue, QueueAlerts, QueueId, RoutingStrategy,
+    Team, TeamId,
+};
+use engine::routing::protocol::Answer;
+use engine::runtime::{Clock, Engine, EngineConfig, EngineError, InboundMessage};
+use engine::store::{AnyStore, MemoryStore, Store};
+
+const START: i64 = 1_800_000_000_000;
+
+fn queue_id() -> QueueId {
+    QueueId::parse("q1").unwrap()
+}
+
+fn agent(name: &str) -> AgentId {
+    AgentId::parse(name).unwrap()
+}
+
+async fn configured_store() -> AnyStore {
+    let store = AnyStore::Memory(MemoryStore::new());
+    let catalog = Catalog::new(store.clone());
+    let team = TeamId::parse("t1").unwrap();
+    catalog
+        .create(Team {
+            id: team.clone(),
+            name: Name::parse("name", "Support").unwrap(),
+        })
+        .await
+        .unwrap();
+    catalog
+        .create(Queue {
+            id: queue_id(),
+            name: Name::parse("name", "Inbound").unwrap(),
+            team_id: team.clone(),
+            strategy: RoutingStrategy::LongestIdle,
+            offer_timeout_secs: OfferTimeoutSecs::new(30).unwrap(),
+            public_minutes: PublicMinutes::default(),
+            alerts: QueueAlerts::default(),
+            disposition_required: false,
+            priority: Priority::default(),
+        })
+        .await
+        .unwrap();
+    catalog
+        .create(Number {
+            id: NumberId::parse("n1").unwrap(),
+            phone: PhoneNumber::parse("phone", "+15550100000").unwrap(),
+            campaign: Name::parse("campaign", "Spring").unwrap(),
+            queue_id: queue_id(),
+            provider_account_id: None,
+        })
+        .await
+        .unwrap();
+    for name in ["ann", "bob"] {
+        catalog
+            .create(Agent {
+                id: agent(name),
+                name: Name::parse("name", name).unwrap(),
+                role: AgentRole::Agent,
+                team_ids: vec![team.clone()],
+                capacity: Capacity::new(2).unwrap(),
+            })
+            .await
+            .unwrap();
+    }
+    store
+}
+
+fn text(from: &str, provider_id: &str) -> InboundMessage {
+    InboundMessage {
+        from: PhoneNumber::parse("from", from).unwrap(),
+        to: PhoneNumber::parse("to", "+15550100000").unwrap(),
+        body: "hello".into(),
+        media_urls: Vec::new(),
+        provider_message_id: Some(provider_id.into()),
+    }
+}
+
+/// Lets every message in flight be handled (paused time: nothing else moves).
+async fn settle() {
+    for _ in 0..20 {
+        tokio::task::yield_now().await;
+    }
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    for _ in 0..20 {
+        tokio::task::yield_now().await;
+    }
+}
+
+async fn ready(engine: &Engine, name: &str) {
+    engine
+        .set_logins(&agent(name), BTreeSet::from([queue_id()]))
+        .await
+        .unwrap();
+    engine
+        .set_presence(&agent(name), Presence::Available)
+        .await
+        .unwrap();
+    settle().await;
+}
+
+async fn offers(engine: &Engine) -> Vec<(String, ConversationId, AgentId)> {
+    let view = engine.queue_snapshot(&queue_id()).await.unwrap();
+    view.offers
+        .into_iter()
+        .map(|(o, c, a)| (o.to_string(), c, a))
+        .collect()
+}
+
+async fn kinds(store: &AnyStore) -> Vec<String> {
+    store
+        .events_after(0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect()
+}
+
+#[actix_rt::test]
+async fn inbound_offer_reject_timeout_accept_complete() {
+    tokio::time::pause();
+    let store = configured_store().await;
+    let engine = Engine::start(
+        store.clone(),
+        Clock::starting_at(START),
+        EngineConfig::default(),
+    );
+
+    // Two customers text before anyone is logged in: both wait, oldest first.
+    let first = engine.inbound(text("+15550001111", "SM1")).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let second = engine.inbound(text("+15550002222", "SM2")).await.unwrap();
+    assert!(!first.duplicate && first.conversation_id != second.conversation_id);
+    settle().await;
+    let view = engine.queue_snapshot(&queue_id()).await.unwrap();
+    assert_eq!((view.waiting, view.oldest_waiting_since), (2, Some(START)));
+
+    // A provider retry is acknowledged and dropped.
+    let retry = engine.inbound(text("+15550001111", "SM1")).await.unwrap();
+    assert!(retry.duplicate);
+    assert_eq!(retry.conversation_id, first.conversation_id);
+
+    // Ann comes in: she is offered the longest-waiting conversation, then the next.
+    ready(&engine, "ann").await;
+    let made = offers(&engine).await;
+    assert_eq!(made.len(), 2, "{made:?}");
+    assert!(made.iter().all(|(_, _, a)| *a == agent("ann")));
+    let first_offer = made
+        .iter()
+        .find(|(_, c, _)| *c == first.conversation_id)
+        .unwrap()
+        .0
+        .clone();
+
+    // Bob arrives (nothing left to offer him); Ann rejects the first, and it goes to Bob,
+    // not back to her.
+    ready(&engine, "bob").await;
+    assert!(
+        offers(&engine)
+            .await
+            .iter()
+            .all(|(_, _, a)| *a == agent("ann"))
+    );
+    engine
+        .answer_offer(&agent("ann"), &first_offer, Answer::Reject)
+        .await
+        .unwrap();
+    assert_eq!(
+        engine
+            .answer_offer(&agent("ann"), &first_offer, Answer::Accept)
+            .await,
+        Err(EngineError::StaleOffer(first_offer.clone())),
+        "a rejected offer cannot be accepted"
+    );
+    settle().await;
+    let made = offers(&engine).await;
+    let (bob_offer, conv, _) = made
+        .iter()
+        .find(|(_, _, a)| *a == agent("bob"))
+        .unwrap()
+        .clone();
+    assert_eq!(conv, first.conversation_id);
+    assert_eq!(
+        engine
+            .answer_offer(&agent("ann"), &bob_offer, Answer::Accept)
+            .await,
+        Err(EngineError::NotYourOffer(bob_offer.clone()))
+    );
+
+    // Bob accepts the first: he owns it.
+    engine
+        .answer_offer(&agent("bob"), &bob_offer, Answer::Accept)
+        .await
+        .unwrap();
+    settle().await;
+    let conversation = engine.conversation(&first.conversation_id).await.unwrap();
+    assert_eq!(conversation.owner, Some(agent("bob")));
+    assert_eq!(
+        conversation.waiting_since,
+        Some(START),
+        "waiting_since survived reject and re-offer"
+    );
+    assert_eq!(
+        engine.agent_snapshot(&agent("bob")).await.unwrap().owned,
+        vec![first.conversation_id.clone()]
+    );
+
+    // Ann lets the second time out: after 30 s it is offered again, to Bob.
+    tokio::time::sleep(Duration::from_secs(31)).await;
+    settle().await;
+    let made = offers(&engine).await;
+    assert!(
+        made.iter()
+            .any(|(_, c, a)| *c == second.conversation_id && *a == agent("bob")),
+        "{made:?}"
+    );
+
+    // He completes it: the slot frees, and the customer's next text opens a new conversation.
+    engine
+        .complete(&agent("ann"), &first.conversation_id)
+        .await
+        .unwrap_err();
+    engine
+        .complete(&agent("bob"), &first.conversation_id)
+        .await
+        .unwrap();
+    settle().await;
+    assert!(
+        engine
+            .agent_snapshot(&agent("bob"))
+            .await
+            .unwrap()
+            .owned
+            .is_empty()
+    );
+    let again = engine.inbound(text("+15550001111", "SM3")).await.unwrap();
+    assert_ne!(again.conversation_id, first.conversation_id);
+
+    let journal = kinds(&store).await;
+    for kind in [
+        "conversation.created",
+        "message.received",
+        "offer.created",
+        "offer.rejected",
+        "offer.expired",
+        "conversation.assigned",
+        "conversation.closed",
+    ] {
+        assert!(
+            journal.iter().any(|k| k == kind),
+            "{kind} missing from {journal:?}"
+        );
+    }
+}
+
+#[actix_rt::test]
+async fn unknown_business_number_is_refused_and_nothing_is_stored() {
+    tokio::time::pause();
+    let store = configured_store().await;
+    let engine = Engine::start(
+        store.clone(),
+        Clock::starting_at(START),
+        EngineConfig::default(),
+    );
+    let mut message = text("+15550001111", "SM9");
+    message.to = PhoneNumber::parse("to", "+15559999999").unwrap();
+    assert_eq!(
+        engine.inbound(message).await,
+        Err(EngineError::UnknownNumber("+15559999999".into()))
+    );
+    assert!(store.events_after(0, 10).await.unwrap().is_empty());
+}
+
+#[actix_rt::test]
+async fn three_missed_offers_in_a_row_set_the_agent_away() {
+    tokio::time::pause();
+    let store = configured_store().await;
+    let engine = Engine::start(
+        store.clone(),
+        Clock::starting_at(START),
+        EngineConfig::default(),
+    );
+    engine.inbound(text("+15550001111", "SM1")).await.unwrap();
+    ready(&engine, "ann").await;
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_secs(31)).await;
+        settle().await;
+    }
+    assert_eq!(
+        engine.agent_snapshot(&agent("ann")).await.unwrap().presence,
+        Presence::Away
+    );
+    assert!(
+        offers(&engine).await.is_empty(),
+        "nobody is left to offer to"
+    );
+    assert_eq!(engine.queue_snapshot(&queue_id()).await.unwrap().waiting, 1);
+}
