@@ -43,6 +43,14 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     /// The body is larger than the route accepts.
     PayloadTooLarge,
+    /// No business number is configured for the `to` of an inbound message.
+    UnknownNumber,
+    /// The conversation refused the command in its current state.
+    ConversationConflict,
+    /// The offer was answered, expired or rescinded already, or is another agent's.
+    StaleOffer,
+    /// Completing needs a disposition first.
+    DispositionRequired,
     /// A resource with that id exists already.
     AlreadyExists,
     /// Another resource already holds a value that must be unique.
@@ -61,7 +69,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and the test that pins them.
-    pub const ALL: [ErrorCode; 21] = [
+    pub const ALL: [ErrorCode; 25] = [
         Self::Unauthorized,
         Self::Forbidden,
         Self::NotFound,
@@ -76,6 +84,10 @@ impl ErrorCode {
         Self::InvalidCursor,
         Self::UnsupportedMediaType,
         Self::PayloadTooLarge,
+        Self::UnknownNumber,
+        Self::ConversationConflict,
+        Self::StaleOffer,
+        Self::DispositionRequired,
         Self::AlreadyExists,
         Self::ValueTaken,
         Self::ReferenceNotFound,
@@ -104,6 +116,10 @@ impl ErrorCode {
                 ("unsupported_media_type", StatusCode::UNSUPPORTED_MEDIA_TYPE)
             }
             Self::PayloadTooLarge => ("payload_too_large", StatusCode::PAYLOAD_TOO_LARGE),
+            Self::UnknownNumber => ("unknown_number", StatusCode::NOT_FOUND),
+            Self::ConversationConflict => ("conversation_conflict", StatusCode::CONFLICT),
+            Self::StaleOffer => ("stale_offer", StatusCode::CONFLICT),
+            Self::DispositionRequired => ("disposition_required", StatusCode::CONFLICT),
             Self::AlreadyExists => ("already_exists", StatusCode::CONFLICT),
             Self::ValueTaken => ("value_taken", StatusCode::CONFLICT),
             Self::ReferenceNotFound => ("reference_not_found", StatusCode::CONFLICT),
@@ -224,6 +240,33 @@ impl From<ValidationError> for ApiError {
     }
 }
 
+impl From<engine::runtime::EngineError> for ApiError {
+    fn from(err: engine::runtime::EngineError) -> Self {
+        use engine::runtime::EngineError;
+        let message = err.to_string();
+        match err {
+            EngineError::UnknownNumber(number) => Self::new(ErrorCode::UnknownNumber, message)
+                .with_details(json!({"field": "to", "number": number})),
+            EngineError::NotFound { kind, id } => Self::not_found(kind, &id),
+            EngineError::StaleOffer(offer) | EngineError::NotYourOffer(offer) => {
+                Self::new(ErrorCode::StaleOffer, message).with_details(json!({"offer_id": offer}))
+            }
+            EngineError::Conversation(
+                engine::conversation::ConversationError::DispositionRequired,
+            ) => Self::new(ErrorCode::DispositionRequired, message),
+            EngineError::Conversation(_) | EngineError::Agent(_) => {
+                Self::new(ErrorCode::ConversationConflict, message)
+            }
+            EngineError::Catalog(e) => e.into(),
+            EngineError::Store(e) => e.into(),
+            EngineError::Stopped => Self::new(
+                ErrorCode::StoreUnavailable,
+                "the routing engine is stopping",
+            ),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         if err.is_unavailable() {
@@ -308,6 +351,10 @@ mod tests {
             ("invalid_cursor", 400),
             ("unsupported_media_type", 415),
             ("payload_too_large", 413),
+            ("unknown_number", 404),
+            ("conversation_conflict", 409),
+            ("stale_offer", 409),
+            ("disposition_required", 409),
             ("already_exists", 409),
             ("value_taken", 409),
             ("reference_not_found", 409),

@@ -17,7 +17,7 @@ use engine::domain::{Agent, Disposition, Number, Queue, Team, Template};
 
 use crate::error::ErrorBody;
 use crate::routes::crud::ResourceApi;
-use crate::routes::{agents, health};
+use crate::routes::{agents, health, inbound};
 
 /// The document, assembled from annotated handlers and the generated configuration paths.
 #[derive(utoipa::OpenApi)]
@@ -28,8 +28,8 @@ use crate::routes::{agents, health};
             Every error answers `{\"code\", \"message\", \"details\"}` with a stable `code`.",
         license(name = "Apache-2.0"),
     ),
-    paths(health::healthz, health::readyz, agents::issue_token, agents::list_tokens, agents::revoke_token),
-    components(schemas(ErrorBody, health::Health, agents::IssueTokenRequest, agents::TokenView, agents::IssuedTokenView, agents::TokenList)),
+        paths(health::healthz, health::readyz, inbound::inbound, agents::issue_token, agents::list_tokens, agents::revoke_token),
+        components(schemas(ErrorBody, inbound::InboundRequest, inbound::InboundResponse, health::Health, agents::IssueTokenRequest, agents::TokenView, agents::IssuedTokenView, agents::TokenList)),
     modifiers(&ConfigurationPaths, &BearerAuth),
     tags(
         (name = "teams", description = "Groups of agents"),
@@ -38,6 +38,7 @@ use crate::routes::{agents, health};
         (name = "numbers", description = "Business numbers customers text"),
         (name = "dispositions", description = "Outcome codes"),
         (name = "templates", description = "Quick replies"),
+                (name = "messages", description = "Customer messages from SMS providers"),
         (name = "operations", description = "Health and readiness"),
     ),
 )]
@@ -75,7 +76,13 @@ fn close_request_schemas(doc: OpenApi) -> OpenApi {
         for (name, schema) in schemas.iter_mut() {
             let request = name.starts_with("Create")
                 || name.starts_with("Patch")
-                || ["AlertsInput", "ScopeInput", "IssueTokenRequest"].contains(&name.as_str());
+                || [
+                    "AlertsInput",
+                    "ScopeInput",
+                    "IssueTokenRequest",
+                    "InboundRequest",
+                ]
+                .contains(&name.as_str());
             if request {
                 close(schema);
             }

@@ -6,6 +6,7 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::{Context, bail};
+use engine::runtime::{Engine, EngineConfig};
 use engine::store::{AnyStore, MemoryStore, RedisStore, RedisStoreConfig, Store};
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -19,6 +20,7 @@ pub struct Application {
     port: u16,
     server: Server,
     store: AnyStore,
+    engine_system: actix::System,
 }
 
 /// The store the settings ask for. The Redis store connects lazily: the server starts (and
@@ -54,7 +56,9 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("binding {}", settings.bind))?;
         let port = listener.local_addr()?.port();
-        let state = web::Data::new(AppState::new(store.clone(), &admin_token));
+        // The routing engine runs on its own thread and actix system; HTTP workers call it.
+        let (engine, engine_system) = Engine::spawn(store.clone(), EngineConfig::default());
+        let state = web::Data::new(AppState::new(store.clone(), engine, &admin_token));
         let openapi = crate::openapi::document();
 
         let mut server = HttpServer::new(move || {
@@ -92,6 +96,7 @@ impl Application {
             port,
             server: server.run(),
             store,
+            engine_system,
         })
     }
 
@@ -109,6 +114,7 @@ impl Application {
     /// lets in-flight requests finish, then closes the store.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        self.engine_system.stop();
         self.store.close().await;
         tracing::info!("stopped");
         result

@@ -1,6 +1,7 @@
 //! What every handler shares: the catalog over the chosen store, and the admin credential.
 
 use engine::catalog::Catalog;
+use engine::runtime::Engine;
 use engine::store::AnyStore;
 use sha2::{Digest, Sha256};
 
@@ -9,14 +10,17 @@ use sha2::{Digest, Sha256};
 pub struct AppState {
     /// Configuration resources and tokens.
     pub catalog: Catalog<AnyStore>,
+    /// The routing engine.
+    pub engine: Engine,
     /// SHA-256 of the admin token: compared in constant time, never kept in clear.
     admin_token_sha256: [u8; 32],
 }
 
 impl AppState {
     /// State over `store` with `admin_token` as the admin credential.
-    pub fn new(store: AnyStore, admin_token: &str) -> Self {
+    pub fn new(store: AnyStore, engine: Engine, admin_token: &str) -> Self {
         Self {
+            engine,
             catalog: Catalog::new(store),
             admin_token_sha256: Sha256::digest(admin_token.as_bytes()).into(),
         }

@@ -4,6 +4,7 @@ pub mod agents;
 pub mod crud;
 pub mod dispositions;
 pub mod health;
+pub mod inbound;
 pub mod numbers;
 pub mod queues;
 pub mod teams;
@@ -29,7 +30,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(agents::configure_tokens)
                 .configure(crud::configure::<Number>)
                 .configure(crud::configure::<Disposition>)
-                .configure(crud::configure::<Template>),
+                .configure(crud::configure::<Template>)
+                .configure(inbound::configure),
         );
 }
 

@@ -3,6 +3,7 @@
 mod auth;
 mod crud;
 mod health;
+mod inbound;
 mod persistence;
 mod readiness;
 mod validation;
