@@ -9,7 +9,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use engine::domain::{AgentId, ConversationId, QueueId, RoutingStrategy};
-use engine::routing::protocol::{AgentNews, ToQueue};
+use engine::routing::protocol::{AgentNews, EnqueueHint, ToQueue};
 use engine::routing::{AgentRoster, QueueCore, RosterEntry, WaitingLine, pick_agents};
 
 /// Full size under `cargo bench`; `cargo test --all-targets` runs this file too (without
@@ -106,6 +106,7 @@ fn main() {
                 conversation: conversation(i),
                 priority: 0,
                 waiting_since: i as i64,
+                hint: EnqueueHint::None,
             },
             0,
         ));
@@ -137,6 +138,7 @@ fn main() {
                 conversation: conversation(waiting + i),
                 priority: 0,
                 waiting_since: (waiting + i) as i64,
+                hint: EnqueueHint::None,
             },
             2,
         ));

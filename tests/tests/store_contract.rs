@@ -433,6 +433,27 @@ mod cases {
         );
     }
 
+    pub async fn runtime_state_is_kept_by_kind_and_id<S: Store>(s: &S) {
+        s.runtime_put("agent", "b", "{\"presence\":\"away\"}")
+            .await
+            .unwrap();
+        s.runtime_put("agent", "a", "{\"presence\":\"available\"}")
+            .await
+            .unwrap();
+        s.runtime_put("agent", "a", "{\"presence\":\"offline\"}")
+            .await
+            .unwrap();
+        s.runtime_put("other", "a", "x").await.unwrap();
+        assert_eq!(
+            s.runtime_all("agent").await.unwrap(),
+            vec![
+                ("a".into(), "{\"presence\":\"offline\"}".into()),
+                ("b".into(), "{\"presence\":\"away\"}".into())
+            ]
+        );
+        assert!(s.runtime_all("none").await.unwrap().is_empty());
+    }
+
     pub async fn repeated_provider_message_is_stored_once<S: Store>(s: &S) {
         let mut first = commit("c1", "v1");
         first.message = Some("hello".into());
@@ -536,5 +557,6 @@ contract!(
     commit_stores_document_thread_and_events_in_order,
     repeated_provider_message_is_stored_once,
     appended_events_share_the_journal_numbering,
+    runtime_state_is_kept_by_kind_and_id,
     timers_arm_move_disarm_and_come_due_in_order,
 );

@@ -216,6 +216,12 @@ impl AgentCore {
         Ok(fx)
     }
 
+    /// Restores an owned conversation after a restart, even above capacity (it was owned
+    /// before; refusing it now would orphan it).
+    pub fn restore_owned(&mut self, conversation: ConversationId) {
+        self.owned.insert(conversation);
+    }
+
     /// Lets go of an owned conversation (completed, snoozed, transferred, claimed by another).
     pub fn release_conversation(&mut self, conversation: &ConversationId, now: Millis) -> Effects {
         let mut fx = Effects::default();
@@ -241,11 +247,14 @@ impl AgentCore {
                     Some(p) => round == Some(p.round) && p.pulling_from.as_ref() == Some(&queue),
                 };
                 let granted = pulled && self.has_free_slot() && self.logins.contains(&queue);
+                // The reservation a round asked for ends the round, granted or not: a round
+                // left open would keep the agent ineligible for good.
+                let ends_round = pulled && round.is_some();
+                if ends_round {
+                    self.pull = None;
+                }
                 if granted {
                     self.reserved.insert(offer.clone(), conversation);
-                    if round.is_some() {
-                        self.pull = None;
-                    }
                 }
                 self.version += 1;
                 let news = self.news_for(&queue);
@@ -266,6 +275,10 @@ impl AgentCore {
                         .collect();
                     // After a pulled slot, any slot still free is pulled for in turn.
                     self.settle(others, round.is_some(), &mut fx);
+                } else if ends_round {
+                    // The round failed (the agent filled up meanwhile): tell the queues, and
+                    // pull again if a slot is free after all.
+                    self.settle(self.logins.clone(), true, &mut fx);
                 }
             }
             ToAgent::Release { offer, timed_out } => {

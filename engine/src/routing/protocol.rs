@@ -54,6 +54,20 @@ pub struct AgentNews {
     pub eligible: Option<RosterEntry>,
 }
 
+/// How a conversation put in line should be served, beyond the queue's strategy.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum EnqueueHint {
+    /// As the strategy says.
+    #[default]
+    None,
+    /// To this agent first, if the agent can take it now (a snoozed conversation waking up
+    /// goes back to its owner); otherwise as usual.
+    OfferFirstTo(AgentId),
+    /// Never to this agent while another could take it (a public conversation is for the
+    /// owner's colleagues: the owner has it already).
+    NotTo(AgentId),
+}
+
 /// Messages to a queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ToQueue {
@@ -66,6 +80,8 @@ pub enum ToQueue {
         priority: u8,
         /// When the customer's oldest unanswered message arrived.
         waiting_since: Millis,
+        /// Whom to offer it to first, or not at all.
+        hint: EnqueueHint,
     },
     /// Take a conversation out of line and rescind its offers (claimed elsewhere, closed,
     /// opted out, snoozed).

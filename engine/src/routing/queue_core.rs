@@ -10,7 +10,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::protocol::{AgentNews, Answer, Effects, Happened, OfferId, ToAgent, ToQueue};
+use super::protocol::{
+    AgentNews, Answer, Effects, EnqueueHint, Happened, OfferId, ToAgent, ToQueue,
+};
 use super::{AgentRoster, Millis, RosterEntry, WaitKey, WaitingLine, pick_agents};
 use crate::domain::{AgentId, ConversationId, QueueId, RoutingStrategy};
 
@@ -65,6 +67,8 @@ pub struct QueueCore {
     out_of_line: HashMap<ConversationId, OutOfLine>,
     declined: HashMap<ConversationId, HashSet<AgentId>>,
     offers: HashMap<OfferId, Pending>,
+    /// Agents to try first for a conversation, once.
+    preferred: HashMap<ConversationId, AgentId>,
     next_seq: u64,
 }
 
@@ -82,6 +86,7 @@ impl QueueCore {
             out_of_line: HashMap::new(),
             declined: HashMap::new(),
             offers: HashMap::new(),
+            preferred: HashMap::new(),
             next_seq: 0,
         }
     }
@@ -125,7 +130,20 @@ impl QueueCore {
                 conversation,
                 priority,
                 waiting_since,
+                hint,
             } => {
+                match hint {
+                    EnqueueHint::None => {}
+                    EnqueueHint::OfferFirstTo(agent) => {
+                        self.preferred.insert(conversation.clone(), agent);
+                    }
+                    EnqueueHint::NotTo(agent) => {
+                        self.declined
+                            .entry(conversation.clone())
+                            .or_default()
+                            .insert(agent);
+                    }
+                }
                 match self.out_of_line.get_mut(&conversation) {
                     // Being offered already: it keeps its earliest time and stays served.
                     Some(out) => {
@@ -298,7 +316,12 @@ impl QueueCore {
             let conversation = head.conversation.clone();
             let empty = HashSet::new();
             let declined = self.declined.get(&conversation).unwrap_or(&empty);
-            let agents = pick_agents(self.strategy, &self.roster, declined);
+            // A preferred agent who can take it now gets it first, once; otherwise (away,
+            // logged out, full) the conversation is served as usual.
+            let agents = match self.preferred.remove(&conversation) {
+                Some(agent) if self.roster.get(&agent).is_some() => vec![agent],
+                _ => pick_agents(self.strategy, &self.roster, declined),
+            };
             if agents.is_empty() {
                 break;
             }
@@ -449,6 +472,7 @@ impl QueueCore {
 
     fn withdraw(&mut self, conversation: &ConversationId, fx: &mut Effects) {
         self.line.remove(conversation);
+        self.preferred.remove(conversation);
         self.declined.remove(conversation);
         let Some(out) = self.out_of_line.get_mut(conversation) else {
             return;

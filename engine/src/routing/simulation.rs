@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use proptest::prelude::*;
 
-use super::protocol::{Answer, Effects, Happened, OfferId, ToAgent, ToQueue};
+use super::protocol::{Answer, Effects, EnqueueHint, Happened, OfferId, ToAgent, ToQueue};
 use super::{AgentCore, Millis, QueueCore};
 use crate::domain::{AgentId, ConversationId, Presence, QueueId, RoutingStrategy};
 
@@ -192,6 +192,7 @@ impl World {
                         conversation,
                         priority,
                         waiting_since: now,
+                        hint: EnqueueHint::None,
                     },
                     now,
                 );
@@ -408,7 +409,11 @@ fn strategy() -> impl Strategy<Value = RoutingStrategy> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    // 300 cases per run; `PROPTEST_CASES=20000` searches harder.
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(300),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn random_interleavings_keep_the_routing_invariants(

@@ -36,6 +36,19 @@ pub struct ReleaseConversation(pub ConversationId);
 #[rtype(result = "Result<(), AgentError>")]
 pub struct TakeConversation(pub ConversationId);
 
+/// Restores an owned conversation after a restart (no capacity check, no announcement).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RestoreOwned(pub ConversationId);
+
+impl Handler<RestoreOwned> for AgentActor {
+    type Result = ();
+
+    fn handle(&mut self, RestoreOwned(conversation): RestoreOwned, _: &mut Context<Self>) {
+        self.core.restore_owned(conversation);
+    }
+}
+
 /// Asks for the agent's observable state.
 #[derive(Message)]
 #[rtype(result = "AgentView")]
@@ -77,10 +90,21 @@ impl AgentActor {
         }
         for happened in fx.happened {
             if let Happened::AgentSetAway { agent } = happened {
+                self.persist();
                 tracing::info!(agent_id = %agent, "agent set away after missed offers");
                 self.engine.journal("agent.updated", serde_json::json!({"agent_id": agent, "presence": "away", "reason": "missed_offers"}));
             }
         }
+    }
+
+    /// Saves presence and logins, so a restart brings the agent back as it was.
+    fn persist(&self) {
+        let state = serde_json::json!({
+            "presence": self.core.presence(),
+            "logins": self.core.logins(),
+        });
+        self.engine
+            .save_runtime("agent", self.core.id().to_string(), state);
     }
 
     fn view(&self) -> AgentView {
@@ -117,6 +141,7 @@ impl Handler<SetPresence> for AgentActor {
     ) -> Self::Result {
         let fx = self.core.set_presence(presence, self.engine.now());
         self.apply(fx);
+        self.persist();
         MessageResult(self.view())
     }
 }
@@ -127,6 +152,7 @@ impl Handler<SetLogins> for AgentActor {
     fn handle(&mut self, SetLogins(logins): SetLogins, _: &mut Context<Self>) -> Self::Result {
         let fx = self.core.set_logins(logins, self.engine.now());
         self.apply(fx);
+        self.persist();
         MessageResult(self.view())
     }
 }

@@ -12,9 +12,9 @@ use super::Engine;
 use super::agent_actor::ReleaseConversation;
 use super::engine::{EngineError, InboundAck, InboundMessage};
 use super::queue_actor::QueueMail;
-use crate::conversation::{Conversation, Followup, TimerKind};
+use crate::conversation::{Conversation, ConversationError, Followup, TimerKind};
 use crate::domain::{AgentId, ConversationId, Name, NumberId, QueueId};
-use crate::routing::protocol::{Answer, Happened, ToQueue};
+use crate::routing::protocol::{Answer, EnqueueHint, Happened, ToQueue};
 use crate::store::{CommitOutcome, ConversationCommit, NewEvent, Store, TimerChange};
 
 /// Where an inbound message goes, resolved by the engine from the business number.
@@ -159,11 +159,26 @@ impl ConversationActor {
                 Followup::Enqueue {
                     queue,
                     waiting_since,
+                } => {
+                    // A public conversation goes to the owner's colleagues, not back to the owner.
+                    let hint = match (&conversation.owner, conversation.public) {
+                        (Some(owner), true) => EnqueueHint::NotTo(owner.clone()),
+                        _ => EnqueueHint::None,
+                    };
+                    self.engine.send_to_queue(
+                        &queue,
+                        QueueMail(ToQueue::Enqueue {
+                            conversation: self.id.clone(),
+                            priority: conversation.priority,
+                            waiting_since,
+                            hint,
+                        }),
+                    );
                 }
-                | Followup::OfferFirstTo {
+                Followup::OfferFirstTo {
+                    agent,
                     queue,
                     waiting_since,
-                    ..
                 } => {
                     self.engine.send_to_queue(
                         &queue,
@@ -171,6 +186,7 @@ impl ConversationActor {
                             conversation: self.id.clone(),
                             priority: conversation.priority,
                             waiting_since,
+                            hint: EnqueueHint::OfferFirstTo(agent),
                         }),
                     );
                 }
@@ -395,5 +411,203 @@ impl Handler<GetConversation> for ConversationActor {
 
     fn handle(&mut self, _: GetConversation, _: &mut Context<Self>) -> Self::Result {
         self.conversation.clone()
+    }
+}
+
+/// What a command produced: follow-ups, events, and a thread entry.
+type Outcome = (Vec<Followup>, Vec<(&'static str, Value)>, Option<Value>);
+
+impl ConversationActor {
+    /// Applies `command` to a copy of the conversation and commits it; the answer is the thread
+    /// entry (if any) once durable.
+    fn transition(
+        &mut self,
+        command: impl FnOnce(&mut Conversation, i64) -> Result<Outcome, ConversationError>,
+    ) -> ResponseActFuture<Self, Result<Option<Value>, EngineError>> {
+        let Some(mut next) = self.conversation.clone() else {
+            let id = self.id.to_string();
+            return Box::pin(actix::fut::ready(Err(EngineError::NotFound {
+                kind: "conversation",
+                id,
+            })));
+        };
+        let (followups, events, message) = match command(&mut next, self.engine.now()) {
+            Ok(outcome) => outcome,
+            Err(e) => return Box::pin(actix::fut::ready(Err(EngineError::Conversation(e)))),
+        };
+        let entry = message.clone();
+        let change = Change {
+            next,
+            message,
+            provider_message_id: None,
+            events,
+            followups,
+        };
+        Box::pin(
+            self.commit(change)
+                .map(move |result, _, _| result.map(|_| entry)),
+        )
+    }
+}
+
+/// A durable timer of this conversation came due.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct TimerDue {
+    /// `public_minutes` or `wake_up`.
+    pub kind: String,
+    /// The queue's public minutes now (the engine reads the configuration).
+    pub public_minutes: u32,
+}
+
+impl Handler<TimerDue> for ConversationActor {
+    type Result = AtomicResponse<Self, ()>;
+
+    fn handle(&mut self, msg: TimerDue, _: &mut Context<Self>) -> Self::Result {
+        let id = self.id.clone();
+        let response = self.transition(move |c, now| {
+            let (kind, followups) = match msg.kind.as_str() {
+                "public_minutes" => (
+                    TimerKind::PublicMinutes,
+                    c.public_minutes_due(now, msg.public_minutes),
+                ),
+                "wake_up" => (TimerKind::WakeUp, c.wake(now)),
+                _ => return Ok((Vec::new(), Vec::new(), None)),
+            };
+            let event = match kind {
+                TimerKind::PublicMinutes if c.public => Some((
+                    "conversation.updated",
+                    json!({"conversation_id": c.id, "public": true}),
+                )),
+                TimerKind::WakeUp if !followups.is_empty() => Some((
+                    "conversation.updated",
+                    json!({"conversation_id": c.id, "status": "queued", "woken": true}),
+                )),
+                _ => None,
+            };
+            let mut followups = followups;
+            // Fired: disarm it, so the sweeper does not fire it again.
+            followups.push(Followup::Disarm { kind });
+            Ok((followups, event.into_iter().collect(), None))
+        });
+        AtomicResponse::new(Box::pin(response.map(move |result, _, _| {
+            if let Err(e) = result {
+                tracing::warn!(conversation_id = %id, error = %e, "timer could not be applied");
+            }
+        })))
+    }
+}
+
+/// An agent replies to the customer.
+#[derive(Message)]
+#[rtype(result = "Result<Option<Value>, EngineError>")]
+pub struct Reply {
+    /// Who replies.
+    pub agent: AgentId,
+    /// The text.
+    pub body: String,
+}
+
+impl Handler<Reply> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
+
+    fn handle(&mut self, msg: Reply, _: &mut Context<Self>) -> Self::Result {
+        AtomicResponse::new(self.transition(move |c, now| {
+            let followups = c.agent_reply(&msg.agent, now)?;
+            c.subscribers.insert(msg.agent.clone());
+            if c.owner.as_ref() == Some(&msg.agent) {
+                c.subscribers.remove(&msg.agent);
+            }
+            let record = json!({
+                "id": ulid::Ulid::new().to_string().to_lowercase(),
+                "direction": "outbound",
+                "body": msg.body,
+                "agent_id": msg.agent,
+                // Sending through a provider arrives with the SMS channel; until then replies
+                // wait in the outbox.
+                "status": "queued",
+                "at": now,
+            });
+            let event = (
+                "message.sent",
+                json!({"conversation_id": c.id, "message": record}),
+            );
+            Ok((followups, vec![event], Some(record)))
+        }))
+    }
+}
+
+/// An agent records a disposition.
+#[derive(Message)]
+#[rtype(result = "Result<Option<Value>, EngineError>")]
+pub struct AddDisposition {
+    /// The entry.
+    pub entry: crate::conversation::DispositionEntry,
+}
+
+impl Handler<AddDisposition> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
+
+    fn handle(&mut self, msg: AddDisposition, _: &mut Context<Self>) -> Self::Result {
+        AtomicResponse::new(self.transition(move |c, _| {
+            let event = ("conversation.updated", json!({"conversation_id": c.id, "disposition": msg.entry.code, "agent_id": msg.entry.agent}));
+            c.add_disposition(msg.entry)?;
+            Ok((Vec::new(), vec![event], None))
+        }))
+    }
+}
+
+/// The owner saves the conversation for later.
+#[derive(Message)]
+#[rtype(result = "Result<Option<Value>, EngineError>")]
+pub struct Snooze {
+    /// The owner.
+    pub agent: AgentId,
+    /// Until when.
+    pub until: i64,
+}
+
+impl Handler<Snooze> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
+
+    fn handle(&mut self, msg: Snooze, _: &mut Context<Self>) -> Self::Result {
+        AtomicResponse::new(self.transition(move |c, now| {
+            let followups = c.snooze(&msg.agent, msg.until, now)?;
+            let event = (
+                "conversation.updated",
+                json!({"conversation_id": c.id, "status": "snoozed", "until": msg.until}),
+            );
+            Ok((followups, vec![event], None))
+        }))
+    }
+}
+
+/// An agent takes the conversation without an offer (it already holds the slot).
+#[derive(Message)]
+#[rtype(result = "Result<Option<Value>, EngineError>")]
+pub struct Claim {
+    /// The agent.
+    pub agent: AgentId,
+}
+
+impl Handler<Claim> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
+
+    fn handle(&mut self, msg: Claim, _: &mut Context<Self>) -> Self::Result {
+        AtomicResponse::new(self.transition(move |c, _| {
+            let claimable = c.status == crate::conversation::ConversationStatus::Queued || c.public;
+            if !claimable {
+                return Err(match &c.owner {
+                    Some(owner) => ConversationError::AlreadyOwned(owner.clone()),
+                    None => ConversationError::NotOwned,
+                });
+            }
+            let followups = c.assign(&msg.agent)?;
+            let event = (
+                "conversation.assigned",
+                json!({"conversation_id": c.id, "agent_id": msg.agent, "claimed": true}),
+            );
+            Ok((followups, vec![event], None))
+        }))
     }
 }

@@ -9,17 +9,22 @@ use dashmap::DashMap;
 use serde_json::Value;
 
 use super::Clock;
-use super::agent_actor::{AgentActor, AgentView, GetAgentView, SetLogins, SetPresence};
+use super::agent_actor::{
+    AgentActor, AgentView, GetAgentView, ReleaseConversation, RestoreOwned, SetLogins, SetPresence,
+    TakeConversation,
+};
 use super::conversation_actor::{
-    Complete, ConversationActor, CustomerMessage, GetConversation, Routing,
+    AddDisposition, Claim, Complete, ConversationActor, CustomerMessage, GetConversation, Reply,
+    Routing, Snooze, TimerDue,
 };
-use super::queue_actor::{AnswerOffer, GetQueueView, QueueActor, QueueView};
+use super::queue_actor::{AnswerOffer, GetQueueView, QueueActor, QueueMail, QueueView};
 use crate::catalog::{Catalog, CatalogError};
-use crate::conversation::{Conversation, ConversationError};
+use crate::conversation::{Conversation, ConversationError, DispositionEntry};
 use crate::domain::{
-    Agent, AgentId, ConversationId, Number, PhoneNumber, Presence, Queue, QueueId,
+    Agent, AgentId, ConversationId, Disposition, Number, PhoneNumber, Presence, Queue, QueueId,
+    Slug,
 };
-use crate::routing::protocol::{Answer, OfferId};
+use crate::routing::protocol::{Answer, EnqueueHint, OfferId, ToQueue};
 use crate::routing::{AgentCore, AgentError, AnswerError, Millis, QueueCore};
 use crate::store::{AnyStore, NewEvent, ResourceKind, Store, StoreError};
 
@@ -28,12 +33,15 @@ use crate::store::{AnyStore, NewEvent, ResourceKind, Store, StoreError};
 pub struct EngineConfig {
     /// Offers an agent may miss in a row before being set away.
     pub max_missed_offers: u32,
+    /// How often due durable timers (public minutes, wake-ups) are looked for.
+    pub timer_poll: std::time::Duration,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
         Self {
             max_missed_offers: crate::routing::DEFAULT_MAX_MISSED_OFFERS,
+            timer_poll: std::time::Duration::from_secs(1),
         }
     }
 }
@@ -99,6 +107,13 @@ pub struct InboundAck {
     pub duplicate: bool,
 }
 
+/// An agent's routing state as saved for a restart.
+#[derive(Debug, serde::Deserialize)]
+struct SavedAgent {
+    presence: Presence,
+    logins: BTreeSet<QueueId>,
+}
+
 /// An agent's routing state.
 pub type AgentSnapshot = AgentView;
 /// A queue's routing state.
@@ -130,9 +145,10 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
-    /// Starts an engine whose actors run on the current actix arbiter (inside a `System`).
+    /// Starts an engine whose actors run on the current actix arbiter (inside a `System`),
+    /// and its timer sweeper. Call [`Engine::recover`] next to bring back stored state.
     pub fn start(store: AnyStore, clock: Clock, config: EngineConfig) -> Self {
-        Self {
+        let engine = Self {
             inner: Arc::new(Inner {
                 catalog: Catalog::new(store.clone()),
                 store,
@@ -143,7 +159,10 @@ impl Engine {
                 agents: DashMap::new(),
                 conversations: DashMap::new(),
             }),
-        }
+        };
+        let sweeper = engine.clone();
+        actix::spawn(async move { sweeper.sweep_timers().await });
+        engine
     }
 
     /// Starts an engine on a thread of its own, with its own actix system: the server's
@@ -156,6 +175,11 @@ impl Engine {
                 let system = actix::System::new();
                 system.block_on(async {
                     let engine = Engine::start(store, Clock::system(), config);
+                    if let Err(e) = engine.recover().await {
+                        // The store may still be coming up: the engine serves what arrives from
+                        // now on, and says loudly that it could not restore the rest.
+                        tracing::error!(error = %e, "could not recover routing state");
+                    }
                     let _ = tx.send((engine, actix::System::current()));
                 });
                 let _ = system.run();
@@ -186,6 +210,110 @@ impl Engine {
                 tracing::error!(error = %e, kind, "could not journal an event");
             }
         });
+    }
+
+    /// Saves runtime state, without waiting for it.
+    pub(super) fn save_runtime(&self, kind: &'static str, id: String, state: Value) {
+        let store = self.inner.store.clone();
+        actix::spawn(async move {
+            if let Err(e) = store.runtime_put(kind, &id, &state.to_string()).await {
+                tracing::error!(error = %e, kind, "could not save runtime state");
+            }
+        });
+    }
+
+    /// Fires due durable timers, forever: each goes to its conversation, which disarms it
+    /// once applied (a timer fired twice finds nothing left to do).
+    async fn sweep_timers(self) {
+        loop {
+            tokio::time::sleep(self.inner.config.timer_poll).await;
+            let due = match self.inner.store.timers_due(self.now(), 500).await {
+                Ok(due) => due,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not read due timers");
+                    continue;
+                }
+            };
+            for timer in due {
+                let Ok(conversation) = ConversationId::parse(timer.conversation.as_str()) else {
+                    continue;
+                };
+                let public_minutes = match self.conversation(&conversation).await {
+                    Ok(c) => match self.inner.catalog.get::<Queue>(c.queue_id.as_str()).await {
+                        Ok(queue) => queue.resource.public_minutes.get(),
+                        Err(_) => 0,
+                    },
+                    Err(_) => continue,
+                };
+                self.conversation_addr(&conversation).do_send(TimerDue {
+                    kind: timer.kind,
+                    public_minutes,
+                });
+            }
+        }
+    }
+
+    /// Brings back what the store holds after a restart: owned conversations to their agents,
+    /// waiting and public ones to their queues (in their original order, by `waiting_since`),
+    /// then the agents' logins and presence, which re-makes the offers. Overdue timers fire
+    /// on the sweeper's first round.
+    pub async fn recover(&self) -> Result<(), EngineError> {
+        use crate::conversation::ConversationStatus;
+        let mut enqueued = 0usize;
+        for id in self.inner.store.conversations_open().await? {
+            let Some(doc) = self.inner.store.conversation_get(&id).await? else {
+                continue;
+            };
+            let conversation: Conversation = serde_json::from_str(&doc.body)
+                .map_err(|e| StoreError::Corrupt(format!("conversation {id}: {e}")))?;
+            if let (ConversationStatus::Owned, Some(owner)) =
+                (conversation.status, &conversation.owner)
+            {
+                match self.ensure_agent(owner).await {
+                    Ok(addr) => addr.do_send(RestoreOwned(conversation.id.clone())),
+                    Err(e) => {
+                        tracing::warn!(conversation_id = %id, error = %e, "owner not restored")
+                    }
+                }
+            }
+            let waiting = conversation.status == ConversationStatus::Queued || conversation.public;
+            if let (true, Some(since)) = (waiting, conversation.waiting_since) {
+                self.ensure_queue(&conversation.queue_id).await?;
+                self.send_to_queue(
+                    &conversation.queue_id,
+                    QueueMail(ToQueue::Enqueue {
+                        conversation: conversation.id.clone(),
+                        priority: conversation.priority,
+                        waiting_since: since,
+                        hint: EnqueueHint::None,
+                    }),
+                );
+                enqueued += 1;
+            }
+        }
+        let mut agents = 0usize;
+        for (id, state) in self.inner.store.runtime_all("agent").await? {
+            let Ok(agent) = AgentId::parse(id.as_str()) else {
+                continue;
+            };
+            let Ok(state) = serde_json::from_str::<SavedAgent>(&state) else {
+                continue;
+            };
+            if self
+                .inner
+                .catalog
+                .find::<Agent>(agent.as_str())
+                .await?
+                .is_none()
+            {
+                continue; // deleted meanwhile
+            }
+            self.set_logins(&agent, state.logins).await?;
+            self.set_presence(&agent, state.presence).await?;
+            agents += 1;
+        }
+        tracing::info!(enqueued, agents, "routing state recovered");
+        Ok(())
     }
 
     pub(super) fn queue_addr(&self, id: &QueueId) -> Option<Addr<QueueActor>> {
@@ -396,6 +524,104 @@ impl Engine {
             })
             .await
             .map_err(|_| EngineError::Stopped)?
+    }
+
+    /// An owner or subscriber replies to the customer. Returns the thread entry.
+    pub async fn reply(
+        &self,
+        agent: &AgentId,
+        conversation: &ConversationId,
+        body: String,
+    ) -> Result<Value, EngineError> {
+        let entry = self
+            .conversation_addr(conversation)
+            .send(Reply {
+                agent: agent.clone(),
+                body,
+            })
+            .await
+            .map_err(|_| EngineError::Stopped)??;
+        Ok(entry.unwrap_or(Value::Null))
+    }
+
+    /// Records a disposition (the code must exist and be active).
+    pub async fn add_disposition(
+        &self,
+        agent: &AgentId,
+        conversation: &ConversationId,
+        code: Slug,
+        note: Option<String>,
+    ) -> Result<(), EngineError> {
+        let id = self
+            .inner
+            .store
+            .config_find_unique(ResourceKind::Disposition, "code", code.as_str())
+            .await?
+            .ok_or_else(|| EngineError::NotFound {
+                kind: "disposition",
+                id: code.to_string(),
+            })?;
+        let disposition = self.inner.catalog.get::<Disposition>(&id).await?.resource;
+        if !disposition.active {
+            return Err(EngineError::NotFound {
+                kind: "disposition",
+                id: code.to_string(),
+            });
+        }
+        let entry = DispositionEntry {
+            code,
+            note,
+            agent: agent.clone(),
+            at: self.now(),
+        };
+        self.conversation_addr(conversation)
+            .send(AddDisposition { entry })
+            .await
+            .map_err(|_| EngineError::Stopped)??;
+        Ok(())
+    }
+
+    /// The owner saves a conversation for later, until `until`.
+    pub async fn snooze(
+        &self,
+        agent: &AgentId,
+        conversation: &ConversationId,
+        until: Millis,
+    ) -> Result<(), EngineError> {
+        self.conversation_addr(conversation)
+            .send(Snooze {
+                agent: agent.clone(),
+                until,
+            })
+            .await
+            .map_err(|_| EngineError::Stopped)??;
+        Ok(())
+    }
+
+    /// An agent claims a waiting or public conversation: the agent must have a free slot, and
+    /// the first claim wins.
+    pub async fn claim(
+        &self,
+        agent: &AgentId,
+        conversation: &ConversationId,
+    ) -> Result<(), EngineError> {
+        let agent_addr = self.ensure_agent(agent).await?;
+        agent_addr
+            .send(TakeConversation(conversation.clone()))
+            .await
+            .map_err(|_| EngineError::Stopped)??;
+        let claimed = self
+            .conversation_addr(conversation)
+            .send(Claim {
+                agent: agent.clone(),
+            })
+            .await
+            .map_err(|_| EngineError::Stopped)?;
+        if claimed.is_err() {
+            // Lost the race (or the conversation is not claimable): give the slot back.
+            agent_addr.do_send(ReleaseConversation(conversation.clone()));
+        }
+        claimed.map(|_| ())
     }
 
     /// A conversation's state.

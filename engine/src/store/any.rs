@@ -132,6 +132,14 @@ impl Store for AnyStore {
         dispatch!(self, s => s.timers_due(now, limit))
     }
 
+    async fn runtime_put(&self, kind: &str, id: &str, body: &str) -> Result<(), StoreError> {
+        dispatch!(self, s => s.runtime_put(kind, id, body))
+    }
+
+    async fn runtime_all(&self, kind: &str) -> Result<Vec<(String, String)>, StoreError> {
+        dispatch!(self, s => s.runtime_all(kind))
+    }
+
     async fn close(&self) {
         dispatch!(self, s => s.close())
     }

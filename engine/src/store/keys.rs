@@ -21,6 +21,7 @@
 //! | `<p>:events` | stream, capped | the event journal; entry id `<event id>-0` |
 //! | `<p>:events:last` | string | the last event id given |
 //! | `<p>:timers` | sorted set | `<conversation>|<kind>` scored by due time (ms) |
+//! | `<p>:rt:<kind>` | hash | runtime state by id, e.g. each agent's presence and queue logins |
 //!
 //! A conversation commit touches the conversation's keys and the global journal in one Lua
 //! script, so a state change and its events land together. Those keys do not share a slot;
@@ -117,6 +118,11 @@ impl Keys {
     /// The last event id given.
     pub fn events_last(&self) -> String {
         format!("{}:events:last", self.prefix)
+    }
+
+    /// Runtime state of one kind (e.g. `agent`): a hash from id to JSON.
+    pub fn runtime(&self, kind: &str) -> String {
+        format!("{}:rt:{kind}", self.prefix)
     }
 
     /// The durable timers.

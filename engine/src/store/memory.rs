@@ -37,6 +37,7 @@ struct State {
     last_event: u64,
     timers: BTreeSet<(i64, String, String)>,
     timer_at: HashMap<(String, String), i64>,
+    runtime: BTreeMap<(String, String), String>,
     closed: bool,
 }
 
@@ -411,6 +412,23 @@ impl Store for MemoryStore {
                 kind: kind.clone(),
                 at: *at,
             })
+            .collect())
+    }
+
+    async fn runtime_put(&self, kind: &str, id: &str, body: &str) -> Result<(), StoreError> {
+        self.lock()?
+            .runtime
+            .insert((kind.to_owned(), id.to_owned()), body.to_owned());
+        Ok(())
+    }
+
+    async fn runtime_all(&self, kind: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let state = self.lock()?;
+        Ok(state
+            .runtime
+            .iter()
+            .filter(|((k, _), _)| k == kind)
+            .map(|((_, id), body)| (id.clone(), body.clone()))
             .collect())
     }
 

@@ -133,6 +133,20 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<DueTimer>, StoreError>> + Send;
 
+    /// Saves a piece of runtime state (an agent's presence and logins, say) under `kind`/`id`.
+    fn runtime_put(
+        &self,
+        kind: &str,
+        id: &str,
+        body: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every piece of runtime state of `kind`, as `(id, body)`, in id order.
+    fn runtime_all(
+        &self,
+        kind: &str,
+    ) -> impl Future<Output = Result<Vec<(String, String)>, StoreError>> + Send;
+
     /// Releases resources at shutdown; calls after it may fail.
     fn close(&self) -> impl Future<Output = ()> + Send;
 }

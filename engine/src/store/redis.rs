@@ -542,6 +542,20 @@ impl Store for RedisStore {
             .collect()
     }
 
+    async fn runtime_put(&self, kind: &str, id: &str, body: &str) -> Result<(), StoreError> {
+        let mut con = self.connection.clone();
+        self.bounded(con.hset(self.keys.runtime(kind), id, body))
+            .await
+    }
+
+    async fn runtime_all(&self, kind: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let mut con = self.connection.clone();
+        let mut all: Vec<(String, String)> =
+            self.bounded(con.hgetall(self.keys.runtime(kind))).await?;
+        all.sort();
+        Ok(all)
+    }
+
     async fn close(&self) {
         // The connection manager closes its socket when the last clone drops; there is no
         // buffered write to flush, every call having been awaited.
