@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use engine::catalog::Catalog;
 use engine::domain::{
-    Agent, AgentId, AgentRole, Capacity, ConversationId, Name, Number, NumberId, OfferTimeoutSecs,
-    PhoneNumber, Presence, Priority, PublicMinutes, Queue, QueueAlerts, QueueId, RoutingStrategy,
-    Team, TeamId,
+    Agent, AgentId, AgentRole, Capacity, ConversationId, Disposition, DispositionId, Name, Number,
+    NumberId, OfferTimeoutSecs, PhoneNumber, Presence, Priority, PublicMinutes, Queue, QueueAlerts,
+    QueueId, RoutingStrategy, Slug, Team, TeamId,
 };
 use engine::routing::protocol::Answer;
 use engine::runtime::{Clock, Engine, EngineConfig, EngineError, InboundMessage};
@@ -26,6 +26,10 @@ fn agent(name: &str) -> AgentId {
 }
 
 async fn configured_store() -> AnyStore {
+    configured_store_with(false).await
+}
+
+async fn configured_store_with(disposition_required: bool) -> AnyStore {
     let store = AnyStore::Memory(MemoryStore::new());
     let catalog = Catalog::new(store.clone());
     let team = TeamId::parse("t1").unwrap();
@@ -45,7 +49,7 @@ async fn configured_store() -> AnyStore {
             offer_timeout_secs: OfferTimeoutSecs::new(30).unwrap(),
             public_minutes: PublicMinutes::default(),
             alerts: QueueAlerts::default(),
-            disposition_required: false,
+            disposition_required,
             priority: Priority::default(),
         })
         .await
@@ -72,6 +76,15 @@ async fn configured_store() -> AnyStore {
             .await
             .unwrap();
     }
+    catalog
+        .create(Disposition {
+            id: DispositionId::parse("d1").unwrap(),
+            code: Slug::parse("code", "resolved").unwrap(),
+            label: Name::parse("label", "Resolved").unwrap(),
+            active: true,
+        })
+        .await
+        .unwrap();
     store
 }
 
@@ -305,4 +318,256 @@ async fn three_missed_offers_in_a_row_set_the_agent_away() {
         "nobody is left to offer to"
     );
     assert_eq!(engine.queue_snapshot(&queue_id()).await.unwrap().waiting, 1);
+}
+
+/// Offers the oldest waiting conversation to `name`, who accepts it; returns it.
+async fn accept_next(engine: &Engine, name: &str) -> ConversationId {
+    let made = offers(engine).await;
+    let (offer, conversation, _) = made
+        .iter()
+        .find(|(_, _, a)| *a == agent(name))
+        .expect("an offer")
+        .clone();
+    engine
+        .answer_offer(&agent(name), &offer, Answer::Accept)
+        .await
+        .unwrap();
+    settle().await;
+    conversation
+}
+
+#[actix_rt::test]
+async fn unanswered_customer_goes_public_after_twenty_minutes_and_a_colleague_takes_it() {
+    tokio::time::pause();
+    let store = configured_store().await;
+    let engine = Engine::start(
+        store.clone(),
+        Clock::starting_at(START),
+        EngineConfig::default(),
+    );
+    ready(&engine, "ann").await;
+    engine.inbound(text("+15550001111", "SM1")).await.unwrap();
+    settle().await;
+    let conversation = accept_next(&engine, "ann").await;
+    let since = engine
+        .conversation(&conversation)
+        .await
+        .unwrap()
+        .waiting_since;
+    assert!(since.is_some());
+    ready(&engine, "bob").await;
+    assert!(offers(&engine).await.is_empty());
+
+    // 19 minutes: still private. 20 minutes (and the sweeper's round): public, offered to Bob,
+    // never back to Ann, who keeps it meanwhile.
+    tokio::time::sleep(Duration::from_secs(19 * 60)).await;
+    settle().await;
+    assert!(!engine.conversation(&conversation).await.unwrap().public);
+    tokio::time::sleep(Duration::from_secs(62)).await;
+    settle().await;
+    let public = engine.conversation(&conversation).await.unwrap();
+    assert!(public.public);
+    assert_eq!(public.owner, Some(agent("ann")));
+    let made = offers(&engine).await;
+    assert_eq!(made.len(), 1, "{made:?}");
+    assert_eq!(made[0].2, agent("bob"));
+
+    // Bob takes it: he owns it, Ann becomes a subscriber and gets her slot back.
+    accept_next(&engine, "bob").await;
+    let taken = engine.conversation(&conversation).await.unwrap();
+    assert_eq!(taken.owner, Some(agent("bob")));
+    assert!(taken.subscribers.contains(&agent("ann")) && !taken.public);
+    assert_eq!(taken.waiting_since, since, "it kept its place");
+    assert_eq!(engine.agent_snapshot(&agent("ann")).await.unwrap().load, 0);
+}
+
+#[actix_rt::test]
+async fn a_reply_before_public_minutes_keeps_the_conversation_private() {
+    tokio::time::pause();
+    let store = configured_store().await;
+    let engine = Engine::start(
+        store.clone(),
+        Clock::starting_at(START),
+        EngineConfig::default(),
+    );
+    ready(&engine, "ann").await;
+    engine.inbound(text("+15550001111", "SM1")).await.unwrap();
+    settle().await;
+    let conversation = accept_next(&engine, "ann").await;
+    assert!(
+        engine
+            .reply(&agent("bob"), &conversation, "hi".into())
+            .await
+            .is_err(),
+        "only watchers reply"
+    );
+    engine
+        .reply(&agent("ann"), &conversation, "On it!".into())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(30 * 60)).await;
+    settle().await;
+    let c = engine.conversation(&conversation).await.unwrap();
+    assert!(!c.public && c.waiting_since.is_none());
+}
+
+#[actix_rt::test]
+async fn saved_for_later_wakes_on_time_and_goes_to_the_same_agent_first() {
+    tokio::time::pause();
+    let store = configured_store().await;
+    let engine = Engine::start(
+        store.clone(),
+        Clock::starting_at(START),
+        EngineConfig::default(),
+    );
+    ready(&engine, "ann").await;
+    engine.inbound(text("+15550001111", "SM1")).await.unwrap();
+    settle().await;
+    let conversation = accept_next(&engine, "ann").await;
+    engine
+        .reply(
+            &agent("ann"),
+            &conversation,
+            "I'll check and text you back".into(),
+        )
+        .await
+        .unwrap();
+    let until = engine.now() + 10 * 60_000;
+    assert!(
+        engine
+            .snooze(&agent("bob"), &conversation, until)
+            .await
+            .is_err(),
+        "only the owner snoozes"
+    );
+    engine
+        .snooze(&agent("ann"), &conversation, until)
+        .await
+        .unwrap();
+    settle().await;
+    assert_eq!(
+        engine.agent_snapshot(&agent("ann")).await.unwrap().load,
+        0,
+        "a snoozed conversation holds no slot"
+    );
+    // Bob has been idle longer than Ann by the time it wakes; it still goes to Ann first.
+    ready(&engine, "bob").await;
+    tokio::time::sleep(Duration::from_secs(10 * 60 + 2)).await;
+    settle().await;
+    let made = offers(&engine).await;
+    assert_eq!(made.len(), 1, "{made:?}");
+    assert_eq!(
+        (made[0].1.clone(), made[0].2.clone()),
+        (conversation.clone(), agent("ann"))
+    );
+}
+
+#[actix_rt::test]
+async fn a_customer_text_wakes_a_snoozed_conversation_early() {
+    tokio::time::pause();
+    let store = configured_store().await;
+    let engine = Engine::start(
+        store.clone(),
+        Clock::starting_at(START),
+        EngineConfig::default(),
+    );
+    ready(&engine, "ann").await;
+    engine.inbound(text("+15550001111", "SM1")).await.unwrap();
+    settle().await;
+    let conversation = accept_next(&engine, "ann").await;
+    engine
+        .snooze(&agent("ann"), &conversation, engine.now() + 3_600_000)
+        .await
+        .unwrap();
+    settle().await;
+    let again = engine.inbound(text("+15550001111", "SM2")).await.unwrap();
+    assert_eq!(again.conversation_id, conversation);
+    settle().await;
+    let made = offers(&engine).await;
+    assert_eq!(made.len(), 1);
+    assert_eq!(made[0].2, agent("ann"));
+}
+
+#[actix_rt::test]
+async fn the_first_claim_wins_and_the_loser_keeps_its_slot() {
+    tokio::time::pause();
+    let store = configured_store().await;
+    let engine = Engine::start(
+        store.clone(),
+        Clock::starting_at(START),
+        EngineConfig::default(),
+    );
+    // Logged in but away: nothing is offered, so the conversation waits to be claimed.
+    for name in ["ann", "bob"] {
+        engine
+            .set_logins(&agent(name), BTreeSet::from([queue_id()]))
+            .await
+            .unwrap();
+    }
+    let conversation = engine
+        .inbound(text("+15550001111", "SM1"))
+        .await
+        .unwrap()
+        .conversation_id;
+    settle().await;
+    let (ann, bob) = (agent("ann"), agent("bob"));
+    let (a, b) = tokio::join!(
+        engine.claim(&ann, &conversation),
+        engine.claim(&bob, &conversation)
+    );
+    assert!(a.is_ok() ^ b.is_ok(), "exactly one claim wins: {a:?} {b:?}");
+    settle().await;
+    let winner = if a.is_ok() { "ann" } else { "bob" };
+    let loser = if a.is_ok() { "bob" } else { "ann" };
+    assert_eq!(
+        engine.conversation(&conversation).await.unwrap().owner,
+        Some(agent(winner))
+    );
+    assert_eq!(engine.agent_snapshot(&agent(winner)).await.unwrap().load, 1);
+    assert_eq!(engine.agent_snapshot(&agent(loser)).await.unwrap().load, 0);
+    assert_eq!(engine.queue_snapshot(&queue_id()).await.unwrap().waiting, 0);
+}
+
+#[actix_rt::test]
+async fn completion_needs_a_disposition_where_the_queue_requires_one() {
+    tokio::time::pause();
+    let store = configured_store_with(true).await;
+    let engine = Engine::start(
+        store.clone(),
+        Clock::starting_at(START),
+        EngineConfig::default(),
+    );
+    ready(&engine, "ann").await;
+    engine.inbound(text("+15550001111", "SM1")).await.unwrap();
+    settle().await;
+    let conversation = accept_next(&engine, "ann").await;
+    let refused = engine.complete(&agent("ann"), &conversation).await;
+    assert!(
+        matches!(
+            refused,
+            Err(EngineError::Conversation(
+                engine::conversation::ConversationError::DispositionRequired
+            ))
+        ),
+        "{refused:?}"
+    );
+    let unknown = engine
+        .add_disposition(
+            &agent("ann"),
+            &conversation,
+            Slug::parse("code", "nope").unwrap(),
+            None,
+        )
+        .await;
+    assert!(matches!(unknown, Err(EngineError::NotFound { .. })));
+    engine
+        .add_disposition(
+            &agent("ann"),
+            &conversation,
+            Slug::parse("code", "resolved").unwrap(),
+            Some("done".into()),
+        )
+        .await
+        .unwrap();
+    engine.complete(&agent("ann"), &conversation).await.unwrap();
 }

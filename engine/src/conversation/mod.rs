@@ -5,5 +5,6 @@
 mod state;
 
 pub use state::{
-    Conversation, ConversationError, ConversationStatus, DispositionEntry, Followup, TimerKind,
+    Conversation, ConversationError, ConversationStatus, DispositionEntry, Followup, Opening,
+    TimerKind,
 };

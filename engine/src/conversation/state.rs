@@ -125,6 +125,25 @@ pub enum ConversationError {
     NotOwned,
 }
 
+/// What a conversation opens with: who wrote to which number, and where it is served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opening {
+    /// The new conversation's id.
+    pub id: ConversationId,
+    /// The customer.
+    pub customer: PhoneNumber,
+    /// The business number.
+    pub number_id: NumberId,
+    /// The number's campaign.
+    pub campaign: Name,
+    /// The number's queue.
+    pub queue_id: QueueId,
+    /// The queue's priority.
+    pub priority: u8,
+    /// The queue's public minutes.
+    pub public_minutes: u32,
+}
+
 /// One conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Conversation {
@@ -140,6 +159,9 @@ pub struct Conversation {
     pub queue_id: QueueId,
     /// Its priority in the queue.
     pub priority: u8,
+    /// The queue's public minutes (0: never), as of the customer's last message.
+    #[serde(default = "default_public_minutes")]
+    pub public_minutes: u32,
     /// Where it is.
     pub status: ConversationStatus,
     /// Its owner.
@@ -164,17 +186,22 @@ pub struct Conversation {
     pub last_agent_at: Option<Millis>,
 }
 
+fn default_public_minutes() -> u32 {
+    20
+}
+
 impl Conversation {
     /// A new conversation opened by a customer message at `at`.
-    pub fn open(
-        id: ConversationId,
-        customer: PhoneNumber,
-        number_id: NumberId,
-        campaign: Name,
-        queue_id: QueueId,
-        priority: u8,
-        at: Millis,
-    ) -> (Self, Vec<Followup>) {
+    pub fn open(opening: Opening, at: Millis) -> (Self, Vec<Followup>) {
+        let Opening {
+            id,
+            customer,
+            number_id,
+            campaign,
+            queue_id,
+            priority,
+            public_minutes,
+        } = opening;
         let conversation = Self {
             id,
             customer,
@@ -182,6 +209,7 @@ impl Conversation {
             campaign,
             queue_id: queue_id.clone(),
             priority,
+            public_minutes,
             status: ConversationStatus::Queued,
             owner: None,
             subscribers: BTreeSet::new(),
@@ -232,6 +260,7 @@ impl Conversation {
             return Err(ConversationError::Closed);
         }
         self.last_customer_at = Some(at);
+        self.public_minutes = public_minutes;
         let since = *self.waiting_since.get_or_insert(at);
         let mut out = Vec::new();
         match self.status {
@@ -319,9 +348,16 @@ impl Conversation {
         out.push(Followup::Withdraw {
             queue: self.queue_id.clone(),
         });
-        out.push(Followup::Disarm {
-            kind: TimerKind::PublicMinutes,
-        });
+        // The customer may be waiting already: the new owner's public minutes run from then.
+        match self.waiting_since {
+            Some(since) if self.public_minutes > 0 => out.push(Followup::Arm {
+                kind: TimerKind::PublicMinutes,
+                at: since + i64::from(self.public_minutes) * 60_000,
+            }),
+            _ => out.push(Followup::Disarm {
+                kind: TimerKind::PublicMinutes,
+            }),
+        }
         self.owner = Some(agent.clone());
         self.subscribers.remove(agent);
         self.status = ConversationStatus::Owned;
@@ -332,7 +368,8 @@ impl Conversation {
 
     /// The public-minutes timer fired at `at`: an owned conversation whose customer still
     /// waits goes back to its queue, keeping its place and its owner.
-    pub fn public_minutes_due(&mut self, at: Millis, public_minutes: u32) -> Vec<Followup> {
+    pub fn public_minutes_due(&mut self, at: Millis) -> Vec<Followup> {
+        let public_minutes = self.public_minutes;
         match (self.status, self.waiting_since) {
             (ConversationStatus::Owned, Some(since))
                 if !self.public
@@ -474,17 +511,20 @@ mod tests {
         QueueId::parse("q1").unwrap()
     }
 
+    fn opening() -> Opening {
+        Opening {
+            id: ConversationId::parse("cv1").unwrap(),
+            customer: PhoneNumber::parse("from", "+15550001111").unwrap(),
+            number_id: NumberId::parse("n1").unwrap(),
+            campaign: Name::parse("campaign", "Spring").unwrap(),
+            queue_id: q(),
+            priority: 0,
+            public_minutes: 20,
+        }
+    }
+
     fn opened(at: Millis) -> Conversation {
-        Conversation::open(
-            ConversationId::parse("cv1").unwrap(),
-            PhoneNumber::parse("from", "+15550001111").unwrap(),
-            NumberId::parse("n1").unwrap(),
-            Name::parse("campaign", "Spring").unwrap(),
-            q(),
-            0,
-            at,
-        )
-        .0
+        Conversation::open(opening(), at).0
     }
 
     fn owned_by(agent: &str, at: Millis) -> Conversation {
@@ -495,15 +535,7 @@ mod tests {
 
     #[test]
     fn first_message_opens_a_queued_conversation_waiting_since_then() {
-        let (c, out) = Conversation::open(
-            ConversationId::parse("cv1").unwrap(),
-            PhoneNumber::parse("from", "+15550001111").unwrap(),
-            NumberId::parse("n1").unwrap(),
-            Name::parse("campaign", "Spring").unwrap(),
-            q(),
-            0,
-            1_000,
-        );
+        let (c, out) = Conversation::open(opening(), 1_000);
         assert_eq!(c.status, ConversationStatus::Queued);
         assert_eq!(c.waiting_since, Some(1_000));
         assert_eq!(
@@ -565,10 +597,10 @@ mod tests {
     fn public_minutes_requeue_with_original_waiting_since_and_owner_kept() {
         let mut c = owned_by("a", 1_000);
         assert!(
-            c.public_minutes_due(1_000 + 19 * MIN, 20).is_empty(),
+            c.public_minutes_due(1_000 + 19 * MIN).is_empty(),
             "not yet due"
         );
-        let out = c.public_minutes_due(1_000 + 20 * MIN, 20);
+        let out = c.public_minutes_due(1_000 + 20 * MIN);
         assert!(c.public);
         assert_eq!(c.owner, Some(ag("a")));
         assert_eq!(
@@ -579,21 +611,23 @@ mod tests {
             }]
         );
         // Fired again (a duplicate timer) it does nothing.
-        assert!(c.public_minutes_due(1_000 + 21 * MIN, 20).is_empty());
+        assert!(c.public_minutes_due(1_000 + 21 * MIN).is_empty());
     }
 
     #[test]
     fn public_minutes_never_fire_when_turned_off_or_answered() {
         let mut c = owned_by("a", 1_000);
-        assert!(c.public_minutes_due(1_000 + 99 * MIN, 0).is_empty());
+        c.public_minutes = 0;
+        assert!(c.public_minutes_due(1_000 + 99 * MIN).is_empty());
+        c.public_minutes = 20;
         c.agent_reply(&ag("a"), 2_000).unwrap();
-        assert!(c.public_minutes_due(1_000 + 99 * MIN, 20).is_empty());
+        assert!(c.public_minutes_due(1_000 + 99 * MIN).is_empty());
     }
 
     #[test]
     fn owner_reply_makes_a_public_conversation_private_again() {
         let mut c = owned_by("a", 1_000);
-        c.public_minutes_due(1_000 + 20 * MIN, 20);
+        c.public_minutes_due(1_000 + 20 * MIN);
         let out = c.agent_reply(&ag("a"), 1_000 + 21 * MIN).unwrap();
         assert!(!c.public);
         assert!(out.contains(&Followup::Withdraw { queue: q() }));
@@ -606,7 +640,7 @@ mod tests {
             c.assign(&ag("b")),
             Err(ConversationError::AlreadyOwned(ag("a")))
         );
-        c.public_minutes_due(1_000 + 20 * MIN, 20);
+        c.public_minutes_due(1_000 + 20 * MIN);
         let out = c.assign(&ag("b")).unwrap();
         assert_eq!(c.owner, Some(ag("b")));
         assert!(c.subscribers.contains(&ag("a")));

@@ -12,7 +12,7 @@ use super::Engine;
 use super::agent_actor::ReleaseConversation;
 use super::engine::{EngineError, InboundAck, InboundMessage};
 use super::queue_actor::QueueMail;
-use crate::conversation::{Conversation, ConversationError, Followup, TimerKind};
+use crate::conversation::{Conversation, ConversationError, Followup, Opening, TimerKind};
 use crate::domain::{AgentId, ConversationId, Name, NumberId, QueueId};
 use crate::routing::protocol::{Answer, EnqueueHint, Happened, ToQueue};
 use crate::store::{CommitOutcome, ConversationCommit, NewEvent, Store, TimerChange};
@@ -260,12 +260,15 @@ impl Handler<CustomerMessage> for ConversationActor {
             }
             _ => {
                 let (conversation, followups) = Conversation::open(
-                    self.id.clone(),
-                    msg.message.from.clone(),
-                    msg.routing.number_id.clone(),
-                    msg.routing.campaign.clone(),
-                    msg.routing.queue_id.clone(),
-                    msg.routing.priority,
+                    Opening {
+                        id: self.id.clone(),
+                        customer: msg.message.from.clone(),
+                        number_id: msg.routing.number_id.clone(),
+                        campaign: msg.routing.campaign.clone(),
+                        queue_id: msg.routing.queue_id.clone(),
+                        priority: msg.routing.priority,
+                        public_minutes: msg.routing.public_minutes,
+                    },
                     at,
                 );
                 let created = json!({
@@ -456,8 +459,6 @@ impl ConversationActor {
 pub struct TimerDue {
     /// `public_minutes` or `wake_up`.
     pub kind: String,
-    /// The queue's public minutes now (the engine reads the configuration).
-    pub public_minutes: u32,
 }
 
 impl Handler<TimerDue> for ConversationActor {
@@ -467,10 +468,7 @@ impl Handler<TimerDue> for ConversationActor {
         let id = self.id.clone();
         let response = self.transition(move |c, now| {
             let (kind, followups) = match msg.kind.as_str() {
-                "public_minutes" => (
-                    TimerKind::PublicMinutes,
-                    c.public_minutes_due(now, msg.public_minutes),
-                ),
+                "public_minutes" => (TimerKind::PublicMinutes, c.public_minutes_due(now)),
                 "wake_up" => (TimerKind::WakeUp, c.wake(now)),
                 _ => return Ok((Vec::new(), Vec::new(), None)),
             };

@@ -238,17 +238,8 @@ impl Engine {
                 let Ok(conversation) = ConversationId::parse(timer.conversation.as_str()) else {
                     continue;
                 };
-                let public_minutes = match self.conversation(&conversation).await {
-                    Ok(c) => match self.inner.catalog.get::<Queue>(c.queue_id.as_str()).await {
-                        Ok(queue) => queue.resource.public_minutes.get(),
-                        Err(_) => 0,
-                    },
-                    Err(_) => continue,
-                };
-                self.conversation_addr(&conversation).do_send(TimerDue {
-                    kind: timer.kind,
-                    public_minutes,
-                });
+                self.conversation_addr(&conversation)
+                    .do_send(TimerDue { kind: timer.kind });
             }
         }
     }

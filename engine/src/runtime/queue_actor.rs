@@ -44,6 +44,8 @@ pub struct QueueView {
     pub oldest_waiting_since: Option<Millis>,
     /// Pending offers: offer, conversation, agent.
     pub offers: Vec<(OfferId, crate::domain::ConversationId, AgentId)>,
+    /// The first 100 conversations in line, in serving order, with their `waiting_since`.
+    pub line: Vec<(crate::domain::ConversationId, Millis)>,
 }
 
 /// An offer's timer fired.
@@ -164,6 +166,11 @@ impl Handler<GetQueueView> for QueueActor {
                 .core
                 .pending_offers()
                 .map(|(o, c, a)| (o.clone(), c.clone(), a.clone()))
+                .collect(),
+            line: line
+                .iter()
+                .take(100)
+                .map(|k| (k.conversation.clone(), k.waiting_since))
                 .collect(),
         })
     }
