@@ -1,0 +1,229 @@
+//! Crash recovery against a real Redis: build waiting, offered, owned, public-free and snoozed
+//! conversations; stop the engine (its thread and actors gone); start a new one on the same
+//! Redis; the observable state is the same and routing goes on.
+//!
+//! Real Redis means real time, so this test waits on state with deadlines instead of pausing.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use engine::catalog::Catalog;
+use engine::domain::{
+    Agent, AgentId, AgentRole, Capacity, ConversationId, Name, Number, NumberId, OfferTimeoutSecs,
+    PhoneNumber, Presence, Priority, PublicMinutes, Queue, QueueAlerts, QueueId, RoutingStrategy,
+    Team, TeamId,
+};
+use engine::routing::protocol::Answer;
+use engine::runtime::{Engine, EngineConfig, InboundMessage, QueueSnapshot};
+use engine::store::{AnyStore, RedisStore, RedisStoreConfig};
+
+fn store(url: &str, prefix: &str) -> AnyStore {
+    AnyStore::Redis(
+        RedisStore::open(&RedisStoreConfig {
+            url: url.to_owned(),
+            key_prefix: prefix.to_owned(),
+            timeout: Duration::from_secs(2),
+        })
+        .unwrap(),
+    )
+}
+
+fn queue_id() -> QueueId {
+    QueueId::parse("q1").unwrap()
+}
+
+fn agent(name: &str) -> AgentId {
+    AgentId::parse(name).unwrap()
+}
+
+async fn configure(store: &AnyStore) {
+    let catalog = Catalog::new(store.clone());
+    let team = TeamId::parse("t1").unwrap();
+    catalog
+        .create(Team {
+            id: team.clone(),
+            name: Name::parse("name", "Support").unwrap(),
+        })
+        .await
+        .unwrap();
+    catalog
+        .create(Queue {
+            id: queue_id(),
+            name: Name::parse("name", "Inbound").unwrap(),
+            team_id: team.clone(),
+            strategy: RoutingStrategy::LongestIdle,
+            offer_timeout_secs: OfferTimeoutSecs::new(600).unwrap(),
+            public_minutes: PublicMinutes::default(),
+            alerts: QueueAlerts::default(),
+            disposition_required: false,
+            priority: Priority::default(),
+        })
+        .await
+        .unwrap();
+    catalog
+        .create(Number {
+            id: NumberId::parse("n1").unwrap(),
+            phone: PhoneNumber::parse("phone", "+15550100000").unwrap(),
+            campaign: Name::parse("campaign", "Spring").unwrap(),
+            queue_id: queue_id(),
+            provider_account_id: None,
+        })
+        .await
+        .unwrap();
+    for (name, capacity) in [("ann", 2), ("bob", 1)] {
+        catalog
+            .create(Agent {
+                id: agent(name),
+                name: Name::parse("name", name).unwrap(),
+                role: AgentRole::Agent,
+                team_ids: vec![team.clone()],
+                capacity: Capacity::new(capacity).unwrap(),
+            })
+            .await
+            .unwrap();
+    }
+}
+
+fn text(from: &str) -> InboundMessage {
+    InboundMessage {
+        from: PhoneNumber::parse("from", from).unwrap(),
+        to: PhoneNumber::parse("to", "+15550100000").unwrap(),
+        body: "hi".into(),
+        media_urls: Vec::new(),
+        provider_message_id: None,
+    }
+}
+
+/// Polls the queue until `ready` holds, for up to five seconds.
+async fn queue_until(engine: &Engine, ready: impl Fn(&QueueSnapshot) -> bool) -> QueueSnapshot {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let view = engine.queue_snapshot(&queue_id()).await.unwrap();
+        if ready(&view) {
+            return view;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "queue never reached the expected state: {view:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[actix_rt::test]
+async fn a_restarted_engine_comes_back_in_the_same_state_and_routing_goes_on() {
+    let redis = testkit::RedisServer::start();
+    let prefix = testkit::unique_prefix("recovery");
+    let first_store = store(&redis.url(), &prefix);
+    configure(&first_store).await;
+    let (first, first_system) = Engine::spawn(first_store, EngineConfig::default());
+
+    // Five customers, a few milliseconds apart so their order is unambiguous.
+    let mut conversations: Vec<ConversationId> = Vec::new();
+    for n in 1..=5 {
+        conversations.push(
+            first
+                .inbound(text(&format!("+1555000000{n}")))
+                .await
+                .unwrap()
+                .conversation_id,
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Ann (capacity 2) gets the two oldest; she accepts the first, and snoozes it after a reply;
+    // then accepts the next. Bob stays offline.
+    first
+        .set_logins(&agent("ann"), BTreeSet::from([queue_id()]))
+        .await
+        .unwrap();
+    first
+        .set_presence(&agent("ann"), Presence::Available)
+        .await
+        .unwrap();
+    let view = queue_until(&first, |v| v.offers.len() == 2).await;
+    let offer_of = |view: &QueueSnapshot, c: &ConversationId| {
+        view.offers
+            .iter()
+            .find(|(_, oc, _)| oc == c)
+            .map(|(o, _, _)| o.to_string())
+    };
+    let o1 = offer_of(&view, &conversations[0]).unwrap();
+    first
+        .answer_offer(&agent("ann"), &o1, Answer::Accept)
+        .await
+        .unwrap();
+    first
+        .reply(&agent("ann"), &conversations[0], "Checking".into())
+        .await
+        .unwrap();
+    first
+        .snooze(&agent("ann"), &conversations[0], first.now() + 3_600_000)
+        .await
+        .unwrap();
+    // Her freed slot pulls the oldest waiting one (the third); she accepts the second.
+    let view = queue_until(&first, |v| v.offers.len() == 2).await;
+    let o2 = offer_of(&view, &conversations[1]).unwrap();
+    first
+        .answer_offer(&agent("ann"), &o2, Answer::Accept)
+        .await
+        .unwrap();
+    let before = queue_until(&first, |v| v.offers.len() == 1).await;
+    assert_eq!(
+        before.offers[0].1, conversations[2],
+        "the third is on offer to Ann"
+    );
+    let waiting_before: Vec<ConversationId> = before.line.iter().map(|(c, _)| c.clone()).collect();
+    assert_eq!(
+        waiting_before,
+        vec![conversations[3].clone(), conversations[4].clone()]
+    );
+
+    // Crash: the engine's thread and actors are gone; only Redis remains.
+    first_system.stop();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    let (second, second_system) =
+        Engine::spawn(store(&redis.url(), &prefix), EngineConfig::default());
+    // Owned and snoozed conversations are back as they were.
+    let owned = second.conversation(&conversations[1]).await.unwrap();
+    assert_eq!(owned.owner, Some(agent("ann")));
+    let snoozed = second.conversation(&conversations[0]).await.unwrap();
+    assert_eq!(
+        snoozed.status,
+        engine::conversation::ConversationStatus::Snoozed
+    );
+    let ann = second.agent_snapshot(&agent("ann")).await.unwrap();
+    assert_eq!(ann.presence, Presence::Available);
+    assert_eq!(ann.owned, vec![conversations[1].clone()]);
+    // The offer pending at the crash is re-made (to Ann, the only one available), and the
+    // rest wait in the same order.
+    let after = queue_until(&second, |v| v.offers.len() == 1 && v.waiting == 2).await;
+    assert_eq!(
+        (after.offers[0].1.clone(), after.offers[0].2.clone()),
+        (conversations[2].clone(), agent("ann"))
+    );
+    let waiting_after: Vec<ConversationId> = after.line.iter().map(|(c, _)| c.clone()).collect();
+    assert_eq!(waiting_after, waiting_before);
+    assert_eq!(
+        after.line, before.line,
+        "same waiting_since after the restart"
+    );
+
+    // Routing goes on: Bob comes in and gets the oldest waiting conversation.
+    second
+        .set_logins(&agent("bob"), BTreeSet::from([queue_id()]))
+        .await
+        .unwrap();
+    second
+        .set_presence(&agent("bob"), Presence::Available)
+        .await
+        .unwrap();
+    let last = queue_until(&second, |v| v.offers.len() == 2).await;
+    assert!(
+        last.offers
+            .iter()
+            .any(|(_, c, a)| *c == conversations[3] && *a == agent("bob")),
+        "{last:?}"
+    );
+    second_system.stop();
+}
