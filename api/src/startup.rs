@@ -57,7 +57,9 @@ impl Application {
             .with_context(|| format!("binding {}", settings.bind))?;
         let port = listener.local_addr()?.port();
         // The routing engine runs on its own thread and actix system; HTTP workers call it.
-        let (engine, engine_system) = Engine::spawn(store.clone(), EngineConfig::default());
+        let (engine, engine_system) = Engine::spawn(&store, EngineConfig::default())
+            .await
+            .context("starting the routing engine")?;
         let state = web::Data::new(AppState::new(store.clone(), engine, &admin_token));
         let openapi = crate::openapi::document();
 

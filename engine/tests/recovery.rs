@@ -116,7 +116,9 @@ async fn a_restarted_engine_comes_back_in_the_same_state_and_routing_goes_on() {
     let prefix = testkit::unique_prefix("recovery");
     let first_store = store(&redis.url(), &prefix);
     configure(&first_store).await;
-    let (first, first_system) = Engine::spawn(first_store, EngineConfig::default());
+    let (first, first_system) = Engine::spawn(&first_store, EngineConfig::default())
+        .await
+        .unwrap();
 
     // Five customers, a few milliseconds apart so their order is unambiguous.
     let mut conversations: Vec<ConversationId> = Vec::new();
@@ -183,7 +185,9 @@ async fn a_restarted_engine_comes_back_in_the_same_state_and_routing_goes_on() {
     tokio::time::sleep(Duration::from_millis(100)).await;
 
     let (second, second_system) =
-        Engine::spawn(store(&redis.url(), &prefix), EngineConfig::default());
+        Engine::spawn(&store(&redis.url(), &prefix), EngineConfig::default())
+            .await
+            .unwrap();
     // Owned and snoozed conversations are back as they were.
     let owned = second.conversation(&conversations[1]).await.unwrap();
     assert_eq!(owned.owner, Some(agent("ann")));

@@ -165,27 +165,43 @@ impl Engine {
         engine
     }
 
-    /// Starts an engine on a thread of its own, with its own actix system: the server's
-    /// HTTP workers call it from their threads. Returns the engine and a handle to stop it.
-    pub fn spawn(store: AnyStore, config: EngineConfig) -> (Self, actix::System) {
-        let (tx, rx) = std::sync::mpsc::channel();
+    /// Starts an engine on a thread of its own, with its own actix system and store
+    /// connection, and recovers the stored state there: the server's HTTP workers call it
+    /// from their threads. Returns the engine and a handle to stop it.
+    pub async fn spawn(
+        store: &AnyStore,
+        config: EngineConfig,
+    ) -> Result<(Self, actix::System), EngineError> {
+        let store = store.reopen()?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
         std::thread::Builder::new()
             .name("switchboard-engine".into())
             .spawn(move || {
                 let system = actix::System::new();
                 system.block_on(async {
                     let engine = Engine::start(store, Clock::system(), config);
-                    if let Err(e) = engine.recover().await {
-                        // The store may still be coming up: the engine serves what arrives from
-                        // now on, and says loudly that it could not restore the rest.
-                        tracing::error!(error = %e, "could not recover routing state");
+                                        if let Err(e) = engine.recover().await {
+                        // The store may still be coming up: serve what arrives meanwhile, and
+                        // keep trying (recovery is idempotent: a conversation already in line
+                        // keeps its earliest place).
+                        tracing::error!(error = %e, "could not recover routing state yet; retrying");
+                        let retry = engine.clone();
+                        actix::spawn(async move {
+                            loop {
+                                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                                match retry.recover().await {
+                                    Ok(()) => break,
+                                    Err(e) => tracing::warn!(error = %e, "routing state recovery failed again"),
+                                }
+                            }
+                        });
                     }
                     let _ = tx.send((engine, actix::System::current()));
                 });
                 let _ = system.run();
             })
             .expect("the engine thread starts");
-        rx.recv().expect("the engine thread reports its start")
+        rx.await.map_err(|_| EngineError::Stopped)
     }
 
     /// The time now, on the engine's clock.

@@ -22,6 +22,15 @@ impl AnyStore {
         matches!(self, Self::Redis(_))
     }
 
+    /// The same store for another thread: the memory store is shared as it is; Redis gets a
+    /// connection of its own (see [`RedisStore::reopen`]).
+    pub fn reopen(&self) -> Result<Self, StoreError> {
+        Ok(match self {
+            Self::Memory(store) => Self::Memory(store.clone()),
+            Self::Redis(store) => Self::Redis(store.reopen()?),
+        })
+    }
+
     /// A short name for logs and `/readyz`.
     pub fn backend(&self) -> &'static str {
         match self {

@@ -63,6 +63,7 @@ pub struct RedisStore {
     connection: ConnectionManager,
     keys: Keys,
     timeout: Duration,
+    config: RedisStoreConfig,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -97,7 +98,15 @@ impl RedisStore {
             connection,
             keys: Keys::new(&config.key_prefix),
             timeout: config.timeout,
+            config: config.clone(),
         })
+    }
+
+    /// A new store with its own connection, for use on another thread's runtime: a
+    /// connection's driver runs on the runtime that first used it, and must not depend on
+    /// another runtime being free to run.
+    pub fn reopen(&self) -> Result<Self, StoreError> {
+        Self::open(&self.config)
     }
 
     /// The key schema this store writes.
