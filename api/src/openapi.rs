@@ -17,7 +17,7 @@ use engine::domain::{Agent, Disposition, Number, Queue, Team, Template};
 
 use crate::error::ErrorBody;
 use crate::routes::crud::ResourceApi;
-use crate::routes::{agents, health, inbound};
+use crate::routes::{agents, health, inbound, metrics};
 
 /// The document, assembled from annotated handlers and the generated configuration paths.
 #[derive(utoipa::OpenApi)]
@@ -28,7 +28,7 @@ use crate::routes::{agents, health, inbound};
             Every error answers `{\"code\", \"message\", \"details\"}` with a stable `code`.",
         license(name = "Apache-2.0"),
     ),
-        paths(health::healthz, health::readyz, inbound::inbound, agents::issue_token, agents::list_tokens, agents::revoke_token),
+            paths(health::healthz, health::readyz, metrics::metrics, inbound::inbound, agents::issue_token, agents::list_tokens, agents::revoke_token),
         components(schemas(ErrorBody, inbound::InboundRequest, inbound::InboundResponse, health::Health, agents::IssueTokenRequest, agents::TokenView, agents::IssuedTokenView, agents::TokenList)),
     modifiers(&ConfigurationPaths, &BearerAuth),
     tags(

@@ -10,6 +10,7 @@
 pub mod catalog;
 pub mod conversation;
 pub mod domain;
+pub mod metrics;
 pub mod routing;
 pub mod runtime;
 pub mod store;

@@ -5,6 +5,7 @@ pub mod crud;
 pub mod dispositions;
 pub mod health;
 pub mod inbound;
+pub mod metrics;
 pub mod numbers;
 pub mod queues;
 pub mod teams;
@@ -21,6 +22,7 @@ use crate::error::{ApiError, ErrorCode};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(metrics::metrics))
         .service(
             web::scope("/v1")
                 .wrap(from_fn(authenticate))

@@ -8,6 +8,7 @@ use actix::{Actor, Context, Handler, Message, MessageResult};
 use super::Engine;
 use super::queue_actor::QueueMail;
 use crate::domain::{ConversationId, Presence, QueueId};
+use crate::metrics::metrics;
 use crate::routing::protocol::{Effects, Happened, ToAgent};
 use crate::routing::{AgentCore, AgentError};
 
@@ -69,6 +70,14 @@ pub struct AgentView {
     pub owned: Vec<ConversationId>,
 }
 
+fn presence_label(presence: Presence) -> &'static str {
+    match presence {
+        Presence::Offline => "offline",
+        Presence::Available => "available",
+        Presence::Away => "away",
+    }
+}
+
 /// One agent.
 pub struct AgentActor {
     engine: Engine,
@@ -78,7 +87,29 @@ pub struct AgentActor {
 impl AgentActor {
     /// An agent actor around `core`.
     pub fn new(engine: Engine, core: AgentCore) -> Self {
+        metrics()
+            .agents
+            .with_label_values(&[presence_label(core.presence())])
+            .inc();
         Self { engine, core }
+    }
+
+    /// Runs a change of the core, keeping the presence gauge right.
+    fn change<T>(&mut self, change: impl FnOnce(&mut AgentCore, i64) -> T) -> T {
+        let before = self.core.presence();
+        let result = change(&mut self.core, self.engine.now());
+        let after = self.core.presence();
+        if before != after {
+            metrics()
+                .agents
+                .with_label_values(&[presence_label(before)])
+                .dec();
+            metrics()
+                .agents
+                .with_label_values(&[presence_label(after)])
+                .inc();
+        }
+        result
     }
 
     fn apply(&mut self, fx: Effects) {
@@ -126,7 +157,7 @@ impl Handler<AgentMail> for AgentActor {
     type Result = ();
 
     fn handle(&mut self, AgentMail(message): AgentMail, _: &mut Context<Self>) {
-        let fx = self.core.handle(message, self.engine.now());
+        let fx = self.change(|core, now| core.handle(message, now));
         self.apply(fx);
     }
 }
@@ -139,7 +170,7 @@ impl Handler<SetPresence> for AgentActor {
         SetPresence(presence): SetPresence,
         _: &mut Context<Self>,
     ) -> Self::Result {
-        let fx = self.core.set_presence(presence, self.engine.now());
+        let fx = self.change(|core, now| core.set_presence(presence, now));
         self.apply(fx);
         self.persist();
         MessageResult(self.view())
@@ -150,7 +181,7 @@ impl Handler<SetLogins> for AgentActor {
     type Result = MessageResult<SetLogins>;
 
     fn handle(&mut self, SetLogins(logins): SetLogins, _: &mut Context<Self>) -> Self::Result {
-        let fx = self.core.set_logins(logins, self.engine.now());
+        let fx = self.change(|core, now| core.set_logins(logins, now));
         self.apply(fx);
         self.persist();
         MessageResult(self.view())

@@ -14,6 +14,7 @@ use super::engine::{EngineError, InboundAck, InboundMessage};
 use super::queue_actor::QueueMail;
 use crate::conversation::{Conversation, ConversationError, Followup, Opening, TimerKind};
 use crate::domain::{AgentId, ConversationId, Name, NumberId, QueueId};
+use crate::metrics::metrics;
 use crate::routing::protocol::{Answer, EnqueueHint, Happened, ToQueue};
 use crate::store::{CommitOutcome, ConversationCommit, NewEvent, Store, TimerChange};
 
@@ -298,9 +299,13 @@ impl Handler<CustomerMessage> for ConversationActor {
         };
         let commit = self.commit(change);
         AtomicResponse::new(Box::pin(commit.map(move |outcome, _, _| {
+            let duplicate = outcome? == CommitOutcome::Duplicate;
+            if !duplicate {
+                metrics().messages.with_label_values(&["inbound"]).inc();
+            }
             Ok(InboundAck {
                 conversation_id: id,
-                duplicate: outcome? == CommitOutcome::Duplicate,
+                duplicate,
             })
         })))
     }
@@ -530,6 +535,7 @@ impl Handler<Reply> for ConversationActor {
                 "message.sent",
                 json!({"conversation_id": c.id, "message": record}),
             );
+            metrics().messages.with_label_values(&["outbound"]).inc();
             Ok((followups, vec![event], Some(record)))
         }))
     }

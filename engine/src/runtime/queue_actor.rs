@@ -10,6 +10,7 @@ use super::Engine;
 use super::agent_actor::AgentMail;
 use super::conversation_actor::Routed;
 use crate::domain::AgentId;
+use crate::metrics::metrics;
 use crate::routing::protocol::{Answer, Effects, Happened, OfferId, ToQueue};
 use crate::routing::{AnswerError, Millis, QueueCore};
 
@@ -68,8 +69,66 @@ impl QueueActor {
         Self { engine, core }
     }
 
+    /// Runs one decision of the core, timing it.
+    fn decide<T>(&mut self, decide: impl FnOnce(&mut QueueCore, Millis) -> T) -> T {
+        let started = std::time::Instant::now();
+        let result = decide(&mut self.core, self.engine.now());
+        metrics()
+            .routing_decision
+            .with_label_values(&[self.core.id().as_str()])
+            .observe(started.elapsed().as_secs_f64());
+        result
+    }
+
+    /// Refreshes the queue's gauges.
+    fn gauges(&self) {
+        let queue = self.core.id().as_str();
+        let line = self.core.line();
+        metrics()
+            .queue_waiting
+            .with_label_values(&[queue])
+            .set(line.len() as i64);
+        let longest = line.head().map_or(0, |head| {
+            (self.engine.now() - head.waiting_since).max(0) / 1000
+        });
+        metrics()
+            .queue_longest_wait
+            .with_label_values(&[queue])
+            .set(longest);
+    }
+
+    /// Counts what happened.
+    fn count(&self, happened: &Happened) {
+        let queue = self.core.id().as_str();
+        let outcome = match happened {
+            Happened::OfferCreated { conversation, .. } => {
+                if let Some(key) = self.core.key_of(conversation) {
+                    let waited = (self.engine.now() - key.waiting_since).max(0) as f64 / 1000.0;
+                    metrics()
+                        .offer_wait
+                        .with_label_values(&[queue])
+                        .observe(waited);
+                }
+                "created"
+            }
+            Happened::OfferEnded {
+                answer: Some(Answer::Reject),
+                ..
+            } => "rejected",
+            Happened::OfferEnded {
+                answer: Some(Answer::Timeout),
+                ..
+            } => "expired",
+            Happened::OfferEnded { .. } => "rescinded",
+            Happened::Assigned { .. } => "accepted",
+            Happened::AgentSetAway { .. } => return,
+        };
+        metrics().offers.with_label_values(&[queue, outcome]).inc();
+    }
+
     /// Carries out a decision's effects.
     fn apply(&mut self, fx: Effects, ctx: &mut Context<Self>) {
+        self.gauges();
         for (agent, message) in fx.to_agents {
             self.engine.send_to_agent(&agent, AgentMail(message));
         }
@@ -78,6 +137,7 @@ impl QueueActor {
         }
         let now = self.engine.now();
         for happened in fx.happened {
+            self.count(&happened);
             if let Happened::OfferCreated {
                 offer,
                 agent,
@@ -117,6 +177,8 @@ impl Actor for QueueActor {
         // The queue's mailbox must never drop a routing message: they are sent with
         // `do_send`, which ignores the capacity, so the capacity only bounds `send`.
         ctx.set_mailbox_capacity(1024);
+        // The longest wait grows with time alone: refresh it every second.
+        ctx.run_interval(Duration::from_secs(1), |actor, _| actor.gauges());
     }
 }
 
@@ -124,7 +186,7 @@ impl Handler<QueueMail> for QueueActor {
     type Result = ();
 
     fn handle(&mut self, QueueMail(message): QueueMail, ctx: &mut Context<Self>) {
-        let fx = self.core.handle(message, self.engine.now());
+        let fx = self.decide(|core, now| core.handle(message, now));
         self.apply(fx, ctx);
     }
 }
@@ -133,9 +195,7 @@ impl Handler<AnswerOffer> for QueueActor {
     type Result = Result<(), AnswerError>;
 
     fn handle(&mut self, msg: AnswerOffer, ctx: &mut Context<Self>) -> Self::Result {
-        let fx = self
-            .core
-            .answer(&msg.offer, &msg.agent, msg.answer, self.engine.now())?;
+        let fx = self.decide(|core, now| core.answer(&msg.offer, &msg.agent, msg.answer, now))?;
         self.apply(fx, ctx);
         Ok(())
     }

@@ -74,3 +74,62 @@ async fn unknown_route_is_a_json_404() {
     post.expect_error(405, "method_not_allowed");
     assert_eq!(post.allow.as_deref(), Some("GET, PATCH, DELETE"));
 }
+
+#[tokio::test]
+async fn metrics_are_served_for_prometheus_without_a_token() {
+    let app = spawn_app().await;
+    app.post(
+        "/v1/teams",
+        serde_json::json!({"id": "m", "name": "Metrics"}),
+    )
+    .await
+    .expect_status(201);
+    app.post(
+        "/v1/queues",
+        serde_json::json!({"id": "mq", "name": "Metrics queue", "team_id": "m"}),
+    )
+    .await
+    .expect_status(201);
+    app.post(
+        "/v1/numbers",
+        serde_json::json!({"phone": "+15550109090", "campaign": "C", "queue_id": "mq"}),
+    )
+    .await
+    .expect_status(201);
+    app.post(
+        "/v1/inbound",
+        serde_json::json!({"from": "+15550001234", "to": "+15550109090", "body": "hi"}),
+    )
+    .await
+    .expect_status(200);
+    // The queue takes the conversation just after the message is acknowledged: wait for it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let text = loop {
+        let response = reqwest::get(format!("{}/metrics", app.address))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/plain")
+        );
+        let text = response.text().await.unwrap();
+        if text.contains("switchboard_queue_waiting{queue=\"mq\"} 1")
+            || std::time::Instant::now() > deadline
+        {
+            break text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert!(
+        text.contains("switchboard_messages_total{direction=\"inbound\"}"),
+        "{text}"
+    );
+    assert!(
+        text.contains("switchboard_queue_waiting{queue=\"mq\"}"),
+        "{text}"
+    );
+    assert!(!text.contains("+1555"), "no phone numbers in metrics");
+}
