@@ -571,3 +571,55 @@ async fn completion_needs_a_disposition_where_the_queue_requires_one() {
         .unwrap();
     engine.complete(&agent("ann"), &conversation).await.unwrap();
 }
+
+#[actix_rt::test]
+async fn cold_transfer_offers_the_target_first_and_falls_back_to_the_queue() {
+    tokio::time::pause();
+    let store = configured_store().await;
+    let engine = Engine::start(
+        store.clone(),
+        Clock::starting_at(START),
+        EngineConfig::default(),
+    );
+    ready(&engine, "ann").await;
+    engine.inbound(text("+15550001111", "SM1")).await.unwrap();
+    settle().await;
+    let conversation = accept_next(&engine, "ann").await;
+    ready(&engine, "bob").await;
+    engine
+        .transfer(
+            &agent("ann"),
+            &conversation,
+            engine::runtime::TransferTarget::Agent(agent("bob")),
+            Some("VIP".into()),
+        )
+        .await
+        .unwrap();
+    settle().await;
+    let made = offers(&engine).await;
+    assert_eq!(made.len(), 1, "{made:?}");
+    assert_eq!(made[0].2, agent("bob"), "the target is offered it first");
+    assert_eq!(engine.agent_snapshot(&agent("ann")).await.unwrap().load, 0);
+    // Bob declines: it goes back to the queue, which offers it to Ann (the only other agent).
+    engine
+        .answer_offer(&agent("bob"), &made[0].0, Answer::Reject)
+        .await
+        .unwrap();
+    settle().await;
+    let made = offers(&engine).await;
+    assert_eq!(made.len(), 1, "{made:?}");
+    assert_eq!(made[0].2, agent("ann"));
+    let c = engine.conversation(&conversation).await.unwrap();
+    assert_eq!(c.status, engine::conversation::ConversationStatus::Queued);
+    assert!(c.subscribers.contains(&agent("ann")));
+    // Only the owner transfers.
+    let refused = engine
+        .transfer(
+            &agent("bob"),
+            &conversation,
+            engine::runtime::TransferTarget::Agent(agent("ann")),
+            None,
+        )
+        .await;
+    assert!(refused.is_err());
+}

@@ -444,6 +444,65 @@ impl Conversation {
         }
     }
 
+    /// The owner hands the conversation to another agent, cold: it leaves the owner (who
+    /// stays a subscriber) and is offered to `target` first, then served by its queue as
+    /// usual if `target` cannot take it, declines it or lets it time out.
+    pub fn transfer_to_agent(
+        &mut self,
+        owner: &AgentId,
+        target: &AgentId,
+        now: Millis,
+    ) -> Result<Vec<Followup>, ConversationError> {
+        self.require_owner(owner)?;
+        let mut out = self.leave_owner(owner);
+        out.push(Followup::OfferFirstTo {
+            agent: target.clone(),
+            queue: self.queue_id.clone(),
+            waiting_since: self.waiting_since.unwrap_or(now),
+        });
+        Ok(out)
+    }
+
+    /// The owner hands the conversation to another queue, cold: it waits there with its
+    /// original `waiting_since` (or from now, when the customer was not waiting).
+    pub fn transfer_to_queue(
+        &mut self,
+        owner: &AgentId,
+        target: QueueId,
+        now: Millis,
+    ) -> Result<Vec<Followup>, ConversationError> {
+        self.require_owner(owner)?;
+        let mut out = self.leave_owner(owner);
+        self.queue_id = target.clone();
+        out.push(Followup::Enqueue {
+            queue: target,
+            waiting_since: self.waiting_since.unwrap_or(now),
+        });
+        Ok(out)
+    }
+
+    /// Takes the conversation from its owner back to queued; the owner stays a subscriber.
+    fn leave_owner(&mut self, owner: &AgentId) -> Vec<Followup> {
+        let mut out = vec![
+            Followup::ReleaseFrom {
+                agent: owner.clone(),
+            },
+            Followup::Disarm {
+                kind: TimerKind::PublicMinutes,
+            },
+        ];
+        if self.public {
+            out.push(Followup::Withdraw {
+                queue: self.queue_id.clone(),
+            });
+        }
+        self.subscribers.insert(owner.clone());
+        self.owner = None;
+        self.public = false;
+        self.status = ConversationStatus::Queued;
+        out
+    }
+
     /// Records a disposition.
     pub fn add_disposition(&mut self, entry: DispositionEntry) -> Result<(), ConversationError> {
         if !self.is_open() {
@@ -754,6 +813,47 @@ mod tests {
             queued.complete(&ag("a"), false, 2_000),
             Err(ConversationError::NotOwned)
         );
+    }
+
+    #[test]
+    fn cold_transfer_to_an_agent_offers_it_first_and_keeps_the_place() {
+        let mut c = owned_by("a", 1_000);
+        assert_eq!(
+            c.transfer_to_agent(&ag("b"), &ag("c"), 2_000),
+            Err(ConversationError::NotOwner(ag("b")))
+        );
+        let out = c.transfer_to_agent(&ag("a"), &ag("b"), 2_000).unwrap();
+        assert_eq!(c.status, ConversationStatus::Queued);
+        assert_eq!(c.owner, None);
+        assert!(c.subscribers.contains(&ag("a")));
+        assert!(out.contains(&Followup::ReleaseFrom { agent: ag("a") }));
+        assert!(out.contains(&Followup::OfferFirstTo {
+            agent: ag("b"),
+            queue: q(),
+            waiting_since: 1_000
+        }));
+    }
+
+    #[test]
+    fn transfer_to_a_queue_moves_it_with_its_waiting_since() {
+        let mut c = owned_by("a", 1_000);
+        let other = QueueId::parse("q2").unwrap();
+        let out = c.transfer_to_queue(&ag("a"), other.clone(), 5_000).unwrap();
+        assert_eq!(c.queue_id, other);
+        assert!(out.contains(&Followup::Enqueue {
+            queue: other.clone(),
+            waiting_since: 1_000
+        }));
+        // Answered before the transfer: it waits from the transfer.
+        let mut answered = owned_by("a", 1_000);
+        answered.agent_reply(&ag("a"), 2_000).unwrap();
+        let out = answered
+            .transfer_to_queue(&ag("a"), other.clone(), 5_000)
+            .unwrap();
+        assert!(out.contains(&Followup::Enqueue {
+            queue: other,
+            waiting_since: 5_000
+        }));
     }
 
     #[test]

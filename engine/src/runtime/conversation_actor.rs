@@ -586,6 +586,60 @@ impl Handler<Snooze> for ConversationActor {
     }
 }
 
+/// Where a transfer goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferTarget {
+    /// To an agent (offered to them first, then their queue serves it).
+    Agent(AgentId),
+    /// To another queue.
+    Queue(crate::domain::QueueId),
+}
+
+/// The owner transfers the conversation, cold.
+#[derive(Message)]
+#[rtype(result = "Result<Option<Value>, EngineError>")]
+pub struct Transfer {
+    /// The owner.
+    pub agent: AgentId,
+    /// Where to.
+    pub target: TransferTarget,
+    /// A note for the target, kept in the thread.
+    pub note: Option<String>,
+}
+
+impl Handler<Transfer> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
+
+    fn handle(&mut self, msg: Transfer, _: &mut Context<Self>) -> Self::Result {
+        AtomicResponse::new(self.transition(move |c, now| {
+            let (followups, target) = match &msg.target {
+                TransferTarget::Agent(target) => (
+                    c.transfer_to_agent(&msg.agent, target, now)?,
+                    json!({"agent_id": target}),
+                ),
+                TransferTarget::Queue(queue) => (
+                    c.transfer_to_queue(&msg.agent, queue.clone(), now)?,
+                    json!({"queue_id": queue}),
+                ),
+            };
+            let entry = json!({
+                "id": ulid::Ulid::new().to_string().to_lowercase(),
+                "direction": "system",
+                "kind": "transfer",
+                "from_agent_id": msg.agent,
+                "to": target,
+                "note": msg.note,
+                "at": now,
+            });
+            let event = (
+                "conversation.updated",
+                json!({"conversation_id": c.id, "transferred": entry}),
+            );
+            Ok((followups, vec![event], Some(entry)))
+        }))
+    }
+}
+
 /// An agent takes the conversation without an offer (it already holds the slot).
 #[derive(Message)]
 #[rtype(result = "Result<Option<Value>, EngineError>")]

@@ -15,7 +15,7 @@ use super::agent_actor::{
 };
 use super::conversation_actor::{
     AddDisposition, Claim, Complete, ConversationActor, CustomerMessage, GetConversation, Reply,
-    Routing, Snooze, TimerDue,
+    Routing, Snooze, TimerDue, Transfer, TransferTarget,
 };
 use super::queue_actor::{AnswerOffer, GetQueueView, QueueActor, QueueMail, QueueView};
 use crate::catalog::{Catalog, CatalogError};
@@ -629,6 +629,33 @@ impl Engine {
             agent_addr.do_send(ReleaseConversation(conversation.clone()));
         }
         claimed.map(|_| ())
+    }
+
+    /// The owner transfers a conversation, cold, to an agent or a queue (which must exist).
+    pub async fn transfer(
+        &self,
+        agent: &AgentId,
+        conversation: &ConversationId,
+        target: TransferTarget,
+        note: Option<String>,
+    ) -> Result<(), EngineError> {
+        match &target {
+            TransferTarget::Agent(to) => {
+                self.inner.catalog.get::<Agent>(to.as_str()).await?;
+            }
+            TransferTarget::Queue(to) => {
+                self.ensure_queue(to).await?;
+            }
+        }
+        self.conversation_addr(conversation)
+            .send(Transfer {
+                agent: agent.clone(),
+                target,
+                note,
+            })
+            .await
+            .map_err(|_| EngineError::Stopped)??;
+        Ok(())
     }
 
     /// A conversation's state.

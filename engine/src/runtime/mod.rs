@@ -16,6 +16,7 @@ mod engine;
 mod queue_actor;
 
 pub use clock::Clock;
+pub use conversation_actor::TransferTarget;
 pub use engine::{
     AgentSnapshot, Engine, EngineConfig, EngineError, InboundAck, InboundMessage, QueueSnapshot,
 };
