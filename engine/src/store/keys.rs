@@ -20,6 +20,7 @@
 //! | `<p>:seen:<provider_message_id>` | string, 7-day TTL | a provider message already stored (retries are dropped) |
 //! | `<p>:events` | stream, capped | the event journal; entry id `<event id>-0` |
 //! | `<p>:events:last` | string | the last event id given |
+//! | `<p>:events` (channel) | pub/sub | every event as it is journaled: `{"id","kind","at","data"}` |
 //! | `<p>:timers` | sorted set | `<conversation>|<kind>` scored by due time (ms) |
 //! | `<p>:rt:<kind>` | hash | runtime state by id, e.g. each agent's presence and queue logins |
 //!
@@ -112,6 +113,11 @@ impl Keys {
 
     /// The event journal.
     pub fn events(&self) -> String {
+        format!("{}:events", self.prefix)
+    }
+
+    /// The pub/sub channel every journaled event is also published on.
+    pub fn events_channel(&self) -> String {
         format!("{}:events", self.prefix)
     }
 

@@ -30,13 +30,15 @@ static OPEN_OR_GET: LazyLock<Script> = LazyLock::new(|| {
     )
 });
 
-/// Journals events without touching any document. KEYS: stream, last id; ARGV: cap, events.
+/// Journals events without touching any document, publishing each as the commit script does.
+/// KEYS: stream, last id; ARGV: cap, events, channel.
 static EVENTS_APPEND: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         "local reply = {} \
          for _, e in ipairs(cjson.decode(ARGV[2])) do \
            local id = redis.call('INCR', KEYS[2]) \
-           redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], id .. '-0', 'kind', e[1], 'at', e[2], 'data', e[3]) \
+                      redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], id .. '-0', 'kind', e[1], 'at', e[2], 'data', e[3]) \
+           redis.call('PUBLISH', ARGV[3], '{\"id\":' .. id .. ',\"kind\":\"' .. e[1] .. '\",\"at\":' .. e[2] .. ',\"data\":' .. e[3] .. '}') \
            table.insert(reply, tostring(id)) \
          end \
          return reply",
@@ -442,7 +444,8 @@ impl Store for RedisStore {
             .arg(serde_json::to_string(&events).expect("events serialise"))
             .arg(serde_json::to_string(&timers).expect("timers serialise"))
             .arg(JOURNAL_CAP)
-            .arg(SEEN_MESSAGE_TTL_SECS);
+            .arg(SEEN_MESSAGE_TTL_SECS)
+            .arg(self.keys.events_channel());
         let reply = script_reply(self.bounded(invocation.invoke_async(&mut con)).await?)?;
         match reply.first().map(String::as_str) {
             Some("duplicate") => Ok(CommitOutcome::Duplicate),
@@ -471,7 +474,8 @@ impl Store for RedisStore {
         invocation
             .key(self.keys.events_last())
             .arg(JOURNAL_CAP)
-            .arg(serde_json::to_string(&rows).expect("events serialise"));
+            .arg(serde_json::to_string(&rows).expect("events serialise"))
+            .arg(self.keys.events_channel());
         let reply = script_reply(self.bounded(invocation.invoke_async(&mut con)).await?)?;
         reply.iter().map(|id| parse_revision(id)).collect()
     }

@@ -8,6 +8,8 @@
 -- ARGV[6] events: JSON [[kind, at, data], ...]
 -- ARGV[7] timers: JSON [["arm", kind, at] | ["disarm", kind], ...]
 -- ARGV[8] journal cap           ARGV[9] seen-message TTL (seconds)
+-- ARGV[10] pub/sub channel every event is also published on, as
+--          {"id":..,"kind":"..","at":..,"data":{..}}
 --
 -- Returns {"duplicate"} (nothing changed) or {"stored", event_id, ...}.
 local id = ARGV[1]
@@ -43,7 +45,8 @@ end
 local reply = {'stored'}
 for _, e in ipairs(cjson.decode(ARGV[6])) do
   local event_id = redis.call('INCR', KEYS[7])
-  redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[8], event_id .. '-0', 'kind', e[1], 'at', e[2], 'data', e[3])
+    redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[8], event_id .. '-0', 'kind', e[1], 'at', e[2], 'data', e[3])
+  redis.call('PUBLISH', ARGV[10], '{"id":' .. event_id .. ',"kind":"' .. e[1] .. '","at":' .. e[2] .. ',"data":' .. e[3] .. '}')
   table.insert(reply, tostring(event_id))
 end
 return reply
