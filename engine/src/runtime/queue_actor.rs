@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use actix::{Actor, AsyncContext, Context, Handler, Message, MessageResult};
+use std::collections::BTreeMap;
+
+use actix::{Actor, AsyncContext, Context, Handler, Message, MessageResult, SpawnHandle};
 
 use super::Engine;
 use super::agent_actor::AgentMail;
@@ -49,24 +51,27 @@ pub struct QueueView {
     pub line: Vec<(crate::domain::ConversationId, Millis)>,
 }
 
-/// An offer's timer fired.
-#[derive(Message)]
-#[rtype(result = "()")]
-struct OfferTimedOut {
-    offer: OfferId,
-    agent: AgentId,
-}
-
 /// One queue.
 pub struct QueueActor {
     engine: Engine,
     core: QueueCore,
+    /// Offer deadlines, earliest first. One actix timer serves them all: actix polls every
+    /// future an actor has spawned on each message, so a timer per offer would make each
+    /// message cost as much as the number of pending offers.
+    deadlines: BTreeMap<(Millis, OfferId), AgentId>,
+    /// When the one timer is set to fire, and its handle.
+    wake: Option<(Millis, SpawnHandle)>,
 }
 
 impl QueueActor {
     /// A queue actor around `core`.
     pub fn new(engine: Engine, core: QueueCore) -> Self {
-        Self { engine, core }
+        Self {
+            engine,
+            core,
+            deadlines: BTreeMap::new(),
+            wake: None,
+        }
     }
 
     /// Runs one decision of the core, timing it.
@@ -126,6 +131,50 @@ impl QueueActor {
         metrics().offers.with_label_values(&[queue, outcome]).inc();
     }
 
+    /// Arms an offer's deadline. An offer answered meanwhile finds its deadline stale and
+    /// nothing happens, so deadlines are never cancelled.
+    fn arm(&mut self, at: Millis, offer: OfferId, agent: AgentId, ctx: &mut Context<Self>) {
+        self.deadlines.insert((at, offer), agent);
+        self.reschedule(ctx);
+    }
+
+    /// Sets the one timer for the earliest deadline, if it is not set for it already.
+    fn reschedule(&mut self, ctx: &mut Context<Self>) {
+        let Some(((next, _), _)) = self.deadlines.first_key_value() else {
+            return;
+        };
+        let next = *next;
+        if let Some((at, handle)) = self.wake {
+            if at <= next {
+                return;
+            }
+            ctx.cancel_future(handle);
+        }
+        let delay = Duration::from_millis(u64::try_from(next - self.engine.now()).unwrap_or(0));
+        let handle = ctx.run_later(delay, |actor, ctx| {
+            actor.wake = None;
+            actor.expire_due(ctx);
+        });
+        self.wake = Some((next, handle));
+    }
+
+    /// Times out every offer whose deadline has passed.
+    fn expire_due(&mut self, ctx: &mut Context<Self>) {
+        let now = self.engine.now();
+        while let Some(entry) = self.deadlines.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            let ((_, offer), agent) = entry.remove_entry();
+            if let Ok(fx) =
+                self.decide(|core, now| core.answer(&offer, &agent, Answer::Timeout, now))
+            {
+                self.apply(fx, ctx);
+            }
+        }
+        self.reschedule(ctx);
+    }
+
     /// Carries out a decision's effects.
     fn apply(&mut self, fx: Effects, ctx: &mut Context<Self>) {
         self.gauges();
@@ -135,7 +184,6 @@ impl QueueActor {
         for (queue, message) in fx.to_queues {
             self.engine.send_to_queue(&queue, QueueMail(message));
         }
-        let now = self.engine.now();
         for happened in fx.happened {
             self.count(&happened);
             if let Happened::OfferCreated {
@@ -145,16 +193,7 @@ impl QueueActor {
                 ..
             } = &happened
             {
-                // A timer for an offer answered meanwhile finds it stale and does nothing, so
-                // timers are never cancelled.
-                let delay = Duration::from_millis(u64::try_from(expires_at - now).unwrap_or(0));
-                ctx.notify_later(
-                    OfferTimedOut {
-                        offer: offer.clone(),
-                        agent: agent.clone(),
-                    },
-                    delay,
-                );
+                self.arm(*expires_at, offer.clone(), agent.clone(), ctx);
             }
             match &happened {
                 Happened::OfferCreated { conversation, .. }
@@ -198,19 +237,6 @@ impl Handler<AnswerOffer> for QueueActor {
         let fx = self.decide(|core, now| core.answer(&msg.offer, &msg.agent, msg.answer, now))?;
         self.apply(fx, ctx);
         Ok(())
-    }
-}
-
-impl Handler<OfferTimedOut> for QueueActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: OfferTimedOut, ctx: &mut Context<Self>) {
-        if let Ok(fx) = self
-            .core
-            .answer(&msg.offer, &msg.agent, Answer::Timeout, self.engine.now())
-        {
-            self.apply(fx, ctx);
-        }
     }
 }
 
