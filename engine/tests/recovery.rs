@@ -7,15 +7,13 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use engine::catalog::Catalog;
-use engine::domain::{
-    Agent, AgentId, AgentRole, Capacity, ConversationId, Name, Number, NumberId, OfferTimeoutSecs,
-    PhoneNumber, Presence, Priority, PublicMinutes, Queue, QueueAlerts, QueueId, RoutingStrategy,
-    Team, TeamId,
-};
+use engine::domain::{ConversationId, Presence};
 use engine::routing::protocol::Answer;
-use engine::runtime::{Engine, EngineConfig, InboundMessage, QueueSnapshot};
+use engine::runtime::{Engine, EngineConfig, QueueSnapshot};
 use engine::store::{AnyStore, RedisStore, RedisStoreConfig};
+
+mod common;
+use common::{Setup, agent, configure, queue_id};
 
 fn store(url: &str, prefix: &str) -> AnyStore {
     AnyStore::Redis(
@@ -26,72 +24,6 @@ fn store(url: &str, prefix: &str) -> AnyStore {
         })
         .unwrap(),
     )
-}
-
-fn queue_id() -> QueueId {
-    QueueId::parse("q1").unwrap()
-}
-
-fn agent(name: &str) -> AgentId {
-    AgentId::parse(name).unwrap()
-}
-
-async fn configure(store: &AnyStore) {
-    let catalog = Catalog::new(store.clone());
-    let team = TeamId::parse("t1").unwrap();
-    catalog
-        .create(Team {
-            id: team.clone(),
-            name: Name::parse("name", "Support").unwrap(),
-        })
-        .await
-        .unwrap();
-    catalog
-        .create(Queue {
-            id: queue_id(),
-            name: Name::parse("name", "Inbound").unwrap(),
-            team_id: team.clone(),
-            strategy: RoutingStrategy::LongestIdle,
-            offer_timeout_secs: OfferTimeoutSecs::new(600).unwrap(),
-            public_minutes: PublicMinutes::default(),
-            alerts: QueueAlerts::default(),
-            disposition_required: false,
-            priority: Priority::default(),
-        })
-        .await
-        .unwrap();
-    catalog
-        .create(Number {
-            id: NumberId::parse("n1").unwrap(),
-            phone: PhoneNumber::parse("phone", "+15550100000").unwrap(),
-            campaign: Name::parse("campaign", "Spring").unwrap(),
-            queue_id: queue_id(),
-            provider_account_id: None,
-        })
-        .await
-        .unwrap();
-    for (name, capacity) in [("ann", 2), ("bob", 1)] {
-        catalog
-            .create(Agent {
-                id: agent(name),
-                name: Name::parse("name", name).unwrap(),
-                role: AgentRole::Agent,
-                team_ids: vec![team.clone()],
-                capacity: Capacity::new(capacity).unwrap(),
-            })
-            .await
-            .unwrap();
-    }
-}
-
-fn text(from: &str) -> InboundMessage {
-    InboundMessage {
-        from: PhoneNumber::parse("from", from).unwrap(),
-        to: PhoneNumber::parse("to", "+15550100000").unwrap(),
-        body: "hi".into(),
-        media_urls: Vec::new(),
-        provider_message_id: None,
-    }
 }
 
 /// Polls the queue until `ready` holds, for up to five seconds.
@@ -115,7 +47,15 @@ async fn a_restarted_engine_comes_back_in_the_same_state_and_routing_goes_on() {
     let redis = testkit::RedisServer::start();
     let prefix = testkit::unique_prefix("recovery");
     let first_store = store(&redis.url(), &prefix);
-    configure(&first_store).await;
+    configure(
+        &first_store,
+        Setup {
+            agents: &[("ann", 2), ("bob", 1)],
+            offer_timeout_secs: 600,
+            disposition_required: false,
+        },
+    )
+    .await;
     let (first, first_system) = Engine::spawn(&first_store, EngineConfig::default())
         .await
         .unwrap();
@@ -125,7 +65,7 @@ async fn a_restarted_engine_comes_back_in_the_same_state_and_routing_goes_on() {
     for n in 1..=5 {
         conversations.push(
             first
-                .inbound(text(&format!("+1555000000{n}")))
+                .inbound(common::text(&format!("+1555000000{n}"), None))
                 .await
                 .unwrap()
                 .conversation_id,

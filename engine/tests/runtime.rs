@@ -5,25 +5,15 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use engine::catalog::Catalog;
-use engine::domain::{
-    Agent, AgentId, AgentRole, Capacity, ConversationId, Disposition, DispositionId, Name, Number,
-    NumberId, OfferTimeoutSecs, PhoneNumber, Presence, Priority, PublicMinutes, Queue, QueueAlerts,
-    QueueId, RoutingStrategy, Slug, Team, TeamId,
-};
+use engine::domain::{AgentId, ConversationId, PhoneNumber, Presence, Slug};
 use engine::routing::protocol::Answer;
 use engine::runtime::{Clock, Engine, EngineConfig, EngineError, InboundMessage};
 use engine::store::{AnyStore, MemoryStore, Store};
 
+mod common;
+use common::{Setup, agent, configure, queue_id};
+
 const START: i64 = 1_800_000_000_000;
-
-fn queue_id() -> QueueId {
-    QueueId::parse("q1").unwrap()
-}
-
-fn agent(name: &str) -> AgentId {
-    AgentId::parse(name).unwrap()
-}
 
 async fn configured_store() -> AnyStore {
     configured_store_with(false).await
@@ -31,71 +21,21 @@ async fn configured_store() -> AnyStore {
 
 async fn configured_store_with(disposition_required: bool) -> AnyStore {
     let store = AnyStore::Memory(MemoryStore::new());
-    let catalog = Catalog::new(store.clone());
-    let team = TeamId::parse("t1").unwrap();
-    catalog
-        .create(Team {
-            id: team.clone(),
-            name: Name::parse("name", "Support").unwrap(),
-        })
-        .await
-        .unwrap();
-    catalog
-        .create(Queue {
-            id: queue_id(),
-            name: Name::parse("name", "Inbound").unwrap(),
-            team_id: team.clone(),
-            strategy: RoutingStrategy::LongestIdle,
-            offer_timeout_secs: OfferTimeoutSecs::new(30).unwrap(),
-            public_minutes: PublicMinutes::default(),
-            alerts: QueueAlerts::default(),
+    let agents = [("ann", 2), ("bob", 2)];
+    configure(
+        &store,
+        Setup {
+            agents: &agents,
+            offer_timeout_secs: 30,
             disposition_required,
-            priority: Priority::default(),
-        })
-        .await
-        .unwrap();
-    catalog
-        .create(Number {
-            id: NumberId::parse("n1").unwrap(),
-            phone: PhoneNumber::parse("phone", "+15550100000").unwrap(),
-            campaign: Name::parse("campaign", "Spring").unwrap(),
-            queue_id: queue_id(),
-            provider_account_id: None,
-        })
-        .await
-        .unwrap();
-    for name in ["ann", "bob"] {
-        catalog
-            .create(Agent {
-                id: agent(name),
-                name: Name::parse("name", name).unwrap(),
-                role: AgentRole::Agent,
-                team_ids: vec![team.clone()],
-                capacity: Capacity::new(2).unwrap(),
-            })
-            .await
-            .unwrap();
-    }
-    catalog
-        .create(Disposition {
-            id: DispositionId::parse("d1").unwrap(),
-            code: Slug::parse("code", "resolved").unwrap(),
-            label: Name::parse("label", "Resolved").unwrap(),
-            active: true,
-        })
-        .await
-        .unwrap();
+        },
+    )
+    .await;
     store
 }
 
 fn text(from: &str, provider_id: &str) -> InboundMessage {
-    InboundMessage {
-        from: PhoneNumber::parse("from", from).unwrap(),
-        to: PhoneNumber::parse("to", "+15550100000").unwrap(),
-        body: "hello".into(),
-        media_urls: Vec::new(),
-        provider_message_id: Some(provider_id.into()),
-    }
+    common::text(from, Some(provider_id))
 }
 
 /// Lets every message in flight be handled (paused time: nothing else moves).
