@@ -563,3 +563,83 @@ async fn cold_transfer_offers_the_target_first_and_falls_back_to_the_queue() {
         .await;
     assert!(refused.is_err());
 }
+
+#[actix_rt::test]
+async fn alerts_are_raised_when_due_and_cleared_when_they_no_longer_apply() {
+    tokio::time::pause();
+    let store = configured_store().await;
+    let engine = Engine::start(
+        store.clone(),
+        Clock::starting_at(START),
+        EngineConfig::default(),
+    );
+    let conversation = engine
+        .inbound(text("+15550001111", "SM1"))
+        .await
+        .unwrap()
+        .conversation_id;
+    tokio::time::sleep(Duration::from_secs(299)).await;
+    settle().await;
+    assert!(
+        !kinds(&store).await.contains(&"alert.raised".to_owned()),
+        "not before five minutes"
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    settle().await;
+    assert_eq!(
+        engine
+            .conversation(&conversation)
+            .await
+            .unwrap()
+            .alerts
+            .len(),
+        1
+    );
+    assert_eq!(
+        kinds(&store)
+            .await
+            .iter()
+            .filter(|k| *k == "alert.raised")
+            .count(),
+        1
+    );
+
+    // Ann takes it: the unclaimed alert clears; the customer has waited over five minutes
+    // for a reply, so the reply alert is raised on the sweeper's next round.
+    ready(&engine, "ann").await;
+    accept_next(&engine, "ann").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    settle().await;
+    let journal = kinds(&store).await;
+    assert_eq!(
+        journal.iter().filter(|k| *k == "alert.cleared").count(),
+        1,
+        "{journal:?}"
+    );
+    assert_eq!(
+        journal.iter().filter(|k| *k == "alert.raised").count(),
+        2,
+        "{journal:?}"
+    );
+    engine
+        .reply(&agent("ann"), &conversation, "Sorry for the wait".into())
+        .await
+        .unwrap();
+    settle().await;
+    assert!(
+        engine
+            .conversation(&conversation)
+            .await
+            .unwrap()
+            .alerts
+            .is_empty()
+    );
+    assert_eq!(
+        kinds(&store)
+            .await
+            .iter()
+            .filter(|k| *k == "alert.cleared")
+            .count(),
+        2
+    );
+}

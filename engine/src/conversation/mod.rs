@@ -2,7 +2,10 @@
 //! completion. [`Conversation`] holds the state and decides every transition, purely: each
 //! command returns what must follow ([`Followup`]) for the queue, the agent and the timers.
 
+mod alerts;
 mod state;
+
+pub use alerts::{AlertKind, AlertThresholds};
 
 pub use state::{
     Conversation, ConversationError, ConversationStatus, DispositionEntry, Followup, Opening,

@@ -14,6 +14,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
+use super::{AlertKind, AlertThresholds};
 use crate::domain::{AgentId, ConversationId, Name, NumberId, PhoneNumber, QueueId, Slug};
 use crate::routing::Millis;
 
@@ -52,6 +53,10 @@ pub enum TimerKind {
     PublicMinutes,
     /// The snooze is over: serve it again.
     WakeUp,
+    /// Unclaimed too long: raise the alert.
+    AlertUnclaimed,
+    /// The customer of an owned conversation waits too long for a reply: raise the alert.
+    AlertAwaitingReply,
 }
 
 /// What a transition asks of the rest of the engine.
@@ -99,6 +104,13 @@ pub enum Followup {
     Disarm {
         /// Which.
         kind: TimerKind,
+    },
+    /// An alert was raised (or cleared).
+    Alert {
+        /// Which.
+        kind: AlertKind,
+        /// Raised, or cleared.
+        raised: bool,
     },
 }
 
@@ -162,6 +174,12 @@ pub struct Conversation {
     /// The queue's public minutes (0: never), as of the customer's last message.
     #[serde(default = "default_public_minutes")]
     pub public_minutes: u32,
+    /// The queue's alert thresholds, as of the customer's last message.
+    #[serde(default)]
+    pub alert_thresholds: AlertThresholds,
+    /// Alerts raised and not cleared.
+    #[serde(default)]
+    pub alerts: std::collections::BTreeSet<AlertKind>,
     /// Where it is.
     pub status: ConversationStatus,
     /// Its owner.
@@ -210,6 +228,8 @@ impl Conversation {
             queue_id: queue_id.clone(),
             priority,
             public_minutes,
+            alert_thresholds: AlertThresholds::default(),
+            alerts: std::collections::BTreeSet::new(),
             status: ConversationStatus::Queued,
             owner: None,
             subscribers: BTreeSet::new(),

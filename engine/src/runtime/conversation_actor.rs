@@ -12,7 +12,9 @@ use super::Engine;
 use super::agent_actor::ReleaseConversation;
 use super::engine::{EngineError, InboundAck, InboundMessage};
 use super::queue_actor::QueueMail;
-use crate::conversation::{Conversation, ConversationError, Followup, Opening, TimerKind};
+use crate::conversation::{
+    AlertKind, AlertThresholds, Conversation, ConversationError, Followup, Opening, TimerKind,
+};
 use crate::domain::{AgentId, ConversationId, Name, NumberId, QueueId};
 use crate::metrics::metrics;
 use crate::routing::protocol::{Answer, EnqueueHint, Happened, ToQueue};
@@ -31,6 +33,8 @@ pub struct Routing {
     pub priority: u8,
     /// The queue's public minutes.
     pub public_minutes: u32,
+    /// The queue's alert thresholds.
+    pub alerts: AlertThresholds,
 }
 
 /// A customer's message for this conversation.
@@ -83,6 +87,8 @@ fn timer_kind(kind: TimerKind) -> String {
     match kind {
         TimerKind::PublicMinutes => "public_minutes".into(),
         TimerKind::WakeUp => "wake_up".into(),
+        TimerKind::AlertUnclaimed => "alert_unclaimed".into(),
+        TimerKind::AlertAwaitingReply => "alert_awaiting_reply".into(),
     }
 }
 
@@ -99,9 +105,30 @@ impl ConversationActor {
     /// Commits `change`; on success adopts its state and carries out its follow-ups.
     fn commit(
         &mut self,
-        change: Change,
+        mut change: Change,
     ) -> ResponseActFuture<Self, Result<CommitOutcome, EngineError>> {
         let now = self.engine.now();
+        // Every transition leaves the alerts in line with the new state.
+        let reconciled = change.next.reconcile_alerts();
+        change.followups.extend(reconciled);
+        for followup in &change.followups {
+            if let Followup::Alert { kind, raised } = followup {
+                let data = json!({
+                    "conversation_id": self.id,
+                    "queue_id": change.next.queue_id,
+                    "owner": change.next.owner,
+                    "alert": kind,
+                });
+                change.events.push((
+                    if *raised {
+                        "alert.raised"
+                    } else {
+                        "alert.cleared"
+                    },
+                    data,
+                ));
+            }
+        }
         let timers = change
             .followups
             .iter()
@@ -203,7 +230,10 @@ impl ConversationActor {
                     self.engine
                         .send_to_agent(&agent, ReleaseConversation(self.id.clone()));
                 }
-                Followup::Notify { .. } | Followup::Arm { .. } | Followup::Disarm { .. } => {}
+                Followup::Notify { .. }
+                | Followup::Arm { .. }
+                | Followup::Disarm { .. }
+                | Followup::Alert { .. } => {}
             }
         }
     }
@@ -246,7 +276,7 @@ impl Handler<CustomerMessage> for ConversationActor {
     fn handle(&mut self, msg: CustomerMessage, _: &mut Context<Self>) -> Self::Result {
         let at = self.engine.now();
         let record = message_record(&msg.message, at);
-        let (next, followups, mut events) = match self.conversation.clone() {
+        let (mut next, followups, mut events) = match self.conversation.clone() {
             Some(mut conversation) if conversation.is_open() => {
                 let followups = match conversation.customer_message(at, msg.routing.public_minutes)
                 {
@@ -285,6 +315,7 @@ impl Handler<CustomerMessage> for ConversationActor {
                 )
             }
         };
+        next.alert_thresholds = msg.routing.alerts;
         events.push((
             "message.received",
             json!({"conversation_id": self.id, "queue_id": next.queue_id, "owner": next.owner, "message": record}),
@@ -475,6 +506,14 @@ impl Handler<TimerDue> for ConversationActor {
             let (kind, followups) = match msg.kind.as_str() {
                 "public_minutes" => (TimerKind::PublicMinutes, c.public_minutes_due(now)),
                 "wake_up" => (TimerKind::WakeUp, c.wake(now)),
+                "alert_unclaimed" => (
+                    TimerKind::AlertUnclaimed,
+                    c.alert_due(AlertKind::Unclaimed, now),
+                ),
+                "alert_awaiting_reply" => (
+                    TimerKind::AlertAwaitingReply,
+                    c.alert_due(AlertKind::AwaitingReply, now),
+                ),
                 _ => return Ok((Vec::new(), Vec::new(), None)),
             };
             let event = match kind {

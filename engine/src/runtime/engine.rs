@@ -446,6 +446,10 @@ impl Engine {
             queue_id: queue.id,
             priority: queue.priority.get(),
             public_minutes: queue.public_minutes.get(),
+            alerts: crate::conversation::AlertThresholds {
+                unclaimed_secs: queue.alerts.unclaimed_secs.get(),
+                awaiting_reply_secs: queue.alerts.awaiting_reply_secs.get(),
+            },
         };
         self.conversation_addr(&conversation_id)
             .send(CustomerMessage { message, routing })
