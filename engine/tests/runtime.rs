@@ -97,6 +97,11 @@ async fn inbound_offer_reject_timeout_accept_complete() {
     settle().await;
     let view = engine.queue_snapshot(&queue_id()).await.unwrap();
     assert_eq!((view.waiting, view.oldest_waiting_since), (2, Some(START)));
+    assert_eq!(
+        view.waiting_by_campaign,
+        std::collections::BTreeMap::from([("Spring".to_owned(), 2)])
+    );
+    assert_eq!(view.agents_ready, 0);
 
     // A provider retry is acknowledged and dropped.
     let retry = engine.inbound(text("+15550001111", "SM1")).await.unwrap();
@@ -199,6 +204,15 @@ async fn inbound_offer_reject_timeout_accept_complete() {
     let again = engine.inbound(text("+15550001111", "SM3")).await.unwrap();
     assert_ne!(again.conversation_id, first.conversation_id);
 
+    let stats = engine.queue_snapshot(&queue_id()).await.unwrap();
+    assert_eq!(stats.offers_by_outcome.get("rejected"), Some(&1));
+    assert_eq!(stats.offers_by_outcome.get("expired"), Some(&1));
+    assert!(
+        stats
+            .offers_by_outcome
+            .get("accepted")
+            .is_some_and(|n| *n >= 1)
+    );
     let journal = kinds(&store).await;
     for kind in [
         "conversation.created",

@@ -96,6 +96,11 @@ impl QueueCore {
         &self.id
     }
 
+    /// How many agents could take an offer now.
+    pub fn ready_agents(&self) -> usize {
+        self.roster.len()
+    }
+
     /// The waiting line (conversations not being offered).
     pub fn line(&self) -> &WaitingLine {
         &self.line

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::Engine;
 use super::agent_actor::ReleaseConversation;
 use super::engine::{EngineError, InboundAck, InboundMessage};
-use super::queue_actor::QueueMail;
+use super::queue_actor::{QueueMail, TagCampaign};
 use crate::conversation::{
     AlertKind, AlertThresholds, Conversation, ConversationError, Followup, Opening, TimerKind,
 };
@@ -188,6 +188,13 @@ impl ConversationActor {
                     queue,
                     waiting_since,
                 } => {
+                    self.engine.send_to_queue(
+                        &queue,
+                        TagCampaign {
+                            conversation: self.id.clone(),
+                            campaign: conversation.campaign.to_string(),
+                        },
+                    );
                     // A public conversation goes to the owner's colleagues, not back to the owner.
                     let hint = match (&conversation.owner, conversation.public) {
                         (Some(owner), true) => EnqueueHint::NotTo(owner.clone()),
@@ -208,6 +215,13 @@ impl ConversationActor {
                     queue,
                     waiting_since,
                 } => {
+                    self.engine.send_to_queue(
+                        &queue,
+                        TagCampaign {
+                            conversation: self.id.clone(),
+                            campaign: conversation.campaign.to_string(),
+                        },
+                    );
                     self.engine.send_to_queue(
                         &queue,
                         QueueMail(ToQueue::Enqueue {

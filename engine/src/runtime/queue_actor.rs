@@ -49,6 +49,23 @@ pub struct QueueView {
     pub offers: Vec<(OfferId, crate::domain::ConversationId, AgentId)>,
     /// The first 100 conversations in line, in serving order, with their `waiting_since`.
     pub line: Vec<(crate::domain::ConversationId, Millis)>,
+    /// Agents who could take an offer now (available, logged in, with a free slot).
+    pub agents_ready: usize,
+    /// Conversations in line per campaign (the beacon), by campaign name.
+    pub waiting_by_campaign: BTreeMap<String, usize>,
+    /// Offers since the queue started, by outcome (`created`, `accepted`, `rejected`,
+    /// `expired`, `rescinded`).
+    pub offers_by_outcome: BTreeMap<&'static str, u64>,
+}
+
+/// Which campaign a conversation about to be enqueued belongs to (for the beacon).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct TagCampaign {
+    /// The conversation.
+    pub conversation: crate::domain::ConversationId,
+    /// Its campaign.
+    pub campaign: String,
 }
 
 /// One queue.
@@ -61,6 +78,10 @@ pub struct QueueActor {
     deadlines: BTreeMap<(Millis, OfferId), AgentId>,
     /// When the one timer is set to fire, and its handle.
     wake: Option<(Millis, SpawnHandle)>,
+    /// Campaign of each conversation this queue holds, for the beacon.
+    campaigns: std::collections::HashMap<crate::domain::ConversationId, String>,
+    /// Offers by outcome since the queue started.
+    outcomes: BTreeMap<&'static str, u64>,
 }
 
 impl QueueActor {
@@ -71,6 +92,8 @@ impl QueueActor {
             core,
             deadlines: BTreeMap::new(),
             wake: None,
+            campaigns: std::collections::HashMap::new(),
+            outcomes: BTreeMap::new(),
         }
     }
 
@@ -103,7 +126,10 @@ impl QueueActor {
     }
 
     /// Counts what happened.
-    fn count(&self, happened: &Happened) {
+    fn count(&mut self, happened: &Happened) {
+        if let Happened::Assigned { conversation, .. } = happened {
+            self.campaigns.remove(conversation);
+        }
         let queue = self.core.id().as_str();
         let outcome = match happened {
             Happened::OfferCreated { conversation, .. } => {
@@ -129,6 +155,7 @@ impl QueueActor {
             Happened::AgentSetAway { .. } => return,
         };
         metrics().offers.with_label_values(&[queue, outcome]).inc();
+        *self.outcomes.entry(outcome).or_default() += 1;
     }
 
     /// Arms an offer's deadline. An offer answered meanwhile finds its deadline stale and
@@ -225,6 +252,9 @@ impl Handler<QueueMail> for QueueActor {
     type Result = ();
 
     fn handle(&mut self, QueueMail(message): QueueMail, ctx: &mut Context<Self>) {
+        if let ToQueue::Withdraw { conversation } = &message {
+            self.campaigns.remove(conversation);
+        }
         let fx = self.decide(|core, now| core.handle(message, now));
         self.apply(fx, ctx);
     }
@@ -237,6 +267,14 @@ impl Handler<AnswerOffer> for QueueActor {
         let fx = self.decide(|core, now| core.answer(&msg.offer, &msg.agent, msg.answer, now))?;
         self.apply(fx, ctx);
         Ok(())
+    }
+}
+
+impl Handler<TagCampaign> for QueueActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: TagCampaign, _: &mut Context<Self>) {
+        self.campaigns.insert(msg.conversation, msg.campaign);
     }
 }
 
@@ -258,6 +296,17 @@ impl Handler<GetQueueView> for QueueActor {
                 .take(100)
                 .map(|k| (k.conversation.clone(), k.waiting_since))
                 .collect(),
+            agents_ready: self.core.ready_agents(),
+            waiting_by_campaign: line.iter().fold(BTreeMap::new(), |mut counts, key| {
+                let campaign = self
+                    .campaigns
+                    .get(&key.conversation)
+                    .cloned()
+                    .unwrap_or_default();
+                *counts.entry(campaign).or_default() += 1;
+                counts
+            }),
+            offers_by_outcome: self.outcomes.clone(),
         })
     }
 }
