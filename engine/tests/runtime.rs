@@ -657,3 +657,58 @@ async fn alerts_are_raised_when_due_and_cleared_when_they_no_longer_apply() {
         2
     );
 }
+
+#[actix_rt::test]
+async fn idle_conversations_leave_memory_and_come_back_from_the_store() {
+    tokio::time::pause();
+    let store = configured_store().await;
+    let config = EngineConfig {
+        passivate_after: Duration::from_secs(60),
+        ..EngineConfig::default()
+    };
+    let engine = Engine::start(store.clone(), Clock::starting_at(START), config);
+    ready(&engine, "ann").await;
+    let done = engine
+        .inbound(text("+15550001111", "SM1"))
+        .await
+        .unwrap()
+        .conversation_id;
+    settle().await;
+    accept_next(&engine, "ann").await;
+    engine.complete(&agent("ann"), &done).await.unwrap();
+    let later = engine
+        .inbound(text("+15550002222", "SM2"))
+        .await
+        .unwrap()
+        .conversation_id;
+    settle().await;
+    accept_next(&engine, "ann").await;
+    engine
+        .reply(&agent("ann"), &later, "Back in ten".into())
+        .await
+        .unwrap();
+    engine
+        .snooze(&agent("ann"), &later, engine.now() + 10 * 60_000)
+        .await
+        .unwrap();
+    assert_eq!(engine.live_conversations(), 2);
+
+    // Idle for two minutes: both leave memory (closed, and snoozed).
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    settle().await;
+    assert_eq!(engine.live_conversations(), 0);
+    // Their state is still there, loaded on demand...
+    assert_eq!(
+        engine.conversation(&done).await.unwrap().status,
+        engine::conversation::ConversationStatus::Closed
+    );
+    // ...and the snoozed one still wakes on time, for Ann.
+    tokio::time::sleep(Duration::from_secs(9 * 60)).await;
+    settle().await;
+    let made = offers(&engine).await;
+    assert_eq!(made.len(), 1, "{made:?}");
+    assert_eq!(
+        (made[0].1.clone(), made[0].2.clone()),
+        (later, agent("ann"))
+    );
+}

@@ -3,7 +3,7 @@
 //! acknowledged and acted on — so what a provider or desktop was told is always durable.
 
 use actix::{
-    Actor, ActorFutureExt, AsyncContext, AtomicResponse, Context, Handler, Message,
+    Actor, ActorContext, ActorFutureExt, AsyncContext, AtomicResponse, Context, Handler, Message,
     ResponseActFuture, WrapFuture,
 };
 use serde_json::{Value, json};
@@ -38,7 +38,7 @@ pub struct Routing {
 }
 
 /// A customer's message for this conversation.
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "Result<InboundAck, EngineError>")]
 pub struct CustomerMessage {
     /// The message.
@@ -53,7 +53,7 @@ pub struct CustomerMessage {
 pub struct Routed(pub Happened);
 
 /// The owner completes the conversation.
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "Result<(), EngineError>")]
 pub struct Complete {
     /// Who completes.
@@ -63,7 +63,7 @@ pub struct Complete {
 }
 
 /// Asks for the conversation's state (`None` when it does not exist).
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "Option<Conversation>")]
 pub struct GetConversation;
 
@@ -72,6 +72,8 @@ pub struct ConversationActor {
     engine: Engine,
     id: ConversationId,
     conversation: Option<Conversation>,
+    /// When it last handled a message, for passivation.
+    last_active: tokio::time::Instant,
 }
 
 /// A change ready to commit: the next state and what goes with it.
@@ -99,6 +101,7 @@ impl ConversationActor {
             engine,
             id,
             conversation: None,
+            last_active: tokio::time::Instant::now(),
         }
     }
 
@@ -253,10 +256,37 @@ impl ConversationActor {
     }
 }
 
+impl ConversationActor {
+    /// Stops the actor when it has been idle long enough and nothing is in flight for it:
+    /// a closed, snoozed or privately owned conversation receives no routing messages, and
+    /// the few timer messages it may get are re-sent by the sweeper until applied. Its state
+    /// is in the store; the next message starts a new actor that loads it.
+    fn maybe_passivate(&mut self, ctx: &mut Context<Self>) {
+        use crate::conversation::ConversationStatus;
+        if self.last_active.elapsed() < self.engine.passivate_after() {
+            return;
+        }
+        let quiet = match &self.conversation {
+            None => true,
+            Some(c) => match c.status {
+                ConversationStatus::Closed | ConversationStatus::Snoozed => true,
+                ConversationStatus::Owned => !c.public,
+                ConversationStatus::Queued => false,
+            },
+        };
+        if quiet {
+            self.engine.forget_conversation(&self.id, &ctx.address());
+            ctx.stop();
+        }
+    }
+}
+
 impl Actor for ConversationActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        let every = self.engine.passivate_after() / 2;
+        ctx.run_interval(every, |actor, ctx| actor.maybe_passivate(ctx));
         // Nothing is handled until the state is loaded: messages wait in the mailbox, in order.
         let store = self.engine.store().clone();
         let id = self.id.to_string();
@@ -288,6 +318,7 @@ impl Handler<CustomerMessage> for ConversationActor {
     type Result = AtomicResponse<Self, Result<InboundAck, EngineError>>;
 
     fn handle(&mut self, msg: CustomerMessage, _: &mut Context<Self>) -> Self::Result {
+        self.last_active = tokio::time::Instant::now();
         let at = self.engine.now();
         let record = message_record(&msg.message, at);
         let (mut next, followups, mut events) = match self.conversation.clone() {
@@ -360,6 +391,7 @@ impl Handler<Routed> for ConversationActor {
     type Result = AtomicResponse<Self, ()>;
 
     fn handle(&mut self, Routed(happened): Routed, _: &mut Context<Self>) -> Self::Result {
+        self.last_active = tokio::time::Instant::now();
         let done = || AtomicResponse::new(Box::pin(actix::fut::ready(())));
         let Some(current) = self.conversation.clone() else {
             return done();
@@ -429,6 +461,7 @@ impl Handler<Complete> for ConversationActor {
     type Result = AtomicResponse<Self, Result<(), EngineError>>;
 
     fn handle(&mut self, msg: Complete, _: &mut Context<Self>) -> Self::Result {
+        self.last_active = tokio::time::Instant::now();
         let Some(mut next) = self.conversation.clone() else {
             let id = self.id.to_string();
             return AtomicResponse::new(Box::pin(actix::fut::ready(Err(EngineError::NotFound {
@@ -463,6 +496,7 @@ impl Handler<GetConversation> for ConversationActor {
     type Result = Option<Conversation>;
 
     fn handle(&mut self, _: GetConversation, _: &mut Context<Self>) -> Self::Result {
+        self.last_active = tokio::time::Instant::now();
         self.conversation.clone()
     }
 }
@@ -515,6 +549,7 @@ impl Handler<TimerDue> for ConversationActor {
     type Result = AtomicResponse<Self, ()>;
 
     fn handle(&mut self, msg: TimerDue, _: &mut Context<Self>) -> Self::Result {
+        self.last_active = tokio::time::Instant::now();
         let id = self.id.clone();
         let response = self.transition(move |c, now| {
             let (kind, followups) = match msg.kind.as_str() {
@@ -555,7 +590,7 @@ impl Handler<TimerDue> for ConversationActor {
 }
 
 /// An agent replies to the customer.
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "Result<Option<Value>, EngineError>")]
 pub struct Reply {
     /// Who replies.
@@ -568,6 +603,7 @@ impl Handler<Reply> for ConversationActor {
     type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
 
     fn handle(&mut self, msg: Reply, _: &mut Context<Self>) -> Self::Result {
+        self.last_active = tokio::time::Instant::now();
         AtomicResponse::new(self.transition(move |c, now| {
             let followups = c.agent_reply(&msg.agent, now)?;
             c.subscribers.insert(msg.agent.clone());
@@ -595,7 +631,7 @@ impl Handler<Reply> for ConversationActor {
 }
 
 /// An agent records a disposition.
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "Result<Option<Value>, EngineError>")]
 pub struct AddDisposition {
     /// The entry.
@@ -606,6 +642,7 @@ impl Handler<AddDisposition> for ConversationActor {
     type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
 
     fn handle(&mut self, msg: AddDisposition, _: &mut Context<Self>) -> Self::Result {
+        self.last_active = tokio::time::Instant::now();
         AtomicResponse::new(self.transition(move |c, _| {
             let event = ("conversation.updated", json!({"conversation_id": c.id, "disposition": msg.entry.code, "agent_id": msg.entry.agent}));
             c.add_disposition(msg.entry)?;
@@ -615,7 +652,7 @@ impl Handler<AddDisposition> for ConversationActor {
 }
 
 /// The owner saves the conversation for later.
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "Result<Option<Value>, EngineError>")]
 pub struct Snooze {
     /// The owner.
@@ -628,6 +665,7 @@ impl Handler<Snooze> for ConversationActor {
     type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
 
     fn handle(&mut self, msg: Snooze, _: &mut Context<Self>) -> Self::Result {
+        self.last_active = tokio::time::Instant::now();
         AtomicResponse::new(self.transition(move |c, now| {
             let followups = c.snooze(&msg.agent, msg.until, now)?;
             let event = (
@@ -649,7 +687,7 @@ pub enum TransferTarget {
 }
 
 /// The owner transfers the conversation, cold.
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "Result<Option<Value>, EngineError>")]
 pub struct Transfer {
     /// The owner.
@@ -664,6 +702,7 @@ impl Handler<Transfer> for ConversationActor {
     type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
 
     fn handle(&mut self, msg: Transfer, _: &mut Context<Self>) -> Self::Result {
+        self.last_active = tokio::time::Instant::now();
         AtomicResponse::new(self.transition(move |c, now| {
             let (followups, target) = match &msg.target {
                 TransferTarget::Agent(target) => (
@@ -694,7 +733,7 @@ impl Handler<Transfer> for ConversationActor {
 }
 
 /// An agent takes the conversation without an offer (it already holds the slot).
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "Result<Option<Value>, EngineError>")]
 pub struct Claim {
     /// The agent.
@@ -705,6 +744,7 @@ impl Handler<Claim> for ConversationActor {
     type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
 
     fn handle(&mut self, msg: Claim, _: &mut Context<Self>) -> Self::Result {
+        self.last_active = tokio::time::Instant::now();
         AtomicResponse::new(self.transition(move |c, _| {
             let claimable = c.status == crate::conversation::ConversationStatus::Queued || c.public;
             if !claimable {

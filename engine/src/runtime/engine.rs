@@ -35,6 +35,9 @@ pub struct EngineConfig {
     pub max_missed_offers: u32,
     /// How often due durable timers (public minutes, wake-ups) are looked for.
     pub timer_poll: std::time::Duration,
+    /// How long a conversation actor may sit idle before it is stopped (its state stays in
+    /// the store), so that a million stored conversations are not a million live actors.
+    pub passivate_after: std::time::Duration,
 }
 
 impl Default for EngineConfig {
@@ -42,6 +45,7 @@ impl Default for EngineConfig {
         Self {
             max_missed_offers: crate::routing::DEFAULT_MAX_MISSED_OFFERS,
             timer_poll: std::time::Duration::from_secs(1),
+            passivate_after: std::time::Duration::from_secs(600),
         }
     }
 }
@@ -323,6 +327,48 @@ impl Engine {
         Ok(())
     }
 
+    /// How long an idle conversation actor lives.
+    pub(super) fn passivate_after(&self) -> std::time::Duration {
+        self.inner.config.passivate_after
+    }
+
+    /// Drops a conversation actor from the directory, if `addr` is still the one there.
+    pub(super) fn forget_conversation(&self, id: &ConversationId, addr: &Addr<ConversationActor>) {
+        self.inner
+            .conversations
+            .remove_if(id, |_, current| current == addr);
+    }
+
+    /// How many conversation actors are live (the others are only in the store).
+    pub fn live_conversations(&self) -> usize {
+        self.inner.conversations.len()
+    }
+
+    /// Sends to a conversation actor and awaits its answer. An actor that stopped (passivated)
+    /// between lookup and delivery is started again and asked once more.
+    async fn ask_conversation<M>(
+        &self,
+        id: &ConversationId,
+        message: M,
+    ) -> Result<M::Result, EngineError>
+    where
+        M: Message + Clone + Send + 'static,
+        M::Result: Send,
+        ConversationActor: Handler<M>,
+    {
+        match self.conversation_addr(id).send(message.clone()).await {
+            Ok(answer) => Ok(answer),
+            Err(_) => {
+                let addr = self.conversation_addr(id);
+                self.forget_conversation(id, &addr);
+                self.conversation_addr(id)
+                    .send(message)
+                    .await
+                    .map_err(|_| EngineError::Stopped)
+            }
+        }
+    }
+
     pub(super) fn queue_addr(&self, id: &QueueId) -> Option<Addr<QueueActor>> {
         self.inner.queues.get(id).map(|a| a.clone())
     }
@@ -361,6 +407,16 @@ impl Engine {
         self.inner
             .conversations
             .entry(id.clone())
+            .and_modify(|addr| {
+                // A passivated actor left its address behind: start afresh.
+                if !addr.connected() {
+                    let engine = self.clone();
+                    let id = id.clone();
+                    *addr = ConversationActor::start_in_arbiter(&self.inner.arbiter, move |_| {
+                        ConversationActor::new(engine, id)
+                    });
+                }
+            })
             .or_insert_with(|| {
                 let engine = self.clone();
                 let id = id.clone();
@@ -451,10 +507,8 @@ impl Engine {
                 awaiting_reply_secs: queue.alerts.awaiting_reply_secs.get(),
             },
         };
-        self.conversation_addr(&conversation_id)
-            .send(CustomerMessage { message, routing })
-            .await
-            .map_err(|_| EngineError::Stopped)?
+        self.ask_conversation(&conversation_id, CustomerMessage { message, routing })
+            .await?
     }
 
     /// Sets an agent's presence.
@@ -528,13 +582,14 @@ impl Engine {
             .get::<Queue>(current.queue_id.as_str())
             .await?
             .resource;
-        self.conversation_addr(conversation)
-            .send(Complete {
+        self.ask_conversation(
+            conversation,
+            Complete {
                 agent: agent.clone(),
                 disposition_required: queue.disposition_required,
-            })
-            .await
-            .map_err(|_| EngineError::Stopped)?
+            },
+        )
+        .await?
     }
 
     /// An owner or subscriber replies to the customer. Returns the thread entry.
@@ -545,13 +600,14 @@ impl Engine {
         body: String,
     ) -> Result<Value, EngineError> {
         let entry = self
-            .conversation_addr(conversation)
-            .send(Reply {
-                agent: agent.clone(),
-                body,
-            })
-            .await
-            .map_err(|_| EngineError::Stopped)??;
+            .ask_conversation(
+                conversation,
+                Reply {
+                    agent: agent.clone(),
+                    body,
+                },
+            )
+            .await??;
         Ok(entry.unwrap_or(Value::Null))
     }
 
@@ -585,10 +641,8 @@ impl Engine {
             agent: agent.clone(),
             at: self.now(),
         };
-        self.conversation_addr(conversation)
-            .send(AddDisposition { entry })
-            .await
-            .map_err(|_| EngineError::Stopped)??;
+        self.ask_conversation(conversation, AddDisposition { entry })
+            .await??;
         Ok(())
     }
 
@@ -599,13 +653,14 @@ impl Engine {
         conversation: &ConversationId,
         until: Millis,
     ) -> Result<(), EngineError> {
-        self.conversation_addr(conversation)
-            .send(Snooze {
+        self.ask_conversation(
+            conversation,
+            Snooze {
                 agent: agent.clone(),
                 until,
-            })
-            .await
-            .map_err(|_| EngineError::Stopped)??;
+            },
+        )
+        .await??;
         Ok(())
     }
 
@@ -622,12 +677,13 @@ impl Engine {
             .await
             .map_err(|_| EngineError::Stopped)??;
         let claimed = self
-            .conversation_addr(conversation)
-            .send(Claim {
-                agent: agent.clone(),
-            })
-            .await
-            .map_err(|_| EngineError::Stopped)?;
+            .ask_conversation(
+                conversation,
+                Claim {
+                    agent: agent.clone(),
+                },
+            )
+            .await?;
         if claimed.is_err() {
             // Lost the race (or the conversation is not claimable): give the slot back.
             agent_addr.do_send(ReleaseConversation(conversation.clone()));
@@ -651,23 +707,22 @@ impl Engine {
                 self.ensure_queue(to).await?;
             }
         }
-        self.conversation_addr(conversation)
-            .send(Transfer {
+        self.ask_conversation(
+            conversation,
+            Transfer {
                 agent: agent.clone(),
                 target,
                 note,
-            })
-            .await
-            .map_err(|_| EngineError::Stopped)??;
+            },
+        )
+        .await??;
         Ok(())
     }
 
     /// A conversation's state.
     pub async fn conversation(&self, id: &ConversationId) -> Result<Conversation, EngineError> {
-        self.conversation_addr(id)
-            .send(GetConversation)
-            .await
-            .map_err(|_| EngineError::Stopped)?
+        self.ask_conversation(id, GetConversation)
+            .await?
             .ok_or_else(|| EngineError::NotFound {
                 kind: "conversation",
                 id: id.to_string(),
