@@ -17,16 +17,55 @@ const AGENTS: usize = 5;
 
 #[derive(Debug, Clone)]
 enum Step {
-    Inbound { queue: usize, priority: u8 },
-    Presence { agent: usize, presence: Presence },
-    Logins { agent: usize, mask: u8 },
-    Deliver { pick: usize },
-    Accept { agent: usize, pick: usize },
-    Reject { agent: usize, pick: usize },
-    Expire { pick: usize },
-    Complete { agent: usize, pick: usize },
-    Claim { agent: usize, pick: usize },
-    Wait { millis: Millis },
+    Inbound {
+        queue: usize,
+        priority: u8,
+    },
+    Presence {
+        agent: usize,
+        presence: Presence,
+    },
+    Logins {
+        agent: usize,
+        mask: u8,
+    },
+    Deliver {
+        pick: usize,
+    },
+    Accept {
+        agent: usize,
+        pick: usize,
+    },
+    Reject {
+        agent: usize,
+        pick: usize,
+    },
+    Expire {
+        pick: usize,
+    },
+    Complete {
+        agent: usize,
+        pick: usize,
+    },
+    Claim {
+        agent: usize,
+        pick: usize,
+    },
+    Snooze {
+        agent: usize,
+        pick: usize,
+    },
+    Wake {
+        pick: usize,
+    },
+    Transfer {
+        agent: usize,
+        pick: usize,
+        to: usize,
+    },
+    Wait {
+        millis: Millis,
+    },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -45,6 +84,10 @@ fn step() -> impl Strategy<Value = Step> {
         1 => any::<usize>().prop_map(|pick| Step::Expire { pick }),
         2 => (0..AGENTS, any::<usize>()).prop_map(|(agent, pick)| Step::Complete { agent, pick }),
         1 => (0..AGENTS, any::<usize>()).prop_map(|(agent, pick)| Step::Claim { agent, pick }),
+        1 => (0..AGENTS, any::<usize>()).prop_map(|(agent, pick)| Step::Snooze { agent, pick }),
+        1 => any::<usize>().prop_map(|pick| Step::Wake { pick }),
+        1 => (0..AGENTS, any::<usize>(), 0..QUEUES + AGENTS)
+            .prop_map(|(agent, pick, to)| Step::Transfer { agent, pick, to }),
         1 => (1i64..5_000).prop_map(|millis| Step::Wait { millis }),
     ]
 }
@@ -65,6 +108,8 @@ struct World {
     arrived: HashMap<ConversationId, (QueueId, Millis)>,
     owner: HashMap<ConversationId, AgentId>,
     next_conversation: u32,
+    priorities: HashMap<ConversationId, u8>,
+    snoozed: Vec<(ConversationId, AgentId)>,
 }
 
 fn queue_id(i: usize) -> QueueId {
@@ -98,6 +143,8 @@ impl World {
             arrived: HashMap::new(),
             owner: HashMap::new(),
             next_conversation: 0,
+            priorities: HashMap::new(),
+            snoozed: Vec::new(),
         }
     }
 
@@ -187,6 +234,7 @@ impl World {
                     ConversationId::parse(format!("c{}", self.next_conversation)).unwrap();
                 self.arrived
                     .insert(conversation.clone(), (queue_id(queue), now));
+                self.priorities.insert(conversation.clone(), priority);
                 let fx = self.queues.get_mut(&queue_id(queue)).unwrap().handle(
                     ToQueue::Enqueue {
                         conversation,
@@ -315,8 +363,70 @@ impl World {
                     self.apply(fx);
                 }
             }
+            Step::Snooze { agent, pick } => {
+                // The owner saves it for later: the slot frees, nothing waits.
+                if let Some(conversation) = self.release_owned(agent, pick) {
+                    self.snoozed.push((conversation, agent_id(agent)));
+                }
+            }
+            Step::Wake { pick } => {
+                if self.snoozed.is_empty() {
+                    return;
+                }
+                let (conversation, owner) = self.snoozed.remove(pick % self.snoozed.len());
+                self.requeue(conversation, EnqueueHint::OfferFirstTo(owner));
+            }
+            Step::Transfer { agent, pick, to } => {
+                let Some(conversation) = self.release_owned(agent, pick) else {
+                    return;
+                };
+                if to < QUEUES {
+                    // To another queue, keeping its place in time.
+                    self.arrived.get_mut(&conversation).unwrap().0 = queue_id(to);
+                    self.requeue(conversation, EnqueueHint::None);
+                } else {
+                    self.requeue(
+                        conversation,
+                        EnqueueHint::OfferFirstTo(agent_id(to - QUEUES)),
+                    );
+                }
+            }
             Step::Wait { millis } => self.now += millis,
         }
+    }
+
+    /// An agent lets go of one of its conversations (snooze, transfer); returns it.
+    fn release_owned(&mut self, agent: usize, pick: usize) -> Option<ConversationId> {
+        let agent = agent_id(agent);
+        let owned: Vec<ConversationId> = self.agents[&agent].owned().iter().cloned().collect();
+        if owned.is_empty() {
+            return None;
+        }
+        let conversation = owned[pick % owned.len()].clone();
+        assert_eq!(self.owner.remove(&conversation), Some(agent.clone()));
+        let fx = self
+            .agents
+            .get_mut(&agent)
+            .unwrap()
+            .release_conversation(&conversation, self.now);
+        self.apply(fx);
+        Some(conversation)
+    }
+
+    /// Puts a conversation back in its queue with its original `waiting_since`.
+    fn requeue(&mut self, conversation: ConversationId, hint: EnqueueHint) {
+        let (queue, since) = self.arrived[&conversation].clone();
+        let priority = self.priorities[&conversation];
+        let fx = self.queues.get_mut(&queue).unwrap().handle(
+            ToQueue::Enqueue {
+                conversation,
+                priority,
+                waiting_since: since,
+                hint,
+            },
+            self.now,
+        );
+        self.apply(fx);
     }
 
     fn check_invariants(&self, strategies: &[RoutingStrategy]) {
@@ -355,6 +465,19 @@ impl World {
                         "{conversation} is owned and waiting"
                     );
                 }
+            }
+        }
+        // A snoozed conversation holds no slot and waits nowhere.
+        for (conversation, _) in &self.snoozed {
+            assert!(
+                !owners.contains_key(conversation),
+                "{conversation} is snoozed and owned"
+            );
+            for queue in self.queues.values() {
+                assert!(
+                    !queue.holds(conversation),
+                    "{conversation} is snoozed and queued"
+                );
             }
         }
         // 3. Waiting order is priority then waiting_since, and a conversation keeps its

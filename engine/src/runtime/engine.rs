@@ -296,7 +296,11 @@ impl Engine {
                         conversation: conversation.id.clone(),
                         priority: conversation.priority,
                         waiting_since: since,
-                        hint: EnqueueHint::None,
+                        hint: match (&conversation.owner, conversation.public) {
+                            // A public conversation goes to the owner's colleagues.
+                            (Some(owner), true) => EnqueueHint::NotTo(owner.clone()),
+                            _ => EnqueueHint::None,
+                        },
                     }),
                 );
                 enqueued += 1;
