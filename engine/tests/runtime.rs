@@ -712,3 +712,42 @@ async fn idle_conversations_leave_memory_and_come_back_from_the_store() {
         (later, agent("ann"))
     );
 }
+
+#[actix_rt::test]
+async fn the_thread_keeps_messages_replies_and_internal_notes_in_order() {
+    tokio::time::pause();
+    let store = configured_store().await;
+    let engine = Engine::start(
+        store.clone(),
+        Clock::starting_at(START),
+        EngineConfig::default(),
+    );
+    ready(&engine, "ann").await;
+    let conversation = engine
+        .inbound(text("+15550001111", "SM1"))
+        .await
+        .unwrap()
+        .conversation_id;
+    settle().await;
+    accept_next(&engine, "ann").await;
+    engine
+        .add_note(
+            &agent("ann"),
+            &conversation,
+            "VIP, check the last order".into(),
+        )
+        .await
+        .unwrap();
+    engine
+        .reply(&agent("ann"), &conversation, "Hi! Looking now.".into())
+        .await
+        .unwrap();
+    let thread = engine.thread(&conversation, 0, 10).await.unwrap();
+    let directions: Vec<&str> = thread
+        .iter()
+        .map(|e| e["direction"].as_str().unwrap())
+        .collect();
+    assert_eq!(directions, vec!["inbound", "note", "outbound"]);
+    assert_eq!(thread[1]["body"], "VIP, check the last order");
+    assert!(kinds(&store).await.contains(&"note.added".to_owned()));
+}

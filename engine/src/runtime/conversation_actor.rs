@@ -630,6 +630,41 @@ impl Handler<Reply> for ConversationActor {
     }
 }
 
+/// An agent adds an internal note: kept in the thread, never sent to the customer.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Option<Value>, EngineError>")]
+pub struct AddNote {
+    /// Who writes it.
+    pub agent: AgentId,
+    /// The text.
+    pub body: String,
+}
+
+impl Handler<AddNote> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
+
+    fn handle(&mut self, msg: AddNote, _: &mut Context<Self>) -> Self::Result {
+        self.last_active = tokio::time::Instant::now();
+        AtomicResponse::new(self.transition(move |c, now| {
+            if !c.is_open() {
+                return Err(ConversationError::Closed);
+            }
+            let entry = json!({
+                "id": ulid::Ulid::new().to_string().to_lowercase(),
+                "direction": "note",
+                "body": msg.body,
+                "agent_id": msg.agent,
+                "at": now,
+            });
+            let event = (
+                "note.added",
+                json!({"conversation_id": c.id, "note": entry}),
+            );
+            Ok((Vec::new(), vec![event], Some(entry)))
+        }))
+    }
+}
+
 /// An agent records a disposition.
 #[derive(Message, Clone)]
 #[rtype(result = "Result<Option<Value>, EngineError>")]

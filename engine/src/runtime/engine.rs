@@ -14,8 +14,8 @@ use super::agent_actor::{
     TakeConversation,
 };
 use super::conversation_actor::{
-    AddDisposition, Claim, Complete, ConversationActor, CustomerMessage, GetConversation, Reply,
-    Routing, Snooze, TimerDue, Transfer, TransferTarget,
+    AddDisposition, AddNote, Claim, Complete, ConversationActor, CustomerMessage, GetConversation,
+    Reply, Routing, Snooze, TimerDue, Transfer, TransferTarget,
 };
 use super::queue_actor::{AnswerOffer, GetQueueView, QueueActor, QueueMail, QueueView};
 use crate::catalog::{Catalog, CatalogError};
@@ -613,6 +613,47 @@ impl Engine {
             )
             .await??;
         Ok(entry.unwrap_or(Value::Null))
+    }
+
+    /// Adds an internal note to a conversation (never sent to the customer). Returns the
+    /// thread entry.
+    pub async fn add_note(
+        &self,
+        agent: &AgentId,
+        conversation: &ConversationId,
+        body: String,
+    ) -> Result<Value, EngineError> {
+        let entry = self
+            .ask_conversation(
+                conversation,
+                AddNote {
+                    agent: agent.clone(),
+                    body,
+                },
+            )
+            .await??;
+        Ok(entry.unwrap_or(Value::Null))
+    }
+
+    /// The thread of a conversation: customer and agent messages, notes and system entries,
+    /// oldest first, from position `from`.
+    pub async fn thread(
+        &self,
+        conversation: &ConversationId,
+        from: usize,
+        limit: usize,
+    ) -> Result<Vec<Value>, EngineError> {
+        let raw = self
+            .inner
+            .store
+            .conversation_messages(conversation.as_str(), from, limit)
+            .await?;
+        raw.iter()
+            .map(|entry| {
+                serde_json::from_str(entry)
+                    .map_err(|e| EngineError::Store(StoreError::Corrupt(e.to_string())))
+            })
+            .collect()
     }
 
     /// Records a disposition (the code must exist and be active).
