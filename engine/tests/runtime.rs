@@ -545,6 +545,7 @@ async fn cold_transfer_offers_the_target_first_and_falls_back_to_the_queue() {
             &agent("ann"),
             &conversation,
             engine::runtime::TransferTarget::Agent(agent("bob")),
+            false,
             Some("VIP".into()),
         )
         .await
@@ -572,6 +573,7 @@ async fn cold_transfer_offers_the_target_first_and_falls_back_to_the_queue() {
             &agent("bob"),
             &conversation,
             engine::runtime::TransferTarget::Agent(agent("ann")),
+            false,
             None,
         )
         .await;
@@ -750,4 +752,80 @@ async fn the_thread_keeps_messages_replies_and_internal_notes_in_order() {
     assert_eq!(directions, vec!["inbound", "note", "outbound"]);
     assert_eq!(thread[1]["body"], "VIP, check the last order");
     assert!(kinds(&store).await.contains(&"note.added".to_owned()));
+}
+
+#[actix_rt::test]
+async fn warm_transfer_keeps_the_owner_until_the_target_accepts() {
+    tokio::time::pause();
+    let store = configured_store().await;
+    let engine = Engine::start(
+        store.clone(),
+        Clock::starting_at(START),
+        EngineConfig::default(),
+    );
+    ready(&engine, "ann").await;
+    engine.inbound(text("+15550001111", "SM1")).await.unwrap();
+    settle().await;
+    let conversation = accept_next(&engine, "ann").await;
+    ready(&engine, "bob").await;
+    let warm = |target: &str| engine::runtime::TransferTarget::Agent(agent(target));
+
+    // Bob is asked; Ann keeps it meanwhile and can still reply. Bob declines: nothing changes.
+    engine
+        .transfer(
+            &agent("ann"),
+            &conversation,
+            warm("bob"),
+            true,
+            Some("Billing question".into()),
+        )
+        .await
+        .unwrap();
+    settle().await;
+    let made = offers(&engine).await;
+    assert_eq!((made.len(), made[0].2.clone()), (1, agent("bob")));
+    assert_eq!(
+        engine.conversation(&conversation).await.unwrap().owner,
+        Some(agent("ann"))
+    );
+    engine
+        .reply(
+            &agent("ann"),
+            &conversation,
+            "One moment, I'm bringing in a colleague".into(),
+        )
+        .await
+        .unwrap();
+    engine
+        .answer_offer(&agent("bob"), &made[0].0, Answer::Reject)
+        .await
+        .unwrap();
+    settle().await;
+    assert!(
+        offers(&engine).await.is_empty(),
+        "a declined warm transfer is not offered to anyone else"
+    );
+    let c = engine.conversation(&conversation).await.unwrap();
+    assert_eq!(
+        (c.owner.clone(), c.pending_transfer.clone()),
+        (Some(agent("ann")), None)
+    );
+    assert!(
+        kinds(&store)
+            .await
+            .contains(&"transfer.declined".to_owned())
+    );
+
+    // Again, and Bob accepts: he owns it, Ann is a subscriber with her slot back.
+    engine
+        .transfer(&agent("ann"), &conversation, warm("bob"), true, None)
+        .await
+        .unwrap();
+    settle().await;
+    accept_next(&engine, "bob").await;
+    let c = engine.conversation(&conversation).await.unwrap();
+    assert_eq!(c.owner, Some(agent("bob")));
+    assert!(c.subscribers.contains(&agent("ann")));
+    assert_eq!(engine.agent_snapshot(&agent("ann")).await.unwrap().load, 0);
+    assert_eq!(engine.agent_snapshot(&agent("bob")).await.unwrap().load, 1);
 }

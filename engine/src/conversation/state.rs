@@ -74,6 +74,15 @@ pub enum Followup {
         /// The queue.
         queue: QueueId,
     },
+    /// Offer it to this agent only, while the owner keeps it (a warm transfer).
+    OfferOnlyTo {
+        /// The target agent.
+        agent: AgentId,
+        /// The queue that makes the offer.
+        queue: QueueId,
+        /// Its place (for ordering among the agent's offers).
+        waiting_since: Millis,
+    },
     /// Offer it to this agent before the queue (a wake-up goes to its owner first).
     OfferFirstTo {
         /// The agent.
@@ -177,6 +186,9 @@ pub struct Conversation {
     /// The queue's alert thresholds, as of the customer's last message.
     #[serde(default)]
     pub alert_thresholds: AlertThresholds,
+    /// A warm transfer waiting for its target to accept.
+    #[serde(default)]
+    pub pending_transfer: Option<AgentId>,
     /// Alerts raised and not cleared.
     #[serde(default)]
     pub alerts: std::collections::BTreeSet<AlertKind>,
@@ -229,6 +241,7 @@ impl Conversation {
             priority,
             public_minutes,
             alert_thresholds: AlertThresholds::default(),
+            pending_transfer: None,
             alerts: std::collections::BTreeSet::new(),
             status: ConversationStatus::Queued,
             owner: None,
@@ -355,7 +368,9 @@ impl Conversation {
                 }
                 return Ok(out);
             }
-            (Some(owner), ConversationStatus::Owned) if !self.public => {
+            (Some(owner), ConversationStatus::Owned)
+                if !self.public && self.pending_transfer.as_ref() != Some(agent) =>
+            {
                 return Err(ConversationError::AlreadyOwned(owner.clone()));
             }
             (Some(owner), ConversationStatus::Owned) => {
@@ -379,6 +394,7 @@ impl Conversation {
             }),
         }
         self.owner = Some(agent.clone());
+        self.pending_transfer = None;
         self.subscribers.remove(agent);
         self.status = ConversationStatus::Owned;
         self.public = false;
@@ -417,6 +433,7 @@ impl Conversation {
         if until <= now {
             return Err(ConversationError::SnoozeInPast);
         }
+        let cancelled = self.cancel_pending_transfer();
         let mut out = vec![
             Followup::ReleaseFrom {
                 agent: agent.clone(),
@@ -431,6 +448,7 @@ impl Conversation {
                 queue: self.queue_id.clone(),
             });
         }
+        out.extend(cancelled);
         self.status = ConversationStatus::Snoozed;
         self.snoozed_until = Some(until);
         out.push(Followup::Arm {
@@ -483,6 +501,50 @@ impl Conversation {
         Ok(out)
     }
 
+    /// The owner offers the conversation to another agent, warm: the owner keeps it (and may
+    /// go on replying) until the target accepts; if the target declines or lets the offer
+    /// expire, nothing changes.
+    pub fn transfer_warm(
+        &mut self,
+        owner: &AgentId,
+        target: &AgentId,
+        now: Millis,
+    ) -> Result<Vec<Followup>, ConversationError> {
+        self.require_owner(owner)?;
+        if owner == target {
+            return Err(ConversationError::AlreadyOwned(owner.clone()));
+        }
+        let mut out = self.cancel_pending_transfer();
+        self.pending_transfer = Some(target.clone());
+        out.push(Followup::OfferOnlyTo {
+            agent: target.clone(),
+            queue: self.queue_id.clone(),
+            waiting_since: self.waiting_since.unwrap_or(now),
+        });
+        Ok(out)
+    }
+
+    /// The target of a warm transfer declined it (or let it expire): the owner keeps it.
+    /// Returns whether a transfer to `agent` was pending.
+    pub fn transfer_declined(&mut self, agent: &AgentId) -> bool {
+        if self.pending_transfer.as_ref() == Some(agent) {
+            self.pending_transfer = None;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Ends a pending warm transfer (the owner did something else with the conversation).
+    fn cancel_pending_transfer(&mut self) -> Vec<Followup> {
+        match self.pending_transfer.take() {
+            Some(_) => vec![Followup::Withdraw {
+                queue: self.queue_id.clone(),
+            }],
+            None => Vec::new(),
+        }
+    }
+
     /// The owner hands the conversation to another queue, cold: it waits there with its
     /// original `waiting_since` (or from now, when the customer was not waiting).
     pub fn transfer_to_queue(
@@ -503,14 +565,15 @@ impl Conversation {
 
     /// Takes the conversation from its owner back to queued; the owner stays a subscriber.
     fn leave_owner(&mut self, owner: &AgentId) -> Vec<Followup> {
-        let mut out = vec![
+        let mut out = self.cancel_pending_transfer();
+        out.extend([
             Followup::ReleaseFrom {
                 agent: owner.clone(),
             },
             Followup::Disarm {
                 kind: TimerKind::PublicMinutes,
             },
-        ];
+        ]);
         if self.public {
             out.push(Followup::Withdraw {
                 queue: self.queue_id.clone(),
@@ -543,6 +606,7 @@ impl Conversation {
         if disposition_required && self.dispositions.is_empty() {
             return Err(ConversationError::DispositionRequired);
         }
+        let cancelled = self.cancel_pending_transfer();
         let mut out = vec![
             Followup::ReleaseFrom {
                 agent: agent.clone(),
@@ -556,6 +620,7 @@ impl Conversation {
                 queue: self.queue_id.clone(),
             });
         }
+        out.extend(cancelled);
         self.status = ConversationStatus::Closed;
         self.public = false;
         self.closed_at = Some(at);

@@ -66,6 +66,10 @@ pub enum EnqueueHint {
     /// Never to this agent while another could take it (a public conversation is for the
     /// owner's colleagues: the owner has it already).
     NotTo(AgentId),
+    /// Only to this agent (a warm transfer: the owner keeps it until the target accepts). It
+    /// never joins the line; it is offered when the agent can take it, and dropped if the
+    /// agent declines or lets the offer time out.
+    OnlyTo(AgentId),
 }
 
 /// Messages to a queue.

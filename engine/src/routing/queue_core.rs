@@ -49,6 +49,8 @@ struct OutOfLine {
     offers: HashSet<OfferId>,
     /// Withdrawn while reservations were still unanswered: late grants are released.
     withdrawn: bool,
+    /// Offered to one agent only (a warm transfer): never goes back in line.
+    exclusive: bool,
 }
 
 /// One queue's routing state.
@@ -69,6 +71,8 @@ pub struct QueueCore {
     offers: HashMap<OfferId, Pending>,
     /// Agents to try first for a conversation, once.
     preferred: HashMap<ConversationId, AgentId>,
+    /// Conversations waiting for one agent only (warm transfers), with their key.
+    exclusive: HashMap<ConversationId, (WaitKey, AgentId)>,
     next_seq: u64,
 }
 
@@ -87,6 +91,7 @@ impl QueueCore {
             declined: HashMap::new(),
             offers: HashMap::new(),
             preferred: HashMap::new(),
+            exclusive: HashMap::new(),
             next_seq: 0,
         }
     }
@@ -116,7 +121,9 @@ impl QueueCore {
 
     /// Whether the conversation is in line or being offered here.
     pub fn holds(&self, conversation: &ConversationId) -> bool {
-        self.line.contains(conversation) || self.out_of_line.contains_key(conversation)
+        self.line.contains(conversation)
+            || self.out_of_line.contains_key(conversation)
+            || self.exclusive.contains_key(conversation)
     }
 
     /// The key a conversation holds here, in line or out.
@@ -147,6 +154,18 @@ impl QueueCore {
                             .entry(conversation.clone())
                             .or_default()
                             .insert(agent);
+                    }
+                    EnqueueHint::OnlyTo(agent) => {
+                        if !self.holds(&conversation) {
+                            let key = WaitKey {
+                                priority,
+                                waiting_since,
+                                conversation: conversation.clone(),
+                            };
+                            self.exclusive.insert(conversation, (key, agent));
+                        }
+                        self.dispatch(&mut fx);
+                        return fx;
                     }
                 }
                 match self.out_of_line.get_mut(&conversation) {
@@ -201,6 +220,7 @@ impl QueueCore {
                                 key,
                                 offers: HashSet::new(),
                                 withdrawn: false,
+                                exclusive: false,
                             },
                         );
                         self.ask(conversation, agent, Some(round), &mut fx);
@@ -272,7 +292,7 @@ impl QueueCore {
                     agent: pending.agent,
                     answer: Some(answer),
                 });
-                self.forget_offer(&pending.conversation, offer);
+                self.forget_offer(&pending.conversation, offer, None);
             }
         }
         self.dispatch(&mut fx);
@@ -317,6 +337,26 @@ impl QueueCore {
 
     /// Offers conversations from the head of the line while agents can take them.
     fn dispatch(&mut self, fx: &mut Effects) {
+        // Warm transfers first: each waits for its one agent.
+        let ready: Vec<ConversationId> = self
+            .exclusive
+            .iter()
+            .filter(|(_, (_, agent))| self.roster.get(agent).is_some())
+            .map(|(conversation, _)| conversation.clone())
+            .collect();
+        for conversation in ready {
+            let (key, agent) = self.exclusive.remove(&conversation).expect("listed above");
+            self.out_of_line.insert(
+                conversation.clone(),
+                OutOfLine {
+                    key,
+                    offers: HashSet::new(),
+                    withdrawn: false,
+                    exclusive: true,
+                },
+            );
+            self.ask(conversation, agent, None, fx);
+        }
         while let Some(head) = self.line.head() {
             let conversation = head.conversation.clone();
             let empty = HashSet::new();
@@ -340,6 +380,7 @@ impl QueueCore {
                     key,
                     offers: HashSet::new(),
                     withdrawn: false,
+                    exclusive: false,
                 },
             );
             for agent in agents {
@@ -419,6 +460,7 @@ impl QueueCore {
             return;
         }
         self.offers.remove(&offer);
+        let retry_with = (!granted).then(|| pending.agent.clone());
         if granted {
             // Granted for a conversation gone meanwhile: give the slot back.
             fx.to_agents.push((
@@ -429,18 +471,34 @@ impl QueueCore {
                 },
             ));
         }
-        self.forget_offer(&pending.conversation, &offer);
+        self.forget_offer(&pending.conversation, &offer, retry_with);
     }
 
     /// Drops `offer` from its conversation; a conversation left with no offer goes back in
     /// line with its original key (or is forgotten, if withdrawn).
-    fn forget_offer(&mut self, conversation: &ConversationId, offer: &OfferId) {
+    /// `retry_with` is the agent whose reservation was refused: a warm transfer waits for them
+    /// again; `None` after a decline, an expiry or a withdrawal.
+    fn forget_offer(
+        &mut self,
+        conversation: &ConversationId,
+        offer: &OfferId,
+        retry_with: Option<AgentId>,
+    ) {
         let Some(out) = self.out_of_line.get_mut(conversation) else {
             return;
         };
         out.offers.remove(offer);
         if out.offers.is_empty() {
             let out = self.out_of_line.remove(conversation).expect("present");
+            if out.exclusive {
+                // A warm transfer is offered once: declined or expired, it ends (the owner
+                // still has the conversation); a refused reservation waits for the agent.
+                if let (false, Some(agent)) = (out.withdrawn, retry_with) {
+                    self.exclusive
+                        .insert(conversation.clone(), (out.key, agent));
+                }
+                return;
+            }
             if !out.withdrawn {
                 self.line.insert(
                     out.key.conversation,
@@ -477,6 +535,7 @@ impl QueueCore {
 
     fn withdraw(&mut self, conversation: &ConversationId, fx: &mut Effects) {
         self.line.remove(conversation);
+        self.exclusive.remove(conversation);
         self.preferred.remove(conversation);
         self.declined.remove(conversation);
         let Some(out) = self.out_of_line.get_mut(conversation) else {
@@ -491,7 +550,7 @@ impl QueueCore {
                 .is_some_and(|p| p.state == OfferState::Offered)
             {
                 self.end_offer(&offer, None, fx);
-                self.forget_offer(conversation, &offer);
+                self.forget_offer(conversation, &offer, None);
             }
         }
     }

@@ -235,6 +235,21 @@ impl ConversationActor {
                         }),
                     );
                 }
+                Followup::OfferOnlyTo {
+                    agent,
+                    queue,
+                    waiting_since,
+                } => {
+                    self.engine.send_to_queue(
+                        &queue,
+                        QueueMail(ToQueue::Enqueue {
+                            conversation: self.id.clone(),
+                            priority: conversation.priority,
+                            waiting_since,
+                            hint: EnqueueHint::OnlyTo(agent),
+                        }),
+                    );
+                }
                 Followup::Withdraw { queue } => {
                     self.engine.send_to_queue(
                         &queue,
@@ -397,6 +412,7 @@ impl Handler<Routed> for ConversationActor {
             return done();
         };
         let mut next = current;
+        let mut extra: Vec<(&'static str, Value)> = Vec::new();
         let (kind, data, followups) = match &happened {
             Happened::OfferCreated {
                 offer,
@@ -419,6 +435,13 @@ impl Handler<Routed> for ConversationActor {
                     Some(Answer::Timeout) => "offer.expired",
                     _ => "offer.rescinded",
                 };
+                if answer.is_some() && next.transfer_declined(agent) {
+                    // A warm transfer's target said no: the owner keeps the conversation.
+                    extra.push((
+                        "transfer.declined",
+                        json!({"conversation_id": self.id, "agent_id": agent}),
+                    ));
+                }
                 (
                     kind,
                     json!({"offer_id": offer.to_string(), "conversation_id": self.id, "agent_id": agent}),
@@ -445,7 +468,7 @@ impl Handler<Routed> for ConversationActor {
             next,
             message: None,
             provider_message_id: None,
-            events: vec![(kind, data)],
+            events: std::iter::once((kind, data)).chain(extra).collect(),
             followups,
         };
         let id = self.id.clone();
@@ -729,6 +752,8 @@ pub struct Transfer {
     pub agent: AgentId,
     /// Where to.
     pub target: TransferTarget,
+    /// Warm: the owner keeps it until the target agent accepts (agents only).
+    pub warm: bool,
     /// A note for the target, kept in the thread.
     pub note: Option<String>,
 }
@@ -740,6 +765,10 @@ impl Handler<Transfer> for ConversationActor {
         self.last_active = tokio::time::Instant::now();
         AtomicResponse::new(self.transition(move |c, now| {
             let (followups, target) = match &msg.target {
+                TransferTarget::Agent(target) if msg.warm => (
+                    c.transfer_warm(&msg.agent, target, now)?,
+                    json!({"agent_id": target, "warm": true}),
+                ),
                 TransferTarget::Agent(target) => (
                     c.transfer_to_agent(&msg.agent, target, now)?,
                     json!({"agent_id": target}),

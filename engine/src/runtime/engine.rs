@@ -736,12 +736,15 @@ impl Engine {
         claimed.map(|_| ())
     }
 
-    /// The owner transfers a conversation, cold, to an agent or a queue (which must exist).
+    /// The owner transfers a conversation to an agent or a queue (which must exist). Cold,
+    /// it leaves the owner at once; warm (agents only), the owner keeps it until the target
+    /// accepts, and nothing changes if the target declines.
     pub async fn transfer(
         &self,
         agent: &AgentId,
         conversation: &ConversationId,
         target: TransferTarget,
+        warm: bool,
         note: Option<String>,
     ) -> Result<(), EngineError> {
         match &target {
@@ -757,6 +760,7 @@ impl Engine {
             Transfer {
                 agent: agent.clone(),
                 target,
+                warm,
                 note,
             },
         )
