@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use engine::domain::{ConversationId, Presence};
 use engine::routing::protocol::Answer;
 use engine::runtime::{Engine, EngineConfig, QueueSnapshot};
-use engine::store::{AnyStore, RedisStore, RedisStoreConfig};
+use engine::store::{AnyStore, RedisStore, RedisStoreConfig, Store};
 
 mod common;
 use common::{Setup, agent, configure, queue_id};
@@ -124,6 +124,30 @@ async fn a_restarted_engine_comes_back_in_the_same_state_and_routing_goes_on() {
     first_system.stop();
     tokio::time::sleep(Duration::from_millis(100)).await;
 
+    // The owned one had gone public (its customer waited past public minutes) just before the
+    // crash: written straight into the store, since waiting 20 real minutes is no test.
+    let raw = store(&redis.url(), &prefix);
+    let doc = raw
+        .conversation_get(conversations[1].as_str())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut public: engine::conversation::Conversation = serde_json::from_str(&doc.body).unwrap();
+    public.public = true;
+    raw.conversation_commit(engine::store::ConversationCommit {
+        id: doc.id.clone(),
+        number_id: public.number_id.to_string(),
+        customer: public.customer.to_string(),
+        body: serde_json::to_string(&public).unwrap(),
+        closed: false,
+        message: None,
+        provider_message_id: None,
+        events: Vec::new(),
+        timers: Vec::new(),
+    })
+    .await
+    .unwrap();
+
     let (second, second_system) =
         Engine::spawn(&store(&redis.url(), &prefix), EngineConfig::default())
             .await
@@ -131,6 +155,7 @@ async fn a_restarted_engine_comes_back_in_the_same_state_and_routing_goes_on() {
     // Owned and snoozed conversations are back as they were.
     let owned = second.conversation(&conversations[1]).await.unwrap();
     assert_eq!(owned.owner, Some(agent("ann")));
+    assert!(owned.public);
     let snoozed = second.conversation(&conversations[0]).await.unwrap();
     assert_eq!(
         snoozed.status,
@@ -140,20 +165,25 @@ async fn a_restarted_engine_comes_back_in_the_same_state_and_routing_goes_on() {
     assert_eq!(ann.presence, Presence::Available);
     assert_eq!(ann.owned, vec![conversations[1].clone()]);
     // The offer pending at the crash is re-made (to Ann, the only one available), and the
-    // rest wait in the same order.
-    let after = queue_until(&second, |v| v.offers.len() == 1 && v.waiting == 2).await;
+    // rest wait in the same order — the public one back in line at its original place,
+    // ahead of the others, but not for Ann, who owns it.
+    let after = queue_until(&second, |v| v.offers.len() == 1 && v.waiting == 3).await;
     assert_eq!(
         (after.offers[0].1.clone(), after.offers[0].2.clone()),
         (conversations[2].clone(), agent("ann"))
     );
     let waiting_after: Vec<ConversationId> = after.line.iter().map(|(c, _)| c.clone()).collect();
-    assert_eq!(waiting_after, waiting_before);
     assert_eq!(
-        after.line, before.line,
+        waiting_after,
+        [vec![conversations[1].clone()], waiting_before].concat()
+    );
+    assert_eq!(
+        &after.line[1..],
+        &before.line[..],
         "same waiting_since after the restart"
     );
 
-    // Routing goes on: Bob comes in and gets the oldest waiting conversation.
+    // Routing goes on: Bob comes in and gets the longest-waiting one, the public conversation.
     second
         .set_logins(&agent("bob"), BTreeSet::from([queue_id()]))
         .await
@@ -166,7 +196,7 @@ async fn a_restarted_engine_comes_back_in_the_same_state_and_routing_goes_on() {
     assert!(
         last.offers
             .iter()
-            .any(|(_, c, a)| *c == conversations[3] && *a == agent("bob")),
+            .any(|(_, c, a)| *c == conversations[1] && *a == agent("bob")),
         "{last:?}"
     );
     second_system.stop();
