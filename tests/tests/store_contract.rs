@@ -434,16 +434,29 @@ mod cases {
     }
 
     pub async fn runtime_state_is_kept_by_kind_and_id<S: Store>(s: &S) {
-        s.runtime_put("agent", "b", "{\"presence\":\"away\"}")
+        let ids = s
+            .runtime_put(
+                "agent",
+                "b",
+                "{\"presence\":\"away\"}",
+                vec![event("agent.updated", 1)],
+            )
             .await
             .unwrap();
-        s.runtime_put("agent", "a", "{\"presence\":\"available\"}")
+        assert_eq!(ids, vec![1], "the event is journaled with the state");
+        s.runtime_put("agent", "a", "{\"presence\":\"available\"}", Vec::new())
             .await
             .unwrap();
-        s.runtime_put("agent", "a", "{\"presence\":\"offline\"}")
-            .await
-            .unwrap();
-        s.runtime_put("other", "a", "x").await.unwrap();
+        s.runtime_put(
+            "agent",
+            "a",
+            "{\"presence\":\"offline\"}",
+            vec![event("agent.updated", 2)],
+        )
+        .await
+        .unwrap();
+        s.runtime_put("other", "a", "x", Vec::new()).await.unwrap();
+        assert_eq!(s.events_after(0, 10).await.unwrap().len(), 2);
         assert_eq!(
             s.runtime_all("agent").await.unwrap(),
             vec![

@@ -121,21 +121,31 @@ impl AgentActor {
         }
         for happened in fx.happened {
             if let Happened::AgentSetAway { agent } = happened {
-                self.persist();
                 tracing::info!(agent_id = %agent, "agent set away after missed offers");
-                self.engine.journal("agent.updated", serde_json::json!({"agent_id": agent, "presence": "away", "reason": "missed_offers"}));
+                self.persist(Some("missed_offers"));
             }
         }
     }
 
-    /// Saves presence and logins, so a restart brings the agent back as it was.
-    fn persist(&self) {
+    /// Saves presence and logins, so a restart brings the agent back as it was, with the
+    /// `agent.updated` event in the same write.
+    fn persist(&self, reason: Option<&'static str>) {
         let state = serde_json::json!({
             "presence": self.core.presence(),
             "logins": self.core.logins(),
         });
-        self.engine
-            .save_runtime("agent", self.core.id().to_string(), state);
+        let event = serde_json::json!({
+            "agent_id": self.core.id(),
+            "presence": self.core.presence(),
+            "logins": self.core.logins(),
+            "reason": reason,
+        });
+        self.engine.save_runtime(
+            "agent",
+            self.core.id().to_string(),
+            state,
+            ("agent.updated", event),
+        );
     }
 
     fn view(&self) -> AgentView {
@@ -172,7 +182,7 @@ impl Handler<SetPresence> for AgentActor {
     ) -> Self::Result {
         let fx = self.change(|core, now| core.set_presence(presence, now));
         self.apply(fx);
-        self.persist();
+        self.persist(None);
         MessageResult(self.view())
     }
 }
@@ -183,7 +193,7 @@ impl Handler<SetLogins> for AgentActor {
     fn handle(&mut self, SetLogins(logins): SetLogins, _: &mut Context<Self>) -> Self::Result {
         let fx = self.change(|core, now| core.set_logins(logins, now));
         self.apply(fx);
-        self.persist();
+        self.persist(None);
         MessageResult(self.view())
     }
 }

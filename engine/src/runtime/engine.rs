@@ -217,26 +217,27 @@ impl Engine {
         &self.inner.store
     }
 
-    /// Journals an event that changes no stored document, without waiting for it.
-    pub(super) fn journal(&self, kind: &'static str, data: Value) {
+    /// Saves runtime state and the event that says what changed, together, without waiting
+    /// for it (the actor's own state is already changed; the store follows in order, since the
+    /// engine thread runs one task at a time and each save is a single script).
+    pub(super) fn save_runtime(
+        &self,
+        kind: &'static str,
+        id: String,
+        state: Value,
+        event: (&'static str, Value),
+    ) {
         let store = self.inner.store.clone();
         let event = NewEvent {
-            kind: kind.to_owned(),
+            kind: event.0.to_owned(),
             at: self.now(),
-            data: data.to_string(),
+            data: event.1.to_string(),
         };
         actix::spawn(async move {
-            if let Err(e) = store.events_append(vec![event]).await {
-                tracing::error!(error = %e, kind, "could not journal an event");
-            }
-        });
-    }
-
-    /// Saves runtime state, without waiting for it.
-    pub(super) fn save_runtime(&self, kind: &'static str, id: String, state: Value) {
-        let store = self.inner.store.clone();
-        actix::spawn(async move {
-            if let Err(e) = store.runtime_put(kind, &id, &state.to_string()).await {
+            if let Err(e) = store
+                .runtime_put(kind, &id, &state.to_string(), vec![event])
+                .await
+            {
                 tracing::error!(error = %e, kind, "could not save runtime state");
             }
         });
@@ -522,15 +523,9 @@ impl Engine {
         presence: Presence,
     ) -> Result<AgentSnapshot, EngineError> {
         let addr = self.ensure_agent(agent).await?;
-        let view = addr
-            .send(SetPresence(presence))
+        addr.send(SetPresence(presence))
             .await
-            .map_err(|_| EngineError::Stopped)?;
-        self.journal(
-            "agent.updated",
-            serde_json::json!({"agent_id": agent, "presence": view.presence}),
-        );
-        Ok(view)
+            .map_err(|_| EngineError::Stopped)
     }
 
     /// Replaces the queues an agent is logged into (each must exist).

@@ -141,8 +141,14 @@ impl Store for AnyStore {
         dispatch!(self, s => s.timers_due(now, limit))
     }
 
-    async fn runtime_put(&self, kind: &str, id: &str, body: &str) -> Result<(), StoreError> {
-        dispatch!(self, s => s.runtime_put(kind, id, body))
+    async fn runtime_put(
+        &self,
+        kind: &str,
+        id: &str,
+        body: &str,
+        events: Vec<NewEvent>,
+    ) -> Result<Vec<u64>, StoreError> {
+        dispatch!(self, s => s.runtime_put(kind, id, body, events))
     }
 
     async fn runtime_all(&self, kind: &str) -> Result<Vec<(String, String)>, StoreError> {

@@ -415,11 +415,21 @@ impl Store for MemoryStore {
             .collect())
     }
 
-    async fn runtime_put(&self, kind: &str, id: &str, body: &str) -> Result<(), StoreError> {
-        self.lock()?
+    async fn runtime_put(
+        &self,
+        kind: &str,
+        id: &str,
+        body: &str,
+        events: Vec<NewEvent>,
+    ) -> Result<Vec<u64>, StoreError> {
+        let mut state = self.lock()?;
+        state
             .runtime
             .insert((kind.to_owned(), id.to_owned()), body.to_owned());
-        Ok(())
+        Ok(events
+            .into_iter()
+            .map(|event| state.journal_push(event))
+            .collect())
     }
 
     async fn runtime_all(&self, kind: &str) -> Result<Vec<(String, String)>, StoreError> {

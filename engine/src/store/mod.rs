@@ -133,13 +133,15 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<DueTimer>, StoreError>> + Send;
 
-    /// Saves a piece of runtime state (an agent's presence and logins, say) under `kind`/`id`.
+    /// Saves a piece of runtime state (an agent's presence and logins, say) under `kind`/`id`,
+    /// journaling `events` in the same atomic step; returns the events' ids.
     fn runtime_put(
         &self,
         kind: &str,
         id: &str,
         body: &str,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+        events: Vec<NewEvent>,
+    ) -> impl Future<Output = Result<Vec<u64>, StoreError>> + Send;
 
     /// Every piece of runtime state of `kind`, as `(id, body)`, in id order.
     fn runtime_all(

@@ -45,6 +45,22 @@ static EVENTS_APPEND: LazyLock<Script> = LazyLock::new(|| {
     )
 });
 
+/// Saves runtime state and journals its events together.
+/// KEYS: runtime hash, stream, last id; ARGV: id, body, cap, events, channel.
+static RUNTIME_PUT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) \
+         local reply = {} \
+         for _, e in ipairs(cjson.decode(ARGV[4])) do \
+           local id = redis.call('INCR', KEYS[3]) \
+           redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], id .. '-0', 'kind', e[1], 'at', e[2], 'data', e[3]) \
+           redis.call('PUBLISH', ARGV[5], '{\"id\":' .. id .. ',\"kind\":\"' .. e[1] .. '\",\"at\":' .. e[2] .. ',\"data\":' .. e[3] .. '}') \
+           table.insert(reply, tostring(id)) \
+         end \
+         return reply",
+    )
+});
+
 /// How long a provider message id is remembered: providers retry for hours, not days.
 const SEEN_MESSAGE_TTL_SECS: u64 = 7 * 24 * 3600;
 
@@ -555,10 +571,29 @@ impl Store for RedisStore {
             .collect()
     }
 
-    async fn runtime_put(&self, kind: &str, id: &str, body: &str) -> Result<(), StoreError> {
+    async fn runtime_put(
+        &self,
+        kind: &str,
+        id: &str,
+        body: &str,
+        events: Vec<NewEvent>,
+    ) -> Result<Vec<u64>, StoreError> {
+        let rows: Vec<(&str, i64, &str)> = events
+            .iter()
+            .map(|e| (e.kind.as_str(), e.at, e.data.as_str()))
+            .collect();
         let mut con = self.connection.clone();
-        self.bounded(con.hset(self.keys.runtime(kind), id, body))
-            .await
+        let mut invocation = RUNTIME_PUT.key(self.keys.runtime(kind));
+        invocation
+            .key(self.keys.events())
+            .key(self.keys.events_last())
+            .arg(id)
+            .arg(body)
+            .arg(JOURNAL_CAP)
+            .arg(serde_json::to_string(&rows).expect("events serialise"))
+            .arg(self.keys.events_channel());
+        let reply = script_reply(self.bounded(invocation.invoke_async(&mut con)).await?)?;
+        reply.iter().map(|id| parse_revision(id)).collect()
     }
 
     async fn runtime_all(&self, kind: &str) -> Result<Vec<(String, String)>, StoreError> {
