@@ -38,6 +38,26 @@ fn text(from: &str, provider_id: &str) -> InboundMessage {
     common::text(from, Some(provider_id))
 }
 
+/// A paused-time engine on a freshly configured memory store.
+async fn paused_engine() -> (AnyStore, Engine) {
+    tokio::time::pause();
+    let store = configured_store().await;
+    let engine = Engine::start(
+        store.clone(),
+        Clock::starting_at(START),
+        EngineConfig::default(),
+    );
+    (store, engine)
+}
+
+/// Ann logs in, a customer texts, Ann accepts: returns the conversation she owns.
+async fn owned_by_ann(engine: &Engine) -> ConversationId {
+    ready(engine, "ann").await;
+    engine.inbound(text("+15550001111", "SM1")).await.unwrap();
+    settle().await;
+    accept_next(engine, "ann").await
+}
+
 /// Lets every message in flight be handled (paused time: nothing else moves).
 async fn settle() {
     for _ in 0..20 {
@@ -81,13 +101,7 @@ async fn kinds(store: &AnyStore) -> Vec<String> {
 
 #[actix_rt::test]
 async fn inbound_offer_reject_timeout_accept_complete() {
-    tokio::time::pause();
-    let store = configured_store().await;
-    let engine = Engine::start(
-        store.clone(),
-        Clock::starting_at(START),
-        EngineConfig::default(),
-    );
+    let (store, engine) = paused_engine().await;
 
     // Two customers text before anyone is logged in: both wait, oldest first.
     let first = engine.inbound(text("+15550001111", "SM1")).await.unwrap();
@@ -232,13 +246,7 @@ async fn inbound_offer_reject_timeout_accept_complete() {
 
 #[actix_rt::test]
 async fn unknown_business_number_is_refused_and_nothing_is_stored() {
-    tokio::time::pause();
-    let store = configured_store().await;
-    let engine = Engine::start(
-        store.clone(),
-        Clock::starting_at(START),
-        EngineConfig::default(),
-    );
+    let (store, engine) = paused_engine().await;
     let mut message = text("+15550001111", "SM9");
     message.to = PhoneNumber::parse("to", "+15559999999").unwrap();
     assert_eq!(
@@ -250,13 +258,7 @@ async fn unknown_business_number_is_refused_and_nothing_is_stored() {
 
 #[actix_rt::test]
 async fn three_missed_offers_in_a_row_set_the_agent_away() {
-    tokio::time::pause();
-    let store = configured_store().await;
-    let engine = Engine::start(
-        store.clone(),
-        Clock::starting_at(START),
-        EngineConfig::default(),
-    );
+    let (_, engine) = paused_engine().await;
     engine.inbound(text("+15550001111", "SM1")).await.unwrap();
     ready(&engine, "ann").await;
     for _ in 0..3 {
@@ -292,17 +294,8 @@ async fn accept_next(engine: &Engine, name: &str) -> ConversationId {
 
 #[actix_rt::test]
 async fn unanswered_customer_goes_public_after_twenty_minutes_and_a_colleague_takes_it() {
-    tokio::time::pause();
-    let store = configured_store().await;
-    let engine = Engine::start(
-        store.clone(),
-        Clock::starting_at(START),
-        EngineConfig::default(),
-    );
-    ready(&engine, "ann").await;
-    engine.inbound(text("+15550001111", "SM1")).await.unwrap();
-    settle().await;
-    let conversation = accept_next(&engine, "ann").await;
+    let (_, engine) = paused_engine().await;
+    let conversation = owned_by_ann(&engine).await;
     let since = engine
         .conversation(&conversation)
         .await
@@ -337,17 +330,8 @@ async fn unanswered_customer_goes_public_after_twenty_minutes_and_a_colleague_ta
 
 #[actix_rt::test]
 async fn a_reply_before_public_minutes_keeps_the_conversation_private() {
-    tokio::time::pause();
-    let store = configured_store().await;
-    let engine = Engine::start(
-        store.clone(),
-        Clock::starting_at(START),
-        EngineConfig::default(),
-    );
-    ready(&engine, "ann").await;
-    engine.inbound(text("+15550001111", "SM1")).await.unwrap();
-    settle().await;
-    let conversation = accept_next(&engine, "ann").await;
+    let (_, engine) = paused_engine().await;
+    let conversation = owned_by_ann(&engine).await;
     assert!(
         engine
             .reply(&agent("bob"), &conversation, "hi".into())
@@ -367,17 +351,8 @@ async fn a_reply_before_public_minutes_keeps_the_conversation_private() {
 
 #[actix_rt::test]
 async fn saved_for_later_wakes_on_time_and_goes_to_the_same_agent_first() {
-    tokio::time::pause();
-    let store = configured_store().await;
-    let engine = Engine::start(
-        store.clone(),
-        Clock::starting_at(START),
-        EngineConfig::default(),
-    );
-    ready(&engine, "ann").await;
-    engine.inbound(text("+15550001111", "SM1")).await.unwrap();
-    settle().await;
-    let conversation = accept_next(&engine, "ann").await;
+    let (_, engine) = paused_engine().await;
+    let conversation = owned_by_ann(&engine).await;
     engine
         .reply(
             &agent("ann"),
@@ -418,17 +393,8 @@ async fn saved_for_later_wakes_on_time_and_goes_to_the_same_agent_first() {
 
 #[actix_rt::test]
 async fn a_customer_text_wakes_a_snoozed_conversation_early() {
-    tokio::time::pause();
-    let store = configured_store().await;
-    let engine = Engine::start(
-        store.clone(),
-        Clock::starting_at(START),
-        EngineConfig::default(),
-    );
-    ready(&engine, "ann").await;
-    engine.inbound(text("+15550001111", "SM1")).await.unwrap();
-    settle().await;
-    let conversation = accept_next(&engine, "ann").await;
+    let (_, engine) = paused_engine().await;
+    let conversation = owned_by_ann(&engine).await;
     engine
         .snooze(&agent("ann"), &conversation, engine.now() + 3_600_000)
         .await
@@ -444,13 +410,7 @@ async fn a_customer_text_wakes_a_snoozed_conversation_early() {
 
 #[actix_rt::test]
 async fn the_first_claim_wins_and_the_loser_keeps_its_slot() {
-    tokio::time::pause();
-    let store = configured_store().await;
-    let engine = Engine::start(
-        store.clone(),
-        Clock::starting_at(START),
-        EngineConfig::default(),
-    );
+    let (_, engine) = paused_engine().await;
     // Logged in but away: nothing is offered, so the conversation waits to be claimed.
     for name in ["ann", "bob"] {
         engine
@@ -491,10 +451,7 @@ async fn completion_needs_a_disposition_where_the_queue_requires_one() {
         Clock::starting_at(START),
         EngineConfig::default(),
     );
-    ready(&engine, "ann").await;
-    engine.inbound(text("+15550001111", "SM1")).await.unwrap();
-    settle().await;
-    let conversation = accept_next(&engine, "ann").await;
+    let conversation = owned_by_ann(&engine).await;
     let refused = engine.complete(&agent("ann"), &conversation).await;
     assert!(
         matches!(
@@ -528,17 +485,8 @@ async fn completion_needs_a_disposition_where_the_queue_requires_one() {
 
 #[actix_rt::test]
 async fn cold_transfer_offers_the_target_first_and_falls_back_to_the_queue() {
-    tokio::time::pause();
-    let store = configured_store().await;
-    let engine = Engine::start(
-        store.clone(),
-        Clock::starting_at(START),
-        EngineConfig::default(),
-    );
-    ready(&engine, "ann").await;
-    engine.inbound(text("+15550001111", "SM1")).await.unwrap();
-    settle().await;
-    let conversation = accept_next(&engine, "ann").await;
+    let (_, engine) = paused_engine().await;
+    let conversation = owned_by_ann(&engine).await;
     ready(&engine, "bob").await;
     engine
         .transfer(
@@ -582,13 +530,7 @@ async fn cold_transfer_offers_the_target_first_and_falls_back_to_the_queue() {
 
 #[actix_rt::test]
 async fn alerts_are_raised_when_due_and_cleared_when_they_no_longer_apply() {
-    tokio::time::pause();
-    let store = configured_store().await;
-    let engine = Engine::start(
-        store.clone(),
-        Clock::starting_at(START),
-        EngineConfig::default(),
-    );
+    let (store, engine) = paused_engine().await;
     let conversation = engine
         .inbound(text("+15550001111", "SM1"))
         .await
@@ -717,13 +659,7 @@ async fn idle_conversations_leave_memory_and_come_back_from_the_store() {
 
 #[actix_rt::test]
 async fn the_thread_keeps_messages_replies_and_internal_notes_in_order() {
-    tokio::time::pause();
-    let store = configured_store().await;
-    let engine = Engine::start(
-        store.clone(),
-        Clock::starting_at(START),
-        EngineConfig::default(),
-    );
+    let (store, engine) = paused_engine().await;
     ready(&engine, "ann").await;
     let conversation = engine
         .inbound(text("+15550001111", "SM1"))
@@ -756,17 +692,8 @@ async fn the_thread_keeps_messages_replies_and_internal_notes_in_order() {
 
 #[actix_rt::test]
 async fn warm_transfer_keeps_the_owner_until_the_target_accepts() {
-    tokio::time::pause();
-    let store = configured_store().await;
-    let engine = Engine::start(
-        store.clone(),
-        Clock::starting_at(START),
-        EngineConfig::default(),
-    );
-    ready(&engine, "ann").await;
-    engine.inbound(text("+15550001111", "SM1")).await.unwrap();
-    settle().await;
-    let conversation = accept_next(&engine, "ann").await;
+    let (store, engine) = paused_engine().await;
+    let conversation = owned_by_ann(&engine).await;
     ready(&engine, "bob").await;
     let warm = |target: &str| engine::runtime::TransferTarget::Agent(agent(target));
 
