@@ -24,6 +24,31 @@ pub enum Principal {
 }
 
 impl Principal {
+    /// Whether the caller may see resources of `team`: the admin sees all, agents and
+    /// supervisors their own teams'.
+    pub fn sees_team(&self, team: &engine::domain::TeamId) -> bool {
+        match self {
+            Self::Admin => true,
+            Self::Agent(owner) => owner.agent.team_ids.contains(team),
+        }
+    }
+
+    /// Whether the caller may act for `agent` (presence, queue logins): the admin, the agent
+    /// itself, or a supervisor of one of its teams.
+    pub fn acts_for(&self, agent: &engine::domain::Agent) -> bool {
+        match self {
+            Self::Admin => true,
+            Self::Agent(owner) => {
+                owner.agent.id == agent.id
+                    || (owner.agent.role == AgentRole::Supervisor
+                        && agent
+                            .team_ids
+                            .iter()
+                            .any(|t| owner.agent.team_ids.contains(t)))
+            }
+        }
+    }
+
     /// The caller's role name, for logs and errors.
     pub fn role(&self) -> &'static str {
         match self {

@@ -17,7 +17,7 @@ use engine::domain::{Agent, Disposition, Number, Queue, Team, Template};
 
 use crate::error::ErrorBody;
 use crate::routes::crud::ResourceApi;
-use crate::routes::{agents, health, inbound, metrics};
+use crate::routes::{agents, health, inbound, metrics, work};
 
 /// The document, assembled from annotated handlers and the generated configuration paths.
 #[derive(utoipa::OpenApi)]
@@ -28,8 +28,10 @@ use crate::routes::{agents, health, inbound, metrics};
             Every error answers `{\"code\", \"message\", \"details\"}` with a stable `code`.",
         license(name = "Apache-2.0"),
     ),
-            paths(health::healthz, health::readyz, metrics::metrics, inbound::inbound, agents::issue_token, agents::list_tokens, agents::revoke_token),
-        components(schemas(ErrorBody, inbound::InboundRequest, inbound::InboundResponse, health::Health, agents::IssueTokenRequest, agents::TokenView, agents::IssuedTokenView, agents::TokenList)),
+                paths(health::healthz, health::readyz, metrics::metrics, inbound::inbound,
+        work::set_presence, work::get_presence, work::set_queues, work::accept, work::reject, work::queue_stats, agents::issue_token, agents::list_tokens, agents::revoke_token),
+            components(schemas(ErrorBody, inbound::InboundRequest, inbound::InboundResponse,
+        work::PresenceRequest, work::QueuesRequest, work::AgentStateView, work::OfferView, work::QueueStatsView, health::Health, agents::IssueTokenRequest, agents::TokenView, agents::IssuedTokenView, agents::TokenList)),
     modifiers(&ConfigurationPaths, &BearerAuth),
     tags(
         (name = "teams", description = "Groups of agents"),
@@ -38,7 +40,8 @@ use crate::routes::{agents, health, inbound, metrics};
         (name = "numbers", description = "Business numbers customers text"),
         (name = "dispositions", description = "Outcome codes"),
         (name = "templates", description = "Quick replies"),
-                (name = "messages", description = "Customer messages from SMS providers"),
+                        (name = "messages", description = "Customer messages from SMS providers"),
+        (name = "work", description = "Agent work: presence, queue logins, offers, queue stats"),
         (name = "operations", description = "Health and readiness"),
     ),
 )]
@@ -81,6 +84,8 @@ fn close_request_schemas(doc: OpenApi) -> OpenApi {
                     "ScopeInput",
                     "IssueTokenRequest",
                     "InboundRequest",
+                    "PresenceRequest",
+                    "QueuesRequest",
                 ]
                 .contains(&name.as_str());
             if request {

@@ -10,6 +10,7 @@ pub mod numbers;
 pub mod queues;
 pub mod teams;
 pub mod templates;
+pub mod work;
 
 use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, web};
@@ -32,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(agents::configure_tokens)
                 .configure(crud::configure::<Number>)
                 .configure(crud::configure::<Disposition>)
+                .configure(work::configure)
                 .configure(crud::configure::<Template>)
                 .configure(inbound::configure),
         );

@@ -96,6 +96,11 @@ impl AgentCore {
         self.presence
     }
 
+    /// Slots reserved for offers (made, or about to be), with their conversations.
+    pub fn reserved(&self) -> impl Iterator<Item = (&OfferId, &ConversationId)> {
+        self.reserved.iter()
+    }
+
     /// Conversations the agent owns.
     pub fn owned(&self) -> &BTreeSet<ConversationId> {
         &self.owned

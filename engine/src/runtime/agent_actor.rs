@@ -68,6 +68,8 @@ pub struct AgentView {
     pub load: u16,
     /// Owned conversations.
     pub owned: Vec<ConversationId>,
+    /// Offers holding a slot, with their conversations, in offer order.
+    pub offers: Vec<(crate::routing::protocol::OfferId, ConversationId)>,
 }
 
 fn presence_label(presence: Presence) -> &'static str {
@@ -155,6 +157,15 @@ impl AgentActor {
             capacity: self.core.capacity(),
             load: self.core.load(),
             owned: self.core.owned().iter().cloned().collect(),
+            offers: {
+                let mut offers: Vec<_> = self
+                    .core
+                    .reserved()
+                    .map(|(o, c)| (o.clone(), c.clone()))
+                    .collect();
+                offers.sort();
+                offers
+            },
         }
     }
 }

@@ -7,3 +7,4 @@ mod inbound;
 mod persistence;
 mod readiness;
 mod validation;
+mod work;

@@ -1,0 +1,341 @@
+//! Agent work: presence, queue logins, answering offers, and a queue's live stats (the
+//! beacon). Visibility follows teams: what the caller may not see is 404, what it sees but may
+//! not do is 403.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use actix_web::{HttpResponse, web};
+use engine::domain::{Agent, AgentId, Presence, Queue, QueueId};
+use engine::routing::protocol::Answer;
+use engine::runtime::AgentSnapshot;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::crud::method_not_allowed;
+use crate::auth::Principal;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::ValidJson;
+use crate::state::AppState;
+
+/// A presence change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PresenceRequest {
+    /// `available` takes offers; `away` and `offline` take none.
+    pub presence: Presence,
+}
+
+/// The queues to be logged into (replaces the current set; `[]` logs out of all).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueuesRequest {
+    /// Queues of the agent's teams.
+    #[schema(value_type = Vec<crate::schema::IdText>, max_items = 100)]
+    pub queue_ids: Vec<String>,
+}
+
+/// One offer holding a slot of the agent.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OfferView {
+    /// Answer it with `POST /v1/offers/{offer_id}/accept` or `/reject`.
+    pub offer_id: String,
+    /// The conversation offered.
+    pub conversation_id: String,
+}
+
+/// An agent's routing state.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgentStateView {
+    /// The agent.
+    pub agent_id: String,
+    /// `offline`, `available` or `away`.
+    pub presence: Presence,
+    /// Queues logged into.
+    pub queue_ids: Vec<String>,
+    /// Conversations it may hold at once.
+    pub capacity: u16,
+    /// Offered plus owned now.
+    pub load: u16,
+    /// Pending offers.
+    pub offers: Vec<OfferView>,
+    /// Conversations it owns.
+    pub owned_conversation_ids: Vec<String>,
+}
+
+impl AgentStateView {
+    fn new(agent: &AgentId, state: AgentSnapshot) -> Self {
+        Self {
+            agent_id: agent.to_string(),
+            presence: state.presence,
+            queue_ids: state.logins.iter().map(ToString::to_string).collect(),
+            capacity: state.capacity,
+            load: state.load,
+            offers: state
+                .offers
+                .iter()
+                .map(|(o, c)| OfferView {
+                    offer_id: o.to_string(),
+                    conversation_id: c.to_string(),
+                })
+                .collect(),
+            owned_conversation_ids: state.owned.iter().map(ToString::to_string).collect(),
+        }
+    }
+}
+
+/// A queue's live numbers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueueStatsView {
+    /// The queue.
+    pub queue_id: String,
+    /// Conversations waiting (not being offered).
+    pub waiting: usize,
+    /// Seconds the longest-waiting one has waited.
+    pub longest_wait_secs: i64,
+    /// Agents who could take an offer now.
+    pub agents_ready: usize,
+    /// Waiting conversations per campaign (the beacon).
+    pub waiting_by_campaign: BTreeMap<String, usize>,
+    /// Offers since the engine started, by outcome.
+    pub offers_by_outcome: BTreeMap<String, u64>,
+}
+
+/// The agent `id`, if the caller may see it (404 otherwise) and act for it (403 otherwise).
+async fn agent_for(state: &AppState, principal: &Principal, id: &str) -> Result<Agent, ApiError> {
+    let not_found = || ApiError::not_found("agent", id);
+    let Ok(agent_id) = AgentId::parse(id) else {
+        return Err(not_found());
+    };
+    let agent = state
+        .catalog
+        .find::<Agent>(agent_id.as_str())
+        .await?
+        .ok_or_else(not_found)?
+        .resource;
+    let visible = matches!(principal, Principal::Admin)
+        || agent.team_ids.iter().any(|t| principal.sees_team(t))
+        || matches!(principal, Principal::Agent(owner) if owner.agent.id == agent.id);
+    if !visible {
+        return Err(not_found());
+    }
+    if !principal.acts_for(&agent) {
+        return Err(ApiError::forbidden(
+            "only the agent itself, a supervisor of its team or the admin may do this",
+        ));
+    }
+    Ok(agent)
+}
+
+/// Sets an agent's presence.
+#[utoipa::path(put, path = "/v1/agents/{id}/presence", tag = "work",
+    params(("id" = String, Path, description = "The agent")),
+    request_body = PresenceRequest,
+    responses(
+        (status = 200, description = "The agent's routing state", body = AgentStateView),
+        (status = 400, description = "Bad input", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: another agent", body = ErrorBody),
+        (status = 404, description = "No such agent (or not visible)", body = ErrorBody),
+    ))]
+pub async fn set_presence(
+    principal: Principal,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: ValidJson<PresenceRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let agent = agent_for(&state, &principal, &id).await?;
+    let view = state
+        .engine
+        .set_presence(&agent.id, body.0.presence)
+        .await?;
+    tracing::info!(agent_id = %agent.id, presence = ?view.presence, "presence set");
+    Ok(HttpResponse::Ok().json(AgentStateView::new(&agent.id, view)))
+}
+
+/// An agent's routing state: presence, queue logins, load, pending offers, owned conversations.
+#[utoipa::path(get, path = "/v1/agents/{id}/presence", tag = "work",
+    params(("id" = String, Path, description = "The agent")),
+    responses(
+        (status = 200, description = "The agent's routing state", body = AgentStateView),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: another agent", body = ErrorBody),
+        (status = 404, description = "No such agent (or not visible)", body = ErrorBody),
+    ))]
+pub async fn get_presence(
+    principal: Principal,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let agent = agent_for(&state, &principal, &id).await?;
+    let view = state.engine.agent_snapshot(&agent.id).await?;
+    Ok(HttpResponse::Ok().json(AgentStateView::new(&agent.id, view)))
+}
+
+/// Replaces the queues an agent is logged into; each must belong to one of its teams.
+#[utoipa::path(put, path = "/v1/agents/{id}/queues", tag = "work",
+    params(("id" = String, Path, description = "The agent")),
+    request_body = QueuesRequest,
+    responses(
+        (status = 200, description = "The agent's routing state", body = AgentStateView),
+        (status = 400, description = "Bad input", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: another agent, or a queue of another team", body = ErrorBody),
+        (status = 404, description = "No such agent or queue (or not visible)", body = ErrorBody),
+    ))]
+pub async fn set_queues(
+    principal: Principal,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: ValidJson<QueuesRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let agent = agent_for(&state, &principal, &id).await?;
+    let mut queues = BTreeSet::new();
+    for raw in &body.0.queue_ids {
+        let not_found = || ApiError::not_found("queue", raw);
+        let queue_id = QueueId::parse(raw.as_str()).map_err(|_| not_found())?;
+        let queue = state
+            .catalog
+            .find::<Queue>(queue_id.as_str())
+            .await?
+            .ok_or_else(not_found)?
+            .resource;
+        if !principal.sees_team(&queue.team_id) {
+            return Err(not_found());
+        }
+        if !agent.team_ids.contains(&queue.team_id) {
+            return Err(ApiError::forbidden(format!(
+                "queue {raw} belongs to a team the agent is not in"
+            ))
+            .with_details(json!({"queue_id": raw})));
+        }
+        queues.insert(queue_id);
+    }
+    let view = state.engine.set_logins(&agent.id, queues).await?;
+    Ok(HttpResponse::Ok().json(AgentStateView::new(&agent.id, view)))
+}
+
+async fn answer(
+    principal: Principal,
+    state: &AppState,
+    offer: &str,
+    answer: Answer,
+) -> Result<HttpResponse, ApiError> {
+    let Principal::Agent(owner) = principal else {
+        return Err(ApiError::forbidden(
+            "offers are answered with the agent's own token",
+        ));
+    };
+    state
+        .engine
+        .answer_offer(&owner.agent.id, offer, answer)
+        .await?;
+    tracing::info!(agent_id = %owner.agent.id, ?answer, "offer answered");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Accepts an offer: the conversation becomes the agent's.
+#[utoipa::path(post, path = "/v1/offers/{id}/accept", tag = "work",
+    params(("id" = String, Path, description = "The offer")),
+    responses(
+        (status = 204, description = "Accepted"),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not an agent token", body = ErrorBody),
+        (status = 409, description = "`stale_offer`: answered, expired, rescinded or another agent's", body = ErrorBody),
+    ))]
+pub async fn accept(
+    principal: Principal,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    answer(principal, &state, &id, Answer::Accept).await
+}
+
+/// Rejects an offer: it goes to the next agent.
+#[utoipa::path(post, path = "/v1/offers/{id}/reject", tag = "work",
+    params(("id" = String, Path, description = "The offer")),
+    responses(
+        (status = 204, description = "Rejected"),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not an agent token", body = ErrorBody),
+        (status = 409, description = "`stale_offer`: answered, expired, rescinded or another agent's", body = ErrorBody),
+    ))]
+pub async fn reject(
+    principal: Principal,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    answer(principal, &state, &id, Answer::Reject).await
+}
+
+/// A queue's live numbers (the beacon).
+#[utoipa::path(get, path = "/v1/queues/{id}/stats", tag = "work",
+    params(("id" = String, Path, description = "The queue")),
+    responses(
+        (status = 200, description = "Live numbers", body = QueueStatsView),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 404, description = "No such queue (or not visible)", body = ErrorBody),
+    ))]
+pub async fn queue_stats(
+    principal: Principal,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let not_found = || ApiError::not_found("queue", &id);
+    let queue_id = QueueId::parse(id.as_str()).map_err(|_| not_found())?;
+    let queue = state
+        .catalog
+        .find::<Queue>(queue_id.as_str())
+        .await?
+        .ok_or_else(not_found)?
+        .resource;
+    if !principal.sees_team(&queue.team_id) {
+        return Err(not_found());
+    }
+    let view = state.engine.queue_snapshot(&queue_id).await?;
+    let longest = view
+        .oldest_waiting_since
+        .map_or(0, |since| ((state.engine.now() - since) / 1000).max(0));
+    Ok(HttpResponse::Ok().json(QueueStatsView {
+        queue_id: queue_id.to_string(),
+        waiting: view.waiting,
+        longest_wait_secs: longest,
+        agents_ready: view.agents_ready,
+        waiting_by_campaign: view.waiting_by_campaign,
+        offers_by_outcome: view
+            .offers_by_outcome
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+    }))
+}
+
+/// Registers the routes (inside `/v1`).
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/agents/{id}/presence")
+            .route(web::put().to(set_presence))
+            .route(web::get().to(get_presence))
+            .default_service(method_not_allowed("GET, PUT")),
+    )
+    .service(
+        web::resource("/agents/{id}/queues")
+            .route(web::put().to(set_queues))
+            .default_service(method_not_allowed("PUT")),
+    )
+    .service(
+        web::resource("/offers/{id}/accept")
+            .route(web::post().to(accept))
+            .default_service(method_not_allowed("POST")),
+    )
+    .service(
+        web::resource("/offers/{id}/reject")
+            .route(web::post().to(reject))
+            .default_service(method_not_allowed("POST")),
+    )
+    .service(
+        web::resource("/queues/{id}/stats")
+            .route(web::get().to(queue_stats))
+            .default_service(method_not_allowed("GET")),
+    );
+}
