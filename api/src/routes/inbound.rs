@@ -26,7 +26,8 @@ pub struct InboundRequest {
     /// The business number texted; must be configured.
     #[schema(value_type = crate::schema::PhoneText)]
     pub to: String,
-    /// The text (may be empty when media is attached).
+    /// The text. May be empty (an MMS whose media failed, say): a provider's message is
+    /// stored whatever it holds rather than refused and retried forever.
     #[schema(max_length = 5000)]
     pub body: String,
     /// Media attached (MMS).
@@ -72,13 +73,6 @@ pub async fn inbound(
         return Err(engine::domain::ValidationError::invalid(
             "body",
             format!("must be at most {MAX_BODY_CHARS} characters"),
-        )
-        .into());
-    }
-    if request.body.is_empty() && request.media_urls.is_empty() {
-        return Err(engine::domain::ValidationError::invalid(
-            "body",
-            "must not be empty without media",
         )
         .into());
     }

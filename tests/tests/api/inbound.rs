@@ -73,9 +73,9 @@ async fn bad_inbound_messages_are_refused() {
     app.post("/v1/inbound", bad_from)
         .await
         .expect_error(400, "invalid_phone_number");
-    let mut empty = text("+15550001111", None);
-    empty["body"] = json!("");
-    app.post("/v1/inbound", empty)
+    let mut long = text("+15550001111", None);
+    long["body"] = json!("x".repeat(5001));
+    app.post("/v1/inbound", long)
         .await
         .expect_error(400, "invalid_value");
     let mut extra = text("+15550001111", None);
