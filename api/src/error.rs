@@ -254,6 +254,9 @@ impl From<engine::runtime::EngineError> for ApiError {
             EngineError::Conversation(
                 engine::conversation::ConversationError::DispositionRequired,
             ) => Self::new(ErrorCode::DispositionRequired, message),
+            EngineError::Conversation(engine::conversation::ConversationError::NotOwner(_)) => {
+                Self::forbidden(message)
+            }
             EngineError::Conversation(_) | EngineError::Agent(_) => {
                 Self::new(ErrorCode::ConversationConflict, message)
             }

@@ -17,7 +17,7 @@ use engine::domain::{Agent, Disposition, Number, Queue, Team, Template};
 
 use crate::error::ErrorBody;
 use crate::routes::crud::ResourceApi;
-use crate::routes::{agents, health, inbound, metrics, work};
+use crate::routes::{agents, conversations, health, inbound, metrics, work};
 
 /// The document, assembled from annotated handlers and the generated configuration paths.
 #[derive(utoipa::OpenApi)]
@@ -29,9 +29,13 @@ use crate::routes::{agents, health, inbound, metrics, work};
         license(name = "Apache-2.0"),
     ),
                 paths(health::healthz, health::readyz, metrics::metrics, inbound::inbound,
-        work::set_presence, work::get_presence, work::set_queues, work::accept, work::reject, work::queue_stats, agents::issue_token, agents::list_tokens, agents::revoke_token),
+                work::set_presence, work::get_presence, work::set_queues, work::accept, work::reject, work::queue_stats,
+        conversations::get, conversations::thread, conversations::claim, conversations::reply, conversations::note,
+        conversations::disposition, conversations::snooze, conversations::transfer, conversations::complete, agents::issue_token, agents::list_tokens, agents::revoke_token),
             components(schemas(ErrorBody, inbound::InboundRequest, inbound::InboundResponse,
-        work::PresenceRequest, work::QueuesRequest, work::AgentStateView, work::OfferView, work::QueueStatsView, health::Health, agents::IssueTokenRequest, agents::TokenView, agents::IssuedTokenView, agents::TokenList)),
+                work::PresenceRequest, work::QueuesRequest, work::AgentStateView, work::OfferView, work::QueueStatsView,
+        conversations::ConversationView, conversations::DispositionView, conversations::TextRequest,
+        conversations::DispositionRequest, conversations::SnoozeRequest, conversations::TransferRequest, conversations::TransferMode, health::Health, agents::IssueTokenRequest, agents::TokenView, agents::IssuedTokenView, agents::TokenList)),
     modifiers(&ConfigurationPaths, &BearerAuth),
     tags(
         (name = "teams", description = "Groups of agents"),
@@ -41,7 +45,8 @@ use crate::routes::{agents, health, inbound, metrics, work};
         (name = "dispositions", description = "Outcome codes"),
         (name = "templates", description = "Quick replies"),
                         (name = "messages", description = "Customer messages from SMS providers"),
-        (name = "work", description = "Agent work: presence, queue logins, offers, queue stats"),
+                (name = "work", description = "Agent work: presence, queue logins, offers, queue stats"),
+        (name = "conversations", description = "A conversation's detail, thread and actions"),
         (name = "operations", description = "Health and readiness"),
     ),
 )]
@@ -86,6 +91,10 @@ fn close_request_schemas(doc: OpenApi) -> OpenApi {
                     "InboundRequest",
                     "PresenceRequest",
                     "QueuesRequest",
+                    "TextRequest",
+                    "DispositionRequest",
+                    "SnoozeRequest",
+                    "TransferRequest",
                 ]
                 .contains(&name.as_str());
             if request {
@@ -377,6 +386,8 @@ mod tests {
             }
         }
         assert!(doc["paths"]["/v1/agents/{id}/tokens"]["post"].is_object());
+        let thread = &doc["paths"]["/v1/conversations/{id}/messages"];
+        assert!(thread["get"].is_object() && thread["post"].is_object(), "both methods of one path");
         assert!(doc["paths"]["/readyz"]["get"].is_object());
     }
 

@@ -1,6 +1,7 @@
 //! The HTTP routes, one module per resource; `configure` mounts them all.
 
 pub mod agents;
+pub mod conversations;
 pub mod crud;
 pub mod dispositions;
 pub mod health;
@@ -34,6 +35,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(crud::configure::<Number>)
                 .configure(crud::configure::<Disposition>)
                 .configure(work::configure)
+                .configure(conversations::configure)
                 .configure(crud::configure::<Template>)
                 .configure(inbound::configure),
         );

@@ -1,0 +1,576 @@
+//! `/v1/conversations/{id}`: a conversation's detail and thread, and what an agent does with
+//! it — claim, reply, note, disposition, save for later, transfer, complete. A conversation
+//! of another team's queue is 404; acting needs an agent's token (the admin sees, agents act).
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, TimeZone, Utc};
+use engine::conversation::Conversation;
+use engine::domain::{AgentId, ConversationId, Queue, QueueId, Slug};
+use engine::runtime::TransferTarget;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::crud::method_not_allowed;
+use crate::auth::Principal;
+use crate::error::{ApiError, ErrorBody, ErrorCode};
+use crate::extract::ValidJson;
+use crate::state::AppState;
+
+/// The longest reply or note, in characters.
+pub const MAX_TEXT_CHARS: usize = 1600;
+
+fn time(millis: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(millis)
+        .single()
+        .unwrap_or_default()
+}
+
+/// One recorded disposition.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DispositionView {
+    /// The code.
+    pub code: String,
+    /// The agent's note.
+    pub note: Option<String>,
+    /// Who recorded it.
+    pub agent_id: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// A conversation as desktops see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConversationView {
+    /// Its id.
+    pub id: String,
+    /// The customer's number (E.164).
+    pub customer: String,
+    /// The business number resource.
+    pub number_id: String,
+    /// The campaign.
+    pub campaign: String,
+    /// The queue serving it.
+    pub queue_id: String,
+    /// `queued`, `owned`, `snoozed` or `closed`.
+    pub status: String,
+    /// Its owner.
+    pub owner: Option<String>,
+    /// Agents who see its messages besides the owner.
+    pub subscribers: Vec<String>,
+    /// Owned but back in the queue after public minutes: claimable by the team.
+    pub public: bool,
+    /// When the customer's oldest unanswered message arrived.
+    pub waiting_since: Option<DateTime<Utc>>,
+    /// When a snooze ends.
+    pub snoozed_until: Option<DateTime<Utc>>,
+    /// Alerts raised: `unclaimed`, `awaiting_reply`.
+    pub alerts: Vec<String>,
+    /// The target of a warm transfer waiting to be accepted.
+    pub pending_transfer: Option<String>,
+    /// Recorded outcomes.
+    pub dispositions: Vec<DispositionView>,
+    /// When it opened.
+    pub created_at: DateTime<Utc>,
+    /// When it closed.
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+fn label<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+impl From<&Conversation> for ConversationView {
+    fn from(c: &Conversation) -> Self {
+        Self {
+            id: c.id.to_string(),
+            customer: c.customer.to_string(),
+            number_id: c.number_id.to_string(),
+            campaign: c.campaign.to_string(),
+            queue_id: c.queue_id.to_string(),
+            status: label(&c.status),
+            owner: c.owner.as_ref().map(ToString::to_string),
+            subscribers: c.subscribers.iter().map(ToString::to_string).collect(),
+            public: c.public,
+            waiting_since: c.waiting_since.map(time),
+            snoozed_until: c.snoozed_until.map(time),
+            alerts: c.alerts.iter().map(label).collect(),
+            pending_transfer: c.pending_transfer.as_ref().map(ToString::to_string),
+            dispositions: c
+                .dispositions
+                .iter()
+                .map(|d| DispositionView {
+                    code: d.code.to_string(),
+                    note: d.note.clone(),
+                    agent_id: d.agent.to_string(),
+                    at: time(d.at),
+                })
+                .collect(),
+            created_at: time(c.created_at),
+            closed_at: c.closed_at.map(time),
+        }
+    }
+}
+
+/// A thread entry with its time as RFC 3339.
+fn entry_view(mut entry: Value) -> Value {
+    if let Some(at) = entry.get("at").and_then(Value::as_i64) {
+        entry["at"] = serde_json::json!(time(at));
+    }
+    entry
+}
+
+/// The conversation `id` if the caller may see it (its queue's team), else 404.
+async fn visible(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+) -> Result<Conversation, ApiError> {
+    let not_found = || ApiError::not_found("conversation", id);
+    let conversation_id = ConversationId::parse(id).map_err(|_| not_found())?;
+    let conversation = state
+        .engine
+        .conversation(&conversation_id)
+        .await
+        .map_err(|e| match e {
+            engine::runtime::EngineError::NotFound { .. } => not_found(),
+            other => other.into(),
+        })?;
+    let queue = state
+        .catalog
+        .find::<Queue>(conversation.queue_id.as_str())
+        .await?;
+    if queue.is_some_and(|q| principal.sees_team(&q.resource.team_id))
+        || matches!(principal, Principal::Admin)
+    {
+        Ok(conversation)
+    } else {
+        Err(not_found())
+    }
+}
+
+/// The agent acting: conversations are worked with an agent's own token.
+fn actor(principal: &Principal) -> Result<AgentId, ApiError> {
+    match principal {
+        Principal::Agent(owner) => Ok(owner.agent.id.clone()),
+        Principal::Admin => Err(ApiError::forbidden(
+            "conversations are worked with an agent's token",
+        )),
+    }
+}
+
+fn text(field: &str, value: &str) -> Result<String, ApiError> {
+    let chars = value.chars().count();
+    if value.trim().is_empty() || chars > MAX_TEXT_CHARS {
+        return Err(engine::domain::ValidationError::invalid(
+            field,
+            format!("must be 1 to {MAX_TEXT_CHARS} characters, not blank"),
+        )
+        .into());
+    }
+    Ok(value.to_owned())
+}
+
+async fn view(state: &AppState, id: &ConversationId) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(ConversationView::from(
+        &state.engine.conversation(id).await?,
+    )))
+}
+
+/// A conversation's state.
+#[utoipa::path(get, path = "/v1/conversations/{id}", tag = "conversations",
+    params(("id" = String, Path, description = "The conversation")),
+    responses(
+        (status = 200, description = "The conversation", body = ConversationView),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 404, description = "No such conversation (or another team's)", body = ErrorBody),
+    ))]
+pub async fn get(
+    principal: Principal,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let conversation = visible(&state, &principal, &id).await?;
+    Ok(HttpResponse::Ok().json(ConversationView::from(&conversation)))
+}
+
+/// `?from=&limit=` of the thread.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ThreadQuery {
+    /// Position of the first entry (default 0).
+    #[param(minimum = 0)]
+    pub from: Option<u32>,
+    /// Entries to return, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+}
+
+/// The thread: customer and agent messages, notes and system entries, oldest first.
+#[utoipa::path(get, path = "/v1/conversations/{id}/messages", tag = "conversations",
+    params(("id" = String, Path, description = "The conversation"), ThreadQuery),
+    responses(
+        (status = 200, description = "Entries, oldest first", body = Object),
+        (status = 400, description = "`invalid_query`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 404, description = "No such conversation (or another team's)", body = ErrorBody),
+    ))]
+pub async fn thread(
+    principal: Principal,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let query = web::Query::<ThreadQuery>::from_query(req.query_string())
+        .map_err(|e| ApiError::new(ErrorCode::InvalidQuery, format!("bad query string: {e}")))?
+        .into_inner();
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
+            "limit must be between 1 and 200",
+        ));
+    }
+    let conversation = visible(&state, &principal, &id).await?;
+    let entries = state
+        .engine
+        .thread(
+            &conversation.id,
+            query.from.unwrap_or(0) as usize,
+            limit as usize,
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(
+        serde_json::json!({"items": entries.into_iter().map(entry_view).collect::<Vec<_>>()}),
+    ))
+}
+
+/// Text for a reply or a note.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TextRequest {
+    /// 1 to 1600 characters.
+    #[schema(min_length = 1, max_length = 1600, pattern = r"\S")]
+    pub body: String,
+}
+
+/// A disposition to record.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DispositionRequest {
+    /// An active disposition code.
+    #[schema(value_type = crate::schema::SlugText)]
+    pub code: String,
+    /// A note.
+    #[schema(max_length = 1600)]
+    pub note: Option<String>,
+}
+
+/// Save for later.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SnoozeRequest {
+    /// When to serve it again (RFC 3339, in the future).
+    pub until: DateTime<Utc>,
+}
+
+/// A transfer.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferRequest {
+    /// To this agent (exactly one of `to_agent` and `to_queue`).
+    #[schema(value_type = Option<crate::schema::IdText>)]
+    pub to_agent: Option<String>,
+    /// To this queue.
+    #[schema(value_type = Option<crate::schema::IdText>)]
+    pub to_queue: Option<String>,
+    /// `cold` (default) or `warm` (agents only: the owner keeps it until the target accepts).
+    pub mode: Option<TransferMode>,
+    /// A note for the target, kept in the thread.
+    #[schema(max_length = 1600)]
+    pub note: Option<String>,
+}
+
+/// How a transfer hands over.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferMode {
+    /// At once.
+    Cold,
+    /// When the target accepts.
+    Warm,
+}
+
+async fn act(
+    principal: Principal,
+    state: &AppState,
+    id: &str,
+    work: impl AsyncFnOnce(&AppState, AgentId, ConversationId) -> Result<Option<Value>, ApiError>,
+) -> Result<HttpResponse, ApiError> {
+    let conversation = visible(state, &principal, id).await?;
+    let agent = actor(&principal)?;
+    match work(state, agent, conversation.id.clone()).await? {
+        Some(entry) => Ok(HttpResponse::Created().json(entry_view(entry))),
+        None => view(state, &conversation.id).await,
+    }
+}
+
+/// Claim a waiting or public conversation; the first claim wins.
+#[utoipa::path(post, path = "/v1/conversations/{id}/claim", tag = "conversations",
+    params(("id" = String, Path, description = "The conversation")),
+    request_body = Option<Object>,
+    responses(
+        (status = 200, description = "The conversation after the change", body = ConversationView),
+        (status = 201, description = "The new thread entry (replies and notes)", body = Object),
+        (status = 400, description = "Bad input", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the owner, or not an agent token", body = ErrorBody),
+        (status = 404, description = "No such conversation (or another team's)", body = ErrorBody),
+        (status = 409, description = "`conversation_conflict` or `disposition_required`", body = ErrorBody),
+    ))]
+pub async fn claim(
+    principal: Principal,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    act(principal, &state, &id, async |s, agent, c| {
+        s.engine
+            .claim(&agent, &c)
+            .await
+            .map(|()| None)
+            .map_err(Into::into)
+    })
+    .await
+}
+
+/// Reply to the customer.
+#[utoipa::path(post, path = "/v1/conversations/{id}/messages", tag = "conversations",
+    params(("id" = String, Path, description = "The conversation")),
+    request_body = TextRequest,
+    responses(
+        (status = 200, description = "The conversation after the change", body = ConversationView),
+        (status = 201, description = "The new thread entry (replies and notes)", body = Object),
+        (status = 400, description = "Bad input", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the owner, or not an agent token", body = ErrorBody),
+        (status = 404, description = "No such conversation (or another team's)", body = ErrorBody),
+        (status = 409, description = "`conversation_conflict` or `disposition_required`", body = ErrorBody),
+    ))]
+pub async fn reply(
+    principal: Principal,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: ValidJson<TextRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = text("body", &body.0.body)?;
+    act(principal, &state, &id, async |s, agent, c| {
+        s.engine
+            .reply(&agent, &c, body)
+            .await
+            .map(Some)
+            .map_err(Into::into)
+    })
+    .await
+}
+
+/// Add an internal note, never sent.
+#[utoipa::path(post, path = "/v1/conversations/{id}/notes", tag = "conversations",
+    params(("id" = String, Path, description = "The conversation")),
+    request_body = TextRequest,
+    responses(
+        (status = 200, description = "The conversation after the change", body = ConversationView),
+        (status = 201, description = "The new thread entry (replies and notes)", body = Object),
+        (status = 400, description = "Bad input", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the owner, or not an agent token", body = ErrorBody),
+        (status = 404, description = "No such conversation (or another team's)", body = ErrorBody),
+        (status = 409, description = "`conversation_conflict` or `disposition_required`", body = ErrorBody),
+    ))]
+pub async fn note(
+    principal: Principal,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: ValidJson<TextRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = text("body", &body.0.body)?;
+    act(principal, &state, &id, async |s, agent, c| {
+        s.engine
+            .add_note(&agent, &c, body)
+            .await
+            .map(Some)
+            .map_err(Into::into)
+    })
+    .await
+}
+
+/// Record a disposition.
+#[utoipa::path(post, path = "/v1/conversations/{id}/dispositions", tag = "conversations",
+    params(("id" = String, Path, description = "The conversation")),
+    request_body = DispositionRequest,
+    responses(
+        (status = 200, description = "The conversation after the change", body = ConversationView),
+        (status = 201, description = "The new thread entry (replies and notes)", body = Object),
+        (status = 400, description = "Bad input", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the owner, or not an agent token", body = ErrorBody),
+        (status = 404, description = "No such conversation (or another team's)", body = ErrorBody),
+        (status = 409, description = "`conversation_conflict` or `disposition_required`", body = ErrorBody),
+    ))]
+pub async fn disposition(
+    principal: Principal,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: ValidJson<DispositionRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let code = Slug::parse("code", &body.0.code)?;
+    let note = body.0.note.map(|n| text("note", &n)).transpose()?;
+    act(principal, &state, &id, async |s, agent, c| {
+        s.engine
+            .add_disposition(&agent, &c, code, note)
+            .await
+            .map(|()| None)
+            .map_err(Into::into)
+    })
+    .await
+}
+
+/// Save for later, until a time.
+#[utoipa::path(post, path = "/v1/conversations/{id}/snooze", tag = "conversations",
+    params(("id" = String, Path, description = "The conversation")),
+    request_body = SnoozeRequest,
+    responses(
+        (status = 200, description = "The conversation after the change", body = ConversationView),
+        (status = 201, description = "The new thread entry (replies and notes)", body = Object),
+        (status = 400, description = "Bad input", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the owner, or not an agent token", body = ErrorBody),
+        (status = 404, description = "No such conversation (or another team's)", body = ErrorBody),
+        (status = 409, description = "`conversation_conflict` or `disposition_required`", body = ErrorBody),
+    ))]
+pub async fn snooze(
+    principal: Principal,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: ValidJson<SnoozeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let until = body.0.until.timestamp_millis();
+    act(principal, &state, &id, async |s, agent, c| {
+        s.engine
+            .snooze(&agent, &c, until)
+            .await
+            .map(|()| None)
+            .map_err(Into::into)
+    })
+    .await
+}
+
+/// Transfer to an agent or a queue, cold or warm.
+#[utoipa::path(post, path = "/v1/conversations/{id}/transfer", tag = "conversations",
+    params(("id" = String, Path, description = "The conversation")),
+    request_body = TransferRequest,
+    responses(
+        (status = 200, description = "The conversation after the change", body = ConversationView),
+        (status = 201, description = "The new thread entry (replies and notes)", body = Object),
+        (status = 400, description = "Bad input", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the owner, or not an agent token", body = ErrorBody),
+        (status = 404, description = "No such conversation (or another team's)", body = ErrorBody),
+        (status = 409, description = "`conversation_conflict` or `disposition_required`", body = ErrorBody),
+    ))]
+pub async fn transfer(
+    principal: Principal,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: ValidJson<TransferRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let request = body.0;
+    let warm = request.mode == Some(TransferMode::Warm);
+    let target = match (request.to_agent, request.to_queue) {
+        (Some(agent), None) => TransferTarget::Agent(
+            AgentId::parse(agent.as_str()).map_err(|e| ApiError::from(e.at("to_agent")))?,
+        ),
+        (None, Some(queue)) if !warm => TransferTarget::Queue(
+            QueueId::parse(queue.as_str()).map_err(|e| ApiError::from(e.at("to_queue")))?,
+        ),
+        (None, Some(_)) => {
+            return Err(engine::domain::ValidationError::invalid(
+                "mode",
+                "a warm transfer goes to an agent",
+            )
+            .into());
+        }
+        _ => {
+            return Err(engine::domain::ValidationError::invalid(
+                "to_agent",
+                "give exactly one of to_agent and to_queue",
+            )
+            .into());
+        }
+    };
+    let note = request.note.map(|n| text("note", &n)).transpose()?;
+    act(principal, &state, &id, async |s, agent, c| {
+        s.engine
+            .transfer(&agent, &c, target, warm, note)
+            .await
+            .map(|()| None)
+            .map_err(Into::into)
+    })
+    .await
+}
+
+/// Complete; needs a disposition where the queue says so.
+#[utoipa::path(post, path = "/v1/conversations/{id}/complete", tag = "conversations",
+    params(("id" = String, Path, description = "The conversation")),
+    request_body = Option<Object>,
+    responses(
+        (status = 200, description = "The conversation after the change", body = ConversationView),
+        (status = 201, description = "The new thread entry (replies and notes)", body = Object),
+        (status = 400, description = "Bad input", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the owner, or not an agent token", body = ErrorBody),
+        (status = 404, description = "No such conversation (or another team's)", body = ErrorBody),
+        (status = 409, description = "`conversation_conflict` or `disposition_required`", body = ErrorBody),
+    ))]
+pub async fn complete(
+    principal: Principal,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    act(principal, &state, &id, async |s, agent, c| {
+        s.engine
+            .complete(&agent, &c)
+            .await
+            .map(|()| None)
+            .map_err(Into::into)
+    })
+    .await
+}
+
+/// Registers the routes (inside `/v1`).
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    let post_only = |path: &str, route: actix_web::Route| {
+        web::resource(format!("/conversations/{{id}}/{path}"))
+            .route(route)
+            .default_service(method_not_allowed("POST"))
+    };
+    cfg.service(
+        web::resource("/conversations/{id}")
+            .route(web::get().to(get))
+            .default_service(method_not_allowed("GET")),
+    )
+    .service(
+        web::resource("/conversations/{id}/messages")
+            .route(web::get().to(thread))
+            .route(web::post().to(reply))
+            .default_service(method_not_allowed("GET, POST")),
+    )
+    .service(post_only("claim", web::post().to(claim)))
+    .service(post_only("notes", web::post().to(note)))
+    .service(post_only("dispositions", web::post().to(disposition)))
+    .service(post_only("snooze", web::post().to(snooze)))
+    .service(post_only("transfer", web::post().to(transfer)))
+    .service(post_only("complete", web::post().to(complete)));
+}
