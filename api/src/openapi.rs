@@ -387,7 +387,10 @@ mod tests {
         }
         assert!(doc["paths"]["/v1/agents/{id}/tokens"]["post"].is_object());
         let thread = &doc["paths"]["/v1/conversations/{id}/messages"];
-        assert!(thread["get"].is_object() && thread["post"].is_object(), "both methods of one path");
+        assert!(
+            thread["get"].is_object() && thread["post"].is_object(),
+            "both methods of one path"
+        );
         assert!(doc["paths"]["/readyz"]["get"].is_object());
     }
 

@@ -174,6 +174,13 @@ fn text(field: &str, value: &str) -> Result<String, ApiError> {
     Ok(value.to_owned())
 }
 
+/// An optional note: blank means none.
+fn optional_note(note: Option<String>) -> Result<Option<String>, ApiError> {
+    note.filter(|n| !n.trim().is_empty())
+        .map(|n| text("note", &n))
+        .transpose()
+}
+
 async fn view(state: &AppState, id: &ConversationId) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(ConversationView::from(
         &state.engine.conversation(id).await?,
@@ -426,7 +433,7 @@ pub async fn disposition(
     body: ValidJson<DispositionRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let code = Slug::parse("code", &body.0.code)?;
-    let note = body.0.note.map(|n| text("note", &n)).transpose()?;
+    let note = optional_note(body.0.note)?;
     act(principal, &state, &id, async |s, agent, c| {
         s.engine
             .add_disposition(&agent, &c, code, note)
@@ -510,7 +517,7 @@ pub async fn transfer(
             .into());
         }
     };
-    let note = request.note.map(|n| text("note", &n)).transpose()?;
+    let note = optional_note(request.note)?;
     act(principal, &state, &id, async |s, agent, c| {
         s.engine
             .transfer(&agent, &c, target, warm, note)

@@ -16,6 +16,14 @@ pub struct Name(String);
 impl Name {
     /// Parses a name given for `field`.
     pub fn parse(field: &str, value: &str) -> Result<Self, ValidationError> {
+        // Control characters are refused wherever they are, trimmed or not: a tab or a
+        // vertical tab at the edge of a name is a paste accident, not spacing.
+        if value.chars().any(char::is_control) {
+            return Err(ValidationError::invalid(
+                field,
+                "must not contain control characters",
+            ));
+        }
         let trimmed = value.trim();
         let chars = trimmed.chars().count();
         if chars == 0 {
