@@ -77,6 +77,32 @@ fn close_request_schemas(doc: OpenApi) -> OpenApi {
         }
     }
     let mut value = serde_json::to_value(&doc).expect("the document serialises");
+    // Rules across fields of a transfer, which the derive cannot state: some target is given
+    // (as a string), and a warm transfer names an agent and no queue.
+    if let Some(transfer) = value
+        .pointer_mut("/components/schemas/TransferRequest")
+        .and_then(|s| s.as_object_mut())
+    {
+        transfer.insert(
+            "anyOf".into(),
+            serde_json::json!([
+                {"required": ["to_agent"], "properties": {"to_agent": {"type": "string"}}},
+                {"required": ["to_queue"], "properties": {"to_queue": {"type": "string"}}},
+            ]),
+        );
+        transfer.insert(
+            "if".into(),
+            serde_json::json!({"required": ["mode"], "properties": {"mode": {"const": "warm"}}}),
+        );
+        transfer.insert(
+            "then".into(),
+            serde_json::json!({
+                "required": ["to_agent"],
+                "properties": {"to_agent": {"type": "string"}},
+                "not": {"required": ["to_queue"], "properties": {"to_queue": {"type": "string"}}},
+            }),
+        );
+    }
     if let Some(schemas) = value
         .pointer_mut("/components/schemas")
         .and_then(|s| s.as_object_mut())

@@ -288,13 +288,14 @@ pub struct SnoozeRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransferRequest {
-    /// To this agent (exactly one of `to_agent` and `to_queue`).
+    /// To this agent. With `to_queue` too: to that queue, offered to this agent first there.
     #[schema(value_type = Option<crate::schema::IdText>)]
     pub to_agent: Option<String>,
     /// To this queue.
     #[schema(value_type = Option<crate::schema::IdText>)]
     pub to_queue: Option<String>,
-    /// `cold` (default) or `warm` (agents only: the owner keeps it until the target accepts).
+    /// `cold` (default) or `warm` (to `to_agent` alone: the owner keeps it until the agent
+    /// accepts).
     pub mode: Option<TransferMode>,
     /// A note for the target, kept in the thread.
     #[schema(max_length = 1600)]
@@ -495,24 +496,30 @@ pub async fn transfer(
 ) -> Result<HttpResponse, ApiError> {
     let request = body.0;
     let warm = request.mode == Some(TransferMode::Warm);
-    let target = match (request.to_agent, request.to_queue) {
-        (Some(agent), None) => TransferTarget::Agent(
-            AgentId::parse(agent.as_str()).map_err(|e| ApiError::from(e.at("to_agent")))?,
-        ),
-        (None, Some(queue)) if !warm => TransferTarget::Queue(
-            QueueId::parse(queue.as_str()).map_err(|e| ApiError::from(e.at("to_queue")))?,
-        ),
-        (None, Some(_)) => {
+    let agent = request
+        .to_agent
+        .map(|a| AgentId::parse(a.as_str()).map_err(|e| ApiError::from(e.at("to_agent"))))
+        .transpose()?;
+    let queue = request
+        .to_queue
+        .map(|q| QueueId::parse(q.as_str()).map_err(|e| ApiError::from(e.at("to_queue"))))
+        .transpose()?;
+    // Warm transfers go to an agent; with a queue too, the agent is offered it first there.
+    let target = match (agent, queue) {
+        (Some(agent), None) => TransferTarget::Agent(agent),
+        (Some(agent), Some(queue)) if !warm => TransferTarget::AgentInQueue(agent, queue),
+        (None, Some(queue)) if !warm => TransferTarget::Queue(queue),
+        (Some(_), Some(_)) | (None, Some(_)) => {
             return Err(engine::domain::ValidationError::invalid(
                 "mode",
-                "a warm transfer goes to an agent",
+                "a warm transfer goes to one agent: give only to_agent",
             )
             .into());
         }
-        _ => {
+        (None, None) => {
             return Err(engine::domain::ValidationError::invalid(
                 "to_agent",
-                "give exactly one of to_agent and to_queue",
+                "give to_agent, to_queue or both",
             )
             .into());
         }

@@ -553,9 +553,28 @@ impl Conversation {
         target: QueueId,
         now: Millis,
     ) -> Result<Vec<Followup>, ConversationError> {
+        self.transfer_to_queue_via(owner, target, None, now)
+    }
+
+    /// A cold transfer to `target` queue, offered first to `agent` there when given.
+    pub fn transfer_to_queue_via(
+        &mut self,
+        owner: &AgentId,
+        target: QueueId,
+        agent: Option<&AgentId>,
+        now: Millis,
+    ) -> Result<Vec<Followup>, ConversationError> {
         self.require_owner(owner)?;
         let mut out = self.leave_owner(owner);
         self.queue_id = target.clone();
+        if let Some(agent) = agent {
+            out.push(Followup::OfferFirstTo {
+                agent: agent.clone(),
+                queue: target,
+                waiting_since: self.waiting_since.unwrap_or(now),
+            });
+            return Ok(out);
+        }
         out.push(Followup::Enqueue {
             queue: target,
             waiting_since: self.waiting_since.unwrap_or(now),

@@ -742,6 +742,8 @@ pub enum TransferTarget {
     Agent(AgentId),
     /// To another queue.
     Queue(crate::domain::QueueId),
+    /// To another queue, offered first to this agent there.
+    AgentInQueue(AgentId, crate::domain::QueueId),
 }
 
 /// The owner transfers the conversation, cold.
@@ -776,6 +778,10 @@ impl Handler<Transfer> for ConversationActor {
                 TransferTarget::Queue(queue) => (
                     c.transfer_to_queue(&msg.agent, queue.clone(), now)?,
                     json!({"queue_id": queue}),
+                ),
+                TransferTarget::AgentInQueue(target, queue) => (
+                    c.transfer_to_queue_via(&msg.agent, queue.clone(), Some(target), now)?,
+                    json!({"agent_id": target, "queue_id": queue}),
                 ),
             };
             let entry = json!({

@@ -749,6 +749,10 @@ impl Engine {
             TransferTarget::Queue(to) => {
                 self.ensure_queue(to).await?;
             }
+            TransferTarget::AgentInQueue(agent, queue) => {
+                self.inner.catalog.get::<Agent>(agent.as_str()).await?;
+                self.ensure_queue(queue).await?;
+            }
         }
         self.ask_conversation(
             conversation,
