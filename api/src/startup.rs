@@ -61,14 +61,24 @@ impl Application {
             .await
             .context("starting the routing engine")?;
         let state = web::Data::new(AppState::new(store.clone(), engine, &admin_token));
-        let openapi = crate::openapi::document();
+        let openapi = web::Data::new(crate::openapi::document());
 
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .app_data(web::PayloadConfig::new(MAX_JSON_BYTES))
                 .wrap(from_fn(crate::telemetry::log_requests))
-                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
+                .app_data(openapi.clone())
+                .route(
+                    "/openapi.json",
+                    web::get().to(|doc: web::Data<serde_json::Value>| async move {
+                        HttpResponse::Ok().json(doc.get_ref())
+                    }),
+                )
+                .service(
+                    SwaggerUi::new("/docs/{_:.*}")
+                        .config(utoipa_swagger_ui::Config::from("/openapi.json")),
+                )
                 .route(
                     "/docs",
                     web::get().to(|| async {
