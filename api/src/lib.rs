@@ -11,6 +11,7 @@ pub mod settings;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod visibility;
 
 pub use settings::{Settings, StoreSettings};
 pub use startup::Application;

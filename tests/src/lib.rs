@@ -255,6 +255,43 @@ impl TestApp {
         answer.body["token"].as_str().expect("token").to_owned()
     }
 
+    /// Two teams: `support` (queue `inbound`, number +15550102000) and `sales` (queue `deals`,
+    /// number +15550103000), both numbers under campaign `Spring`; then `agents` as
+    /// `(id, team, role)`. Returns each agent's token, in order.
+    pub async fn two_teams(&self, agents: &[(&str, &str, &str)]) -> Vec<String> {
+        for (team, queue, phone) in [
+            ("support", "inbound", "+15550102000"),
+            ("sales", "deals", "+15550103000"),
+        ] {
+            self.post("/v1/teams", serde_json::json!({"id": team, "name": team}))
+                .await
+                .expect_status(201);
+            self.post(
+                "/v1/queues",
+                serde_json::json!({"id": queue, "name": queue, "team_id": team}),
+            )
+            .await
+            .expect_status(201);
+            self.post(
+                "/v1/numbers",
+                serde_json::json!({"phone": phone, "campaign": "Spring", "queue_id": queue}),
+            )
+            .await
+            .expect_status(201);
+        }
+        let mut tokens = Vec::new();
+        for (id, team, role) in agents {
+            self.post(
+                "/v1/agents",
+                serde_json::json!({"id": id, "name": id, "team_ids": [team], "role": role}),
+            )
+            .await
+            .expect_status(201);
+            tokens.push(self.issue_token(id).await);
+        }
+        tokens
+    }
+
     /// Every configuration resource, as the admin lists them: compare two snapshots to prove
     /// a refused request changed nothing.
     pub async fn snapshot(&self) -> Value {

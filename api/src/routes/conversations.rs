@@ -5,8 +5,8 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, TimeZone, Utc};
 use engine::conversation::Conversation;
-use engine::domain::{AgentId, ConversationId, Queue, QueueId, Slug};
-use engine::runtime::TransferTarget;
+use engine::domain::{AgentId, ConversationId, QueueId, Slug};
+use engine::runtime::{Engine, EngineError, TransferTarget};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -16,6 +16,7 @@ use crate::auth::Principal;
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::extract::ValidJson;
 use crate::state::AppState;
+use crate::visibility::visible_queue;
 
 /// The longest reply or note, in characters.
 pub const MAX_TEXT_CHARS: usize = 1600;
@@ -139,17 +140,14 @@ async fn visible(
             engine::runtime::EngineError::NotFound { .. } => not_found(),
             other => other.into(),
         })?;
-    let queue = state
-        .catalog
-        .find::<Queue>(conversation.queue_id.as_str())
-        .await?;
-    if queue.is_some_and(|q| principal.sees_team(&q.resource.team_id))
-        || matches!(principal, Principal::Admin)
-    {
-        Ok(conversation)
-    } else {
-        Err(not_found())
+    // The admin sees every conversation, even one whose queue is gone.
+    if matches!(principal, Principal::Admin) {
+        return Ok(conversation);
     }
+    visible_queue(state, principal, conversation.queue_id.as_str())
+        .await
+        .map_err(|_| not_found())?;
+    Ok(conversation)
 }
 
 /// The agent acting: conversations are worked with an agent's own token.
@@ -316,11 +314,11 @@ async fn act(
     principal: Principal,
     state: &AppState,
     id: &str,
-    work: impl AsyncFnOnce(&AppState, AgentId, ConversationId) -> Result<Option<Value>, ApiError>,
+    work: impl AsyncFnOnce(&Engine, AgentId, ConversationId) -> Result<Option<Value>, EngineError>,
 ) -> Result<HttpResponse, ApiError> {
     let conversation = visible(state, &principal, id).await?;
     let agent = actor(&principal)?;
-    match work(state, agent, conversation.id.clone()).await? {
+    match work(&state.engine, agent, conversation.id.clone()).await? {
         Some(entry) => Ok(HttpResponse::Created().json(entry_view(entry))),
         None => view(state, &conversation.id).await,
     }
@@ -344,12 +342,8 @@ pub async fn claim(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    act(principal, &state, &id, async |s, agent, c| {
-        s.engine
-            .claim(&agent, &c)
-            .await
-            .map(|()| None)
-            .map_err(Into::into)
+    act(principal, &state, &id, async |engine, agent, c| {
+        engine.claim(&agent, &c).await.map(|()| None)
     })
     .await
 }
@@ -374,12 +368,8 @@ pub async fn reply(
     body: ValidJson<TextRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = text("body", &body.0.body)?;
-    act(principal, &state, &id, async |s, agent, c| {
-        s.engine
-            .reply(&agent, &c, body)
-            .await
-            .map(Some)
-            .map_err(Into::into)
+    act(principal, &state, &id, async |engine, agent, c| {
+        engine.reply(&agent, &c, body).await.map(Some)
     })
     .await
 }
@@ -404,12 +394,8 @@ pub async fn note(
     body: ValidJson<TextRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = text("body", &body.0.body)?;
-    act(principal, &state, &id, async |s, agent, c| {
-        s.engine
-            .add_note(&agent, &c, body)
-            .await
-            .map(Some)
-            .map_err(Into::into)
+    act(principal, &state, &id, async |engine, agent, c| {
+        engine.add_note(&agent, &c, body).await.map(Some)
     })
     .await
 }
@@ -435,12 +421,11 @@ pub async fn disposition(
 ) -> Result<HttpResponse, ApiError> {
     let code = Slug::parse("code", &body.0.code)?;
     let note = optional_note(body.0.note)?;
-    act(principal, &state, &id, async |s, agent, c| {
-        s.engine
+    act(principal, &state, &id, async |engine, agent, c| {
+        engine
             .add_disposition(&agent, &c, code, note)
             .await
             .map(|()| None)
-            .map_err(Into::into)
     })
     .await
 }
@@ -465,12 +450,8 @@ pub async fn snooze(
     body: ValidJson<SnoozeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let until = body.0.until.timestamp_millis();
-    act(principal, &state, &id, async |s, agent, c| {
-        s.engine
-            .snooze(&agent, &c, until)
-            .await
-            .map(|()| None)
-            .map_err(Into::into)
+    act(principal, &state, &id, async |engine, agent, c| {
+        engine.snooze(&agent, &c, until).await.map(|()| None)
     })
     .await
 }
@@ -525,12 +506,11 @@ pub async fn transfer(
         }
     };
     let note = optional_note(request.note)?;
-    act(principal, &state, &id, async |s, agent, c| {
-        s.engine
+    act(principal, &state, &id, async |engine, agent, c| {
+        engine
             .transfer(&agent, &c, target, warm, note)
             .await
             .map(|()| None)
-            .map_err(Into::into)
     })
     .await
 }
@@ -553,12 +533,8 @@ pub async fn complete(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    act(principal, &state, &id, async |s, agent, c| {
-        s.engine
-            .complete(&agent, &c)
-            .await
-            .map(|()| None)
-            .map_err(Into::into)
+    act(principal, &state, &id, async |engine, agent, c| {
+        engine.complete(&agent, &c).await.map(|()| None)
     })
     .await
 }

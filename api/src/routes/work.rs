@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use actix_web::{HttpResponse, web};
-use engine::domain::{Agent, AgentId, Presence, Queue, QueueId};
+use engine::domain::{Agent, AgentId, Presence};
 use engine::routing::protocol::Answer;
 use engine::runtime::AgentSnapshot;
 use serde::{Deserialize, Serialize};
@@ -17,6 +17,7 @@ use crate::auth::Principal;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ValidJson;
 use crate::state::AppState;
+use crate::visibility::visible_queue;
 
 /// A presence change.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -192,24 +193,14 @@ pub async fn set_queues(
     let agent = agent_for(&state, &principal, &id).await?;
     let mut queues = BTreeSet::new();
     for raw in &body.0.queue_ids {
-        let not_found = || ApiError::not_found("queue", raw);
-        let queue_id = QueueId::parse(raw.as_str()).map_err(|_| not_found())?;
-        let queue = state
-            .catalog
-            .find::<Queue>(queue_id.as_str())
-            .await?
-            .ok_or_else(not_found)?
-            .resource;
-        if !principal.sees_team(&queue.team_id) {
-            return Err(not_found());
-        }
+        let queue = visible_queue(&state, &principal, raw).await?;
         if !agent.team_ids.contains(&queue.team_id) {
             return Err(ApiError::forbidden(format!(
                 "queue {raw} belongs to a team the agent is not in"
             ))
             .with_details(json!({"queue_id": raw})));
         }
-        queues.insert(queue_id);
+        queues.insert(queue.id);
     }
     let view = state.engine.set_logins(&agent.id, queues).await?;
     Ok(HttpResponse::Ok().json(AgentStateView::new(&agent.id, view)))
@@ -281,23 +272,13 @@ pub async fn queue_stats(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let not_found = || ApiError::not_found("queue", &id);
-    let queue_id = QueueId::parse(id.as_str()).map_err(|_| not_found())?;
-    let queue = state
-        .catalog
-        .find::<Queue>(queue_id.as_str())
-        .await?
-        .ok_or_else(not_found)?
-        .resource;
-    if !principal.sees_team(&queue.team_id) {
-        return Err(not_found());
-    }
-    let view = state.engine.queue_snapshot(&queue_id).await?;
+    let queue = visible_queue(&state, &principal, &id).await?;
+    let view = state.engine.queue_snapshot(&queue.id).await?;
     let longest = view
         .oldest_waiting_since
         .map_or(0, |since| ((state.engine.now() - since) / 1000).max(0));
     Ok(HttpResponse::Ok().json(QueueStatsView {
-        queue_id: queue_id.to_string(),
+        queue_id: queue.id.to_string(),
         waiting: view.waiting,
         longest_wait_secs: longest,
         agents_ready: view.agents_ready,

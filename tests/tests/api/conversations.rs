@@ -11,45 +11,20 @@ use serde_json::{Value, json};
 /// `resolved`. Returns the app and the tokens of Ann, Bob and Eve.
 async fn floor() -> (TestApp, String, String, String) {
     let app = spawn_app().await;
-    for (team, queue, phone) in [
-        ("support", "inbound", "+15550102000"),
-        ("sales", "deals", "+15550103000"),
-    ] {
-        app.post("/v1/teams", json!({"id": team, "name": team}))
-            .await
-            .expect_status(201);
-        app.post(
-            "/v1/queues",
-            json!({"id": queue, "name": queue, "team_id": team}),
-        )
-        .await
-        .expect_status(201);
-        app.post(
-            "/v1/numbers",
-            json!({"phone": phone, "campaign": "Spring", "queue_id": queue}),
-        )
-        .await
-        .expect_status(201);
-    }
-    for (id, team) in [("ann", "support"), ("bob", "support"), ("eve", "sales")] {
-        app.post(
-            "/v1/agents",
-            json!({"id": id, "name": id, "team_ids": [team]}),
-        )
-        .await
-        .expect_status(201);
-    }
+    let tokens = app
+        .two_teams(&[
+            ("ann", "support", "agent"),
+            ("bob", "support", "agent"),
+            ("eve", "sales", "agent"),
+        ])
+        .await;
     app.post(
         "/v1/dispositions",
         json!({"code": "resolved", "label": "Resolved"}),
     )
     .await
     .expect_status(201);
-    let (ann, bob, eve) = (
-        app.issue_token("ann").await,
-        app.issue_token("bob").await,
-        app.issue_token("eve").await,
-    );
+    let [ann, bob, eve] = <[String; 3]>::try_from(tokens).expect("three tokens");
     (app, ann, bob, eve)
 }
 

@@ -16,45 +16,15 @@ struct Floor {
 /// `sales` (queue `deals`, agent Eve).
 async fn floor() -> Floor {
     let app = spawn_app().await;
-    for (team, queue, phone) in [
-        ("support", "inbound", "+15550102000"),
-        ("sales", "deals", "+15550103000"),
-    ] {
-        app.post("/v1/teams", json!({"id": team, "name": team}))
-            .await
-            .expect_status(201);
-        app.post(
-            "/v1/queues",
-            json!({"id": queue, "name": queue, "team_id": team}),
-        )
-        .await
-        .expect_status(201);
-        app.post(
-            "/v1/numbers",
-            json!({"phone": phone, "campaign": "Spring", "queue_id": queue}),
-        )
-        .await
-        .expect_status(201);
-    }
-    for (id, team, role) in [
-        ("ann", "support", "agent"),
-        ("bob", "support", "agent"),
-        ("sue", "support", "supervisor"),
-        ("eve", "sales", "agent"),
-    ] {
-        app.post(
-            "/v1/agents",
-            json!({"id": id, "name": id, "team_ids": [team], "role": role}),
-        )
-        .await
-        .expect_status(201);
-    }
-    let (ann, bob, eve, sup) = (
-        app.issue_token("ann").await,
-        app.issue_token("bob").await,
-        app.issue_token("eve").await,
-        app.issue_token("sue").await,
-    );
+    let tokens = app
+        .two_teams(&[
+            ("ann", "support", "agent"),
+            ("bob", "support", "agent"),
+            ("eve", "sales", "agent"),
+            ("sue", "support", "supervisor"),
+        ])
+        .await;
+    let [ann, bob, eve, sup] = <[String; 4]>::try_from(tokens).expect("four tokens");
     Floor {
         app,
         ann,
