@@ -61,7 +61,8 @@ impl Principal {
     }
 }
 
-fn bearer(req: &HttpRequest) -> Option<String> {
+/// The bearer token of `Authorization`, if any.
+pub fn bearer(req: &HttpRequest) -> Option<String> {
     let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme
@@ -82,22 +83,22 @@ pub async fn authenticate(
             .app_data::<web::Data<AppState>>()
             .cloned()
             .ok_or_else(|| ApiError::internal("AppState is not registered"))?;
-        let principal = if state.is_admin_token(&token) {
-            Principal::Admin
-        } else {
-            match state
-                .catalog
-                .authenticate(&token)
-                .await
-                .map_err(ApiError::from)?
-            {
-                Some(owner) => Principal::Agent(owner),
-                None => return Err(ApiError::unauthorized().into()),
-            }
-        };
+        let principal = resolve(&state, &token).await?;
         req.extensions_mut().insert(principal);
     }
     next.call(req).await
+}
+
+/// The principal a token stands for: the admin's, or an issued token's agent; 401 when
+/// nobody issued it.
+pub async fn resolve(state: &AppState, token: &str) -> Result<Principal, ApiError> {
+    if state.is_admin_token(token) {
+        return Ok(Principal::Admin);
+    }
+    match state.catalog.authenticate(token).await? {
+        Some(owner) => Ok(Principal::Agent(owner)),
+        None => Err(ApiError::unauthorized()),
+    }
 }
 
 impl FromRequest for Principal {

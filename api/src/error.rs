@@ -61,6 +61,14 @@ pub enum ErrorCode {
     ResourceInUse,
     /// Concurrent changes kept colliding; retry.
     ConcurrentUpdate,
+    /// `GET /v1/ws` without a websocket handshake.
+    WebsocketRequired,
+    /// A template placeholder has no value for this conversation.
+    TemplatePlaceholderMissing,
+    /// An `Idempotency-Key` was used before for a different request.
+    IdempotencyKeyReused,
+    /// The first request with this `Idempotency-Key` is still being handled.
+    IdempotencyInProgress,
     /// The store cannot be reached.
     StoreUnavailable,
     /// A bug; the message says nothing more on purpose.
@@ -69,7 +77,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and the test that pins them.
-    pub const ALL: [ErrorCode; 25] = [
+    pub const ALL: [ErrorCode; 29] = [
         Self::Unauthorized,
         Self::Forbidden,
         Self::NotFound,
@@ -93,6 +101,10 @@ impl ErrorCode {
         Self::ReferenceNotFound,
         Self::ResourceInUse,
         Self::ConcurrentUpdate,
+        Self::WebsocketRequired,
+        Self::TemplatePlaceholderMissing,
+        Self::IdempotencyKeyReused,
+        Self::IdempotencyInProgress,
         Self::StoreUnavailable,
         Self::InternalError,
     ];
@@ -125,6 +137,15 @@ impl ErrorCode {
             Self::ReferenceNotFound => ("reference_not_found", StatusCode::CONFLICT),
             Self::ResourceInUse => ("resource_in_use", StatusCode::CONFLICT),
             Self::ConcurrentUpdate => ("concurrent_update", StatusCode::CONFLICT),
+            Self::WebsocketRequired => ("websocket_required", StatusCode::BAD_REQUEST),
+            Self::TemplatePlaceholderMissing => (
+                "template_placeholder_missing",
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
+            Self::IdempotencyKeyReused => {
+                ("idempotency_key_reused", StatusCode::UNPROCESSABLE_ENTITY)
+            }
+            Self::IdempotencyInProgress => ("idempotency_in_progress", StatusCode::CONFLICT),
             Self::StoreUnavailable => ("store_unavailable", StatusCode::SERVICE_UNAVAILABLE),
             Self::InternalError => ("internal_error", StatusCode::INTERNAL_SERVER_ERROR),
         }
@@ -363,6 +384,10 @@ mod tests {
             ("reference_not_found", 409),
             ("resource_in_use", 409),
             ("concurrent_update", 409),
+            ("websocket_required", 400),
+            ("template_placeholder_missing", 422),
+            ("idempotency_key_reused", 422),
+            ("idempotency_in_progress", 409),
             ("store_unavailable", 503),
             ("internal_error", 500),
         ];

@@ -31,7 +31,7 @@ use crate::routes::{agents, conversations, health, inbound, metrics, work};
                 paths(health::healthz, health::readyz, metrics::metrics, inbound::inbound,
                 work::set_presence, work::get_presence, work::set_queues, work::accept, work::reject, work::queue_stats,
         conversations::get, conversations::thread, conversations::claim, conversations::reply, conversations::note,
-        conversations::disposition, conversations::snooze, conversations::transfer, conversations::complete, agents::issue_token, agents::list_tokens, agents::revoke_token),
+        conversations::disposition, conversations::snooze, conversations::transfer, conversations::complete, agents::issue_token, agents::list_tokens, agents::revoke_token, crate::live::connect),
             components(schemas(ErrorBody, inbound::InboundRequest, inbound::InboundResponse,
                 work::PresenceRequest, work::QueuesRequest, work::AgentStateView, work::OfferView, work::QueueStatsView,
         conversations::ConversationView, conversations::DispositionView, conversations::TextRequest,
@@ -47,6 +47,7 @@ use crate::routes::{agents, conversations, health, inbound, metrics, work};
                         (name = "messages", description = "Customer messages from SMS providers"),
                 (name = "work", description = "Agent work: presence, queue logins, offers, queue stats"),
         (name = "conversations", description = "A conversation's detail, thread and actions"),
+        (name = "live", description = "The websocket: live events, resume, offers, queue stats (docs/websocket.md)"),
         (name = "operations", description = "Health and readiness"),
     ),
 )]

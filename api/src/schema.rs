@@ -101,6 +101,15 @@ pub fn lenient_int<'de, D: Deserializer<'de>>(de: D) -> Result<Option<i64>, D::E
     de.deserialize_any(Visitor)
 }
 
+/// Engine time (milliseconds since the Unix epoch) as a UTC time, for RFC 3339 output.
+pub fn time(millis: i64) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    chrono::Utc
+        .timestamp_millis_opt(millis)
+        .single()
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

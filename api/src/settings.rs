@@ -131,6 +131,8 @@ pub struct Settings {
     pub log: String,
     /// Whether the server stops on SIGTERM/SIGINT itself (off in tests, which stop it).
     pub handle_signals: bool,
+    /// Websocket timings (heartbeat, client timeout, send timeout).
+    pub websocket: crate::live::SessionConfig,
 }
 
 impl Settings {
@@ -146,6 +148,7 @@ impl Settings {
             workers: None,
             log: "info".to_owned(),
             handle_signals: true,
+            websocket: crate::live::SessionConfig::default(),
         }
     }
 

@@ -60,12 +60,28 @@ impl Application {
         let (engine, engine_system) = Engine::spawn(&store, EngineConfig::default())
             .await
             .context("starting the routing engine")?;
+        // Live events: the journal followed on this runtime, with a connection of its own.
+        let feed = engine::feed::EventFeed::start(
+            store
+                .reopen()
+                .context("opening the event feed's store connection")?,
+            engine::catalog::Catalog::new(store.clone()),
+            engine::feed::FeedConfig::default(),
+        )
+        .await
+        .context("starting the event feed")?;
+        let live = web::Data::new(crate::live::Live::new(
+            feed,
+            engine.clone(),
+            settings.websocket,
+        ));
         let state = web::Data::new(AppState::new(store.clone(), engine, &admin_token));
         let openapi = web::Data::new(crate::openapi::document());
 
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(live.clone())
                 .app_data(web::PayloadConfig::new(MAX_JSON_BYTES))
                 .wrap(from_fn(crate::telemetry::log_requests))
                 .app_data(openapi.clone())

@@ -5,11 +5,13 @@
 //! - [`catalog`]: typed configuration over a store;
 //! - [`conversation`]: a conversation's state and transitions;
 //! - [`routing`]: the pure routing policy (waiting order, agent choice);
+//! - [`feed`]: the event journal followed for live readers, with each event's audience;
 //! - [`runtime`]: the actors around it, and the [`runtime::Engine`] handle the API calls.
 
 pub mod catalog;
 pub mod conversation;
 pub mod domain;
+pub mod feed;
 pub mod metrics;
 pub mod routing;
 pub mod runtime;

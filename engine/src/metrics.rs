@@ -23,6 +23,11 @@ pub const ROUTING_DECISION: &str = "switchboard_routing_decision_seconds";
 /// Messages by direction (`inbound`, `outbound`).
 pub const MESSAGES: &str = "switchboard_messages_total";
 
+/// Open websocket sessions.
+pub const WS_SESSIONS: &str = "switchboard_ws_sessions";
+/// Websocket sessions the server ended, by reason (`no answer to pings`, `too slow`, ...).
+pub const WS_DROPPED: &str = "switchboard_ws_dropped_total";
+
 /// The engine's metrics.
 pub struct Metrics {
     registry: Registry,
@@ -40,6 +45,10 @@ pub struct Metrics {
     pub routing_decision: HistogramVec,
     /// See [`MESSAGES`].
     pub messages: IntCounterVec,
+    /// See [`WS_SESSIONS`].
+    pub ws_sessions: prometheus::IntGauge,
+    /// See [`WS_DROPPED`].
+    pub ws_dropped: IntCounterVec,
 }
 
 fn register<C: prometheus::core::Collector + Clone + 'static>(
@@ -101,6 +110,16 @@ impl Metrics {
                 ],
             ),
             messages: counter(MESSAGES, "Messages by direction", &["direction"]),
+            ws_sessions: register(
+                &registry,
+                prometheus::IntGauge::new(WS_SESSIONS, "Open websocket sessions")
+                    .expect("valid metric"),
+            ),
+            ws_dropped: counter(
+                WS_DROPPED,
+                "Websocket sessions ended by the server, by reason",
+                &["reason"],
+            ),
             registry,
         }
     }

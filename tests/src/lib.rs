@@ -9,6 +9,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 pub use testkit::{RedisServer, shared_redis_url, unique_prefix};
+pub use ws::WsClient;
+
+mod ws;
 
 /// The admin token every test app is started with.
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
@@ -119,6 +122,16 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
 }
 
 impl TestApp {
+    /// Opens a websocket session with `token`.
+    pub async fn ws(&self, token: &str) -> WsClient {
+        WsClient::connect(&self.address, token, None).await
+    }
+
+    /// Opens a websocket session with `token` resuming after event `after` (`?after=`).
+    pub async fn ws_after(&self, token: &str, after: u64) -> WsClient {
+        WsClient::connect(&self.address, token, Some(after)).await
+    }
+
     /// Stops the server gracefully and waits for it.
     pub async fn stop(&self) {
         self.handle.stop(true).await;

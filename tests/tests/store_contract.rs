@@ -411,6 +411,7 @@ mod cases {
     }
 
     pub async fn appended_events_share_the_journal_numbering<S: Store>(s: &S) {
+        assert_eq!(s.events_last().await.unwrap(), 0);
         let mut first = commit("c1", "v1");
         first.events = vec![event("conversation.created", 10)];
         assert_eq!(stored(s.conversation_commit(first).await.unwrap()), vec![1]);
@@ -431,6 +432,7 @@ mod cases {
             kinds,
             vec!["conversation.created", "agent.updated", "agent.updated"]
         );
+        assert_eq!(s.events_last().await.unwrap(), 3);
     }
 
     pub async fn runtime_state_is_kept_by_kind_and_id<S: Store>(s: &S) {
@@ -465,6 +467,42 @@ mod cases {
             ]
         );
         assert!(s.runtime_all("none").await.unwrap().is_empty());
+        assert_eq!(
+            s.runtime_get("agent", "b").await.unwrap().as_deref(),
+            Some("{\"presence\":\"away\"}")
+        );
+        assert_eq!(s.runtime_get("agent", "zz").await.unwrap(), None);
+        assert_eq!(s.runtime_get("none", "a").await.unwrap(), None);
+    }
+
+    pub async fn conversations_page_in_id_order_open_and_closed<S: Store>(s: &S) {
+        for (i, id) in ["c3", "c1", "c2"].into_iter().enumerate() {
+            let mut c = commit(id, id);
+            c.customer = format!("+1555000000{i}");
+            c.closed = id == "c1";
+            s.conversation_commit(c).await.unwrap();
+        }
+        // A second commit of one conversation does not list it twice.
+        let mut again = commit("c2", "c2-v2");
+        again.customer = "+15550000002".into();
+        s.conversation_commit(again).await.unwrap();
+        let ids = |docs: Vec<engine::store::ConversationDoc>| {
+            docs.into_iter().map(|d| (d.id, d.body)).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            ids(s.conversations_page(None, 2).await.unwrap()),
+            vec![("c1".into(), "c1".into()), ("c2".into(), "c2-v2".into())]
+        );
+        assert_eq!(
+            ids(s.conversations_page(Some("c2"), 10).await.unwrap()),
+            vec![("c3".into(), "c3".into())]
+        );
+        assert!(
+            s.conversations_page(Some("c3"), 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 
     pub async fn repeated_provider_message_is_stored_once<S: Store>(s: &S) {
@@ -571,5 +609,6 @@ contract!(
     repeated_provider_message_is_stored_once,
     appended_events_share_the_journal_numbering,
     runtime_state_is_kept_by_kind_and_id,
+    conversations_page_in_id_order_open_and_closed,
     timers_arm_move_disarm_and_come_due_in_order,
 );

@@ -3,7 +3,7 @@
 //! of another team's queue is 404; acting needs an agent's token (the admin sees, agents act).
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use engine::conversation::Conversation;
 use engine::domain::{AgentId, ConversationId, QueueId, Slug};
 use engine::runtime::{Engine, EngineError, TransferTarget};
@@ -15,17 +15,12 @@ use super::crud::method_not_allowed;
 use crate::auth::Principal;
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::extract::ValidJson;
+use crate::schema::time;
 use crate::state::AppState;
 use crate::visibility::visible_queue;
 
 /// The longest reply or note, in characters.
 pub const MAX_TEXT_CHARS: usize = 1600;
-
-fn time(millis: i64) -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(millis)
-        .single()
-        .unwrap_or_default()
-}
 
 /// One recorded disposition.
 #[derive(Debug, Serialize, ToSchema)]

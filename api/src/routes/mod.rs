@@ -37,7 +37,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(work::configure)
                 .configure(conversations::configure)
                 .configure(crud::configure::<Template>)
-                .configure(inbound::configure),
+                .configure(inbound::configure)
+                .configure(crate::live::configure),
         );
 }
 

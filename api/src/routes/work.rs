@@ -94,6 +94,8 @@ pub struct QueueStatsView {
     pub waiting: usize,
     /// Seconds the longest-waiting one has waited.
     pub longest_wait_secs: i64,
+    /// Since when the longest-waiting one waits (a desktop counts the wait up from it).
+    pub oldest_waiting_since: Option<chrono::DateTime<chrono::Utc>>,
     /// Agents who could take an offer now.
     pub agents_ready: usize,
     /// Waiting conversations per campaign (the beacon).
@@ -273,22 +275,33 @@ pub async fn queue_stats(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let queue = visible_queue(&state, &principal, &id).await?;
-    let view = state.engine.queue_snapshot(&queue.id).await?;
-    let longest = view
-        .oldest_waiting_since
-        .map_or(0, |since| ((state.engine.now() - since) / 1000).max(0));
-    Ok(HttpResponse::Ok().json(QueueStatsView {
-        queue_id: queue.id.to_string(),
-        waiting: view.waiting,
-        longest_wait_secs: longest,
-        agents_ready: view.agents_ready,
-        waiting_by_campaign: view.waiting_by_campaign,
-        offers_by_outcome: view
-            .offers_by_outcome
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect(),
-    }))
+    Ok(HttpResponse::Ok().json(QueueStatsView::current(&state.engine, &queue.id).await?))
+}
+
+impl QueueStatsView {
+    /// The queue's numbers now.
+    pub async fn current(
+        engine: &engine::runtime::Engine,
+        queue: &engine::domain::QueueId,
+    ) -> Result<Self, engine::runtime::EngineError> {
+        let view = engine.queue_snapshot(queue).await?;
+        let longest = view
+            .oldest_waiting_since
+            .map_or(0, |since| ((engine.now() - since) / 1000).max(0));
+        Ok(Self {
+            queue_id: queue.to_string(),
+            waiting: view.waiting,
+            longest_wait_secs: longest,
+            oldest_waiting_since: view.oldest_waiting_since.map(crate::schema::time),
+            agents_ready: view.agents_ready,
+            waiting_by_campaign: view.waiting_by_campaign,
+            offers_by_outcome: view
+                .offers_by_outcome
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+        })
+    }
 }
 
 /// Registers the routes (inside `/v1`).

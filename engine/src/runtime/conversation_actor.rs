@@ -157,10 +157,23 @@ impl ConversationActor {
             events: change
                 .events
                 .iter()
-                .map(|(kind, data)| NewEvent {
-                    kind: (*kind).to_owned(),
-                    at: now,
-                    data: data.to_string(),
+                .map(|(kind, data)| {
+                    // Every conversation event names its conversation and queue: that is how
+                    // the feed decides which teams may see it.
+                    let mut data = data.clone();
+                    if let Value::Object(fields) = &mut data {
+                        fields
+                            .entry("conversation_id")
+                            .or_insert_with(|| json!(self.id));
+                        fields
+                            .entry("queue_id")
+                            .or_insert_with(|| json!(change.next.queue_id));
+                    }
+                    NewEvent {
+                        kind: (*kind).to_owned(),
+                        at: now,
+                        data: data.to_string(),
+                    }
                 })
                 .collect(),
             timers,

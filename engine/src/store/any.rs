@@ -31,6 +31,22 @@ impl AnyStore {
         })
     }
 
+    /// Notified (one stored permit, so no wake-up is lost) after every write through this
+    /// process that journals events: the event feed follows the journal on this signal
+    /// instead of polling it. Writers in other processes are caught by the feed's slow poll.
+    pub fn journal_signal(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        match self {
+            Self::Memory(store) => store.journal_signal(),
+            Self::Redis(store) => store.journal_signal(),
+        }
+    }
+
+    fn journaled(&self, any: bool) {
+        if any {
+            self.journal_signal().notify_one();
+        }
+    }
+
     /// A short name for logs and `/readyz`.
     pub fn backend(&self) -> &'static str {
         match self {
@@ -109,11 +125,16 @@ impl Store for AnyStore {
         &self,
         commit: ConversationCommit,
     ) -> Result<CommitOutcome, StoreError> {
-        dispatch!(self, s => s.conversation_commit(commit))
+        let journals = !commit.events.is_empty();
+        let outcome = dispatch!(self, s => s.conversation_commit(commit))?;
+        self.journaled(journals && matches!(outcome, CommitOutcome::Stored { .. }));
+        Ok(outcome)
     }
 
     async fn events_append(&self, events: Vec<NewEvent>) -> Result<Vec<u64>, StoreError> {
-        dispatch!(self, s => s.events_append(events))
+        let ids = dispatch!(self, s => s.events_append(events))?;
+        self.journaled(!ids.is_empty());
+        Ok(ids)
     }
 
     async fn conversation_messages(
@@ -133,6 +154,10 @@ impl Store for AnyStore {
         dispatch!(self, s => s.events_after(after, limit))
     }
 
+    async fn events_last(&self) -> Result<u64, StoreError> {
+        dispatch!(self, s => s.events_last())
+    }
+
     async fn events_oldest(&self) -> Result<Option<u64>, StoreError> {
         dispatch!(self, s => s.events_oldest())
     }
@@ -148,11 +173,25 @@ impl Store for AnyStore {
         body: &str,
         events: Vec<NewEvent>,
     ) -> Result<Vec<u64>, StoreError> {
-        dispatch!(self, s => s.runtime_put(kind, id, body, events))
+        let ids = dispatch!(self, s => s.runtime_put(kind, id, body, events))?;
+        self.journaled(!ids.is_empty());
+        Ok(ids)
     }
 
     async fn runtime_all(&self, kind: &str) -> Result<Vec<(String, String)>, StoreError> {
         dispatch!(self, s => s.runtime_all(kind))
+    }
+
+    async fn runtime_get(&self, kind: &str, id: &str) -> Result<Option<String>, StoreError> {
+        dispatch!(self, s => s.runtime_get(kind, id))
+    }
+
+    async fn conversations_page(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ConversationDoc>, StoreError> {
+        dispatch!(self, s => s.conversations_page(after, limit))
     }
 
     async fn close(&self) {

@@ -17,6 +17,7 @@
 //! | `<p>:conv:<id>:msgs` | list | its thread: messages, notes and system entries (JSON each) |
 //! | `<p>:open:<number_id>:<customer>` | string | the open conversation of a customer with a number |
 //! | `<p>:open` | set | every open conversation (recovery walks it) |
+//! | `<p>:convs` | sorted set | every conversation id, score 0, so `ZRANGE BYLEX` pages in id (= opening) order |
 //! | `<p>:seen:<provider_message_id>` | string, 7-day TTL | a provider message already stored (retries are dropped) |
 //! | `<p>:events` | stream, capped | the event journal; entry id `<event id>-0` |
 //! | `<p>:events:last` | string | the last event id given |
@@ -111,7 +112,12 @@ impl Keys {
         format!("{}:seen:{provider_message_id}", self.prefix)
     }
 
-    /// The event journal.
+    /// Every conversation id, open and closed.
+    pub fn all_conversations(&self) -> String {
+        format!("{}:convs", self.prefix)
+    }
+
+    /// The journal stream.
     pub fn events(&self) -> String {
         format!("{}:events", self.prefix)
     }

@@ -29,6 +29,7 @@ struct State {
     referenced_by: HashMap<ResourceRef, BTreeSet<ResourceRef>>,
     children: HashMap<ResourceRef, BTreeSet<ResourceRef>>,
     conversations: HashMap<String, String>,
+    conversation_ids: BTreeSet<String>,
     messages: HashMap<String, Vec<String>>,
     open_index: HashMap<(String, String), String>,
     open: BTreeSet<String>,
@@ -39,6 +40,8 @@ struct State {
     timer_at: HashMap<(String, String), i64>,
     runtime: BTreeMap<(String, String), String>,
     closed: bool,
+    /// Events kept; 0 means [`JOURNAL_CAP`].
+    journal_cap: usize,
 }
 
 impl State {
@@ -51,7 +54,12 @@ impl State {
             at: event.at,
             data: event.data,
         });
-        if self.journal.len() > JOURNAL_CAP {
+        let cap = if self.journal_cap == 0 {
+            JOURNAL_CAP
+        } else {
+            self.journal_cap
+        };
+        if self.journal.len() > cap {
             self.journal.pop_front();
         }
         id
@@ -82,12 +90,23 @@ impl State {
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStore {
     state: Arc<Mutex<State>>,
+    journal_signal: Arc<tokio::sync::Notify>,
 }
 
 impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty store whose journal keeps only the newest `cap` events (tests of readers
+    /// that fall further behind than the journal reaches).
+    pub fn with_journal_cap(cap: usize) -> Self {
+        let store = Self::default();
+        if let Ok(mut state) = store.state.lock() {
+            state.journal_cap = cap.max(1);
+        }
+        store
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, State>, StoreError> {
@@ -101,6 +120,11 @@ impl MemoryStore {
             return Err(StoreError::Unavailable("store closed".into()));
         }
         Ok(state)
+    }
+
+    /// Notified after every write that journals events (see [`super::AnyStore::journal_signal`]).
+    pub fn journal_signal(&self) -> Arc<tokio::sync::Notify> {
+        self.journal_signal.clone()
     }
 }
 
@@ -314,6 +338,7 @@ impl Store for MemoryStore {
             }
             state.seen_messages.insert(provider_id.clone());
         }
+        state.conversation_ids.insert(commit.id.clone());
         state.conversations.insert(commit.id.clone(), commit.body);
         if let Some(message) = commit.message {
             state
@@ -396,6 +421,10 @@ impl Store for MemoryStore {
             .collect())
     }
 
+    async fn events_last(&self) -> Result<u64, StoreError> {
+        Ok(self.lock()?.last_event)
+    }
+
     async fn events_oldest(&self) -> Result<Option<u64>, StoreError> {
         Ok(self.lock()?.journal.front().map(|e| e.id))
     }
@@ -439,6 +468,35 @@ impl Store for MemoryStore {
             .iter()
             .filter(|((k, _), _)| k == kind)
             .map(|((_, id), body)| (id.clone(), body.clone()))
+            .collect())
+    }
+
+    async fn runtime_get(&self, kind: &str, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .lock()?
+            .runtime
+            .get(&(kind.to_owned(), id.to_owned()))
+            .cloned())
+    }
+
+    async fn conversations_page(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ConversationDoc>, StoreError> {
+        use std::ops::Bound;
+        let state = self.lock()?;
+        let start = after.map_or(Bound::Unbounded, |a| Bound::Excluded(a.to_owned()));
+        Ok(state
+            .conversation_ids
+            .range((start, Bound::Unbounded))
+            .take(limit)
+            .filter_map(|id| {
+                state.conversations.get(id).map(|body| ConversationDoc {
+                    id: id.clone(),
+                    body: body.clone(),
+                })
+            })
             .collect())
     }
 

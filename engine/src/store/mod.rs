@@ -123,6 +123,9 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
 
+    /// The id of the newest event journaled (0 before the first).
+    fn events_last(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
     /// The id of the oldest event the journal still holds (it is capped), if any.
     fn events_oldest(&self) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
 
@@ -148,6 +151,21 @@ pub trait Store: Send + Sync + 'static {
         &self,
         kind: &str,
     ) -> impl Future<Output = Result<Vec<(String, String)>, StoreError>> + Send;
+
+    /// One piece of runtime state of `kind`, if saved.
+    fn runtime_get(
+        &self,
+        kind: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
+    /// Up to `limit` conversation documents, open and closed, in id order (which is the order
+    /// they opened in: ids are ULIDs), starting after `after`.
+    fn conversations_page(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<ConversationDoc>, StoreError>> + Send;
 
     /// Releases resources at shutdown; calls after it may fail.
     fn close(&self) -> impl Future<Output = ()> + Send;

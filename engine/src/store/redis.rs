@@ -2,6 +2,7 @@
 //! concurrent commands pipeline on one socket; multi-key changes run as Lua scripts.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -82,6 +83,7 @@ pub struct RedisStore {
     keys: Keys,
     timeout: Duration,
     config: RedisStoreConfig,
+    journal_signal: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -117,6 +119,7 @@ impl RedisStore {
             keys: Keys::new(&config.key_prefix),
             timeout: config.timeout,
             config: config.clone(),
+            journal_signal: Arc::default(),
         })
     }
 
@@ -124,7 +127,16 @@ impl RedisStore {
     /// connection's driver runs on the runtime that first used it, and must not depend on
     /// another runtime being free to run.
     pub fn reopen(&self) -> Result<Self, StoreError> {
-        Self::open(&self.config)
+        Ok(Self {
+            journal_signal: self.journal_signal.clone(),
+            ..Self::open(&self.config)?
+        })
+    }
+
+    /// Notified after every write of this store (or a reopened copy) that journals events
+    /// (see [`super::AnyStore::journal_signal`]).
+    pub fn journal_signal(&self) -> Arc<tokio::sync::Notify> {
+        self.journal_signal.clone()
     }
 
     /// The key schema this store writes.
@@ -448,6 +460,7 @@ impl Store for RedisStore {
             .key(self.keys.events())
             .key(self.keys.events_last())
             .key(self.keys.timers())
+            .key(self.keys.all_conversations())
             .arg(&commit.id)
             .arg(&commit.body)
             .arg(if commit.closed { "1" } else { "0" })
@@ -528,6 +541,12 @@ impl Store for RedisStore {
         reply.ids.into_iter().map(stream_event).collect()
     }
 
+    async fn events_last(&self) -> Result<u64, StoreError> {
+        let mut con = self.connection.clone();
+        let last: Option<u64> = self.bounded(con.get(self.keys.events_last())).await?;
+        Ok(last.unwrap_or(0))
+    }
+
     async fn events_oldest(&self) -> Result<Option<u64>, StoreError> {
         let mut con = self.connection.clone();
         let reply: redis::streams::StreamRangeReply = self
@@ -602,6 +621,45 @@ impl Store for RedisStore {
             self.bounded(con.hgetall(self.keys.runtime(kind))).await?;
         all.sort();
         Ok(all)
+    }
+
+    async fn runtime_get(&self, kind: &str, id: &str) -> Result<Option<String>, StoreError> {
+        let mut con = self.connection.clone();
+        self.bounded(con.hget(self.keys.runtime(kind), id)).await
+    }
+
+    async fn conversations_page(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ConversationDoc>, StoreError> {
+        let mut con = self.connection.clone();
+        let min = after.map_or_else(|| "-".to_owned(), |a| format!("({a}"));
+        let ids: Vec<String> = self
+            .bounded(
+                redis::cmd("ZRANGE")
+                    .arg(self.keys.all_conversations())
+                    .arg(min)
+                    .arg("+")
+                    .arg("BYLEX")
+                    .arg("LIMIT")
+                    .arg(0)
+                    .arg(limit)
+                    .query_async(&mut con),
+            )
+            .await?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = ids.iter().map(|id| self.keys.conversation(id)).collect();
+        let bodies: Vec<Option<String>> = self
+            .bounded(redis::cmd("MGET").arg(keys).query_async(&mut con))
+            .await?;
+        Ok(ids
+            .into_iter()
+            .zip(bodies)
+            .filter_map(|(id, body)| body.map(|body| ConversationDoc { id, body }))
+            .collect())
     }
 
     async fn close(&self) {

@@ -5,6 +5,7 @@ mod conversations;
 mod crud;
 mod health;
 mod inbound;
+mod live;
 mod persistence;
 mod readiness;
 mod validation;

@@ -3,6 +3,7 @@
 -- KEYS[1] conversation doc      KEYS[2] its messages list    KEYS[3] its open-index key
 -- KEYS[4] open conversations    KEYS[5] seen-message key (or the doc key again when none)
 -- KEYS[6] event stream          KEYS[7] last event id        KEYS[8] timers sorted set
+-- KEYS[9] every conversation id (sorted set, score 0)
 -- ARGV[1] conversation id       ARGV[2] body                 ARGV[3] "1" when closed
 -- ARGV[4] message or ""         ARGV[5] "1" when KEYS[5] dedupes a provider message id
 -- ARGV[6] events: JSON [[kind, at, data], ...]
@@ -20,6 +21,7 @@ if ARGV[5] == '1' then
 end
 
 redis.call('SET', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[9], 'NX', 0, id)
 if ARGV[4] ~= '' then
   redis.call('RPUSH', KEYS[2], ARGV[4])
 end

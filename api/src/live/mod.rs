@@ -1,0 +1,123 @@
+//! The websocket, `GET /v1/ws`: live events for agent desktops and supervisors' tools,
+//! filtered by what each caller may see, resumable after a dropped connection, with the
+//! queues' live numbers (the beacon) pushed as they change. The protocol is documented in
+//! `docs/websocket.md`.
+
+pub mod beacon;
+pub mod protocol;
+pub mod session;
+
+use std::time::Duration;
+
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use engine::feed::EventFeed;
+use serde::Deserialize;
+
+pub use beacon::Beacon;
+pub use session::SessionConfig;
+
+use crate::auth::{Principal, bearer};
+use crate::error::{ApiError, ErrorBody};
+use crate::state::AppState;
+
+/// What every session shares: the event feed, the beacon and the timings.
+#[derive(Debug, Clone)]
+pub struct Live {
+    /// The journal, followed.
+    pub feed: EventFeed,
+    /// Queue stats pushes.
+    pub beacon: Beacon,
+    /// Session timings.
+    pub config: SessionConfig,
+}
+
+impl Live {
+    /// Starts the feed's follower and the beacon on the current runtime.
+    pub fn new(feed: EventFeed, engine: engine::runtime::Engine, config: SessionConfig) -> Self {
+        let beacon = Beacon::start(feed.clone(), engine, Duration::from_millis(250));
+        Self {
+            feed,
+            beacon,
+            config,
+        }
+    }
+}
+
+/// The query of `GET /v1/ws`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct WsQuery {
+    /// The token, for clients that cannot set headers (browsers); `Authorization: Bearer`
+    /// works too.
+    pub token: Option<String>,
+    /// Resume: replay every event after this id before going live (the same as sending a
+    /// `resume` frame first).
+    pub after: Option<u64>,
+}
+
+/// Opens a websocket session. Frames, resume rules and close codes: `docs/websocket.md`.
+#[utoipa::path(get, path = "/v1/ws", tag = "live",
+    params(WsQuery),
+    responses(
+        (status = 101, description = "Switching to the websocket protocol"),
+        (status = 400, description = "`invalid_query`, or `websocket_required`: not a websocket handshake", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no valid token in `token` or `Authorization`", body = ErrorBody),
+    ))]
+pub async fn connect(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+    live: web::Data<Live>,
+    query: web::Query<WsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    // Cloned out first: the extensions must not stay borrowed across the await below.
+    let authenticated = req.extensions().get::<Principal>().cloned();
+    let (principal, token) = match authenticated {
+        Some(principal) => (principal, bearer(&req).unwrap_or_default()),
+        None => {
+            let token = query.token.clone().ok_or_else(ApiError::unauthorized)?;
+            (crate::auth::resolve(&state, &token).await?, token)
+        }
+    };
+    let (response, session, stream) = actix_ws::handle(&req, body).map_err(|e| {
+        ApiError::new(
+            crate::error::ErrorCode::WebsocketRequired,
+            format!("{e}: connect with a websocket client"),
+        )
+    })?;
+    // Frames are small JSON; a client sending more than 64 KiB at once is broken.
+    let stream = stream.max_frame_size(64 * 1024);
+    tracing::info!(role = principal.role(), "websocket session opened");
+    let task = session::SessionTask::new(
+        live.get_ref().clone(),
+        state.get_ref().clone(),
+        session,
+        session::Caller { principal, token },
+    );
+    actix_web::rt::spawn(task.run(stream, query.after));
+    Ok(response)
+}
+
+/// Registers the route (inside `/v1`).
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/ws")
+            .route(web::get().to(connect))
+            .default_service(crate::routes::crud::method_not_allowed("GET")),
+    );
+}
+
+/// The websocket metrics.
+mod metrics {
+    pub fn sessions() -> &'static prometheus::IntGauge {
+        &engine::metrics::metrics().ws_sessions
+    }
+
+    pub fn dropped(reason: &str) {
+        engine::metrics::metrics()
+            .ws_dropped
+            .with_label_values(&[reason])
+            .inc();
+    }
+}

@@ -1,0 +1,355 @@
+//! The websocket, through a real client: events filtered by team and role, offers answered
+//! over the socket, resume after a dropped connection, the beacon, bad frames, heartbeats.
+
+use std::time::Duration;
+
+use harness::{TestApp, WsClient, spawn_app, spawn_app_with, test_settings};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+struct Floor {
+    app: TestApp,
+    ann: String,
+    bob: String,
+    eve: String,
+    sue: String,
+}
+
+/// Team `support` (queue `inbound`, number +15550102000, agents Ann and Bob, supervisor Sue)
+/// and team `sales` (queue `deals`, agent Eve).
+async fn floor_on(app: TestApp) -> Floor {
+    let tokens = app
+        .two_teams(&[
+            ("ann", "support", "agent"),
+            ("bob", "support", "agent"),
+            ("eve", "sales", "agent"),
+            ("sue", "support", "supervisor"),
+        ])
+        .await;
+    let [ann, bob, eve, sue] = <[String; 4]>::try_from(tokens).expect("four tokens");
+    Floor {
+        app,
+        ann,
+        bob,
+        eve,
+        sue,
+    }
+}
+
+async fn floor() -> Floor {
+    floor_on(spawn_app().await).await
+}
+
+impl Floor {
+    async fn text(&self, from: &str, body: &str) -> String {
+        let answer = self
+            .app
+            .post(
+                "/v1/inbound",
+                json!({"from": from, "to": "+15550102000", "body": body}),
+            )
+            .await;
+        answer.expect_status(200);
+        answer.body["conversation_id"].as_str().unwrap().to_owned()
+    }
+
+    async fn go_available(&self, token: &str, agent: &str) {
+        self.app
+            .request(
+                Method::PUT,
+                &format!("/v1/agents/{agent}/queues"),
+                Some(token),
+                Some(&json!({"queue_ids": ["inbound"]})),
+            )
+            .await
+            .expect_status(200);
+        self.app
+            .request(
+                Method::PUT,
+                &format!("/v1/agents/{agent}/presence"),
+                Some(token),
+                Some(&json!({"presence": "available"})),
+            )
+            .await
+            .expect_status(200);
+    }
+}
+
+fn ids(events: &[Value]) -> Vec<u64> {
+    events.iter().map(|e| e["id"].as_u64().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn an_offer_reaches_the_agents_socket_and_is_accepted_over_it() {
+    let f = floor().await;
+    let mut ann = f.app.ws(&f.ann).await;
+    assert_eq!(ann.hello["data"]["role"], "agent");
+    assert_eq!(ann.hello["data"]["agent_id"], "ann");
+    f.go_available(&f.ann, "ann").await;
+    let conversation = f.text("+15550001111", "Hello").await;
+
+    let offer = ann.next_of("offer.created").await;
+    assert_eq!(offer["data"]["conversation_id"], conversation.as_str());
+    assert_eq!(offer["data"]["agent_id"], "ann");
+    assert!(offer["id"].as_u64().unwrap() > 0);
+    let offer_id = offer["data"]["offer_id"].as_str().unwrap().to_owned();
+
+    ann.send(json!({"type": "accept", "offer_id": offer_id, "ref": "click-1"}))
+        .await;
+    let reply = ann.next_of("reply").await;
+    assert_eq!(reply["ref"], "click-1");
+    assert_eq!(reply["data"]["outcome"], "accepted");
+    let assigned = ann.next_of("conversation.assigned").await;
+    assert_eq!(assigned["data"]["agent_id"], "ann");
+    // A double click: the same answer again is a stale offer, changing nothing.
+    ann.send(json!({"type": "accept", "offer_id": offer_id, "ref": "click-2"}))
+        .await;
+    let error = ann.next_of("error").await;
+    assert_eq!(error["ref"], "click-2");
+    assert_eq!(error["data"]["code"], "stale_offer");
+}
+
+#[tokio::test]
+async fn events_reach_only_those_who_may_see_them() {
+    let f = floor().await;
+    let mut bob = f.app.ws(&f.bob).await;
+    let mut eve = f.app.ws(&f.eve).await;
+    let mut sue = f.app.ws(&f.sue).await;
+    let mut admin = f.app.ws(harness::ADMIN_TOKEN).await;
+    f.go_available(&f.ann, "ann").await;
+    let conversation = f.text("+15550001111", "Hello").await;
+
+    // The admin sees everything, down to Ann's offer.
+    let offer = admin.next_of("offer.created").await;
+    assert_eq!(offer["data"]["agent_id"], "ann");
+    let last = offer["id"].as_u64().unwrap();
+    // Let every session catch up to that event, then compare what each was shown.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let kinds = |events: Vec<Value>| -> Vec<String> {
+        events
+            .into_iter()
+            .filter(|e| e["id"].as_u64().unwrap() <= last)
+            .map(|e| e["type"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let bob_saw = kinds(bob.events_within(Duration::from_millis(200)).await);
+    let sue_saw = kinds(sue.events_within(Duration::from_millis(200)).await);
+    let eve_saw = kinds(eve.events_within(Duration::from_millis(200)).await);
+    // A teammate sees the conversation but neither Ann's offer nor her presence.
+    assert!(
+        bob_saw.contains(&"message.received".to_owned()),
+        "{bob_saw:?}"
+    );
+    assert!(bob_saw.contains(&"conversation.created".to_owned()));
+    assert!(
+        !bob_saw.iter().any(|k| k.starts_with("offer.")),
+        "{bob_saw:?}"
+    );
+    assert!(
+        !bob_saw.contains(&"agent.updated".to_owned()),
+        "{bob_saw:?}"
+    );
+    // The team's supervisor sees those too.
+    assert!(sue_saw.contains(&"offer.created".to_owned()), "{sue_saw:?}");
+    assert!(sue_saw.contains(&"agent.updated".to_owned()), "{sue_saw:?}");
+    // Another team sees nothing at all of it.
+    assert!(eve_saw.is_empty(), "{eve_saw:?}");
+    // Nor its queue's numbers.
+    assert!(
+        eve.try_next_frame(Duration::from_millis(600))
+            .await
+            .is_none(),
+        "no queue.stats for another team's queue"
+    );
+    let _ = conversation;
+}
+
+#[tokio::test]
+async fn a_dropped_session_resumes_with_every_missed_event_once_and_in_order() {
+    let f = floor().await;
+    // A second tab stays connected throughout: what it sees is what the first must get.
+    let mut witness = f.app.ws(&f.sue).await;
+    let mut tab = f.app.ws(&f.sue).await;
+    f.text("+15550001111", "first").await;
+    let seen = tab.next_of("message.received").await;
+    let last_seen = seen["id"].as_u64().unwrap();
+    tab.kill();
+
+    // While the tab is gone: texts, an agent going available, offers.
+    for (i, from) in ["+15550002222", "+15550003333", "+15550004444"]
+        .into_iter()
+        .enumerate()
+    {
+        f.text(from, &format!("missed {i}")).await;
+    }
+    f.go_available(&f.ann, "ann").await;
+    let witnessed = witness.events_within(Duration::from_millis(1500)).await;
+    let expected: Vec<u64> = ids(&witnessed)
+        .into_iter()
+        .filter(|id| *id > last_seen)
+        .collect();
+    assert!(expected.len() >= 8, "enough happened: {expected:?}");
+
+    // Reconnect and say `resume` first.
+    let mut back = WsClient::connect(&f.app.address, &f.sue, None).await;
+    back.send(json!({"type": "resume", "after": last_seen}))
+        .await;
+    let mut replayed = Vec::new();
+    loop {
+        let frame = back.next_frame().await;
+        match frame["type"].as_str().unwrap() {
+            "resumed" => break,
+            "resume.gap" => panic!("nothing was dropped from the journal: {frame}"),
+            _ if frame.get("id").is_some() => replayed.push(frame),
+            _ => {}
+        }
+    }
+    assert_eq!(
+        ids(&replayed),
+        expected,
+        "every missed event, once, in order"
+    );
+    // Then it is live again, and nothing is repeated.
+    let conversation = f.text("+15550005555", "after").await;
+    let live = back.next_of("message.received").await;
+    assert_eq!(live["data"]["conversation_id"], conversation.as_str());
+    assert!(live["id"].as_u64().unwrap() > *expected.last().unwrap());
+
+    // The same through `?after=`.
+    let mut via_query = f.app.ws_after(&f.sue, last_seen).await;
+    let mut again = Vec::new();
+    while again.len() < expected.len() {
+        let frame = via_query.next_frame().await;
+        if frame.get("id").is_some() {
+            again.push(frame);
+        }
+    }
+    assert_eq!(ids(&again), expected);
+}
+
+#[tokio::test]
+async fn the_beacon_pushes_queue_stats_coalesced() {
+    let f = floor().await;
+    let mut sue = f.app.ws(&f.sue).await;
+    for i in 0..30 {
+        f.text(&format!("+1555000{:04}", 1000 + i), "hi").await;
+    }
+    let mut stats = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    // Read until the numbers show the whole burst (then a little longer, to count pushes).
+    while let Some(frame) = sue
+        .try_next_frame(deadline.saturating_duration_since(tokio::time::Instant::now()))
+        .await
+    {
+        if frame["type"] == "queue.stats" {
+            assert!(frame.get("id").is_none(), "stats are not journaled");
+            let done = frame["data"]["waiting"] == 30;
+            stats.push(frame);
+            if done {
+                break;
+            }
+        }
+    }
+    while let Some(frame) = sue.try_next_frame(Duration::from_millis(600)).await {
+        if frame["type"] == "queue.stats" {
+            stats.push(frame);
+        }
+    }
+    let last = stats.last().expect("stats pushed");
+    assert_eq!(last["data"]["queue_id"], "inbound");
+    assert_eq!(last["data"]["waiting"], 30);
+    assert_eq!(last["data"]["waiting_by_campaign"]["Spring"], 30);
+    assert!(
+        stats.len() < 30,
+        "a burst of 30 texts is coalesced: {} pushes",
+        stats.len()
+    );
+    // A late joiner gets the current numbers at once.
+    let mut late = f.app.ws(&f.bob).await;
+    let first = late.next_of("queue.stats").await;
+    assert_eq!(first["data"]["waiting"], 30);
+}
+
+#[tokio::test]
+async fn bad_frames_are_answered_with_error_frames() {
+    let f = floor().await;
+    let mut bob = f.app.ws(&f.bob).await;
+    for bad in [
+        json!({"type": "dance"}),
+        json!({"type": "accept"}),
+        json!({"type": "resume", "after": "x"}),
+        json!({"type": "ping", "extra": 1}),
+    ] {
+        bob.send(bad.clone()).await;
+        let error = bob.next_of("error").await;
+        assert_eq!(error["data"]["code"], "invalid_frame", "{bad}");
+    }
+    bob.send(json!({"type": "ping", "ref": "p"})).await;
+    assert_eq!(bob.next_of("pong").await["ref"], "p");
+    // The admin cannot answer offers.
+    let mut admin = f.app.ws(harness::ADMIN_TOKEN).await;
+    admin
+        .send(json!({"type": "accept", "offer_id": "of_x"}))
+        .await;
+    assert_eq!(admin.next_of("error").await["data"]["code"], "forbidden");
+    // A resume after live events were delivered is refused, not half-served.
+    f.text("+15550001111", "hi").await;
+    bob.next_of("message.received").await;
+    bob.send(json!({"type": "resume", "after": 0})).await;
+    assert_eq!(
+        bob.next_of("error").await["data"]["code"],
+        "resume_too_late"
+    );
+}
+
+#[tokio::test]
+async fn connecting_needs_a_valid_token() {
+    let f = floor().await;
+    let url = f.app.address.replacen("http://", "ws://", 1);
+    for query in ["", "?token=nope", "?token=sbt_0000"] {
+        let err = tokio_tungstenite::connect_async(format!("{url}/v1/ws{query}"))
+            .await
+            .expect_err("refused");
+        match err {
+            tokio_tungstenite::tungstenite::Error::Http(response) => {
+                assert_eq!(response.status(), 401, "{query}");
+            }
+            other => panic!("{query}: {other}"),
+        }
+    }
+    // Plain HTTP to the websocket route is a clear 400.
+    f.app
+        .request(Method::GET, "/v1/ws", Some(&f.ann), None)
+        .await
+        .expect_error(400, "websocket_required");
+}
+
+#[tokio::test]
+async fn a_client_that_does_not_answer_pings_is_dropped_with_a_reason() {
+    let mut settings = test_settings(&harness::shared_redis_url(), &harness::unique_prefix("ws"));
+    settings.websocket.heartbeat = Duration::from_millis(100);
+    settings.websocket.client_timeout = Duration::from_millis(400);
+    let f = floor_on(spawn_app_with(settings).await).await;
+    let mut ann = f.app.ws(&f.ann).await;
+    // Not reading means not answering pings (the client answers only as it reads).
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let (code, reason) = ann.closed(Duration::from_secs(5)).await.expect("closed");
+    assert_eq!(code, 4408, "{reason}");
+    assert_eq!(reason, "no answer to pings");
+}
+
+#[tokio::test]
+async fn a_revoked_token_ends_its_sessions() {
+    let mut settings = test_settings(&harness::shared_redis_url(), &harness::unique_prefix("ws"));
+    settings.websocket.heartbeat = Duration::from_millis(100);
+    let f = floor_on(spawn_app_with(settings).await).await;
+    let mut bob = f.app.ws(&f.bob).await;
+    let tokens = f.app.get("/v1/agents/bob/tokens").await;
+    let token_id = tokens.body["items"][0]["id"].as_str().unwrap().to_owned();
+    f.app
+        .delete(&format!("/v1/agents/bob/tokens/{token_id}"))
+        .await
+        .expect_status(204);
+    let (code, reason) = bob.closed(Duration::from_secs(5)).await.expect("closed");
+    assert_eq!((code, reason.as_str()), (4401, "token no longer valid"));
+}
