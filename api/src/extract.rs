@@ -128,30 +128,63 @@ impl<T: DeserializeOwned + 'static> FromRequest for ValidJson<T> {
         let mut payload = payload.take();
         Box::pin(async move {
             if !json {
-                return Err(ApiError::new(
-                    ErrorCode::UnsupportedMediaType,
-                    "send the body as JSON with Content-Type: application/json",
-                ));
+                return Err(not_json());
             }
-            let mut body = BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk: Bytes = chunk.map_err(|e| {
-                    ApiError::new(
-                        ErrorCode::MalformedJson,
-                        format!("the body could not be read: {e}"),
-                    )
-                })?;
-                if body.len() + chunk.len() > MAX_JSON_BYTES {
-                    return Err(ApiError::new(
-                        ErrorCode::PayloadTooLarge,
-                        format!("the body must be at most {MAX_JSON_BYTES} bytes"),
-                    ));
-                }
-                body.extend_from_slice(&chunk);
-            }
-            parse_json(&body).map(ValidJson)
+            parse_json(&read_body(&mut payload).await?).map(ValidJson)
         })
     }
+}
+
+/// A JSON body like [`ValidJson`], except that no body at all means `T::default()` (actions
+/// whose fields are all optional, such as `read`).
+#[derive(Debug)]
+pub struct OptionalJson<T>(pub T);
+
+impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJson<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = is_json(req);
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let body = read_body(&mut payload).await?;
+            if body.is_empty() {
+                return Ok(OptionalJson(T::default()));
+            }
+            if !json {
+                return Err(not_json());
+            }
+            parse_json(&body).map(OptionalJson)
+        })
+    }
+}
+
+fn not_json() -> ApiError {
+    ApiError::new(
+        ErrorCode::UnsupportedMediaType,
+        "send the body as JSON with Content-Type: application/json",
+    )
+}
+
+async fn read_body(payload: &mut Payload) -> Result<BytesMut, ApiError> {
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk: Bytes = chunk.map_err(|e| {
+            ApiError::new(
+                ErrorCode::MalformedJson,
+                format!("the body could not be read: {e}"),
+            )
+        })?;
+        if body.len() + chunk.len() > MAX_JSON_BYTES {
+            return Err(ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("the body must be at most {MAX_JSON_BYTES} bytes"),
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// The default page size of lists.
@@ -204,7 +237,8 @@ impl ListQuery {
     }
 }
 
-fn serde_urlencoded_from<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+/// Reads a query string into `T`, answering `invalid_query` when it does not fit.
+pub fn serde_urlencoded_from<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     actix_web::web::Query::<T>::from_query(query)
         .map(actix_web::web::Query::into_inner)
         .map_err(|e| ApiError::new(ErrorCode::InvalidQuery, format!("bad query string: {e}")))

@@ -17,7 +17,10 @@ use engine::domain::{Agent, Disposition, Number, Queue, Team, Template};
 
 use crate::error::ErrorBody;
 use crate::routes::crud::ResourceApi;
-use crate::routes::{agents, conversations, health, inbound, metrics, work};
+use crate::routes::{
+    agents, contacts, conversation_list, conversations, health, inbound, metrics, quick_replies,
+    work,
+};
 
 /// The document, assembled from annotated handlers and the generated configuration paths.
 #[derive(utoipa::OpenApi)]
@@ -31,10 +34,14 @@ use crate::routes::{agents, conversations, health, inbound, metrics, work};
                 paths(health::healthz, health::readyz, metrics::metrics, inbound::inbound,
                 work::set_presence, work::get_presence, work::set_queues, work::accept, work::reject, work::queue_stats,
         conversations::get, conversations::thread, conversations::claim, conversations::reply, conversations::note,
-        conversations::disposition, conversations::snooze, conversations::transfer, conversations::complete, agents::issue_token, agents::list_tokens, agents::revoke_token, crate::live::connect),
+        conversations::disposition, conversations::snooze, conversations::transfer, conversations::complete, agents::issue_token, agents::list_tokens, agents::revoke_token, crate::live::connect,
+        conversations::read, conversation_list::list, contacts::get, contacts::patch, contacts::history, quick_replies::list),
             components(schemas(ErrorBody, inbound::InboundRequest, inbound::InboundResponse,
                 work::PresenceRequest, work::QueuesRequest, work::AgentStateView, work::OfferView, work::QueueStatsView,
         conversations::ConversationView, conversations::DispositionView, conversations::TextRequest,
+        conversations::ReplyRequest, conversations::ReadRequest, conversation_list::ConversationPage, conversation_list::ConversationRow,
+        conversation_list::LastMessageView, conversation_list::ViewName, contacts::ContactView, contacts::ContactPatchRequest,
+        quick_replies::QuickReplyView, quick_replies::QuickReplyList,
         conversations::DispositionRequest, conversations::SnoozeRequest, conversations::TransferRequest, conversations::TransferMode, health::Health, agents::IssueTokenRequest, agents::TokenView, agents::IssuedTokenView, agents::TokenList)),
     modifiers(&ConfigurationPaths, &BearerAuth),
     tags(
@@ -47,6 +54,7 @@ use crate::routes::{agents, conversations, health, inbound, metrics, work};
                         (name = "messages", description = "Customer messages from SMS providers"),
                 (name = "work", description = "Agent work: presence, queue logins, offers, queue stats"),
         (name = "conversations", description = "A conversation's detail, thread and actions"),
+        (name = "contacts", description = "Contact cards and their conversation history"),
         (name = "live", description = "The websocket: live events, resume, offers, queue stats (docs/websocket.md)"),
         (name = "operations", description = "Health and readiness"),
     ),

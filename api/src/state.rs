@@ -12,6 +12,8 @@ pub struct AppState {
     pub catalog: Catalog<AnyStore>,
     /// The routing engine.
     pub engine: Engine,
+    /// Contact cards.
+    pub contacts: engine::contacts::Contacts,
     /// SHA-256 of the admin token: compared in constant time, never kept in clear.
     admin_token_sha256: [u8; 32],
 }
@@ -20,6 +22,7 @@ impl AppState {
     /// State over `store` with `admin_token` as the admin credential.
     pub fn new(store: AnyStore, engine: Engine, admin_token: &str) -> Self {
         Self {
+            contacts: engine::contacts::Contacts::new(store.clone(), engine.directory().clone()),
             engine,
             catalog: Catalog::new(store),
             admin_token_sha256: Sha256::digest(admin_token.as_bytes()).into(),

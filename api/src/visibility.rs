@@ -27,3 +27,41 @@ pub async fn visible_queue(
         Err(not_found())
     }
 }
+
+/// The queues the caller sees, with their teams: `None` for the admin (every queue).
+pub async fn visible_queues(
+    state: &AppState,
+    principal: &Principal,
+) -> Result<Option<std::collections::HashSet<QueueId>>, ApiError> {
+    if matches!(principal, Principal::Admin) {
+        return Ok(None);
+    }
+    let mut visible = std::collections::HashSet::new();
+    for (queue, team) in queue_teams(state).await? {
+        if principal.sees_team(&team) {
+            visible.insert(queue);
+        }
+    }
+    Ok(Some(visible))
+}
+
+/// Every queue's team (configuration is small: a few pages at most).
+pub async fn queue_teams(
+    state: &AppState,
+) -> Result<std::collections::HashMap<QueueId, engine::domain::TeamId>, ApiError> {
+    let mut teams = std::collections::HashMap::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = state
+            .catalog
+            .list::<Queue>(after.as_deref(), engine::catalog::MAX_PAGE_SIZE)
+            .await?;
+        for stored in page.items {
+            teams.insert(stored.resource.id, stored.resource.team_id);
+        }
+        match page.next_after {
+            Some(next) => after = Some(next),
+            None => return Ok(teams),
+        }
+    }
+}

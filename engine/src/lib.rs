@@ -3,13 +3,17 @@
 //! - [`domain`]: parsed values and configuration resources;
 //! - [`store`]: persistence, with Redis and in-memory implementations;
 //! - [`catalog`]: typed configuration over a store;
+//! - [`contacts`]: customers' contact cards;
 //! - [`conversation`]: a conversation's state and transitions;
 //! - [`routing`]: the pure routing policy (waiting order, agent choice);
+//! - [`directory`]: every conversation in memory, for lists, search and contact history;
 //! - [`feed`]: the event journal followed for live readers, with each event's audience;
 //! - [`runtime`]: the actors around it, and the [`runtime::Engine`] handle the API calls.
 
 pub mod catalog;
+pub mod contacts;
 pub mod conversation;
+pub mod directory;
 pub mod domain;
 pub mod feed;
 pub mod metrics;

@@ -120,7 +120,7 @@ fn entry_view(mut entry: Value) -> Value {
 }
 
 /// The conversation `id` if the caller may see it (its queue's team), else 404.
-async fn visible(
+pub async fn visible(
     state: &AppState,
     principal: &Principal,
     id: &str,
@@ -257,6 +257,33 @@ pub struct TextRequest {
     pub body: String,
 }
 
+/// A text to the customer: `body`, or `template_id` alone to send the template rendered
+/// (a `body` with a `template_id` is the template as the agent edited it).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"body": "Hi Maria, your order ships today.", "template_id": "tp_ships"}))]
+pub struct ReplyRequest {
+    /// 1 to 1600 characters.
+    #[schema(min_length = 1, max_length = 1600, pattern = r"\S")]
+    pub body: Option<String>,
+    /// Media to attach (MMS): up to 10 `https://` or `http://` URLs.
+    #[serde(default)]
+    #[schema(max_items = 10)]
+    pub media_urls: Vec<String>,
+    /// The template this text comes from.
+    #[schema(value_type = Option<crate::schema::IdText>)]
+    pub template_id: Option<String>,
+}
+
+/// Mark the customer's messages read.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReadRequest {
+    /// The id of the last message read (a thread entry's `id`); absent: everything.
+    #[schema(value_type = Option<crate::schema::IdText>)]
+    pub up_to: Option<String>,
+}
+
 /// A disposition to record.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -346,27 +373,140 @@ pub async fn claim(
 /// Reply to the customer.
 #[utoipa::path(post, path = "/v1/conversations/{id}/messages", tag = "conversations",
     params(("id" = String, Path, description = "The conversation")),
-    request_body = TextRequest,
+    request_body = ReplyRequest,
     responses(
-        (status = 200, description = "The conversation after the change", body = ConversationView),
-        (status = 201, description = "The new thread entry (replies and notes)", body = Object),
+        (status = 201, description = "The new thread entry, `status` `outbox` until the SMS channel sends it", body = Object),
         (status = 400, description = "Bad input", body = ErrorBody),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 403, description = "`forbidden`: not the owner, or not an agent token", body = ErrorBody),
-        (status = 404, description = "No such conversation (or another team's)", body = ErrorBody),
-        (status = 409, description = "`conversation_conflict` or `disposition_required`", body = ErrorBody),
+        (status = 404, description = "No such conversation or template (or another team's)", body = ErrorBody),
+        (status = 409, description = "`conversation_conflict`", body = ErrorBody),
+        (status = 422, description = "`template_placeholder_missing`: `details.missing` names them", body = ErrorBody),
     ))]
 pub async fn reply(
     principal: Principal,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: ValidJson<TextRequest>,
+    body: ValidJson<ReplyRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = text("body", &body.0.body)?;
+    let request = body.0;
+    let media_urls = media_urls(request.media_urls)?;
+    let conversation = visible(&state, &principal, &id).await?;
+    let template = match &request.template_id {
+        Some(template_id) => {
+            let context =
+                super::quick_replies::RenderContext::load(&state, &principal, conversation.clone())
+                    .await?;
+            let template = context.applicable(&state, template_id).await?;
+            Some((context, template))
+        }
+        None => None,
+    };
+    let body = match (request.body, &template) {
+        (Some(body), _) => text("body", &body)?,
+        (None, Some((context, template))) => context.render(template)?,
+        (None, None) => {
+            return Err(ApiError::new(
+                ErrorCode::MissingField,
+                "missing field `body` (or a `template_id` to send)",
+            )
+            .with_details(serde_json::json!({"field": "body"})));
+        }
+    };
+    let outgoing = engine::runtime::OutgoingText {
+        body,
+        media_urls,
+        template_id: template.map(|(_, t)| t.id.to_string()),
+    };
     act(principal, &state, &id, async |engine, agent, c| {
-        engine.reply(&agent, &c, body).await.map(Some)
+        engine.reply(&agent, &c, outgoing).await.map(Some)
     })
     .await
+}
+
+/// Checks media URLs: at most 10, each an absolute http(s) URL of at most 2000 characters.
+fn media_urls(urls: Vec<String>) -> Result<Vec<String>, ApiError> {
+    if urls.len() > 10 {
+        return Err(engine::domain::ValidationError::invalid(
+            "media_urls",
+            "at most 10 media URLs",
+        )
+        .into());
+    }
+    for (i, url) in urls.iter().enumerate() {
+        let ok = url.len() <= 2000
+            && (url.starts_with("https://") || url.starts_with("http://"))
+            && url.split_once("://").is_some_and(|(_, rest)| {
+                !rest.is_empty() && !rest.starts_with('/') && !rest.contains(char::is_whitespace)
+            });
+        if !ok {
+            return Err(engine::domain::ValidationError::invalid(
+                format!("media_urls[{i}]"),
+                "must be an http:// or https:// URL",
+            )
+            .into());
+        }
+    }
+    Ok(urls)
+}
+
+/// Mark the customer's messages read, up to one of them or all.
+#[utoipa::path(post, path = "/v1/conversations/{id}/read", tag = "conversations",
+    params(("id" = String, Path, description = "The conversation")),
+    request_body(content = Option<ReadRequest>, description = "Optional: without a body, everything is read"),
+    responses(
+        (status = 200, description = "The conversation after the change", body = ConversationView),
+        (status = 400, description = "Bad input", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not an agent token", body = ErrorBody),
+        (status = 404, description = "No such conversation (or another team's)", body = ErrorBody),
+        (status = 409, description = "`reference_not_found`: `up_to` is no message of this conversation", body = ErrorBody),
+    ))]
+pub async fn read(
+    principal: Principal,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: crate::extract::OptionalJson<ReadRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let up_to = body.0.up_to;
+    let conversation = visible(&state, &principal, &id).await?;
+    let through = match &up_to {
+        Some(message) => Some(inbound_through(&state, &conversation.id, message).await?),
+        None => None,
+    };
+    act(principal, &state, &id, async |engine, agent, c| {
+        engine.mark_read(&agent, &c, through).await.map(|()| None)
+    })
+    .await
+}
+
+/// How many customer messages the thread holds up to and including `message`.
+async fn inbound_through(
+    state: &AppState,
+    conversation: &ConversationId,
+    message: &str,
+) -> Result<u32, ApiError> {
+    let mut inbound = 0u32;
+    let mut from = 0usize;
+    loop {
+        let entries = state.engine.thread(conversation, from, 500).await?;
+        for entry in &entries {
+            if entry["direction"] == "inbound" {
+                inbound += 1;
+            }
+            if entry["id"] == message {
+                return Ok(inbound);
+            }
+        }
+        if entries.len() < 500 {
+            return Err(ApiError::new(
+                ErrorCode::ReferenceNotFound,
+                format!("message {message} is not in this conversation"),
+            )
+            .with_details(serde_json::json!({"field": "up_to", "id": message})));
+        }
+        from += entries.len();
+    }
 }
 
 /// Add an internal note, never sent.
@@ -542,6 +682,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .default_service(method_not_allowed("POST"))
     };
     cfg.service(
+        web::resource("/conversations")
+            .route(web::get().to(super::conversation_list::list))
+            .default_service(method_not_allowed("GET")),
+    )
+    .service(
         web::resource("/conversations/{id}")
             .route(web::get().to(get))
             .default_service(method_not_allowed("GET")),
@@ -553,6 +698,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .default_service(method_not_allowed("GET, POST")),
     )
     .service(post_only("claim", web::post().to(claim)))
+    .service(post_only("read", web::post().to(read)))
     .service(post_only("notes", web::post().to(note)))
     .service(post_only("dispositions", web::post().to(disposition)))
     .service(post_only("snooze", web::post().to(snooze)))

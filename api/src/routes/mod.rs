@@ -1,6 +1,8 @@
 //! The HTTP routes, one module per resource; `configure` mounts them all.
 
 pub mod agents;
+pub mod contacts;
+pub mod conversation_list;
 pub mod conversations;
 pub mod crud;
 pub mod dispositions;
@@ -9,6 +11,7 @@ pub mod inbound;
 pub mod metrics;
 pub mod numbers;
 pub mod queues;
+pub mod quick_replies;
 pub mod teams;
 pub mod templates;
 pub mod work;
@@ -36,6 +39,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(crud::configure::<Disposition>)
                 .configure(work::configure)
                 .configure(conversations::configure)
+                .configure(quick_replies::configure)
+                .configure(contacts::configure)
                 .configure(crud::configure::<Template>)
                 .configure(inbound::configure)
                 .configure(crate::live::configure),

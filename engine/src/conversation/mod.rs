@@ -8,6 +8,6 @@ mod state;
 pub use alerts::{AlertKind, AlertThresholds};
 
 pub use state::{
-    Conversation, ConversationError, ConversationStatus, DispositionEntry, Followup, Opening,
-    TimerKind,
+    Conversation, ConversationError, ConversationStatus, Direction, DispositionEntry, Followup,
+    LastMessage, Opening, PREVIEW_CHARS, TimerKind,
 };

@@ -214,7 +214,40 @@ pub struct Conversation {
     pub last_customer_at: Option<Millis>,
     /// The last agent reply.
     pub last_agent_at: Option<Millis>,
+    /// The newest customer or agent message, for conversation lists.
+    #[serde(default)]
+    pub last_message: Option<LastMessage>,
+    /// Customer messages received.
+    #[serde(default)]
+    pub inbound_count: u32,
+    /// Customer messages an agent has read (a reply reads them all).
+    #[serde(default)]
+    pub read_count: u32,
 }
+
+/// Which way a message went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// From the customer.
+    Inbound,
+    /// To the customer.
+    Outbound,
+}
+
+/// The newest message of a conversation, as lists show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastMessage {
+    /// Which way it went.
+    pub direction: Direction,
+    /// Its first [`PREVIEW_CHARS`] characters.
+    pub preview: String,
+    /// When.
+    pub at: Millis,
+}
+
+/// How much of a message a list shows.
+pub const PREVIEW_CHARS: usize = 160;
 
 fn default_public_minutes() -> u32 {
     20
@@ -254,6 +287,9 @@ impl Conversation {
             closed_at: None,
             last_customer_at: Some(at),
             last_agent_at: None,
+            last_message: None,
+            inbound_count: 0,
+            read_count: 0,
         };
         (
             conversation,
@@ -262,6 +298,46 @@ impl Conversation {
                 waiting_since: at,
             }],
         )
+    }
+
+    /// Records a message for lists: the preview, and the unread count (a customer message
+    /// adds one; an agent's message reads everything before it).
+    pub fn record_message(&mut self, direction: Direction, body: &str, at: Millis) {
+        match direction {
+            Direction::Inbound => self.inbound_count += 1,
+            Direction::Outbound => self.read_count = self.inbound_count,
+        }
+        self.last_message = Some(LastMessage {
+            direction,
+            preview: body.chars().take(PREVIEW_CHARS).collect(),
+            at,
+        });
+    }
+
+    /// Marks customer messages read: all of them, or the first `through` (never fewer than
+    /// already read). Returns whether anything changed.
+    pub fn mark_read(&mut self, through: Option<u32>) -> bool {
+        let target = through
+            .unwrap_or(self.inbound_count)
+            .min(self.inbound_count)
+            .max(self.read_count);
+        let changed = target != self.read_count;
+        self.read_count = target;
+        changed
+    }
+
+    /// Customer messages no agent has read.
+    pub fn unread(&self) -> u32 {
+        self.inbound_count.saturating_sub(self.read_count)
+    }
+
+    /// When anything last happened, for ordering lists: the newest message, or opening or
+    /// closing.
+    pub fn activity_at(&self) -> Millis {
+        let message = self.last_message.as_ref().map_or(0, |m| m.at);
+        message
+            .max(self.created_at)
+            .max(self.closed_at.unwrap_or(0))
     }
 
     /// Whether the conversation is open.

@@ -50,6 +50,31 @@ impl TemplateBody {
         pieces(&self.0).expect("a TemplateBody was checked when it was parsed")
     }
 
+    /// The body with every placeholder filled by `value`. A placeholder without a value is
+    /// never rendered as nothing: the error names every one missing, in order of first use.
+    pub fn render(&self, value: impl Fn(&str) -> Option<String>) -> Result<String, Vec<String>> {
+        let mut out = String::with_capacity(self.0.len());
+        let mut missing: Vec<String> = Vec::new();
+        for piece in self.pieces() {
+            match piece {
+                Piece::Text(text) => out.push_str(text),
+                Piece::Placeholder(name) => match value(name) {
+                    Some(v) if !v.trim().is_empty() => out.push_str(&v),
+                    _ => {
+                        if !missing.iter().any(|m| m == name) {
+                            missing.push(name.to_owned());
+                        }
+                    }
+                },
+            }
+        }
+        if missing.is_empty() {
+            Ok(out)
+        } else {
+            Err(missing)
+        }
+    }
+
     /// The distinct placeholder names, in order of first use.
     pub fn placeholders(&self) -> Vec<&str> {
         let mut names: Vec<&str> = Vec::new();
@@ -180,5 +205,33 @@ mod tests {
             let body = TemplateBody::parse("body", &source).unwrap();
             prop_assert_eq!(body.placeholders(), vec![name.as_str()]);
         }
+    }
+
+    #[test]
+    fn rendering_fills_every_placeholder_or_names_the_missing() {
+        let body = TemplateBody::parse(
+            "body",
+            "Hi {{contact.name}}, {{agent.name}} here ({{campaign}}). {{contact.name}}?",
+        )
+        .unwrap();
+        let all = |name: &str| match name {
+            "contact.name" => Some("Maria".to_owned()),
+            "agent.name" => Some("Ann".to_owned()),
+            "campaign" => Some("Spring".to_owned()),
+            _ => None,
+        };
+        assert_eq!(
+            body.render(all).unwrap(),
+            "Hi Maria, Ann here (Spring). Maria?"
+        );
+        let no_contact = |name: &str| match name {
+            "contact.name" => Some("  ".to_owned()),
+            "campaign" => Some("Spring".to_owned()),
+            _ => None,
+        };
+        assert_eq!(
+            body.render(no_contact).unwrap_err(),
+            vec!["contact.name".to_owned(), "agent.name".to_owned()]
+        );
     }
 }

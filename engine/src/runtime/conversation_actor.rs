@@ -13,7 +13,8 @@ use super::agent_actor::ReleaseConversation;
 use super::engine::{EngineError, InboundAck, InboundMessage};
 use super::queue_actor::{QueueMail, TagCampaign};
 use crate::conversation::{
-    AlertKind, AlertThresholds, Conversation, ConversationError, Followup, Opening, TimerKind,
+    AlertKind, AlertThresholds, Conversation, ConversationError, Direction, Followup, Opening,
+    TimerKind,
 };
 use crate::domain::{AgentId, ConversationId, Name, NumberId, QueueId};
 use crate::metrics::metrics;
@@ -185,6 +186,7 @@ impl ConversationActor {
                 .map(move |result, actor, _| {
                     let outcome = result.map_err(EngineError::Store)?;
                     if let CommitOutcome::Stored { .. } = outcome {
+                        actor.engine.directory().upsert(&change.next);
                         actor.conversation = Some(change.next);
                         actor.follow(change.followups);
                     }
@@ -389,6 +391,7 @@ impl Handler<CustomerMessage> for ConversationActor {
             }
         };
         next.alert_thresholds = msg.routing.alerts;
+        next.record_message(Direction::Inbound, &msg.message.body, at);
         events.push((
             "message.received",
             json!({"conversation_id": self.id, "queue_id": next.queue_id, "owner": next.owner, "message": record}),
@@ -633,6 +636,10 @@ pub struct Reply {
     pub agent: AgentId,
     /// The text.
     pub body: String,
+    /// Media to attach (MMS).
+    pub media_urls: Vec<String>,
+    /// The template the text was rendered from, if any.
+    pub template_id: Option<String>,
 }
 
 impl Handler<Reply> for ConversationActor {
@@ -646,14 +653,17 @@ impl Handler<Reply> for ConversationActor {
             if c.owner.as_ref() == Some(&msg.agent) {
                 c.subscribers.remove(&msg.agent);
             }
+            c.record_message(Direction::Outbound, &msg.body, now);
             let record = json!({
                 "id": ulid::Ulid::new().to_string().to_lowercase(),
                 "direction": "outbound",
                 "body": msg.body,
+                "media_urls": msg.media_urls,
+                "template_id": msg.template_id,
                 "agent_id": msg.agent,
-                // Sending through a provider arrives with the SMS channel; until then replies
-                // wait in the outbox.
-                "status": "queued",
+                // Durable in the thread: the engine's outbox. Handing it to an SMS provider
+                // arrives with the SMS channel, which moves it to `queued`, `sent`, ...
+                "status": "outbox",
                 "at": now,
             });
             let event = (
@@ -662,6 +672,32 @@ impl Handler<Reply> for ConversationActor {
             );
             metrics().messages.with_label_values(&["outbound"]).inc();
             Ok((followups, vec![event], Some(record)))
+        }))
+    }
+}
+
+/// An agent marks the customer's messages read: all, or the first `through`.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Option<Value>, EngineError>")]
+pub struct MarkRead {
+    /// Who read.
+    pub agent: AgentId,
+    /// How many customer messages, counted from the first; `None` for all.
+    pub through: Option<u32>,
+}
+
+impl Handler<MarkRead> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
+
+    fn handle(&mut self, msg: MarkRead, _: &mut Context<Self>) -> Self::Result {
+        self.last_active = tokio::time::Instant::now();
+        AtomicResponse::new(self.transition(move |c, _| {
+            c.mark_read(msg.through);
+            let event = (
+                "conversation.read",
+                json!({"conversation_id": c.id, "agent_id": msg.agent, "unread": c.unread()}),
+            );
+            Ok((Vec::new(), vec![event], None))
         }))
     }
 }

@@ -15,7 +15,7 @@ use super::agent_actor::{
 };
 use super::conversation_actor::{
     AddDisposition, AddNote, Claim, Complete, ConversationActor, CustomerMessage, GetConversation,
-    Reply, Routing, Snooze, TimerDue, Transfer, TransferTarget,
+    MarkRead, Reply, Routing, Snooze, TimerDue, Transfer, TransferTarget,
 };
 use super::queue_actor::{AnswerOffer, GetQueueView, QueueActor, QueueMail, QueueView};
 use crate::catalog::{Catalog, CatalogError};
@@ -102,6 +102,26 @@ pub struct InboundMessage {
     pub provider_message_id: Option<String>,
 }
 
+/// An agent's text to a customer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutgoingText {
+    /// The text.
+    pub body: String,
+    /// Media to attach (MMS).
+    pub media_urls: Vec<String>,
+    /// The template it was rendered from.
+    pub template_id: Option<String>,
+}
+
+impl From<String> for OutgoingText {
+    fn from(body: String) -> Self {
+        Self {
+            body,
+            ..Self::default()
+        }
+    }
+}
+
 /// The answer to an inbound message: stored (or a duplicate of one stored before).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InboundAck {
@@ -132,6 +152,7 @@ struct Inner {
     queues: DashMap<QueueId, Addr<QueueActor>>,
     agents: DashMap<AgentId, Addr<AgentActor>>,
     conversations: DashMap<ConversationId, Addr<ConversationActor>>,
+    directory: crate::directory::Directory,
 }
 
 /// The routing engine. Cloning shares it.
@@ -162,6 +183,7 @@ impl Engine {
                 queues: DashMap::new(),
                 agents: DashMap::new(),
                 conversations: DashMap::new(),
+                directory: crate::directory::Directory::new(),
             }),
         };
         let sweeper = engine.clone();
@@ -206,6 +228,11 @@ impl Engine {
             })
             .expect("the engine thread starts");
         rx.await.map_err(|_| EngineError::Stopped)
+    }
+
+    /// Every conversation, for lists and histories.
+    pub fn directory(&self) -> &crate::directory::Directory {
+        &self.inner.directory
     }
 
     /// The time now, on the engine's clock.
@@ -328,8 +355,47 @@ impl Engine {
             self.set_presence(&agent, state.presence).await?;
             agents += 1;
         }
-        tracing::info!(enqueued, agents, "routing state recovered");
+        let listed = self.load_directory().await?;
+        tracing::info!(
+            enqueued,
+            agents,
+            conversations = listed,
+            "routing state recovered"
+        );
         Ok(())
+    }
+
+    /// Fills the directory with every stored conversation and the contacts' names.
+    async fn load_directory(&self) -> Result<usize, EngineError> {
+        let mut after: Option<String> = None;
+        loop {
+            let page = self
+                .inner
+                .store
+                .conversations_page(after.as_deref(), 500)
+                .await?;
+            let Some(last) = page.last().map(|d| d.id.clone()) else {
+                break;
+            };
+            for doc in page {
+                match serde_json::from_str::<Conversation>(&doc.body) {
+                    Ok(conversation) => self.inner.directory.load(conversation),
+                    Err(e) => {
+                        tracing::warn!(conversation_id = %doc.id, error = %e, "unreadable conversation skipped")
+                    }
+                }
+            }
+            after = Some(last);
+        }
+        for (phone, card) in self.inner.store.runtime_all(crate::contacts::KIND).await? {
+            let name = serde_json::from_str::<crate::contacts::Contact>(&card)
+                .ok()
+                .and_then(|c| c.name);
+            self.inner
+                .directory
+                .set_contact_name(&phone, name.as_deref());
+        }
+        Ok(self.inner.directory.len())
     }
 
     /// How long an idle conversation actor lives.
@@ -596,18 +662,39 @@ impl Engine {
         &self,
         agent: &AgentId,
         conversation: &ConversationId,
-        body: String,
+        text: impl Into<OutgoingText>,
     ) -> Result<Value, EngineError> {
+        let text = text.into();
         let entry = self
             .ask_conversation(
                 conversation,
                 Reply {
                     agent: agent.clone(),
-                    body,
+                    body: text.body,
+                    media_urls: text.media_urls,
+                    template_id: text.template_id,
                 },
             )
             .await??;
         Ok(entry.unwrap_or(Value::Null))
+    }
+
+    /// Marks a conversation's customer messages read: all, or the first `through`.
+    pub async fn mark_read(
+        &self,
+        agent: &AgentId,
+        conversation: &ConversationId,
+        through: Option<u32>,
+    ) -> Result<(), EngineError> {
+        self.ask_conversation(
+            conversation,
+            MarkRead {
+                agent: agent.clone(),
+                through,
+            },
+        )
+        .await??;
+        Ok(())
     }
 
     /// Adds an internal note to a conversation (never sent to the customer). Returns the

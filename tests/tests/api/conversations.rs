@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 /// Team `support` with queue `inbound`, agents Ann and Bob; team `sales` with Eve; the code
 /// `resolved`. Returns the app and the tokens of Ann, Bob and Eve.
-async fn floor() -> (TestApp, String, String, String) {
+pub(crate) async fn floor() -> (TestApp, String, String, String) {
     let app = spawn_app().await;
     let tokens = app
         .two_teams(&[
@@ -28,7 +28,7 @@ async fn floor() -> (TestApp, String, String, String) {
     (app, ann, bob, eve)
 }
 
-async fn call(
+pub(crate) async fn call(
     app: &TestApp,
     token: &str,
     method: Method,
@@ -38,7 +38,7 @@ async fn call(
     app.request(method, path, Some(token), body.as_ref()).await
 }
 
-async fn text(app: &TestApp, from: &str) -> String {
+pub(crate) async fn text(app: &TestApp, from: &str) -> String {
     let answer = app
         .post(
             "/v1/inbound",
@@ -49,7 +49,7 @@ async fn text(app: &TestApp, from: &str) -> String {
 }
 
 /// Ann logs in, goes available and accepts the first offer; returns its conversation.
-async fn ann_takes_one(app: &TestApp, ann: &str) -> String {
+pub(crate) async fn ann_takes_one(app: &TestApp, ann: &str) -> String {
     call(
         app,
         ann,
@@ -93,7 +93,7 @@ async fn ann_takes_one(app: &TestApp, ann: &str) -> String {
 }
 
 /// Waits until the conversation is owned by `agent`.
-async fn owned_by(app: &TestApp, token: &str, conversation: &str, agent: &str) -> Value {
+pub(crate) async fn owned_by(app: &TestApp, token: &str, conversation: &str, agent: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let view = call(

@@ -3,6 +3,7 @@
 mod auth;
 mod conversations;
 mod crud;
+mod desk;
 mod health;
 mod inbound;
 mod live;

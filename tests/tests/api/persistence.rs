@@ -45,3 +45,34 @@ async fn apps_under_different_prefixes_do_not_see_each_other() {
         .await
         .expect_status(201);
 }
+
+#[tokio::test]
+async fn conversations_and_contacts_are_listed_again_after_a_restart() {
+    let prefix = unique_prefix("restart-list");
+    let url = shared_redis_url();
+    let first = spawn_app_with(test_settings(&url, &prefix)).await;
+    first.two_teams(&[]).await;
+    let mut opened = Vec::new();
+    for from in ["+15550001111", "+15550002222"] {
+        let answer = first
+            .post(
+                "/v1/inbound",
+                json!({"from": from, "to": "+15550102000", "body": "Hello?"}),
+            )
+            .await;
+        opened.push(answer.body["conversation_id"].as_str().unwrap().to_owned());
+    }
+    first
+        .patch("/v1/contacts/+15550001111", json!({"name": "Maria Lopez"}))
+        .await
+        .expect_status(200);
+    let before = first.get("/v1/conversations").await;
+    first.stop().await;
+
+    let second = spawn_app_with(test_settings(&url, &prefix)).await;
+    let after = second.get("/v1/conversations").await;
+    after.expect_status(200);
+    assert_eq!(after.body, before.body);
+    let found = second.get("/v1/conversations?q=maria").await;
+    assert_eq!(found.body["items"][0]["id"], opened[0].as_str());
+}

@@ -1,0 +1,224 @@
+//! Templates as an agent uses them in a conversation: the ones that apply (global, the
+//! queue's team, the queue, the campaign), rendered with the conversation's values —
+//! `{{contact.name}}`, `{{contact.first_name}}`, `{{contact.email}}`, `{{contact.phone}}`,
+//! `{{contact.<custom field>}}`, `{{agent.name}}`, `{{agent.first_name}}`, `{{campaign}}`,
+//! `{{queue.name}}`. A placeholder without a value is never rendered as nothing: rendering
+//! fails with 422 `template_placeholder_missing` naming it.
+
+use actix_web::{HttpResponse, web};
+use engine::catalog::MAX_PAGE_SIZE;
+use engine::conversation::Conversation;
+use engine::domain::{Agent, Queue, Template, TemplateScope};
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::auth::Principal;
+use crate::error::{ApiError, ErrorBody, ErrorCode};
+use crate::state::AppState;
+
+/// A template as it applies to one conversation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QuickReplyView {
+    /// The template.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// `global`, `team`, `queue` or `campaign`.
+    pub scope: String,
+    /// The body as written.
+    pub body: String,
+    /// The body filled in for this conversation and caller; absent when a value is missing.
+    pub rendered: Option<String>,
+    /// Placeholders without a value here (fill them in the card, or edit the text).
+    pub missing_placeholders: Vec<String>,
+}
+
+/// Templates that apply, rendered.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QuickReplyList {
+    /// Campaign first, then queue, team and global; by name within each.
+    pub items: Vec<QuickReplyView>,
+}
+
+/// What placeholders are filled from.
+pub struct RenderContext {
+    conversation: Conversation,
+    queue: Option<Queue>,
+    contact: engine::contacts::Contact,
+    agent: Option<Agent>,
+}
+
+fn first_word(text: &str) -> Option<String> {
+    text.split_whitespace().next().map(str::to_owned)
+}
+
+impl RenderContext {
+    /// The values for `conversation` as `principal` would send it.
+    pub async fn load(
+        state: &AppState,
+        principal: &Principal,
+        conversation: Conversation,
+    ) -> Result<Self, ApiError> {
+        let queue = state
+            .catalog
+            .find::<Queue>(conversation.queue_id.as_str())
+            .await?
+            .map(|s| s.resource);
+        let contact = state.contacts.get(&conversation.customer).await?;
+        let agent = match principal {
+            Principal::Agent(owner) => Some(owner.agent.clone()),
+            Principal::Admin => None,
+        };
+        Ok(Self {
+            conversation,
+            queue,
+            contact,
+            agent,
+        })
+    }
+
+    /// A placeholder's value, if it has one here.
+    pub fn value(&self, name: &str) -> Option<String> {
+        let contact = &self.contact;
+        match name {
+            "campaign" => Some(self.conversation.campaign.to_string()),
+            "queue.name" => self.queue.as_ref().map(|q| q.name.to_string()),
+            "agent.name" => self.agent.as_ref().map(|a| a.name.to_string()),
+            "agent.first_name" => self
+                .agent
+                .as_ref()
+                .and_then(|a| first_word(a.name.as_str())),
+            "contact.name" => contact.name.clone(),
+            "contact.first_name" => contact.name.as_deref().and_then(first_word),
+            "contact.email" => contact.email.clone(),
+            "contact.phone" => Some(self.conversation.customer.to_string()),
+            "contact.address" => contact.address.clone(),
+            other => other
+                .strip_prefix("contact.")
+                .and_then(|field| contact.custom_fields.get(field).cloned()),
+        }
+    }
+
+    /// Whether `template` applies to the conversation, and its rank (campaign first).
+    fn rank(&self, template: &Template) -> Option<u8> {
+        match &template.scope {
+            TemplateScope::Campaign { campaign } => campaign
+                .as_str()
+                .eq_ignore_ascii_case(self.conversation.campaign.as_str())
+                .then_some(0),
+            TemplateScope::Queue { queue_id } => {
+                (queue_id == &self.conversation.queue_id).then_some(1)
+            }
+            TemplateScope::Team { team_id } => self
+                .queue
+                .as_ref()
+                .is_some_and(|q| &q.team_id == team_id)
+                .then_some(2),
+            TemplateScope::Global => Some(3),
+        }
+    }
+
+    /// Renders `template`, or 422 naming the missing placeholders.
+    pub fn render(&self, template: &Template) -> Result<String, ApiError> {
+        template
+            .body
+            .render(|name| self.value(name))
+            .map_err(|missing| {
+                ApiError::new(
+                    ErrorCode::TemplatePlaceholderMissing,
+                    format!(
+                        "template {} needs a value for {}",
+                        template.id,
+                        missing.join(", ")
+                    ),
+                )
+                .with_details(json!({"template_id": template.id, "missing": missing}))
+            })
+    }
+
+    /// The template `id` if it applies here; 404 otherwise (another team's template is as
+    /// unknown as a made-up id).
+    pub async fn applicable(&self, state: &AppState, id: &str) -> Result<Template, ApiError> {
+        let not_found = || ApiError::not_found("template", id);
+        let template = state
+            .catalog
+            .find::<Template>(id)
+            .await?
+            .ok_or_else(not_found)?
+            .resource;
+        self.rank(&template).ok_or_else(not_found)?;
+        Ok(template)
+    }
+}
+
+/// The templates that apply to a conversation, rendered for the caller.
+#[utoipa::path(get, path = "/v1/conversations/{id}/templates", tag = "conversations",
+    params(("id" = String, Path, description = "The conversation")),
+    responses(
+        (status = 200, description = "Templates that apply, rendered", body = QuickReplyList,
+            example = json!({"items": [{"id": "tp_thanks", "name": "Thanks", "scope": "campaign",
+                "body": "Thanks {{contact.first_name}}! {{agent.name}} from {{campaign}}",
+                "rendered": "Thanks Maria! Ann Lee from Spring", "missing_placeholders": []}]})),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 404, description = "No such conversation (or another team's)", body = ErrorBody),
+    ))]
+pub async fn list(
+    principal: Principal,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let conversation = super::conversations::visible(&state, &principal, &id).await?;
+    let context = RenderContext::load(&state, &principal, conversation).await?;
+    let mut ranked = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = state
+            .catalog
+            .list::<Template>(after.as_deref(), MAX_PAGE_SIZE)
+            .await?;
+        for stored in page.items {
+            if let Some(rank) = context.rank(&stored.resource) {
+                ranked.push((rank, stored.resource));
+            }
+        }
+        match page.next_after {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    ranked.sort_by(|(ra, a), (rb, b)| (ra, a.name.as_str()).cmp(&(rb, b.name.as_str())));
+    let items = ranked
+        .into_iter()
+        .map(|(_, template)| {
+            let (rendered, missing) = match template.body.render(|n| context.value(n)) {
+                Ok(text) => (Some(text), Vec::new()),
+                Err(missing) => (None, missing),
+            };
+            QuickReplyView {
+                id: template.id.to_string(),
+                name: template.name.to_string(),
+                scope: match template.scope {
+                    TemplateScope::Global => "global",
+                    TemplateScope::Team { .. } => "team",
+                    TemplateScope::Queue { .. } => "queue",
+                    TemplateScope::Campaign { .. } => "campaign",
+                }
+                .to_owned(),
+                body: template.body.as_str().to_owned(),
+                rendered,
+                missing_placeholders: missing,
+            }
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(QuickReplyList { items }))
+}
+
+/// Registers the route (inside `/v1`).
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/conversations/{id}/templates")
+            .route(web::get().to(list))
+            .default_service(super::crud::method_not_allowed("GET")),
+    );
+}
