@@ -131,6 +131,9 @@ fn close_request_schemas(doc: OpenApi) -> serde_json::Value {
                     "DispositionRequest",
                     "SnoozeRequest",
                     "TransferRequest",
+                    "ReplyRequest",
+                    "ReadRequest",
+                    "ContactPatchRequest",
                 ]
                 .contains(&name.as_str());
             if request {
@@ -138,7 +141,43 @@ fn close_request_schemas(doc: OpenApi) -> serde_json::Value {
             }
         }
     }
+    add_idempotency_header(&mut value);
     value
+}
+
+/// Every POST under `/v1` takes an `Idempotency-Key` (see [`crate::idempotency`]).
+fn add_idempotency_header(doc: &mut serde_json::Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        if !path.starts_with("/v1/") {
+            continue;
+        }
+        let Some(post) = item.get_mut("post").and_then(|p| p.as_object_mut()) else {
+            continue;
+        };
+        let parameters = post
+            .entry("parameters")
+            .or_insert_with(|| serde_json::json!([]));
+        if let Some(list) = parameters.as_array_mut() {
+            list.push(serde_json::json!({
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": false,
+                "description": "Retries with the same key get the first answer (kept 24 h, per caller); \
+                    the same key with another request is 422 `idempotency_key_reused`, \
+                    a retry while the first runs 409 `idempotency_in_progress`.",
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"}
+            }));
+        }
+        if let Some(responses) = post.get_mut("responses").and_then(|r| r.as_object_mut()) {
+            responses.entry("422").or_insert_with(|| serde_json::json!({
+                "description": "`idempotency_key_reused`",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+            }));
+        }
+    }
 }
 
 struct BearerAuth;

@@ -475,6 +475,45 @@ mod cases {
         assert_eq!(s.runtime_get("none", "a").await.unwrap(), None);
     }
 
+    pub async fn idempotency_keys_are_claimed_once_and_answer_later_callers<S: Store>(s: &S) {
+        assert_eq!(
+            s.idempotency_begin("k1", "pending", 60_000).await.unwrap(),
+            None
+        );
+        assert_eq!(
+            s.idempotency_begin("k1", "other", 60_000)
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("pending")
+        );
+        s.idempotency_finish("k1", "answer", 60).await.unwrap();
+        assert_eq!(
+            s.idempotency_begin("k1", "pending", 60_000)
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("answer")
+        );
+        // Released: the next caller claims it afresh.
+        assert_eq!(
+            s.idempotency_begin("k2", "pending", 60_000).await.unwrap(),
+            None
+        );
+        s.idempotency_release("k2").await.unwrap();
+        assert_eq!(
+            s.idempotency_begin("k2", "again", 60_000).await.unwrap(),
+            None
+        );
+        // A lapsed lease frees the key.
+        assert_eq!(s.idempotency_begin("k3", "pending", 1).await.unwrap(), None);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(
+            s.idempotency_begin("k3", "retry", 60_000).await.unwrap(),
+            None
+        );
+    }
+
     pub async fn conversations_page_in_id_order_open_and_closed<S: Store>(s: &S) {
         for (i, id) in ["c3", "c1", "c2"].into_iter().enumerate() {
             let mut c = commit(id, id);
@@ -610,5 +649,6 @@ contract!(
     appended_events_share_the_journal_numbering,
     runtime_state_is_kept_by_kind_and_id,
     conversations_page_in_id_order_open_and_closed,
+    idempotency_keys_are_claimed_once_and_answer_later_callers,
     timers_arm_move_disarm_and_come_due_in_order,
 );

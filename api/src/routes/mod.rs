@@ -30,6 +30,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/metrics", web::get().to(metrics::metrics))
         .service(
             web::scope("/v1")
+                // Outermost last: authentication runs first, then idempotency (per caller).
+                .wrap(from_fn(crate::idempotency::idempotent))
                 .wrap(from_fn(authenticate))
                 .configure(crud::configure::<Team>)
                 .configure(crud::configure::<Queue>)

@@ -186,6 +186,28 @@ impl Store for AnyStore {
         dispatch!(self, s => s.runtime_get(kind, id))
     }
 
+    async fn idempotency_begin(
+        &self,
+        key: &str,
+        pending: &str,
+        lease_ms: u64,
+    ) -> Result<Option<String>, StoreError> {
+        dispatch!(self, s => s.idempotency_begin(key, pending, lease_ms))
+    }
+
+    async fn idempotency_finish(
+        &self,
+        key: &str,
+        answer: &str,
+        ttl_secs: u64,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, s => s.idempotency_finish(key, answer, ttl_secs))
+    }
+
+    async fn idempotency_release(&self, key: &str) -> Result<(), StoreError> {
+        dispatch!(self, s => s.idempotency_release(key))
+    }
+
     async fn conversations_page(
         &self,
         after: Option<&str>,

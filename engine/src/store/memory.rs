@@ -40,6 +40,8 @@ struct State {
     timer_at: HashMap<(String, String), i64>,
     runtime: BTreeMap<(String, String), String>,
     closed: bool,
+    /// Idempotency keys: value and expiry (ms since the epoch).
+    idempotency: HashMap<String, (String, u128)>,
     /// Events kept; 0 means [`JOURNAL_CAP`].
     journal_cap: usize,
 }
@@ -126,6 +128,14 @@ impl MemoryStore {
     pub fn journal_signal(&self) -> Arc<tokio::sync::Notify> {
         self.journal_signal.clone()
     }
+}
+
+/// Wall-clock milliseconds, for expiries (as Redis keeps them: real time, not the engine's
+/// clock).
+fn wall_ms() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis())
 }
 
 fn uniques_of(write: &[UniqueKey]) -> Vec<(String, String)> {
@@ -477,6 +487,47 @@ impl Store for MemoryStore {
             .runtime
             .get(&(kind.to_owned(), id.to_owned()))
             .cloned())
+    }
+
+    async fn idempotency_begin(
+        &self,
+        key: &str,
+        pending: &str,
+        lease_ms: u64,
+    ) -> Result<Option<String>, StoreError> {
+        let mut state = self.lock()?;
+        let now = wall_ms();
+        if state.idempotency.len() > 10_000 {
+            state.idempotency.retain(|_, (_, until)| *until > now);
+        }
+        match state.idempotency.get(key) {
+            Some((value, until)) if *until > now => Ok(Some(value.clone())),
+            _ => {
+                let until = now + u128::from(lease_ms.max(1));
+                state
+                    .idempotency
+                    .insert(key.to_owned(), (pending.to_owned(), until));
+                Ok(None)
+            }
+        }
+    }
+
+    async fn idempotency_finish(
+        &self,
+        key: &str,
+        answer: &str,
+        ttl_secs: u64,
+    ) -> Result<(), StoreError> {
+        let until = wall_ms() + u128::from(ttl_secs.max(1)) * 1000;
+        self.lock()?
+            .idempotency
+            .insert(key.to_owned(), (answer.to_owned(), until));
+        Ok(())
+    }
+
+    async fn idempotency_release(&self, key: &str) -> Result<(), StoreError> {
+        self.lock()?.idempotency.remove(key);
+        Ok(())
     }
 
     async fn conversations_page(

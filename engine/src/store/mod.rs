@@ -167,6 +167,28 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<ConversationDoc>, StoreError>> + Send;
 
+    /// Claims an idempotency key for a request with `fingerprint`: the first caller gets
+    /// `None` and holds the key for `lease_ms` (or until [`Store::idempotency_finish`]);
+    /// later callers get the value stored under it (the pending claim or the finished answer).
+    fn idempotency_begin(
+        &self,
+        key: &str,
+        pending: &str,
+        lease_ms: u64,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
+    /// Stores the answer under a claimed key for `ttl_secs`.
+    fn idempotency_finish(
+        &self,
+        key: &str,
+        answer: &str,
+        ttl_secs: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Gives a claimed key up (the request failed in a way worth retrying).
+    fn idempotency_release(&self, key: &str)
+    -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Releases resources at shutdown; calls after it may fail.
     fn close(&self) -> impl Future<Output = ()> + Send;
 }

@@ -31,6 +31,14 @@ static OPEN_OR_GET: LazyLock<Script> = LazyLock::new(|| {
     )
 });
 
+/// Claims an idempotency key: nil when claimed now, else the value already there.
+static IDEMPOTENCY_BEGIN: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end \
+         return redis.call('GET', KEYS[1])",
+    )
+});
+
 /// Journals events without touching any document, publishing each as the commit script does.
 /// KEYS: stream, last id; ARGV: cap, events, channel.
 static EVENTS_APPEND: LazyLock<Script> = LazyLock::new(|| {
@@ -626,6 +634,39 @@ impl Store for RedisStore {
     async fn runtime_get(&self, kind: &str, id: &str) -> Result<Option<String>, StoreError> {
         let mut con = self.connection.clone();
         self.bounded(con.hget(self.keys.runtime(kind), id)).await
+    }
+
+    async fn idempotency_begin(
+        &self,
+        key: &str,
+        pending: &str,
+        lease_ms: u64,
+    ) -> Result<Option<String>, StoreError> {
+        let mut con = self.connection.clone();
+        self.bounded(
+            IDEMPOTENCY_BEGIN
+                .key(self.keys.idempotency(key))
+                .arg(pending)
+                .arg(lease_ms.max(1))
+                .invoke_async(&mut con),
+        )
+        .await
+    }
+
+    async fn idempotency_finish(
+        &self,
+        key: &str,
+        answer: &str,
+        ttl_secs: u64,
+    ) -> Result<(), StoreError> {
+        let mut con = self.connection.clone();
+        self.bounded(con.set_ex(self.keys.idempotency(key), answer, ttl_secs.max(1)))
+            .await
+    }
+
+    async fn idempotency_release(&self, key: &str) -> Result<(), StoreError> {
+        let mut con = self.connection.clone();
+        self.bounded(con.del(self.keys.idempotency(key))).await
     }
 
     async fn conversations_page(

@@ -5,6 +5,7 @@ mod conversations;
 mod crud;
 mod desk;
 mod health;
+mod idempotency;
 mod inbound;
 mod live;
 mod persistence;
