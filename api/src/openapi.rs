@@ -142,7 +142,34 @@ fn close_request_schemas(doc: OpenApi) -> serde_json::Value {
         }
     }
     add_idempotency_header(&mut value);
+    describe_agent_view(&mut value);
     value
+}
+
+/// `GET /v1/agents/{id}` answers agents and supervisors too, with the routing state.
+fn describe_agent_view(doc: &mut serde_json::Value) {
+    let Some(get) = doc.pointer_mut("/paths/~1v1~1agents~1{id}/get") else {
+        return;
+    };
+    get["description"] = serde_json::json!(
+        "The agent's configuration and, under `state`, its routing state: presence, queue \
+         logins, capacity, load, pending offers and owned conversations. The admin, the agent \
+         itself and supervisors of its teams may read it; a teammate gets 403, another team 404."
+    );
+    if let Some(schema) = get.pointer_mut("/responses/200/content/application~1json/schema") {
+        let config = schema.take();
+        *schema = serde_json::json!({"allOf": [config, {
+            "type": "object",
+            "required": ["state"],
+            "properties": {"state": {"$ref": "#/components/schemas/AgentStateView"}}
+        }]});
+    }
+    if let Some(responses) = get.get_mut("responses").and_then(|r| r.as_object_mut()) {
+        responses.insert("403".into(), serde_json::json!({
+            "description": "`forbidden`: a teammate's agent view",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+        }));
+    }
 }
 
 /// Every POST under `/v1` takes an `Idempotency-Key` (see [`crate::idempotency`]).

@@ -74,6 +74,10 @@ impl ResourceApi for Agent {
     type Create = CreateAgent;
     type Patch = PatchAgent;
 
+    fn get_route() -> actix_web::Route {
+        actix_web::web::get().to(super::work::get_agent)
+    }
+
     fn create(input: CreateAgent) -> Result<Self, ValidationError> {
         Ok(Agent {
             id: id_or_generate(input.id, AgentId::parse, AgentId::generate)?,

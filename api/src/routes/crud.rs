@@ -32,6 +32,15 @@ pub trait ResourceApi: ConfigResource + utoipa::ToSchema {
     /// The resource with a patch applied. Called again if a concurrent writer won a race, so
     /// it takes the patch by reference.
     fn patch(self, input: &Self::Patch) -> Result<Self, ValidationError>;
+
+    /// The `GET` of one resource: the admin's configuration view, unless the resource shows
+    /// more (an agent shows its routing state too).
+    fn get_route() -> actix_web::Route
+    where
+        Self: Sized,
+    {
+        web::get().to(get::<Self>)
+    }
 }
 
 /// A resource as answered: its fields plus timestamps and revision.
@@ -42,6 +51,11 @@ pub struct View<'a, R> {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     revision: u64,
+}
+
+/// Checks an id from the path (see [`path_id`]) for resource `R`.
+pub fn checked_path_id<R: ResourceApi>(raw: &str) -> Result<String, ApiError> {
+    path_id::<R>(raw)
 }
 
 impl<'a, R> From<&'a Stored<R>> for View<'a, R> {
@@ -181,7 +195,7 @@ pub fn configure<R: ResourceApi>(cfg: &mut web::ServiceConfig) {
     )
     .service(
         web::resource(format!("{path}/{{id}}"))
-            .route(web::get().to(get::<R>))
+            .route(R::get_route())
             .route(web::patch().to(update::<R>))
             .route(web::delete().to(delete::<R>))
             .default_service(method_not_allowed("GET, PATCH, DELETE")),

@@ -130,6 +130,26 @@ async fn agent_for(state: &AppState, principal: &Principal, id: &str) -> Result<
     Ok(agent)
 }
 
+/// An agent as the desktop and the admin see it: its configuration, and under `state` its
+/// routing state (presence, queue logins, capacity, load, pending offers, owned
+/// conversations). `state.load == 0` with no offers and presence `available` means nothing
+/// waits for it.
+pub async fn get_agent(
+    principal: Principal,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = super::crud::checked_path_id::<Agent>(&id)?;
+    let agent = agent_for(&state, &principal, &id).await?;
+    let stored = state.catalog.get::<Agent>(agent.id.as_str()).await?;
+    let routing = state.engine.agent_snapshot(&agent.id).await?;
+    let mut body =
+        serde_json::to_value(super::crud::View::from(&stored)).map_err(ApiError::internal)?;
+    body["state"] = serde_json::to_value(AgentStateView::new(&agent.id, routing))
+        .map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
 /// Sets an agent's presence.
 #[utoipa::path(put, path = "/v1/agents/{id}/presence", tag = "work",
     params(("id" = String, Path, description = "The agent")),
