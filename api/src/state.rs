@@ -12,6 +12,8 @@ pub struct AppState {
     pub catalog: Catalog<AnyStore>,
     /// The routing engine.
     pub engine: Engine,
+    /// Internal chat between agents.
+    pub chat: engine::chat::Chat,
     /// Contact cards.
     pub contacts: engine::contacts::Contacts,
     /// SHA-256 of the admin token: compared in constant time, never kept in clear.
@@ -22,6 +24,7 @@ impl AppState {
     /// State over `store` with `admin_token` as the admin credential.
     pub fn new(store: AnyStore, engine: Engine, admin_token: &str) -> Self {
         Self {
+            chat: engine::chat::Chat::new(store.clone()),
             contacts: engine::contacts::Contacts::new(store.clone(), engine.directory().clone()),
             engine,
             catalog: Catalog::new(store),

@@ -3,6 +3,7 @@
 //! - [`domain`]: parsed values and configuration resources;
 //! - [`store`]: persistence, with Redis and in-memory implementations;
 //! - [`catalog`]: typed configuration over a store;
+//! - [`chat`]: internal chat between agents;
 //! - [`contacts`]: customers' contact cards;
 //! - [`conversation`]: a conversation's state and transitions;
 //! - [`routing`]: the pure routing policy (waiting order, agent choice);
@@ -11,6 +12,7 @@
 //! - [`runtime`]: the actors around it, and the [`runtime::Engine`] handle the API calls.
 
 pub mod catalog;
+pub mod chat;
 pub mod contacts;
 pub mod conversation;
 pub mod directory;

@@ -475,6 +475,23 @@ mod cases {
         assert_eq!(s.runtime_get("none", "a").await.unwrap(), None);
     }
 
+    pub async fn chat_threads_keep_their_newest_entries_and_journal_events<S: Store>(s: &S) {
+        for i in 1..=4 {
+            let ids = s
+                .chat_append("a|b", &format!("m{i}"), 3, vec![event("chat.message", i)])
+                .await
+                .unwrap();
+            assert_eq!(ids, vec![i as u64]);
+        }
+        assert_eq!(
+            s.chat_messages("a|b", 0, 10).await.unwrap(),
+            ["m2", "m3", "m4"]
+        );
+        assert_eq!(s.chat_messages("a|b", 1, 1).await.unwrap(), ["m3"]);
+        assert!(s.chat_messages("a|c", 0, 10).await.unwrap().is_empty());
+        assert_eq!(s.events_last().await.unwrap(), 4);
+    }
+
     pub async fn idempotency_keys_are_claimed_once_and_answer_later_callers<S: Store>(s: &S) {
         assert_eq!(
             s.idempotency_begin("k1", "pending", 60_000).await.unwrap(),
@@ -650,5 +667,6 @@ contract!(
     runtime_state_is_kept_by_kind_and_id,
     conversations_page_in_id_order_open_and_closed,
     idempotency_keys_are_claimed_once_and_answer_later_callers,
+    chat_threads_keep_their_newest_entries_and_journal_events,
     timers_arm_move_disarm_and_come_due_in_order,
 );

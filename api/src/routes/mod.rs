@@ -1,6 +1,7 @@
 //! The HTTP routes, one module per resource; `configure` mounts them all.
 
 pub mod agents;
+pub mod chat;
 pub mod contacts;
 pub mod conversation_list;
 pub mod conversations;
@@ -43,6 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(conversations::configure)
                 .configure(quick_replies::configure)
                 .configure(contacts::configure)
+                .configure(chat::configure)
                 .configure(crud::configure::<Template>)
                 .configure(inbound::configure)
                 .configure(crate::live::configure),

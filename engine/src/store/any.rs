@@ -186,6 +186,27 @@ impl Store for AnyStore {
         dispatch!(self, s => s.runtime_get(kind, id))
     }
 
+    async fn chat_append(
+        &self,
+        thread: &str,
+        entry: &str,
+        cap: usize,
+        events: Vec<NewEvent>,
+    ) -> Result<Vec<u64>, StoreError> {
+        let ids = dispatch!(self, s => s.chat_append(thread, entry, cap, events))?;
+        self.journaled(!ids.is_empty());
+        Ok(ids)
+    }
+
+    async fn chat_messages(
+        &self,
+        thread: &str,
+        from: usize,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        dispatch!(self, s => s.chat_messages(thread, from, limit))
+    }
+
     async fn idempotency_begin(
         &self,
         key: &str,

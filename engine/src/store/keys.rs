@@ -22,6 +22,7 @@
 //! | `<p>:events` | stream, capped | the event journal; entry id `<event id>-0` |
 //! | `<p>:events:last` | string | the last event id given |
 //! | `<p>:events` (channel) | pub/sub | every event as it is journaled: `{"id","kind","at","data"}` |
+//! | `<p>:chat:<agent>|<agent>` | list, capped | an internal chat thread between two agents (JSON entries) |
 //! | `<p>:idem:<sha256>` | string, TTL | an `Idempotency-Key`'s pending claim (lease) or first answer (24 h) |
 //! | `<p>:timers` | sorted set | `<conversation>|<kind>` scored by due time (ms) |
 //! | `<p>:rt:<kind>` | hash | runtime state by id, e.g. each agent's presence and queue logins |
@@ -106,6 +107,11 @@ impl Keys {
     /// Every open conversation.
     pub fn open_conversations(&self) -> String {
         format!("{}:open", self.prefix)
+    }
+
+    /// An internal chat thread between two agents.
+    pub fn chat(&self, thread: &str) -> String {
+        format!("{}:chat:{thread}", self.prefix)
     }
 
     /// An idempotency key's claim or answer (`scope` is already hashed).

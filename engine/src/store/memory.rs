@@ -40,6 +40,8 @@ struct State {
     timer_at: HashMap<(String, String), i64>,
     runtime: BTreeMap<(String, String), String>,
     closed: bool,
+    /// Internal chat threads.
+    chats: HashMap<String, VecDeque<String>>,
     /// Idempotency keys: value and expiry (ms since the epoch).
     idempotency: HashMap<String, (String, u128)>,
     /// Events kept; 0 means [`JOURNAL_CAP`].
@@ -487,6 +489,39 @@ impl Store for MemoryStore {
             .runtime
             .get(&(kind.to_owned(), id.to_owned()))
             .cloned())
+    }
+
+    async fn chat_append(
+        &self,
+        thread: &str,
+        entry: &str,
+        cap: usize,
+        events: Vec<NewEvent>,
+    ) -> Result<Vec<u64>, StoreError> {
+        let mut state = self.lock()?;
+        let chat = state.chats.entry(thread.to_owned()).or_default();
+        chat.push_back(entry.to_owned());
+        while chat.len() > cap.max(1) {
+            chat.pop_front();
+        }
+        Ok(events
+            .into_iter()
+            .map(|event| state.journal_push(event))
+            .collect())
+    }
+
+    async fn chat_messages(
+        &self,
+        thread: &str,
+        from: usize,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .lock()?
+            .chats
+            .get(thread)
+            .map(|c| c.iter().skip(from).take(limit).cloned().collect())
+            .unwrap_or_default())
     }
 
     async fn idempotency_begin(

@@ -167,6 +167,24 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<ConversationDoc>, StoreError>> + Send;
 
+    /// Appends an entry to an internal chat thread (keeping its newest `cap` entries) and
+    /// journals `events` in the same atomic step; returns the events' ids.
+    fn chat_append(
+        &self,
+        thread: &str,
+        entry: &str,
+        cap: usize,
+        events: Vec<NewEvent>,
+    ) -> impl Future<Output = Result<Vec<u64>, StoreError>> + Send;
+
+    /// Up to `limit` entries of a chat thread, from position `from` (oldest first).
+    fn chat_messages(
+        &self,
+        thread: &str,
+        from: usize,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+
     /// Claims an idempotency key for a request with `fingerprint`: the first caller gets
     /// `None` and holds the key for `lease_ms` (or until [`Store::idempotency_finish`]);
     /// later callers get the value stored under it (the pending claim or the finished answer).

@@ -31,6 +31,23 @@ static OPEN_OR_GET: LazyLock<Script> = LazyLock::new(|| {
     )
 });
 
+/// Appends a chat entry (trimming to the cap) and journals its events together.
+/// KEYS: chat list, stream, last id; ARGV: entry, cap, journal cap, events, channel.
+static CHAT_APPEND: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        "redis.call('RPUSH', KEYS[1], ARGV[1]) \
+         redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1) \
+         local reply = {} \
+         for _, e in ipairs(cjson.decode(ARGV[4])) do \
+           local id = redis.call('INCR', KEYS[3]) \
+           redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], id .. '-0', 'kind', e[1], 'at', e[2], 'data', e[3]) \
+           redis.call('PUBLISH', ARGV[5], '{\"id\":' .. id .. ',\"kind\":\"' .. e[1] .. '\",\"at\":' .. e[2] .. ',\"data\":' .. e[3] .. '}') \
+           table.insert(reply, tostring(id)) \
+         end \
+         return reply",
+    )
+});
+
 /// Claims an idempotency key: nil when claimed now, else the value already there.
 static IDEMPOTENCY_BEGIN: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
@@ -634,6 +651,46 @@ impl Store for RedisStore {
     async fn runtime_get(&self, kind: &str, id: &str) -> Result<Option<String>, StoreError> {
         let mut con = self.connection.clone();
         self.bounded(con.hget(self.keys.runtime(kind), id)).await
+    }
+
+    async fn chat_append(
+        &self,
+        thread: &str,
+        entry: &str,
+        cap: usize,
+        events: Vec<NewEvent>,
+    ) -> Result<Vec<u64>, StoreError> {
+        let rows: Vec<(&str, i64, &str)> = events
+            .iter()
+            .map(|e| (e.kind.as_str(), e.at, e.data.as_str()))
+            .collect();
+        let mut con = self.connection.clone();
+        let mut invocation = CHAT_APPEND.key(self.keys.chat(thread));
+        invocation
+            .key(self.keys.events())
+            .key(self.keys.events_last())
+            .arg(entry)
+            .arg(cap.max(1))
+            .arg(JOURNAL_CAP)
+            .arg(serde_json::to_string(&rows).expect("events serialise"))
+            .arg(self.keys.events_channel());
+        let reply = script_reply(self.bounded(invocation.invoke_async(&mut con)).await?)?;
+        reply.iter().map(|id| parse_revision(id)).collect()
+    }
+
+    async fn chat_messages(
+        &self,
+        thread: &str,
+        from: usize,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut con = self.connection.clone();
+        let stop = (from + limit - 1) as isize;
+        self.bounded(con.lrange(self.keys.chat(thread), from as isize, stop))
+            .await
     }
 
     async fn idempotency_begin(

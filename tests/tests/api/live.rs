@@ -353,3 +353,105 @@ async fn a_revoked_token_ends_its_sessions() {
     let (code, reason) = bob.closed(Duration::from_secs(5)).await.expect("closed");
     assert_eq!((code, reason.as_str()), (4401, "token no longer valid"));
 }
+
+#[tokio::test]
+async fn internal_chat_reaches_only_the_two_agents() {
+    let f = floor().await;
+    let mut bob = f.app.ws(&f.bob).await;
+    let mut sue = f.app.ws(&f.sue).await;
+    let mut ann = f.app.ws(&f.ann).await;
+    let sent = f
+        .app
+        .request(
+            Method::POST,
+            "/v1/chat/bob/messages",
+            Some(&f.ann),
+            Some(&json!({"body": "Can you take the Lopez text?"})),
+        )
+        .await;
+    sent.expect_status(201);
+    assert_eq!(sent.body["from_agent_id"], "ann");
+    let got = bob.next_of("chat.message").await;
+    assert_eq!(
+        got["data"]["message"]["body"],
+        "Can you take the Lopez text?"
+    );
+    assert_eq!(ann.next_of("chat.message").await["id"], got["id"]);
+    // Not the supervisor: a chat is between its two agents.
+    let seen: Vec<Value> = sue.events_within(Duration::from_millis(500)).await;
+    assert!(seen.iter().all(|e| e["type"] != "chat.message"), "{seen:?}");
+
+    f.app
+        .request(
+            Method::POST,
+            "/v1/chat/ann/messages",
+            Some(&f.bob),
+            Some(&json!({"body": "Sure"})),
+        )
+        .await
+        .expect_status(201);
+    let thread = f
+        .app
+        .request(Method::GET, "/v1/chat/bob/messages", Some(&f.ann), None)
+        .await;
+    thread.expect_status(200);
+    let bodies: Vec<&str> = thread.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies, ["Can you take the Lopez text?", "Sure"]);
+    // Another team's agent, the admin, oneself, blank text: refused, nothing stored.
+    for (token, path, body, status, code) in [
+        (
+            &f.ann,
+            "/v1/chat/eve/messages",
+            json!({"body": "hi"}),
+            404,
+            "not_found",
+        ),
+        (
+            &f.eve,
+            "/v1/chat/ann/messages",
+            json!({"body": "hi"}),
+            404,
+            "not_found",
+        ),
+        (
+            &f.ann,
+            "/v1/chat/ann/messages",
+            json!({"body": "hi"}),
+            400,
+            "invalid_value",
+        ),
+        (
+            &f.ann,
+            "/v1/chat/bob/messages",
+            json!({"body": "  "}),
+            400,
+            "invalid_value",
+        ),
+        (
+            &f.ann,
+            "/v1/chat/bob/messages",
+            json!({"text": "hi"}),
+            400,
+            "unknown_field",
+        ),
+    ] {
+        f.app
+            .request(Method::POST, path, Some(token), Some(&body))
+            .await
+            .expect_error(status, code);
+    }
+    f.app
+        .post("/v1/chat/bob/messages", json!({"body": "hi"}))
+        .await
+        .expect_error(403, "forbidden");
+    let again = f
+        .app
+        .request(Method::GET, "/v1/chat/ann/messages", Some(&f.bob), None)
+        .await;
+    assert_eq!(again.body["items"].as_array().unwrap().len(), 2);
+}
