@@ -281,6 +281,8 @@ impl From<engine::runtime::EngineError> for ApiError {
             EngineError::Conversation(_) | EngineError::Agent(_) => {
                 Self::new(ErrorCode::ConversationConflict, message)
             }
+            EngineError::AlreadyOpen(id) => Self::new(ErrorCode::ConversationConflict, message)
+                .with_details(json!({"conversation_id": id})),
             EngineError::Catalog(e) => e.into(),
             EngineError::Store(e) => e.into(),
             EngineError::Stopped => Self::new(

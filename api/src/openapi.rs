@@ -18,7 +18,7 @@ use engine::domain::{Agent, Disposition, Number, Queue, Team, Template};
 use crate::error::ErrorBody;
 use crate::routes::crud::ResourceApi;
 use crate::routes::{
-    agents, chat, contacts, conversation_list, conversations, health, inbound, metrics,
+    agents, chat, contacts, conversation_list, conversations, health, inbound, metrics, outbound,
     quick_replies, work,
 };
 
@@ -35,13 +35,13 @@ use crate::routes::{
                 work::set_presence, work::get_presence, work::set_queues, work::accept, work::reject, work::queue_stats,
         conversations::get, conversations::thread, conversations::claim, conversations::reply, conversations::note,
         conversations::disposition, conversations::snooze, conversations::transfer, conversations::complete, agents::issue_token, agents::list_tokens, agents::revoke_token, crate::live::connect,
-        conversations::read, conversation_list::list, contacts::get, contacts::patch, contacts::history, quick_replies::list, chat::send, chat::thread),
+        conversations::read, conversation_list::list, contacts::get, contacts::patch, contacts::history, quick_replies::list, chat::send, chat::thread, outbound::start),
             components(schemas(ErrorBody, inbound::InboundRequest, inbound::InboundResponse,
                 work::PresenceRequest, work::QueuesRequest, work::AgentStateView, work::OfferView, work::QueueStatsView,
         conversations::ConversationView, conversations::DispositionView, conversations::TextRequest,
         conversations::ReplyRequest, conversations::ReadRequest, conversation_list::ConversationPage, conversation_list::ConversationRow,
         conversation_list::LastMessageView, conversation_list::ViewName, contacts::ContactView, contacts::ContactPatchRequest,
-        quick_replies::QuickReplyView, quick_replies::QuickReplyList, chat::ChatRequest, chat::ChatThread,
+        quick_replies::QuickReplyView, quick_replies::QuickReplyList, chat::ChatRequest, chat::ChatThread, outbound::StartRequest, outbound::StartedView,
         conversations::DispositionRequest, conversations::SnoozeRequest, conversations::TransferRequest, conversations::TransferMode, health::Health, agents::IssueTokenRequest, agents::TokenView, agents::IssuedTokenView, agents::TokenList)),
     modifiers(&ConfigurationPaths, &BearerAuth),
     tags(
@@ -136,6 +136,7 @@ fn close_request_schemas(doc: OpenApi) -> serde_json::Value {
                     "ReadRequest",
                     "ContactPatchRequest",
                     "ChatRequest",
+                    "StartRequest",
                 ]
                 .contains(&name.as_str());
             if request {

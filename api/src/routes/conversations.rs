@@ -154,8 +154,8 @@ fn actor(principal: &Principal) -> Result<AgentId, ApiError> {
         )),
     }
 }
-
-fn text(field: &str, value: &str) -> Result<String, ApiError> {
+/// A reply or note text: 1 to 1600 characters, not blank.
+pub fn text(field: &str, value: &str) -> Result<String, ApiError> {
     let chars = value.chars().count();
     if value.trim().is_empty() || chars > MAX_TEXT_CHARS {
         return Err(engine::domain::ValidationError::invalid(
@@ -395,7 +395,7 @@ pub async fn reply(
     let template = match &request.template_id {
         Some(template_id) => {
             let context =
-                super::quick_replies::RenderContext::load(&state, &principal, conversation.clone())
+                super::quick_replies::RenderContext::load(&state, &principal, &conversation)
                     .await?;
             let template = context.applicable(&state, template_id).await?;
             Some((context, template))
@@ -425,7 +425,7 @@ pub async fn reply(
 }
 
 /// Checks media URLs: at most 10, each an absolute http(s) URL of at most 2000 characters.
-fn media_urls(urls: Vec<String>) -> Result<Vec<String>, ApiError> {
+pub fn media_urls(urls: Vec<String>) -> Result<Vec<String>, ApiError> {
     if urls.len() > 10 {
         return Err(engine::domain::ValidationError::invalid(
             "media_urls",
@@ -684,7 +684,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/conversations")
             .route(web::get().to(super::conversation_list::list))
-            .default_service(method_not_allowed("GET")),
+            .route(web::post().to(super::outbound::start))
+            .default_service(method_not_allowed("GET, POST")),
     )
     .service(
         web::resource("/conversations/{id}")

@@ -11,6 +11,7 @@ pub mod health;
 pub mod inbound;
 pub mod metrics;
 pub mod numbers;
+pub mod outbound;
 pub mod queues;
 pub mod quick_replies;
 pub mod teams;

@@ -8,7 +8,7 @@
 use actix_web::{HttpResponse, web};
 use engine::catalog::MAX_PAGE_SIZE;
 use engine::conversation::Conversation;
-use engine::domain::{Agent, Queue, Template, TemplateScope};
+use engine::domain::{Agent, PhoneNumber, Queue, QueueId, Template, TemplateScope};
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -43,7 +43,9 @@ pub struct QuickReplyList {
 
 /// What placeholders are filled from.
 pub struct RenderContext {
-    conversation: Conversation,
+    customer: PhoneNumber,
+    campaign: String,
+    queue_id: QueueId,
     queue: Option<Queue>,
     contact: engine::contacts::Contact,
     agent: Option<Agent>,
@@ -58,20 +60,41 @@ impl RenderContext {
     pub async fn load(
         state: &AppState,
         principal: &Principal,
-        conversation: Conversation,
+        conversation: &Conversation,
+    ) -> Result<Self, ApiError> {
+        Self::for_parts(
+            state,
+            principal,
+            conversation.customer.clone(),
+            conversation.campaign.to_string(),
+            conversation.queue_id.clone(),
+        )
+        .await
+    }
+
+    /// The values for a text to `customer` in `campaign` and `queue` (a conversation about to
+    /// start).
+    pub async fn for_parts(
+        state: &AppState,
+        principal: &Principal,
+        customer: PhoneNumber,
+        campaign: String,
+        queue_id: QueueId,
     ) -> Result<Self, ApiError> {
         let queue = state
             .catalog
-            .find::<Queue>(conversation.queue_id.as_str())
+            .find::<Queue>(queue_id.as_str())
             .await?
             .map(|s| s.resource);
-        let contact = state.contacts.get(&conversation.customer).await?;
+        let contact = state.contacts.get(&customer).await?;
         let agent = match principal {
             Principal::Agent(owner) => Some(owner.agent.clone()),
             Principal::Admin => None,
         };
         Ok(Self {
-            conversation,
+            customer,
+            campaign,
+            queue_id,
             queue,
             contact,
             agent,
@@ -82,7 +105,7 @@ impl RenderContext {
     pub fn value(&self, name: &str) -> Option<String> {
         let contact = &self.contact;
         match name {
-            "campaign" => Some(self.conversation.campaign.to_string()),
+            "campaign" => Some(self.campaign.clone()),
             "queue.name" => self.queue.as_ref().map(|q| q.name.to_string()),
             "agent.name" => self.agent.as_ref().map(|a| a.name.to_string()),
             "agent.first_name" => self
@@ -92,7 +115,7 @@ impl RenderContext {
             "contact.name" => contact.name.clone(),
             "contact.first_name" => contact.name.as_deref().and_then(first_word),
             "contact.email" => contact.email.clone(),
-            "contact.phone" => Some(self.conversation.customer.to_string()),
+            "contact.phone" => Some(self.customer.to_string()),
             "contact.address" => contact.address.clone(),
             other => other
                 .strip_prefix("contact.")
@@ -105,11 +128,9 @@ impl RenderContext {
         match &template.scope {
             TemplateScope::Campaign { campaign } => campaign
                 .as_str()
-                .eq_ignore_ascii_case(self.conversation.campaign.as_str())
+                .eq_ignore_ascii_case(&self.campaign)
                 .then_some(0),
-            TemplateScope::Queue { queue_id } => {
-                (queue_id == &self.conversation.queue_id).then_some(1)
-            }
+            TemplateScope::Queue { queue_id } => (queue_id == &self.queue_id).then_some(1),
             TemplateScope::Team { team_id } => self
                 .queue
                 .as_ref()
@@ -169,7 +190,7 @@ pub async fn list(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let conversation = super::conversations::visible(&state, &principal, &id).await?;
-    let context = RenderContext::load(&state, &principal, conversation).await?;
+    let context = RenderContext::load(&state, &principal, &conversation).await?;
     let mut ranked = Vec::new();
     let mut after: Option<String> = None;
     loop {

@@ -300,6 +300,18 @@ impl Conversation {
         )
     }
 
+    /// A new conversation an agent starts by texting the customer (outbound): owned by the
+    /// agent from the start, nobody waiting, in no queue.
+    pub fn open_outbound(opening: Opening, agent: &AgentId, at: Millis) -> Self {
+        let (mut conversation, _enqueue) = Self::open(opening, at);
+        conversation.status = ConversationStatus::Owned;
+        conversation.owner = Some(agent.clone());
+        conversation.waiting_since = None;
+        conversation.last_customer_at = None;
+        conversation.last_agent_at = Some(at);
+        conversation
+    }
+
     /// Records a message for lists: the preview, and the unread count (a customer message
     /// adds one; an agent's message reads everything before it).
     pub fn record_message(&mut self, direction: Direction, body: &str, at: Millis) {
@@ -1041,5 +1053,20 @@ mod tests {
         let c = owned_by("a", 1_000);
         let json = serde_json::to_string(&c).unwrap();
         assert_eq!(serde_json::from_str::<Conversation>(&json).unwrap(), c);
+    }
+
+    #[test]
+    fn an_outbound_conversation_is_owned_and_nobody_waits() {
+        let ann = AgentId::parse("ann").unwrap();
+        let (queued, _) = Conversation::open(opening(), 10);
+        let mut c = Conversation::open_outbound(opening(), &ann, 10);
+        assert_eq!(c.status, ConversationStatus::Owned);
+        assert_eq!(c.owner, Some(ann));
+        assert_eq!(c.waiting_since, None);
+        assert_eq!(c.last_agent_at, Some(10));
+        assert_eq!(c.id, queued.id);
+        // No alert is due: the customer waits for nothing.
+        c.reconcile_alerts();
+        assert!(c.alerts.is_empty());
     }
 }

@@ -676,6 +676,88 @@ impl Handler<Reply> for ConversationActor {
     }
 }
 
+/// An agent starts the conversation by texting the customer (outbound).
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Value, EngineError>")]
+pub struct StartOutbound {
+    /// Where it belongs.
+    pub routing: Routing,
+    /// The customer.
+    pub customer: crate::domain::PhoneNumber,
+    /// The agent, who owns it from the start.
+    pub agent: AgentId,
+    /// The first text.
+    pub text: super::engine::OutgoingText,
+}
+
+impl Handler<StartOutbound> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<Value, EngineError>>;
+
+    fn handle(&mut self, msg: StartOutbound, _: &mut Context<Self>) -> Self::Result {
+        self.last_active = tokio::time::Instant::now();
+        if self
+            .conversation
+            .as_ref()
+            .is_some_and(Conversation::is_open)
+        {
+            let id = self.id.clone();
+            return AtomicResponse::new(Box::pin(actix::fut::ready(Err(
+                EngineError::AlreadyOpen(id),
+            ))));
+        }
+        let at = self.engine.now();
+        let mut next = Conversation::open_outbound(
+            Opening {
+                id: self.id.clone(),
+                customer: msg.customer,
+                number_id: msg.routing.number_id,
+                campaign: msg.routing.campaign,
+                queue_id: msg.routing.queue_id,
+                priority: msg.routing.priority,
+                public_minutes: msg.routing.public_minutes,
+            },
+            &msg.agent,
+            at,
+        );
+        next.alert_thresholds = msg.routing.alerts;
+        next.record_message(Direction::Outbound, &msg.text.body, at);
+        let record = json!({
+            "id": ulid::Ulid::new().to_string().to_lowercase(),
+            "direction": "outbound",
+            "body": msg.text.body,
+            "media_urls": msg.text.media_urls,
+            "template_id": msg.text.template_id,
+            "agent_id": msg.agent,
+            "status": "outbox",
+            "at": at,
+        });
+        let events = vec![
+            (
+                "conversation.created",
+                json!({"number_id": next.number_id, "campaign": next.campaign, "outbound": true}),
+            ),
+            (
+                "conversation.assigned",
+                json!({"agent_id": msg.agent, "outbound": true}),
+            ),
+            ("message.sent", json!({"message": record})),
+        ];
+        let change = Change {
+            next,
+            message: Some(record.clone()),
+            provider_message_id: None,
+            events,
+            followups: Vec::new(),
+        };
+        let commit = self.commit(change);
+        AtomicResponse::new(Box::pin(commit.map(move |outcome, _, _| {
+            outcome?;
+            metrics().messages.with_label_values(&["outbound"]).inc();
+            Ok(record)
+        })))
+    }
+}
+
 /// An agent marks the customer's messages read: all, or the first `through`.
 #[derive(Message, Clone)]
 #[rtype(result = "Result<Option<Value>, EngineError>")]

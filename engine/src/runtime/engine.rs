@@ -15,7 +15,7 @@ use super::agent_actor::{
 };
 use super::conversation_actor::{
     AddDisposition, AddNote, Claim, Complete, ConversationActor, CustomerMessage, GetConversation,
-    MarkRead, Reply, Routing, Snooze, TimerDue, Transfer, TransferTarget,
+    MarkRead, Reply, Routing, Snooze, StartOutbound, TimerDue, Transfer, TransferTarget,
 };
 use super::queue_actor::{AnswerOffer, GetQueueView, QueueActor, QueueMail, QueueView};
 use crate::catalog::{Catalog, CatalogError};
@@ -82,9 +82,21 @@ pub enum EngineError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The customer already has an open conversation with the number.
+    #[error("conversation {0} with this customer and number is open already")]
+    AlreadyOpen(ConversationId),
     /// The engine is shutting down.
     #[error("the routing engine is not running")]
     Stopped,
+}
+
+/// An outbound conversation started.
+#[derive(Debug, Clone)]
+pub struct OutboundStarted {
+    /// The new conversation.
+    pub conversation_id: ConversationId,
+    /// Its first message (in the outbox).
+    pub message: Value,
 }
 
 /// A customer's message as a provider delivered it.
@@ -548,6 +560,18 @@ impl Engine {
             .await?
             .ok_or_else(|| EngineError::UnknownNumber(message.to.to_string()))?;
         let number = self.inner.catalog.get::<Number>(&number_id).await?.resource;
+        let (conversation_id, _, routing) = self.open_or_get(number, &message.from).await?;
+        self.ask_conversation(&conversation_id, CustomerMessage { message, routing })
+            .await?
+    }
+
+    /// The open conversation of `customer` with `number` (opening one when there is none:
+    /// the bool says so), and where it is routed.
+    async fn open_or_get(
+        &self,
+        number: Number,
+        customer: &crate::domain::PhoneNumber,
+    ) -> Result<(ConversationId, bool, Routing), EngineError> {
         let queue = self
             .inner
             .catalog
@@ -556,14 +580,10 @@ impl Engine {
             .resource;
         self.ensure_queue(&queue.id).await?;
         let candidate = ConversationId::generate();
-        let (conversation_id, _) = self
+        let (conversation_id, opened) = self
             .inner
             .store
-            .conversation_open_or_get(
-                number.id.as_str(),
-                message.from.as_str(),
-                candidate.as_str(),
-            )
+            .conversation_open_or_get(number.id.as_str(), customer.as_str(), candidate.as_str())
             .await?;
         let conversation_id = ConversationId::parse(conversation_id)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -578,8 +598,59 @@ impl Engine {
                 awaiting_reply_secs: queue.alerts.awaiting_reply_secs.get(),
             },
         };
-        self.ask_conversation(&conversation_id, CustomerMessage { message, routing })
-            .await?
+        Ok((conversation_id, opened, routing))
+    }
+
+    /// An agent starts a conversation by texting `customer` from `number`. The agent owns it
+    /// from the start (a slot of its capacity); the reply routes like any text. Refused when
+    /// the customer has an open conversation with the number already.
+    pub async fn start_outbound(
+        &self,
+        agent: &AgentId,
+        number: Number,
+        customer: &crate::domain::PhoneNumber,
+        text: OutgoingText,
+    ) -> Result<OutboundStarted, EngineError> {
+        let (conversation_id, _, routing) = self.open_or_get(number, customer).await?;
+        let agent_addr = self.ensure_agent(agent).await?;
+        agent_addr
+            .send(TakeConversation(conversation_id.clone()))
+            .await
+            .map_err(|_| EngineError::Stopped)??;
+        let started = self
+            .ask_conversation(
+                &conversation_id,
+                StartOutbound {
+                    routing,
+                    customer: customer.clone(),
+                    agent: agent.clone(),
+                    text,
+                },
+            )
+            .await
+            .and_then(|answer| answer);
+        match started {
+            Ok(message) => Ok(OutboundStarted {
+                conversation_id,
+                message,
+            }),
+            Err(e) => {
+                // Open already, or not stored: the slot was never used.
+                if !matches!(e, EngineError::AlreadyOpen(_))
+                    || !self.owns(agent, &conversation_id).await
+                {
+                    agent_addr.do_send(ReleaseConversation(conversation_id));
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Whether `agent` owns the conversation now.
+    async fn owns(&self, agent: &AgentId, conversation: &ConversationId) -> bool {
+        self.conversation(conversation)
+            .await
+            .is_ok_and(|c| c.owner.as_ref() == Some(agent))
     }
 
     /// Sets an agent's presence.

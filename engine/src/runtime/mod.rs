@@ -18,6 +18,6 @@ mod queue_actor;
 pub use clock::Clock;
 pub use conversation_actor::TransferTarget;
 pub use engine::{
-    AgentSnapshot, Engine, EngineConfig, EngineError, InboundAck, InboundMessage, OutgoingText,
-    QueueSnapshot,
+    AgentSnapshot, Engine, EngineConfig, EngineError, InboundAck, InboundMessage, OutboundStarted,
+    OutgoingText, QueueSnapshot,
 };

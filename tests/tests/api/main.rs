@@ -8,6 +8,7 @@ mod health;
 mod idempotency;
 mod inbound;
 mod live;
+mod outbound;
 mod persistence;
 mod readiness;
 mod validation;

@@ -1,0 +1,207 @@
+//! `POST /v1/conversations`: an agent starts a conversation by texting a customer from one of
+//! its teams' business numbers (Nextiva's outbound SMS by campaign, XCALLY's "new SMS").
+//! The agent owns it from the start; the customer's answer routes back to it like any text.
+//! Until the SMS channel exists the text waits in the outbox (`status: outbox`).
+
+use actix_web::http::header::LOCATION;
+use actix_web::{HttpResponse, web};
+use engine::catalog::MAX_PAGE_SIZE;
+use engine::domain::{Number, NumberId, PhoneNumber};
+use engine::runtime::OutgoingText;
+use engine::store::{ResourceKind, Store};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+use super::conversations::ConversationView;
+use super::quick_replies::RenderContext;
+use crate::auth::Principal;
+use crate::error::{ApiError, ErrorBody, ErrorCode};
+use crate::extract::ValidJson;
+use crate::schema::time;
+use crate::state::AppState;
+use crate::visibility::visible_queue;
+
+/// A conversation to start.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"to": "+15550001111", "campaign": "Spring", "template_id": "tp_welcome"}))]
+pub struct StartRequest {
+    /// The customer's number (E.164).
+    #[schema(value_type = crate::schema::PhoneText)]
+    pub to: String,
+    /// The business number to text from: its id or its phone number.
+    pub number: Option<String>,
+    /// Or a campaign: the first of its numbers in the caller's teams.
+    #[schema(max_length = 100)]
+    pub campaign: Option<String>,
+    /// The text (1 to 1600 characters); or `template_id` alone to send a template rendered.
+    #[schema(min_length = 1, max_length = 1600, pattern = r"\S")]
+    pub body: Option<String>,
+    /// The template the text comes from.
+    #[schema(value_type = Option<crate::schema::IdText>)]
+    pub template_id: Option<String>,
+    /// Media to attach (MMS): up to 10 http(s) URLs.
+    #[serde(default)]
+    #[schema(max_items = 10)]
+    pub media_urls: Vec<String>,
+}
+
+/// The conversation started and its first message.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StartedView {
+    /// The conversation, owned by the caller.
+    pub conversation: ConversationView,
+    /// The first message, `status: outbox`.
+    #[schema(value_type = Object)]
+    pub message: Value,
+}
+
+/// The business number to text from, which must route to one of the caller's teams' queues.
+async fn sending_number(
+    state: &AppState,
+    principal: &Principal,
+    number: Option<&str>,
+    campaign: Option<&str>,
+) -> Result<Number, ApiError> {
+    match (number, campaign) {
+        (Some(raw), _) => {
+            let not_found = || ApiError::not_found("number", raw);
+            let found = match PhoneNumber::parse("number", raw) {
+                Ok(phone) => match state
+                    .store()
+                    .config_find_unique(ResourceKind::Number, "phone", phone.as_str())
+                    .await?
+                {
+                    Some(id) => state.catalog.find::<Number>(&id).await?.map(|s| s.resource),
+                    None => None,
+                },
+                Err(_) => match NumberId::parse(raw) {
+                    Ok(id) => state
+                        .catalog
+                        .find::<Number>(id.as_str())
+                        .await?
+                        .map(|s| s.resource),
+                    Err(_) => None,
+                },
+            };
+            let number = found.ok_or_else(not_found)?;
+            visible_queue(state, principal, number.queue_id.as_str())
+                .await
+                .map_err(|_| not_found())?;
+            Ok(number)
+        }
+        (None, Some(campaign)) => {
+            let mut after: Option<String> = None;
+            loop {
+                let page = state
+                    .catalog
+                    .list::<Number>(after.as_deref(), MAX_PAGE_SIZE)
+                    .await?;
+                for stored in page.items {
+                    let number = stored.resource;
+                    if number.campaign.as_str().eq_ignore_ascii_case(campaign)
+                        && visible_queue(state, principal, number.queue_id.as_str())
+                            .await
+                            .is_ok()
+                    {
+                        return Ok(number);
+                    }
+                }
+                match page.next_after {
+                    Some(next) => after = Some(next),
+                    None => return Err(ApiError::not_found("campaign", campaign)),
+                }
+            }
+        }
+        (None, None) => Err(ApiError::new(
+            ErrorCode::MissingField,
+            "missing field `number` (or `campaign`): which business number texts the customer",
+        )
+        .with_details(json!({"field": "number"}))),
+    }
+}
+
+/// Starts an outbound conversation.
+#[utoipa::path(post, path = "/v1/conversations", tag = "conversations",
+    request_body = StartRequest,
+    responses(
+        (status = 201, description = "Started; `Location` names the conversation", body = StartedView),
+        (status = 400, description = "Bad input", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not an agent token", body = ErrorBody),
+        (status = 404, description = "No such number, campaign or template in the caller's teams", body = ErrorBody),
+        (status = 409, description = "`conversation_conflict`: the customer has an open conversation with the number (`details.conversation_id`), or the agent is at capacity", body = ErrorBody),
+        (status = 422, description = "`template_placeholder_missing`", body = ErrorBody),
+    ))]
+pub async fn start(
+    principal: Principal,
+    state: web::Data<AppState>,
+    body: ValidJson<StartRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let request = body.0;
+    let Principal::Agent(owner) = &principal else {
+        return Err(ApiError::forbidden(
+            "conversations are started with an agent's token",
+        ));
+    };
+    let customer = PhoneNumber::parse("to", &request.to)?;
+    let media_urls = super::conversations::media_urls(request.media_urls)?;
+    let number = sending_number(
+        &state,
+        &principal,
+        request.number.as_deref(),
+        request.campaign.as_deref(),
+    )
+    .await?;
+    let template = match &request.template_id {
+        Some(template_id) => {
+            let context = RenderContext::for_parts(
+                &state,
+                &principal,
+                customer.clone(),
+                number.campaign.to_string(),
+                number.queue_id.clone(),
+            )
+            .await?;
+            let template = context.applicable(&state, template_id).await?;
+            Some((context, template))
+        }
+        None => None,
+    };
+    let body = match (request.body, &template) {
+        (Some(body), _) => super::conversations::text("body", &body)?,
+        (None, Some((context, template))) => context.render(template)?,
+        (None, None) => {
+            return Err(ApiError::new(
+                ErrorCode::MissingField,
+                "missing field `body` (or a `template_id` to send)",
+            )
+            .with_details(json!({"field": "body"})));
+        }
+    };
+    let text = OutgoingText {
+        body,
+        media_urls,
+        template_id: template.map(|(_, t)| t.id.to_string()),
+    };
+    let started = state
+        .engine
+        .start_outbound(&owner.agent.id, number, &customer, text)
+        .await?;
+    let conversation = state.engine.conversation(&started.conversation_id).await?;
+    let mut message = started.message;
+    if let Some(at) = message.get("at").and_then(Value::as_i64) {
+        message["at"] = json!(time(at));
+    }
+    tracing::info!(conversation_id = %started.conversation_id, agent_id = %owner.agent.id, "outbound conversation started");
+    Ok(HttpResponse::Created()
+        .insert_header((
+            LOCATION,
+            format!("/v1/conversations/{}", started.conversation_id),
+        ))
+        .json(StartedView {
+            conversation: ConversationView::from(&conversation),
+            message,
+        }))
+}
