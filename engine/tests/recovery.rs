@@ -95,7 +95,7 @@ async fn a_restarted_engine_comes_back_in_the_same_state_and_routing_goes_on() {
         .await
         .unwrap();
     first
-        .reply(&agent("ann"), &conversations[0], "Checking".into())
+        .reply(&agent("ann"), &conversations[0], "Checking")
         .await
         .unwrap();
     first

@@ -334,13 +334,13 @@ async fn a_reply_before_public_minutes_keeps_the_conversation_private() {
     let conversation = owned_by_ann(&engine).await;
     assert!(
         engine
-            .reply(&agent("bob"), &conversation, "hi".into())
+            .reply(&agent("bob"), &conversation, "hi")
             .await
             .is_err(),
         "only watchers reply"
     );
     engine
-        .reply(&agent("ann"), &conversation, "On it!".into())
+        .reply(&agent("ann"), &conversation, "On it!")
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_secs(30 * 60)).await;
@@ -354,11 +354,7 @@ async fn saved_for_later_wakes_on_time_and_goes_to_the_same_agent_first() {
     let (_, engine) = paused_engine().await;
     let conversation = owned_by_ann(&engine).await;
     engine
-        .reply(
-            &agent("ann"),
-            &conversation,
-            "I'll check and text you back".into(),
-        )
+        .reply(&agent("ann"), &conversation, "I'll check and text you back")
         .await
         .unwrap();
     let until = engine.now() + 10 * 60_000;
@@ -580,7 +576,7 @@ async fn alerts_are_raised_when_due_and_cleared_when_they_no_longer_apply() {
         "{journal:?}"
     );
     engine
-        .reply(&agent("ann"), &conversation, "Sorry for the wait".into())
+        .reply(&agent("ann"), &conversation, "Sorry for the wait")
         .await
         .unwrap();
     settle().await;
@@ -628,7 +624,7 @@ async fn idle_conversations_leave_memory_and_come_back_from_the_store() {
     settle().await;
     accept_next(&engine, "ann").await;
     engine
-        .reply(&agent("ann"), &later, "Back in ten".into())
+        .reply(&agent("ann"), &later, "Back in ten")
         .await
         .unwrap();
     engine
@@ -677,7 +673,7 @@ async fn the_thread_keeps_messages_replies_and_internal_notes_in_order() {
         .await
         .unwrap();
     engine
-        .reply(&agent("ann"), &conversation, "Hi! Looking now.".into())
+        .reply(&agent("ann"), &conversation, "Hi! Looking now.")
         .await
         .unwrap();
     let thread = engine.thread(&conversation, 0, 10).await.unwrap();
@@ -719,7 +715,7 @@ async fn warm_transfer_keeps_the_owner_until_the_target_accepts() {
         .reply(
             &agent("ann"),
             &conversation,
-            "One moment, I'm bringing in a colleague".into(),
+            "One moment, I'm bringing in a colleague",
         )
         .await
         .unwrap();

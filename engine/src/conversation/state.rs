@@ -141,8 +141,8 @@ pub enum ConversationError {
     /// The snooze time is not in the future.
     #[error("snooze time must be in the future")]
     SnoozeInPast,
-    /// Only an owned conversation can be snoozed.
-    #[error("only an owned conversation can be saved for later")]
+    /// The command needs an owner (snooze, transfer, complete) and nobody owns it.
+    #[error("nobody owns the conversation; this needs its owner")]
     NotOwned,
 }
 
@@ -693,10 +693,14 @@ impl Conversation {
         out
     }
 
-    /// Records a disposition.
+    /// Records a disposition: the outcome is said by who worked it, the owner or a
+    /// subscriber (a former owner or someone who replied).
     pub fn add_disposition(&mut self, entry: DispositionEntry) -> Result<(), ConversationError> {
         if !self.is_open() {
             return Err(ConversationError::Closed);
+        }
+        if self.owner.as_ref() != Some(&entry.agent) && !self.subscribers.contains(&entry.agent) {
+            return Err(ConversationError::NotOwner(entry.agent));
         }
         self.dispositions.push(entry);
         Ok(())
@@ -956,6 +960,17 @@ mod tests {
     #[test]
     fn completion_requires_a_disposition_where_the_queue_says_so() {
         let mut c = owned_by("a", 1_000);
+        let by = |agent: &str| DispositionEntry {
+            code: Slug::parse("code", "sale").unwrap(),
+            note: None,
+            agent: ag(agent),
+            at: 1_500,
+        };
+        assert_eq!(
+            c.add_disposition(by("b")),
+            Err(ConversationError::NotOwner(ag("b"))),
+            "only who worked it says the outcome"
+        );
         assert_eq!(
             c.complete(&ag("a"), true, 2_000),
             Err(ConversationError::DispositionRequired)

@@ -125,6 +125,12 @@ pub struct OutgoingText {
     pub template_id: Option<String>,
 }
 
+impl From<&str> for OutgoingText {
+    fn from(body: &str) -> Self {
+        Self::from(body.to_owned())
+    }
+}
+
 impl From<String> for OutgoingText {
     fn from(body: String) -> Self {
         Self {

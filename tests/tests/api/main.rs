@@ -12,4 +12,6 @@ mod outbound;
 mod persistence;
 mod readiness;
 mod validation;
+mod visibility;
+mod volley;
 mod work;
