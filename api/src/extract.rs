@@ -149,7 +149,8 @@ impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJson<T> {
         let mut payload = payload.take();
         Box::pin(async move {
             let body = read_body(&mut payload).await?;
-            if body.is_empty() {
+            // No body, or JSON `null`: nothing was said.
+            if body.is_empty() || body.trim_ascii() == b"null" {
                 return Ok(OptionalJson(T::default()));
             }
             if !json {

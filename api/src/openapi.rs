@@ -144,9 +144,105 @@ fn close_request_schemas(doc: OpenApi) -> serde_json::Value {
             }
         }
     }
+    require_one_of(
+        &mut value,
+        "ReplyRequest",
+        &[&[("body", "string"), ("template_id", "string")]],
+    );
+    require_one_of(
+        &mut value,
+        "StartRequest",
+        &[
+            &[("number", "string"), ("campaign", "string")],
+            &[("body", "string"), ("template_id", "string")],
+        ],
+    );
     add_idempotency_header(&mut value);
     describe_agent_view(&mut value);
+    strip_null_from_query_parameters(&mut value);
     value
+}
+
+/// States "at least one of these fields" rules on a request schema: one `anyOf` per group,
+/// all of them required together (`allOf`).
+fn require_one_of(doc: &mut serde_json::Value, schema: &str, groups: &[&[(&str, &str)]]) {
+    let Some(target) = doc
+        .pointer_mut(&format!("/components/schemas/{schema}"))
+        .and_then(|s| s.as_object_mut())
+    else {
+        return;
+    };
+    let rules: Vec<serde_json::Value> = groups
+        .iter()
+        .map(|group| {
+            let options: Vec<serde_json::Value> = group
+                .iter()
+                .map(|(field, kind)| {
+                    serde_json::json!({"required": [field], "properties": {*field: {"type": kind}}})
+                })
+                .collect();
+            serde_json::json!({"anyOf": options})
+        })
+        .collect();
+    target.insert("allOf".into(), serde_json::Value::Array(rules));
+}
+
+/// A query string cannot carry `null`: optional query parameters are absent or a value.
+fn strip_null_from_query_parameters(doc: &mut serde_json::Value) {
+    fn without_null(schema: &mut serde_json::Value) {
+        let Some(map) = schema.as_object_mut() else {
+            return;
+        };
+        if let Some(serde_json::Value::Array(types)) = map.get("type").cloned() {
+            let kept: Vec<serde_json::Value> = types.into_iter().filter(|t| t != "null").collect();
+            if kept.len() == 1 {
+                map.insert("type".into(), kept[0].clone());
+            } else {
+                map.insert("type".into(), serde_json::Value::Array(kept));
+            }
+        }
+        for key in ["oneOf", "anyOf"] {
+            if let Some(serde_json::Value::Array(options)) = map.get(key).cloned() {
+                let kept: Vec<serde_json::Value> = options
+                    .into_iter()
+                    .filter(|o| o.get("type") != Some(&serde_json::json!("null")))
+                    .collect();
+                if kept.len() == 1 {
+                    map.remove(key);
+                    if let serde_json::Value::Object(only) = &kept[0] {
+                        for (k, v) in only {
+                            map.insert(k.clone(), v.clone());
+                        }
+                    }
+                } else {
+                    map.insert(key.into(), serde_json::Value::Array(kept));
+                }
+            }
+        }
+    }
+    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else {
+        return;
+    };
+    for item in paths.values_mut() {
+        let Some(operations) = item.as_object_mut() else {
+            continue;
+        };
+        for operation in operations.values_mut() {
+            let Some(parameters) = operation
+                .get_mut("parameters")
+                .and_then(|p| p.as_array_mut())
+            else {
+                continue;
+            };
+            for parameter in parameters {
+                if parameter.get("in") == Some(&serde_json::json!("query"))
+                    && let Some(schema) = parameter.get_mut("schema")
+                {
+                    without_null(schema);
+                }
+            }
+        }
+    }
 }
 
 /// `GET /v1/agents/{id}` answers agents and supervisors too, with the routing state.
@@ -202,10 +298,18 @@ fn add_idempotency_header(doc: &mut serde_json::Value) {
             }));
         }
         if let Some(responses) = post.get_mut("responses").and_then(|r| r.as_object_mut()) {
-            responses.entry("422").or_insert_with(|| serde_json::json!({
-                "description": "`idempotency_key_reused`",
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
-            }));
+            let error = |description: &str| {
+                serde_json::json!({
+                    "description": description,
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+                })
+            };
+            responses
+                .entry("422")
+                .or_insert_with(|| error("`idempotency_key_reused`"));
+            responses.entry("400").or_insert_with(|| {
+                error("Bad input, or `invalid_value`: a malformed `Idempotency-Key`")
+            });
         }
     }
 }

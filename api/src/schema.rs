@@ -50,6 +50,15 @@ text_schema!(
     PhoneText, "PhoneNumber", 8, 16, r"^\+[1-9][0-9]{6,14}$", "+15550102000"
 );
 text_schema!(
+    /// A media URL (MMS): `http://` or `https://`, a host, no spaces; at most 2000 characters.
+    MediaUrlText,
+    "MediaUrl",
+    8,
+    2000,
+    r"^https?://[^\s/\u0000-\u001f\u007f-\u009f][^\s\u0000-\u001f\u007f-\u009f]*$",
+    "https://example.com/photo.jpg"
+);
+text_schema!(
     /// A code: lowercase letters, digits, `_`, `-`.
     SlugText, "Code", 1, 64, r"^[a-z0-9_-]{1,64}$", "resolved"
 );

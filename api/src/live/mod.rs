@@ -46,6 +46,7 @@ impl Live {
 /// The query of `GET /v1/ws`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct WsQuery {
     /// The token, for clients that cannot set headers (browsers); `Authorization: Bearer`
     /// works too.

@@ -34,6 +34,7 @@ pub struct ChatThread {
 /// `?from=&limit=` of a thread.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ChatQuery {
     /// Position of the first entry (default 0).
     #[param(minimum = 0)]

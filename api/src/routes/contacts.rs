@@ -101,14 +101,14 @@ pub struct ContactPatchRequest {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(nullable, format = Date)]
     pub date_of_birth: Option<Option<String>>,
-    /// External ids to set (`null` removes one).
+    /// External ids to set (`null` removes one; the whole map `null` changes nothing).
     #[serde(default)]
     #[schema(value_type = Option<BTreeMap<String, Option<String>>>)]
-    pub external_ids: BTreeMap<String, Option<String>>,
+    pub external_ids: Option<BTreeMap<String, Option<String>>>,
     /// Custom fields to set (`null` removes one). Keys: letters, digits, `_`, up to 64.
     #[serde(default)]
     #[schema(value_type = Option<BTreeMap<String, Option<String>>>)]
-    pub custom_fields: BTreeMap<String, Option<String>>,
+    pub custom_fields: Option<BTreeMap<String, Option<String>>>,
 }
 
 fn text_field(
@@ -219,8 +219,8 @@ impl ContactPatchRequest {
                 |v| NaiveDate::parse_from_str(v, "%Y-%m-%d").is_ok_and(|d| d <= today),
                 "must be a date YYYY-MM-DD, not in the future",
             )?,
-            external_ids: entries("external_ids", self.external_ids)?,
-            custom_fields: entries("custom_fields", self.custom_fields)?,
+            external_ids: entries("external_ids", self.external_ids.unwrap_or_default())?,
+            custom_fields: entries("custom_fields", self.custom_fields.unwrap_or_default())?,
         })
     }
 }
@@ -298,15 +298,19 @@ pub async fn patch(
 /// The range and page of a contact's history.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     /// Active at or after (RFC 3339).
+    #[param(value_type = Option<DateTime<Utc>>)]
     pub from: Option<String>,
     /// Active before (RFC 3339).
+    #[param(value_type = Option<DateTime<Utc>>)]
     pub to: Option<String>,
     /// Rows per page, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
+    #[param(pattern = r"^[0-9]{1,15}\.[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
     pub cursor: Option<String>,
 }
 

@@ -42,6 +42,7 @@ pub enum ViewName {
 /// The filters of `GET /v1/conversations`.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ConversationFilter {
     /// `open` (default), `waiting`, `unassigned`, `mine`, `closed` or `all`.
     pub view: Option<ViewName>,
@@ -60,8 +61,10 @@ pub struct ConversationFilter {
     /// `true`: with unread customer messages; `false`: without.
     pub unread: Option<bool>,
     /// Active at or after this time (RFC 3339).
+    #[param(value_type = Option<chrono::DateTime<Utc>>)]
     pub from: Option<String>,
     /// Active before this time (RFC 3339).
+    #[param(value_type = Option<chrono::DateTime<Utc>>)]
     pub to: Option<String>,
     /// Text in the customer's number, contact name, campaign or last message.
     #[param(max_length = 100)]
@@ -70,6 +73,7 @@ pub struct ConversationFilter {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
+    #[param(pattern = r"^[0-9]{1,15}\.[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
     pub cursor: Option<String>,
 }
 

@@ -200,6 +200,7 @@ pub async fn get(
 /// `?from=&limit=` of the thread.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ThreadQuery {
     /// Position of the first entry (default 0).
     #[param(minimum = 0)]
@@ -268,7 +269,7 @@ pub struct ReplyRequest {
     pub body: Option<String>,
     /// Media to attach (MMS): up to 10 `https://` or `http://` URLs.
     #[serde(default)]
-    #[schema(max_items = 10)]
+    #[schema(value_type = Vec<crate::schema::MediaUrlText>, max_items = 10)]
     pub media_urls: Vec<String>,
     /// The template this text comes from.
     #[schema(value_type = Option<crate::schema::IdText>)]
@@ -437,7 +438,10 @@ pub fn media_urls(urls: Vec<String>) -> Result<Vec<String>, ApiError> {
         let ok = url.len() <= 2000
             && (url.starts_with("https://") || url.starts_with("http://"))
             && url.split_once("://").is_some_and(|(_, rest)| {
-                !rest.is_empty() && !rest.starts_with('/') && !rest.contains(char::is_whitespace)
+                // No spaces or control characters anywhere (U+FEFF counts as a space, as in
+                // the documented pattern).
+                let bad = |c: char| c.is_whitespace() || c.is_control() || c == '\u{feff}';
+                !rest.is_empty() && !rest.starts_with('/') && !rest.contains(bad)
             });
         if !ok {
             return Err(engine::domain::ValidationError::invalid(

@@ -43,7 +43,7 @@ pub struct StartRequest {
     pub template_id: Option<String>,
     /// Media to attach (MMS): up to 10 http(s) URLs.
     #[serde(default)]
-    #[schema(max_items = 10)]
+    #[schema(value_type = Vec<crate::schema::MediaUrlText>, max_items = 10)]
     pub media_urls: Vec<String>,
 }
 
