@@ -91,7 +91,20 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         .with_details(json!({"field": "."})));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        // serde_json reports a number or `true` where an enum's string belongs as a syntax
+        // error ("expected value"); when the body is well-formed JSON it is a wrong type.
+        let syntax = err.inner().classify() == serde_json::error::Category::Syntax;
+        if syntax && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() {
+            let path = err.path().to_string();
+            return ApiError::new(
+                ErrorCode::InvalidType,
+                format!("{path}: invalid type: expected one of the documented values"),
+            )
+            .with_details(json!({"field": path}));
+        }
+        json_error(err)
+    })?;
     de.end().map_err(|e| {
         ApiError::new(
             ErrorCode::MalformedJson,

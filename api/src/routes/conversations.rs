@@ -645,6 +645,7 @@ pub async fn transfer(
         }
     };
     let note = optional_note(request.note)?;
+    transfer_target_visible(&state, &principal, &target).await?;
     act(principal, &state, &id, async |engine, agent, c| {
         engine
             .transfer(&agent, &c, target, warm, note)
@@ -652,6 +653,41 @@ pub async fn transfer(
             .map(|()| None)
     })
     .await
+}
+
+/// A transfer may go to any queue (conversations move between teams), but to an agent only
+/// when the caller sees the agent (a shared team) or the agent works the queue named with it;
+/// any other agent is 404, like one that does not exist.
+async fn transfer_target_visible(
+    state: &AppState,
+    principal: &Principal,
+    target: &TransferTarget,
+) -> Result<(), ApiError> {
+    let (agent, queue) = match target {
+        TransferTarget::Agent(agent) => (agent, None),
+        TransferTarget::AgentInQueue(agent, queue) => (agent, Some(queue)),
+        TransferTarget::Queue(_) => return Ok(()),
+    };
+    let not_found = || ApiError::not_found("agent", agent.as_str());
+    let target = state
+        .catalog
+        .find::<engine::domain::Agent>(agent.as_str())
+        .await?
+        .ok_or_else(not_found)?
+        .resource;
+    if target.team_ids.iter().any(|t| principal.sees_team(t)) {
+        return Ok(());
+    }
+    if let Some(queue) = queue
+        && let Some(stored) = state
+            .catalog
+            .find::<engine::domain::Queue>(queue.as_str())
+            .await?
+        && target.team_ids.contains(&stored.resource.team_id)
+    {
+        return Ok(());
+    }
+    Err(not_found())
 }
 
 /// Complete; needs a disposition where the queue says so.

@@ -370,3 +370,205 @@ async fn another_teams_refused_actions_change_nothing() {
         Value::Null
     );
 }
+
+#[tokio::test]
+async fn bad_input_to_work_routes_is_refused_with_its_code_and_changes_nothing() {
+    let f = floor().await;
+    let ann = &f.tokens[1];
+    let c = &f.conversation;
+    let before = snapshot(&f.app, c).await;
+    let cases: Vec<(Method, String, Value, u16, &str)> = vec![
+        // Wrong types.
+        (
+            Method::PUT,
+            "/v1/agents/ann/presence".into(),
+            json!({"presence": 1}),
+            400,
+            "invalid_type",
+        ),
+        (
+            Method::PUT,
+            "/v1/agents/ann/queues".into(),
+            json!({"queue_ids": "inbound"}),
+            400,
+            "invalid_type",
+        ),
+        (
+            Method::POST,
+            format!("/v1/conversations/{c}/messages"),
+            json!({"body": ["hi"]}),
+            400,
+            "invalid_type",
+        ),
+        (
+            Method::POST,
+            format!("/v1/conversations/{c}/snooze"),
+            json!({"until": 5}),
+            400,
+            "invalid_type",
+        ),
+        (
+            Method::POST,
+            format!("/v1/conversations/{c}/read"),
+            json!({"up_to": 3}),
+            400,
+            "invalid_type",
+        ),
+        // Unknown fields.
+        (
+            Method::PUT,
+            "/v1/agents/ann/presence".into(),
+            json!({"presence": "away", "mood": "x"}),
+            400,
+            "unknown_field",
+        ),
+        (
+            Method::POST,
+            format!("/v1/conversations/{c}/notes"),
+            json!({"body": "x", "private": true}),
+            400,
+            "unknown_field",
+        ),
+        (
+            Method::POST,
+            format!("/v1/conversations/{c}/transfer"),
+            json!({"to_queue": "deals", "urgent": true}),
+            400,
+            "unknown_field",
+        ),
+        (
+            Method::POST,
+            format!("/v1/conversations/{c}/dispositions"),
+            json!({"code": "resolved", "tag": "x"}),
+            400,
+            "unknown_field",
+        ),
+        // Missing fields.
+        (
+            Method::PUT,
+            "/v1/agents/ann/presence".into(),
+            json!({}),
+            400,
+            "missing_field",
+        ),
+        (
+            Method::POST,
+            format!("/v1/conversations/{c}/notes"),
+            json!({}),
+            400,
+            "missing_field",
+        ),
+        (
+            Method::POST,
+            format!("/v1/conversations/{c}/snooze"),
+            json!({}),
+            400,
+            "missing_field",
+        ),
+        (
+            Method::POST,
+            format!("/v1/conversations/{c}/dispositions"),
+            json!({}),
+            400,
+            "missing_field",
+        ),
+        // Values out of range.
+        (
+            Method::PUT,
+            "/v1/agents/ann/presence".into(),
+            json!({"presence": "asleep"}),
+            400,
+            "invalid_value",
+        ),
+        (
+            Method::POST,
+            format!("/v1/conversations/{c}/snooze"),
+            json!({"until": "2000-01-01T00:00:00Z"}),
+            409,
+            "conversation_conflict",
+        ),
+        (
+            Method::POST,
+            format!("/v1/conversations/{c}/dispositions"),
+            json!({"code": "no-such-code"}),
+            404,
+            "not_found",
+        ),
+        (
+            Method::POST,
+            format!("/v1/conversations/{c}/transfer"),
+            json!({"mode": "warm", "to_queue": "deals"}),
+            400,
+            "invalid_value",
+        ),
+        // Stale offers and other teams' ids.
+        (
+            Method::POST,
+            "/v1/offers/of_inbound_1/accept".into(),
+            json!(null),
+            409,
+            "stale_offer",
+        ),
+        (
+            Method::POST,
+            "/v1/offers/of_deals_1/reject".into(),
+            json!(null),
+            409,
+            "stale_offer",
+        ),
+        (
+            Method::PUT,
+            "/v1/agents/ann/queues".into(),
+            json!({"queue_ids": ["deals"]}),
+            404,
+            "not_found",
+        ),
+        (
+            Method::PUT,
+            "/v1/agents/eve/presence".into(),
+            json!({"presence": "away"}),
+            404,
+            "not_found",
+        ),
+        (
+            Method::POST,
+            format!("/v1/conversations/{c}/transfer"),
+            json!({"to_agent": "eve"}),
+            404,
+            "not_found",
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (method, path, body, status, code) in &cases {
+        let body = (!body.is_null()).then(|| body.clone());
+        let answer = call(&f.app, ann, method.clone(), path, body.clone()).await;
+        if answer.status.as_u16() != *status || answer.body["code"] != *code {
+            wrong.push(format!(
+                "{method} {path} {body:?}: {} {}",
+                answer.status, answer.body
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "unexpected answers:\n{}",
+        wrong.join("\n")
+    );
+    assert_eq!(
+        snapshot(&f.app, c).await,
+        before,
+        "a refused request changed something"
+    );
+}
+
+/// What a refused request must not change: the conversation, its thread, Ann, the list.
+async fn snapshot(app: &TestApp, c: &str) -> (Value, Value, Value, Value) {
+    (
+        app.get(&format!("/v1/conversations/{c}")).await.body,
+        app.get(&format!("/v1/conversations/{c}/messages"))
+            .await
+            .body,
+        app.get("/v1/agents/ann").await.body,
+        app.get("/v1/conversations?view=all").await.body,
+    )
+}
