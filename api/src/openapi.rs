@@ -39,7 +39,7 @@ use crate::routes::{
             components(schemas(ErrorBody, inbound::InboundRequest, inbound::InboundResponse,
                 work::PresenceRequest, work::QueuesRequest, work::AgentStateView, work::OfferView, work::QueueStatsView,
         conversations::ConversationView, conversations::DispositionView, conversations::TextRequest,
-        conversations::ReplyRequest, conversations::ReadRequest, conversation_list::ConversationPage, conversation_list::ConversationRow,
+        conversations::ReplyRequest, conversations::ReadRequest, conversations::EmptyRequest, conversation_list::ConversationPage, conversation_list::ConversationRow,
         conversation_list::LastMessageView, conversation_list::ViewName, contacts::ContactView, contacts::ContactPatchRequest,
         quick_replies::QuickReplyView, quick_replies::QuickReplyList, chat::ChatRequest, chat::ChatThread, outbound::StartRequest, outbound::StartedView,
         conversations::DispositionRequest, conversations::SnoozeRequest, conversations::TransferRequest, conversations::TransferMode, health::Health, agents::IssueTokenRequest, agents::TokenView, agents::IssuedTokenView, agents::TokenList)),
@@ -74,7 +74,8 @@ pub fn document() -> serde_json::Value {
 fn close_request_schemas(doc: OpenApi) -> serde_json::Value {
     fn close(schema: &mut serde_json::Value) {
         if let serde_json::Value::Object(map) = schema {
-            if map.contains_key("properties") {
+            let object = map.get("type") == Some(&serde_json::json!("object"));
+            if map.contains_key("properties") || object {
                 map.insert(
                     "additionalProperties".into(),
                     serde_json::Value::Bool(false),
@@ -134,6 +135,7 @@ fn close_request_schemas(doc: OpenApi) -> serde_json::Value {
                     "TransferRequest",
                     "ReplyRequest",
                     "ReadRequest",
+                    "EmptyRequest",
                     "ContactPatchRequest",
                     "ChatRequest",
                     "StartRequest",
@@ -159,6 +161,7 @@ fn close_request_schemas(doc: OpenApi) -> serde_json::Value {
     );
     add_idempotency_header(&mut value);
     describe_agent_view(&mut value);
+    add_examples(&mut value);
     strip_null_from_query_parameters(&mut value);
     value
 }
@@ -241,6 +244,43 @@ fn strip_null_from_query_parameters(doc: &mut serde_json::Value) {
                     without_null(schema);
                 }
             }
+        }
+    }
+}
+
+/// Examples of every operation's request and answer, captured from a real server walking the
+/// desktop guide's flow (`docs/desktop-guide.md`), so they are what the API really says.
+const EXAMPLES: &str = include_str!("openapi_examples.json");
+
+/// Puts the captured examples on their operations: the request body's and the success
+/// answer's.
+fn add_examples(doc: &mut serde_json::Value) {
+    let examples: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(EXAMPLES).expect("the examples are JSON");
+    for (operation, example) in examples {
+        let Some((method, path)) = operation.split_once(' ') else {
+            continue;
+        };
+        let pointer = format!(
+            "/paths/{}/{}",
+            path.replace('~', "~0").replace('/', "~1"),
+            method.to_lowercase()
+        );
+        let Some(op) = doc.pointer_mut(&pointer) else {
+            continue;
+        };
+        if let (Some(request), Some(content)) = (
+            example.get("request"),
+            op.pointer_mut("/requestBody/content/application~1json"),
+        ) {
+            content["example"] = request.clone();
+        }
+        let status = example.get("status").and_then(|s| s.as_u64());
+        if let (Some(answer), Some(status)) = (example.get("response"), status)
+            && let Some(content) =
+                op.pointer_mut(&format!("/responses/{status}/content/application~1json"))
+        {
+            content["example"] = answer.clone();
         }
     }
 }
@@ -572,6 +612,40 @@ fn add_crud<R: ResourceApi>(openapi: &mut OpenApi) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every operation answering JSON shows an example of its request or answer (captured in
+    /// `openapi_examples.json`); a new route without one fails here.
+    #[test]
+    fn every_json_operation_has_an_example() {
+        let doc = document();
+        let mut missing = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let json_success = op["responses"]
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .any(|(code, r)| {
+                        code.starts_with('2') && r.pointer("/content/application~1json").is_some()
+                    });
+                let has_example = op
+                    .pointer("/requestBody/content/application~1json/example")
+                    .is_some()
+                    || op["responses"]
+                        .as_object()
+                        .unwrap()
+                        .iter()
+                        .any(|(code, r)| {
+                            code.starts_with('2')
+                                && r.pointer("/content/application~1json/example").is_some()
+                        });
+                if json_success && !has_example {
+                    missing.push(format!("{method} {path}"));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "no example: {missing:?}");
+    }
 
     #[test]
     fn document_covers_every_configuration_route() {

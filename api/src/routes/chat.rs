@@ -45,7 +45,7 @@ pub struct ChatQuery {
 }
 
 /// The caller and the teammate `raw`: 403 for the admin (chat is between agents), 404 for
-/// an agent who shares no team with the caller.
+/// an agent who shares no team with the caller, and for the caller itself.
 async fn partners(
     state: &AppState,
     principal: &Principal,
@@ -66,10 +66,8 @@ async fn partners(
         return Err(not_found());
     }
     if other.id == owner.agent.id {
-        return Err(ApiError::new(
-            ErrorCode::InvalidValue,
-            "chat with another agent, not yourself",
-        ));
+        // A chat is with a teammate; oneself is not one.
+        return Err(ApiError::not_found("teammate", raw));
     }
     Ok((owner.agent.id.clone(), other.id))
 }

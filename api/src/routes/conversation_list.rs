@@ -253,6 +253,7 @@ fn filter_from(req: &HttpRequest) -> Result<ConversationFilter, ApiError> {
                 "next_cursor": null})),
         (status = 400, description = "`invalid_query` or `invalid_cursor`", body = ErrorBody),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: `view=mine` with the admin token", body = ErrorBody),
     ))]
 pub async fn list(
     req: HttpRequest,
@@ -274,9 +275,8 @@ pub async fn list(
         Principal::Admin => None,
     };
     if matches!(view, View::Mine) && me.is_none() {
-        return Err(invalid(
-            "view",
-            "view=mine needs an agent's token; the admin can filter by agent",
+        return Err(ApiError::forbidden(
+            "view=mine is an agent's own view; the admin can filter by agent",
         ));
     }
     let id_filter = |field: &str, value: Option<&String>| -> Result<Option<String>, ApiError> {
@@ -309,7 +309,14 @@ pub async fn list(
         queue,
         campaign: text_filter("campaign", filter.campaign)?,
         agent,
-        tag: text_filter("tag", filter.tag)?,
+        tag: filter
+            .tag
+            .map(|t| {
+                engine::domain::Slug::parse("tag", &t)
+                    .map(|slug| slug.as_str().to_owned())
+                    .map_err(|_| invalid("tag", "tag is a disposition code: a-z, 0-9, _ and -"))
+            })
+            .transpose()?,
         unread: filter.unread,
         from: parse_time("from", filter.from.as_deref())?,
         to: parse_time("to", filter.to.as_deref())?,

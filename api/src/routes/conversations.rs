@@ -276,6 +276,11 @@ pub struct ReplyRequest {
     pub template_id: Option<String>,
 }
 
+/// The body of actions that take no input: nothing, or an empty object.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmptyRequest {}
+
 /// Mark the customer's messages read.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -350,7 +355,7 @@ async fn act(
 /// Claim a waiting or public conversation; the first claim wins.
 #[utoipa::path(post, path = "/v1/conversations/{id}/claim", tag = "conversations",
     params(("id" = String, Path, description = "The conversation")),
-    request_body = Option<Object>,
+    request_body(content = Option<EmptyRequest>, description = "Optional: no body, or `{}`"),
     responses(
         (status = 200, description = "The conversation after the change", body = ConversationView),
         (status = 201, description = "The new thread entry (replies and notes)", body = Object),
@@ -364,6 +369,7 @@ pub async fn claim(
     principal: Principal,
     state: web::Data<AppState>,
     id: web::Path<String>,
+    _: crate::extract::OptionalJson<EmptyRequest>,
 ) -> Result<HttpResponse, ApiError> {
     act(principal, &state, &id, async |engine, agent, c| {
         engine.claim(&agent, &c).await.map(|()| None)
@@ -693,7 +699,7 @@ async fn transfer_target_visible(
 /// Complete; needs a disposition where the queue says so.
 #[utoipa::path(post, path = "/v1/conversations/{id}/complete", tag = "conversations",
     params(("id" = String, Path, description = "The conversation")),
-    request_body = Option<Object>,
+    request_body(content = Option<EmptyRequest>, description = "Optional: no body, or `{}`"),
     responses(
         (status = 200, description = "The conversation after the change", body = ConversationView),
         (status = 201, description = "The new thread entry (replies and notes)", body = Object),
@@ -707,6 +713,7 @@ pub async fn complete(
     principal: Principal,
     state: web::Data<AppState>,
     id: web::Path<String>,
+    _: crate::extract::OptionalJson<EmptyRequest>,
 ) -> Result<HttpResponse, ApiError> {
     act(principal, &state, &id, async |engine, agent, c| {
         engine.complete(&agent, &c).await.map(|()| None)

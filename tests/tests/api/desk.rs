@@ -138,7 +138,7 @@ async fn the_list_has_views_filters_search_and_pages() {
         None,
     )
     .await
-    .expect_error(400, "invalid_query");
+    .expect_error(403, "forbidden");
 
     // Closed conversations stay listable and searchable.
     complete(&app, &ann, &first).await;

@@ -460,8 +460,8 @@ async fn internal_chat_reaches_only_the_two_agents() {
             &f.ann,
             "/v1/chat/ann/messages",
             json!({"body": "hi"}),
-            400,
-            "invalid_value",
+            404,
+            "not_found",
         ),
         (
             &f.ann,
