@@ -181,7 +181,8 @@ fn not_json() -> ApiError {
     )
 }
 
-async fn read_body(payload: &mut Payload) -> Result<BytesMut, ApiError> {
+/// Reads a whole request body, refusing more than [`MAX_JSON_BYTES`].
+pub async fn read_body(payload: &mut Payload) -> Result<BytesMut, ApiError> {
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk: Bytes = chunk.map_err(|e| {

@@ -13,17 +13,14 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{CONTENT_TYPE, HeaderName, HeaderValue, LOCATION};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::web::BytesMut;
 use actix_web::{HttpMessage, HttpResponse, web};
 use engine::store::Store;
-use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::auth::Principal;
 use crate::error::{ApiError, ErrorCode};
-use crate::extract::MAX_JSON_BYTES;
 use crate::state::AppState;
 
 /// The header.
@@ -83,7 +80,7 @@ pub async fn idempotent(
         .cloned()
         .ok_or_else(|| ApiError::internal("AppState is not registered"))?;
 
-    let body = read(&mut req).await?;
+    let body = crate::extract::read_body(&mut req.take_payload()).await?;
     req.set_payload(actix_web::dev::Payload::from(body.clone().freeze()));
     let caller = match &principal {
         Principal::Admin => "admin".to_owned(),
@@ -193,25 +190,4 @@ fn replay(answer: Answer) -> HttpResponse {
         HeaderValue::from_static("true"),
     ));
     response.body(answer.body)
-}
-
-async fn read(req: &mut ServiceRequest) -> Result<BytesMut, ApiError> {
-    let mut payload = req.take_payload();
-    let mut body = BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| {
-            ApiError::new(
-                ErrorCode::MalformedJson,
-                format!("the body could not be read: {e}"),
-            )
-        })?;
-        if body.len() + chunk.len() > MAX_JSON_BYTES {
-            return Err(ApiError::new(
-                ErrorCode::PayloadTooLarge,
-                format!("the body must be at most {MAX_JSON_BYTES} bytes"),
-            ));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }

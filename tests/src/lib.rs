@@ -305,6 +305,23 @@ impl TestApp {
         tokens
     }
 
+    /// Records the disposition `code` on a conversation and completes it, as `token`.
+    pub async fn dispose_and_complete(&self, token: &str, conversation: &str, code: &str) {
+        for (action, body) in [
+            ("dispositions", Some(serde_json::json!({"code": code}))),
+            ("complete", None),
+        ] {
+            self.request(
+                Method::POST,
+                &format!("/v1/conversations/{conversation}/{action}"),
+                Some(token),
+                body.as_ref(),
+            )
+            .await
+            .expect_status(200);
+        }
+    }
+
     /// Every configuration resource, as the admin lists them: compare two snapshots to prove
     /// a refused request changed nothing.
     pub async fn snapshot(&self) -> Value {

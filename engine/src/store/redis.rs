@@ -169,6 +169,31 @@ impl RedisStore {
         &self.keys
     }
 
+    /// Runs a journaling script and reads the ids its events got.
+    async fn event_ids(
+        &self,
+        invocation: &redis::ScriptInvocation<'_>,
+        con: &mut ConnectionManager,
+    ) -> Result<Vec<u64>, StoreError> {
+        let reply = script_reply(self.bounded(invocation.invoke_async(con)).await?)?;
+        reply.iter().map(|id| parse_revision(id)).collect()
+    }
+
+    /// Up to `limit` entries of a list from position `from`.
+    async fn list_range(
+        &self,
+        key: String,
+        from: usize,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut con = self.connection.clone();
+        let stop = (from + limit - 1) as isize;
+        self.bounded(con.lrange(key, from as isize, stop)).await
+    }
+
     /// Runs one Redis call under the store timeout.
     async fn bounded<T>(
         &self,
@@ -179,6 +204,15 @@ impl RedisStore {
             Err(_) => Err(StoreError::Timeout(self.timeout.as_millis() as u64)),
         }
     }
+}
+
+/// Events as the journaling scripts read them: `[[kind, at, data], ...]`.
+fn events_json(events: &[NewEvent]) -> String {
+    let rows: Vec<(&str, i64, &str)> = events
+        .iter()
+        .map(|e| (e.kind.as_str(), e.at, e.data.as_str()))
+        .collect();
+    serde_json::to_string(&rows).expect("events serialise")
 }
 
 /// Reads a script's reply: an array of strings (numbers arrive as strings by design).
@@ -455,11 +489,6 @@ impl Store for RedisStore {
         &self,
         commit: ConversationCommit,
     ) -> Result<CommitOutcome, StoreError> {
-        let events: Vec<(&str, i64, &str)> = commit
-            .events
-            .iter()
-            .map(|e| (e.kind.as_str(), e.at, e.data.as_str()))
-            .collect();
         let timers: Vec<serde_json::Value> = commit
             .timers
             .iter()
@@ -495,7 +524,7 @@ impl Store for RedisStore {
             } else {
                 "0"
             })
-            .arg(serde_json::to_string(&events).expect("events serialise"))
+            .arg(events_json(&commit.events))
             .arg(serde_json::to_string(&timers).expect("timers serialise"))
             .arg(JOURNAL_CAP)
             .arg(SEEN_MESSAGE_TTL_SECS)
@@ -519,19 +548,14 @@ impl Store for RedisStore {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        let rows: Vec<(&str, i64, &str)> = events
-            .iter()
-            .map(|e| (e.kind.as_str(), e.at, e.data.as_str()))
-            .collect();
         let mut con = self.connection.clone();
         let mut invocation = EVENTS_APPEND.key(self.keys.events());
         invocation
             .key(self.keys.events_last())
             .arg(JOURNAL_CAP)
-            .arg(serde_json::to_string(&rows).expect("events serialise"))
+            .arg(events_json(&events))
             .arg(self.keys.events_channel());
-        let reply = script_reply(self.bounded(invocation.invoke_async(&mut con)).await?)?;
-        reply.iter().map(|id| parse_revision(id)).collect()
+        self.event_ids(&invocation, &mut con).await
     }
 
     async fn conversation_messages(
@@ -540,12 +564,7 @@ impl Store for RedisStore {
         from: usize,
         limit: usize,
     ) -> Result<Vec<String>, StoreError> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let mut con = self.connection.clone();
-        let stop = (from + limit - 1) as isize;
-        self.bounded(con.lrange(self.keys.conversation_messages(id), from as isize, stop))
+        self.list_range(self.keys.conversation_messages(id), from, limit)
             .await
     }
 
@@ -622,10 +641,6 @@ impl Store for RedisStore {
         body: &str,
         events: Vec<NewEvent>,
     ) -> Result<Vec<u64>, StoreError> {
-        let rows: Vec<(&str, i64, &str)> = events
-            .iter()
-            .map(|e| (e.kind.as_str(), e.at, e.data.as_str()))
-            .collect();
         let mut con = self.connection.clone();
         let mut invocation = RUNTIME_PUT.key(self.keys.runtime(kind));
         invocation
@@ -634,10 +649,9 @@ impl Store for RedisStore {
             .arg(id)
             .arg(body)
             .arg(JOURNAL_CAP)
-            .arg(serde_json::to_string(&rows).expect("events serialise"))
+            .arg(events_json(&events))
             .arg(self.keys.events_channel());
-        let reply = script_reply(self.bounded(invocation.invoke_async(&mut con)).await?)?;
-        reply.iter().map(|id| parse_revision(id)).collect()
+        self.event_ids(&invocation, &mut con).await
     }
 
     async fn runtime_all(&self, kind: &str) -> Result<Vec<(String, String)>, StoreError> {
@@ -660,10 +674,6 @@ impl Store for RedisStore {
         cap: usize,
         events: Vec<NewEvent>,
     ) -> Result<Vec<u64>, StoreError> {
-        let rows: Vec<(&str, i64, &str)> = events
-            .iter()
-            .map(|e| (e.kind.as_str(), e.at, e.data.as_str()))
-            .collect();
         let mut con = self.connection.clone();
         let mut invocation = CHAT_APPEND.key(self.keys.chat(thread));
         invocation
@@ -672,10 +682,9 @@ impl Store for RedisStore {
             .arg(entry)
             .arg(cap.max(1))
             .arg(JOURNAL_CAP)
-            .arg(serde_json::to_string(&rows).expect("events serialise"))
+            .arg(events_json(&events))
             .arg(self.keys.events_channel());
-        let reply = script_reply(self.bounded(invocation.invoke_async(&mut con)).await?)?;
-        reply.iter().map(|id| parse_revision(id)).collect()
+        self.event_ids(&invocation, &mut con).await
     }
 
     async fn chat_messages(
@@ -684,13 +693,7 @@ impl Store for RedisStore {
         from: usize,
         limit: usize,
     ) -> Result<Vec<String>, StoreError> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let mut con = self.connection.clone();
-        let stop = (from + limit - 1) as isize;
-        self.bounded(con.lrange(self.keys.chat(thread), from as isize, stop))
-            .await
+        self.list_range(self.keys.chat(thread), from, limit).await
     }
 
     async fn idempotency_begin(

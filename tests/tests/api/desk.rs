@@ -20,28 +20,6 @@ async fn list(app: &TestApp, token: &str, query: &str) -> Value {
     answer.body
 }
 
-/// Records the `resolved` disposition (the queue requires one) and completes.
-async fn complete(app: &TestApp, token: &str, conversation: &str) {
-    call(
-        app,
-        token,
-        Method::POST,
-        &format!("/v1/conversations/{conversation}/dispositions"),
-        Some(json!({"code": "resolved"})),
-    )
-    .await
-    .expect_status(200);
-    call(
-        app,
-        token,
-        Method::POST,
-        &format!("/v1/conversations/{conversation}/complete"),
-        None,
-    )
-    .await
-    .expect_status(200);
-}
-
 fn ids(page: &Value) -> Vec<String> {
     page["items"]
         .as_array()
@@ -141,7 +119,7 @@ async fn the_list_has_views_filters_search_and_pages() {
     .expect_error(403, "forbidden");
 
     // Closed conversations stay listable and searchable.
-    complete(&app, &ann, &first).await;
+    app.dispose_and_complete(&ann, &first, "resolved").await;
     let closed = list(&app, &bob, "?view=closed&q=1111").await;
     assert_eq!(ids(&closed), vec![first.clone()]);
     assert_eq!(closed["items"][0]["status"], "closed");
@@ -247,7 +225,7 @@ async fn contacts_have_a_card_and_a_history_seen_only_by_their_teams() {
     let first = text(&app, "+15550001111").await;
     let taken = ann_takes_one(&app, &ann).await;
     owned_by(&app, &ann, &taken, "ann").await;
-    complete(&app, &ann, &first).await;
+    app.dispose_and_complete(&ann, &first, "resolved").await;
     let second = text(&app, "+15550001111").await;
     assert_ne!(
         first, second,

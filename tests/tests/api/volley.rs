@@ -88,27 +88,6 @@ async fn beacon_shows(ws: &mut WsClient, waiting: u64) -> Value {
     }
 }
 
-async fn dispose_and_complete(app: &TestApp, token: &str, conversation: &str) {
-    call(
-        app,
-        token,
-        Method::POST,
-        &format!("/v1/conversations/{conversation}/dispositions"),
-        Some(json!({"code": "resolved"})),
-    )
-    .await
-    .expect_status(200);
-    call(
-        app,
-        token,
-        Method::POST,
-        &format!("/v1/conversations/{conversation}/complete"),
-        None,
-    )
-    .await
-    .expect_status(200);
-}
-
 #[tokio::test]
 async fn the_volley_flow_with_two_agents() {
     let app = spawn_app().await;
@@ -261,8 +240,8 @@ async fn the_volley_flow_with_two_agents() {
     .expect_status(200);
     let c3_offer = offer_of(&mut ann_ws, &c3).await;
     accept(&mut ann_ws, &c3_offer, &c3).await;
-    dispose_and_complete(&app, &ann, &c2).await;
-    dispose_and_complete(&app, &ann, &c3).await;
+    app.dispose_and_complete(&ann, &c2, "resolved").await;
+    app.dispose_and_complete(&ann, &c3, "resolved").await;
 
     // Nothing waits: the agent's view and the beacon say so.
     beacon_shows(&mut ann_ws, 0).await;
