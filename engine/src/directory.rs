@@ -291,13 +291,13 @@ fn matches(
         && query.customer.as_ref().is_none_or(|p| &c.customer == p)
         && needle.is_none_or(|n| {
             c.customer.as_str().contains(n)
-                || c.campaign.as_str().to_lowercase().contains(n)
+                || contains_ignoring_case(c.campaign.as_str(), n)
                 || names
                     .get(c.customer.as_str())
                     .is_some_and(|name| name.contains(n))
                 || c.last_message
                     .as_ref()
-                    .is_some_and(|m| m.preview.to_lowercase().contains(n))
+                    .is_some_and(|m| contains_ignoring_case(&m.preview, n))
         })
 }
 
