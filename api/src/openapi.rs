@@ -19,7 +19,7 @@ use crate::error::ErrorBody;
 use crate::routes::crud::ResourceApi;
 use crate::routes::{
     agents, chat, contacts, conversation_list, conversations, health, inbound, metrics, outbound,
-    quick_replies, work,
+    quick_replies, sms, work,
 };
 
 /// The document, assembled from annotated handlers and the generated configuration paths.
@@ -35,13 +35,13 @@ use crate::routes::{
                 work::set_presence, work::get_presence, work::set_queues, work::accept, work::reject, work::queue_stats,
         conversations::get, conversations::thread, conversations::claim, conversations::reply, conversations::note,
         conversations::disposition, conversations::snooze, conversations::transfer, conversations::complete, agents::issue_token, agents::list_tokens, agents::revoke_token, crate::live::connect,
-        conversations::read, conversation_list::list, contacts::get, contacts::patch, contacts::history, quick_replies::list, chat::send, chat::thread, outbound::start),
+        conversations::read, conversation_list::list, contacts::get, contacts::patch, contacts::history, quick_replies::list, chat::send, chat::thread, outbound::start, sms::segments),
             components(schemas(ErrorBody, inbound::InboundRequest, inbound::InboundResponse,
                 work::PresenceRequest, work::QueuesRequest, work::AgentStateView, work::OfferView, work::QueueStatsView,
         conversations::ConversationView, conversations::DispositionView, conversations::TextRequest,
         conversations::ReplyRequest, conversations::ReadRequest, conversations::EmptyRequest, conversation_list::ConversationPage, conversation_list::ConversationRow,
         conversation_list::LastMessageView, conversation_list::ViewName, contacts::ContactView, contacts::ContactPatchRequest,
-        quick_replies::QuickReplyView, quick_replies::QuickReplyList, chat::ChatRequest, chat::ChatThread, outbound::StartRequest, outbound::StartedView,
+        quick_replies::QuickReplyView, quick_replies::QuickReplyList, chat::ChatRequest, chat::ChatThread, outbound::StartRequest, outbound::StartedView, sms::SegmentsRequest, sms::SegmentsView,
         conversations::DispositionRequest, conversations::SnoozeRequest, conversations::TransferRequest, conversations::TransferMode, health::Health, agents::IssueTokenRequest, agents::TokenView, agents::IssuedTokenView, agents::TokenList)),
     modifiers(&ConfigurationPaths, &BearerAuth),
     tags(
@@ -54,6 +54,7 @@ use crate::routes::{
                         (name = "messages", description = "Customer messages from SMS providers"),
                 (name = "work", description = "Agent work: presence, queue logins, offers, queue stats"),
         (name = "conversations", description = "A conversation's detail, thread and actions"),
+        (name = "sms", description = "SMS text rules: segments and encodings"),
         (name = "chat", description = "Internal chat between agents, never sent to customers"),
         (name = "contacts", description = "Contact cards and their conversation history"),
         (name = "live", description = "The websocket: live events, resume, offers, queue stats (docs/websocket.md)"),
@@ -139,6 +140,7 @@ fn close_request_schemas(doc: OpenApi) -> serde_json::Value {
                     "ContactPatchRequest",
                     "ChatRequest",
                     "StartRequest",
+                    "SegmentsRequest",
                 ]
                 .contains(&name.as_str());
             if request {

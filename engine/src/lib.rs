@@ -9,6 +9,7 @@
 //! - [`routing`]: the pure routing policy (waiting order, agent choice);
 //! - [`directory`]: every conversation in memory, for lists, search and contact history;
 //! - [`feed`]: the event journal followed for live readers, with each event's audience;
+//! - [`sms`]: SMS text rules (segments);
 //! - [`runtime`]: the actors around it, and the [`runtime::Engine`] handle the API calls.
 
 pub mod catalog;
@@ -21,4 +22,5 @@ pub mod feed;
 pub mod metrics;
 pub mod routing;
 pub mod runtime;
+pub mod sms;
 pub mod store;

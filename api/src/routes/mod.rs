@@ -14,6 +14,7 @@ pub mod numbers;
 pub mod outbound;
 pub mod queues;
 pub mod quick_replies;
+pub mod sms;
 pub mod teams;
 pub mod templates;
 pub mod work;
@@ -46,6 +47,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(quick_replies::configure)
                 .configure(contacts::configure)
                 .configure(chat::configure)
+                .configure(sms::configure)
                 .configure(crud::configure::<Template>)
                 .configure(inbound::configure)
                 .configure(crate::live::configure),

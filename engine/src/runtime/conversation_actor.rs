@@ -334,10 +334,13 @@ impl Actor for ConversationActor {
 }
 
 fn message_record(message: &InboundMessage, at: i64) -> Value {
+    let cost = crate::sms::segments::count(&message.body);
     json!({
         "id": ulid::Ulid::new().to_string().to_lowercase(),
         "direction": "inbound",
         "body": message.body,
+        "encoding": cost.encoding,
+        "segments": cost.segments,
         "media_urls": message.media_urls,
         "provider_message_id": message.provider_message_id,
         "at": at,
@@ -654,10 +657,13 @@ impl Handler<Reply> for ConversationActor {
                 c.subscribers.remove(&msg.agent);
             }
             c.record_message(Direction::Outbound, &msg.body, now);
+            let cost = crate::sms::segments::count(&msg.body);
             let record = json!({
                 "id": ulid::Ulid::new().to_string().to_lowercase(),
                 "direction": "outbound",
                 "body": msg.body,
+                "encoding": cost.encoding,
+                "segments": cost.segments,
                 "media_urls": msg.media_urls,
                 "template_id": msg.template_id,
                 "agent_id": msg.agent,
@@ -721,10 +727,13 @@ impl Handler<StartOutbound> for ConversationActor {
         );
         next.alert_thresholds = msg.routing.alerts;
         next.record_message(Direction::Outbound, &msg.text.body, at);
+        let cost = crate::sms::segments::count(&msg.text.body);
         let record = json!({
             "id": ulid::Ulid::new().to_string().to_lowercase(),
             "direction": "outbound",
             "body": msg.text.body,
+            "encoding": cost.encoding,
+            "segments": cost.segments,
             "media_urls": msg.text.media_urls,
             "template_id": msg.text.template_id,
             "agent_id": msg.agent,

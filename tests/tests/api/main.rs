@@ -11,6 +11,7 @@ mod live;
 mod outbound;
 mod persistence;
 mod readiness;
+mod sms;
 mod validation;
 mod visibility;
 mod volley;
