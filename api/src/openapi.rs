@@ -13,7 +13,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, Required, ResponseBuilder};
 use utoipa::{Modify, OpenApi as _, PartialSchema, ToSchema};
 
-use engine::domain::{Agent, Disposition, Number, Queue, Team, Template};
+use engine::domain::{Agent, Disposition, Number, ProviderAccount, Queue, Team, Template};
 
 use crate::error::ErrorBody;
 use crate::routes::crud::ResourceApi;
@@ -51,6 +51,7 @@ use crate::routes::{
         (name = "numbers", description = "Business numbers customers text"),
         (name = "dispositions", description = "Outcome codes"),
         (name = "templates", description = "Quick replies"),
+        (name = "provider_accounts", description = "SMS provider accounts (credentials are write-only)"),
                         (name = "messages", description = "Customer messages from SMS providers"),
                 (name = "work", description = "Agent work: presence, queue logins, offers, queue stats"),
         (name = "conversations", description = "A conversation's detail, thread and actions"),
@@ -139,6 +140,8 @@ fn close_request_schemas(doc: OpenApi) -> serde_json::Value {
                     "EmptyRequest",
                     "ContactPatchRequest",
                     "ChatRequest",
+                    "CreateProviderAccount",
+                    "PatchProviderAccount",
                     "StartRequest",
                     "SegmentsRequest",
                 ]
@@ -163,6 +166,7 @@ fn close_request_schemas(doc: OpenApi) -> serde_json::Value {
     );
     add_idempotency_header(&mut value);
     describe_agent_view(&mut value);
+    hide_secrets(&mut value);
     add_examples(&mut value);
     strip_null_from_query_parameters(&mut value);
     value
@@ -287,6 +291,26 @@ fn add_examples(doc: &mut serde_json::Value) {
     }
 }
 
+/// A provider account's auth token is write-only: its answer says `auth_token_set` instead.
+fn hide_secrets(doc: &mut serde_json::Value) {
+    if let Some(properties) = doc
+        .pointer_mut("/components/schemas/ProviderAccount/properties")
+        .and_then(|p| p.as_object_mut())
+    {
+        properties.remove("auth_token");
+        properties.insert(
+            "auth_token_set".into(),
+            serde_json::json!({"type": "boolean", "description": "Whether an auth token is stored (it is never shown)."}),
+        );
+    }
+    if let Some(required) = doc
+        .pointer_mut("/components/schemas/ProviderAccount/required")
+        .and_then(|r| r.as_array_mut())
+    {
+        required.retain(|r| r != "auth_token");
+    }
+}
+
 /// `GET /v1/agents/{id}` answers agents and supervisors too, with the routing state.
 fn describe_agent_view(doc: &mut serde_json::Value) {
     let Some(get) = doc.pointer_mut("/paths/~1v1~1agents~1{id}/get") else {
@@ -390,6 +414,7 @@ impl Modify for ConfigurationPaths {
         add_crud::<Number>(openapi);
         add_crud::<Disposition>(openapi);
         add_crud::<Template>(openapi);
+        add_crud::<ProviderAccount>(openapi);
     }
 }
 

@@ -17,10 +17,11 @@ mod ws;
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
 /// Every configuration collection, in dependency order.
-pub const COLLECTIONS: [&str; 6] = [
+pub const COLLECTIONS: [&str; 7] = [
     "teams",
     "queues",
     "agents",
+    "provider_accounts",
     "numbers",
     "dispositions",
     "templates",

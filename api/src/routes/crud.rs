@@ -33,6 +33,15 @@ pub trait ResourceApi: ConfigResource + utoipa::ToSchema {
     /// it takes the patch by reference.
     fn patch(self, input: &Self::Patch) -> Result<Self, ValidationError>;
 
+    /// The resource as answered (its fields, timestamps, revision); a resource holding
+    /// secrets leaves them out.
+    fn answer(stored: &Stored<Self>) -> serde_json::Value
+    where
+        Self: Sized,
+    {
+        serde_json::to_value(View::from(stored)).expect("resources serialise")
+    }
+
     /// The `GET` of one resource: the admin's configuration view, unless the resource shows
     /// more (an agent shows its routing state too).
     fn get_route() -> actix_web::Route
@@ -104,7 +113,7 @@ async fn create<R: ResourceApi>(
     );
     Ok(HttpResponse::Created()
         .insert_header((LOCATION, format!("{}/{}", R::PATH, stored.resource.id())))
-        .json(View::from(&stored)))
+        .json(R::answer(&stored)))
 }
 
 async fn list<R: ResourceApi>(
@@ -118,7 +127,7 @@ async fn list<R: ResourceApi>(
         .list::<R>(query.after()?.as_deref(), query.limit())
         .await?;
     Ok(HttpResponse::Ok().json(ListView {
-        items: page.items.iter().map(View::from).collect(),
+        items: page.items.iter().map(R::answer).collect(),
         next_cursor: page.next_after.as_deref().map(encode_cursor),
     }))
 }
@@ -129,7 +138,7 @@ async fn get<R: ResourceApi>(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let stored = state.catalog.get::<R>(&path_id::<R>(&id)?).await?;
-    Ok(HttpResponse::Ok().json(View::from(&stored)))
+    Ok(HttpResponse::Ok().json(R::answer(&stored)))
 }
 
 async fn update<R: ResourceApi>(
@@ -144,7 +153,7 @@ async fn update<R: ResourceApi>(
         .update::<R>(&id, |current| current.patch(&body.0))
         .await?;
     tracing::info!(kind = R::KIND.as_str(), id = %id, revision = stored.revision, "updated");
-    Ok(HttpResponse::Ok().json(View::from(&stored)))
+    Ok(HttpResponse::Ok().json(R::answer(&stored)))
 }
 
 async fn delete<R: ResourceApi>(

@@ -12,6 +12,7 @@ pub mod inbound;
 pub mod metrics;
 pub mod numbers;
 pub mod outbound;
+pub mod provider_accounts;
 pub mod queues;
 pub mod quick_replies;
 pub mod sms;
@@ -21,7 +22,7 @@ pub mod work;
 
 use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, web};
-use engine::domain::{Agent, Disposition, Number, Queue, Team, Template};
+use engine::domain::{Agent, Disposition, Number, ProviderAccount, Queue, Team, Template};
 
 use crate::auth::authenticate;
 use crate::error::{ApiError, ErrorCode};
@@ -49,6 +50,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(chat::configure)
                 .configure(sms::configure)
                 .configure(crud::configure::<Template>)
+                .configure(crud::configure::<ProviderAccount>)
                 .configure(inbound::configure)
                 .configure(crate::live::configure),
         );

@@ -5,7 +5,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::domain::{
-    Agent, Disposition, Number, Queue, Team, Template, TemplateScope, Token, ValidationError,
+    Agent, Disposition, Number, ProviderAccount, Queue, Team, Template, TemplateScope, Token,
+    ValidationError,
 };
 use crate::store::{ResourceKind, ResourceRef, UniqueKey};
 
@@ -94,10 +95,14 @@ impl ConfigResource for Number {
         self.id.as_str()
     }
     fn refs(&self) -> Vec<ResourceRef> {
-        vec![ResourceRef::new(
+        let mut refs = vec![ResourceRef::new(
             ResourceKind::Queue,
             self.queue_id.as_str(),
-        )]
+        )];
+        if let Some(account) = &self.provider_account_id {
+            refs.push(ResourceRef::new(ResourceKind::ProviderAccount, account));
+        }
+        refs
     }
     fn uniques(&self) -> Vec<UniqueKey> {
         vec![UniqueKey {
@@ -107,6 +112,22 @@ impl ConfigResource for Number {
     }
     fn validate(&self) -> Result<(), ValidationError> {
         Number::validate(self)
+    }
+}
+
+impl ConfigResource for ProviderAccount {
+    const KIND: ResourceKind = ResourceKind::ProviderAccount;
+    fn id(&self) -> &str {
+        self.id.as_str()
+    }
+    fn uniques(&self) -> Vec<UniqueKey> {
+        vec![UniqueKey {
+            field: "name",
+            value: name_key(self.name.as_str()),
+        }]
+    }
+    fn validate(&self) -> Result<(), ValidationError> {
+        ProviderAccount::validate(self)
     }
 }
 

@@ -122,6 +122,10 @@ resource_id!(
     TokenId, "tok"
 );
 resource_id!(
+    /// Identifies an SMS provider account (Twilio, the simulator).
+    ProviderAccountId, "pa"
+);
+resource_id!(
     /// Identifies a conversation: one thread between a customer and a business number.
     ConversationId, "cv"
 );

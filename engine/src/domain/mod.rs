@@ -14,12 +14,13 @@ mod template;
 pub use bounded::{AlertSecs, Capacity, OfferTimeoutSecs, Priority, PublicMinutes};
 pub use error::ValidationError;
 pub use ids::{
-    AgentId, ConversationId, DispositionId, NumberId, QueueId, TeamId, TemplateId, TokenId,
+    AgentId, ConversationId, DispositionId, NumberId, ProviderAccountId, QueueId, TeamId,
+    TemplateId, TokenId,
 };
 pub use name::{Name, Slug};
 pub use phone::PhoneNumber;
 pub use resources::{
-    Agent, AgentRole, Disposition, Number, Presence, Queue, QueueAlerts, RoutingStrategy, Team,
-    Template, TemplateScope, Token,
+    Agent, AgentRole, Disposition, Number, Presence, ProviderAccount, ProviderKind, Queue,
+    QueueAlerts, RoutingStrategy, Team, Template, TemplateScope, Token,
 };
 pub use template::TemplateBody;

@@ -9,8 +9,8 @@ use utoipa::ToSchema;
 
 use super::{
     AgentId, AlertSecs, Capacity, DispositionId, Name, NumberId, OfferTimeoutSecs, PhoneNumber,
-    Priority, PublicMinutes, QueueId, Slug, TeamId, TemplateBody, TemplateId, TokenId,
-    ValidationError,
+    Priority, ProviderAccountId, PublicMinutes, QueueId, Slug, TeamId, TemplateBody, TemplateId,
+    TokenId, ValidationError,
 };
 
 /// The most teams one agent may belong to: visibility checks walk this list.
@@ -164,6 +164,89 @@ impl Number {
                     "must be 1 to 64 letters, digits, '_', '-' or '.'",
                 ));
             }
+        }
+        Ok(())
+    }
+}
+
+/// Which SMS provider an account belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderKind {
+    /// Twilio, or a service speaking its REST API and webhooks.
+    Twilio,
+    /// The in-process simulator for demos and load tests.
+    Simulator,
+}
+
+/// An SMS provider account: the credentials that receive (webhook signatures) and send for
+/// the numbers that name it. The auth token is a secret: stored, never answered or logged.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ProviderAccount {
+    /// The account's id.
+    pub id: ProviderAccountId,
+    /// Unique among provider accounts.
+    pub name: Name,
+    /// Which provider.
+    pub provider: ProviderKind,
+    /// Twilio's `AccountSid` (`AC…`).
+    pub account_sid: Option<String>,
+    /// Twilio's auth token: signs webhooks and authenticates sends. Write-only.
+    pub auth_token: Option<String>,
+    /// The provider's REST base URL (default `https://api.twilio.com`).
+    pub base_url: Option<String>,
+}
+
+impl std::fmt::Debug for ProviderAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderAccount")
+            .field("id", &self.id)
+            .field("provider", &self.provider)
+            .field("account_sid", &self.account_sid)
+            .field("auth_token", &self.auth_token.as_ref().map(|_| "[secret]"))
+            .finish_non_exhaustive()
+    }
+}
+
+impl ProviderAccount {
+    /// Checks the fields' forms: a Twilio account needs its SID and token.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        if let Some(sid) = &self.account_sid {
+            let ok = sid.len() == 34
+                && sid.starts_with("AC")
+                && sid[2..].chars().all(|c| c.is_ascii_hexdigit());
+            if !ok {
+                return Err(ValidationError::invalid(
+                    "account_sid",
+                    "must be AC followed by 32 hexadecimal digits",
+                ));
+            }
+        }
+        if let Some(token) = &self.auth_token
+            && (token.len() < 8
+                || token.len() > 128
+                || !token.bytes().all(|b| b.is_ascii_graphic()))
+        {
+            return Err(ValidationError::invalid(
+                "auth_token",
+                "must be 8 to 128 visible ASCII characters",
+            ));
+        }
+        if let Some(url) = &self.base_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            return Err(ValidationError::invalid(
+                "base_url",
+                "must be an http:// or https:// URL",
+            ));
+        }
+        if self.provider == ProviderKind::Twilio
+            && (self.account_sid.is_none() || self.auth_token.is_none())
+        {
+            return Err(ValidationError::invalid(
+                "auth_token",
+                "a twilio account needs account_sid and auth_token",
+            ));
         }
         Ok(())
     }

@@ -20,11 +20,13 @@ pub enum ResourceKind {
     Template,
     /// An issued API token.
     Token,
+    /// An SMS provider account.
+    ProviderAccount,
 }
 
 impl ResourceKind {
     /// Every kind, for iteration in tests and tools.
-    pub const ALL: [ResourceKind; 7] = [
+    pub const ALL: [ResourceKind; 8] = [
         Self::Team,
         Self::Queue,
         Self::Agent,
@@ -32,6 +34,7 @@ impl ResourceKind {
         Self::Disposition,
         Self::Template,
         Self::Token,
+        Self::ProviderAccount,
     ];
 
     /// The kind's name in keys, references and error details.
@@ -44,6 +47,7 @@ impl ResourceKind {
             Self::Disposition => "disposition",
             Self::Template => "template",
             Self::Token => "token",
+            Self::ProviderAccount => "provider_account",
         }
     }
 }

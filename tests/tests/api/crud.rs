@@ -164,6 +164,19 @@ async fn number_lifecycle_normalises_the_phone() {
     .await
     .expect_status(204);
 
+    // A provider account must exist to be named.
+    app.post(
+        "/v1/numbers",
+        json!({"phone": "+15550102001", "campaign": "Renewals", "queue_id": queue, "provider_account_id": "twilio-main"}),
+    )
+    .await
+    .expect_error(409, "reference_not_found");
+    app.post(
+        "/v1/provider_accounts",
+        json!({"id": "twilio-main", "name": "Twilio main", "provider": "simulator"}),
+    )
+    .await
+    .expect_status(201);
     lifecycle(
         &app,
         "numbers",
@@ -172,6 +185,71 @@ async fn number_lifecycle_normalises_the_phone() {
         ("provider_account_id", Value::Null),
     )
     .await;
+}
+
+#[tokio::test]
+async fn provider_account_lifecycle_never_shows_the_token() {
+    let app = spawn_app().await;
+    let secret = "s3cr3t-auth-token";
+    let created = app
+        .post(
+            "/v1/provider_accounts",
+            json!({"name": "Twilio main", "provider": "twilio",
+                   "account_sid": "AC00000000000000000000000000000001", "auth_token": secret}),
+        )
+        .await;
+    created.expect_status(201);
+    assert_eq!(created.body["auth_token_set"], true);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    for answer in [
+        created.body.clone(),
+        app.get(&format!("/v1/provider_accounts/{id}")).await.body,
+        app.get("/v1/provider_accounts").await.body,
+        app.patch(
+            &format!("/v1/provider_accounts/{id}"),
+            json!({"auth_token": "rotated-token-1"}),
+        )
+        .await
+        .body,
+    ] {
+        let text = answer.to_string();
+        assert!(
+            !text.contains(secret) && !text.contains("rotated-token-1"),
+            "{text}"
+        );
+        assert!(!text.contains("\"auth_token\""), "{text}");
+    }
+    for (body, code) in [
+        (json!({"name": "T", "provider": "twilio"}), "invalid_value"),
+        (
+            json!({"name": "T", "provider": "twilio", "account_sid": "AC1", "auth_token": "abcdefgh"}),
+            "invalid_value",
+        ),
+        (
+            json!({"name": "T", "provider": "carrier-pigeon"}),
+            "invalid_value",
+        ),
+        (
+            json!({"name": "T", "provider": "simulator", "base_url": "ftp://x"}),
+            "invalid_value",
+        ),
+    ] {
+        app.post("/v1/provider_accounts", body)
+            .await
+            .expect_error(400, code);
+    }
+    // Numbers that name it keep it alive.
+    let team = app.create_team("Floor").await;
+    let queue = app.create_queue("Inbound", &team).await;
+    app.post(
+        "/v1/numbers",
+        json!({"phone": "+15550102009", "campaign": "C", "queue_id": queue, "provider_account_id": id}),
+    )
+    .await
+    .expect_status(201);
+    app.delete(&format!("/v1/provider_accounts/{id}"))
+        .await
+        .expect_error(409, "resource_in_use");
 }
 
 #[tokio::test]
