@@ -69,6 +69,8 @@ pub enum ErrorCode {
     IdempotencyKeyReused,
     /// The first request with this `Idempotency-Key` is still being handled.
     IdempotencyInProgress,
+    /// A provider webhook's signature does not match its account's credentials.
+    InvalidSignature,
     /// The store cannot be reached.
     StoreUnavailable,
     /// A bug; the message says nothing more on purpose.
@@ -77,7 +79,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and the test that pins them.
-    pub const ALL: [ErrorCode; 29] = [
+    pub const ALL: [ErrorCode; 30] = [
         Self::Unauthorized,
         Self::Forbidden,
         Self::NotFound,
@@ -105,6 +107,7 @@ impl ErrorCode {
         Self::TemplatePlaceholderMissing,
         Self::IdempotencyKeyReused,
         Self::IdempotencyInProgress,
+        Self::InvalidSignature,
         Self::StoreUnavailable,
         Self::InternalError,
     ];
@@ -146,6 +149,7 @@ impl ErrorCode {
                 ("idempotency_key_reused", StatusCode::UNPROCESSABLE_ENTITY)
             }
             Self::IdempotencyInProgress => ("idempotency_in_progress", StatusCode::CONFLICT),
+            Self::InvalidSignature => ("invalid_signature", StatusCode::FORBIDDEN),
             Self::StoreUnavailable => ("store_unavailable", StatusCode::SERVICE_UNAVAILABLE),
             Self::InternalError => ("internal_error", StatusCode::INTERNAL_SERVER_ERROR),
         }
@@ -390,6 +394,7 @@ mod tests {
             ("template_placeholder_missing", 422),
             ("idempotency_key_reused", 422),
             ("idempotency_in_progress", 409),
+            ("invalid_signature", 403),
             ("store_unavailable", 503),
             ("internal_error", 500),
         ];

@@ -182,7 +182,10 @@ fn not_json() -> ApiError {
 }
 
 /// Reads a whole request body, refusing more than [`MAX_JSON_BYTES`].
-pub async fn read_body(payload: &mut Payload) -> Result<BytesMut, ApiError> {
+pub async fn read_body<S>(payload: &mut S) -> Result<BytesMut, ApiError>
+where
+    S: futures_util::Stream<Item = Result<Bytes, actix_web::error::PayloadError>> + Unpin,
+{
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk: Bytes = chunk.map_err(|e| {

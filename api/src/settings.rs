@@ -82,6 +82,11 @@ pub struct ServeArgs {
     /// Log filter, e.g. `info` or `switchboard=debug,info` [default: info].
     #[arg(long, env = "SWITCHBOARD_LOG")]
     pub log: Option<String>,
+    /// The public base URL providers call (e.g. `https://sms.example.com`), as configured in
+    /// Twilio: webhook signatures are computed over it. Without it, the request's own
+    /// scheme and host are used (right only when nothing rewrites them).
+    #[arg(long, env = "SWITCHBOARD_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 /// The TOML file: the same settings as the flags.
@@ -96,6 +101,7 @@ struct FileSettings {
     shutdown_timeout_secs: Option<u64>,
     workers: Option<usize>,
     log: Option<String>,
+    public_url: Option<String>,
 }
 
 /// Where the data lives.
@@ -133,6 +139,8 @@ pub struct Settings {
     pub handle_signals: bool,
     /// Websocket timings (heartbeat, client timeout, send timeout).
     pub websocket: crate::live::SessionConfig,
+    /// The public base URL providers call, without a trailing `/`.
+    pub public_url: Option<String>,
 }
 
 impl Settings {
@@ -149,6 +157,7 @@ impl Settings {
             log: "info".to_owned(),
             handle_signals: true,
             websocket: crate::live::SessionConfig::default(),
+            public_url: None,
         }
     }
 
@@ -184,6 +193,11 @@ impl Settings {
         if let Some(log) = args.log.or(file.log) {
             settings.log = log;
         }
+        settings.public_url = args
+            .public_url
+            .or(file.public_url)
+            .filter(|u| !u.is_empty())
+            .map(|u| u.trim_end_matches('/').to_owned());
         settings.validate()?;
         Ok(settings)
     }
@@ -196,6 +210,11 @@ impl Settings {
         }
         if self.workers == Some(0) {
             bail!("workers must be at least 1");
+        }
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            bail!("public URL must start with https:// or http://, not {url:?}");
         }
         if let Some(token) = &self.admin_token
             && token.len() < MIN_ADMIN_TOKEN_LEN

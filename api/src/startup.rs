@@ -75,7 +75,9 @@ impl Application {
             engine.clone(),
             settings.websocket,
         ));
-        let state = web::Data::new(AppState::new(store.clone(), engine, &admin_token));
+        let mut shared = AppState::new(store.clone(), engine, &admin_token);
+        shared.public_url = settings.public_url.clone();
+        let state = web::Data::new(shared);
         let openapi = web::Data::new(crate::openapi::document());
 
         let mut server = HttpServer::new(move || {

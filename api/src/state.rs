@@ -16,6 +16,8 @@ pub struct AppState {
     pub chat: engine::chat::Chat,
     /// Contact cards.
     pub contacts: engine::contacts::Contacts,
+    /// The public base URL providers call (webhook signatures are over it), when configured.
+    pub public_url: Option<String>,
     /// SHA-256 of the admin token: compared in constant time, never kept in clear.
     admin_token_sha256: [u8; 32],
 }
@@ -27,6 +29,7 @@ impl AppState {
             chat: engine::chat::Chat::new(store.clone()),
             contacts: engine::contacts::Contacts::new(store.clone(), engine.directory().clone()),
             engine,
+            public_url: None,
             catalog: Catalog::new(store),
             admin_token_sha256: Sha256::digest(admin_token.as_bytes()).into(),
         }

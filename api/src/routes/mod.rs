@@ -18,6 +18,7 @@ pub mod quick_replies;
 pub mod sms;
 pub mod teams;
 pub mod templates;
+pub mod twilio;
 pub mod work;
 
 use actix_web::middleware::from_fn;
@@ -32,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(metrics::metrics))
+        .configure(twilio::configure)
         .service(
             web::scope("/v1")
                 // Outermost last: authentication runs first, then idempotency (per caller).

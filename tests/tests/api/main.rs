@@ -12,6 +12,7 @@ mod outbound;
 mod persistence;
 mod readiness;
 mod sms;
+mod twilio;
 mod validation;
 mod visibility;
 mod volley;

@@ -1,0 +1,177 @@
+//! `POST /webhooks/twilio/sms`: customer texts (SMS and MMS) as Twilio delivers them —
+//! form-encoded, signed with `X-Twilio-Signature` by the auth token of the account that owns
+//! the `To` number, answered with empty TwiML once the message is durable. Twilio retries a
+//! webhook it got no answer for; a retry repeats the `MessageSid`, which the store refuses
+//! as a duplicate, and is acknowledged the same.
+
+use actix_web::http::header::{CONTENT_TYPE, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use engine::domain::{Number, PhoneNumber, ProviderAccount, ProviderKind};
+use engine::runtime::InboundMessage;
+use engine::sms::twilio_signature;
+use engine::store::{ResourceKind, Store};
+use serde_json::json;
+
+use crate::error::{ApiError, ErrorCode};
+use crate::extract::read_body;
+use crate::state::AppState;
+
+/// Twilio's "nothing to do" answer.
+pub const EMPTY_TWIML: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>";
+
+/// The most media a Twilio message carries.
+const MAX_MEDIA: usize = 10;
+
+/// A parsed webhook form: every parameter, in order (names may repeat).
+struct Form(Vec<(String, String)>);
+
+impl Form {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn required(&self, name: &str) -> Result<&str, ApiError> {
+        self.get(name).ok_or_else(|| {
+            ApiError::new(ErrorCode::MissingField, format!("missing field `{name}`"))
+                .with_details(json!({"field": name}))
+        })
+    }
+
+    /// `MediaUrl0..MediaUrl{NumMedia-1}`.
+    fn media_urls(&self) -> Result<Vec<String>, ApiError> {
+        let count: usize = match self.get("NumMedia") {
+            None | Some("") => 0,
+            Some(n) => n.parse().map_err(|_| {
+                ApiError::new(ErrorCode::InvalidValue, "NumMedia must be a number")
+                    .with_details(json!({"field": "NumMedia"}))
+            })?,
+        };
+        (0..count.min(MAX_MEDIA))
+            .map(|i| {
+                let name = format!("MediaUrl{i}");
+                self.required(&name).map(str::to_owned)
+            })
+            .collect()
+    }
+}
+
+fn is_form(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
+/// The URL Twilio signed: the configured public base URL (or, without one, the request's own
+/// scheme and host) with the request's path and query.
+fn signed_url(state: &AppState, req: &HttpRequest) -> String {
+    let path_and_query = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| req.path().to_owned(), ToString::to_string);
+    match &state.public_url {
+        Some(base) => format!("{base}{path_and_query}"),
+        None => {
+            let info = req.connection_info();
+            format!("{}://{}{path_and_query}", info.scheme(), info.host())
+        }
+    }
+}
+
+/// The Twilio account that owns `number`, or 403: a number without one cannot take Twilio
+/// webhooks, since nothing could prove they come from Twilio.
+async fn account_of(state: &AppState, number: &Number) -> Result<ProviderAccount, ApiError> {
+    let refuse = || {
+        ApiError::new(
+            ErrorCode::InvalidSignature,
+            "the number has no Twilio provider account to check the signature with",
+        )
+    };
+    let id = number.provider_account_id.as_deref().ok_or_else(refuse)?;
+    let account = state
+        .catalog
+        .find::<ProviderAccount>(id)
+        .await?
+        .ok_or_else(refuse)?
+        .resource;
+    if account.provider != ProviderKind::Twilio || account.auth_token.is_none() {
+        return Err(refuse());
+    }
+    Ok(account)
+}
+
+/// Takes a customer's text from Twilio.
+pub async fn inbound_sms(
+    req: HttpRequest,
+    mut payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    if !is_form(&req) {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "Twilio webhooks are application/x-www-form-urlencoded",
+        ));
+    }
+    let body = read_body(&mut payload).await?;
+    let form = Form(form_urlencoded::parse(&body).into_owned().collect());
+    let to_raw = form.required("To")?;
+    let to = PhoneNumber::parse("To", to_raw)?;
+    let Some(number_id) = state
+        .store()
+        .config_find_unique(ResourceKind::Number, "phone", to.as_str())
+        .await?
+    else {
+        tracing::warn!("twilio webhook for a number that is not configured; nothing stored");
+        tracing::debug!(to = %to, "unknown number");
+        return Err(
+            ApiError::new(ErrorCode::UnknownNumber, "no business number has this To")
+                .with_details(json!({"field": "To"})),
+        );
+    };
+    let number = state.catalog.get::<Number>(&number_id).await?.resource;
+    let account = account_of(&state, &number).await?;
+    let signature = req
+        .headers()
+        .get("x-twilio-signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let url = signed_url(&state, &req);
+    let token = account.auth_token.as_deref().unwrap_or_default();
+    if !twilio_signature::is_valid(token, &url, &form.0, signature) {
+        tracing::warn!(account_id = %account.id, "twilio webhook with an invalid signature refused");
+        return Err(ApiError::new(
+            ErrorCode::InvalidSignature,
+            "X-Twilio-Signature does not match this request",
+        ));
+    }
+    let from = PhoneNumber::parse("From", form.required("From")?)?;
+    let message_sid = form.required("MessageSid")?.to_owned();
+    let message = InboundMessage {
+        from,
+        to,
+        body: form.get("Body").unwrap_or_default().to_owned(),
+        media_urls: form.media_urls()?,
+        provider_message_id: Some(format!("twilio:{message_sid}")),
+    };
+    let ack = state.engine.inbound(message).await?;
+    tracing::info!(conversation_id = %ack.conversation_id, duplicate = ack.duplicate, "twilio message stored");
+    Ok(HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, HeaderValue::from_static("text/xml")))
+        .body(EMPTY_TWIML))
+}
+
+/// Registers the provider webhooks (outside `/v1`: providers sign, they carry no token).
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/webhooks/twilio/sms")
+            .route(web::post().to(inbound_sms))
+            .default_service(super::crud::method_not_allowed("POST")),
+    );
+}
