@@ -107,7 +107,40 @@ async fn account_of(state: &AppState, number: &Number) -> Result<ProviderAccount
     Ok(account)
 }
 
+/// The form Twilio posts (it may add more fields; all are signed, none refused).
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(non_snake_case, dead_code)]
+pub struct TwilioSmsForm {
+    /// The message's id (`SM…`); retries repeat it.
+    MessageSid: String,
+    /// The sender, E.164.
+    From: String,
+    /// The business number, E.164.
+    To: String,
+    /// The text (empty for a picture-only MMS).
+    Body: Option<String>,
+    /// How many media follow as `MediaUrl0..`, `MediaContentType0..`.
+    NumMedia: Option<String>,
+    /// The first medium's URL.
+    MediaUrl0: Option<String>,
+    /// The account.
+    AccountSid: Option<String>,
+}
+
 /// Takes a customer's text from Twilio.
+#[utoipa::path(post, path = "/webhooks/twilio/sms", tag = "messages",
+    request_body(content = TwilioSmsForm, content_type = "application/x-www-form-urlencoded",
+        description = "Twilio's inbound message webhook, signed with `X-Twilio-Signature`"),
+    params(("X-Twilio-Signature" = String, Header, description = "HMAC-SHA1 of the public URL and the sorted parameters, keyed with the account's auth token")),
+    security(()),
+    responses(
+        (status = 200, description = "Stored (or a retry of a stored message): empty TwiML", content_type = "text/xml", body = String,
+            example = json!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>")),
+        (status = 400, description = "Bad input (`missing_field`, `invalid_phone_number`)", body = crate::error::ErrorBody),
+        (status = 403, description = "`invalid_signature`: the signature does not match, or the number has no Twilio account", body = crate::error::ErrorBody),
+        (status = 404, description = "`unknown_number`: no business number has this `To`", body = crate::error::ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: not form-encoded", body = crate::error::ErrorBody),
+    ))]
 pub async fn inbound_sms(
     req: HttpRequest,
     mut payload: web::Payload,
