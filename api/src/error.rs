@@ -71,6 +71,8 @@ pub enum ErrorCode {
     IdempotencyInProgress,
     /// A provider webhook's signature does not match its account's credentials.
     InvalidSignature,
+    /// The customer opted out (STOP) of this number's texts.
+    RecipientOptedOut,
     /// The store cannot be reached.
     StoreUnavailable,
     /// A bug; the message says nothing more on purpose.
@@ -79,7 +81,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and the test that pins them.
-    pub const ALL: [ErrorCode; 30] = [
+    pub const ALL: [ErrorCode; 31] = [
         Self::Unauthorized,
         Self::Forbidden,
         Self::NotFound,
@@ -108,6 +110,7 @@ impl ErrorCode {
         Self::IdempotencyKeyReused,
         Self::IdempotencyInProgress,
         Self::InvalidSignature,
+        Self::RecipientOptedOut,
         Self::StoreUnavailable,
         Self::InternalError,
     ];
@@ -150,6 +153,7 @@ impl ErrorCode {
             }
             Self::IdempotencyInProgress => ("idempotency_in_progress", StatusCode::CONFLICT),
             Self::InvalidSignature => ("invalid_signature", StatusCode::FORBIDDEN),
+            Self::RecipientOptedOut => ("recipient_opted_out", StatusCode::CONFLICT),
             Self::StoreUnavailable => ("store_unavailable", StatusCode::SERVICE_UNAVAILABLE),
             Self::InternalError => ("internal_error", StatusCode::INTERNAL_SERVER_ERROR),
         }
@@ -395,6 +399,7 @@ mod tests {
             ("idempotency_key_reused", 422),
             ("idempotency_in_progress", 409),
             ("invalid_signature", 403),
+            ("recipient_opted_out", 409),
             ("store_unavailable", 503),
             ("internal_error", 500),
         ];

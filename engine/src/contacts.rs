@@ -134,9 +134,43 @@ impl Contacts {
         patch: ContactPatch,
         now: Millis,
     ) -> Result<Contact, StoreError> {
+        self.modify(phone, |card| card.apply(patch, now)).await
+    }
+
+    /// Records that `phone` opted out of (`Some(at)`) or back into (`None`) the texts of
+    /// `account` (a provider account, or a number without one). Written before the keyword
+    /// is acknowledged: every send path reads it.
+    pub async fn set_opt_out(
+        &self,
+        phone: &PhoneNumber,
+        account: &str,
+        at: Option<Millis>,
+    ) -> Result<Contact, StoreError> {
+        self.modify(phone, |card| match at {
+            Some(at) => {
+                card.opted_out.entry(account.to_owned()).or_insert(at);
+            }
+            None => {
+                card.opted_out.remove(account);
+            }
+        })
+        .await
+    }
+
+    /// Whether `phone` has opted out of `account`'s texts.
+    pub async fn opted_out(&self, phone: &PhoneNumber, account: &str) -> Result<bool, StoreError> {
+        Ok(self.get(phone).await?.opted_out.contains_key(account))
+    }
+
+    /// Read, change and write one card, one change at a time in this process.
+    async fn modify(
+        &self,
+        phone: &PhoneNumber,
+        change: impl FnOnce(&mut Contact),
+    ) -> Result<Contact, StoreError> {
         let _one_at_a_time = self.writing.lock().await;
         let mut card = self.get(phone).await?;
-        card.apply(patch, now);
+        change(&mut card);
         let body = serde_json::to_string(&card).expect("contacts serialise");
         self.store
             .runtime_put(KIND, phone.as_str(), &body, Vec::new())

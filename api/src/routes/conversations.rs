@@ -387,7 +387,7 @@ pub async fn claim(
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 403, description = "`forbidden`: not the owner, or not an agent token", body = ErrorBody),
         (status = 404, description = "No such conversation or template (or another team's)", body = ErrorBody),
-        (status = 409, description = "`conversation_conflict`", body = ErrorBody),
+        (status = 409, description = "`conversation_conflict`, or `recipient_opted_out`: the customer texted STOP", body = ErrorBody),
         (status = 422, description = "`template_placeholder_missing`: `details.missing` names them", body = ErrorBody),
     ))]
 pub async fn reply(
@@ -399,6 +399,13 @@ pub async fn reply(
     let request = body.0;
     let media_urls = media_urls(request.media_urls)?;
     let conversation = visible(&state, &principal, &id).await?;
+    if let Some(number) = state
+        .catalog
+        .find::<engine::domain::Number>(conversation.number_id.as_str())
+        .await?
+    {
+        crate::compliance::may_text(&state, &number.resource, &conversation.customer).await?;
+    }
     let template = match &request.template_id {
         Some(template_id) => {
             let context =

@@ -131,7 +131,7 @@ async fn sending_number(
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 403, description = "`forbidden`: not an agent token", body = ErrorBody),
         (status = 404, description = "No such number, campaign or template in the caller's teams", body = ErrorBody),
-        (status = 409, description = "`conversation_conflict`: the customer has an open conversation with the number (`details.conversation_id`), or the agent is at capacity", body = ErrorBody),
+        (status = 409, description = "`conversation_conflict`: the customer has an open conversation with the number (`details.conversation_id`), or the agent is at capacity; `recipient_opted_out`: the customer texted STOP", body = ErrorBody),
         (status = 422, description = "`template_placeholder_missing`", body = ErrorBody),
     ))]
 pub async fn start(
@@ -185,6 +185,7 @@ pub async fn start(
         media_urls,
         template_id: template.map(|(_, t)| t.id.to_string()),
     };
+    crate::compliance::may_text(&state, &number, &customer).await?;
     let started = state
         .engine
         .start_outbound(&owner.agent.id, number, &customer, text)

@@ -186,15 +186,18 @@ pub async fn inbound_sms(
     }
     let from = PhoneNumber::parse("From", form.required("From")?)?;
     let message_sid = form.required("MessageSid")?.to_owned();
+    let body = form.get("Body").unwrap_or_default().to_owned();
+    let customer = from.clone();
     let message = InboundMessage {
         from,
         to,
-        body: form.get("Body").unwrap_or_default().to_owned(),
+        body: body.clone(),
         media_urls: form.media_urls()?,
         provider_message_id: Some(format!("twilio:{message_sid}")),
     };
     let ack = state.engine.inbound(message).await?;
     tracing::info!(conversation_id = %ack.conversation_id, duplicate = ack.duplicate, "twilio message stored");
+    crate::compliance::on_inbound(&state, &number, &customer, &body, &ack).await?;
     Ok(HttpResponse::Ok()
         .insert_header((CONTENT_TYPE, HeaderValue::from_static("text/xml")))
         .body(EMPTY_TWIML))

@@ -738,6 +738,37 @@ impl Conversation {
         Ok(out)
     }
 
+    /// Closes it because the customer opted out (STOP), whoever holds it: the owner's slot
+    /// frees, it leaves its queue (its offers rescinded), and no timer fires for it again.
+    pub fn close_opted_out(&mut self, at: Millis) -> Result<Vec<Followup>, ConversationError> {
+        if !self.is_open() {
+            return Err(ConversationError::Closed);
+        }
+        let mut out = self.cancel_pending_transfer();
+        if let (ConversationStatus::Owned, Some(owner)) = (self.status, &self.owner) {
+            out.push(Followup::ReleaseFrom {
+                agent: owner.clone(),
+            });
+        }
+        if self.status == ConversationStatus::Queued || self.public {
+            out.push(Followup::Withdraw {
+                queue: self.queue_id.clone(),
+            });
+        }
+        out.push(Followup::Disarm {
+            kind: TimerKind::PublicMinutes,
+        });
+        out.push(Followup::Disarm {
+            kind: TimerKind::WakeUp,
+        });
+        self.status = ConversationStatus::Closed;
+        self.public = false;
+        self.waiting_since = None;
+        self.snoozed_until = None;
+        self.closed_at = Some(at);
+        Ok(out)
+    }
+
     fn require_owner(&self, agent: &AgentId) -> Result<(), ConversationError> {
         if !self.is_open() {
             return Err(ConversationError::Closed);
@@ -1083,5 +1114,26 @@ mod tests {
         // No alert is due: the customer waits for nothing.
         c.reconcile_alerts();
         assert!(c.alerts.is_empty());
+    }
+
+    #[test]
+    fn an_opt_out_closes_it_wherever_it_is() {
+        let mut queued = opened(1_000);
+        let out = queued.close_opted_out(2_000).unwrap();
+        assert_eq!(queued.status, ConversationStatus::Closed);
+        assert!(out.contains(&Followup::Withdraw {
+            queue: queued.queue_id.clone()
+        }));
+        assert_eq!(
+            queued.close_opted_out(3_000),
+            Err(ConversationError::Closed)
+        );
+
+        let mut owned = owned_by("a", 1_000);
+        let out = owned.close_opted_out(2_000).unwrap();
+        assert!(out.contains(&Followup::ReleaseFrom { agent: ag("a") }));
+        assert!(!out.iter().any(|f| matches!(f, Followup::Withdraw { .. })));
+        assert_eq!(owned.closed_at, Some(2_000));
+        assert_eq!(owned.waiting_since, None);
     }
 }

@@ -767,6 +767,34 @@ impl Handler<StartOutbound> for ConversationActor {
     }
 }
 
+/// The customer opted out (STOP): the conversation closes with a system entry.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Option<Value>, EngineError>")]
+pub struct CloseOptedOut;
+
+impl Handler<CloseOptedOut> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
+
+    fn handle(&mut self, _: CloseOptedOut, _: &mut Context<Self>) -> Self::Result {
+        self.last_active = tokio::time::Instant::now();
+        AtomicResponse::new(self.transition(move |c, now| {
+            let followups = c.close_opted_out(now)?;
+            let entry = json!({
+                "id": ulid::Ulid::new().to_string().to_lowercase(),
+                "direction": "system",
+                "body": "The customer opted out (STOP). Nothing more can be sent until they text START.",
+                "reason": "opted_out",
+                "at": now,
+            });
+            let event = (
+                "conversation.closed",
+                json!({"conversation_id": c.id, "reason": "opted_out"}),
+            );
+            Ok((followups, vec![event], Some(entry)))
+        }))
+    }
+}
+
 /// An agent marks the customer's messages read: all, or the first `through`.
 #[derive(Message, Clone)]
 #[rtype(result = "Result<Option<Value>, EngineError>")]

@@ -14,8 +14,9 @@ use super::agent_actor::{
     TakeConversation,
 };
 use super::conversation_actor::{
-    AddDisposition, AddNote, Claim, Complete, ConversationActor, CustomerMessage, GetConversation,
-    MarkRead, Reply, Routing, Snooze, StartOutbound, TimerDue, Transfer, TransferTarget,
+    AddDisposition, AddNote, Claim, CloseOptedOut, Complete, ConversationActor, CustomerMessage,
+    GetConversation, MarkRead, Reply, Routing, Snooze, StartOutbound, TimerDue, Transfer,
+    TransferTarget,
 };
 use super::queue_actor::{AnswerOffer, GetQueueView, QueueActor, QueueMail, QueueView};
 use crate::catalog::{Catalog, CatalogError};
@@ -754,6 +755,14 @@ impl Engine {
             )
             .await??;
         Ok(entry.unwrap_or(Value::Null))
+    }
+
+    /// Closes a conversation whose customer opted out (STOP); already closed is fine.
+    pub async fn close_opted_out(&self, conversation: &ConversationId) -> Result<(), EngineError> {
+        match self.ask_conversation(conversation, CloseOptedOut).await? {
+            Ok(_) | Err(EngineError::Conversation(ConversationError::Closed)) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// Marks a conversation's customer messages read: all, or the first `through`.
