@@ -167,6 +167,21 @@ fn close_request_schemas(doc: OpenApi) -> serde_json::Value {
     add_idempotency_header(&mut value);
     describe_agent_view(&mut value);
     hide_secrets(&mut value);
+    // A Twilio account needs its credentials.
+    if let Some(create) = value
+        .pointer_mut("/components/schemas/CreateProviderAccount")
+        .and_then(|s| s.as_object_mut())
+    {
+        create.insert(
+            "if".into(),
+            serde_json::json!({"required": ["provider"], "properties": {"provider": {"const": "twilio"}}}),
+        );
+        create.insert(
+            "then".into(),
+            serde_json::json!({"required": ["account_sid", "auth_token"],
+                "properties": {"account_sid": {"type": "string"}, "auth_token": {"type": "string"}}}),
+        );
+    }
     add_examples(&mut value);
     strip_null_from_query_parameters(&mut value);
     value

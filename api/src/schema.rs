@@ -110,6 +110,13 @@ pub fn lenient_int<'de, D: Deserializer<'de>>(de: D) -> Result<Option<i64>, D::E
     de.deserialize_any(Visitor)
 }
 
+/// Whether a text has nothing but white space — in the sense of both Rust and the
+/// documented `[^\s\u0085]` pattern (ECMAScript's `\s` holds U+FEFF, Rust's white space holds
+/// U+0085), so that what the schema calls blank and what the handlers refuse are the same.
+pub fn is_blank(text: &str) -> bool {
+    text.chars().all(|c| c.is_whitespace() || c == '\u{feff}')
+}
+
 /// Engine time (milliseconds since the Unix epoch) as a UTC time, for RFC 3339 output.
 pub fn time(millis: i64) -> chrono::DateTime<chrono::Utc> {
     use chrono::TimeZone;

@@ -20,7 +20,7 @@ use crate::state::AppState;
 #[schema(example = json!({"body": "Can you take the Lopez text? I'm off at 5."}))]
 pub struct ChatRequest {
     /// 1 to 1600 characters.
-    #[schema(min_length = 1, max_length = 1600, pattern = r"\S")]
+    #[schema(min_length = 1, max_length = 1600, pattern = r"[^\s\u0085]")]
     pub body: String,
 }
 
@@ -98,7 +98,7 @@ pub async fn send(
 ) -> Result<HttpResponse, ApiError> {
     let text = body.0.body;
     let chars = text.chars().count();
-    if text.trim().is_empty() || chars > 1600 {
+    if crate::schema::is_blank(&text) || chars > 1600 {
         return Err(engine::domain::ValidationError::invalid(
             "body",
             "must be 1 to 1600 characters, not blank",

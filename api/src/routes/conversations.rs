@@ -157,7 +157,7 @@ fn actor(principal: &Principal) -> Result<AgentId, ApiError> {
 /// A reply or note text: 1 to 1600 characters, not blank.
 pub fn text(field: &str, value: &str) -> Result<String, ApiError> {
     let chars = value.chars().count();
-    if value.trim().is_empty() || chars > MAX_TEXT_CHARS {
+    if crate::schema::is_blank(value) || chars > MAX_TEXT_CHARS {
         return Err(engine::domain::ValidationError::invalid(
             field,
             format!("must be 1 to {MAX_TEXT_CHARS} characters, not blank"),
@@ -169,7 +169,7 @@ pub fn text(field: &str, value: &str) -> Result<String, ApiError> {
 
 /// An optional note: blank means none.
 fn optional_note(note: Option<String>) -> Result<Option<String>, ApiError> {
-    note.filter(|n| !n.trim().is_empty())
+    note.filter(|n| !crate::schema::is_blank(n))
         .map(|n| text("note", &n))
         .transpose()
 }
@@ -254,7 +254,7 @@ pub async fn thread(
 #[serde(deny_unknown_fields)]
 pub struct TextRequest {
     /// 1 to 1600 characters.
-    #[schema(min_length = 1, max_length = 1600, pattern = r"\S")]
+    #[schema(min_length = 1, max_length = 1600, pattern = r"[^\s\u0085]")]
     pub body: String,
 }
 
@@ -265,7 +265,7 @@ pub struct TextRequest {
 #[schema(example = json!({"body": "Hi Maria, your order ships today.", "template_id": "tp_ships"}))]
 pub struct ReplyRequest {
     /// 1 to 1600 characters.
-    #[schema(min_length = 1, max_length = 1600, pattern = r"\S")]
+    #[schema(min_length = 1, max_length = 1600, pattern = r"[^\s\u0085]")]
     pub body: Option<String>,
     /// Media to attach (MMS): up to 10 `https://` or `http://` URLs.
     #[serde(default)]

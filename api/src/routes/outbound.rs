@@ -36,7 +36,7 @@ pub struct StartRequest {
     #[schema(max_length = 100)]
     pub campaign: Option<String>,
     /// The text (1 to 1600 characters); or `template_id` alone to send a template rendered.
-    #[schema(min_length = 1, max_length = 1600, pattern = r"\S")]
+    #[schema(min_length = 1, max_length = 1600, pattern = r"[^\s\u0085]")]
     pub body: Option<String>,
     /// The template the text comes from.
     #[schema(value_type = Option<crate::schema::IdText>)]

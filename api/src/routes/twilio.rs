@@ -112,10 +112,13 @@ async fn account_of(state: &AppState, number: &Number) -> Result<ProviderAccount
 #[allow(non_snake_case, dead_code)]
 pub struct TwilioSmsForm {
     /// The message's id (`SM…`); retries repeat it.
+    #[schema(min_length = 1, max_length = 64)]
     MessageSid: String,
     /// The sender, E.164.
+    #[schema(value_type = crate::schema::PhoneText)]
     From: String,
     /// The business number, E.164.
+    #[schema(value_type = crate::schema::PhoneText)]
     To: String,
     /// The text (empty for a picture-only MMS).
     Body: Option<String>,
@@ -186,6 +189,13 @@ pub async fn inbound_sms(
     }
     let from = PhoneNumber::parse("From", form.required("From")?)?;
     let message_sid = form.required("MessageSid")?.to_owned();
+    if message_sid.is_empty() || message_sid.len() > 64 {
+        return Err(ApiError::new(
+            ErrorCode::InvalidValue,
+            "MessageSid must be 1 to 64 characters",
+        )
+        .with_details(json!({"field": "MessageSid"})));
+    }
     let body = form.get("Body").unwrap_or_default().to_owned();
     let customer = from.clone();
     let message = InboundMessage {
