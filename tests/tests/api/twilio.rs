@@ -36,7 +36,10 @@ async fn floor(app: &TestApp) {
     .expect_status(200);
 }
 
-fn form(sid: &str, from: &str, to: &str, body: &str) -> Vec<(String, String)> {
+/// A webhook's form parameters, in order.
+type Form = Vec<(String, String)>;
+
+fn form(sid: &str, from: &str, to: &str, body: &str) -> Form {
     [
         ("ToCountry", "US"),
         ("SmsMessageSid", sid),
@@ -145,7 +148,7 @@ async fn bad_signatures_and_unknown_numbers_store_nothing() {
     floor(&app).await;
     let url = format!("{}/webhooks/twilio/sms", app.address);
     let params = form("SM0003", "+15550001111", "+15550102000", "Hi");
-    let forged = |change: &dyn Fn(&mut Vec<(String, String)>)| {
+    let forged = |change: &dyn Fn(&mut Form)| {
         let mut p = params.clone();
         change(&mut p);
         p
