@@ -24,7 +24,15 @@ fn conversation(i: usize) -> Conversation {
             id: ConversationId::parse(format!("cv_{i:08}")).unwrap(),
             customer: PhoneNumber::parse("from", &format!("+1555{:07}", i % 10_000_000)).unwrap(),
             number_id: NumberId::parse("n1").unwrap(),
-            campaign: Name::parse("campaign", if i % 2 == 0 { "Spring" } else { "Fall" }).unwrap(),
+            campaign: Name::parse(
+                "campaign",
+                if i.is_multiple_of(2) {
+                    "Spring"
+                } else {
+                    "Fall"
+                },
+            )
+            .unwrap(),
             queue_id: QueueId::parse(format!("q{}", i % 20)).unwrap(),
             priority: 0,
             public_minutes: 20,
@@ -36,7 +44,7 @@ fn conversation(i: usize) -> Conversation {
         &format!("order {i} where is it"),
         i as i64,
     );
-    if i % 5 == 0 {
+    if i.is_multiple_of(5) {
         let agent = AgentId::parse(format!("a{}", i % 50)).unwrap();
         c.assign(&agent).unwrap();
         c.complete(&agent, false, i as i64 + 1).unwrap();
