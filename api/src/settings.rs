@@ -87,6 +87,9 @@ pub struct ServeArgs {
     /// scheme and host are used (right only when nothing rewrites them).
     #[arg(long, env = "SWITCHBOARD_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Events the journal keeps for websocket resume [default: 100000].
+    #[arg(long, env = "SWITCHBOARD_JOURNAL_CAP")]
+    pub journal_cap: Option<usize>,
 }
 
 /// The TOML file: the same settings as the flags.
@@ -102,6 +105,7 @@ struct FileSettings {
     workers: Option<usize>,
     log: Option<String>,
     public_url: Option<String>,
+    journal_cap: Option<usize>,
 }
 
 /// Where the data lives.
@@ -141,6 +145,8 @@ pub struct Settings {
     pub websocket: crate::live::SessionConfig,
     /// The public base URL providers call, without a trailing `/`.
     pub public_url: Option<String>,
+    /// Events the journal keeps (how far back a websocket can resume).
+    pub journal_cap: usize,
 }
 
 impl Settings {
@@ -158,6 +164,7 @@ impl Settings {
             handle_signals: true,
             websocket: crate::live::SessionConfig::default(),
             public_url: None,
+            journal_cap: engine::store::JOURNAL_CAP,
         }
     }
 
@@ -193,6 +200,9 @@ impl Settings {
         if let Some(log) = args.log.or(file.log) {
             settings.log = log;
         }
+        if let Some(cap) = args.journal_cap.or(file.journal_cap) {
+            settings.journal_cap = cap;
+        }
         settings.public_url = args
             .public_url
             .or(file.public_url)
@@ -210,6 +220,9 @@ impl Settings {
         }
         if self.workers == Some(0) {
             bail!("workers must be at least 1");
+        }
+        if self.journal_cap < 100 {
+            bail!("the journal must keep at least 100 events");
         }
         if let Some(url) = &self.public_url
             && !(url.starts_with("https://") || url.starts_with("http://"))

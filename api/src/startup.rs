@@ -27,14 +27,17 @@ pub struct Application {
 /// says it is not ready) while Redis is still coming up.
 pub fn open_store(settings: &Settings) -> anyhow::Result<AnyStore> {
     Ok(match &settings.store {
-        StoreSettings::Memory => AnyStore::Memory(MemoryStore::new()),
+        StoreSettings::Memory => {
+            AnyStore::Memory(MemoryStore::with_journal_cap(settings.journal_cap))
+        }
         StoreSettings::Redis { url } => AnyStore::Redis(
             RedisStore::open(&RedisStoreConfig {
                 url: url.clone(),
                 key_prefix: settings.key_prefix.clone(),
                 timeout: settings.store_timeout,
             })
-            .context("opening the Redis store")?,
+            .context("opening the Redis store")?
+            .with_journal_cap(settings.journal_cap),
         ),
     })
 }
@@ -66,7 +69,14 @@ impl Application {
                 .reopen()
                 .context("opening the event feed's store connection")?,
             engine::catalog::Catalog::new(store.clone()),
-            engine::feed::FeedConfig::default(),
+            engine::feed::FeedConfig {
+                // The ring never reaches further back than the journal: resume promises the
+                // journal's reach, no more and no less.
+                ring: settings
+                    .journal_cap
+                    .min(engine::feed::FeedConfig::default().ring),
+                ..engine::feed::FeedConfig::default()
+            },
         )
         .await
         .context("starting the event feed")?;

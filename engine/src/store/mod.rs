@@ -19,7 +19,7 @@ pub use conversation_types::{
     TimerChange,
 };
 pub use error::StoreError;
-pub use memory::MemoryStore;
+pub use memory::{JOURNAL_CAP, MemoryStore};
 pub use redis::{RedisStore, RedisStoreConfig};
 pub use types::{ConfigDoc, ConfigWrite, Expect, ResourceKind, ResourceRef, UniqueKey};
 

@@ -109,6 +109,7 @@ pub struct RedisStore {
     timeout: Duration,
     config: RedisStoreConfig,
     journal_signal: Arc<tokio::sync::Notify>,
+    journal_cap: usize,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -145,7 +146,15 @@ impl RedisStore {
             timeout: config.timeout,
             config: config.clone(),
             journal_signal: Arc::default(),
+            journal_cap: JOURNAL_CAP,
         })
+    }
+
+    /// The same store keeping about `cap` events in its journal instead of the default
+    /// [`JOURNAL_CAP`] (trimming is approximate: Redis trims whole stream nodes).
+    pub fn with_journal_cap(mut self, cap: usize) -> Self {
+        self.journal_cap = cap.max(1);
+        self
     }
 
     /// A new store with its own connection, for use on another thread's runtime: a
@@ -154,6 +163,7 @@ impl RedisStore {
     pub fn reopen(&self) -> Result<Self, StoreError> {
         Ok(Self {
             journal_signal: self.journal_signal.clone(),
+            journal_cap: self.journal_cap,
             ..Self::open(&self.config)?
         })
     }
@@ -526,7 +536,7 @@ impl Store for RedisStore {
             })
             .arg(events_json(&commit.events))
             .arg(serde_json::to_string(&timers).expect("timers serialise"))
-            .arg(JOURNAL_CAP)
+            .arg(self.journal_cap)
             .arg(SEEN_MESSAGE_TTL_SECS)
             .arg(self.keys.events_channel());
         let reply = script_reply(self.bounded(invocation.invoke_async(&mut con)).await?)?;
@@ -552,7 +562,7 @@ impl Store for RedisStore {
         let mut invocation = EVENTS_APPEND.key(self.keys.events());
         invocation
             .key(self.keys.events_last())
-            .arg(JOURNAL_CAP)
+            .arg(self.journal_cap)
             .arg(events_json(&events))
             .arg(self.keys.events_channel());
         self.event_ids(&invocation, &mut con).await
@@ -648,7 +658,7 @@ impl Store for RedisStore {
             .key(self.keys.events_last())
             .arg(id)
             .arg(body)
-            .arg(JOURNAL_CAP)
+            .arg(self.journal_cap)
             .arg(events_json(&events))
             .arg(self.keys.events_channel());
         self.event_ids(&invocation, &mut con).await
@@ -681,7 +691,7 @@ impl Store for RedisStore {
             .key(self.keys.events_last())
             .arg(entry)
             .arg(cap.max(1))
-            .arg(JOURNAL_CAP)
+            .arg(self.journal_cap)
             .arg(events_json(&events))
             .arg(self.keys.events_channel());
         self.event_ids(&invocation, &mut con).await

@@ -493,3 +493,41 @@ async fn internal_chat_reaches_only_the_two_agents() {
         .await;
     assert_eq!(again.body["items"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn a_resume_further_back_than_the_journal_says_so_then_replays_what_is_left() {
+    let mut settings = test_settings(&harness::shared_redis_url(), &harness::unique_prefix("ws"));
+    settings.journal_cap = 100;
+    let f = floor_on(spawn_app_with(settings).await).await;
+    let mut witness = f.app.ws(&f.sue).await;
+    f.text("+15550001111", "first").await;
+    let first = witness.next_of("message.received").await["id"]
+        .as_u64()
+        .unwrap();
+    // Far more events than the journal keeps (Redis trims whole stream nodes of 100).
+    for i in 0..200 {
+        f.text(&format!("+1555100{i:04}"), "hello").await;
+    }
+    let mut back = WsClient::connect(&f.app.address, &f.sue, None).await;
+    back.send(json!({"type": "resume", "after": first})).await;
+    let gap = back.next_of("resume.gap").await;
+    assert_eq!(gap["data"]["after"], first);
+    let oldest = gap["data"]["oldest_event_id"].as_u64().unwrap();
+    assert!(oldest > first + 1, "{gap}");
+    assert_eq!(gap["data"]["missed_from"], first + 1);
+    assert_eq!(gap["data"]["missed_to"], oldest - 1);
+    // Then everything the journal still holds, in order, from its oldest.
+    let next = back.next_frame().await;
+    assert_eq!(next["id"].as_u64(), Some(oldest), "{next}");
+    let mut last = oldest;
+    loop {
+        let frame = back.next_frame().await;
+        if frame["type"] == "resumed" {
+            break;
+        }
+        if let Some(id) = frame["id"].as_u64() {
+            assert!(id > last, "in order");
+            last = id;
+        }
+    }
+}
