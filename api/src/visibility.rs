@@ -28,21 +28,22 @@ pub async fn visible_queue(
     }
 }
 
-/// The queues the caller sees, with their teams: `None` for the admin (every queue).
-pub async fn visible_queues(
-    state: &AppState,
+/// The queues the caller sees among `teams` (every queue's team): `None` for the admin
+/// (every queue).
+pub fn visible_among(
+    teams: &std::collections::HashMap<QueueId, engine::domain::TeamId>,
     principal: &Principal,
-) -> Result<Option<std::collections::HashSet<QueueId>>, ApiError> {
+) -> Option<std::collections::HashSet<QueueId>> {
     if matches!(principal, Principal::Admin) {
-        return Ok(None);
+        return None;
     }
-    let mut visible = std::collections::HashSet::new();
-    for (queue, team) in queue_teams(state).await? {
-        if principal.sees_team(&team) {
-            visible.insert(queue);
-        }
-    }
-    Ok(Some(visible))
+    Some(
+        teams
+            .iter()
+            .filter(|(_, team)| principal.sees_team(team))
+            .map(|(queue, _)| queue.clone())
+            .collect(),
+    )
 }
 
 /// Every queue's team (configuration is small: a few pages at most).

@@ -2,13 +2,13 @@
 //! conversations. A caller sees a contact only when the customer has texted one of its teams'
 //! queues (the admin sees all); any other number is 404, like an unknown one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use engine::contacts::{Contact, ContactPatch};
 use engine::directory::{ListQuery, View};
-use engine::domain::{PhoneNumber, ValidationError};
+use engine::domain::{PhoneNumber, QueueId, TeamId, ValidationError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -19,7 +19,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ValidJson, serde_urlencoded_from};
 use crate::schema::time;
 use crate::state::AppState;
-use crate::visibility::visible_queues;
+use crate::visibility::{queue_teams, visible_among};
 
 /// The longest free-text field of a card.
 const MAX_FIELD_CHARS: usize = 500;
@@ -225,25 +225,24 @@ impl ContactPatchRequest {
     }
 }
 
-/// The number `raw` if the caller may see its contact; 404 otherwise.
-async fn visible_contact(
+/// The number `raw` if the caller may see its contact (given every queue's team); 404
+/// otherwise.
+fn visible_contact(
     state: &AppState,
     principal: &Principal,
     raw: &str,
+    teams: &HashMap<QueueId, TeamId>,
 ) -> Result<PhoneNumber, ApiError> {
     let not_found = || ApiError::not_found("contact", raw);
     let phone = PhoneNumber::parse("phone", raw).map_err(|_| not_found())?;
-    let queues = visible_queues(state, principal).await?;
-    if matches!(principal, Principal::Admin)
-        || state
+    let visible = match visible_among(teams, principal) {
+        None => true,
+        Some(queues) => state
             .engine
             .directory()
-            .customer_seen_in(&phone, queues.as_ref())
-    {
-        Ok(phone)
-    } else {
-        Err(not_found())
-    }
+            .customer_seen_in(&phone, Some(&queues)),
+    };
+    if visible { Ok(phone) } else { Err(not_found()) }
 }
 
 /// A contact card.
@@ -263,7 +262,8 @@ pub async fn get(
     state: web::Data<AppState>,
     phone: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let phone = visible_contact(&state, &principal, &phone).await?;
+    let teams = queue_teams(&state).await?;
+    let phone = visible_contact(&state, &principal, &phone, &teams)?;
     let card = state.contacts.get(&phone).await?;
     Ok(HttpResponse::Ok().json(ContactView::new(&phone, card)))
 }
@@ -285,7 +285,8 @@ pub async fn patch(
     phone: web::Path<String>,
     body: ValidJson<ContactPatchRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let phone = visible_contact(&state, &principal, &phone).await?;
+    let teams = queue_teams(&state).await?;
+    let phone = visible_contact(&state, &principal, &phone, &teams)?;
     let today = time(state.engine.now()).date_naive();
     let patch = body.0.validate(today)?;
     let card = state
@@ -330,11 +331,12 @@ pub async fn history(
     phone: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let query: HistoryQuery = serde_urlencoded_from(req.query_string())?;
-    let phone = visible_contact(&state, &principal, &phone).await?;
+    let teams = queue_teams(&state).await?;
+    let phone = visible_contact(&state, &principal, &phone, &teams)?;
     let (limit, after) = page_position(query.limit, query.cursor.as_deref())?;
     let list = ListQuery {
         view: View::All,
-        visible_queues: visible_queues(&state, &principal).await?,
+        visible_queues: visible_among(&teams, &principal),
         from: parse_time("from", query.from.as_deref())?,
         to: parse_time("to", query.to.as_deref())?,
         customer: Some(phone),
@@ -342,7 +344,7 @@ pub async fn history(
         limit,
         ..ListQuery::default()
     };
-    page(&state, &list).await
+    page(&state, &list, &teams).await
 }
 
 /// Registers the routes (inside `/v1`).

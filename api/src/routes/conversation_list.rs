@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use engine::conversation::{Conversation, Direction};
 use engine::directory::{ListQuery, Position, View};
-use engine::domain::{AgentId, PhoneNumber, QueueId, TeamId};
+use engine::domain::{AgentId, QueueId, TeamId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
@@ -18,7 +18,7 @@ use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::extract::serde_urlencoded_from;
 use crate::schema::time;
 use crate::state::AppState;
-use crate::visibility::{queue_teams, visible_queues};
+use crate::visibility::{queue_teams, visible_among};
 
 /// Which conversations.
 #[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
@@ -302,10 +302,11 @@ pub async fn list(
         Some(v) if v.trim().is_empty() => Ok(None),
         other => Ok(other.map(|v| v.trim().to_owned())),
     };
+    let teams = queue_teams(&state).await?;
     let query = ListQuery {
         view,
         me,
-        visible_queues: visible_queues(&state, &principal).await?,
+        visible_queues: visible_among(&teams, &principal),
         queue,
         campaign: text_filter("campaign", filter.campaign)?,
         agent,
@@ -325,20 +326,18 @@ pub async fn list(
         after,
         limit,
     };
-    page(&state, &query).await
+    page(&state, &query, &teams).await
 }
 
-/// Answers a page of `query`.
-pub async fn page(state: &AppState, query: &ListQuery) -> Result<HttpResponse, ApiError> {
+/// Answers a page of `query`, naming each row's team from `teams`.
+pub async fn page(
+    state: &AppState,
+    query: &ListQuery,
+    teams: &HashMap<QueueId, TeamId>,
+) -> Result<HttpResponse, ApiError> {
     let found = state.engine.directory().list(query);
-    let teams = queue_teams(state).await?;
     Ok(HttpResponse::Ok().json(ConversationPage {
-        items: rows(state, &found.items, &teams).await?,
+        items: rows(state, &found.items, teams).await?,
         next_cursor: found.next.map(|p| p.encode()),
     }))
-}
-
-/// The customer of a contact route, parsed.
-pub fn customer(raw: &str) -> Result<PhoneNumber, ApiError> {
-    PhoneNumber::parse("phone", raw).map_err(ApiError::from)
 }

@@ -637,12 +637,26 @@ impl Handler<TimerDue> for ConversationActor {
 pub struct Reply {
     /// Who replies.
     pub agent: AgentId,
-    /// The text.
-    pub body: String,
-    /// Media to attach (MMS).
-    pub media_urls: Vec<String>,
-    /// The template the text was rendered from, if any.
-    pub template_id: Option<String>,
+    /// The text, media and template.
+    pub text: super::engine::OutgoingText,
+}
+
+/// An agent's text as its thread entry: durable in the thread is the engine's outbox; the SMS
+/// channel moves it on to `queued`, `sent`, ... when it hands it to a provider.
+fn outbound_record(agent: &AgentId, text: &super::engine::OutgoingText, at: i64) -> Value {
+    let cost = crate::sms::segments::count(&text.body);
+    json!({
+        "id": ulid::Ulid::new().to_string().to_lowercase(),
+        "direction": "outbound",
+        "body": text.body,
+        "encoding": cost.encoding,
+        "segments": cost.segments,
+        "media_urls": text.media_urls,
+        "template_id": text.template_id,
+        "agent_id": agent,
+        "status": "outbox",
+        "at": at,
+    })
 }
 
 impl Handler<Reply> for ConversationActor {
@@ -656,22 +670,8 @@ impl Handler<Reply> for ConversationActor {
             if c.owner.as_ref() == Some(&msg.agent) {
                 c.subscribers.remove(&msg.agent);
             }
-            c.record_message(Direction::Outbound, &msg.body, now);
-            let cost = crate::sms::segments::count(&msg.body);
-            let record = json!({
-                "id": ulid::Ulid::new().to_string().to_lowercase(),
-                "direction": "outbound",
-                "body": msg.body,
-                "encoding": cost.encoding,
-                "segments": cost.segments,
-                "media_urls": msg.media_urls,
-                "template_id": msg.template_id,
-                "agent_id": msg.agent,
-                // Durable in the thread: the engine's outbox. Handing it to an SMS provider
-                // arrives with the SMS channel, which moves it to `queued`, `sent`, ...
-                "status": "outbox",
-                "at": now,
-            });
+            c.record_message(Direction::Outbound, &msg.text.body, now);
+            let record = outbound_record(&msg.agent, &msg.text, now);
             let event = (
                 "message.sent",
                 json!({"conversation_id": c.id, "message": record}),
@@ -727,19 +727,7 @@ impl Handler<StartOutbound> for ConversationActor {
         );
         next.alert_thresholds = msg.routing.alerts;
         next.record_message(Direction::Outbound, &msg.text.body, at);
-        let cost = crate::sms::segments::count(&msg.text.body);
-        let record = json!({
-            "id": ulid::Ulid::new().to_string().to_lowercase(),
-            "direction": "outbound",
-            "body": msg.text.body,
-            "encoding": cost.encoding,
-            "segments": cost.segments,
-            "media_urls": msg.text.media_urls,
-            "template_id": msg.text.template_id,
-            "agent_id": msg.agent,
-            "status": "outbox",
-            "at": at,
-        });
+        let record = outbound_record(&msg.agent, &msg.text, at);
         let events = vec![
             (
                 "conversation.created",

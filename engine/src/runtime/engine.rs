@@ -742,15 +742,12 @@ impl Engine {
         conversation: &ConversationId,
         text: impl Into<OutgoingText>,
     ) -> Result<Value, EngineError> {
-        let text = text.into();
         let entry = self
             .ask_conversation(
                 conversation,
                 Reply {
                     agent: agent.clone(),
-                    body: text.body,
-                    media_urls: text.media_urls,
-                    template_id: text.template_id,
+                    text: text.into(),
                 },
             )
             .await??;

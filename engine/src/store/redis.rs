@@ -31,23 +31,6 @@ static OPEN_OR_GET: LazyLock<Script> = LazyLock::new(|| {
     )
 });
 
-/// Appends a chat entry (trimming to the cap) and journals its events together.
-/// KEYS: chat list, stream, last id; ARGV: entry, cap, journal cap, events, channel.
-static CHAT_APPEND: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        "redis.call('RPUSH', KEYS[1], ARGV[1]) \
-         redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1) \
-         local reply = {} \
-         for _, e in ipairs(cjson.decode(ARGV[4])) do \
-           local id = redis.call('INCR', KEYS[3]) \
-           redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], id .. '-0', 'kind', e[1], 'at', e[2], 'data', e[3]) \
-           redis.call('PUBLISH', ARGV[5], '{\"id\":' .. id .. ',\"kind\":\"' .. e[1] .. '\",\"at\":' .. e[2] .. ',\"data\":' .. e[3] .. '}') \
-           table.insert(reply, tostring(id)) \
-         end \
-         return reply",
-    )
-});
-
 /// Claims an idempotency key: nil when claimed now, else the value already there.
 static IDEMPOTENCY_BEGIN: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
@@ -56,35 +39,44 @@ static IDEMPOTENCY_BEGIN: LazyLock<Script> = LazyLock::new(|| {
     )
 });
 
-/// Journals events without touching any document, publishing each as the commit script does.
-/// KEYS: stream, last id; ARGV: cap, events, channel.
-static EVENTS_APPEND: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        "local reply = {} \
-         for _, e in ipairs(cjson.decode(ARGV[2])) do \
-           local id = redis.call('INCR', KEYS[2]) \
-                      redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], id .. '-0', 'kind', e[1], 'at', e[2], 'data', e[3]) \
-           redis.call('PUBLISH', ARGV[3], '{\"id\":' .. id .. ',\"kind\":\"' .. e[1] .. '\",\"at\":' .. e[2] .. ',\"data\":' .. e[3] .. '}') \
+/// The journaling step every event-writing script ends with: for each event of the JSON array
+/// in `ARGV[events]`, the next id from `KEYS[last]`, an entry in the capped stream
+/// `KEYS[stream]` and a message on the channel `ARGV[channel]`; the ids go into `reply`.
+/// One text, so the scripts cannot drift apart in how events are numbered and published.
+fn journal_lua(stream: usize, last: usize, cap: usize, events: usize, channel: usize) -> String {
+    format!(
+        "local reply = {{}} \
+         for _, e in ipairs(cjson.decode(ARGV[{events}])) do \
+           local id = redis.call('INCR', KEYS[{last}]) \
+           redis.call('XADD', KEYS[{stream}], 'MAXLEN', '~', ARGV[{cap}], id .. '-0', 'kind', e[1], 'at', e[2], 'data', e[3]) \
+           redis.call('PUBLISH', ARGV[{channel}], '{{\"id\":' .. id .. ',\"kind\":\"' .. e[1] .. '\",\"at\":' .. e[2] .. ',\"data\":' .. e[3] .. '}}') \
            table.insert(reply, tostring(id)) \
          end \
-         return reply",
+         return reply"
     )
-});
+}
+
+/// Journals events without touching any document, publishing each as the commit script does.
+/// KEYS: stream, last id; ARGV: cap, events, channel.
+static EVENTS_APPEND: LazyLock<Script> = LazyLock::new(|| Script::new(&journal_lua(1, 2, 1, 2, 3)));
 
 /// Saves runtime state and journals its events together.
 /// KEYS: runtime hash, stream, last id; ARGV: id, body, cap, events, channel.
 static RUNTIME_PUT: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) \
-         local reply = {} \
-         for _, e in ipairs(cjson.decode(ARGV[4])) do \
-           local id = redis.call('INCR', KEYS[3]) \
-           redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], id .. '-0', 'kind', e[1], 'at', e[2], 'data', e[3]) \
-           redis.call('PUBLISH', ARGV[5], '{\"id\":' .. id .. ',\"kind\":\"' .. e[1] .. '\",\"at\":' .. e[2] .. ',\"data\":' .. e[3] .. '}') \
-           table.insert(reply, tostring(id)) \
-         end \
-         return reply",
-    )
+    Script::new(&format!(
+        "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) {}",
+        journal_lua(2, 3, 3, 4, 5)
+    ))
+});
+
+/// Appends a chat entry (trimming to the cap) and journals its events together.
+/// KEYS: chat list, stream, last id; ARGV: entry, cap, journal cap, events, channel.
+static CHAT_APPEND: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(&format!(
+        "redis.call('RPUSH', KEYS[1], ARGV[1]) \
+         redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1) {}",
+        journal_lua(2, 3, 3, 4, 5)
+    ))
 });
 
 /// How long a provider message id is remembered: providers retry for hours, not days.

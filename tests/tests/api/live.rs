@@ -117,7 +117,7 @@ async fn events_reach_only_those_who_may_see_them() {
     let mut sue = f.app.ws(&f.sue).await;
     let mut admin = f.app.ws(harness::ADMIN_TOKEN).await;
     f.go_available(&f.ann, "ann").await;
-    let conversation = f.text("+15550001111", "Hello").await;
+    f.text("+15550001111", "Hello").await;
 
     // The admin sees everything, down to Ann's offer.
     let offer = admin.next_of("offer.created").await;
@@ -161,7 +161,6 @@ async fn events_reach_only_those_who_may_see_them() {
             .is_none(),
         "no queue.stats for another team's queue"
     );
-    let _ = conversation;
 }
 
 #[tokio::test]
