@@ -11,14 +11,6 @@ use serde_json::json;
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
-/// Whose texts an opt-out covers: the number's provider account, or the number.
-pub fn opt_out_scope(number: &Number) -> String {
-    number
-        .provider_account_id
-        .clone()
-        .unwrap_or_else(|| number.id.to_string())
-}
-
 /// Acts on a compliance keyword in a stored customer message. Idempotent: a provider retry
 /// (a duplicate message) runs it again harmlessly, which also completes one a crash cut short.
 pub async fn on_inbound(
@@ -28,19 +20,29 @@ pub async fn on_inbound(
     body: &str,
     ack: &InboundAck,
 ) -> Result<(), ApiError> {
-    let scope = opt_out_scope(number);
+    let scope = number.opt_out_scope();
     match classify(body) {
         Some(Keyword::OptOut) => {
             state
                 .contacts
                 .set_opt_out(customer, &scope, Some(state.engine.now()))
                 .await?;
+            // Texts still waiting in the outbox fail now; the check before every hand-off
+            // would stop them anyway.
+            state.engine.outbox().opted_out(scope, customer.clone());
             state.engine.close_opted_out(&ack.conversation_id).await?;
             tracing::info!(conversation_id = %ack.conversation_id, "customer opted out");
         }
         Some(Keyword::OptIn) => {
             state.contacts.set_opt_out(customer, &scope, None).await?;
             tracing::info!(conversation_id = %ack.conversation_id, "customer opted back in");
+        }
+        Some(Keyword::Help) if !ack.duplicate => {
+            state
+                .engine
+                .automatic_text(&ack.conversation_id, number, number.help_answer())
+                .await?;
+            tracing::info!(conversation_id = %ack.conversation_id, "HELP answered");
         }
         Some(Keyword::Help) | None => {}
     }
@@ -55,7 +57,7 @@ pub async fn may_text(
 ) -> Result<(), ApiError> {
     if state
         .contacts
-        .opted_out(customer, &opt_out_scope(number))
+        .opted_out(customer, &number.opt_out_scope())
         .await?
     {
         return Err(ApiError::new(

@@ -60,7 +60,14 @@ impl Application {
             .with_context(|| format!("binding {}", settings.bind))?;
         let port = listener.local_addr()?.port();
         // The routing engine runs on its own thread and actix system; HTTP workers call it.
-        let (engine, engine_system) = Engine::spawn(&store, EngineConfig::default())
+        let engine_config = EngineConfig {
+            outbox: engine::outbox::OutboxConfig {
+                public_url: settings.public_url.clone(),
+                ..engine::outbox::OutboxConfig::default()
+            },
+            ..EngineConfig::default()
+        };
+        let (engine, engine_system) = Engine::spawn(&store, engine_config)
             .await
             .context("starting the routing engine")?;
         // Live events: the journal followed on this runtime, with a connection of its own.

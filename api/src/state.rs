@@ -27,7 +27,9 @@ impl AppState {
     pub fn new(store: AnyStore, engine: Engine, admin_token: &str) -> Self {
         Self {
             chat: engine::chat::Chat::new(store.clone()),
-            contacts: engine::contacts::Contacts::new(store.clone(), engine.directory().clone()),
+            // The engine's own cards: one writer lock for the API and the outbox (which records
+            // opt-outs a provider reports).
+            contacts: engine.contacts().clone(),
             engine,
             public_url: None,
             catalog: Catalog::new(store),

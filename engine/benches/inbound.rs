@@ -76,6 +76,9 @@ async fn run() {
             campaign: Name::parse("campaign", "C").unwrap(),
             queue_id: queue.clone(),
             provider_account_id: None,
+            sends_per_second: engine::domain::DEFAULT_SENDS_PER_SECOND,
+            help_text: None,
+            opt_out_footer: None,
         })
         .await
         .unwrap();

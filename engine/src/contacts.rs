@@ -45,6 +45,10 @@ pub struct Contact {
     /// Business numbers (ids) the contact opted out of by STOP, with when.
     #[serde(default)]
     pub opted_out: BTreeMap<String, Millis>,
+    /// Business numbers (ids) Switchboard has texted the contact from: the first text from
+    /// a number carries its opt-out footer.
+    #[serde(default)]
+    pub texted_from: std::collections::BTreeSet<String>,
     /// When the card last changed (0: never).
     #[serde(default)]
     pub updated_at: Millis,
@@ -155,6 +159,18 @@ impl Contacts {
             }
         })
         .await
+    }
+
+    /// Records that `phone` got a text from number `number_id`.
+    pub async fn mark_texted(&self, phone: &PhoneNumber, number_id: &str) -> Result<(), StoreError> {
+        if self.get(phone).await?.texted_from.contains(number_id) {
+            return Ok(());
+        }
+        self.modify(phone, |card| {
+            card.texted_from.insert(number_id.to_owned());
+        })
+        .await
+        .map(|_| ())
     }
 
     /// Whether `phone` has opted out of `account`'s texts.

@@ -122,6 +122,11 @@ impl Directory {
         }
     }
 
+    /// A conversation's row.
+    pub fn get(&self, id: &ConversationId) -> Option<Arc<Conversation>> {
+        self.rows.read().ok()?.get(id).cloned()
+    }
+
     /// Adds a conversation read from the store unless its row is there already (a row
     /// written by its actor meanwhile is newer).
     pub fn load(&self, conversation: Conversation) {

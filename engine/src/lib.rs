@@ -9,7 +9,8 @@
 //! - [`routing`]: the pure routing policy (waiting order, agent choice);
 //! - [`directory`]: every conversation in memory, for lists, search and contact history;
 //! - [`feed`]: the event journal followed for live readers, with each event's audience;
-//! - [`sms`]: SMS text rules (segments);
+//! - [`sms`]: SMS text rules (segments, keywords, signatures) and the providers;
+//! - [`outbox`]: outbound texts on their way to the providers;
 //! - [`runtime`]: the actors around it, and the [`runtime::Engine`] handle the API calls.
 
 pub mod catalog;
@@ -20,6 +21,7 @@ pub mod directory;
 pub mod domain;
 pub mod feed;
 pub mod metrics;
+pub mod outbox;
 pub mod routing;
 pub mod runtime;
 pub mod sms;

@@ -22,6 +22,11 @@ pub const OFFER_WAIT: &str = "switchboard_offer_wait_seconds";
 pub const ROUTING_DECISION: &str = "switchboard_routing_decision_seconds";
 /// Messages by direction (`inbound`, `outbound`).
 pub const MESSAGES: &str = "switchboard_messages_total";
+/// Outbound texts by outcome at the provider (`accepted`, `retried`, `failed`, and the
+/// statuses reported later: `sent`, `delivered`, `undelivered`).
+pub const OUTBOUND_SMS: &str = "switchboard_outbound_sms_total";
+/// Outbound texts in the outbox: waiting for their turn, a retry, or in flight.
+pub const OUTBOX_WAITING: &str = "switchboard_outbox_waiting";
 
 /// Open websocket sessions.
 pub const WS_SESSIONS: &str = "switchboard_ws_sessions";
@@ -45,6 +50,10 @@ pub struct Metrics {
     pub routing_decision: HistogramVec,
     /// See [`MESSAGES`].
     pub messages: IntCounterVec,
+    /// See [`OUTBOUND_SMS`].
+    pub outbound_sms: IntCounterVec,
+    /// See [`OUTBOX_WAITING`].
+    pub outbox_waiting: prometheus::IntGauge,
     /// See [`WS_SESSIONS`].
     pub ws_sessions: prometheus::IntGauge,
     /// See [`WS_DROPPED`].
@@ -110,6 +119,16 @@ impl Metrics {
                 ],
             ),
             messages: counter(MESSAGES, "Messages by direction", &["direction"]),
+            outbound_sms: counter(
+                OUTBOUND_SMS,
+                "Outbound texts by outcome at the provider",
+                &["outcome"],
+            ),
+            outbox_waiting: register(
+                &registry,
+                prometheus::IntGauge::new(OUTBOX_WAITING, "Outbound texts in the outbox")
+                    .expect("valid metric"),
+            ),
             ws_sessions: register(
                 &registry,
                 prometheus::IntGauge::new(WS_SESSIONS, "Open websocket sessions")

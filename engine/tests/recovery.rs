@@ -144,6 +144,7 @@ async fn a_restarted_engine_comes_back_in_the_same_state_and_routing_goes_on() {
         provider_message_id: None,
         events: Vec::new(),
         timers: Vec::new(),
+        outbox: None,
     })
     .await
     .unwrap();

@@ -35,6 +35,7 @@ async fn journaled_events_are_published_on_the_events_channel() {
             data: r#"{"conversation_id":"c1"}"#.into(),
         }],
         timers: Vec::new(),
+        outbox: None,
     };
     store.conversation_commit(commit).await.unwrap();
     store

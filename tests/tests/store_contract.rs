@@ -304,6 +304,7 @@ mod cases {
             provider_message_id: None,
             events: Vec::new(),
             timers: Vec::new(),
+            outbox: None,
         }
     }
 

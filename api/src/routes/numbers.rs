@@ -9,7 +9,8 @@ use super::crud::{ResourceApi, double_option, id_or_generate};
 /// A new business number.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"phone": "+15550102000", "campaign": "Spring sale", "queue_id": "billing-sms"}))]
+#[schema(example = json!({"phone": "+15550102000", "campaign": "Spring sale", "queue_id": "billing-sms",
+    "provider_account_id": "twilio-main", "sends_per_second": 1}))]
 pub struct CreateNumber {
     /// Your own id; made when absent.
     #[schema(value_type = Option<crate::schema::IdText>)]
@@ -23,9 +24,20 @@ pub struct CreateNumber {
     /// The queue its conversations wait in; must exist.
     #[schema(value_type = crate::schema::IdText)]
     pub queue_id: String,
-    /// The SMS provider account that carries it.
+    /// The SMS provider account that carries it; without one its texts go through the
+    /// built-in simulator.
     #[schema(value_type = Option<crate::schema::IdText>)]
     pub provider_account_id: Option<String>,
+    /// Segments it may send per second (default 1, a long code's rate).
+    #[schema(minimum = 1, maximum = 1000)]
+    pub sends_per_second: Option<u32>,
+    /// The answer to HELP and INFO (default: names the campaign and how to opt out).
+    #[schema(min_length = 1, max_length = 306)]
+    pub help_text: Option<String>,
+    /// Added to the first text a customer gets from this number (default "Reply STOP to
+    /// unsubscribe."; empty for none).
+    #[schema(max_length = 306)]
+    pub opt_out_footer: Option<String>,
 }
 
 /// Changes to a number; absent fields stay, `null` clears `provider_account_id`.
@@ -45,6 +57,17 @@ pub struct PatchNumber {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<crate::schema::IdText>, nullable)]
     pub provider_account_id: Option<Option<String>>,
+    /// A new send rate, segments per second.
+    #[schema(minimum = 1, maximum = 1000)]
+    pub sends_per_second: Option<u32>,
+    /// A new help text, or `null` for the default.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(nullable, min_length = 1, max_length = 306)]
+    pub help_text: Option<Option<String>>,
+    /// A new footer (empty for none), or `null` for the default.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(nullable, max_length = 306)]
+    pub opt_out_footer: Option<Option<String>>,
 }
 
 fn queue_id(raw: &str) -> Result<QueueId, ValidationError> {
@@ -64,6 +87,11 @@ impl ResourceApi for Number {
             campaign: Name::parse("campaign", &input.campaign)?,
             queue_id: queue_id(&input.queue_id)?,
             provider_account_id: input.provider_account_id,
+            sends_per_second: input
+                .sends_per_second
+                .unwrap_or(engine::domain::DEFAULT_SENDS_PER_SECOND),
+            help_text: input.help_text,
+            opt_out_footer: input.opt_out_footer,
         })
     }
 
@@ -79,6 +107,15 @@ impl ResourceApi for Number {
         }
         if let Some(account) = &input.provider_account_id {
             self.provider_account_id = account.clone();
+        }
+        if let Some(rate) = input.sends_per_second {
+            self.sends_per_second = rate;
+        }
+        if let Some(help) = &input.help_text {
+            self.help_text = help.clone();
+        }
+        if let Some(footer) = &input.opt_out_footer {
+            self.opt_out_footer = footer.clone();
         }
         Ok(self)
     }

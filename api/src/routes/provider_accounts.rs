@@ -3,7 +3,9 @@
 //! never logged.
 
 use engine::catalog::Stored;
-use engine::domain::{Name, ProviderAccount, ProviderAccountId, ProviderKind, ValidationError};
+use engine::domain::{
+    Name, ProviderAccount, ProviderAccountId, ProviderKind, SimulatorSettings, ValidationError,
+};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -33,6 +35,9 @@ pub struct CreateProviderAccount {
     /// The REST base URL (default `https://api.twilio.com`).
     #[schema(pattern = r"^https?://\S+$", max_length = 500)]
     pub base_url: Option<String>,
+    /// A simulator's behaviour (delivery delay, failure and reply shares); only for
+    /// `simulator`.
+    pub simulator: Option<SimulatorSettings>,
 }
 
 /// Changes to a provider account; `null` clears `base_url`.
@@ -52,6 +57,10 @@ pub struct PatchProviderAccount {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(nullable, pattern = r"^https?://\S+$", max_length = 500)]
     pub base_url: Option<Option<String>>,
+    /// New simulator settings, or `null` for the defaults.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(nullable)]
+    pub simulator: Option<Option<SimulatorSettings>>,
 }
 
 impl ResourceApi for ProviderAccount {
@@ -72,6 +81,7 @@ impl ResourceApi for ProviderAccount {
             account_sid: input.account_sid,
             auth_token: input.auth_token,
             base_url: input.base_url,
+            simulator: input.simulator,
         };
         account.validate()?;
         Ok(account)
@@ -89,6 +99,9 @@ impl ResourceApi for ProviderAccount {
         }
         if let Some(url) = &input.base_url {
             self.base_url = url.clone();
+        }
+        if let Some(settings) = &input.simulator {
+            self.simulator = *settings;
         }
         self.validate()?;
         Ok(self)

@@ -20,7 +20,8 @@ pub use ids::{
 pub use name::{Name, Slug};
 pub use phone::PhoneNumber;
 pub use resources::{
-    Agent, AgentRole, Disposition, Number, Presence, ProviderAccount, ProviderKind, Queue,
-    QueueAlerts, RoutingStrategy, Team, Template, TemplateScope, Token,
+    Agent, AgentRole, DEFAULT_OPT_OUT_FOOTER, DEFAULT_SENDS_PER_SECOND, Disposition,
+    MAX_COMPLIANCE_TEXT, MAX_SENDS_PER_SECOND, Number, Presence, ProviderAccount, ProviderKind,
+    Queue, QueueAlerts, RoutingStrategy, SimulatorSettings, Team, Template, TemplateScope, Token,
 };
 pub use template::TemplateBody;

@@ -144,14 +144,88 @@ pub struct Number {
     pub campaign: Name,
     /// The queue its conversations wait in.
     pub queue_id: QueueId,
-    /// The SMS provider account that sends and receives for it, if any yet.
+    /// The SMS provider account that sends and receives for it; without one its texts go
+    /// through the built-in simulator.
     pub provider_account_id: Option<String>,
+    /// Segments it may send per second (carriers allow a long code about 1; toll-free and
+    /// short codes more).
+    #[serde(default = "default_sends_per_second")]
+    pub sends_per_second: u32,
+    /// What a customer texting HELP or INFO gets back (a default naming the campaign when
+    /// unset).
+    #[serde(default)]
+    pub help_text: Option<String>,
+    /// Added to the first text Switchboard sends a customer from this number (a default when
+    /// unset; empty for none).
+    #[serde(default)]
+    pub opt_out_footer: Option<String>,
 }
 
+fn default_sends_per_second() -> u32 {
+    DEFAULT_SENDS_PER_SECOND
+}
+
+/// A long code's send rate: one segment per second.
+pub const DEFAULT_SENDS_PER_SECOND: u32 = 1;
+/// The fastest send rate a number may have (a short code's).
+pub const MAX_SENDS_PER_SECOND: u32 = 1000;
+/// The footer of a first text when the number sets none.
+pub const DEFAULT_OPT_OUT_FOOTER: &str = "Reply STOP to unsubscribe.";
+/// The longest help text or footer (two GSM-7 segments).
+pub const MAX_COMPLIANCE_TEXT: usize = 306;
+
 impl Number {
+    /// The help text a HELP or INFO keyword gets.
+    pub fn help_answer(&self) -> String {
+        match &self.help_text {
+            Some(text) => text.clone(),
+            None => format!(
+                "{}: you are texting our support team; reply here and an agent will answer. Reply STOP to unsubscribe.",
+                self.campaign
+            ),
+        }
+    }
+
+    /// The footer of the first text to a customer (`None`: switched off).
+    pub fn footer(&self) -> Option<&str> {
+        match self.opt_out_footer.as_deref() {
+            None => Some(DEFAULT_OPT_OUT_FOOTER),
+            Some("") => None,
+            Some(footer) => Some(footer),
+        }
+    }
+
+    /// Whose texts an opt-out covers: the number's provider account (carriers keep opt-outs
+    /// per sender account), or the number itself when it has none.
+    pub fn opt_out_scope(&self) -> String {
+        self.provider_account_id
+            .clone()
+            .unwrap_or_else(|| self.id.to_string())
+    }
+
     /// Checks the provider account id's form (the account itself is configured with the SMS
-    /// channel).
+    /// channel), the send rate and the compliance texts.
     pub fn validate(&self) -> Result<(), ValidationError> {
+        if !(1..=MAX_SENDS_PER_SECOND).contains(&self.sends_per_second) {
+            return Err(ValidationError::invalid(
+                "sends_per_second",
+                format!("must be 1 to {MAX_SENDS_PER_SECOND}"),
+            ));
+        }
+        for (field, text) in [
+            ("help_text", &self.help_text),
+            ("opt_out_footer", &self.opt_out_footer),
+        ] {
+            if let Some(text) = text
+                && (text.chars().count() > MAX_COMPLIANCE_TEXT
+                    || (field == "help_text" && text.trim().is_empty()))
+            {
+                return Err(ValidationError::invalid(
+                    field,
+                    format!("must be 1 to {MAX_COMPLIANCE_TEXT} characters"),
+                ));
+            }
+        }
         if let Some(account) = &self.provider_account_id {
             let ok = !account.is_empty()
                 && account.len() <= 64
@@ -195,6 +269,69 @@ pub struct ProviderAccount {
     pub auth_token: Option<String>,
     /// The provider's REST base URL (default `https://api.twilio.com`).
     pub base_url: Option<String>,
+    /// How a simulator account behaves (its defaults when unset).
+    #[serde(default)]
+    pub simulator: Option<SimulatorSettings>,
+}
+
+/// How the simulator behaves: when it reports delivery, how often it fails, and how its
+/// customers answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SimulatorSettings {
+    /// From hand-off to `delivered` (`sent` comes halfway), milliseconds; at most 600000.
+    #[serde(default = "default_delivery_delay_ms")]
+    #[schema(maximum = 600000)]
+    pub delivery_delay_ms: u32,
+    /// Share of texts reported `undelivered` (error 30003), percent.
+    #[serde(default)]
+    #[schema(maximum = 100)]
+    pub failure_percent: u8,
+    /// Share of delivered texts the customer answers, percent.
+    #[serde(default)]
+    #[schema(maximum = 100)]
+    pub reply_percent: u8,
+    /// From delivery to the customer's answer, milliseconds; at most 600000.
+    #[serde(default = "default_reply_delay_ms")]
+    #[schema(maximum = 600000)]
+    pub reply_delay_ms: u32,
+}
+
+fn default_delivery_delay_ms() -> u32 {
+    1000
+}
+
+fn default_reply_delay_ms() -> u32 {
+    3000
+}
+
+impl Default for SimulatorSettings {
+    fn default() -> Self {
+        Self {
+            delivery_delay_ms: default_delivery_delay_ms(),
+            failure_percent: 0,
+            reply_percent: 0,
+            reply_delay_ms: default_reply_delay_ms(),
+        }
+    }
+}
+
+impl SimulatorSettings {
+    fn validate(&self) -> Result<(), ValidationError> {
+        if self.delivery_delay_ms > 600_000 || self.reply_delay_ms > 600_000 {
+            return Err(ValidationError::invalid(
+                "simulator",
+                "delays must be at most 600000 ms",
+            ));
+        }
+        if self.failure_percent > 100 || self.reply_percent > 100 {
+            return Err(ValidationError::invalid(
+                "simulator",
+                "percentages must be 0 to 100",
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl std::fmt::Debug for ProviderAccount {
@@ -239,6 +376,15 @@ impl ProviderAccount {
                 "base_url",
                 "must be an http:// or https:// URL",
             ));
+        }
+        if let Some(settings) = &self.simulator {
+            if self.provider != ProviderKind::Simulator {
+                return Err(ValidationError::invalid(
+                    "simulator",
+                    "only a simulator account takes simulator settings",
+                ));
+            }
+            settings.validate()?;
         }
         if self.provider == ProviderKind::Twilio
             && (self.account_sid.is_none() || self.auth_token.is_none())

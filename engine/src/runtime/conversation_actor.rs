@@ -19,7 +19,8 @@ use crate::conversation::{
 use crate::domain::{AgentId, ConversationId, Name, NumberId, QueueId};
 use crate::metrics::metrics;
 use crate::routing::protocol::{Answer, EnqueueHint, Happened, ToQueue};
-use crate::store::{CommitOutcome, ConversationCommit, NewEvent, Store, TimerChange};
+use crate::outbox::{Delivery, DeliveryStatus};
+use crate::store::{CommitOutcome, ConversationCommit, NewEvent, OutboxItem, Store, TimerChange};
 
 /// Where an inbound message goes, resolved by the engine from the business number.
 #[derive(Debug, Clone)]
@@ -86,6 +87,29 @@ struct Change {
     followups: Vec<Followup>,
 }
 
+/// The delivery record of an outbound thread entry: what the outbox hands to the provider.
+fn delivery_of(conversation: &Conversation, record: &Value, at: i64) -> Delivery {
+    Delivery {
+        message_id: record["id"].as_str().unwrap_or_default().to_owned(),
+        conversation_id: conversation.id.clone(),
+        number_id: conversation.number_id.clone(),
+        to: conversation.customer.clone(),
+        body: record["body"].as_str().unwrap_or_default().to_owned(),
+        media_urls: serde_json::from_value(record["media_urls"].clone()).unwrap_or_default(),
+        segments: record["segments"].as_u64().unwrap_or(1) as u32,
+        status: DeliveryStatus::Outbox,
+        attempts: 0,
+        retry_at: 0,
+        handed_off_at: 0,
+        provider: None,
+        provider_message_id: None,
+        error_code: None,
+        error_message: None,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
 fn timer_kind(kind: TimerKind) -> String {
     match kind {
         TimerKind::PublicMinutes => "public_minutes".into(),
@@ -147,7 +171,16 @@ impl ConversationActor {
                 _ => None,
             })
             .collect();
+        let delivery = change
+            .message
+            .as_ref()
+            .filter(|m| m["direction"] == "outbound")
+            .map(|record| delivery_of(&change.next, record, now));
         let commit = ConversationCommit {
+            outbox: delivery.as_ref().map(|d| OutboxItem {
+                message_id: d.message_id.clone(),
+                record: serde_json::to_string(d).expect("deliveries serialise"),
+            }),
             id: self.id.to_string(),
             number_id: change.next.number_id.to_string(),
             customer: change.next.customer.to_string(),
@@ -186,6 +219,9 @@ impl ConversationActor {
                 .map(move |result, actor, _| {
                     let outcome = result.map_err(EngineError::Store)?;
                     if let CommitOutcome::Stored { .. } = outcome {
+                        if let Some(delivery) = delivery {
+                            actor.engine.outbox().enqueue(delivery);
+                        }
                         actor.engine.directory().upsert(&change.next);
                         actor.conversation = Some(change.next);
                         actor.follow(change.followups);
@@ -641,9 +677,10 @@ pub struct Reply {
     pub text: super::engine::OutgoingText,
 }
 
-/// An agent's text as its thread entry: durable in the thread is the engine's outbox; the SMS
-/// channel moves it on to `queued`, `sent`, ... when it hands it to a provider.
-fn outbound_record(agent: &AgentId, text: &super::engine::OutgoingText, at: i64) -> Value {
+/// An outbound text as its thread entry (`agent` is `None` for Switchboard's own, such as a
+/// HELP answer). Its commit also puts it in the outbox; the thread shows the delivery
+/// record's status (`outbox`, `queued`, `sent`, ...) over the `outbox` stored here.
+fn outbound_record(agent: Option<&AgentId>, text: &super::engine::OutgoingText, at: i64) -> Value {
     let cost = crate::sms::segments::count(&text.body);
     json!({
         "id": ulid::Ulid::new().to_string().to_lowercase(),
@@ -654,6 +691,7 @@ fn outbound_record(agent: &AgentId, text: &super::engine::OutgoingText, at: i64)
         "media_urls": text.media_urls,
         "template_id": text.template_id,
         "agent_id": agent,
+        "automatic": agent.is_none(),
         "status": "outbox",
         "at": at,
     })
@@ -671,7 +709,7 @@ impl Handler<Reply> for ConversationActor {
                 c.subscribers.remove(&msg.agent);
             }
             c.record_message(Direction::Outbound, &msg.text.body, now);
-            let record = outbound_record(&msg.agent, &msg.text, now);
+            let record = outbound_record(Some(&msg.agent), &msg.text, now);
             let event = (
                 "message.sent",
                 json!({"conversation_id": c.id, "message": record}),
@@ -727,7 +765,7 @@ impl Handler<StartOutbound> for ConversationActor {
         );
         next.alert_thresholds = msg.routing.alerts;
         next.record_message(Direction::Outbound, &msg.text.body, at);
-        let record = outbound_record(&msg.agent, &msg.text, at);
+        let record = outbound_record(Some(&msg.agent), &msg.text, at);
         let events = vec![
             (
                 "conversation.created",
@@ -752,6 +790,32 @@ impl Handler<StartOutbound> for ConversationActor {
             metrics().messages.with_label_values(&["outbound"]).inc();
             Ok(record)
         })))
+    }
+}
+
+/// Switchboard answers the customer itself (a HELP answer): an outbound text by no agent,
+/// which changes nothing of the routing (the customer still waits for an agent).
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Option<Value>, EngineError>")]
+pub struct AutomaticText(pub super::engine::OutgoingText);
+
+impl Handler<AutomaticText> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
+
+    fn handle(&mut self, AutomaticText(text): AutomaticText, _: &mut Context<Self>) -> Self::Result {
+        self.last_active = tokio::time::Instant::now();
+        AtomicResponse::new(self.transition(move |c, now| {
+            if !c.is_open() {
+                return Err(ConversationError::Closed);
+            }
+            let record = outbound_record(None, &text, now);
+            let event = (
+                "message.sent",
+                json!({"conversation_id": c.id, "message": record}),
+            );
+            metrics().messages.with_label_values(&["outbound"]).inc();
+            Ok((Vec::new(), vec![event], Some(record)))
+        }))
     }
 }
 

@@ -14,7 +14,7 @@ use super::agent_actor::{
     TakeConversation,
 };
 use super::conversation_actor::{
-    AddDisposition, AddNote, Claim, CloseOptedOut, Complete, ConversationActor, CustomerMessage,
+    AddDisposition, AddNote, AutomaticText, Claim, CloseOptedOut, Complete, ConversationActor, CustomerMessage,
     GetConversation, MarkRead, Reply, Routing, Snooze, StartOutbound, TimerDue, Transfer,
     TransferTarget,
 };
@@ -39,6 +39,8 @@ pub struct EngineConfig {
     /// How long a conversation actor may sit idle before it is stopped (its state stays in
     /// the store), so that a million stored conversations are not a million live actors.
     pub passivate_after: std::time::Duration,
+    /// How outbound texts leave.
+    pub outbox: crate::outbox::OutboxConfig,
 }
 
 impl Default for EngineConfig {
@@ -47,6 +49,7 @@ impl Default for EngineConfig {
             max_missed_offers: crate::routing::DEFAULT_MAX_MISSED_OFFERS,
             timer_poll: std::time::Duration::from_secs(1),
             passivate_after: std::time::Duration::from_secs(600),
+            outbox: crate::outbox::OutboxConfig::default(),
         }
     }
 }
@@ -172,6 +175,8 @@ struct Inner {
     agents: DashMap<AgentId, Addr<AgentActor>>,
     conversations: DashMap<ConversationId, Addr<ConversationActor>>,
     directory: crate::directory::Directory,
+    contacts: crate::contacts::Contacts,
+    outbox: crate::outbox::Outbox,
 }
 
 /// The routing engine. Cloning shares it.
@@ -192,9 +197,14 @@ impl Engine {
     /// Starts an engine whose actors run on the current actix arbiter (inside a `System`),
     /// and its timer sweeper. Call [`Engine::recover`] next to bring back stored state.
     pub fn start(store: AnyStore, clock: Clock, config: EngineConfig) -> Self {
+        let directory = crate::directory::Directory::new();
+        let (outbox, outbox_commands) = crate::outbox::Outbox::channel();
+        let outbox_config = config.outbox.clone();
         let engine = Self {
             inner: Arc::new(Inner {
                 catalog: Catalog::new(store.clone()),
+                contacts: crate::contacts::Contacts::new(store.clone(), directory.clone()),
+                outbox: outbox.clone(),
                 store,
                 clock,
                 config,
@@ -202,11 +212,17 @@ impl Engine {
                 queues: DashMap::new(),
                 agents: DashMap::new(),
                 conversations: DashMap::new(),
-                directory: crate::directory::Directory::new(),
+                directory,
             }),
         };
         let sweeper = engine.clone();
         actix::spawn(async move { sweeper.sweep_timers().await });
+        actix::spawn(crate::outbox::worker::run(
+            engine.clone(),
+            outbox_config,
+            outbox,
+            outbox_commands,
+        ));
         engine
     }
 
@@ -259,8 +275,22 @@ impl Engine {
         self.inner.clock.now()
     }
 
-    pub(super) fn store(&self) -> &AnyStore {
+    pub(crate) fn store(&self) -> &AnyStore {
         &self.inner.store
+    }
+
+    pub(crate) fn catalog(&self) -> &Catalog<AnyStore> {
+        &self.inner.catalog
+    }
+
+    /// Customers' contact cards (opt-outs included).
+    pub fn contacts(&self) -> &crate::contacts::Contacts {
+        &self.inner.contacts
+    }
+
+    /// The outbox: where providers' reports and opt-outs go.
+    pub fn outbox(&self) -> &crate::outbox::Outbox {
+        &self.inner.outbox
     }
 
     /// Saves runtime state and the event that says what changed, together, without waiting
@@ -618,7 +648,8 @@ impl Engine {
         customer: &crate::domain::PhoneNumber,
         text: OutgoingText,
     ) -> Result<OutboundStarted, EngineError> {
-        let (conversation_id, _, routing) = self.open_or_get(number, customer).await?;
+        let (text, first) = self.with_footer(&number, customer, text).await?;
+        let (conversation_id, _, routing) = self.open_or_get(number.clone(), customer).await?;
         let agent_addr = self.ensure_agent(agent).await?;
         agent_addr
             .send(TakeConversation(conversation_id.clone()))
@@ -637,10 +668,15 @@ impl Engine {
             .await
             .and_then(|answer| answer);
         match started {
-            Ok(message) => Ok(OutboundStarted {
-                conversation_id,
-                message,
-            }),
+            Ok(message) => {
+                if first {
+                    self.texted(customer, &number).await;
+                }
+                Ok(OutboundStarted {
+                    conversation_id,
+                    message,
+                })
+            }
             Err(e) => {
                 // Open already, or not stored: the slot was never used.
                 if !matches!(e, EngineError::AlreadyOpen(_))
@@ -742,16 +778,87 @@ impl Engine {
         conversation: &ConversationId,
         text: impl Into<OutgoingText>,
     ) -> Result<Value, EngineError> {
+        let current = self.conversation(conversation).await?;
+        let number = self
+            .inner
+            .catalog
+            .get::<Number>(current.number_id.as_str())
+            .await?
+            .resource;
+        let (text, first) = self
+            .with_footer(&number, &current.customer, text.into())
+            .await?;
         let entry = self
             .ask_conversation(
                 conversation,
                 Reply {
                     agent: agent.clone(),
-                    text: text.into(),
+                    text,
                 },
             )
             .await??;
+        if first {
+            self.texted(&current.customer, &number).await;
+        }
         Ok(entry.unwrap_or(Value::Null))
+    }
+
+    /// Switchboard answers a customer itself (HELP): an outbound text by no agent, through
+    /// the outbox like any other.
+    pub async fn automatic_text(
+        &self,
+        conversation: &ConversationId,
+        number: &Number,
+        body: String,
+    ) -> Result<Value, EngineError> {
+        let current = self.conversation(conversation).await?;
+        let (text, first) = self
+            .with_footer(number, &current.customer, OutgoingText::from(body))
+            .await?;
+        let entry = self
+            .ask_conversation(conversation, AutomaticText(text))
+            .await??;
+        if first {
+            self.texted(&current.customer, number).await;
+        }
+        Ok(entry.unwrap_or(Value::Null))
+    }
+
+    /// The text with the number's opt-out footer when it is the first Switchboard sends
+    /// `customer` from `number` (and does not already say how to stop); the bool says
+    /// whether it was the first.
+    async fn with_footer(
+        &self,
+        number: &Number,
+        customer: &crate::domain::PhoneNumber,
+        mut text: OutgoingText,
+    ) -> Result<(OutgoingText, bool), EngineError> {
+        let card = self.inner.contacts.get(customer).await?;
+        let first = !card.texted_from.contains(number.id.as_str());
+        if first
+            && let Some(footer) = number.footer()
+            && !crate::sms::keywords::mentions_stop(&text.body)
+        {
+            text.body = if text.body.is_empty() {
+                footer.to_owned()
+            } else {
+                format!("{}\n{footer}", text.body)
+            };
+        }
+        Ok((text, first))
+    }
+
+    /// Remembers that `customer` got a text from `number` (so later ones carry no footer).
+    /// A crash before this is harmless: the next text carries the footer again.
+    async fn texted(&self, customer: &crate::domain::PhoneNumber, number: &Number) {
+        if let Err(e) = self
+            .inner
+            .contacts
+            .mark_texted(customer, number.id.as_str())
+            .await
+        {
+            tracing::warn!(error = %e, "could not record the first text to a customer");
+        }
     }
 
     /// Closes a conversation whose customer opted out (STOP); already closed is fine.
@@ -813,12 +920,43 @@ impl Engine {
             .store
             .conversation_messages(conversation.as_str(), from, limit)
             .await?;
-        raw.iter()
+        let mut entries: Vec<Value> = raw
+            .iter()
             .map(|entry| {
                 serde_json::from_str(entry)
                     .map_err(|e| EngineError::Store(StoreError::Corrupt(e.to_string())))
             })
-            .collect()
+            .collect::<Result<_, _>>()?;
+        self.with_deliveries(&mut entries).await?;
+        Ok(entries)
+    }
+
+    /// Shows each outbound entry's delivery as its delivery record has it now.
+    pub async fn with_deliveries(&self, entries: &mut [Value]) -> Result<(), EngineError> {
+        let outbound: Vec<usize> = (0..entries.len())
+            .filter(|&i| entries[i]["direction"] == "outbound")
+            .collect();
+        let ids: Vec<String> = outbound
+            .iter()
+            .filter_map(|&i| entries[i]["id"].as_str().map(str::to_owned))
+            .collect();
+        if ids.len() != outbound.len() {
+            return Ok(());
+        }
+        let records = self.inner.store.deliveries(&ids).await?;
+        for (i, record) in outbound.into_iter().zip(records) {
+            let Some(delivery) = record
+                .and_then(|r| serde_json::from_str::<crate::outbox::Delivery>(&r).ok())
+            else {
+                continue;
+            };
+            if let (Value::Object(entry), Value::Object(summary)) =
+                (&mut entries[i], delivery.summary())
+            {
+                entry.extend(summary);
+            }
+        }
+        Ok(())
     }
 
     /// Records a disposition (the code must exist and be active).

@@ -26,9 +26,24 @@ pub fn classify(body: &str) -> Option<Keyword> {
     }
 }
 
+/// Whether a text already tells the customer how to opt out (names STOP as a word), so that
+/// it needs no footer.
+pub fn mentions_stop(body: &str) -> bool {
+    body.split(|c: char| !c.is_ascii_alphabetic())
+        .any(|word| word.eq_ignore_ascii_case("stop"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stop_mentions_are_words() {
+        assert!(mentions_stop("Reply STOP to unsubscribe."));
+        assert!(mentions_stop("text stop to end"));
+        assert!(!mentions_stop("Nonstop deals"));
+        assert!(!mentions_stop("Hello"));
+    }
 
     #[test]
     fn whole_trimmed_messages_match_in_any_case() {

@@ -3,7 +3,7 @@
 //! is made once, at start-up.
 
 use super::{
-    CommitOutcome, ConfigDoc, ConfigWrite, ConversationCommit, ConversationDoc, DueTimer,
+    CommitOutcome, ConfigDoc, ConfigWrite, ConversationCommit, ConversationDoc, DeliveryWrite, DueTimer,
     MemoryStore, NewEvent, RedisStore, ResourceKind, ResourceRef, Store, StoreError, StoredEvent,
 };
 
@@ -235,6 +235,27 @@ impl Store for AnyStore {
         limit: usize,
     ) -> Result<Vec<ConversationDoc>, StoreError> {
         dispatch!(self, s => s.conversations_page(after, limit))
+    }
+
+    async fn outbox_pending(&self) -> Result<Vec<String>, StoreError> {
+        dispatch!(self, s => s.outbox_pending())
+    }
+
+    async fn delivery_put(&self, write: DeliveryWrite) -> Result<Vec<u64>, StoreError> {
+        let ids = dispatch!(self, s => s.delivery_put(write))?;
+        self.journaled(!ids.is_empty());
+        Ok(ids)
+    }
+
+    async fn deliveries(&self, message_ids: &[String]) -> Result<Vec<Option<String>>, StoreError> {
+        dispatch!(self, s => s.deliveries(message_ids))
+    }
+
+    async fn delivery_by_provider_id(
+        &self,
+        provider_message_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        dispatch!(self, s => s.delivery_by_provider_id(provider_message_id))
     }
 
     async fn close(&self) {

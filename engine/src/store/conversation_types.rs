@@ -87,6 +87,34 @@ pub struct ConversationCommit {
     pub events: Vec<NewEvent>,
     /// Timer changes.
     pub timers: Vec<TimerChange>,
+    /// An outbound text to put in the outbox with the message (see [`OutboxItem`]).
+    pub outbox: Option<OutboxItem>,
+}
+
+/// An outbound text entering the outbox: its delivery record, stored with the commit that
+/// adds the message to the thread, so a send the API acknowledged is never lost. The outbox
+/// keeps the order items entered it in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxItem {
+    /// The thread message's id.
+    pub message_id: String,
+    /// Its delivery record (JSON, opaque to the store).
+    pub record: String,
+}
+
+/// A change to a delivery record, with the events it causes, stored atomically.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryWrite {
+    /// The thread message's id.
+    pub message_id: String,
+    /// The new record.
+    pub record: String,
+    /// Whether the message has left the outbox for good (handed to the provider, or failed).
+    pub settled: bool,
+    /// The provider's id for the message, to find it by when the provider reports on it.
+    pub provider_message_id: Option<String>,
+    /// The events, journaled in order.
+    pub events: Vec<NewEvent>,
 }
 
 /// What a commit did.

@@ -24,6 +24,10 @@
 //! | `<p>:events` (channel) | pub/sub | every event as it is journaled: `{"id","kind","at","data"}` |
 //! | `<p>:chat:<agent>|<agent>` | list, capped | an internal chat thread between two agents (JSON entries) |
 //! | `<p>:idem:<sha256>` | string, TTL | an `Idempotency-Key`'s pending claim (lease) or first answer (24 h) |
+//! | `<p>:outbox` | sorted set | message ids waiting to be handed to a provider, scored by the order they entered |
+//! | `<p>:outbox:seq` | string | the last outbox position given |
+//! | `<p>:dlv:<message_id>` | string | an outbound message's delivery record (JSON): status, attempts, provider id, error |
+//! | `<p>:dlv-by-provider:<provider_message_id>` | string, 30-day TTL | the message id a provider's id belongs to (status callbacks) |
 //! | `<p>:timers` | sorted set | `<conversation>|<kind>` scored by due time (ms) |
 //! | `<p>:rt:<kind>` | hash | runtime state by id, e.g. each agent's presence and queue logins |
 //!
@@ -122,6 +126,26 @@ impl Keys {
     /// Marks a provider message as stored.
     pub fn seen_message(&self, provider_message_id: &str) -> String {
         format!("{}:seen:{provider_message_id}", self.prefix)
+    }
+
+    /// The outbox: message ids scored by the order they entered it.
+    pub fn outbox(&self) -> String {
+        format!("{}:outbox", self.prefix)
+    }
+
+    /// The outbox's last position.
+    pub fn outbox_seq(&self) -> String {
+        format!("{}:outbox:seq", self.prefix)
+    }
+
+    /// An outbound message's delivery record.
+    pub fn delivery(&self, message_id: &str) -> String {
+        format!("{}:dlv:{message_id}", self.prefix)
+    }
+
+    /// The message id a provider's message id belongs to.
+    pub fn delivery_by_provider(&self, provider_message_id: &str) -> String {
+        format!("{}:dlv-by-provider:{provider_message_id}", self.prefix)
     }
 
     /// Every conversation id, open and closed.

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{
-    CommitOutcome, ConfigDoc, ConfigWrite, ConversationCommit, ConversationDoc, DueTimer, Expect,
+    CommitOutcome, ConfigDoc, ConfigWrite, ConversationCommit, ConversationDoc, DeliveryWrite, DueTimer, Expect,
     NewEvent, ResourceKind, ResourceRef, Store, StoreError, StoredEvent, TimerChange, UniqueKey,
 };
 
@@ -44,6 +44,14 @@ struct State {
     chats: HashMap<String, VecDeque<String>>,
     /// Idempotency keys: value and expiry (ms since the epoch).
     idempotency: HashMap<String, (String, u128)>,
+    /// The outbox: message ids by the order they entered it.
+    outbox: BTreeMap<u64, String>,
+    outbox_position: HashMap<String, u64>,
+    outbox_seq: u64,
+    /// Delivery records by message id.
+    deliveries: HashMap<String, String>,
+    /// Message ids by provider message id.
+    delivery_links: HashMap<String, String>,
     /// Events kept; 0 means [`JOURNAL_CAP`].
     journal_cap: usize,
 }
@@ -359,6 +367,13 @@ impl Store for MemoryStore {
                 .or_default()
                 .push(message);
         }
+        if let Some(item) = commit.outbox {
+            state.outbox_seq += 1;
+            let seq = state.outbox_seq;
+            state.outbox.insert(seq, item.message_id.clone());
+            state.outbox_position.insert(item.message_id.clone(), seq);
+            state.deliveries.insert(item.message_id, item.record);
+        }
         let index_key = (commit.number_id, commit.customer);
         if commit.closed {
             state.open.remove(&commit.id);
@@ -563,6 +578,54 @@ impl Store for MemoryStore {
     async fn idempotency_release(&self, key: &str) -> Result<(), StoreError> {
         self.lock()?.idempotency.remove(key);
         Ok(())
+    }
+
+    async fn outbox_pending(&self) -> Result<Vec<String>, StoreError> {
+        let state = self.lock()?;
+        Ok(state
+            .outbox
+            .values()
+            .filter_map(|id| state.deliveries.get(id).cloned())
+            .collect())
+    }
+
+    async fn delivery_put(&self, write: DeliveryWrite) -> Result<Vec<u64>, StoreError> {
+        let mut state = self.lock()?;
+        if write.settled
+            && let Some(seq) = state.outbox_position.remove(&write.message_id)
+        {
+            state.outbox.remove(&seq);
+        }
+        if let Some(provider_id) = write.provider_message_id {
+            state
+                .delivery_links
+                .insert(provider_id, write.message_id.clone());
+        }
+        state.deliveries.insert(write.message_id, write.record);
+        Ok(write
+            .events
+            .into_iter()
+            .map(|event| state.journal_push(event))
+            .collect())
+    }
+
+    async fn deliveries(&self, message_ids: &[String]) -> Result<Vec<Option<String>>, StoreError> {
+        let state = self.lock()?;
+        Ok(message_ids
+            .iter()
+            .map(|id| state.deliveries.get(id).cloned())
+            .collect())
+    }
+
+    async fn delivery_by_provider_id(
+        &self,
+        provider_message_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .lock()?
+            .delivery_links
+            .get(provider_message_id)
+            .cloned())
     }
 
     async fn conversations_page(

@@ -15,8 +15,8 @@ mod types;
 
 pub use any::AnyStore;
 pub use conversation_types::{
-    CommitOutcome, ConversationCommit, ConversationDoc, DueTimer, NewEvent, StoredEvent,
-    TimerChange,
+    CommitOutcome, ConversationCommit, ConversationDoc, DeliveryWrite, DueTimer, NewEvent,
+    OutboxItem, StoredEvent, TimerChange,
 };
 pub use error::StoreError;
 pub use memory::{JOURNAL_CAP, MemoryStore};
@@ -206,6 +206,28 @@ pub trait Store: Send + Sync + 'static {
     /// Gives a claimed key up (the request failed in a way worth retrying).
     fn idempotency_release(&self, key: &str)
     -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The delivery records still in the outbox, in the order they entered it.
+    fn outbox_pending(&self) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+
+    /// Stores a delivery record (see [`DeliveryWrite`]); returns its events' ids.
+    fn delivery_put(
+        &self,
+        write: DeliveryWrite,
+    ) -> impl Future<Output = Result<Vec<u64>, StoreError>> + Send;
+
+    /// The delivery records of these messages, in the same order (`None` for a message that
+    /// has none: an inbound one, a note).
+    fn deliveries(
+        &self,
+        message_ids: &[String],
+    ) -> impl Future<Output = Result<Vec<Option<String>>, StoreError>> + Send;
+
+    /// The message id a provider's message id belongs to.
+    fn delivery_by_provider_id(
+        &self,
+        provider_message_id: &str,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
 
     /// Releases resources at shutdown; calls after it may fail.
     fn close(&self) -> impl Future<Output = ()> + Send;

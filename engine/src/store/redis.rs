@@ -12,6 +12,7 @@ use redis::{AsyncCommands, Script, Value};
 use super::keys::{Keys, validate_prefix};
 use super::memory::JOURNAL_CAP;
 use super::{
+    DeliveryWrite,
     CommitOutcome, ConfigDoc, ConfigWrite, ConversationCommit, ConversationDoc, DueTimer, Expect,
     NewEvent, ResourceKind, ResourceRef, Store, StoreError, StoredEvent, TimerChange,
 };
@@ -78,6 +79,23 @@ static CHAT_APPEND: LazyLock<Script> = LazyLock::new(|| {
         journal_lua(2, 3, 3, 4, 5)
     ))
 });
+
+/// Stores a delivery record, takes it out of the outbox when settled, links the provider's
+/// id to it, and journals its events, together.
+/// KEYS: record, outbox, provider link (or the record again), stream, last id;
+/// ARGV: message id, record, "1" when settled, "1" to link, link TTL, cap, events, channel.
+static DELIVERY_PUT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(&format!(
+        "redis.call('SET', KEYS[1], ARGV[2]) \
+         if ARGV[3] == '1' then redis.call('ZREM', KEYS[2], ARGV[1]) end \
+         if ARGV[4] == '1' then redis.call('SET', KEYS[3], ARGV[1], 'EX', tonumber(ARGV[5])) end {}",
+        journal_lua(4, 5, 6, 7, 8)
+    ))
+});
+
+/// How long a provider's message id leads to its message: status callbacks come within
+/// days, not months.
+const PROVIDER_LINK_TTL_SECS: u64 = 30 * 24 * 3600;
 
 /// How long a provider message id is remembered: providers retry for hours, not days.
 const SEEN_MESSAGE_TTL_SECS: u64 = 7 * 24 * 3600;
@@ -517,6 +535,12 @@ impl Store for RedisStore {
             .key(self.keys.events_last())
             .key(self.keys.timers())
             .key(self.keys.all_conversations())
+            .key(self.keys.outbox())
+            .key(self.keys.outbox_seq())
+            .key(match &commit.outbox {
+                Some(item) => self.keys.delivery(&item.message_id),
+                None => self.keys.outbox(),
+            })
             .arg(&commit.id)
             .arg(&commit.body)
             .arg(if commit.closed { "1" } else { "0" })
@@ -530,7 +554,9 @@ impl Store for RedisStore {
             .arg(serde_json::to_string(&timers).expect("timers serialise"))
             .arg(self.journal_cap)
             .arg(SEEN_MESSAGE_TTL_SECS)
-            .arg(self.keys.events_channel());
+            .arg(self.keys.events_channel())
+            .arg(commit.outbox.as_ref().map_or("", |i| i.message_id.as_str()))
+            .arg(commit.outbox.as_ref().map_or("", |i| i.record.as_str()));
         let reply = script_reply(self.bounded(invocation.invoke_async(&mut con)).await?)?;
         match reply.first().map(String::as_str) {
             Some("duplicate") => Ok(CommitOutcome::Duplicate),
@@ -729,6 +755,62 @@ impl Store for RedisStore {
     async fn idempotency_release(&self, key: &str) -> Result<(), StoreError> {
         let mut con = self.connection.clone();
         self.bounded(con.del(self.keys.idempotency(key))).await
+    }
+
+    async fn outbox_pending(&self) -> Result<Vec<String>, StoreError> {
+        let mut con = self.connection.clone();
+        let ids: Vec<String> = self.bounded(con.zrange(self.keys.outbox(), 0, -1)).await?;
+        let records = self.deliveries(&ids).await?;
+        Ok(records.into_iter().flatten().collect())
+    }
+
+    async fn delivery_put(&self, write: DeliveryWrite) -> Result<Vec<u64>, StoreError> {
+        let mut con = self.connection.clone();
+        let record_key = self.keys.delivery(&write.message_id);
+        let mut invocation = DELIVERY_PUT.key(&record_key);
+        invocation
+            .key(self.keys.outbox())
+            .key(match &write.provider_message_id {
+                Some(id) => self.keys.delivery_by_provider(id),
+                None => record_key.clone(),
+            })
+            .key(self.keys.events())
+            .key(self.keys.events_last())
+            .arg(&write.message_id)
+            .arg(&write.record)
+            .arg(if write.settled { "1" } else { "0" })
+            .arg(if write.provider_message_id.is_some() {
+                "1"
+            } else {
+                "0"
+            })
+            .arg(PROVIDER_LINK_TTL_SECS)
+            .arg(self.journal_cap)
+            .arg(events_json(&write.events))
+            .arg(self.keys.events_channel());
+        self.event_ids(&invocation, &mut con).await
+    }
+
+    async fn deliveries(&self, message_ids: &[String]) -> Result<Vec<Option<String>>, StoreError> {
+        if message_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut con = self.connection.clone();
+        let keys: Vec<String> = message_ids
+            .iter()
+            .map(|id| self.keys.delivery(id))
+            .collect();
+        self.bounded(redis::cmd("MGET").arg(keys).query_async(&mut con))
+            .await
+    }
+
+    async fn delivery_by_provider_id(
+        &self,
+        provider_message_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let mut con = self.connection.clone();
+        self.bounded(con.get(self.keys.delivery_by_provider(provider_message_id)))
+            .await
     }
 
     async fn conversations_page(

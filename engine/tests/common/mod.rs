@@ -67,6 +67,9 @@ pub async fn configure(store: &AnyStore, setup: Setup<'_>) {
             campaign: Name::parse("campaign", "Spring").unwrap(),
             queue_id: queue_id(),
             provider_account_id: None,
+            sends_per_second: engine::domain::DEFAULT_SENDS_PER_SECOND,
+            help_text: None,
+            opt_out_footer: None,
         })
         .await
         .unwrap();

@@ -4,6 +4,7 @@
 -- KEYS[4] open conversations    KEYS[5] seen-message key (or the doc key again when none)
 -- KEYS[6] event stream          KEYS[7] last event id        KEYS[8] timers sorted set
 -- KEYS[9] every conversation id (sorted set, score 0)
+-- KEYS[10] outbox (sorted set)   KEYS[11] outbox position     KEYS[12] delivery record key
 -- ARGV[1] conversation id       ARGV[2] body                 ARGV[3] "1" when closed
 -- ARGV[4] message or ""         ARGV[5] "1" when KEYS[5] dedupes a provider message id
 -- ARGV[6] events: JSON [[kind, at, data], ...]
@@ -11,6 +12,7 @@
 -- ARGV[8] journal cap           ARGV[9] seen-message TTL (seconds)
 -- ARGV[10] pub/sub channel every event is also published on, as
 --          {"id":..,"kind":"..","at":..,"data":{..}}
+-- ARGV[11] outbox message id or ""   ARGV[12] its delivery record
 --
 -- Returns {"duplicate"} (nothing changed) or {"stored", event_id, ...}.
 local id = ARGV[1]
@@ -33,6 +35,11 @@ if ARGV[3] == '1' then
 else
   redis.call('SADD', KEYS[4], id)
   redis.call('SET', KEYS[3], id, 'NX')
+end
+
+if ARGV[11] ~= '' then
+  redis.call('SET', KEYS[12], ARGV[12])
+  redis.call('ZADD', KEYS[10], redis.call('INCR', KEYS[11]), ARGV[11])
 end
 
 for _, t in ipairs(cjson.decode(ARGV[7])) do

@@ -1,0 +1,15 @@
+//! The outbox: every outbound text (an agent's reply, an outbound start, a HELP answer) is
+//! stored with its conversation change, then handed to its number's provider in order per
+//! conversation, at the number's send rate, retried with backoff, never twice, and never to a
+//! customer who opted out. Delivery records follow each text through the provider's reports.
+//!
+//! - [`delivery`]: a text's delivery record and status (forward-only);
+//! - [`pacing`]: the pure decision of what may leave now;
+//! - [`worker`]: the task that carries it out.
+
+pub mod delivery;
+pub mod pacing;
+pub mod worker;
+
+pub use delivery::{Delivery, DeliveryStatus};
+pub use worker::{Outbox, OutboxConfig, ReportOutcome};
