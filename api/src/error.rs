@@ -45,6 +45,8 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// No business number is configured for the `to` of an inbound message.
     UnknownNumber,
+    /// A provider reported on a text Switchboard did not send.
+    UnknownMessage,
     /// The conversation refused the command in its current state.
     ConversationConflict,
     /// The offer was answered, expired or rescinded already, or is another agent's.
@@ -81,7 +83,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and the test that pins them.
-    pub const ALL: [ErrorCode; 31] = [
+    pub const ALL: [ErrorCode; 32] = [
         Self::Unauthorized,
         Self::Forbidden,
         Self::NotFound,
@@ -97,6 +99,7 @@ impl ErrorCode {
         Self::UnsupportedMediaType,
         Self::PayloadTooLarge,
         Self::UnknownNumber,
+        Self::UnknownMessage,
         Self::ConversationConflict,
         Self::StaleOffer,
         Self::DispositionRequired,
@@ -135,6 +138,7 @@ impl ErrorCode {
             }
             Self::PayloadTooLarge => ("payload_too_large", StatusCode::PAYLOAD_TOO_LARGE),
             Self::UnknownNumber => ("unknown_number", StatusCode::NOT_FOUND),
+            Self::UnknownMessage => ("unknown_message", StatusCode::NOT_FOUND),
             Self::ConversationConflict => ("conversation_conflict", StatusCode::CONFLICT),
             Self::StaleOffer => ("stale_offer", StatusCode::CONFLICT),
             Self::DispositionRequired => ("disposition_required", StatusCode::CONFLICT),
@@ -386,6 +390,7 @@ mod tests {
             ("unsupported_media_type", 415),
             ("payload_too_large", 413),
             ("unknown_number", 404),
+            ("unknown_message", 404),
             ("conversation_conflict", 409),
             ("stale_offer", 409),
             ("disposition_required", 409),

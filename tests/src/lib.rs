@@ -11,6 +11,8 @@ use serde_json::Value;
 pub use testkit::{RedisServer, shared_redis_url, unique_prefix};
 pub use ws::WsClient;
 
+pub mod fake_twilio;
+pub mod process;
 mod ws;
 
 /// The admin token every test app is started with.

@@ -1,12 +1,16 @@
-//! `POST /webhooks/twilio/sms`: customer texts (SMS and MMS) as Twilio delivers them —
+//! Twilio's webhooks. `POST /webhooks/twilio/sms`: customer texts (SMS and MMS) as Twilio
+//! delivers them —
 //! form-encoded, signed with `X-Twilio-Signature` by the auth token of the account that owns
 //! the `To` number, answered with empty TwiML once the message is durable. Twilio retries a
 //! webhook it got no answer for; a retry repeats the `MessageSid`, which the store refuses
-//! as a duplicate, and is acknowledged the same.
+//! as a duplicate, and is acknowledged the same. `POST /webhooks/twilio/status`: Twilio's
+//! reports on texts Switchboard sent, signed by the account of the `From` number; statuses
+//! only move forward, so out-of-order callbacks change nothing.
 
 use actix_web::http::header::{CONTENT_TYPE, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use engine::domain::{Number, PhoneNumber, ProviderAccount, ProviderKind};
+use engine::outbox::{DeliveryStatus, ReportOutcome};
 use engine::runtime::InboundMessage;
 use engine::sms::twilio_signature;
 use engine::store::{ResourceKind, Store};
@@ -149,53 +153,10 @@ pub async fn inbound_sms(
     mut payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    if !is_form(&req) {
-        return Err(ApiError::new(
-            ErrorCode::UnsupportedMediaType,
-            "Twilio webhooks are application/x-www-form-urlencoded",
-        ));
-    }
-    let body = read_body(&mut payload).await?;
-    let form = Form(form_urlencoded::parse(&body).into_owned().collect());
-    let to_raw = form.required("To")?;
-    let to = PhoneNumber::parse("To", to_raw)?;
-    let Some(number_id) = state
-        .store()
-        .config_find_unique(ResourceKind::Number, "phone", to.as_str())
-        .await?
-    else {
-        tracing::warn!("twilio webhook for a number that is not configured; nothing stored");
-        tracing::debug!(to = %to, "unknown number");
-        return Err(
-            ApiError::new(ErrorCode::UnknownNumber, "no business number has this To")
-                .with_details(json!({"field": "To"})),
-        );
-    };
-    let number = state.catalog.get::<Number>(&number_id).await?.resource;
-    let account = account_of(&state, &number).await?;
-    let signature = req
-        .headers()
-        .get("x-twilio-signature")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let url = signed_url(&state, &req);
-    let token = account.auth_token.as_deref().unwrap_or_default();
-    if !twilio_signature::is_valid(token, &url, &form.0, signature) {
-        tracing::warn!(account_id = %account.id, "twilio webhook with an invalid signature refused");
-        return Err(ApiError::new(
-            ErrorCode::InvalidSignature,
-            "X-Twilio-Signature does not match this request",
-        ));
-    }
+    let (form, number) = signed_form(&req, &mut payload, &state, "To").await?;
+    let to = number.phone.clone();
     let from = PhoneNumber::parse("From", form.required("From")?)?;
-    let message_sid = form.required("MessageSid")?.to_owned();
-    if message_sid.is_empty() || message_sid.len() > 64 {
-        return Err(ApiError::new(
-            ErrorCode::InvalidValue,
-            "MessageSid must be 1 to 64 characters",
-        )
-        .with_details(json!({"field": "MessageSid"})));
-    }
+    let message_sid = message_sid(&form)?;
     let body = form.get("Body").unwrap_or_default().to_owned();
     let customer = from.clone();
     let message = InboundMessage {
@@ -208,9 +169,146 @@ pub async fn inbound_sms(
     let ack = state.engine.inbound(message).await?;
     tracing::info!(conversation_id = %ack.conversation_id, duplicate = ack.duplicate, "twilio message stored");
     crate::compliance::on_inbound(&state, &number, &customer, &body, &ack).await?;
-    Ok(HttpResponse::Ok()
+    Ok(empty_twiml())
+}
+
+/// The status callback Twilio posts as a text moves on.
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(non_snake_case, dead_code)]
+pub struct TwilioStatusForm {
+    /// The text's id, as Twilio answered the send.
+    #[schema(min_length = 1, max_length = 64)]
+    MessageSid: String,
+    /// `queued`, `sending`, `sent`, `delivered`, `undelivered`, `failed` (also `accepted`,
+    /// `scheduled`, `read`, `canceled`).
+    MessageStatus: String,
+    /// The carrier or Twilio error, for `undelivered` and `failed`.
+    ErrorCode: Option<String>,
+    /// The business number the text left from, E.164: its account's token signs the callback.
+    #[schema(value_type = crate::schema::PhoneText)]
+    From: String,
+    /// The customer, E.164.
+    #[schema(value_type = crate::schema::PhoneText)]
+    To: Option<String>,
+    /// The account.
+    AccountSid: Option<String>,
+}
+
+/// Takes Twilio's report on an outbound text.
+#[utoipa::path(post, path = "/webhooks/twilio/status", tag = "messages",
+    request_body(content = TwilioStatusForm, content_type = "application/x-www-form-urlencoded",
+        description = "Twilio's message status callback, signed with `X-Twilio-Signature`"),
+    params(("X-Twilio-Signature" = String, Header, description = "HMAC-SHA1 of the public URL and the sorted parameters, keyed with the account's auth token")),
+    security(()),
+    responses(
+        (status = 200, description = "Taken (a late or repeated status changes nothing): empty TwiML", content_type = "text/xml", body = String,
+            example = json!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>")),
+        (status = 400, description = "Bad input (`missing_field`, `invalid_value`, `invalid_phone_number`)", body = crate::error::ErrorBody),
+        (status = 403, description = "`invalid_signature`", body = crate::error::ErrorBody),
+        (status = 404, description = "`unknown_number` (no business number has this `From`) or `unknown_message` (no text has this `MessageSid`)", body = crate::error::ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: not form-encoded", body = crate::error::ErrorBody),
+    ))]
+pub async fn status_callback(
+    req: HttpRequest,
+    mut payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let (form, _) = signed_form(&req, &mut payload, &state, "From").await?;
+    let message_sid = message_sid(&form)?;
+    let raw_status = form.required("MessageStatus")?;
+    let Some(status) = DeliveryStatus::from_twilio(raw_status) else {
+        return Err(ApiError::new(
+            ErrorCode::InvalidValue,
+            "MessageStatus is not an outbound message status",
+        )
+        .with_details(json!({"field": "MessageStatus"})));
+    };
+    let error_code = form
+        .get("ErrorCode")
+        .filter(|c| !c.is_empty())
+        .map(|c| c.chars().take(16).collect());
+    match state
+        .engine
+        .outbox()
+        .report(message_sid.clone(), status, error_code)
+        .await?
+    {
+        ReportOutcome::Updated | ReportOutcome::Unchanged => Ok(empty_twiml()),
+        ReportOutcome::UnknownMessage => Err(ApiError::new(
+            ErrorCode::UnknownMessage,
+            "no text sent through Switchboard has this MessageSid",
+        )
+        .with_details(json!({"field": "MessageSid"}))),
+    }
+}
+
+fn empty_twiml() -> HttpResponse {
+    HttpResponse::Ok()
         .insert_header((CONTENT_TYPE, HeaderValue::from_static("text/xml")))
-        .body(EMPTY_TWIML))
+        .body(EMPTY_TWIML)
+}
+
+/// `MessageSid`, 1 to 64 characters.
+fn message_sid(form: &Form) -> Result<String, ApiError> {
+    let sid = form.required("MessageSid")?;
+    if sid.is_empty() || sid.len() > 64 {
+        return Err(ApiError::new(
+            ErrorCode::InvalidValue,
+            "MessageSid must be 1 to 64 characters",
+        )
+        .with_details(json!({"field": "MessageSid"})));
+    }
+    Ok(sid.to_owned())
+}
+
+/// Reads a Twilio webhook's form and checks its signature against the auth token of the
+/// account that owns the business number in `number_field` (`To` for texts in, `From` for
+/// status callbacks). Nothing is acted on before this passes.
+async fn signed_form(
+    req: &HttpRequest,
+    payload: &mut web::Payload,
+    state: &AppState,
+    number_field: &str,
+) -> Result<(Form, Number), ApiError> {
+    if !is_form(req) {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "Twilio webhooks are application/x-www-form-urlencoded",
+        ));
+    }
+    let body = read_body(payload).await?;
+    let form = Form(form_urlencoded::parse(&body).into_owned().collect());
+    let phone = PhoneNumber::parse(number_field, form.required(number_field)?)?;
+    let Some(number_id) = state
+        .store()
+        .config_find_unique(ResourceKind::Number, "phone", phone.as_str())
+        .await?
+    else {
+        tracing::warn!(field = number_field, "twilio webhook for a number that is not configured; nothing stored");
+        tracing::debug!(number = %phone, "unknown number");
+        return Err(ApiError::new(
+            ErrorCode::UnknownNumber,
+            format!("no business number has this {number_field}"),
+        )
+        .with_details(json!({"field": number_field})));
+    };
+    let number = state.catalog.get::<Number>(&number_id).await?.resource;
+    let account = account_of(state, &number).await?;
+    let signature = req
+        .headers()
+        .get("x-twilio-signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let url = signed_url(state, req);
+    let token = account.auth_token.as_deref().unwrap_or_default();
+    if !twilio_signature::is_valid(token, &url, &form.0, signature) {
+        tracing::warn!(account_id = %account.id, "twilio webhook with an invalid signature refused");
+        return Err(ApiError::new(
+            ErrorCode::InvalidSignature,
+            "X-Twilio-Signature does not match this request",
+        ));
+    }
+    Ok((form, number))
 }
 
 /// Registers the provider webhooks (outside `/v1`: providers sign, they carry no token).
@@ -218,6 +316,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/webhooks/twilio/sms")
             .route(web::post().to(inbound_sms))
+            .default_service(super::crud::method_not_allowed("POST")),
+    )
+    .service(
+        web::resource("/webhooks/twilio/status")
+            .route(web::post().to(status_callback))
             .default_service(super::crud::method_not_allowed("POST")),
     );
 }

@@ -228,7 +228,7 @@ mod tests {
     }
 
     #[test]
-    fn lanes_are_paced_apart_and_fast_lanes_send_several_at_once() {
+    fn lanes_are_paced_apart() {
         let mut p = Pacer::new();
         p.push("slow", 1, text("s1", "c1", 1));
         p.push("slow", 1, text("s2", "c2", 1));
@@ -238,9 +238,28 @@ mod tests {
         let mut first = ids(&p.due(0)).into_iter().map(str::to_owned).collect::<Vec<_>>();
         first.sort();
         assert_eq!(first, ["f0", "s1"]);
-        let later = p.due(500);
+        let mut later = Vec::new();
+        let mut now = 0;
+        while now < 500 {
+            now = p.next_wake(now).unwrap();
+            later.extend(p.due(now));
+        }
+        assert_eq!(now, 500);
         assert_eq!(later.len(), 5, "fast lane: 10/s, so 5 more by 500 ms");
         assert!(later.iter().all(|s| s.lane == "fast"));
+    }
+
+    #[test]
+    fn an_idle_lane_saves_up_no_burst() {
+        let mut p = Pacer::new();
+        p.push("n1", 1, text("a", "a", 1));
+        assert_eq!(p.due(0).len(), 1);
+        p.finish("a");
+        for i in 0..3 {
+            p.push("n1", 1, text(&format!("b{i}"), &format!("b{i}"), 1));
+        }
+        assert_eq!(p.due(60_000).len(), 1, "a minute idle is no credit for three at once");
+        assert_eq!(p.next_wake(60_000), Some(61_000));
     }
 
     #[test]
@@ -249,8 +268,9 @@ mod tests {
         p.push("n1", 100, text("a1", "a", 1));
         p.push("n1", 100, text("a2", "a", 1));
         p.push("n1", 100, text("b1", "b", 1));
-        assert_eq!(ids(&p.due(0)), ["a1", "b1"]);
-        assert_eq!(ids(&p.due(100)), Vec::<&str>::new(), "a2 waits for a1");
+        assert_eq!(ids(&p.due(0)), ["a1"]);
+        assert_eq!(ids(&p.due(10)), ["b1"], "a2 waits for a1; b1 goes ahead");
+        assert_eq!(ids(&p.due(100)), Vec::<&str>::new(), "a2 still waits for a1");
         p.finish("a1");
         assert_eq!(ids(&p.due(100)), ["a2"]);
     }
@@ -261,13 +281,14 @@ mod tests {
         p.push("n1", 100, text("a1", "a", 1));
         p.push("n1", 100, text("a2", "a", 1));
         p.push("n1", 100, text("b1", "b", 1));
-        assert_eq!(ids(&p.due(0)), ["a1", "b1"]);
+        assert_eq!(ids(&p.due(0)), ["a1"]);
+        assert_eq!(ids(&p.due(10)), ["b1"]);
         p.retry("a1", 5_000);
         assert_eq!(ids(&p.due(1_000)), Vec::<&str>::new(), "a2 never overtakes a1");
         assert_eq!(p.next_wake(1_000), Some(5_000));
         assert_eq!(ids(&p.due(5_000)), ["a1"]);
         p.finish("a1");
-        assert_eq!(ids(&p.due(5_000)), ["a2"]);
+        assert_eq!(ids(&p.due(5_010)), ["a2"]);
     }
 
     #[test]

@@ -435,7 +435,11 @@ async fn templates_render_for_the_conversation_and_name_missing_values() {
     )
     .await;
     sent.expect_status(201);
-    assert_eq!(sent.body["body"], "Order A-1042 ships today.");
+    // The first text to a customer from a number carries its opt-out footer.
+    assert_eq!(
+        sent.body["body"],
+        "Order A-1042 ships today.\nReply STOP to unsubscribe."
+    );
     assert_eq!(sent.body["template_id"], "tp_order");
     assert_eq!(sent.body["status"], "outbox");
     // Edited before sending: the text as edited, the template recorded.

@@ -209,7 +209,7 @@ async fn a_dropped_session_resumes_with_every_missed_event_once_and_in_order() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    assert_eq!(reply.body["body"], "On it");
+    assert_eq!(reply.body["body"], "On it\nReply STOP to unsubscribe.");
     let witnessed = witness.events_within(Duration::from_millis(1500)).await;
     let expected: Vec<u64> = ids(&witnessed)
         .into_iter()

@@ -189,9 +189,11 @@ async fn the_volley_flow_with_two_agents() {
     )
     .await;
     sent.expect_status(201);
-    assert_eq!(sent.body["body"], rendered.as_str());
+    // The first text to Maria from this number carries its opt-out footer.
+    let texted = format!("{rendered}\nReply STOP to unsubscribe.");
+    assert_eq!(sent.body["body"], texted.as_str());
     let pushed = ann_ws.next_of("message.sent").await;
-    assert_eq!(pushed["data"]["message"]["body"], rendered.as_str());
+    assert_eq!(pushed["data"]["message"]["body"], texted.as_str());
 
     // A disposition with a note.
     let disposed = call(
