@@ -162,7 +162,11 @@ impl Contacts {
     }
 
     /// Records that `phone` got a text from number `number_id`.
-    pub async fn mark_texted(&self, phone: &PhoneNumber, number_id: &str) -> Result<(), StoreError> {
+    pub async fn mark_texted(
+        &self,
+        phone: &PhoneNumber,
+        number_id: &str,
+    ) -> Result<(), StoreError> {
         if self.get(phone).await?.texted_from.contains(number_id) {
             return Ok(());
         }

@@ -156,12 +156,23 @@ async fn create(
             Some(twilio_error(401, 20003, "Authenticate"))
         } else if !form_encoded {
             Some(twilio_error(400, 20001, "Body must be form-encoded"))
-        } else if let Some((k, _)) = form.iter().find(|(k, _)| !KNOWN_FIELDS.contains(&k.as_str())) {
-            Some(twilio_error(400, 20001, &format!("Unexpected parameter {k}")))
+        } else if let Some((k, _)) = form
+            .iter()
+            .find(|(k, _)| !KNOWN_FIELDS.contains(&k.as_str()))
+        {
+            Some(twilio_error(
+                400,
+                20001,
+                &format!("Unexpected parameter {k}"),
+            ))
         } else if !field("To").is_some_and(|t| t.starts_with('+'))
             || !field("From").is_some_and(|f| f.starts_with('+'))
         {
-            Some(twilio_error(400, 21604, "A 'To' and 'From' phone number are required"))
+            Some(twilio_error(
+                400,
+                21604,
+                "A 'To' and 'From' phone number are required",
+            ))
         } else if field("Body").is_none() && field("MediaUrl").is_none() {
             Some(twilio_error(400, 21602, "Message body is required"))
         } else {
@@ -197,7 +208,9 @@ async fn create(
         Scripted::Unsubscribed => {
             twilio_error(400, 21610, "Attempt to send to unsubscribed recipient")
         }
-        Scripted::InvalidTo => twilio_error(400, 21211, "The 'To' number is not a valid phone number."),
+        Scripted::InvalidTo => {
+            twilio_error(400, 21211, "The 'To' number is not a valid phone number.")
+        }
         Scripted::RateLimited => {
             let mut response = twilio_error(429, 20429, "Too Many Requests");
             response.headers_mut().insert(
@@ -235,7 +248,9 @@ async fn list(
         .taken
         .iter()
         .rev()
-        .filter(|m| to.as_ref().is_none_or(|t| *t == m.to) && from.as_ref().is_none_or(|f| *f == m.from))
+        .filter(|m| {
+            to.as_ref().is_none_or(|t| *t == m.to) && from.as_ref().is_none_or(|f| *f == m.from)
+        })
         .map(|m| resource(m, "queued"))
         .collect();
     HttpResponse::Ok().json(json!({"messages": messages, "page": 0}))
@@ -269,7 +284,10 @@ impl FakeTwilio {
                     "/2010-04-01/Accounts/{sid}/Messages.json",
                     web::post().to(create),
                 )
-                .route("/2010-04-01/Accounts/{sid}/Messages.json", web::get().to(list))
+                .route(
+                    "/2010-04-01/Accounts/{sid}/Messages.json",
+                    web::get().to(list),
+                )
         })
         .workers(1)
         .disable_signals()
@@ -288,7 +306,11 @@ impl FakeTwilio {
 
     /// Answers the next sends so, in order (then 201 again).
     pub fn script(&self, answers: &[Scripted]) {
-        self.state.lock().unwrap().script.extend(answers.iter().copied());
+        self.state
+            .lock()
+            .unwrap()
+            .script
+            .extend(answers.iter().copied());
     }
 
     /// Every send request received, in order.

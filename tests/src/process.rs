@@ -14,7 +14,14 @@ fn binary() -> PathBuf {
         .get_or_init(|| {
             let cargo = option_env!("CARGO").unwrap_or("cargo");
             let status = Command::new(cargo)
-                .args(["build", "--quiet", "-p", "switchboard-api", "--bin", "switchboard"])
+                .args([
+                    "build",
+                    "--quiet",
+                    "-p",
+                    "switchboard-api",
+                    "--bin",
+                    "switchboard",
+                ])
                 .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
                 .status()
                 .expect("cargo runs");

@@ -284,7 +284,10 @@ async fn signed_form(
         .config_find_unique(ResourceKind::Number, "phone", phone.as_str())
         .await?
     else {
-        tracing::warn!(field = number_field, "twilio webhook for a number that is not configured; nothing stored");
+        tracing::warn!(
+            field = number_field,
+            "twilio webhook for a number that is not configured; nothing stored"
+        );
         tracing::debug!(number = %phone, "unknown number");
         return Err(ApiError::new(
             ErrorCode::UnknownNumber,

@@ -42,7 +42,11 @@ impl DeliveryStatus {
 
     /// This status, or `floor` when that is further along.
     pub fn at_least(self, floor: Self) -> Self {
-        if self.rank() < floor.rank() { floor } else { self }
+        if self.rank() < floor.rank() {
+            floor
+        } else {
+            self
+        }
     }
 
     /// Whether nothing more will happen to it.
@@ -127,7 +131,12 @@ pub struct Delivery {
 impl Delivery {
     /// Takes a provider's report: `true` when it moved the status forward (anything else is
     /// a late or repeated report and changes nothing).
-    pub fn report(&mut self, status: DeliveryStatus, error_code: Option<String>, at: Millis) -> bool {
+    pub fn report(
+        &mut self,
+        status: DeliveryStatus,
+        error_code: Option<String>,
+        at: Millis,
+    ) -> bool {
         if status.rank() <= self.status.rank() {
             return false;
         }
@@ -190,7 +199,15 @@ mod tests {
 
     #[test]
     fn reports_only_move_forward() {
-        let all = [Outbox, Sending, Queued, Sent, Delivered, Undelivered, Failed];
+        let all = [
+            Outbox,
+            Sending,
+            Queued,
+            Sent,
+            Delivered,
+            Undelivered,
+            Failed,
+        ];
         for from in all {
             for to in all {
                 let mut d = delivery(from);
@@ -217,7 +234,10 @@ mod tests {
         assert_eq!(DeliveryStatus::from_twilio("queued"), Some(Queued));
         assert_eq!(DeliveryStatus::from_twilio("sent"), Some(Sent));
         assert_eq!(DeliveryStatus::from_twilio("delivered"), Some(Delivered));
-        assert_eq!(DeliveryStatus::from_twilio("undelivered"), Some(Undelivered));
+        assert_eq!(
+            DeliveryStatus::from_twilio("undelivered"),
+            Some(Undelivered)
+        );
         assert_eq!(DeliveryStatus::from_twilio("failed"), Some(Failed));
         assert_eq!(DeliveryStatus::from_twilio("received"), None);
     }

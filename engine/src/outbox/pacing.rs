@@ -91,6 +91,8 @@ impl Pacer {
     /// The texts that may start at `now`, marked in flight until [`Pacer::finish`] or
     /// [`Pacer::retry`]; spends each one's segments from its lane's rate.
     pub fn due(&mut self, now: Millis) -> Vec<Start> {
+        self.lanes
+            .retain(|_, lane| !lane.line.is_empty() || lane.next_at > now);
         let mut starts = Vec::new();
         for (name, lane) in &mut self.lanes {
             while lane.next_at <= now {
@@ -99,7 +101,8 @@ impl Pacer {
                 };
                 let (waiting, in_flight) = lane.line.get_mut(&position).expect("eligible exists");
                 *in_flight = true;
-                let cost = (u64::from(waiting.segments.max(1)) * 1000).div_ceil(u64::from(lane.rate));
+                let cost =
+                    (u64::from(waiting.segments.max(1)) * 1000).div_ceil(u64::from(lane.rate));
                 lane.next_at = lane.next_at.max(now) + cost as Millis;
                 starts.push(Start {
                     lane: name.clone(),
@@ -138,10 +141,9 @@ impl Pacer {
         if let Some((lane, position)) = self.index.remove(message_id)
             && let Some(entry) = self.lanes.get_mut(&lane)
         {
+            // The lane stays even when empty: its pacing (when the next text may go) must
+            // hold for texts that come later. `due` drops lanes idle long enough.
             entry.line.remove(&position);
-            if entry.line.is_empty() {
-                self.lanes.remove(&lane);
-            }
         }
     }
 
@@ -235,7 +237,10 @@ mod tests {
         for i in 0..10 {
             p.push("fast", 10, text(&format!("f{i}"), &format!("d{i}"), 1));
         }
-        let mut first = ids(&p.due(0)).into_iter().map(str::to_owned).collect::<Vec<_>>();
+        let mut first = ids(&p.due(0))
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<Vec<_>>();
         first.sort();
         assert_eq!(first, ["f0", "s1"]);
         let mut later = Vec::new();
@@ -258,7 +263,11 @@ mod tests {
         for i in 0..3 {
             p.push("n1", 1, text(&format!("b{i}"), &format!("b{i}"), 1));
         }
-        assert_eq!(p.due(60_000).len(), 1, "a minute idle is no credit for three at once");
+        assert_eq!(
+            p.due(60_000).len(),
+            1,
+            "a minute idle is no credit for three at once"
+        );
         assert_eq!(p.next_wake(60_000), Some(61_000));
     }
 
@@ -270,7 +279,11 @@ mod tests {
         p.push("n1", 100, text("b1", "b", 1));
         assert_eq!(ids(&p.due(0)), ["a1"]);
         assert_eq!(ids(&p.due(10)), ["b1"], "a2 waits for a1; b1 goes ahead");
-        assert_eq!(ids(&p.due(100)), Vec::<&str>::new(), "a2 still waits for a1");
+        assert_eq!(
+            ids(&p.due(100)),
+            Vec::<&str>::new(),
+            "a2 still waits for a1"
+        );
         p.finish("a1");
         assert_eq!(ids(&p.due(100)), ["a2"]);
     }
@@ -284,7 +297,11 @@ mod tests {
         assert_eq!(ids(&p.due(0)), ["a1"]);
         assert_eq!(ids(&p.due(10)), ["b1"]);
         p.retry("a1", 5_000);
-        assert_eq!(ids(&p.due(1_000)), Vec::<&str>::new(), "a2 never overtakes a1");
+        assert_eq!(
+            ids(&p.due(1_000)),
+            Vec::<&str>::new(),
+            "a2 never overtakes a1"
+        );
         assert_eq!(p.next_wake(1_000), Some(5_000));
         assert_eq!(ids(&p.due(5_000)), ["a1"]);
         p.finish("a1");
@@ -302,6 +319,22 @@ mod tests {
         assert_eq!(p.next_wake(10_000), Some(10_000));
         p.finish("a2");
         assert!(p.is_empty());
+    }
+
+    #[test]
+    fn a_lane_keeps_its_pace_when_it_runs_empty() {
+        let mut p = Pacer::new();
+        p.push("n1", 1, text("long", "a", 6));
+        assert_eq!(ids(&p.due(0)), ["long"]);
+        p.finish("long");
+        p.push("n1", 1, text("next", "a", 1));
+        assert_eq!(
+            ids(&p.due(10)),
+            Vec::<&str>::new(),
+            "six segments spent: six seconds"
+        );
+        assert_eq!(p.next_wake(10), Some(6000));
+        assert_eq!(ids(&p.due(6000)), ["next"]);
     }
 
     #[test]

@@ -180,7 +180,9 @@ pub(crate) async fn run(
         }
         let sleep = async {
             match wake {
-                Some(at) => tokio::time::sleep(Duration::from_millis((at - now).max(0) as u64)).await,
+                Some(at) => {
+                    tokio::time::sleep(Duration::from_millis((at - now).max(0) as u64)).await
+                }
                 None => std::future::pending().await,
             }
         };
@@ -212,7 +214,9 @@ impl Worker {
                     for record in records {
                         match serde_json::from_str::<Delivery>(&record) {
                             Ok(delivery) => self.hold(delivery).await,
-                            Err(e) => tracing::error!(error = %e, "unreadable outbox record skipped"),
+                            Err(e) => {
+                                tracing::error!(error = %e, "unreadable outbox record skipped")
+                            }
                         }
                     }
                     if count > 0 {
@@ -317,10 +321,18 @@ impl Worker {
         let number = match self.number(&delivery).await {
             Ok(Some(number)) => number,
             Ok(None) => {
-                delivery.fail("number_deleted", "the business number was deleted before the text left", now);
+                delivery.fail(
+                    "number_deleted",
+                    "the business number was deleted before the text left",
+                    now,
+                );
                 return self.settle(delivery).await;
             }
-            Err(e) => return self.later(delivery, &format!("configuration unreadable: {e}")).await,
+            Err(e) => {
+                return self
+                    .later(delivery, &format!("configuration unreadable: {e}"))
+                    .await;
+            }
         };
         let opted_out = self
             .engine
@@ -337,11 +349,19 @@ impl Worker {
                 );
                 return self.settle(delivery).await;
             }
-            Err(e) => return self.later(delivery, &format!("opt-out unreadable: {e}")).await,
+            Err(e) => {
+                return self
+                    .later(delivery, &format!("opt-out unreadable: {e}"))
+                    .await;
+            }
         }
         let provider = match self.provider(&number).await {
             Ok(provider) => provider,
-            Err(e) => return self.later(delivery, &format!("provider account unreadable: {e}")).await,
+            Err(e) => {
+                return self
+                    .later(delivery, &format!("provider account unreadable: {e}"))
+                    .await;
+            }
         };
         let request = SendRequest {
             message_id: delivery.message_id.clone(),
@@ -350,9 +370,10 @@ impl Worker {
             body: delivery.body.clone(),
             media_urls: delivery.media_urls.clone(),
             status_callback: match (&provider, &self.config.public_url) {
-                (AnyProvider::Twilio(_), Some(base)) => {
-                    Some(format!("{}/webhooks/twilio/status", base.trim_end_matches('/')))
-                }
+                (AnyProvider::Twilio(_), Some(base)) => Some(format!(
+                    "{}/webhooks/twilio/status",
+                    base.trim_end_matches('/')
+                )),
                 _ => None,
             },
         };
@@ -375,7 +396,9 @@ impl Worker {
                 DeliveryStatus::Outbox
             };
             delivery.attempts -= 1;
-            return self.later(delivery, &format!("store unavailable: {e}")).await;
+            return self
+                .later(delivery, &format!("store unavailable: {e}"))
+                .await;
         }
         self.held.insert(delivery.message_id.clone(), delivery);
         let commands = self.commands.clone();
@@ -456,7 +479,8 @@ impl Worker {
             HandOff::Looked(Lookup::Unknown(reason)) => {
                 let after = self.config.backoff(delivery.attempts, None);
                 delivery.error_message = Some(reason);
-                self.retry(delivery, now + after.as_millis() as Millis).await;
+                self.retry(delivery, now + after.as_millis() as Millis)
+                    .await;
             }
             HandOff::Failed(SendError::Retry { reason, after }) => {
                 metrics().outbound_sms.with_label_values(&["retried"]).inc();
@@ -533,7 +557,8 @@ impl Worker {
     async fn drop_opted_out(&mut self, scope: &str, phone: &PhoneNumber) {
         let candidates: Vec<String> = {
             let held = &self.held;
-            self.pacer.waiting_where(|id| held.get(id).is_some_and(|d| &d.to == phone))
+            self.pacer
+                .waiting_where(|id| held.get(id).is_some_and(|d| &d.to == phone))
         };
         for id in candidates {
             let Some(mut delivery) = self.held.get(&id).cloned() else {
@@ -566,12 +591,16 @@ impl Worker {
         let Some(message_id) = store.delivery_by_provider_id(provider_message_id).await? else {
             return Ok(ReportOutcome::UnknownMessage);
         };
-        let Some(Some(record)) = store.deliveries(std::slice::from_ref(&message_id)).await?.pop()
+        let Some(Some(record)) = store
+            .deliveries(std::slice::from_ref(&message_id))
+            .await?
+            .pop()
         else {
             return Ok(ReportOutcome::UnknownMessage);
         };
-        let mut delivery: Delivery = serde_json::from_str(&record)
-            .map_err(|e| crate::store::StoreError::Corrupt(format!("delivery {message_id}: {e}")))?;
+        let mut delivery: Delivery = serde_json::from_str(&record).map_err(|e| {
+            crate::store::StoreError::Corrupt(format!("delivery {message_id}: {e}"))
+        })?;
         if !delivery.report(status, error_code, self.engine.now()) {
             return Ok(ReportOutcome::Unchanged);
         }
@@ -638,7 +667,13 @@ impl Worker {
                 self.unsaved.push(write);
                 continue;
             }
-            if self.engine.store().delivery_put(write.clone()).await.is_err() {
+            if self
+                .engine
+                .store()
+                .delivery_put(write.clone())
+                .await
+                .is_err()
+            {
                 failed = true;
                 self.unsaved.push(write);
             }

@@ -18,8 +18,8 @@ use crate::conversation::{
 };
 use crate::domain::{AgentId, ConversationId, Name, NumberId, QueueId};
 use crate::metrics::metrics;
-use crate::routing::protocol::{Answer, EnqueueHint, Happened, ToQueue};
 use crate::outbox::{Delivery, DeliveryStatus};
+use crate::routing::protocol::{Answer, EnqueueHint, Happened, ToQueue};
 use crate::store::{CommitOutcome, ConversationCommit, NewEvent, OutboxItem, Store, TimerChange};
 
 /// Where an inbound message goes, resolved by the engine from the business number.
@@ -802,7 +802,11 @@ pub struct AutomaticText(pub super::engine::OutgoingText);
 impl Handler<AutomaticText> for ConversationActor {
     type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
 
-    fn handle(&mut self, AutomaticText(text): AutomaticText, _: &mut Context<Self>) -> Self::Result {
+    fn handle(
+        &mut self,
+        AutomaticText(text): AutomaticText,
+        _: &mut Context<Self>,
+    ) -> Self::Result {
         self.last_active = tokio::time::Instant::now();
         AtomicResponse::new(self.transition(move |c, now| {
             if !c.is_open() {

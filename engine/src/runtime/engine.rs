@@ -14,9 +14,9 @@ use super::agent_actor::{
     TakeConversation,
 };
 use super::conversation_actor::{
-    AddDisposition, AddNote, AutomaticText, Claim, CloseOptedOut, Complete, ConversationActor, CustomerMessage,
-    GetConversation, MarkRead, Reply, Routing, Snooze, StartOutbound, TimerDue, Transfer,
-    TransferTarget,
+    AddDisposition, AddNote, AutomaticText, Claim, CloseOptedOut, Complete, ConversationActor,
+    CustomerMessage, GetConversation, MarkRead, Reply, Routing, Snooze, StartOutbound, TimerDue,
+    Transfer, TransferTarget,
 };
 use super::queue_actor::{AnswerOffer, GetQueueView, QueueActor, QueueMail, QueueView};
 use crate::catalog::{Catalog, CatalogError};
@@ -945,8 +945,8 @@ impl Engine {
         }
         let records = self.inner.store.deliveries(&ids).await?;
         for (i, record) in outbound.into_iter().zip(records) {
-            let Some(delivery) = record
-                .and_then(|r| serde_json::from_str::<crate::outbox::Delivery>(&r).ok())
+            let Some(delivery) =
+                record.and_then(|r| serde_json::from_str::<crate::outbox::Delivery>(&r).ok())
             else {
                 continue;
             };

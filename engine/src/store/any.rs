@@ -3,8 +3,9 @@
 //! is made once, at start-up.
 
 use super::{
-    CommitOutcome, ConfigDoc, ConfigWrite, ConversationCommit, ConversationDoc, DeliveryWrite, DueTimer,
-    MemoryStore, NewEvent, RedisStore, ResourceKind, ResourceRef, Store, StoreError, StoredEvent,
+    CommitOutcome, ConfigDoc, ConfigWrite, ConversationCommit, ConversationDoc, DeliveryWrite,
+    DueTimer, MemoryStore, NewEvent, RedisStore, ResourceKind, ResourceRef, Store, StoreError,
+    StoredEvent,
 };
 
 /// Either store.

@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{
-    CommitOutcome, ConfigDoc, ConfigWrite, ConversationCommit, ConversationDoc, DeliveryWrite, DueTimer, Expect,
-    NewEvent, ResourceKind, ResourceRef, Store, StoreError, StoredEvent, TimerChange, UniqueKey,
+    CommitOutcome, ConfigDoc, ConfigWrite, ConversationCommit, ConversationDoc, DeliveryWrite,
+    DueTimer, Expect, NewEvent, ResourceKind, ResourceRef, Store, StoreError, StoredEvent,
+    TimerChange, UniqueKey,
 };
 
 /// How many events the journal keeps before dropping the oldest (the Redis stream's cap).

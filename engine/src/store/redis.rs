@@ -12,9 +12,9 @@ use redis::{AsyncCommands, Script, Value};
 use super::keys::{Keys, validate_prefix};
 use super::memory::JOURNAL_CAP;
 use super::{
-    DeliveryWrite,
-    CommitOutcome, ConfigDoc, ConfigWrite, ConversationCommit, ConversationDoc, DueTimer, Expect,
-    NewEvent, ResourceKind, ResourceRef, Store, StoreError, StoredEvent, TimerChange,
+    CommitOutcome, ConfigDoc, ConfigWrite, ConversationCommit, ConversationDoc, DeliveryWrite,
+    DueTimer, Expect, NewEvent, ResourceKind, ResourceRef, Store, StoreError, StoredEvent,
+    TimerChange,
 };
 
 static CONFIG_PUT: LazyLock<Script> =

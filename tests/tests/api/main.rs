@@ -12,6 +12,7 @@ mod live;
 mod outbound;
 mod persistence;
 mod readiness;
+mod sending;
 mod sms;
 mod twilio;
 mod validation;

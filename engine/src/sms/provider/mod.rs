@@ -88,7 +88,10 @@ pub enum Lookup {
 /// An SMS provider.
 pub trait SmsProvider: Send + Sync {
     /// Hands a text off.
-    fn send(&self, request: &SendRequest) -> impl Future<Output = Result<Accepted, SendError>> + Send;
+    fn send(
+        &self,
+        request: &SendRequest,
+    ) -> impl Future<Output = Result<Accepted, SendError>> + Send;
 
     /// Whether the provider has `request`'s text, handed off at or after `since`.
     fn lookup(&self, request: &SendRequest, since: Millis) -> impl Future<Output = Lookup> + Send;

@@ -59,7 +59,10 @@ pub struct Simulator {
 
 impl Simulator {
     /// A simulator behaving as `settings` say, reporting to `reports`.
-    pub fn new(settings: SimulatorSettings, reports: mpsc::UnboundedSender<SimulatorReport>) -> Self {
+    pub fn new(
+        settings: SimulatorSettings,
+        reports: mpsc::UnboundedSender<SimulatorReport>,
+    ) -> Self {
         Self { settings, reports }
     }
 }

@@ -104,7 +104,12 @@ impl TwilioClient {
             ("From", request.from.as_str()),
             ("Body", request.body.as_str()),
         ];
-        form.extend(request.media_urls.iter().map(|url| ("MediaUrl", url.as_str())));
+        form.extend(
+            request
+                .media_urls
+                .iter()
+                .map(|url| ("MediaUrl", url.as_str())),
+        );
         if let Some(callback) = &request.status_callback {
             form.push(("StatusCallback", callback.as_str()));
         }
@@ -220,7 +225,9 @@ impl SmsProvider for TwilioClient {
         let found = list.messages.into_iter().find(|m| {
             m.body.as_deref() == Some(request.body.as_str())
                 && m.to.as_deref().is_none_or(|to| to == request.to.as_str())
-                && m.from.as_deref().is_none_or(|from| from == request.from.as_str())
+                && m.from
+                    .as_deref()
+                    .is_none_or(|from| from == request.from.as_str())
                 && m.date_created
                     .as_deref()
                     .and_then(|d| chrono::DateTime::parse_from_rfc2822(d).ok())
