@@ -10,6 +10,7 @@ mod idempotency;
 mod inbound;
 mod live;
 mod outbound;
+mod outbox_restart;
 mod persistence;
 mod readiness;
 mod sending;
