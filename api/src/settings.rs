@@ -90,6 +90,10 @@ pub struct ServeArgs {
     /// Events the journal keeps for websocket resume [default: 100000].
     #[arg(long, env = "SWITCHBOARD_JOURNAL_CAP")]
     pub journal_cap: Option<usize>,
+    /// The region (ISO 3166, e.g. `US`) phone numbers written without `+` and country code
+    /// are read in; without it every number must be in E.164 form.
+    #[arg(long, env = "SWITCHBOARD_DEFAULT_REGION")]
+    pub default_region: Option<String>,
 }
 
 /// The TOML file: the same settings as the flags.
@@ -106,6 +110,7 @@ struct FileSettings {
     log: Option<String>,
     public_url: Option<String>,
     journal_cap: Option<usize>,
+    default_region: Option<String>,
 }
 
 /// Where the data lives.
@@ -147,6 +152,8 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// Events the journal keeps (how far back a websocket can resume).
     pub journal_cap: usize,
+    /// The region national phone numbers are read in.
+    pub default_region: Option<String>,
 }
 
 impl Settings {
@@ -165,6 +172,7 @@ impl Settings {
             websocket: crate::live::SessionConfig::default(),
             public_url: None,
             journal_cap: engine::store::JOURNAL_CAP,
+            default_region: None,
         }
     }
 
@@ -203,6 +211,10 @@ impl Settings {
         if let Some(cap) = args.journal_cap.or(file.journal_cap) {
             settings.journal_cap = cap;
         }
+        settings.default_region = args
+            .default_region
+            .or(file.default_region)
+            .filter(|r| !r.is_empty());
         settings.public_url = args
             .public_url
             .or(file.public_url)
@@ -228,6 +240,9 @@ impl Settings {
             && !(url.starts_with("https://") || url.starts_with("http://"))
         {
             bail!("public URL must start with https:// or http://, not {url:?}");
+        }
+        if let Some(region) = &self.default_region {
+            engine::domain::phone_region(region).map_err(anyhow::Error::msg)?;
         }
         if let Some(token) = &self.admin_token
             && token.len() < MIN_ADMIN_TOKEN_LEN

@@ -60,6 +60,8 @@ impl Application {
             .with_context(|| format!("binding {}", settings.bind))?;
         let port = listener.local_addr()?.port();
         // The routing engine runs on its own thread and actix system; HTTP workers call it.
+        engine::domain::set_default_region(settings.default_region.as_deref())
+            .map_err(anyhow::Error::msg)?;
         let engine_config = EngineConfig {
             outbox: engine::outbox::OutboxConfig {
                 public_url: settings.public_url.clone(),

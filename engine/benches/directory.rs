@@ -74,6 +74,12 @@ fn main() {
         ..ListQuery::default()
     };
     let rounds = 20;
+    // Every stored conversation's numbers are parsed when it is loaded.
+    time("PhoneNumber::parse x 1000 (E.164)", rounds, || {
+        for i in 0..1000 {
+            black_box(PhoneNumber::parse("from", &format!("+1555{:07}", i)).unwrap());
+        }
+    });
     time("view=open, first page of 50", rounds, || {
         black_box(directory.list(&base));
     });

@@ -94,6 +94,7 @@ async fn run() {
                 role: AgentRole::Agent,
                 team_ids: vec![team.clone()],
                 capacity: Capacity::new(capacity).unwrap(),
+                default_campaign: None,
             })
             .await
             .unwrap();

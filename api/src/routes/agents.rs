@@ -36,6 +36,9 @@ pub struct CreateAgent {
     #[serde(default, deserialize_with = "crate::schema::lenient_int")]
     #[schema(value_type = Option<Capacity>)]
     pub capacity: Option<i64>,
+    /// The campaign the agent's outbound starts use when they name no number or campaign.
+    #[schema(value_type = Option<crate::schema::NameText>)]
+    pub default_campaign: Option<String>,
 }
 
 /// Changes to an agent; `team_ids` replaces the whole list.
@@ -54,6 +57,10 @@ pub struct PatchAgent {
     #[serde(default, deserialize_with = "crate::schema::lenient_int")]
     #[schema(value_type = Option<Capacity>)]
     pub capacity: Option<i64>,
+    /// A new default campaign, or `null` for none.
+    #[serde(default, deserialize_with = "super::crud::double_option")]
+    #[schema(value_type = Option<crate::schema::NameText>, nullable)]
+    pub default_campaign: Option<Option<String>>,
 }
 
 /// Parses a list of team ids; a team listed twice counts once (the list is a set).
@@ -89,6 +96,10 @@ impl ResourceApi for Agent {
                 .map(Capacity::new)
                 .transpose()?
                 .unwrap_or_default(),
+            default_campaign: input
+                .default_campaign
+                .map(|c| Name::parse("default_campaign", &c))
+                .transpose()?,
         })
     }
 
@@ -104,6 +115,12 @@ impl ResourceApi for Agent {
         }
         if let Some(capacity) = input.capacity {
             self.capacity = Capacity::new(capacity)?;
+        }
+        if let Some(campaign) = &input.default_campaign {
+            self.default_campaign = campaign
+                .as_deref()
+                .map(|c| Name::parse("default_campaign", c))
+                .transpose()?;
         }
         Ok(self)
     }

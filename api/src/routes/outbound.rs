@@ -1,7 +1,8 @@
 //! `POST /v1/conversations`: an agent starts a conversation by texting a customer from one of
 //! its teams' business numbers (Nextiva's outbound SMS by campaign, XCALLY's "new SMS").
 //! The agent owns it from the start; the customer's answer routes back to it like any text.
-//! Until the SMS channel exists the text waits in the outbox (`status: outbox`).
+//! The text is in the outbox when this answers (`status: outbox`) and leaves through the
+//! number's provider in its turn.
 
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, web};
@@ -32,7 +33,8 @@ pub struct StartRequest {
     pub to: String,
     /// The business number to text from: its id or its phone number.
     pub number: Option<String>,
-    /// Or a campaign: the first of its numbers in the caller's teams.
+    /// Or a campaign: the first of its numbers in the caller's teams. Without either, the
+    /// agent's `default_campaign`.
     #[schema(max_length = 100)]
     pub campaign: Option<String>,
     /// The text (1 to 1600 characters); or `template_id` alone to send a template rendered.
@@ -116,7 +118,7 @@ async fn sending_number(
         }
         (None, None) => Err(ApiError::new(
             ErrorCode::MissingField,
-            "missing field `number` (or `campaign`): which business number texts the customer",
+            "missing field `number` (or `campaign`; the agent has no `default_campaign`): which business number texts the customer",
         )
         .with_details(json!({"field": "number"}))),
     }
@@ -147,13 +149,13 @@ pub async fn start(
     };
     let customer = PhoneNumber::parse("to", &request.to)?;
     let media_urls = super::conversations::media_urls(request.media_urls)?;
-    let number = sending_number(
-        &state,
-        &principal,
-        request.number.as_deref(),
-        request.campaign.as_deref(),
-    )
-    .await?;
+    // Neither number nor campaign: the agent's default campaign.
+    let campaign = request.campaign.as_deref().or(owner
+        .agent
+        .default_campaign
+        .as_ref()
+        .map(|c| c.as_str()));
+    let number = sending_number(&state, &principal, request.number.as_deref(), campaign).await?;
     let template = match &request.template_id {
         Some(template_id) => {
             let context = RenderContext::for_parts(

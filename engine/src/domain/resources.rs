@@ -110,6 +110,10 @@ pub struct Agent {
     pub team_ids: Vec<TeamId>,
     /// Conversations the agent may hold at once (offered plus owned).
     pub capacity: Capacity,
+    /// The campaign the agent's outbound texts come from when a start names neither a
+    /// number nor a campaign.
+    #[serde(default)]
+    pub default_campaign: Option<Name>,
 }
 
 impl Agent {

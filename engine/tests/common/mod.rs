@@ -81,6 +81,7 @@ pub async fn configure(store: &AnyStore, setup: Setup<'_>) {
                 role: AgentRole::Agent,
                 team_ids: vec![team.clone()],
                 capacity: Capacity::new(*capacity).unwrap(),
+                default_campaign: None,
             })
             .await
             .unwrap();

@@ -63,6 +63,7 @@ async fn killed_with_texts_in_the_outbox_each_leaves_exactly_once_after_restart(
         ("SWITCHBOARD_KEY_PREFIX", prefix.as_str()),
         ("SWITCHBOARD_ADMIN_TOKEN", ADMIN),
         ("SWITCHBOARD_PUBLIC_URL", PUBLIC),
+        ("SWITCHBOARD_DEFAULT_REGION", "US"),
     ];
     let first = ServerProcess::start(&env);
     let at = first.address.clone();
@@ -74,7 +75,7 @@ async fn killed_with_texts_in_the_outbox_each_leaves_exactly_once_after_restart(
         ),
         (
             "/v1/agents",
-            json!({"id": "ann", "name": "Ann", "team_ids": ["support"]}),
+            json!({"id": "ann", "name": "Ann", "team_ids": ["support"], "default_campaign": "Spring"}),
         ),
         (
             "/v1/provider_accounts",
@@ -222,4 +223,34 @@ async fn killed_with_texts_in_the_outbox_each_leaves_exactly_once_after_restart(
         assert!(Instant::now() < deadline, "thread never settled: {thread}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+
+    // With SWITCHBOARD_DEFAULT_REGION=US a national number is read as American, and a start
+    // naming neither number nor campaign texts from Ann's default campaign.
+    let started = expect(
+        &at,
+        &ann,
+        Method::POST,
+        "/v1/conversations",
+        Some(json!({"to": "(555) 010-3333", "body": "Hello from Spring"})),
+        201,
+    )
+    .await;
+    assert_eq!(
+        started["conversation"]["customer"], "+15550103333",
+        "{started}"
+    );
+    assert_eq!(started["conversation"]["campaign"], "Spring");
+    let (status, refused) = send(
+        &at,
+        &ann,
+        Method::POST,
+        "/v1/conversations",
+        Some(json!({"to": "12", "body": "Hi"})),
+    )
+    .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (400, Some("invalid_phone_number")),
+        "{refused}"
+    );
 }
