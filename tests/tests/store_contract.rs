@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use engine::store::{
-    CommitOutcome, ConfigWrite, ConversationCommit, Expect, NewEvent, RedisStore, RedisStoreConfig,
-    ResourceKind, ResourceRef, Store, StoreError, TimerChange, UniqueKey,
+    CommitOutcome, ConfigWrite, ConversationCommit, DeliveryWrite, Expect, NewEvent, OutboxItem,
+    RedisStore, RedisStoreConfig, ResourceKind, ResourceRef, Store, StoreError, TimerChange,
+    UniqueKey,
 };
 use harness::{shared_redis_url, unique_prefix};
 
@@ -625,6 +626,83 @@ mod cases {
         );
         assert!(s.timers_due(50, 10).await.unwrap().is_empty());
     }
+
+    fn outboxed(id: &str, message_id: &str) -> ConversationCommit {
+        let mut c = commit(id, "v");
+        c.message = Some(format!("{{\"id\":\"{message_id}\"}}"));
+        c.outbox = Some(OutboxItem {
+            message_id: message_id.to_owned(),
+            record: format!("record-{message_id}-0"),
+        });
+        c
+    }
+
+    pub async fn the_outbox_keeps_commit_order_until_settled<S: Store>(s: &S) {
+        assert!(s.outbox_pending().await.unwrap().is_empty());
+        for (conversation, message) in [("c1", "m1"), ("c2", "m2"), ("c1", "m3")] {
+            s.conversation_commit(outboxed(conversation, message))
+                .await
+                .unwrap();
+        }
+        assert_eq!(
+            s.outbox_pending().await.unwrap(),
+            ["record-m1-0", "record-m2-0", "record-m3-0"]
+        );
+        // A change that keeps it in the outbox (a retry) keeps its place.
+        let retry = DeliveryWrite {
+            message_id: "m1".into(),
+            record: "record-m1-1".into(),
+            settled: false,
+            provider_message_id: None,
+            events: Vec::new(),
+        };
+        assert!(s.delivery_put(retry).await.unwrap().is_empty());
+        assert_eq!(
+            s.outbox_pending().await.unwrap(),
+            ["record-m1-1", "record-m2-0", "record-m3-0"]
+        );
+        // Settled: out of the outbox, found by the provider's id, its event journaled.
+        let settled = DeliveryWrite {
+            message_id: "m2".into(),
+            record: "record-m2-1".into(),
+            settled: true,
+            provider_message_id: Some("SM2".into()),
+            events: vec![event("message.status", 5)],
+        };
+        let ids = s.delivery_put(settled).await.unwrap();
+        assert_eq!(ids.len(), 1);
+        let journaled = s.events_after(ids[0] - 1, 10).await.unwrap();
+        assert_eq!(journaled[0].kind, "message.status");
+        assert_eq!(
+            s.outbox_pending().await.unwrap(),
+            ["record-m1-1", "record-m3-0"]
+        );
+        assert_eq!(
+            s.delivery_by_provider_id("SM2").await.unwrap().as_deref(),
+            Some("m2")
+        );
+        assert_eq!(s.delivery_by_provider_id("SM9").await.unwrap(), None);
+        assert_eq!(
+            s.deliveries(&["m2".into(), "nope".into(), "m3".into()])
+                .await
+                .unwrap(),
+            [Some("record-m2-1".into()), None, Some("record-m3-0".into())]
+        );
+        assert!(s.deliveries(&[]).await.unwrap().is_empty());
+    }
+
+    pub async fn a_duplicate_commit_puts_nothing_in_the_outbox<S: Store>(s: &S) {
+        let mut first = outboxed("c1", "m1");
+        first.provider_message_id = Some("p1".into());
+        s.conversation_commit(first).await.unwrap();
+        let mut again = outboxed("c1", "m1b");
+        again.provider_message_id = Some("p1".into());
+        assert_eq!(
+            s.conversation_commit(again).await.unwrap(),
+            CommitOutcome::Duplicate
+        );
+        assert_eq!(s.outbox_pending().await.unwrap(), ["record-m1-0"]);
+    }
 }
 
 macro_rules! contract {
@@ -670,4 +748,6 @@ contract!(
     idempotency_keys_are_claimed_once_and_answer_later_callers,
     chat_threads_keep_their_newest_entries_and_journal_events,
     timers_arm_move_disarm_and_come_due_in_order,
+    the_outbox_keeps_commit_order_until_settled,
+    a_duplicate_commit_puts_nothing_in_the_outbox,
 );
