@@ -368,7 +368,7 @@ mod tests {
             for _ in 0..100_000 {
                 for id in in_flight.drain(..) {
                     attempts += 1;
-                    if attempts % fail_every == 0 {
+                    if attempts.is_multiple_of(fail_every) {
                         p.retry(&id, now + 700);
                     } else {
                         p.finish(&id);
