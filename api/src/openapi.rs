@@ -184,11 +184,37 @@ fn close_request_schemas(doc: OpenApi) -> serde_json::Value {
     }
     add_examples(&mut value);
     strip_null_from_query_parameters(&mut value);
+    state_country_codes(&mut value);
     value
 }
 
 /// States "at least one of these fields" rules on a request schema: one `anyOf` per group,
 /// all of them required together (`allOf`).
+/// Phone numbers' pattern names the country codes that exist (from the same metadata the
+/// parser uses), so a schema-valid number is one the API takes.
+fn state_country_codes(doc: &mut serde_json::Value) {
+    fn walk(value: &mut serde_json::Value, from: &str, to: &str) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, item) in map.iter_mut() {
+                    if key == "pattern" && item.as_str() == Some(from) {
+                        *item = serde_json::Value::String(to.to_owned());
+                    } else {
+                        walk(item, from, to);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|i| walk(i, from, to)),
+            _ => {}
+        }
+    }
+    walk(
+        doc,
+        crate::schema::E164_SHAPE,
+        &engine::domain::e164_pattern(),
+    );
+}
+
 fn require_one_of(doc: &mut serde_json::Value, schema: &str, groups: &[&[(&str, &str)]]) {
     let Some(target) = doc
         .pointer_mut(&format!("/components/schemas/{schema}"))
@@ -717,6 +743,22 @@ mod tests {
             "both methods of one path"
         );
         assert!(doc["paths"]["/readyz"]["get"].is_object());
+    }
+
+    #[test]
+    fn phone_patterns_name_the_country_codes() {
+        let doc = document();
+        let phone = &doc["components"]["schemas"]["PhoneNumber"]["pattern"];
+        assert_eq!(
+            phone.as_str(),
+            Some(engine::domain::e164_pattern().as_str())
+        );
+        let text = doc.to_string();
+        let shape = serde_json::to_string(crate::schema::E164_SHAPE).unwrap();
+        assert!(
+            !text.contains(&shape),
+            "a phone pattern was left unnarrowed"
+        );
     }
 
     #[test]

@@ -45,6 +45,10 @@ text_schema!(
     /// A display name: 1 to 100 characters after trimming, no control characters.
     NameText, "Name", 1, 100, name_pattern(), "Billing"
 );
+/// The shape of an E.164 number; the served document narrows it to the country codes that
+/// exist (`openapi::state_country_codes`).
+pub const E164_SHAPE: &str = r"^\+[1-9][0-9]{6,14}$";
+
 text_schema!(
     /// A phone number in E.164.
     PhoneText, "PhoneNumber", 8, 16, r"^\+[1-9][0-9]{6,14}$", "+15550102000"

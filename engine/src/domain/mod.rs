@@ -18,7 +18,7 @@ pub use ids::{
     TemplateId, TokenId,
 };
 pub use name::{Name, Slug};
-pub use phone::{PhoneNumber, phone_region, set_default_region};
+pub use phone::{PhoneNumber, country_codes, e164_pattern, phone_region, set_default_region};
 pub use resources::{
     Agent, AgentRole, DEFAULT_OPT_OUT_FOOTER, DEFAULT_SENDS_PER_SECOND, Disposition,
     MAX_COMPLIANCE_TEXT, MAX_SENDS_PER_SECOND, Number, Presence, ProviderAccount, ProviderKind,

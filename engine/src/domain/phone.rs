@@ -34,6 +34,20 @@ fn default_region() -> Option<phonenumber::country::Id> {
     *DEFAULT_REGION.read().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Every country calling code the metadata knows, ascending.
+pub fn country_codes() -> Vec<u16> {
+    (1..=999u16)
+        .filter(|code| phonenumber::metadata::DATABASE.by_code(code).is_some())
+        .collect()
+}
+
+/// A regular expression for the E.164 numbers [`PhoneNumber::parse`] accepts: `+`, a known
+/// country code, digits (the 7-to-15-digit length is the schema's `minLength`/`maxLength`).
+pub fn e164_pattern() -> String {
+    let codes: Vec<String> = country_codes().iter().map(u16::to_string).collect();
+    format!(r"^\+(?:{})[0-9]{{4,14}}$", codes.join("|"))
+}
+
 /// A phone number in E.164 form, e.g. `+15550102000`.
 ///
 /// Parsing accepts the usual visual separators (spaces, `-`, `.`, parentheses) and removes
@@ -206,6 +220,25 @@ mod tests {
         assert_eq!(gb_intl.unwrap().as_str(), "+442079460018");
         assert_eq!(gb.unwrap().as_str(), "+442079460018", "the trunk 0 goes");
         assert!(set_default_region(Some("Atlantis")).is_err());
+    }
+
+    #[test]
+    fn the_pattern_lists_exactly_the_country_codes_parse_accepts() {
+        let pattern = e164_pattern();
+        assert!(pattern.starts_with(r"^\+(?:1|7|20|27|"), "{pattern}");
+        let known = country_codes();
+        for code in 1..=999u16 {
+            let digits = format!("{code}{}", "5".repeat(10 - code.to_string().len()));
+            // A number's country code is the prefix that is one: `+2555…` is +255.
+            let has_code =
+                (1..=3).any(|len| known.contains(&digits[..len].parse::<u16>().unwrap()));
+            let number = format!("+{digits}");
+            assert_eq!(
+                PhoneNumber::parse("to", &number).is_ok(),
+                has_code,
+                "{number}"
+            );
+        }
     }
 
     #[test]
