@@ -29,8 +29,9 @@ pub struct CreateNumber {
     #[schema(value_type = Option<crate::schema::IdText>)]
     pub provider_account_id: Option<String>,
     /// Segments it may send per second (default 1, a long code's rate).
-    #[schema(minimum = 1, maximum = 1000)]
-    pub sends_per_second: Option<u32>,
+    #[serde(default, deserialize_with = "crate::schema::lenient_int")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 1000)]
+    pub sends_per_second: Option<i64>,
     /// The answer to HELP and INFO (default: names the campaign and how to opt out).
     #[schema(min_length = 1, max_length = 306)]
     pub help_text: Option<String>,
@@ -58,8 +59,9 @@ pub struct PatchNumber {
     #[schema(value_type = Option<crate::schema::IdText>, nullable)]
     pub provider_account_id: Option<Option<String>>,
     /// A new send rate, segments per second.
-    #[schema(minimum = 1, maximum = 1000)]
-    pub sends_per_second: Option<u32>,
+    #[serde(default, deserialize_with = "crate::schema::lenient_int")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 1000)]
+    pub sends_per_second: Option<i64>,
     /// A new help text, or `null` for the default.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(nullable, min_length = 1, max_length = 306)]
@@ -68,6 +70,18 @@ pub struct PatchNumber {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(nullable, max_length = 306)]
     pub opt_out_footer: Option<Option<String>>,
+}
+
+fn sends_per_second(rate: i64) -> Result<u32, ValidationError> {
+    u32::try_from(rate)
+        .ok()
+        .filter(|r| (1..=engine::domain::MAX_SENDS_PER_SECOND).contains(r))
+        .ok_or_else(|| {
+            ValidationError::invalid(
+                "sends_per_second",
+                format!("must be 1 to {}", engine::domain::MAX_SENDS_PER_SECOND),
+            )
+        })
 }
 
 fn queue_id(raw: &str) -> Result<QueueId, ValidationError> {
@@ -87,9 +101,10 @@ impl ResourceApi for Number {
             campaign: Name::parse("campaign", &input.campaign)?,
             queue_id: queue_id(&input.queue_id)?,
             provider_account_id: input.provider_account_id,
-            sends_per_second: input
-                .sends_per_second
-                .unwrap_or(engine::domain::DEFAULT_SENDS_PER_SECOND),
+            sends_per_second: match input.sends_per_second {
+                Some(rate) => sends_per_second(rate)?,
+                None => engine::domain::DEFAULT_SENDS_PER_SECOND,
+            },
             help_text: input.help_text,
             opt_out_footer: input.opt_out_footer,
         })
@@ -109,7 +124,7 @@ impl ResourceApi for Number {
             self.provider_account_id = account.clone();
         }
         if let Some(rate) = input.sends_per_second {
-            self.sends_per_second = rate;
+            self.sends_per_second = sends_per_second(rate)?;
         }
         if let Some(help) = &input.help_text {
             self.help_text = help.clone();

@@ -11,6 +11,67 @@ use utoipa::ToSchema;
 
 use super::crud::{ResourceApi, View, double_option, id_or_generate};
 
+/// How a simulator account behaves; absent fields take their defaults.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SimulatorInput {
+    /// From hand-off to `delivered` (`sent` halfway), milliseconds (default 1000).
+    #[serde(default, deserialize_with = "crate::schema::lenient_int")]
+    #[schema(value_type = Option<u32>, minimum = 0, maximum = 600000)]
+    pub delivery_delay_ms: Option<i64>,
+    /// Percent of texts reported `undelivered` with error 30003 (default 0).
+    #[serde(default, deserialize_with = "crate::schema::lenient_int")]
+    #[schema(value_type = Option<u8>, minimum = 0, maximum = 100)]
+    pub failure_percent: Option<i64>,
+    /// Percent of delivered texts the customer answers (default 0).
+    #[serde(default, deserialize_with = "crate::schema::lenient_int")]
+    #[schema(value_type = Option<u8>, minimum = 0, maximum = 100)]
+    pub reply_percent: Option<i64>,
+    /// From delivery to the customer's answer, milliseconds (default 3000).
+    #[serde(default, deserialize_with = "crate::schema::lenient_int")]
+    #[schema(value_type = Option<u32>, minimum = 0, maximum = 600000)]
+    pub reply_delay_ms: Option<i64>,
+}
+
+impl SimulatorInput {
+    fn settings(&self) -> Result<SimulatorSettings, ValidationError> {
+        fn within<T: TryFrom<i64>>(
+            field: &str,
+            value: Option<i64>,
+            max: i64,
+            default: T,
+        ) -> Result<T, ValidationError> {
+            match value {
+                None => Ok(default),
+                Some(v) if (0..=max).contains(&v) => T::try_from(v).map_err(|_| {
+                    ValidationError::invalid(format!("simulator.{field}"), "out of range")
+                }),
+                Some(_) => Err(ValidationError::invalid(
+                    format!("simulator.{field}"),
+                    format!("must be 0 to {max}"),
+                )),
+            }
+        }
+        let defaults = SimulatorSettings::default();
+        Ok(SimulatorSettings {
+            delivery_delay_ms: within(
+                "delivery_delay_ms",
+                self.delivery_delay_ms,
+                600_000,
+                defaults.delivery_delay_ms,
+            )?,
+            failure_percent: within("failure_percent", self.failure_percent, 100, 0)?,
+            reply_percent: within("reply_percent", self.reply_percent, 100, 0)?,
+            reply_delay_ms: within(
+                "reply_delay_ms",
+                self.reply_delay_ms,
+                600_000,
+                defaults.reply_delay_ms,
+            )?,
+        })
+    }
+}
+
 /// A new provider account.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -37,7 +98,7 @@ pub struct CreateProviderAccount {
     pub base_url: Option<String>,
     /// A simulator's behaviour (delivery delay, failure and reply shares); only for
     /// `simulator`.
-    pub simulator: Option<SimulatorSettings>,
+    pub simulator: Option<SimulatorInput>,
 }
 
 /// Changes to a provider account; `null` clears `base_url`.
@@ -60,7 +121,7 @@ pub struct PatchProviderAccount {
     /// New simulator settings, or `null` for the defaults.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(nullable)]
-    pub simulator: Option<Option<SimulatorSettings>>,
+    pub simulator: Option<Option<SimulatorInput>>,
 }
 
 impl ResourceApi for ProviderAccount {
@@ -81,7 +142,11 @@ impl ResourceApi for ProviderAccount {
             account_sid: input.account_sid,
             auth_token: input.auth_token,
             base_url: input.base_url,
-            simulator: input.simulator,
+            simulator: input
+                .simulator
+                .as_ref()
+                .map(SimulatorInput::settings)
+                .transpose()?,
         };
         account.validate()?;
         Ok(account)
@@ -101,7 +166,10 @@ impl ResourceApi for ProviderAccount {
             self.base_url = url.clone();
         }
         if let Some(settings) = &input.simulator {
-            self.simulator = *settings;
+            self.simulator = settings
+                .as_ref()
+                .map(SimulatorInput::settings)
+                .transpose()?;
         }
         self.validate()?;
         Ok(self)

@@ -233,7 +233,9 @@ pub async fn status_callback(
         .report(message_sid.clone(), status, error_code)
         .await?
     {
-        ReportOutcome::Updated | ReportOutcome::Unchanged => Ok(empty_twiml()),
+        ReportOutcome::Updated | ReportOutcome::Unchanged | ReportOutcome::Early => {
+            Ok(empty_twiml())
+        }
         ReportOutcome::UnknownMessage => Err(ApiError::new(
             ErrorCode::UnknownMessage,
             "no text sent through Switchboard has this MessageSid",

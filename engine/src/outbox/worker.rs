@@ -67,6 +67,9 @@ pub enum ReportOutcome {
     Updated,
     /// A late or repeated report: nothing changed.
     Unchanged,
+    /// A report on a text whose hand-off has not come back yet (providers may report before
+    /// they answer the send): kept, and applied when it does.
+    Early,
     /// No text has this provider id.
     UnknownMessage,
 }
@@ -147,6 +150,10 @@ struct Worker {
     held: HashMap<String, Delivery>,
     /// Record writes that failed (the store was down), tried again every second.
     unsaved: Vec<DeliveryWrite>,
+    /// Hand-offs and lookups under way.
+    in_flight: usize,
+    /// Reports that came before their hand-off's answer, by provider id, with when.
+    early: HashMap<String, Vec<(DeliveryStatus, Option<String>, Millis)>>,
     http: reqwest::Client,
     commands: mpsc::UnboundedSender<Command>,
     simulator_reports: mpsc::UnboundedSender<SimulatorReport>,
@@ -166,6 +173,8 @@ pub(crate) async fn run(
         pacer: Pacer::new(),
         held: HashMap::new(),
         unsaved: Vec::new(),
+        in_flight: 0,
+        early: HashMap::new(),
         http: TwilioClient::http_client(),
         commands: outbox.commands.clone(),
         simulator_reports,
@@ -401,6 +410,7 @@ impl Worker {
                 .await;
         }
         self.held.insert(delivery.message_id.clone(), delivery);
+        self.in_flight += 1;
         let commands = self.commands.clone();
         let message_id = start.message_id;
         actix::spawn(async move {
@@ -454,6 +464,7 @@ impl Worker {
     }
 
     async fn finished(&mut self, message_id: &str, result: HandOff) {
+        self.in_flight = self.in_flight.saturating_sub(1);
         let Some(mut delivery) = self.held.get(message_id).cloned() else {
             return;
         };
@@ -469,6 +480,14 @@ impl Worker {
                     .outbound_sms
                     .with_label_values(&["accepted"])
                     .inc();
+                let early = delivery
+                    .provider_message_id
+                    .as_ref()
+                    .and_then(|id| self.early.remove(id))
+                    .unwrap_or_default();
+                for (status, error_code, at) in early {
+                    delivery.report(status, error_code, at);
+                }
                 self.settle(delivery).await;
             }
             HandOff::Looked(Lookup::NotFound) => {
@@ -589,7 +608,18 @@ impl Worker {
     ) -> Result<ReportOutcome, EngineError> {
         let store = self.engine.store();
         let Some(message_id) = store.delivery_by_provider_id(provider_message_id).await? else {
-            return Ok(ReportOutcome::UnknownMessage);
+            if self.in_flight == 0 {
+                return Ok(ReportOutcome::UnknownMessage);
+            }
+            let now = self.engine.now();
+            // Reports for hand-offs that never came back are forgotten after a minute.
+            self.early
+                .retain(|_, reports| reports.iter().any(|(_, _, at)| now - at < 60_000));
+            self.early
+                .entry(provider_message_id.to_owned())
+                .or_default()
+                .push((status, error_code, now));
+            return Ok(ReportOutcome::Early);
         };
         let Some(Some(record)) = store
             .deliveries(std::slice::from_ref(&message_id))
