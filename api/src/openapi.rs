@@ -159,15 +159,13 @@ fn close_request_schemas(doc: OpenApi) -> serde_json::Value {
     require_one_of(
         &mut value,
         "StartRequest",
-        &[
-            &[("number", "string"), ("campaign", "string")],
-            &[("body", "string"), ("template_id", "string")],
-        ],
+        // No number or campaign is fine: the agent's default campaign applies.
+        &[&[("body", "string"), ("template_id", "string")]],
     );
     add_idempotency_header(&mut value);
     describe_agent_view(&mut value);
     hide_secrets(&mut value);
-    // A Twilio account needs its credentials.
+    // A Twilio account needs its credentials, and takes no simulator settings.
     if let Some(create) = value
         .pointer_mut("/components/schemas/CreateProviderAccount")
         .and_then(|s| s.as_object_mut())
@@ -179,7 +177,8 @@ fn close_request_schemas(doc: OpenApi) -> serde_json::Value {
         create.insert(
             "then".into(),
             serde_json::json!({"required": ["account_sid", "auth_token"],
-                "properties": {"account_sid": {"type": "string"}, "auth_token": {"type": "string"}}}),
+                "properties": {"account_sid": {"type": "string"}, "auth_token": {"type": "string"}},
+                "not": {"required": ["simulator"]}}),
         );
     }
     add_examples(&mut value);

@@ -128,7 +128,49 @@ pub struct Delivery {
     pub updated_at: Millis,
 }
 
+/// What a new text is: its message, conversation, sender and recipient, and content.
+#[derive(Debug, Clone)]
+pub struct NewText {
+    /// The thread message's id.
+    pub message_id: String,
+    /// Its conversation.
+    pub conversation_id: ConversationId,
+    /// The business number it leaves from.
+    pub number_id: NumberId,
+    /// The customer.
+    pub to: PhoneNumber,
+    /// The text as the customer gets it.
+    pub body: String,
+    /// MMS media.
+    pub media_urls: Vec<String>,
+    /// Its segments.
+    pub segments: u32,
+}
+
 impl Delivery {
+    /// A text entering the outbox at `at`: not tried yet.
+    pub fn new(text: NewText, at: Millis) -> Self {
+        Self {
+            message_id: text.message_id,
+            conversation_id: text.conversation_id,
+            number_id: text.number_id,
+            to: text.to,
+            body: text.body,
+            media_urls: text.media_urls,
+            segments: text.segments,
+            status: DeliveryStatus::Outbox,
+            attempts: 0,
+            retry_at: 0,
+            handed_off_at: 0,
+            provider: None,
+            provider_message_id: None,
+            error_code: None,
+            error_message: None,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
     /// Takes a provider's report: `true` when it moved the status forward (anything else is
     /// a late or repeated report and changes nothing).
     pub fn report(
@@ -176,7 +218,7 @@ mod tests {
     use DeliveryStatus::*;
 
     fn delivery(status: DeliveryStatus) -> Delivery {
-        Delivery {
+        let text = NewText {
             message_id: "m1".into(),
             conversation_id: ConversationId::generate(),
             number_id: NumberId::parse("n1").unwrap(),
@@ -184,16 +226,10 @@ mod tests {
             body: "hi".into(),
             media_urls: Vec::new(),
             segments: 1,
+        };
+        Delivery {
             status,
-            attempts: 1,
-            retry_at: 0,
-            handed_off_at: 0,
-            provider: None,
-            provider_message_id: None,
-            error_code: None,
-            error_message: None,
-            created_at: 0,
-            updated_at: 0,
+            ..Delivery::new(text, 0)
         }
     }
 

@@ -11,5 +11,5 @@ pub mod delivery;
 pub mod pacing;
 pub mod worker;
 
-pub use delivery::{Delivery, DeliveryStatus};
+pub use delivery::{Delivery, DeliveryStatus, NewText};
 pub use worker::{Outbox, OutboxConfig, ReportOutcome};

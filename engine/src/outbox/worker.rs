@@ -16,11 +16,11 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::delivery::{Delivery, DeliveryStatus};
 use super::pacing::{Pacer, Start, Waiting};
-use crate::domain::{Number, PhoneNumber, ProviderAccount, ProviderKind};
+use crate::domain::{Number, PhoneNumber, ProviderAccount};
 use crate::metrics::metrics;
 use crate::routing::Millis;
 use crate::runtime::{Engine, EngineError, InboundMessage};
-use crate::sms::provider::simulator::{Simulator, SimulatorReport};
+use crate::sms::provider::simulator::SimulatorReport;
 use crate::sms::provider::twilio::TwilioClient;
 use crate::sms::provider::{Accepted, AnyProvider, Lookup, SendError, SendRequest, SmsProvider};
 use crate::store::{DeliveryWrite, NewEvent, Store};
@@ -437,20 +437,11 @@ impl Worker {
                 .map(|s| s.resource),
             None => None,
         };
-        Ok(match account {
-            Some(account) if account.provider == ProviderKind::Twilio => {
-                AnyProvider::Twilio(TwilioClient::new(
-                    self.http.clone(),
-                    account.base_url.as_deref(),
-                    account.account_sid.as_deref().unwrap_or_default(),
-                    account.auth_token.as_deref().unwrap_or_default(),
-                ))
-            }
-            account => AnyProvider::Simulator(Simulator::new(
-                account.and_then(|a| a.simulator).unwrap_or_default(),
-                self.simulator_reports.clone(),
-            )),
-        })
+        Ok(AnyProvider::for_account(
+            account.as_ref(),
+            &self.http,
+            &self.simulator_reports,
+        ))
     }
 
     /// Puts a text back in line to try again later (a fault on this side, not the

@@ -18,7 +18,7 @@ use crate::conversation::{
 };
 use crate::domain::{AgentId, ConversationId, Name, NumberId, QueueId};
 use crate::metrics::metrics;
-use crate::outbox::{Delivery, DeliveryStatus};
+use crate::outbox::{Delivery, NewText};
 use crate::routing::protocol::{Answer, EnqueueHint, Happened, ToQueue};
 use crate::store::{CommitOutcome, ConversationCommit, NewEvent, OutboxItem, Store, TimerChange};
 
@@ -89,7 +89,7 @@ struct Change {
 
 /// The delivery record of an outbound thread entry: what the outbox hands to the provider.
 fn delivery_of(conversation: &Conversation, record: &Value, at: i64) -> Delivery {
-    Delivery {
+    let text = NewText {
         message_id: record["id"].as_str().unwrap_or_default().to_owned(),
         conversation_id: conversation.id.clone(),
         number_id: conversation.number_id.clone(),
@@ -97,17 +97,8 @@ fn delivery_of(conversation: &Conversation, record: &Value, at: i64) -> Delivery
         body: record["body"].as_str().unwrap_or_default().to_owned(),
         media_urls: serde_json::from_value(record["media_urls"].clone()).unwrap_or_default(),
         segments: record["segments"].as_u64().unwrap_or(1) as u32,
-        status: DeliveryStatus::Outbox,
-        attempts: 0,
-        retry_at: 0,
-        handed_off_at: 0,
-        provider: None,
-        provider_message_id: None,
-        error_code: None,
-        error_message: None,
-        created_at: at,
-        updated_at: at,
-    }
+    };
+    Delivery::new(text, at)
 }
 
 fn timer_kind(kind: TimerKind) -> String {

@@ -12,7 +12,7 @@ pub mod twilio;
 use std::future::Future;
 use std::time::Duration;
 
-use crate::domain::PhoneNumber;
+use crate::domain::{PhoneNumber, ProviderAccount, ProviderKind};
 use crate::outbox::DeliveryStatus;
 use crate::routing::Millis;
 
@@ -107,6 +107,30 @@ pub enum AnyProvider {
 }
 
 impl AnyProvider {
+    /// The provider of `account` (`None`: a number without one, which texts through a
+    /// simulator with default settings). Twilio clients share `http`'s connections;
+    /// simulators report to `reports`.
+    pub fn for_account(
+        account: Option<&ProviderAccount>,
+        http: &reqwest::Client,
+        reports: &tokio::sync::mpsc::UnboundedSender<simulator::SimulatorReport>,
+    ) -> Self {
+        match account {
+            Some(account) if account.provider == ProviderKind::Twilio => {
+                Self::Twilio(twilio::TwilioClient::new(
+                    http.clone(),
+                    account.base_url.as_deref(),
+                    account.account_sid.as_deref().unwrap_or_default(),
+                    account.auth_token.as_deref().unwrap_or_default(),
+                ))
+            }
+            account => Self::Simulator(simulator::Simulator::new(
+                account.and_then(|a| a.simulator).unwrap_or_default(),
+                reports.clone(),
+            )),
+        }
+    }
+
     /// Its name on delivery records.
     pub fn name(&self) -> &'static str {
         match self {

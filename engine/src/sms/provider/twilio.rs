@@ -55,6 +55,21 @@ struct MessageResource {
     date_created: Option<String>,
 }
 
+impl MessageResource {
+    /// The text as taken: Twilio's id and status (`queued` when it says none Switchboard
+    /// knows).
+    fn accepted(self) -> Accepted {
+        Accepted {
+            provider_message_id: self.sid,
+            status: self
+                .status
+                .as_deref()
+                .and_then(DeliveryStatus::from_twilio)
+                .unwrap_or(DeliveryStatus::Queued),
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct MessageList {
     #[serde(default)]
@@ -169,14 +184,7 @@ impl SmsProvider for TwilioClient {
                 serde_json::from_str(&text).map_err(|e| SendError::Unknown {
                     reason: format!("unreadable answer: {e}"),
                 })?;
-            return Ok(Accepted {
-                provider_message_id: message.sid,
-                status: message
-                    .status
-                    .as_deref()
-                    .and_then(DeliveryStatus::from_twilio)
-                    .unwrap_or(DeliveryStatus::Queued),
-            });
+            return Ok(message.accepted());
         }
         let after = retry_after(&response);
         let body: ErrorBody = response.json().await.unwrap_or(ErrorBody {
@@ -234,14 +242,7 @@ impl SmsProvider for TwilioClient {
                     .is_none_or(|d| d.timestamp_millis() >= earliest)
         });
         match found {
-            Some(m) => Lookup::Found(Accepted {
-                provider_message_id: m.sid,
-                status: m
-                    .status
-                    .as_deref()
-                    .and_then(DeliveryStatus::from_twilio)
-                    .unwrap_or(DeliveryStatus::Queued),
-            }),
+            Some(m) => Lookup::Found(m.accepted()),
             None => Lookup::NotFound,
         }
     }
