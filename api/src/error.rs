@@ -47,6 +47,8 @@ pub enum ErrorCode {
     UnknownNumber,
     /// A provider reported on a text Switchboard did not send.
     UnknownMessage,
+    /// An outbound start names no number or campaign, and the agent has no default campaign.
+    SendingNumberRequired,
     /// The conversation refused the command in its current state.
     ConversationConflict,
     /// The offer was answered, expired or rescinded already, or is another agent's.
@@ -83,7 +85,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and the test that pins them.
-    pub const ALL: [ErrorCode; 32] = [
+    pub const ALL: [ErrorCode; 33] = [
         Self::Unauthorized,
         Self::Forbidden,
         Self::NotFound,
@@ -100,6 +102,7 @@ impl ErrorCode {
         Self::PayloadTooLarge,
         Self::UnknownNumber,
         Self::UnknownMessage,
+        Self::SendingNumberRequired,
         Self::ConversationConflict,
         Self::StaleOffer,
         Self::DispositionRequired,
@@ -139,6 +142,9 @@ impl ErrorCode {
             Self::PayloadTooLarge => ("payload_too_large", StatusCode::PAYLOAD_TOO_LARGE),
             Self::UnknownNumber => ("unknown_number", StatusCode::NOT_FOUND),
             Self::UnknownMessage => ("unknown_message", StatusCode::NOT_FOUND),
+            Self::SendingNumberRequired => {
+                ("sending_number_required", StatusCode::UNPROCESSABLE_ENTITY)
+            }
             Self::ConversationConflict => ("conversation_conflict", StatusCode::CONFLICT),
             Self::StaleOffer => ("stale_offer", StatusCode::CONFLICT),
             Self::DispositionRequired => ("disposition_required", StatusCode::CONFLICT),
@@ -391,6 +397,7 @@ mod tests {
             ("payload_too_large", 413),
             ("unknown_number", 404),
             ("unknown_message", 404),
+            ("sending_number_required", 422),
             ("conversation_conflict", 409),
             ("stale_offer", 409),
             ("disposition_required", 409),

@@ -117,8 +117,8 @@ async fn sending_number(
             }
         }
         (None, None) => Err(ApiError::new(
-            ErrorCode::MissingField,
-            "missing field `number` (or `campaign`; the agent has no `default_campaign`): which business number texts the customer",
+            ErrorCode::SendingNumberRequired,
+            "name the business number (`number`) or `campaign` to text from: this agent has no `default_campaign`",
         )
         .with_details(json!({"field": "number"}))),
     }
@@ -134,7 +134,7 @@ async fn sending_number(
         (status = 403, description = "`forbidden`: not an agent token", body = ErrorBody),
         (status = 404, description = "No such number, campaign or template in the caller's teams", body = ErrorBody),
         (status = 409, description = "`conversation_conflict`: the customer has an open conversation with the number (`details.conversation_id`), or the agent is at capacity; `recipient_opted_out`: the customer texted STOP", body = ErrorBody),
-        (status = 422, description = "`template_placeholder_missing`", body = ErrorBody),
+        (status = 422, description = "`template_placeholder_missing`; `sending_number_required`: no `number` or `campaign`, and the agent has no `default_campaign`", body = ErrorBody),
     ))]
 pub async fn start(
     principal: Principal,

@@ -103,8 +103,8 @@ async fn an_agent_starts_a_conversation_and_the_answer_comes_back_to_it() {
         (
             &ann,
             json!({"to": "+15550008888", "body": "x"}),
-            400,
-            "missing_field",
+            422,
+            "sending_number_required",
         ),
         (
             &ann,
@@ -175,4 +175,26 @@ async fn a_template_starts_a_conversation_rendered_for_the_customer() {
             .unwrap()
             .is_empty()
     );
+}
+
+#[tokio::test]
+async fn without_number_or_campaign_the_agents_default_campaign_texts() {
+    let (app, ann, _, _) = floor().await;
+    let start = json!({"to": "+15550006666", "body": "Hello"});
+    call(
+        &app,
+        &ann,
+        Method::POST,
+        "/v1/conversations",
+        Some(start.clone()),
+    )
+    .await
+    .expect_error(422, "sending_number_required");
+    app.patch("/v1/agents/ann", json!({"default_campaign": "Spring"}))
+        .await
+        .expect_status(200);
+    let started = call(&app, &ann, Method::POST, "/v1/conversations", Some(start)).await;
+    started.expect_status(201);
+    assert_eq!(started.body["conversation"]["campaign"], "Spring");
+    assert_eq!(started.body["conversation"]["queue_id"], "inbound");
 }
