@@ -51,15 +51,56 @@ pub const E164_SHAPE: &str = r"^\+[1-9][0-9]{6,14}$";
 
 text_schema!(
     /// A phone number in E.164.
-    PhoneText, "PhoneNumber", 8, 16, r"^\+[1-9][0-9]{6,14}$", "+15550102000"
+    PhoneText, "PhoneNumber", 8, 16, E164_SHAPE, "+15550102000"
 );
+
+/// A media URL as [`is_media_url`] takes it.
+pub const MEDIA_URL_PATTERN: &str = r"^https?://([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}(:[1-9][0-9]{0,3})?([/?#][!-~]*)?$";
+
+/// Whether `url` is a media URL a provider can fetch: `http://` or `https://`, a public host
+/// name (dot-separated labels of letters, digits and inner hyphens, ending in a letters-only
+/// top-level label: no IP literals, no `localhost`), an optional port, then visible ASCII.
+/// The same rule as [`MEDIA_URL_PATTERN`], written out so no regex engine is needed.
+pub fn is_media_url(url: &str) -> bool {
+    let Some(rest) = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let (host, port) = match authority.split_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (authority, None),
+    };
+    let port_ok = port.is_none_or(|p| {
+        (1..=4).contains(&p.len()) && !p.starts_with('0') && p.bytes().all(|b| b.is_ascii_digit())
+    });
+    let labels: Vec<&str> = host.split('.').collect();
+    let label_ok = |l: &&str| {
+        (1..=63).contains(&l.len())
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    let top = labels.last().copied().unwrap_or_default();
+    labels.len() >= 2
+        && labels.iter().all(label_ok)
+        && (2..=63).contains(&top.len())
+        && top.bytes().all(|b| b.is_ascii_alphabetic())
+        && port_ok
+        && tail.bytes().all(|b| (b'!'..=b'~').contains(&b))
+}
+
 text_schema!(
-    /// A media URL (MMS): `http://` or `https://`, a host, no spaces; at most 2000 characters.
+    /// A media URL (MMS): `http://` or `https://`, a public host name, no spaces; at most 2000
+    /// characters.
     MediaUrlText,
     "MediaUrl",
     8,
     2000,
-    r"^https?://[^\s/\u0000-\u001f\u007f-\u009f][^\s\u0000-\u001f\u007f-\u009f]*$",
+    MEDIA_URL_PATTERN,
     "https://example.com/photo.jpg"
 );
 text_schema!(
@@ -155,5 +196,35 @@ mod tests {
         assert_eq!(read(r#"{}"#), Ok(None));
         assert!(read(r#"{"n": 2.5}"#).unwrap_err().contains("invalid type"));
         assert!(read(r#"{"n": "30"}"#).unwrap_err().contains("invalid type"));
+    }
+
+    #[test]
+    fn media_urls_are_public_http_urls_a_provider_can_fetch() {
+        for good in [
+            "https://example.com/a.jpg",
+            "http://cdn.example.co.uk:8080/x/y.png?size=2#top",
+            "https://a-b.example.io?x=[1]",
+            "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1",
+        ] {
+            assert!(is_media_url(good), "{good}");
+            assert!(reqwest::Url::parse(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "ftp://example.com/a",
+            "https://",
+            "https://localhost/a.jpg",
+            "https://10.0.0.1/a.jpg",
+            "https://[::1]/a.jpg",
+            "http://[abc",
+            "https://-a.com/x",
+            "https://a..com/x",
+            "https://example.com:0/x",
+            "https://example.com:99999/x",
+            "https://example.com/a b",
+            "https://example.com/\u{e9}",
+            "https://example.c0m/x",
+        ] {
+            assert!(!is_media_url(bad), "{bad}");
+        }
     }
 }

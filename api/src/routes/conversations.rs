@@ -448,18 +448,10 @@ pub fn media_urls(urls: Vec<String>) -> Result<Vec<String>, ApiError> {
         .into());
     }
     for (i, url) in urls.iter().enumerate() {
-        let ok = url.len() <= 2000
-            && (url.starts_with("https://") || url.starts_with("http://"))
-            && url.split_once("://").is_some_and(|(_, rest)| {
-                // No spaces or control characters anywhere (U+FEFF counts as a space, as in
-                // the documented pattern).
-                let bad = |c: char| c.is_whitespace() || c.is_control() || c == '\u{feff}';
-                !rest.is_empty() && !rest.starts_with('/') && !rest.contains(bad)
-            });
-        if !ok {
+        if url.len() > 2000 || !crate::schema::is_media_url(url) {
             return Err(engine::domain::ValidationError::invalid(
                 format!("media_urls[{i}]"),
-                "must be an http:// or https:// URL",
+                "must be an http:// or https:// URL with a public host name",
             )
             .into());
         }

@@ -107,8 +107,16 @@ impl PhoneNumber {
             return Err(invalid("must have 7 to 15 digits"));
         }
         let input = if plus { format!("+{digits}") } else { digits };
-        let parsed = phonenumber::parse(region, &input)
-            .map_err(|e| invalid(&format!("is not a phone number ({e})")))?;
+        let parsed = match phonenumber::parse(region, &input) {
+            Ok(parsed) => parsed,
+            // The parser trips over some well-formed international numbers (all zeros
+            // after the country code, say); E.164 with a known country code is taken as is.
+            Err(e) => {
+                return Self::canonical(&input)
+                    .filter(|_| plus)
+                    .ok_or_else(|| invalid(&format!("is not a phone number ({e})")));
+            }
+        };
         let e164 = parsed.format().mode(phonenumber::Mode::E164).to_string();
         // Normalising may drop a trunk prefix written after the country code
         // (`+44 (0)20…`), so an international number may come out shorter than it went in.
@@ -253,6 +261,10 @@ mod tests {
         let p = PhoneNumber::parse("to", "+44 (0)20 7946 0018").unwrap();
         assert_eq!(p.as_str(), "+442079460018");
         // Whatever parsing gives reads back from the store unchanged.
+        assert_eq!(
+            PhoneNumber::parse("to", "+100000000").unwrap().as_str(),
+            "+100000000"
+        );
         let short = PhoneNumber::parse("to", "+2600534").unwrap();
         let stored = serde_json::to_string(&short).unwrap();
         let back: PhoneNumber = serde_json::from_str(&stored).unwrap();
