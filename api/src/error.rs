@@ -49,6 +49,8 @@ pub enum ErrorCode {
     UnknownMessage,
     /// An outbound start names no number or campaign, and the agent has no default campaign.
     SendingNumberRequired,
+    /// A well-formed field that does not apply to the resource as it stands.
+    FieldNotApplicable,
     /// The conversation refused the command in its current state.
     ConversationConflict,
     /// The offer was answered, expired or rescinded already, or is another agent's.
@@ -85,7 +87,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and the test that pins them.
-    pub const ALL: [ErrorCode; 33] = [
+    pub const ALL: [ErrorCode; 34] = [
         Self::Unauthorized,
         Self::Forbidden,
         Self::NotFound,
@@ -103,6 +105,7 @@ impl ErrorCode {
         Self::UnknownNumber,
         Self::UnknownMessage,
         Self::SendingNumberRequired,
+        Self::FieldNotApplicable,
         Self::ConversationConflict,
         Self::StaleOffer,
         Self::DispositionRequired,
@@ -145,6 +148,7 @@ impl ErrorCode {
             Self::SendingNumberRequired => {
                 ("sending_number_required", StatusCode::UNPROCESSABLE_ENTITY)
             }
+            Self::FieldNotApplicable => ("field_not_applicable", StatusCode::UNPROCESSABLE_ENTITY),
             Self::ConversationConflict => ("conversation_conflict", StatusCode::CONFLICT),
             Self::StaleOffer => ("stale_offer", StatusCode::CONFLICT),
             Self::DispositionRequired => ("disposition_required", StatusCode::CONFLICT),
@@ -273,6 +277,7 @@ impl From<ValidationError> for ApiError {
         let code = match err {
             ValidationError::InvalidValue { .. } => ErrorCode::InvalidValue,
             ValidationError::InvalidPhoneNumber { .. } => ErrorCode::InvalidPhoneNumber,
+            ValidationError::NotApplicable { .. } => ErrorCode::FieldNotApplicable,
         };
         let field = err.field().to_owned();
         Self::new(code, err.to_string()).with_details(json!({"field": field}))
@@ -398,6 +403,7 @@ mod tests {
             ("unknown_number", 404),
             ("unknown_message", 404),
             ("sending_number_required", 422),
+            ("field_not_applicable", 422),
             ("conversation_conflict", 409),
             ("stale_offer", 409),
             ("disposition_required", 409),

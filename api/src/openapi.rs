@@ -641,6 +641,12 @@ fn add_crud<R: ResourceApi>(openapi: &mut OpenApi) {
         .response("400", error_response(invalid))
         .response("404", error_response("No such resource (`not_found`)"))
         .response(
+            "422",
+            error_response(
+                "`field_not_applicable`: a field that does not apply to the resource as it stands (simulator settings on a Twilio account)",
+            ),
+        )
+        .response(
             "409",
             error_response("`value_taken`, `reference_not_found` or `concurrent_update`"),
         )

@@ -20,6 +20,15 @@ pub enum ValidationError {
         /// What is wrong.
         message: String,
     },
+    /// A well-formed value for a field that does not apply to this resource as it stands
+    /// (simulator settings on a Twilio account).
+    #[error("{field}: {message}")]
+    NotApplicable {
+        /// The input field.
+        field: String,
+        /// Why it does not apply.
+        message: String,
+    },
 }
 
 impl ValidationError {
@@ -34,7 +43,9 @@ impl ValidationError {
     /// The field this error is about.
     pub fn field(&self) -> &str {
         match self {
-            Self::InvalidValue { field, .. } | Self::InvalidPhoneNumber { field, .. } => field,
+            Self::InvalidValue { field, .. }
+            | Self::InvalidPhoneNumber { field, .. }
+            | Self::NotApplicable { field, .. } => field,
         }
     }
 
@@ -47,6 +58,10 @@ impl ValidationError {
                 message,
             },
             Self::InvalidPhoneNumber { message, .. } => Self::InvalidPhoneNumber {
+                field: field.into(),
+                message,
+            },
+            Self::NotApplicable { message, .. } => Self::NotApplicable {
                 field: field.into(),
                 message,
             },

@@ -118,23 +118,25 @@ impl PhoneNumber {
             }
         };
         let e164 = parsed.format().mode(phonenumber::Mode::E164).to_string();
-        // Normalising may drop a trunk prefix written after the country code
-        // (`+44 (0)20…`), so an international number may come out shorter than it went in.
+        // Normalising drops a trunk prefix written after the country code (`+44 (0)20…`);
+        // when that would leave fewer than 7 digits the zeros were the number's own, and a
+        // well-formed international number is kept as written.
         let count = e164.len() - 1;
-        let shortest = if plus { 3 } else { 7 };
-        if !(shortest..=15).contains(&count) {
+        if count < 7 && plus {
+            return Self::canonical(&input).ok_or_else(|| invalid("must have 7 to 15 digits"));
+        }
+        if !(7..=15).contains(&count) {
             return Err(invalid("must have 7 to 15 digits"));
         }
         Ok(Self(e164))
     }
 
     /// The fast path for numbers read back from the store, which were parsed in full when
-    /// they were written: `+`, up to 15 digits, a known country code. Nine microseconds of full
+    /// they were written: `+`, 7 to 15 digits, a known country code. Nine microseconds of full
     /// parsing per number would add seconds to loading a million conversations.
     fn canonical(value: &str) -> Option<Self> {
         let digits = value.strip_prefix('+')?;
-        // As short as `parse` may leave a number after dropping a trunk prefix.
-        if !(3..=15).contains(&digits.len())
+        if !(7..=15).contains(&digits.len())
             || !digits.bytes().all(|b| b.is_ascii_digit())
             || digits.starts_with('0')
         {
@@ -264,6 +266,10 @@ mod tests {
         assert_eq!(
             PhoneNumber::parse("to", "+100000000").unwrap().as_str(),
             "+100000000"
+        );
+        assert_eq!(
+            PhoneNumber::parse("to", "+8800007").unwrap().as_str(),
+            "+8800007"
         );
         let short = PhoneNumber::parse("to", "+2600534").unwrap();
         let stored = serde_json::to_string(&short).unwrap();

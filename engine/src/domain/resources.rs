@@ -383,10 +383,10 @@ impl ProviderAccount {
         }
         if let Some(settings) = &self.simulator {
             if self.provider != ProviderKind::Simulator {
-                return Err(ValidationError::invalid(
-                    "simulator",
-                    "only a simulator account takes simulator settings",
-                ));
+                return Err(ValidationError::NotApplicable {
+                    field: "simulator".into(),
+                    message: "only a simulator account takes simulator settings".into(),
+                });
             }
             settings.validate()?;
         }
