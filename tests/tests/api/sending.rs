@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use engine::sms::twilio_signature::compute;
 use harness::fake_twilio::{FakeTwilio, Scripted};
-use harness::{TestApp, shared_redis_url, spawn_app_with, test_settings, unique_prefix};
+use harness::{
+    RedisServer, TestApp, shared_redis_url, spawn_app_with, test_settings, unique_prefix,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -23,7 +25,12 @@ const FOOTER: &str = "\nReply STOP to unsubscribe.";
 /// An app whose support number sends through the fake Twilio at `rate` segments a second;
 /// Ann of support. Returns the app, the fake and Ann's token.
 async fn twilio_floor(rate: u32) -> (TestApp, FakeTwilio, String) {
-    let mut settings = test_settings(&shared_redis_url(), &unique_prefix("sending"));
+    twilio_floor_on(&shared_redis_url(), rate).await
+}
+
+/// [`twilio_floor`] on the Redis at `redis_url`.
+async fn twilio_floor_on(redis_url: &str, rate: u32) -> (TestApp, FakeTwilio, String) {
+    let mut settings = test_settings(redis_url, &unique_prefix("sending"));
     settings.public_url = Some(PUBLIC.to_owned());
     let app = spawn_app_with(settings).await;
     let fake = FakeTwilio::start(SID, TOKEN).await;
@@ -521,4 +528,45 @@ async fn a_number_without_an_account_texts_through_the_default_simulator() {
         .expect_status(201);
     let entry = until_entry(&app, &ann, &conversation, 0, |m| m["status"] == "delivered").await;
     assert_eq!(entry["provider"], "simulator");
+}
+
+#[tokio::test]
+async fn texts_waiting_while_redis_is_down_leave_once_it_is_back() {
+    let mut redis = RedisServer::start();
+    let (app, fake, ann) = twilio_floor_on(&redis.url(), 1).await;
+    customer_texts(&app, "SMin8", "Hi").await;
+    let conversation = ann_takes_one(&app, &ann).await;
+    // Three segments at one a second: the next texts wait three seconds.
+    let long = "Long text. ".repeat(40);
+    for body in [long.as_str(), "two", "three"] {
+        reply(&app, &ann, &conversation, json!({"body": body}))
+            .await
+            .expect_status(201);
+    }
+    until_entry(&app, &ann, &conversation, 0, |m| m["status"] == "queued").await;
+
+    redis.stop();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(
+        fake.seen().len(),
+        1,
+        "nothing leaves while its record cannot be written"
+    );
+    redis.restart();
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while fake.taken().len() < 3 {
+        assert!(
+            Instant::now() < deadline,
+            "texts never left: {:?}",
+            fake.taken()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let bodies: Vec<String> = fake.taken().iter().map(|t| t.body.clone()).collect();
+    assert_eq!(bodies.len(), 3, "each exactly once: {bodies:?}");
+    assert!(bodies[0].starts_with("Long text."));
+    assert_eq!(&bodies[1..], ["two", "three"]);
+    until_entry(&app, &ann, &conversation, 2, |m| m["status"] == "queued").await;
 }
