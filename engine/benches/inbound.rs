@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 
 use engine::catalog::Catalog;
 use engine::domain::{
-    Agent, AgentId, AgentRole, Capacity, Name, Number, NumberId, OfferTimeoutSecs, PhoneNumber,
-    Presence, Priority, PublicMinutes, Queue, QueueAlerts, QueueId, RoutingStrategy, Team, TeamId,
+    Agent, AgentId, AgentRole, Capacity, Name, Number, NumberId, PhoneNumber, Presence,
 };
 use engine::runtime::{Clock, Engine, EngineConfig, InboundMessage};
-use engine::store::{AnyStore, MemoryStore, RedisStore, RedisStoreConfig};
+
+mod common;
 
 fn scale(full: usize) -> usize {
     if std::env::args().any(|a| a == "--bench") {
@@ -31,44 +31,9 @@ fn main() {
 async fn run() {
     let (messages, agents) = (scale(20_000), scale(500).max(2));
     // `BENCH_REDIS=1` runs against a private redis-server (AOF everysec) instead of memory.
-    let redis = std::env::var("BENCH_REDIS")
-        .is_ok()
-        .then(testkit::RedisServer::start);
-    let store = match &redis {
-        Some(server) => AnyStore::Redis(
-            RedisStore::open(&RedisStoreConfig {
-                url: server.url(),
-                key_prefix: "bench".into(),
-                timeout: Duration::from_secs(5),
-            })
-            .unwrap(),
-        ),
-        None => AnyStore::Memory(MemoryStore::new()),
-    };
+    let (redis, store) = common::store();
     let catalog = Catalog::new(store.clone());
-    let team = TeamId::parse("t").unwrap();
-    let queue = QueueId::parse("q").unwrap();
-    catalog
-        .create(Team {
-            id: team.clone(),
-            name: Name::parse("name", "T").unwrap(),
-        })
-        .await
-        .unwrap();
-    catalog
-        .create(Queue {
-            id: queue.clone(),
-            name: Name::parse("name", "Q").unwrap(),
-            team_id: team.clone(),
-            strategy: RoutingStrategy::LongestIdle,
-            offer_timeout_secs: OfferTimeoutSecs::new(3600).unwrap(),
-            public_minutes: PublicMinutes::new(0).unwrap(),
-            alerts: QueueAlerts::default(),
-            disposition_required: false,
-            priority: Priority::default(),
-        })
-        .await
-        .unwrap();
+    let (team, queue) = common::team_and_queue(&catalog).await;
     catalog
         .create(Number {
             id: NumberId::parse("n").unwrap(),

@@ -9,12 +9,13 @@ use std::time::{Duration, Instant};
 
 use engine::catalog::Catalog;
 use engine::domain::{
-    Agent, AgentId, AgentRole, Capacity, Name, Number, NumberId, OfferTimeoutSecs, PhoneNumber,
-    Priority, ProviderAccount, ProviderAccountId, ProviderKind, PublicMinutes, Queue, QueueAlerts,
-    QueueId, RoutingStrategy, SimulatorSettings, Team, TeamId,
+    Agent, AgentId, AgentRole, Capacity, Name, Number, NumberId, PhoneNumber, ProviderAccount,
+    ProviderAccountId, ProviderKind, SimulatorSettings,
 };
 use engine::runtime::{Clock, Engine, EngineConfig, OutgoingText};
-use engine::store::{AnyStore, MemoryStore, RedisStore, RedisStoreConfig, Store};
+use engine::store::Store;
+
+mod common;
 
 fn scale(full: usize) -> usize {
     if std::env::args().any(|a| a == "--bench") {
@@ -32,44 +33,9 @@ fn main() {
 async fn run() {
     let (texts, numbers) = (scale(2_000), 10);
     let agents = texts.div_ceil(100);
-    let redis = std::env::var("BENCH_REDIS")
-        .is_ok()
-        .then(testkit::RedisServer::start);
-    let store = match &redis {
-        Some(server) => AnyStore::Redis(
-            RedisStore::open(&RedisStoreConfig {
-                url: server.url(),
-                key_prefix: "bench".into(),
-                timeout: Duration::from_secs(5),
-            })
-            .unwrap(),
-        ),
-        None => AnyStore::Memory(MemoryStore::new()),
-    };
+    let (redis, store) = common::store();
     let catalog = Catalog::new(store.clone());
-    let team = TeamId::parse("t").unwrap();
-    let queue = QueueId::parse("q").unwrap();
-    catalog
-        .create(Team {
-            id: team.clone(),
-            name: Name::parse("name", "T").unwrap(),
-        })
-        .await
-        .unwrap();
-    catalog
-        .create(Queue {
-            id: queue.clone(),
-            name: Name::parse("name", "Q").unwrap(),
-            team_id: team.clone(),
-            strategy: RoutingStrategy::LongestIdle,
-            offer_timeout_secs: OfferTimeoutSecs::new(3600).unwrap(),
-            public_minutes: PublicMinutes::new(0).unwrap(),
-            alerts: QueueAlerts::default(),
-            disposition_required: false,
-            priority: Priority::default(),
-        })
-        .await
-        .unwrap();
+    let (team, queue) = common::team_and_queue(&catalog).await;
     catalog
         .create(ProviderAccount {
             id: ProviderAccountId::parse("sim").unwrap(),

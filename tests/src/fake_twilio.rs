@@ -340,6 +340,28 @@ impl FakeTwilio {
         }
     }
 
+    /// Waits until `count` messages were taken, then `quiet` longer (anything sent twice
+    /// would arrive meanwhile); returns every message taken. Fails the test after `within`.
+    pub async fn settled_taken(
+        &self,
+        count: usize,
+        within: Duration,
+        quiet: Duration,
+    ) -> Vec<Taken> {
+        let deadline = tokio::time::Instant::now() + within;
+        while self.taken().len() < count {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "only {} of {count} texts reached Twilio: {:?}",
+                self.taken().len(),
+                self.taken()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(quiet).await;
+        self.taken()
+    }
+
     /// Stops it.
     pub async fn stop(&self) {
         self.handle.stop(false).await;

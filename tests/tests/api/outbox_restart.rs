@@ -180,18 +180,10 @@ async fn killed_with_texts_in_the_outbox_each_leaves_exactly_once_after_restart(
 
     let second = ServerProcess::start(&env);
     let at = second.address.clone();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while fake.taken().len() < 5 {
-        assert!(
-            Instant::now() < deadline,
-            "texts never left: {:?}",
-            fake.taken()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    // Anything sent twice would arrive meanwhile.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let taken = fake.taken();
+    // Anything sent twice would arrive in the quiet two seconds after the fifth.
+    let taken = fake
+        .settled_taken(5, Duration::from_secs(30), Duration::from_secs(2))
+        .await;
     let sent: Vec<&str> = taken
         .iter()
         .map(|t| t.body.split('\n').next().unwrap())

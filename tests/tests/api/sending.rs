@@ -554,17 +554,12 @@ async fn texts_waiting_while_redis_is_down_leave_once_it_is_back() {
     );
     redis.restart();
 
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while fake.taken().len() < 3 {
-        assert!(
-            Instant::now() < deadline,
-            "texts never left: {:?}",
-            fake.taken()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let bodies: Vec<String> = fake.taken().iter().map(|t| t.body.clone()).collect();
+    let bodies: Vec<String> = fake
+        .settled_taken(3, Duration::from_secs(20), Duration::from_secs(2))
+        .await
+        .into_iter()
+        .map(|t| t.body)
+        .collect();
     assert_eq!(bodies.len(), 3, "each exactly once: {bodies:?}");
     assert!(bodies[0].starts_with("Long text."));
     assert_eq!(&bodies[1..], ["two", "three"]);

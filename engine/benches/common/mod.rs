@@ -1,0 +1,58 @@
+//! What the in-process benchmarks share: the store they run on and a team with one queue.
+
+use std::time::Duration;
+
+use engine::catalog::Catalog;
+use engine::domain::{
+    Name, OfferTimeoutSecs, Priority, PublicMinutes, Queue, QueueAlerts, QueueId, RoutingStrategy,
+    Team, TeamId,
+};
+use engine::store::{AnyStore, MemoryStore, RedisStore, RedisStoreConfig};
+
+/// The memory store, or with `BENCH_REDIS=1` a private redis-server (unix socket, AOF
+/// everysec), which lives as long as the returned handle.
+pub fn store() -> (Option<testkit::RedisServer>, AnyStore) {
+    let redis = std::env::var("BENCH_REDIS")
+        .is_ok()
+        .then(testkit::RedisServer::start);
+    let store = match &redis {
+        Some(server) => AnyStore::Redis(
+            RedisStore::open(&RedisStoreConfig {
+                url: server.url(),
+                key_prefix: "bench".into(),
+                timeout: Duration::from_secs(5),
+            })
+            .unwrap(),
+        ),
+        None => AnyStore::Memory(MemoryStore::new()),
+    };
+    (redis, store)
+}
+
+/// Team `t` with queue `q` (longest idle, offers that never time out, no public minutes).
+pub async fn team_and_queue(catalog: &Catalog<AnyStore>) -> (TeamId, QueueId) {
+    let team = TeamId::parse("t").unwrap();
+    let queue = QueueId::parse("q").unwrap();
+    catalog
+        .create(Team {
+            id: team.clone(),
+            name: Name::parse("name", "T").unwrap(),
+        })
+        .await
+        .unwrap();
+    catalog
+        .create(Queue {
+            id: queue.clone(),
+            name: Name::parse("name", "Q").unwrap(),
+            team_id: team.clone(),
+            strategy: RoutingStrategy::LongestIdle,
+            offer_timeout_secs: OfferTimeoutSecs::new(3600).unwrap(),
+            public_minutes: PublicMinutes::new(0).unwrap(),
+            alerts: QueueAlerts::default(),
+            disposition_required: false,
+            priority: Priority::default(),
+        })
+        .await
+        .unwrap();
+    (team, queue)
+}
