@@ -152,6 +152,10 @@ struct Worker {
     unsaved: Vec<DeliveryWrite>,
     /// Hand-offs and lookups under way.
     in_flight: usize,
+    /// Texts read from the store at start whose enqueue message may still be on its way (a
+    /// commit that landed while the outbox was loading): that message must not bring back a
+    /// text that has left since.
+    loaded: std::collections::HashSet<String>,
     /// Reports that came before their hand-off's answer, by provider id, with when.
     early: HashMap<String, Vec<(DeliveryStatus, Option<String>, Millis)>>,
     http: reqwest::Client,
@@ -174,6 +178,7 @@ pub(crate) async fn run(
         held: HashMap::new(),
         unsaved: Vec::new(),
         in_flight: 0,
+        loaded: std::collections::HashSet::new(),
         early: HashMap::new(),
         http: TwilioClient::http_client(),
         commands: outbox.commands.clone(),
@@ -222,7 +227,10 @@ impl Worker {
                     let count = records.len();
                     for record in records {
                         match serde_json::from_str::<Delivery>(&record) {
-                            Ok(delivery) => self.hold(delivery).await,
+                            Ok(delivery) => {
+                                self.loaded.insert(delivery.message_id.clone());
+                                self.hold(delivery).await;
+                            }
                             Err(e) => {
                                 tracing::error!(error = %e, "unreadable outbox record skipped")
                             }
@@ -273,7 +281,13 @@ impl Worker {
 
     async fn handle(&mut self, command: Command) {
         match command {
-            Command::Enqueue(delivery) => self.hold(*delivery).await,
+            Command::Enqueue(delivery) => {
+                // Loaded from the store already: held, or gone since. Each text is enqueued
+                // once, so the mark is spent.
+                if !self.loaded.remove(&delivery.message_id) {
+                    self.hold(*delivery).await;
+                }
+            }
             Command::Report {
                 provider_message_id,
                 status,
@@ -343,11 +357,17 @@ impl Worker {
                     .await;
             }
         };
-        let opted_out = self
-            .engine
-            .contacts()
-            .opted_out(&delivery.to, &number.opt_out_scope())
-            .await;
+        // A text whose last hand-off may have gone through is looked up first, whatever the
+        // opt-out says now: it may have left before the STOP. A send is what the check stops.
+        let lost_before = delivery.status == DeliveryStatus::Sending;
+        let opted_out = if lost_before {
+            Ok(false)
+        } else {
+            self.engine
+                .contacts()
+                .opted_out(&delivery.to, &number.opt_out_scope())
+                .await
+        };
         match opted_out {
             Ok(false) => {}
             Ok(true) => {
@@ -386,7 +406,6 @@ impl Worker {
                 _ => None,
             },
         };
-        let lost_before = delivery.status == DeliveryStatus::Sending;
         let since = delivery.handed_off_at;
         if !lost_before {
             delivery.handed_off_at = now;
