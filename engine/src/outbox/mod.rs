@@ -5,10 +5,13 @@
 //!
 //! - [`delivery`]: a text's delivery record and status (forward-only);
 //! - [`pacing`]: the pure decision of what may leave now;
-//! - [`worker`]: the task that carries it out.
+//! - [`worker`]: the task that carries it out: its loop and commands, `handoff` (texts to
+//!   providers and what each outcome does) and `records` (reports, events, record writes).
 
 pub mod delivery;
+mod handoff;
 pub mod pacing;
+mod records;
 pub mod worker;
 
 pub use delivery::{Delivery, DeliveryStatus, NewText};
