@@ -40,7 +40,7 @@ use crate::routes::{
                 work::PresenceRequest, work::QueuesRequest, work::AgentStateView, work::OfferView, work::QueueStatsView,
         conversations::ConversationView, conversations::DispositionView, conversations::TextRequest,
         conversations::ReplyRequest, conversations::ReadRequest, conversations::EmptyRequest, conversation_list::ConversationPage, conversation_list::ConversationRow,
-        conversation_list::LastMessageView, conversation_list::ViewName, contacts::ContactView, contacts::ContactPatchRequest,
+        conversation_list::LastMessageView, engine::directory::View, contacts::ContactView, contacts::ContactPatchRequest,
         quick_replies::QuickReplyView, quick_replies::QuickReplyList, chat::ChatRequest, chat::ChatThread, outbound::StartRequest, outbound::StartedView, sms::SegmentsRequest, sms::SegmentsView, twilio::TwilioSmsForm, twilio::TwilioStatusForm, crate::routes::provider_accounts::SimulatorInput,
         conversations::DispositionRequest, conversations::SnoozeRequest, conversations::TransferRequest, conversations::TransferMode, health::Health, agents::IssueTokenRequest, agents::TokenView, agents::IssuedTokenView, agents::TokenList)),
     modifiers(&ConfigurationPaths, &BearerAuth),

@@ -20,32 +20,13 @@ use crate::schema::time;
 use crate::state::AppState;
 use crate::visibility::{queue_teams, visible_among};
 
-/// Which conversations.
-#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ViewName {
-    /// Not closed (default).
-    #[default]
-    Open,
-    /// The customer waits for an answer.
-    Waiting,
-    /// Open with no owner.
-    Unassigned,
-    /// Owned by the caller (an agent token).
-    Mine,
-    /// Closed.
-    Closed,
-    /// Open and closed.
-    All,
-}
-
 /// The filters of `GET /v1/conversations`.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ConversationFilter {
     /// `open` (default), `waiting`, `unassigned`, `mine`, `closed` or `all`.
-    pub view: Option<ViewName>,
+    pub view: Option<View>,
     /// One queue.
     #[param(value_type = Option<crate::schema::IdText>)]
     pub queue: Option<String>,
@@ -262,14 +243,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let filter = filter_from(&req)?;
     let (limit, after) = page_position(filter.limit, filter.cursor.as_deref())?;
-    let view = match filter.view.unwrap_or_default() {
-        ViewName::Open => View::Open,
-        ViewName::Waiting => View::Waiting,
-        ViewName::Unassigned => View::Unassigned,
-        ViewName::Mine => View::Mine,
-        ViewName::Closed => View::Closed,
-        ViewName::All => View::All,
-    };
+    let view = filter.view.unwrap_or_default();
     let me = match &principal {
         Principal::Agent(owner) => Some(owner.agent.id.clone()),
         Principal::Admin => None,
