@@ -1,14 +1,14 @@
-//! Carrier compliance around every text: STOP, START and HELP on the way in, and the opt-out
-//! check on every way out. An opt-out is recorded on the customer's contact card for the
-//! number's provider account (or the number itself when it has none) before the keyword is
-//! acknowledged, so no send path can miss it.
+//! Carrier compliance on the way in: STOP, START and HELP. An opt-out is recorded on the
+//! customer's contact card for the number's provider account (or the number itself when it
+//! has none) before the keyword is acknowledged, so no send path can miss it: the engine
+//! refuses every send to an opted-out customer (`recipient_opted_out`), and the outbox asks
+//! again before every hand-off.
 
 use engine::domain::{Number, PhoneNumber};
-use engine::runtime::InboundAck;
+use engine::runtime::{EngineError, InboundAck};
 use engine::sms::keywords::{Keyword, classify};
-use serde_json::json;
 
-use crate::error::{ApiError, ErrorCode};
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Acts on a compliance keyword in a stored customer message. Idempotent: a provider retry
@@ -38,33 +38,20 @@ pub async fn on_inbound(
             tracing::info!(conversation_id = %ack.conversation_id, "customer opted back in");
         }
         Some(Keyword::Help) if !ack.duplicate => {
-            state
+            match state
                 .engine
                 .automatic_text(&ack.conversation_id, number, number.help_answer())
-                .await?;
-            tracing::info!(conversation_id = %ack.conversation_id, "HELP answered");
+                .await
+            {
+                Ok(_) => tracing::info!(conversation_id = %ack.conversation_id, "HELP answered"),
+                // Nothing goes to a customer who opted out, not even the help text.
+                Err(EngineError::RecipientOptedOut(_)) => {
+                    tracing::info!(conversation_id = %ack.conversation_id, "HELP from an opted-out customer not answered")
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
         Some(Keyword::Help) | None => {}
-    }
-    Ok(())
-}
-
-/// 409 `recipient_opted_out` when `customer` opted out of `number`'s texts.
-pub async fn may_text(
-    state: &AppState,
-    number: &Number,
-    customer: &PhoneNumber,
-) -> Result<(), ApiError> {
-    if state
-        .contacts
-        .opted_out(customer, &number.opt_out_scope())
-        .await?
-    {
-        return Err(ApiError::new(
-            ErrorCode::RecipientOptedOut,
-            "the customer opted out (STOP) of this number's texts; they must text START first",
-        )
-        .with_details(json!({"number_id": number.id})));
     }
     Ok(())
 }

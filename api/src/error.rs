@@ -306,6 +306,10 @@ impl From<engine::runtime::EngineError> for ApiError {
             }
             EngineError::AlreadyOpen(id) => Self::new(ErrorCode::ConversationConflict, message)
                 .with_details(json!({"conversation_id": id})),
+            EngineError::RecipientOptedOut(number) => {
+                Self::new(ErrorCode::RecipientOptedOut, message)
+                    .with_details(json!({"number_id": number}))
+            }
             EngineError::Catalog(e) => e.into(),
             EngineError::Store(e) => e.into(),
             EngineError::Stopped => Self::new(

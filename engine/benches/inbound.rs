@@ -16,16 +16,11 @@ use engine::runtime::{Clock, Engine, EngineConfig, InboundMessage};
 mod common;
 
 fn scale(full: usize) -> usize {
-    if std::env::args().any(|a| a == "--bench") {
-        full
-    } else {
-        full / 50
-    }
+    common::scale(full, 50)
 }
 
 fn main() {
-    let system = actix::System::new();
-    system.block_on(run());
+    common::run_on_actix(run());
 }
 
 async fn run() {

@@ -18,16 +18,11 @@ use engine::store::Store;
 mod common;
 
 fn scale(full: usize) -> usize {
-    if std::env::args().any(|a| a == "--bench") {
-        full
-    } else {
-        full / 20
-    }
+    common::scale(full, 20)
 }
 
 fn main() {
-    let system = actix::System::new();
-    system.block_on(run());
+    common::run_on_actix(run());
 }
 
 async fn run() {

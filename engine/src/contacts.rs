@@ -161,15 +161,13 @@ impl Contacts {
         .await
     }
 
-    /// Records that `phone` got a text from number `number_id`.
+    /// Records that `phone` got a text from number `number_id` (callers know it is the
+    /// first: they read the card to decide the footer).
     pub async fn mark_texted(
         &self,
         phone: &PhoneNumber,
         number_id: &str,
     ) -> Result<(), StoreError> {
-        if self.get(phone).await?.texted_from.contains(number_id) {
-            return Ok(());
-        }
         self.modify(phone, |card| {
             card.texted_from.insert(number_id.to_owned());
         })

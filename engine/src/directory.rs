@@ -17,9 +17,7 @@ use crate::domain::{AgentId, ConversationId, PhoneNumber, QueueId};
 use crate::routing::Millis;
 
 /// Which conversations a list shows (the Message Center's filters); `?view=` on the API.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 #[schema(as = ViewName)]
 pub enum View {

@@ -399,13 +399,6 @@ pub async fn reply(
     let request = body.0;
     let media_urls = media_urls(request.media_urls)?;
     let conversation = visible(&state, &principal, &id).await?;
-    if let Some(number) = state
-        .catalog
-        .find::<engine::domain::Number>(conversation.number_id.as_str())
-        .await?
-    {
-        crate::compliance::may_text(&state, &number.resource, &conversation.customer).await?;
-    }
     let template = match &request.template_id {
         Some(template_id) => {
             let context =

@@ -187,7 +187,6 @@ pub async fn start(
         media_urls,
         template_id: template.map(|(_, t)| t.id.to_string()),
     };
-    crate::compliance::may_text(&state, &number, &customer).await?;
     let started = state
         .engine
         .start_outbound(&owner.agent.id, number, &customer, text)

@@ -9,6 +9,21 @@ use engine::domain::{
 };
 use engine::store::{AnyStore, MemoryStore, RedisStore, RedisStoreConfig};
 
+/// `full` under `cargo bench`; `full / smaller` under `cargo test --all-targets`, which runs
+/// every benchmark once as a smoke test.
+pub fn scale(full: usize, smaller: usize) -> usize {
+    if std::env::args().any(|a| a == "--bench") {
+        full
+    } else {
+        full / smaller
+    }
+}
+
+/// Runs a benchmark's body on an actix system (the engine's actors need one).
+pub fn run_on_actix(body: impl std::future::Future<Output = ()>) {
+    actix::System::new().block_on(body);
+}
+
 /// The memory store, or with `BENCH_REDIS=1` a private redis-server (unix socket, AOF
 /// everysec), which lives as long as the returned handle.
 pub fn store() -> (Option<testkit::RedisServer>, AnyStore) {

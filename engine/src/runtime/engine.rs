@@ -22,8 +22,8 @@ use super::queue_actor::{AnswerOffer, GetQueueView, QueueActor, QueueMail, Queue
 use crate::catalog::{Catalog, CatalogError};
 use crate::conversation::{Conversation, ConversationError, DispositionEntry};
 use crate::domain::{
-    Agent, AgentId, ConversationId, Disposition, Number, PhoneNumber, Presence, Queue, QueueId,
-    Slug,
+    Agent, AgentId, ConversationId, Disposition, Number, NumberId, PhoneNumber, Presence, Queue,
+    QueueId, Slug,
 };
 use crate::routing::protocol::{Answer, EnqueueHint, OfferId, ToQueue};
 use crate::routing::{AgentCore, AgentError, AnswerError, Millis, QueueCore};
@@ -86,6 +86,9 @@ pub enum EngineError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The customer opted out (STOP) of the number's texts: nothing is sent until START.
+    #[error("the customer opted out (STOP) of texts from number {0}; they must text START first")]
+    RecipientOptedOut(NumberId),
     /// The customer already has an open conversation with the number.
     #[error("conversation {0} with this customer and number is open already")]
     AlreadyOpen(ConversationId),
@@ -648,7 +651,7 @@ impl Engine {
         customer: &crate::domain::PhoneNumber,
         text: OutgoingText,
     ) -> Result<OutboundStarted, EngineError> {
-        let (text, first) = self.with_footer(&number, customer, text).await?;
+        let (text, first) = self.prepare_text(&number, customer, text).await?;
         let (conversation_id, _, routing) = self.open_or_get(number.clone(), customer).await?;
         let agent_addr = self.ensure_agent(agent).await?;
         agent_addr
@@ -778,29 +781,12 @@ impl Engine {
         conversation: &ConversationId,
         text: impl Into<OutgoingText>,
     ) -> Result<Value, EngineError> {
-        let current = self.conversation(conversation).await?;
-        let number = self
-            .inner
-            .catalog
-            .get::<Number>(current.number_id.as_str())
-            .await?
-            .resource;
-        let (text, first) = self
-            .with_footer(&number, &current.customer, text.into())
-            .await?;
-        let entry = self
-            .ask_conversation(
-                conversation,
-                Reply {
-                    agent: agent.clone(),
-                    text,
-                },
-            )
-            .await??;
-        if first {
-            self.texted(&current.customer, &number).await;
-        }
-        Ok(entry.unwrap_or(Value::Null))
+        let agent = agent.clone();
+        self.text_in(conversation, None, text.into(), |text| Reply {
+            agent,
+            text,
+        })
+        .await
     }
 
     /// Switchboard answers a customer itself (HELP): an outbound text by no agent, through
@@ -811,29 +797,62 @@ impl Engine {
         number: &Number,
         body: String,
     ) -> Result<Value, EngineError> {
+        self.text_in(
+            conversation,
+            Some(number),
+            OutgoingText::from(body),
+            AutomaticText,
+        )
+        .await
+    }
+
+    /// Sends a text within an open conversation through the actor message `message` makes of
+    /// it, once [`Engine::prepare_text`] allows it.
+    async fn text_in<M>(
+        &self,
+        conversation: &ConversationId,
+        number: Option<&Number>,
+        text: OutgoingText,
+        message: impl FnOnce(OutgoingText) -> M,
+    ) -> Result<Value, EngineError>
+    where
+        M: Message<Result = Result<Option<Value>, EngineError>> + Clone + Send + 'static,
+        ConversationActor: Handler<M>,
+    {
         let current = self.conversation(conversation).await?;
-        let (text, first) = self
-            .with_footer(number, &current.customer, OutgoingText::from(body))
-            .await?;
-        let entry = self
-            .ask_conversation(conversation, AutomaticText(text))
-            .await??;
+        let number = match number {
+            Some(number) => number.clone(),
+            None => {
+                self.inner
+                    .catalog
+                    .get::<Number>(current.number_id.as_str())
+                    .await?
+                    .resource
+            }
+        };
+        let (text, first) = self.prepare_text(&number, &current.customer, text).await?;
+        let entry = self.ask_conversation(conversation, message(text)).await??;
         if first {
-            self.texted(&current.customer, number).await;
+            self.texted(&current.customer, &number).await;
         }
         Ok(entry.unwrap_or(Value::Null))
     }
 
-    /// The text with the number's opt-out footer when it is the first Switchboard sends
-    /// `customer` from `number` (and does not already say how to stop); the bool says
-    /// whether it was the first.
-    async fn with_footer(
+    /// Every send path's gate, from one read of the customer's card: refused when the
+    /// customer opted out of the number's texts (the outbox asks again before the hand-off,
+    /// for a STOP that comes in meanwhile); otherwise the text, with the number's opt-out
+    /// footer when it is the first Switchboard sends `customer` from `number` (and does not
+    /// already say how to stop), and whether it was the first.
+    async fn prepare_text(
         &self,
         number: &Number,
         customer: &crate::domain::PhoneNumber,
         mut text: OutgoingText,
     ) -> Result<(OutgoingText, bool), EngineError> {
         let card = self.inner.contacts.get(customer).await?;
+        if card.opted_out.contains_key(&number.opt_out_scope()) {
+            return Err(EngineError::RecipientOptedOut(number.id.clone()));
+        }
         let first = !card.texted_from.contains(number.id.as_str());
         if first
             && let Some(footer) = number.footer()
