@@ -57,6 +57,13 @@ pub enum ErrorCode {
     StaleOffer,
     /// Completing needs a disposition first.
     DispositionRequired,
+    /// A snooze time that is not in the future.
+    SnoozeInPast,
+    /// A transfer's target agent can never take this conversation (its owner, or outside
+    /// the queue's team).
+    InvalidTransferTarget,
+    /// A transfer's target agent cannot take a conversation now (offline, away, full).
+    AgentUnavailable,
     /// A resource with that id exists already.
     AlreadyExists,
     /// Another resource already holds a value that must be unique.
@@ -87,7 +94,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and the test that pins them.
-    pub const ALL: [ErrorCode; 34] = [
+    pub const ALL: [ErrorCode; 37] = [
         Self::Unauthorized,
         Self::Forbidden,
         Self::NotFound,
@@ -109,6 +116,9 @@ impl ErrorCode {
         Self::ConversationConflict,
         Self::StaleOffer,
         Self::DispositionRequired,
+        Self::SnoozeInPast,
+        Self::InvalidTransferTarget,
+        Self::AgentUnavailable,
         Self::AlreadyExists,
         Self::ValueTaken,
         Self::ReferenceNotFound,
@@ -152,6 +162,11 @@ impl ErrorCode {
             Self::ConversationConflict => ("conversation_conflict", StatusCode::CONFLICT),
             Self::StaleOffer => ("stale_offer", StatusCode::CONFLICT),
             Self::DispositionRequired => ("disposition_required", StatusCode::CONFLICT),
+            Self::SnoozeInPast => ("snooze_in_past", StatusCode::UNPROCESSABLE_ENTITY),
+            Self::InvalidTransferTarget => {
+                ("invalid_transfer_target", StatusCode::UNPROCESSABLE_ENTITY)
+            }
+            Self::AgentUnavailable => ("agent_unavailable", StatusCode::CONFLICT),
             Self::AlreadyExists => ("already_exists", StatusCode::CONFLICT),
             Self::ValueTaken => ("value_taken", StatusCode::CONFLICT),
             Self::ReferenceNotFound => ("reference_not_found", StatusCode::CONFLICT),
@@ -292,8 +307,25 @@ impl From<engine::runtime::EngineError> for ApiError {
             EngineError::UnknownNumber(number) => Self::new(ErrorCode::UnknownNumber, message)
                 .with_details(json!({"field": "to", "number": number})),
             EngineError::NotFound { kind, id } => Self::not_found(kind, &id),
-            EngineError::StaleOffer(offer) | EngineError::NotYourOffer(offer) => {
-                Self::new(ErrorCode::StaleOffer, message).with_details(json!({"offer_id": offer}))
+            EngineError::StaleOffer(offer, reason) => Self::new(ErrorCode::StaleOffer, message)
+                .with_details(json!({"offer_id": offer, "reason": reason.as_str()})),
+            EngineError::NotYourOffer(offer) => Self::new(ErrorCode::StaleOffer, message)
+                .with_details(json!({"offer_id": offer, "reason": "not_yours"})),
+            EngineError::Conversation(engine::conversation::ConversationError::SnoozeInPast) => {
+                Self::new(ErrorCode::SnoozeInPast, message).with_details(json!({"field": "until"}))
+            }
+            EngineError::Conversation(engine::conversation::ConversationError::TransferToSelf) => {
+                Self::new(ErrorCode::InvalidTransferTarget, message)
+                    .with_details(json!({"field": "agent_id", "reason": "owner"}))
+            }
+            EngineError::InvalidTransferTarget { agent, reason } => {
+                Self::new(ErrorCode::InvalidTransferTarget, message).with_details(
+                    json!({"field": "agent_id", "agent_id": agent, "reason": reason.as_str()}),
+                )
+            }
+            EngineError::AgentUnavailable { agent, reason } => {
+                Self::new(ErrorCode::AgentUnavailable, message)
+                    .with_details(json!({"agent_id": agent, "reason": reason.as_str()}))
             }
             EngineError::Conversation(
                 engine::conversation::ConversationError::DispositionRequired,
@@ -411,6 +443,9 @@ mod tests {
             ("conversation_conflict", 409),
             ("stale_offer", 409),
             ("disposition_required", 409),
+            ("snooze_in_past", 422),
+            ("invalid_transfer_target", 422),
+            ("agent_unavailable", 409),
             ("already_exists", 409),
             ("value_taken", 409),
             ("reference_not_found", 409),

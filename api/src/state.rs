@@ -30,10 +30,11 @@ impl AppState {
             // The engine's own cards: one writer lock for the API and the outbox (which records
             // opt-outs a provider reports).
             contacts: engine.contacts().clone(),
-            engine,
             public_url: None,
-            catalog: Catalog::new(store),
+            // The engine's catalog: configuration changed through the API reaches routing.
+            catalog: engine.catalog().clone(),
             admin_token_sha256: Sha256::digest(admin_token.as_bytes()).into(),
+            engine,
         }
     }
 

@@ -99,7 +99,14 @@ fn main() {
     // The whole queue core: enqueue into a line of 100k with 10k agents reporting, and the
     // dispatch that follows (reservation requests to agents).
     let queue = QueueId::parse("q_bench").expect("valid id");
-    let mut core = QueueCore::new(queue.clone(), RoutingStrategy::LongestIdle, 30_000);
+    let mut core = QueueCore::new(
+        queue.clone(),
+        engine::routing::QueueSettings {
+            strategy: RoutingStrategy::LongestIdle,
+            offer_timeout: 30_000,
+            missed_offers_before_away: 3,
+        },
+    );
     for i in 0..waiting {
         black_box(core.handle(
             ToQueue::Enqueue {

@@ -151,7 +151,10 @@ async fn inbound_offer_reject_timeout_accept_complete() {
         engine
             .answer_offer(&agent("ann"), &first_offer, Answer::Accept)
             .await,
-        Err(EngineError::StaleOffer(first_offer.clone())),
+        Err(EngineError::StaleOffer(
+            first_offer.clone(),
+            engine::routing::protocol::StaleReason::Rejected
+        )),
         "a rejected offer cannot be accepted"
     );
     settle().await;

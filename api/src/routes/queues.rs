@@ -1,8 +1,8 @@
 //! `/v1/queues`: waiting lines, with their routing strategy, timers and alert thresholds.
 
 use engine::domain::{
-    AlertSecs, Name, OfferTimeoutSecs, Priority, PublicMinutes, Queue, QueueAlerts, QueueId,
-    RoutingStrategy, TeamId, ValidationError,
+    AlertSecs, MissedOffers, Name, OfferTimeoutSecs, Priority, PublicMinutes, Queue, QueueAlerts,
+    QueueId, RoutingStrategy, TeamId, ValidationError,
 };
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -70,6 +70,11 @@ pub struct CreateQueue {
     #[serde(default, deserialize_with = "crate::schema::lenient_int")]
     #[schema(value_type = Option<Priority>)]
     pub priority: Option<i64>,
+    /// Offers an agent may let time out in a row before it is set `away` (reason
+    /// `missed_offers`), 0 (never) to 100 (default 3).
+    #[serde(default, deserialize_with = "crate::schema::lenient_int")]
+    #[schema(value_type = Option<MissedOffers>)]
+    pub missed_offers_before_away: Option<i64>,
 }
 
 /// Changes to a queue; absent fields stay as they are.
@@ -100,6 +105,10 @@ pub struct PatchQueue {
     #[serde(default, deserialize_with = "crate::schema::lenient_int")]
     #[schema(value_type = Option<Priority>)]
     pub priority: Option<i64>,
+    /// Offers missed in a row before an agent is set away (0: never).
+    #[serde(default, deserialize_with = "crate::schema::lenient_int")]
+    #[schema(value_type = Option<MissedOffers>)]
+    pub missed_offers_before_away: Option<i64>,
 }
 
 fn team_id(raw: &str) -> Result<TeamId, ValidationError> {
@@ -138,6 +147,11 @@ impl ResourceApi for Queue {
                 .map(Priority::new)
                 .transpose()?
                 .unwrap_or_default(),
+            missed_offers_before_away: input
+                .missed_offers_before_away
+                .map(MissedOffers::new)
+                .transpose()?
+                .unwrap_or_default(),
         })
     }
 
@@ -165,6 +179,9 @@ impl ResourceApi for Queue {
         }
         if let Some(priority) = input.priority {
             self.priority = Priority::new(priority)?;
+        }
+        if let Some(missed) = input.missed_offers_before_away {
+            self.missed_offers_before_away = MissedOffers::new(missed)?;
         }
         Ok(self)
     }

@@ -66,6 +66,7 @@ pub async fn team_and_queue(catalog: &Catalog<AnyStore>) -> (TeamId, QueueId) {
             alerts: QueueAlerts::default(),
             disposition_required: false,
             priority: Priority::default(),
+            missed_offers_before_away: engine::domain::MissedOffers::default(),
         })
         .await
         .unwrap();

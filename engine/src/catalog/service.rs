@@ -49,6 +49,9 @@ pub struct Page<T> {
 #[derive(Debug, Clone)]
 pub struct Catalog<S> {
     store: S,
+    /// Where each successful change is announced (the routing engine listens, so that a new
+    /// capacity or strategy applies to the next decision without a restart).
+    changes: Option<tokio::sync::mpsc::UnboundedSender<ResourceRef>>,
 }
 
 /// Timestamps are kept to the millisecond: what clients see is what a round trip returns.
@@ -78,7 +81,24 @@ fn target<R: ConfigResource>(id: &str) -> ResourceRef {
 impl<S: Store> Catalog<S> {
     /// A catalog over `store`.
     pub fn new(store: S) -> Self {
-        Self { store }
+        Self {
+            store,
+            changes: None,
+        }
+    }
+
+    /// The same catalog, announcing every resource it creates, changes or deletes on
+    /// `changes`.
+    pub fn announcing(mut self, changes: tokio::sync::mpsc::UnboundedSender<ResourceRef>) -> Self {
+        self.changes = Some(changes);
+        self
+    }
+
+    fn announce<R: ConfigResource>(&self, id: &str) {
+        if let Some(changes) = &self.changes {
+            // A closed channel means the engine stopped: nobody is left to tell.
+            let _ = changes.send(target::<R>(id));
+        }
     }
 
     /// The store underneath.
@@ -118,6 +138,7 @@ impl<S: Store> Catalog<S> {
             .config_put(write)
             .await
             .map_err(|e| CatalogError::from_store(target::<R>(resource.id()), e))?;
+        self.announce::<R>(resource.id());
         Ok(Stored {
             resource,
             created_at: at,
@@ -197,6 +218,7 @@ impl<S: Store> Catalog<S> {
             )?;
             match self.store.config_put(write).await {
                 Ok(revision) => {
+                    self.announce::<R>(id);
                     return Ok(Stored {
                         resource,
                         created_at: current.created_at,
@@ -216,7 +238,9 @@ impl<S: Store> Catalog<S> {
         self.store
             .config_delete(R::KIND, id)
             .await
-            .map_err(|e| CatalogError::from_store(target::<R>(id), e))
+            .map_err(|e| CatalogError::from_store(target::<R>(id), e))?;
+        self.announce::<R>(id);
+        Ok(())
     }
 
     /// Every resource of type `R` owned by `owner`.

@@ -74,14 +74,20 @@ pub enum Followup {
         /// The queue.
         queue: QueueId,
     },
-    /// Offer it to this agent only, while the owner keeps it (a warm transfer).
-    OfferOnlyTo {
+    /// Offer it straight to this agent (a transfer): no login to the queue needed. Warm, the
+    /// owner keeps it until the target accepts; cold, it waits in the queue if the target
+    /// cannot take it, declines or lets the offer expire.
+    OfferDirect {
         /// The target agent.
         agent: AgentId,
         /// The queue that makes the offer.
         queue: QueueId,
-        /// Its place (for ordering among the agent's offers).
+        /// Its place in that queue.
         waiting_since: Millis,
+        /// Whether the owner keeps it meanwhile.
+        warm: bool,
+        /// Who handed it over (cold): not offered it back while a colleague could take it.
+        sender: Option<AgentId>,
     },
     /// Offer it to this agent before the queue (a wake-up goes to its owner first).
     OfferFirstTo {
@@ -141,6 +147,9 @@ pub enum ConversationError {
     /// The snooze time is not in the future.
     #[error("snooze time must be in the future")]
     SnoozeInPast,
+    /// A transfer names the conversation's own owner as its target.
+    #[error("a conversation cannot be transferred to its own owner")]
+    TransferToSelf,
     /// The command needs an owner (snooze, transfer, complete) and nobody owns it.
     #[error("nobody owns the conversation; this needs its owner")]
     NotOwned,
@@ -571,8 +580,9 @@ impl Conversation {
     }
 
     /// The owner hands the conversation to another agent, cold: it leaves the owner (who
-    /// stays a subscriber) and is offered to `target` first, then served by its queue as
-    /// usual if `target` cannot take it, declines it or lets it time out.
+    /// stays a subscriber) and is offered straight to `target`, then served by its queue
+    /// (not back to the owner first) if `target` cannot take it, declines it or lets it
+    /// time out.
     pub fn transfer_to_agent(
         &mut self,
         owner: &AgentId,
@@ -580,11 +590,16 @@ impl Conversation {
         now: Millis,
     ) -> Result<Vec<Followup>, ConversationError> {
         self.require_owner(owner)?;
+        if owner == target {
+            return Err(ConversationError::TransferToSelf);
+        }
         let mut out = self.leave_owner(owner);
-        out.push(Followup::OfferFirstTo {
+        out.push(Followup::OfferDirect {
             agent: target.clone(),
             queue: self.queue_id.clone(),
             waiting_since: self.waiting_since.unwrap_or(now),
+            warm: false,
+            sender: Some(owner.clone()),
         });
         Ok(out)
     }
@@ -600,14 +615,16 @@ impl Conversation {
     ) -> Result<Vec<Followup>, ConversationError> {
         self.require_owner(owner)?;
         if owner == target {
-            return Err(ConversationError::AlreadyOwned(owner.clone()));
+            return Err(ConversationError::TransferToSelf);
         }
         let mut out = self.cancel_pending_transfer();
         self.pending_transfer = Some(target.clone());
-        out.push(Followup::OfferOnlyTo {
+        out.push(Followup::OfferDirect {
             agent: target.clone(),
             queue: self.queue_id.clone(),
             waiting_since: self.waiting_since.unwrap_or(now),
+            warm: true,
+            sender: None,
         });
         Ok(out)
     }
@@ -1054,22 +1071,50 @@ mod tests {
     }
 
     #[test]
-    fn cold_transfer_to_an_agent_offers_it_first_and_keeps_the_place() {
+    fn cold_transfer_to_an_agent_offers_it_straight_to_them_and_keeps_the_place() {
         let mut c = owned_by("a", 1_000);
         assert_eq!(
             c.transfer_to_agent(&ag("b"), &ag("c"), 2_000),
             Err(ConversationError::NotOwner(ag("b")))
+        );
+        assert_eq!(
+            c.transfer_to_agent(&ag("a"), &ag("a"), 2_000),
+            Err(ConversationError::TransferToSelf)
         );
         let out = c.transfer_to_agent(&ag("a"), &ag("b"), 2_000).unwrap();
         assert_eq!(c.status, ConversationStatus::Queued);
         assert_eq!(c.owner, None);
         assert!(c.subscribers.contains(&ag("a")));
         assert!(out.contains(&Followup::ReleaseFrom { agent: ag("a") }));
-        assert!(out.contains(&Followup::OfferFirstTo {
+        assert!(out.contains(&Followup::OfferDirect {
             agent: ag("b"),
             queue: q(),
-            waiting_since: 1_000
+            waiting_since: 1_000,
+            warm: false,
+            sender: Some(ag("a")),
         }));
+    }
+
+    #[test]
+    fn warm_transfer_keeps_the_owner_until_the_target_accepts() {
+        let mut c = owned_by("a", 1_000);
+        assert_eq!(
+            c.transfer_warm(&ag("a"), &ag("a"), 2_000),
+            Err(ConversationError::TransferToSelf)
+        );
+        let out = c.transfer_warm(&ag("a"), &ag("b"), 2_000).unwrap();
+        assert_eq!(c.owner, Some(ag("a")));
+        assert_eq!(c.pending_transfer, Some(ag("b")));
+        assert!(out.contains(&Followup::OfferDirect {
+            agent: ag("b"),
+            queue: q(),
+            waiting_since: 1_000,
+            warm: true,
+            sender: None,
+        }));
+        assert!(c.transfer_declined(&ag("b")));
+        assert_eq!(c.pending_transfer, None);
+        assert_eq!(c.owner, Some(ag("a")));
     }
 
     #[test]

@@ -100,6 +100,10 @@ bounded!(
     Priority: u8, "priority", 0..=100, default 0
 );
 bounded!(
+    /// Offers an agent may let time out in a row before it is set away (0: never).
+    MissedOffers: u32, "missed_offers_before_away", 0..=100, default 3
+);
+bounded!(
     /// How many conversations an agent may hold at once (offered plus owned).
     Capacity: u16, "capacity", 1..=100, default 3
 );

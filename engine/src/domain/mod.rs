@@ -11,7 +11,7 @@ mod phone;
 mod resources;
 mod template;
 
-pub use bounded::{AlertSecs, Capacity, OfferTimeoutSecs, Priority, PublicMinutes};
+pub use bounded::{AlertSecs, Capacity, MissedOffers, OfferTimeoutSecs, Priority, PublicMinutes};
 pub use error::ValidationError;
 pub use ids::{
     AgentId, ConversationId, DispositionId, NumberId, ProviderAccountId, QueueId, TeamId,

@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{
-    AgentId, AlertSecs, Capacity, DispositionId, Name, NumberId, OfferTimeoutSecs, PhoneNumber,
-    Priority, ProviderAccountId, PublicMinutes, QueueId, Slug, TeamId, TemplateBody, TemplateId,
-    TokenId, ValidationError,
+    AgentId, AlertSecs, Capacity, DispositionId, MissedOffers, Name, NumberId, OfferTimeoutSecs,
+    PhoneNumber, Priority, ProviderAccountId, PublicMinutes, QueueId, Slug, TeamId, TemplateBody,
+    TemplateId, TokenId, ValidationError,
 };
 
 /// The most teams one agent may belong to: visibility checks walk this list.
@@ -71,6 +71,9 @@ pub struct Queue {
     pub disposition_required: bool,
     /// Higher is served first by agents logged into several queues.
     pub priority: Priority,
+    /// Offers an agent may let time out in a row before it is set away (0: never).
+    #[serde(default)]
+    pub missed_offers_before_away: MissedOffers,
 }
 
 /// What an agent's token may do.

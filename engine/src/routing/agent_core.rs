@@ -10,12 +10,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::protocol::{AgentNews, Effects, Happened, OfferId, ToAgent, ToQueue};
+use super::protocol::{AgentNews, Effects, Happened, OfferId, RescindReason, ToAgent, ToQueue};
 use super::{Millis, RosterEntry, WaitKey};
 use crate::domain::{AgentId, ConversationId, Presence, QueueId};
-
-/// The default number of offers in a row an agent may miss before being set away.
-pub const DEFAULT_MAX_MISSED_OFFERS: u32 = 3;
 
 /// Why an agent command was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -45,7 +42,6 @@ pub struct AgentCore {
     owned: BTreeSet<ConversationId>,
     idle_since: Millis,
     missed_in_row: u32,
-    max_missed: u32,
     version: u64,
     pull: Option<PullRound>,
     next_round: u64,
@@ -63,17 +59,10 @@ impl AgentCore {
             owned: BTreeSet::new(),
             idle_since: now,
             missed_in_row: 0,
-            max_missed: DEFAULT_MAX_MISSED_OFFERS,
             version: 0,
             pull: None,
             next_round: 0,
         }
-    }
-
-    /// The same agent with another missed-offer limit (offers missed in a row before away).
-    pub fn with_max_missed(mut self, max_missed: u32) -> Self {
-        self.max_missed = max_missed.max(1);
-        self
     }
 
     /// The agent's id.
@@ -165,20 +154,46 @@ impl AgentCore {
         }
     }
 
-    /// Sets the presence.
-    pub fn set_presence(&mut self, presence: Presence, _now: Millis) -> Effects {
+    /// Sets the presence. Leaving `available` takes back every offer the agent has not
+    /// answered (the queues re-offer them); the slots free when the queues confirm.
+    pub fn set_presence(&mut self, presence: Presence, now: Millis) -> Effects {
         let mut fx = Effects::default();
         if presence == Presence::Available {
             self.missed_in_row = 0;
         }
         let became_available =
             presence == Presence::Available && self.presence != Presence::Available;
+        if became_available {
+            self.idle_since = now;
+        }
         self.presence = presence;
         if presence != Presence::Available {
             self.pull = None;
+            self.rescind_offers(&mut fx);
         }
         self.settle(self.logins.clone(), became_available, &mut fx);
         fx
+    }
+
+    /// Asks the queues to take back every offer holding a slot, because the agent is no
+    /// longer available.
+    fn rescind_offers(&self, fx: &mut Effects) {
+        let reason = match self.presence {
+            Presence::Offline => RescindReason::AgentOffline,
+            _ => RescindReason::AgentAway,
+        };
+        let mut offers: Vec<&OfferId> = self.reserved.keys().collect();
+        offers.sort();
+        for offer in offers {
+            fx.to_queues.push((
+                offer.queue.clone(),
+                ToQueue::Rescind {
+                    offer: offer.clone(),
+                    agent: self.id.clone(),
+                    reason,
+                },
+            ));
+        }
     }
 
     /// Replaces the queues the agent is logged into.
@@ -245,13 +260,20 @@ impl AgentCore {
                 offer,
                 conversation,
                 round,
+                directed,
             } => {
                 let queue = offer.queue.clone();
                 let pulled = match &self.pull {
                     None => round.is_none(),
                     Some(p) => round == Some(p.round) && p.pulling_from.as_ref() == Some(&queue),
                 };
-                let granted = pulled && self.has_free_slot() && self.logins.contains(&queue);
+                // A transfer straight to the agent needs no login to the queue, and does not
+                // wait for a pull round: it is for this agent, not for the next free one.
+                let granted = if directed {
+                    self.has_free_slot()
+                } else {
+                    pulled && self.has_free_slot() && self.logins.contains(&queue)
+                };
                 // The reservation a round asked for ends the round, granted or not: a round
                 // left open would keep the agent ineligible for good.
                 let ends_round = pulled && round.is_some();
@@ -260,6 +282,8 @@ impl AgentCore {
                 }
                 if granted {
                     self.reserved.insert(offer.clone(), conversation);
+                    // Idle time restarts with every offer, so longest-idle spreads work.
+                    self.idle_since = now;
                 }
                 self.version += 1;
                 let news = self.news_for(&queue);
@@ -286,17 +310,19 @@ impl AgentCore {
                     self.settle(self.logins.clone(), true, &mut fx);
                 }
             }
-            ToAgent::Release { offer, timed_out } => {
+            ToAgent::Release { offer, missed } => {
                 if self.reserved.remove(&offer).is_some() {
                     self.idle_since = now;
-                    if timed_out {
+                    if let Some(away_after) = missed {
                         self.missed_in_row += 1;
-                        if self.missed_in_row >= self.max_missed
+                        if away_after > 0
+                            && self.missed_in_row >= away_after
                             && self.presence == Presence::Available
                         {
                             self.presence = Presence::Away;
                             self.pull = None;
                             self.missed_in_row = 0;
+                            self.rescind_offers(&mut fx);
                             fx.happened.push(Happened::AgentSetAway {
                                 agent: self.id.clone(),
                             });

@@ -22,9 +22,9 @@ mod roster;
 mod simulation;
 mod waiting;
 
-pub use agent_core::{AgentCore, AgentError, DEFAULT_MAX_MISSED_OFFERS};
+pub use agent_core::{AgentCore, AgentError};
 pub use policy::{oldest_across_queues, pick_agents};
-pub use queue_core::{AnswerError, QueueCore};
+pub use queue_core::{AnswerError, QueueCore, QueueSettings};
 pub use roster::{AgentRoster, RosterEntry};
 pub use waiting::{WaitKey, WaitingLine};
 

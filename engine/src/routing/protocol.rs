@@ -66,10 +66,98 @@ pub enum EnqueueHint {
     /// Never to this agent while another could take it (a public conversation is for the
     /// owner's colleagues: the owner has it already).
     NotTo(AgentId),
-    /// Only to this agent (a warm transfer: the owner keeps it until the target accepts). It
-    /// never joins the line; it is offered when the agent can take it, and dropped if the
-    /// agent declines or lets the offer time out.
-    OnlyTo(AgentId),
+    /// Straight to this agent (a transfer to a teammate): the queue asks the agent for a slot
+    /// at once, whether or not the agent is logged into the queue (presence and capacity
+    /// still apply). Cold (`warm: false`), a refusal, reject or timeout puts it in line, where
+    /// `sender` is skipped while anyone else could take it. Warm, the owner keeps it until the
+    /// target accepts; a refusal, reject or timeout ends the transfer (the conversation
+    /// returns to the line only if it was waiting there as a public conversation).
+    Direct {
+        /// The target.
+        agent: AgentId,
+        /// Whether the owner keeps it until the target accepts.
+        warm: bool,
+        /// Who transferred it (not offered it back first).
+        sender: Option<AgentId>,
+    },
+}
+
+/// Why an offer was rescinded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RescindReason {
+    /// Another agent took the conversation (a broadcast offer accepted elsewhere).
+    Taken,
+    /// The conversation left the line (claimed, closed, snoozed, answered, opted out).
+    Withdrawn,
+    /// The agent went away.
+    AgentAway,
+    /// The agent went offline.
+    AgentOffline,
+}
+
+impl RescindReason {
+    /// The reason as the wire names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Taken => "taken",
+            Self::Withdrawn => "withdrawn",
+            Self::AgentAway => "agent_away",
+            Self::AgentOffline => "agent_offline",
+        }
+    }
+}
+
+/// How an offer ended without an assignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OfferEnd {
+    /// The agent declined it.
+    Rejected,
+    /// Nobody answered in time.
+    Expired,
+    /// Taken back before an answer.
+    Rescinded(RescindReason),
+}
+
+impl OfferEnd {
+    /// Whether this ends a transfer directed to the offer's agent (the agent said no, did not
+    /// answer, or left); a conversation taken or withdrawn ends it otherwise.
+    pub fn declines_transfer(self) -> bool {
+        !matches!(
+            self,
+            Self::Rescinded(RescindReason::Taken | RescindReason::Withdrawn)
+        )
+    }
+}
+
+/// Why an answer to an offer found it no longer pending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StaleReason {
+    /// Nobody answered it in time.
+    Expired,
+    /// It was accepted already (by this agent, or another took the conversation).
+    Taken,
+    /// It was rejected already.
+    Rejected,
+    /// It was taken back (the conversation left the line, or the agent went away).
+    Rescinded,
+    /// It was made to another agent.
+    NotYours,
+    /// This queue made no such offer, or made it too long ago to remember.
+    Unknown,
+}
+
+impl StaleReason {
+    /// The reason as the wire names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Expired => "expired",
+            Self::Taken => "taken",
+            Self::Rejected => "rejected",
+            Self::Rescinded => "rescinded",
+            Self::NotYours => "not_yours",
+            Self::Unknown => "unknown",
+        }
+    }
 }
 
 /// Messages to a queue.
@@ -95,6 +183,16 @@ pub enum ToQueue {
     },
     /// An agent's state changed.
     AgentChanged(AgentNews),
+    /// The agent left `available` with this offer pending: take it back and serve the
+    /// conversation elsewhere.
+    Rescind {
+        /// The offer.
+        offer: OfferId,
+        /// The agent it was made to.
+        agent: AgentId,
+        /// Away or offline.
+        reason: RescindReason,
+    },
     /// An agent's answer to [`ToAgent::Reserve`].
     Reserved {
         /// The offer the slot was asked for.
@@ -140,14 +238,17 @@ pub enum ToAgent {
         conversation: ConversationId,
         /// The pull round this answers, when the agent asked for it.
         round: Option<u64>,
+        /// A transfer straight to this agent: granted without a login to the queue.
+        directed: bool,
     },
     /// An offer ended without an assignment (rejected, timed out, rescinded, or a slot that
     /// was granted for a conversation gone meanwhile): the slot is free again.
     Release {
         /// The offer.
         offer: OfferId,
-        /// Whether it timed out (counts toward the missed-offer policy).
-        timed_out: bool,
+        /// When it timed out: the queue's missed-offer limit (offers missed in a row before
+        /// the agent is set away; 0 never). `None` for any other end.
+        missed: Option<u32>,
     },
     /// The offer was accepted: its slot now holds an owned conversation.
     Assigned {
@@ -192,8 +293,8 @@ pub enum Happened {
         conversation: ConversationId,
         /// The agent.
         agent: AgentId,
-        /// How: rejected, expired, or rescinded (`None`).
-        answer: Option<Answer>,
+        /// How.
+        end: OfferEnd,
     },
     /// The conversation's owner is now this agent.
     Assigned {
@@ -208,6 +309,16 @@ pub enum Happened {
     AgentSetAway {
         /// The agent.
         agent: AgentId,
+    },
+    /// A transfer straight to an agent could not be offered (the agent was no longer
+    /// available or had no free slot when asked).
+    DirectRefused {
+        /// The conversation.
+        conversation: ConversationId,
+        /// The agent.
+        agent: AgentId,
+        /// Whether the owner kept it (warm); cold ones wait in line.
+        warm: bool,
     },
 }
 

@@ -8,23 +8,38 @@
 //! - a conversation put back in line keeps its original `waiting_since`;
 //! - the queue never counts on a slot the agent has not granted.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use super::protocol::{
-    AgentNews, Answer, Effects, EnqueueHint, Happened, OfferId, ToAgent, ToQueue,
+    AgentNews, Answer, Effects, EnqueueHint, Happened, OfferEnd, OfferId, RescindReason,
+    StaleReason, ToAgent, ToQueue,
 };
 use super::{AgentRoster, Millis, RosterEntry, WaitKey, WaitingLine, pick_agents};
 use crate::domain::{AgentId, ConversationId, QueueId, RoutingStrategy};
+
+/// How many ended offers a queue remembers, to say why a late answer is stale.
+const REMEMBERED_ENDS: usize = 4096;
 
 /// Why an answer to an offer was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AnswerError {
     /// The offer is no longer pending (answered, expired or rescinded), or never was.
-    #[error("offer {0} is no longer pending")]
-    Stale(OfferId),
+    #[error("offer {0} is no longer pending ({reason})", reason = .1.as_str())]
+    Stale(OfferId, StaleReason),
     /// The offer was made to another agent.
     #[error("offer {0} belongs to another agent")]
     NotYours(OfferId),
+}
+
+/// A queue's routing settings, changeable while it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueSettings {
+    /// How the next agent is picked.
+    pub strategy: RoutingStrategy,
+    /// How long an agent has to answer an offer.
+    pub offer_timeout: Millis,
+    /// Offers an agent may let time out in a row before it is set away (0: never).
+    pub missed_offers_before_away: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +55,8 @@ struct Pending {
     conversation: ConversationId,
     agent: AgentId,
     state: OfferState,
+    /// Asked of the agent directly (a transfer), not picked by the strategy.
+    directed: bool,
 }
 
 /// A conversation out of line while it is being offered.
@@ -49,7 +66,8 @@ struct OutOfLine {
     offers: HashSet<OfferId>,
     /// Withdrawn while reservations were still unanswered: late grants are released.
     withdrawn: bool,
-    /// Offered to one agent only (a warm transfer): never goes back in line.
+    /// A warm transfer of a conversation that was not waiting: when the offer ends without
+    /// an accept, it does not go in line (its owner still has it).
     exclusive: bool,
 }
 
@@ -57,8 +75,7 @@ struct OutOfLine {
 #[derive(Debug, Clone)]
 pub struct QueueCore {
     id: QueueId,
-    strategy: RoutingStrategy,
-    offer_timeout: Millis,
+    settings: QueueSettings,
     line: WaitingLine,
     roster: AgentRoster,
     /// The last state each agent reported, and its version.
@@ -66,32 +83,37 @@ pub struct QueueCore {
     /// Reservations asked of each agent and not yet answered: counted as load, so the queue
     /// never asks one agent for more slots than it has.
     asking: HashMap<AgentId, u16>,
+    /// When this queue last asked each agent for a slot: an offer restarts the agent's idle
+    /// time at once, before the agent's own news says so.
+    asked_at: HashMap<AgentId, Millis>,
     out_of_line: HashMap<ConversationId, OutOfLine>,
     declined: HashMap<ConversationId, HashSet<AgentId>>,
     offers: HashMap<OfferId, Pending>,
     /// Agents to try first for a conversation, once.
     preferred: HashMap<ConversationId, AgentId>,
-    /// Conversations waiting for one agent only (warm transfers), with their key.
-    exclusive: HashMap<ConversationId, (WaitKey, AgentId)>,
+    /// How recent offers ended, to say why a late answer is stale (bounded, oldest dropped).
+    ended: HashMap<OfferId, (AgentId, StaleReason)>,
+    ended_order: VecDeque<OfferId>,
     next_seq: u64,
 }
 
 impl QueueCore {
     /// An empty queue.
-    pub fn new(id: QueueId, strategy: RoutingStrategy, offer_timeout: Millis) -> Self {
+    pub fn new(id: QueueId, settings: QueueSettings) -> Self {
         Self {
             id,
-            strategy,
-            offer_timeout,
+            settings,
             line: WaitingLine::new(),
             roster: AgentRoster::new(),
             reported: HashMap::new(),
             asking: HashMap::new(),
+            asked_at: HashMap::new(),
             out_of_line: HashMap::new(),
             declined: HashMap::new(),
             offers: HashMap::new(),
             preferred: HashMap::new(),
-            exclusive: HashMap::new(),
+            ended: HashMap::new(),
+            ended_order: VecDeque::new(),
             next_seq: 0,
         }
     }
@@ -99,6 +121,20 @@ impl QueueCore {
     /// The queue's id.
     pub fn id(&self) -> &QueueId {
         &self.id
+    }
+
+    /// The queue's settings.
+    pub fn settings(&self) -> QueueSettings {
+        self.settings
+    }
+
+    /// Changes the settings; they apply from the next decision (offers already made keep
+    /// their deadline). A strategy change re-dispatches, since it may pick differently.
+    pub fn configure(&mut self, settings: QueueSettings, now: Millis) -> Effects {
+        self.settings = settings;
+        let mut fx = Effects::default();
+        self.dispatch(now, &mut fx);
+        fx
     }
 
     /// How many agents could take an offer now.
@@ -119,11 +155,14 @@ impl QueueCore {
             .map(|(id, p)| (id, &p.conversation, &p.agent))
     }
 
-    /// Whether the conversation is in line or being offered here.
+    /// Whether the conversation is in line or being offered here (a withdrawn one whose
+    /// reservation is still unanswered is not: its grant will only be given back).
     pub fn holds(&self, conversation: &ConversationId) -> bool {
         self.line.contains(conversation)
-            || self.out_of_line.contains_key(conversation)
-            || self.exclusive.contains_key(conversation)
+            || self
+                .out_of_line
+                .get(conversation)
+                .is_some_and(|out| !out.withdrawn)
     }
 
     /// The key a conversation holds here, in line or out.
@@ -144,40 +183,19 @@ impl QueueCore {
                 waiting_since,
                 hint,
             } => {
-                match hint {
-                    EnqueueHint::None => {}
-                    EnqueueHint::OfferFirstTo(agent) => {
-                        self.preferred.insert(conversation.clone(), agent);
-                    }
-                    EnqueueHint::NotTo(agent) => {
-                        self.declined
-                            .entry(conversation.clone())
-                            .or_default()
-                            .insert(agent);
-                    }
-                    EnqueueHint::OnlyTo(agent) => {
-                        if !self.holds(&conversation) {
-                            let key = WaitKey {
-                                priority,
-                                waiting_since,
-                                conversation: conversation.clone(),
-                            };
-                            self.exclusive.insert(conversation, (key, agent));
-                        }
-                        self.dispatch(&mut fx);
-                        return fx;
-                    }
-                }
-                match self.out_of_line.get_mut(&conversation) {
-                    // Being offered already: it keeps its earliest time and stays served.
-                    Some(out) => {
-                        out.key.waiting_since = out.key.waiting_since.min(waiting_since);
-                        out.withdrawn = false;
-                    }
-                    None => self.line.insert(conversation, priority, waiting_since),
-                }
+                let key = WaitKey {
+                    priority,
+                    waiting_since,
+                    conversation,
+                };
+                self.enqueue(key, hint, now, &mut fx);
             }
             ToQueue::Withdraw { conversation } => self.withdraw(&conversation, &mut fx),
+            ToQueue::Rescind {
+                offer,
+                agent,
+                reason,
+            } => self.rescind(&offer, &agent, reason, &mut fx),
             ToQueue::AgentChanged(news) => self.apply_news(news),
             ToQueue::Reserved {
                 offer,
@@ -214,23 +232,69 @@ impl QueueCore {
                             .line
                             .remove(&conversation)
                             .expect("the oldest is in line");
-                        self.out_of_line.insert(
-                            conversation.clone(),
-                            OutOfLine {
-                                key,
-                                offers: HashSet::new(),
-                                withdrawn: false,
-                                exclusive: false,
-                            },
-                        );
-                        self.ask(conversation, agent, Some(round), &mut fx);
+                        self.take_out_of_line(key, false);
+                        self.ask(conversation, agent, Some(round), false, now, &mut fx);
                     }
                     None => fx.to_agents.push((agent, ToAgent::PullEmpty { round })),
                 }
             }
         }
-        self.dispatch(&mut fx);
+        self.dispatch(now, &mut fx);
         fx
+    }
+
+    fn enqueue(&mut self, key: WaitKey, hint: EnqueueHint, now: Millis, fx: &mut Effects) {
+        let conversation = key.conversation.clone();
+        match hint {
+            EnqueueHint::None => {}
+            EnqueueHint::OfferFirstTo(agent) => {
+                self.preferred.insert(conversation.clone(), agent);
+            }
+            EnqueueHint::NotTo(agent) => {
+                self.declined
+                    .entry(conversation.clone())
+                    .or_default()
+                    .insert(agent);
+            }
+            EnqueueHint::Direct {
+                agent,
+                warm,
+                sender,
+            } => {
+                if let Some(sender) = sender {
+                    self.declined
+                        .entry(conversation.clone())
+                        .or_default()
+                        .insert(sender);
+                }
+                if self.out_of_line.contains_key(&conversation) {
+                    // Being offered already (a public conversation): served as it is.
+                    return;
+                }
+                let was_waiting = self.line.remove(&conversation);
+                let exclusive = warm && was_waiting.is_none();
+                let key = match was_waiting {
+                    Some(old) => WaitKey {
+                        waiting_since: old.waiting_since.min(key.waiting_since),
+                        ..key
+                    },
+                    None => key,
+                };
+                self.take_out_of_line(key, exclusive);
+                self.ask(conversation, agent, None, true, now, fx);
+                return;
+            }
+        }
+        match self.out_of_line.get_mut(&conversation) {
+            // Being offered already: it keeps its earliest time and stays served.
+            Some(out) => {
+                out.key.waiting_since = out.key.waiting_since.min(key.waiting_since);
+                out.withdrawn = false;
+            }
+            None => self
+                .line
+                .insert(conversation, key.priority, key.waiting_since),
+        }
     }
 
     /// Answers a pending offer on behalf of its agent (or its timer).
@@ -239,11 +303,11 @@ impl QueueCore {
         offer: &OfferId,
         agent: &AgentId,
         answer: Answer,
-        _now: Millis,
+        now: Millis,
     ) -> Result<Effects, AnswerError> {
         let pending = match self.offers.get(offer) {
             Some(p) if p.state == OfferState::Offered => p,
-            _ => return Err(AnswerError::Stale(offer.clone())),
+            _ => return Err(self.stale(offer, agent)),
         };
         if pending.agent != *agent {
             return Err(AnswerError::NotYours(offer.clone()));
@@ -252,6 +316,7 @@ impl QueueCore {
         let mut fx = Effects::default();
         match answer {
             Answer::Accept => {
+                self.remember_end(offer, &pending.agent, StaleReason::Taken);
                 let out = self.out_of_line.remove(&pending.conversation);
                 self.declined.remove(&pending.conversation);
                 // Broadcast: every other offer of the conversation is rescinded.
@@ -260,7 +325,7 @@ impl QueueCore {
                     .flat_map(|o| o.offers)
                     .filter(|o| o != offer)
                 {
-                    self.end_offer(&other, None, &mut fx);
+                    self.end_offer(&other, RescindReason::Taken, &mut fx);
                 }
                 fx.to_agents.push((
                     pending.agent.clone(),
@@ -275,6 +340,12 @@ impl QueueCore {
                 });
             }
             Answer::Reject | Answer::Timeout => {
+                let (end, stale) = if answer == Answer::Timeout {
+                    (OfferEnd::Expired, StaleReason::Expired)
+                } else {
+                    (OfferEnd::Rejected, StaleReason::Rejected)
+                };
+                self.remember_end(offer, &pending.agent, stale);
                 self.declined
                     .entry(pending.conversation.clone())
                     .or_default()
@@ -283,20 +354,50 @@ impl QueueCore {
                     pending.agent.clone(),
                     ToAgent::Release {
                         offer: offer.clone(),
-                        timed_out: answer == Answer::Timeout,
+                        missed: (answer == Answer::Timeout)
+                            .then_some(self.settings.missed_offers_before_away),
                     },
                 ));
                 fx.happened.push(Happened::OfferEnded {
                     offer: offer.clone(),
                     conversation: pending.conversation.clone(),
                     agent: pending.agent,
-                    answer: Some(answer),
+                    end,
                 });
-                self.forget_offer(&pending.conversation, offer, None);
+                self.forget_offer(&pending.conversation, offer);
             }
         }
-        self.dispatch(&mut fx);
+        self.dispatch(now, &mut fx);
         Ok(fx)
+    }
+
+    /// Why `offer` cannot be answered by `agent` now.
+    fn stale(&self, offer: &OfferId, agent: &AgentId) -> AnswerError {
+        let reason = match self.ended.get(offer) {
+            Some((made_to, _)) if made_to != agent => StaleReason::NotYours,
+            Some((_, reason)) => *reason,
+            None => match self.offers.get(offer) {
+                // Still being reserved: not made yet, so not answerable.
+                Some(p) if p.agent != *agent => StaleReason::NotYours,
+                _ => StaleReason::Unknown,
+            },
+        };
+        AnswerError::Stale(offer.clone(), reason)
+    }
+
+    fn remember_end(&mut self, offer: &OfferId, agent: &AgentId, reason: StaleReason) {
+        if self
+            .ended
+            .insert(offer.clone(), (agent.clone(), reason))
+            .is_none()
+        {
+            self.ended_order.push_back(offer.clone());
+        }
+        while self.ended_order.len() > REMEMBERED_ENDS {
+            if let Some(old) = self.ended_order.pop_front() {
+                self.ended.remove(&old);
+            }
+        }
     }
 
     /// The oldest conversation in line that `agent` has not declined.
@@ -323,40 +424,34 @@ impl QueueCore {
     }
 
     /// Recomputes an agent's roster entry: its reported state plus what this queue is still
-    /// asking of it.
+    /// asking of it, idle since the later of its own report and this queue's last ask.
     fn refresh_roster(&mut self, agent: &AgentId) {
         let asking = self.asking.get(agent).copied().unwrap_or(0);
+        let asked_at = self.asked_at.get(agent).copied().unwrap_or(Millis::MIN);
         match self.reported.get(agent).and_then(|n| n.eligible.clone()) {
             Some(entry) => self.roster.upsert(RosterEntry {
                 load: entry.load.saturating_add(asking),
+                idle_since: entry.idle_since.max(asked_at),
                 ..entry
             }),
             None => self.roster.remove(agent),
         }
     }
 
+    fn take_out_of_line(&mut self, key: WaitKey, exclusive: bool) {
+        self.out_of_line.insert(
+            key.conversation.clone(),
+            OutOfLine {
+                key,
+                offers: HashSet::new(),
+                withdrawn: false,
+                exclusive,
+            },
+        );
+    }
+
     /// Offers conversations from the head of the line while agents can take them.
-    fn dispatch(&mut self, fx: &mut Effects) {
-        // Warm transfers first: each waits for its one agent.
-        let ready: Vec<ConversationId> = self
-            .exclusive
-            .iter()
-            .filter(|(_, (_, agent))| self.roster.get(agent).is_some())
-            .map(|(conversation, _)| conversation.clone())
-            .collect();
-        for conversation in ready {
-            let (key, agent) = self.exclusive.remove(&conversation).expect("listed above");
-            self.out_of_line.insert(
-                conversation.clone(),
-                OutOfLine {
-                    key,
-                    offers: HashSet::new(),
-                    withdrawn: false,
-                    exclusive: true,
-                },
-            );
-            self.ask(conversation, agent, None, fx);
-        }
+    fn dispatch(&mut self, now: Millis, fx: &mut Effects) {
         while let Some(head) = self.line.head() {
             let conversation = head.conversation.clone();
             let empty = HashSet::new();
@@ -365,7 +460,7 @@ impl QueueCore {
             // logged out, full) the conversation is served as usual.
             let agents = match self.preferred.remove(&conversation) {
                 Some(agent) if self.roster.get(&agent).is_some() => vec![agent],
-                _ => pick_agents(self.strategy, &self.roster, declined),
+                _ => pick_agents(self.settings.strategy, &self.roster, declined),
             };
             if agents.is_empty() {
                 break;
@@ -374,17 +469,9 @@ impl QueueCore {
                 .line
                 .remove(&conversation)
                 .expect("the head is in line");
-            self.out_of_line.insert(
-                conversation.clone(),
-                OutOfLine {
-                    key,
-                    offers: HashSet::new(),
-                    withdrawn: false,
-                    exclusive: false,
-                },
-            );
+            self.take_out_of_line(key, false);
             for agent in agents {
-                self.ask(conversation.clone(), agent, None, fx);
+                self.ask(conversation.clone(), agent, None, false, now, fx);
             }
         }
     }
@@ -395,6 +482,8 @@ impl QueueCore {
         conversation: ConversationId,
         agent: AgentId,
         round: Option<u64>,
+        directed: bool,
+        now: Millis,
         fx: &mut Effects,
     ) {
         self.next_seq += 1;
@@ -408,12 +497,14 @@ impl QueueCore {
                 conversation: conversation.clone(),
                 agent: agent.clone(),
                 state: OfferState::Reserving,
+                directed,
             },
         );
         if let Some(out) = self.out_of_line.get_mut(&conversation) {
             out.offers.insert(offer.clone());
         }
         *self.asking.entry(agent.clone()).or_default() += 1;
+        self.asked_at.insert(agent.clone(), now);
         self.refresh_roster(&agent);
         fx.to_agents.push((
             agent,
@@ -421,6 +512,7 @@ impl QueueCore {
                 offer,
                 conversation,
                 round,
+                directed,
             },
         ));
     }
@@ -436,12 +528,10 @@ impl QueueCore {
             *n = n.saturating_sub(1);
         }
         self.refresh_roster(&pending.agent);
-        let live = self
-            .out_of_line
-            .get(&pending.conversation)
-            .is_some_and(|o| !o.withdrawn);
+        let out = self.out_of_line.get(&pending.conversation);
+        let live = out.is_some_and(|o| !o.withdrawn);
         if granted && live {
-            let expires_at = now + self.offer_timeout;
+            let expires_at = now + self.settings.offer_timeout;
             self.offers.insert(
                 offer.clone(),
                 Pending {
@@ -460,30 +550,29 @@ impl QueueCore {
             return;
         }
         self.offers.remove(&offer);
-        let retry_with = (!granted).then(|| pending.agent.clone());
         if granted {
             // Granted for a conversation gone meanwhile: give the slot back.
             fx.to_agents.push((
-                pending.agent,
+                pending.agent.clone(),
                 ToAgent::Release {
                     offer: offer.clone(),
-                    timed_out: false,
+                    missed: None,
                 },
             ));
+        } else if pending.directed && live {
+            // The agent could not take the transfer after all (went away, filled up).
+            fx.happened.push(Happened::DirectRefused {
+                conversation: pending.conversation.clone(),
+                agent: pending.agent.clone(),
+                warm: out.is_some_and(|o| o.exclusive),
+            });
         }
-        self.forget_offer(&pending.conversation, &offer, retry_with);
+        self.forget_offer(&pending.conversation, &offer);
     }
 
     /// Drops `offer` from its conversation; a conversation left with no offer goes back in
-    /// line with its original key (or is forgotten, if withdrawn).
-    /// `retry_with` is the agent whose reservation was refused: a warm transfer waits for them
-    /// again; `None` after a decline, an expiry or a withdrawal.
-    fn forget_offer(
-        &mut self,
-        conversation: &ConversationId,
-        offer: &OfferId,
-        retry_with: Option<AgentId>,
-    ) {
+    /// line with its original key (or is forgotten, if withdrawn or a warm transfer).
+    fn forget_offer(&mut self, conversation: &ConversationId, offer: &OfferId) {
         let Some(out) = self.out_of_line.get_mut(conversation) else {
             return;
         };
@@ -492,11 +581,8 @@ impl QueueCore {
             let out = self.out_of_line.remove(conversation).expect("present");
             if out.exclusive {
                 // A warm transfer is offered once: declined or expired, it ends (the owner
-                // still has the conversation); a refused reservation waits for the agent.
-                if let (false, Some(agent)) = (out.withdrawn, retry_with) {
-                    self.exclusive
-                        .insert(conversation.clone(), (out.key, agent));
-                }
+                // still has the conversation).
+                self.declined.remove(conversation);
                 return;
             }
             if !out.withdrawn {
@@ -509,33 +595,56 @@ impl QueueCore {
         }
     }
 
-    /// Ends an offer without assignment: rescinds a made offer; a reservation still
-    /// unanswered is released when its grant arrives.
-    fn end_offer(&mut self, offer: &OfferId, answer: Option<Answer>, fx: &mut Effects) {
+    /// Ends a made offer without assignment, rescinding it; a reservation still unanswered
+    /// is released when its grant arrives.
+    fn end_offer(&mut self, offer: &OfferId, reason: RescindReason, fx: &mut Effects) {
         let Some(pending) = self.offers.get(offer).cloned() else {
             return;
         };
         if pending.state == OfferState::Offered {
             self.offers.remove(offer);
+            let stale = match reason {
+                RescindReason::Taken => StaleReason::Taken,
+                _ => StaleReason::Rescinded,
+            };
+            self.remember_end(offer, &pending.agent, stale);
             fx.to_agents.push((
                 pending.agent.clone(),
                 ToAgent::Release {
                     offer: offer.clone(),
-                    timed_out: false,
+                    missed: None,
                 },
             ));
             fx.happened.push(Happened::OfferEnded {
                 offer: offer.clone(),
                 conversation: pending.conversation,
                 agent: pending.agent,
-                answer,
+                end: OfferEnd::Rescinded(reason),
             });
         }
     }
 
+    /// The agent left `available`: its offer is taken back and the conversation served
+    /// elsewhere (a warm transfer to it ends).
+    fn rescind(
+        &mut self,
+        offer: &OfferId,
+        agent: &AgentId,
+        reason: RescindReason,
+        fx: &mut Effects,
+    ) {
+        let Some(pending) = self.offers.get(offer).cloned() else {
+            return;
+        };
+        if pending.agent != *agent || pending.state != OfferState::Offered {
+            return;
+        }
+        self.end_offer(offer, reason, fx);
+        self.forget_offer(&pending.conversation, offer);
+    }
+
     fn withdraw(&mut self, conversation: &ConversationId, fx: &mut Effects) {
         self.line.remove(conversation);
-        self.exclusive.remove(conversation);
         self.preferred.remove(conversation);
         self.declined.remove(conversation);
         let Some(out) = self.out_of_line.get_mut(conversation) else {
@@ -549,8 +658,8 @@ impl QueueCore {
                 .get(&offer)
                 .is_some_and(|p| p.state == OfferState::Offered)
             {
-                self.end_offer(&offer, None, fx);
-                self.forget_offer(conversation, &offer, None);
+                self.end_offer(&offer, RescindReason::Withdrawn, fx);
+                self.forget_offer(conversation, &offer);
             }
         }
     }

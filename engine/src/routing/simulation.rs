@@ -1,7 +1,7 @@
 //! Deterministic simulation of the routing protocol: three queues and five agents exchange
 //! messages through FIFO mailboxes, and proptest chooses which mailbox is delivered next,
-//! interleaved with inbound texts, presence and login changes, accepts, rejects, timeouts and
-//! completions. After every step the invariants must hold; after the mailboxes drain, no
+//! interleaved with inbound texts, presence, login and capacity changes, accepts, rejects,
+//! timeouts, completions and transfers (to queues, and straight to agents, cold and warm). After every step the invariants must hold; after the mailboxes drain, no
 //! conversation may wait while an agent that could take it sits idle.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use proptest::prelude::*;
 
 use super::protocol::{Answer, Effects, EnqueueHint, Happened, OfferId, ToAgent, ToQueue};
-use super::{AgentCore, Millis, QueueCore};
+use super::{AgentCore, Millis, QueueCore, QueueSettings};
 use crate::domain::{AgentId, ConversationId, Presence, QueueId, RoutingStrategy};
 
 const QUEUES: usize = 3;
@@ -63,6 +63,15 @@ enum Step {
         pick: usize,
         to: usize,
     },
+    WarmTransfer {
+        agent: usize,
+        pick: usize,
+        to: usize,
+    },
+    Capacity {
+        agent: usize,
+        capacity: u16,
+    },
     Wait {
         millis: Millis,
     },
@@ -88,6 +97,9 @@ fn step() -> impl Strategy<Value = Step> {
         1 => any::<usize>().prop_map(|pick| Step::Wake { pick }),
         1 => (0..AGENTS, any::<usize>(), 0..QUEUES + AGENTS)
             .prop_map(|(agent, pick, to)| Step::Transfer { agent, pick, to }),
+        1 => (0..AGENTS, any::<usize>(), 0..AGENTS)
+            .prop_map(|(agent, pick, to)| Step::WarmTransfer { agent, pick, to }),
+        1 => (0..AGENTS, 1u16..4).prop_map(|(agent, capacity)| Step::Capacity { agent, capacity }),
         1 => (1i64..5_000).prop_map(|millis| Step::Wait { millis }),
     ]
 }
@@ -110,6 +122,10 @@ struct World {
     next_conversation: u32,
     priorities: HashMap<ConversationId, u8>,
     snoozed: Vec<(ConversationId, AgentId)>,
+    /// Warm transfers under way: conversation, its owner meanwhile.
+    warm: HashMap<ConversationId, AgentId>,
+    /// What each agent may hold (see [`World::track_allowance`]).
+    allowed: HashMap<AgentId, u16>,
 }
 
 fn queue_id(i: usize) -> QueueId {
@@ -126,7 +142,14 @@ impl World {
             .map(|i| {
                 (
                     queue_id(i),
-                    QueueCore::new(queue_id(i), strategies[i], 30_000),
+                    QueueCore::new(
+                        queue_id(i),
+                        QueueSettings {
+                            strategy: strategies[i],
+                            offer_timeout: 30_000,
+                            missed_offers_before_away: 3,
+                        },
+                    ),
                 )
             })
             .collect();
@@ -145,6 +168,8 @@ impl World {
             next_conversation: 0,
             priorities: HashMap::new(),
             snoozed: Vec::new(),
+            warm: HashMap::new(),
+            allowed: HashMap::new(),
         }
     }
 
@@ -168,10 +193,25 @@ impl World {
                     agent,
                     ..
                 } => {
+                    if let Some(owner) = self.warm.remove(&conversation) {
+                        // A warm transfer accepted: the old owner lets go.
+                        assert_eq!(self.owner.remove(&conversation), Some(owner.clone()));
+                        let fx = self
+                            .agents
+                            .get_mut(&owner)
+                            .unwrap()
+                            .release_conversation(&conversation, self.now);
+                        self.apply(fx);
+                    }
                     let previous = self.owner.insert(conversation.clone(), agent);
                     assert!(previous.is_none(), "{conversation} assigned twice");
                 }
-                Happened::OfferEnded { .. } | Happened::AgentSetAway { .. } => {}
+                Happened::OfferEnded { conversation, .. }
+                | Happened::DirectRefused { conversation, .. } => {
+                    // A warm transfer declined, expired or refused: the owner keeps it.
+                    self.warm.remove(&conversation);
+                }
+                Happened::AgentSetAway { .. } => {}
             }
         }
     }
@@ -321,6 +361,7 @@ impl World {
                     return;
                 }
                 let conversation = owned[pick % owned.len()].clone();
+                self.cancel_warm(&conversation);
                 assert_eq!(self.owner.remove(&conversation), Some(agent.clone()));
                 let fx = self
                     .agents
@@ -385,11 +426,51 @@ impl World {
                     self.arrived.get_mut(&conversation).unwrap().0 = queue_id(to);
                     self.requeue(conversation, EnqueueHint::None);
                 } else {
+                    // Cold, straight to a teammate (logged in or not).
                     self.requeue(
                         conversation,
-                        EnqueueHint::OfferFirstTo(agent_id(to - QUEUES)),
+                        EnqueueHint::Direct {
+                            agent: agent_id(to - QUEUES),
+                            warm: false,
+                            sender: Some(agent_id(agent)),
+                        },
                     );
                 }
+            }
+            Step::WarmTransfer { agent, pick, to } => {
+                // The owner keeps it until the teammate accepts.
+                let owner = agent_id(agent);
+                let owned: Vec<ConversationId> = self.agents[&owner]
+                    .owned()
+                    .iter()
+                    .filter(|c| !self.warm.contains_key(*c))
+                    .cloned()
+                    .collect();
+                if owned.is_empty() || to == agent {
+                    return;
+                }
+                let conversation = owned[pick % owned.len()].clone();
+                self.warm.insert(conversation.clone(), owner);
+                self.requeue(
+                    conversation,
+                    EnqueueHint::Direct {
+                        agent: agent_id(to),
+                        warm: true,
+                        sender: None,
+                    },
+                );
+            }
+            Step::Capacity { agent, capacity } => {
+                let id = agent_id(agent);
+                let load = self.agents[&id].load();
+                let allowed = self.allowed.entry(id).or_insert(capacity);
+                *allowed = capacity.max(load);
+                let fx = self
+                    .agents
+                    .get_mut(&agent_id(agent))
+                    .unwrap()
+                    .set_capacity(capacity, now);
+                self.apply(fx);
             }
             Step::Wait { millis } => self.now += millis,
         }
@@ -403,6 +484,7 @@ impl World {
             return None;
         }
         let conversation = owned[pick % owned.len()].clone();
+        self.cancel_warm(&conversation);
         assert_eq!(self.owner.remove(&conversation), Some(agent.clone()));
         let fx = self
             .agents
@@ -411,6 +493,21 @@ impl World {
             .release_conversation(&conversation, self.now);
         self.apply(fx);
         Some(conversation)
+    }
+
+    /// The owner did something else with a conversation it was transferring warm: the
+    /// transfer's offer is withdrawn (as the conversation does in production).
+    fn cancel_warm(&mut self, conversation: &ConversationId) {
+        if self.warm.remove(conversation).is_some() {
+            let queue = self.arrived[conversation].0.clone();
+            let fx = self.queues.get_mut(&queue).unwrap().handle(
+                ToQueue::Withdraw {
+                    conversation: conversation.clone(),
+                },
+                self.now,
+            );
+            self.apply(fx);
+        }
     }
 
     /// Puts a conversation back in its queue with its original `waiting_since`.
@@ -429,17 +526,28 @@ impl World {
         self.apply(fx);
     }
 
-    fn check_invariants(&self, strategies: &[RoutingStrategy]) {
-        // 2. No agent holds more than its capacity.
-        for agent in self.agents.values() {
+    /// What each agent may hold now: its capacity, or what it held when its capacity was
+    /// lowered below its load (nothing is taken away), shrinking as that load drains.
+    fn track_allowance(&mut self) {
+        for (id, agent) in &self.agents {
+            let allowed = self.allowed.entry(id.clone()).or_insert(agent.capacity());
+            *allowed = agent.capacity().max((*allowed).min(agent.load()));
+        }
+    }
+
+    fn check_invariants(&mut self, strategies: &[RoutingStrategy]) {
+        // 2. No agent holds more than its capacity (a lowered one: no more than it held).
+        for (id, agent) in &self.agents {
+            let allowed = self.allowed.get(id).copied().unwrap_or(agent.capacity());
             assert!(
-                agent.load() <= agent.capacity(),
+                agent.load() <= allowed,
                 "{:?} holds {} > {}",
                 agent.id(),
                 agent.load(),
-                agent.capacity()
+                allowed
             );
         }
+        self.track_allowance();
         // 1. At most one pending offer per conversation (but broadcast), at most one owner,
         //    and an owned conversation is no longer waiting or offered.
         let mut offered: HashMap<&ConversationId, usize> = HashMap::new();

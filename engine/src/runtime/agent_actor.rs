@@ -27,6 +27,24 @@ pub struct SetPresence(pub Presence);
 #[rtype(result = "AgentView")]
 pub struct SetLogins(pub BTreeSet<QueueId>);
 
+/// The agent's capacity changed: a higher one offers more at once; a lower one offers
+/// nothing new until the load is under it, and takes nothing away.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetCapacity(pub u16);
+
+impl Handler<SetCapacity> for AgentActor {
+    type Result = ();
+
+    fn handle(&mut self, SetCapacity(capacity): SetCapacity, _: &mut Context<Self>) {
+        if capacity == self.core.capacity() {
+            return;
+        }
+        let fx = self.change(|core, now| core.set_capacity(capacity, now));
+        self.apply(fx);
+    }
+}
+
 /// The agent no longer holds a conversation (completed, snoozed, transferred, taken).
 #[derive(Message)]
 #[rtype(result = "()")]

@@ -19,7 +19,7 @@ use crate::conversation::{
 use crate::domain::{AgentId, ConversationId, Name, NumberId, QueueId};
 use crate::metrics::metrics;
 use crate::outbox::{Delivery, NewText};
-use crate::routing::protocol::{Answer, EnqueueHint, Happened, ToQueue};
+use crate::routing::protocol::{EnqueueHint, Happened, OfferEnd, ToQueue};
 use crate::store::{CommitOutcome, ConversationCommit, NewEvent, OutboxItem, Store, TimerChange};
 
 /// Where an inbound message goes, resolved by the engine from the business number.
@@ -277,18 +277,31 @@ impl ConversationActor {
                         }),
                     );
                 }
-                Followup::OfferOnlyTo {
+                Followup::OfferDirect {
                     agent,
                     queue,
                     waiting_since,
+                    warm,
+                    sender,
                 } => {
+                    self.engine.send_to_queue(
+                        &queue,
+                        TagCampaign {
+                            conversation: self.id.clone(),
+                            campaign: conversation.campaign.to_string(),
+                        },
+                    );
                     self.engine.send_to_queue(
                         &queue,
                         QueueMail(ToQueue::Enqueue {
                             conversation: self.id.clone(),
                             priority: conversation.priority,
                             waiting_since,
-                            hint: EnqueueHint::OnlyTo(agent),
+                            hint: EnqueueHint::Direct {
+                                agent,
+                                warm,
+                                sender,
+                            },
                         }),
                     );
                 }
@@ -471,26 +484,34 @@ impl Handler<Routed> for ConversationActor {
                 Vec::new(),
             ),
             Happened::OfferEnded {
-                offer,
-                agent,
-                answer,
-                ..
+                offer, agent, end, ..
             } => {
-                let kind = match answer {
-                    Some(Answer::Reject) => "offer.rejected",
-                    Some(Answer::Timeout) => "offer.expired",
-                    _ => "offer.rescinded",
+                let (kind, reason) = match end {
+                    OfferEnd::Rejected => ("offer.rejected", "rejected"),
+                    OfferEnd::Expired => ("offer.expired", "expired"),
+                    OfferEnd::Rescinded(why) => ("offer.rescinded", why.as_str()),
                 };
-                if answer.is_some() && next.transfer_declined(agent) {
-                    // A warm transfer's target said no: the owner keeps the conversation.
+                if end.declines_transfer() && next.transfer_declined(agent) {
+                    // A warm transfer's target said no (or left): the owner keeps it.
                     extra.push((
                         "transfer.declined",
-                        json!({"conversation_id": self.id, "agent_id": agent}),
+                        json!({"conversation_id": self.id, "agent_id": agent, "reason": reason}),
                     ));
                 }
+                let mut data = json!({"offer_id": offer.to_string(), "conversation_id": self.id, "agent_id": agent});
+                if let OfferEnd::Rescinded(_) = end {
+                    data["reason"] = json!(reason);
+                }
+                (kind, data, Vec::new())
+            }
+            Happened::DirectRefused { agent, warm, .. } => {
+                if !*warm || !next.transfer_declined(agent) {
+                    // A cold transfer waits in line: nothing to record here.
+                    return done();
+                }
                 (
-                    kind,
-                    json!({"offer_id": offer.to_string(), "conversation_id": self.id, "agent_id": agent}),
+                    "transfer.declined",
+                    json!({"conversation_id": self.id, "agent_id": agent, "reason": "unavailable"}),
                     Vec::new(),
                 )
             }

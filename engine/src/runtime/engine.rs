@@ -25,15 +25,13 @@ use crate::domain::{
     Agent, AgentId, ConversationId, Disposition, Number, NumberId, PhoneNumber, Presence, Queue,
     QueueId, Slug,
 };
-use crate::routing::protocol::{Answer, EnqueueHint, OfferId, ToQueue};
-use crate::routing::{AgentCore, AgentError, AnswerError, Millis, QueueCore};
+use crate::routing::protocol::{Answer, EnqueueHint, OfferId, StaleReason, ToQueue};
+use crate::routing::{AgentCore, AgentError, AnswerError, Millis, QueueCore, QueueSettings};
 use crate::store::{AnyStore, NewEvent, ResourceKind, Store, StoreError};
 
 /// Settings of the routing engine.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
-    /// Offers an agent may miss in a row before being set away.
-    pub max_missed_offers: u32,
     /// How often due durable timers (public minutes, wake-ups) are looked for.
     pub timer_poll: std::time::Duration,
     /// How long a conversation actor may sit idle before it is stopped (its state stays in
@@ -46,7 +44,6 @@ pub struct EngineConfig {
 impl Default for EngineConfig {
     fn default() -> Self {
         Self {
-            max_missed_offers: crate::routing::DEFAULT_MAX_MISSED_OFFERS,
             timer_poll: std::time::Duration::from_secs(1),
             passivate_after: std::time::Duration::from_secs(600),
             outbox: crate::outbox::OutboxConfig::default(),
@@ -69,8 +66,8 @@ pub enum EngineError {
         id: String,
     },
     /// The offer was answered, expired or rescinded already.
-    #[error("offer {0} is no longer pending")]
-    StaleOffer(String),
+    #[error("offer {0} is no longer pending ({reason})", reason = .1.as_str())]
+    StaleOffer(String, crate::routing::protocol::StaleReason),
     /// The offer was made to another agent.
     #[error("offer {0} was made to another agent")]
     NotYourOffer(String),
@@ -92,9 +89,63 @@ pub enum EngineError {
     /// The customer already has an open conversation with the number.
     #[error("conversation {0} with this customer and number is open already")]
     AlreadyOpen(ConversationId),
+    /// A transfer's target agent cannot take a conversation of this queue at all.
+    #[error("agent {agent} cannot be given this conversation: {}", reason.message())]
+    InvalidTransferTarget {
+        /// The target.
+        agent: AgentId,
+        /// Why.
+        reason: TargetRefusal,
+    },
+    /// A transfer's target agent cannot take a conversation now.
+    #[error("agent {agent} cannot take a conversation now: {}", reason.message())]
+    AgentUnavailable {
+        /// The target.
+        agent: AgentId,
+        /// Why.
+        reason: TargetRefusal,
+    },
     /// The engine is shutting down.
     #[error("the routing engine is not running")]
     Stopped,
+}
+
+/// Why a transfer's target agent was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetRefusal {
+    /// The target is the owner.
+    Owner,
+    /// The target is in none of the teams of the conversation's queue.
+    NotInTeam,
+    /// The target is offline.
+    Offline,
+    /// The target is away.
+    Away,
+    /// The target holds as many conversations as its capacity allows.
+    AtCapacity,
+}
+
+impl TargetRefusal {
+    /// The reason as the wire names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Owner => "owner",
+            Self::NotInTeam => "not_in_team",
+            Self::Offline => "offline",
+            Self::Away => "away",
+            Self::AtCapacity => "at_capacity",
+        }
+    }
+
+    fn message(self) -> &'static str {
+        match self {
+            Self::Owner => "it is the conversation's owner",
+            Self::NotInTeam => "it is not in the team of the conversation's queue",
+            Self::Offline => "it is offline",
+            Self::Away => "it is away",
+            Self::AtCapacity => "it is at capacity",
+        }
+    }
 }
 
 /// An outbound conversation started.
@@ -202,10 +253,11 @@ impl Engine {
     pub fn start(store: AnyStore, clock: Clock, config: EngineConfig) -> Self {
         let directory = crate::directory::Directory::new();
         let (outbox, outbox_commands) = crate::outbox::Outbox::channel();
+        let (changes, changed) = tokio::sync::mpsc::unbounded_channel();
         let outbox_config = config.outbox.clone();
         let engine = Self {
             inner: Arc::new(Inner {
-                catalog: Catalog::new(store.clone()),
+                catalog: Catalog::new(store.clone()).announcing(changes),
                 contacts: crate::contacts::Contacts::new(store.clone(), directory.clone()),
                 outbox: outbox.clone(),
                 store,
@@ -220,6 +272,7 @@ impl Engine {
         };
         let sweeper = engine.clone();
         actix::spawn(async move { sweeper.sweep_timers().await });
+        actix::spawn(engine.clone().follow_configuration(changed));
         actix::spawn(crate::outbox::worker::run(
             engine.clone(),
             outbox_config,
@@ -282,7 +335,9 @@ impl Engine {
         &self.inner.store
     }
 
-    pub(crate) fn catalog(&self) -> &Catalog<AnyStore> {
+    /// The configuration. Changes made through it reach running actors at once (a new
+    /// capacity or queue setting applies to the next routing decision).
+    pub fn catalog(&self) -> &Catalog<AnyStore> {
         &self.inner.catalog
     }
 
@@ -555,7 +610,7 @@ impl Engine {
             return Ok(addr);
         }
         let queue = self.inner.catalog.get::<Queue>(id.as_str()).await?.resource;
-        let timeout = i64::from(queue.offer_timeout_secs.get()) * 1000;
+        let settings = queue_settings(&queue);
         let engine = self.clone();
         let arbiter = self.inner.arbiter.clone();
         Ok(self
@@ -563,7 +618,7 @@ impl Engine {
             .queues
             .entry(id.clone())
             .or_insert_with(move || {
-                let core = QueueCore::new(queue.id.clone(), queue.strategy, timeout);
+                let core = QueueCore::new(queue.id.clone(), settings);
                 QueueActor::start_in_arbiter(&arbiter, move |_| QueueActor::new(engine, core))
             })
             .clone())
@@ -577,14 +632,12 @@ impl Engine {
         let engine = self.clone();
         let arbiter = self.inner.arbiter.clone();
         let now = self.now();
-        let max_missed = self.inner.config.max_missed_offers;
         Ok(self
             .inner
             .agents
             .entry(id.clone())
             .or_insert_with(move || {
-                let core = AgentCore::new(agent.id.clone(), agent.capacity.get(), now)
-                    .with_max_missed(max_missed);
+                let core = AgentCore::new(agent.id.clone(), agent.capacity.get(), now);
                 AgentActor::start_in_arbiter(&arbiter, move |_| AgentActor::new(engine, core))
             })
             .clone())
@@ -733,7 +786,7 @@ impl Engine {
         offer: &str,
         answer: Answer,
     ) -> Result<(), EngineError> {
-        let stale = || EngineError::StaleOffer(offer.to_owned());
+        let stale = || EngineError::StaleOffer(offer.to_owned(), StaleReason::Unknown);
         let offer_id = parse_offer_id(offer).ok_or_else(stale)?;
         let addr = self.queue_addr(&offer_id.queue).ok_or_else(stale)?;
         match addr
@@ -745,7 +798,9 @@ impl Engine {
             .await
         {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(AnswerError::Stale(_))) => Err(stale()),
+            Ok(Err(AnswerError::Stale(_, reason))) => {
+                Err(EngineError::StaleOffer(offer.to_owned(), reason))
+            }
             Ok(Err(AnswerError::NotYours(_))) => Err(EngineError::NotYourOffer(offer.to_owned())),
             Err(_) => Err(EngineError::Stopped),
         }
@@ -1071,7 +1126,9 @@ impl Engine {
     ) -> Result<(), EngineError> {
         match &target {
             TransferTarget::Agent(to) => {
-                self.inner.catalog.get::<Agent>(to.as_str()).await?;
+                let target = self.inner.catalog.get::<Agent>(to.as_str()).await?.resource;
+                self.check_transfer_target(agent, conversation, &target)
+                    .await?;
             }
             TransferTarget::Queue(to) => {
                 self.ensure_queue(to).await?;
@@ -1092,6 +1149,52 @@ impl Engine {
         )
         .await??;
         Ok(())
+    }
+
+    /// Refuses a transfer to `target` that could not be offered: the owner itself, an agent
+    /// outside the queue's team, or one that is not available or has no free slot. Only
+    /// checked for the owner's own transfers: anyone else is refused by the conversation.
+    async fn check_transfer_target(
+        &self,
+        owner: &AgentId,
+        conversation: &ConversationId,
+        target: &Agent,
+    ) -> Result<(), EngineError> {
+        let current = self.conversation(conversation).await?;
+        if current.owner.as_ref() != Some(owner)
+            || current.status != crate::conversation::ConversationStatus::Owned
+        {
+            return Ok(());
+        }
+        let refuse = |reason| EngineError::InvalidTransferTarget {
+            agent: target.id.clone(),
+            reason,
+        };
+        if &target.id == owner {
+            return Err(refuse(TargetRefusal::Owner));
+        }
+        let queue = self
+            .inner
+            .catalog
+            .get::<Queue>(current.queue_id.as_str())
+            .await?
+            .resource;
+        if !target.team_ids.contains(&queue.team_id) {
+            return Err(refuse(TargetRefusal::NotInTeam));
+        }
+        let state = self.agent_snapshot(&target.id).await?;
+        let busy = |reason| EngineError::AgentUnavailable {
+            agent: target.id.clone(),
+            reason,
+        };
+        match state.presence {
+            Presence::Offline => Err(busy(TargetRefusal::Offline)),
+            Presence::Away => Err(busy(TargetRefusal::Away)),
+            Presence::Available if state.load >= state.capacity => {
+                Err(busy(TargetRefusal::AtCapacity))
+            }
+            Presence::Available => Ok(()),
+        }
     }
 
     /// A conversation's state.
@@ -1118,6 +1221,15 @@ impl Engine {
         addr.send(GetQueueView)
             .await
             .map_err(|_| EngineError::Stopped)
+    }
+}
+
+/// A queue's routing settings as its configuration says.
+pub(super) fn queue_settings(queue: &Queue) -> QueueSettings {
+    QueueSettings {
+        strategy: queue.strategy,
+        offer_timeout: i64::from(queue.offer_timeout_secs.get()) * 1000,
+        missed_offers_before_away: queue.missed_offers_before_away.get(),
     }
 }
 

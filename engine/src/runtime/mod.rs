@@ -14,10 +14,11 @@ mod clock;
 mod conversation_actor;
 mod engine;
 mod queue_actor;
+mod reconfigure;
 
 pub use clock::Clock;
 pub use conversation_actor::TransferTarget;
 pub use engine::{
     AgentSnapshot, Engine, EngineConfig, EngineError, InboundAck, InboundMessage, OutboundStarted,
-    OutgoingText, QueueSnapshot,
+    OutgoingText, QueueSnapshot, TargetRefusal,
 };

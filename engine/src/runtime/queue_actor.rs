@@ -13,8 +13,8 @@ use super::agent_actor::AgentMail;
 use super::conversation_actor::Routed;
 use crate::domain::AgentId;
 use crate::metrics::metrics;
-use crate::routing::protocol::{Answer, Effects, Happened, OfferId, ToQueue};
-use crate::routing::{AnswerError, Millis, QueueCore};
+use crate::routing::protocol::{Answer, Effects, Happened, OfferEnd, OfferId, ToQueue};
+use crate::routing::{AnswerError, Millis, QueueCore, QueueSettings};
 
 /// A protocol message for the queue.
 #[derive(Message)]
@@ -32,6 +32,11 @@ pub struct AnswerOffer {
     /// Accept or reject.
     pub answer: Answer,
 }
+
+/// The queue's settings changed: they apply from the next decision.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Configure(pub QueueSettings);
 
 /// Asks for the queue's observable state.
 #[derive(Message)]
@@ -142,17 +147,13 @@ impl QueueActor {
                 }
                 "created"
             }
-            Happened::OfferEnded {
-                answer: Some(Answer::Reject),
-                ..
-            } => "rejected",
-            Happened::OfferEnded {
-                answer: Some(Answer::Timeout),
-                ..
-            } => "expired",
-            Happened::OfferEnded { .. } => "rescinded",
+            Happened::OfferEnded { end, .. } => match end {
+                OfferEnd::Rejected => "rejected",
+                OfferEnd::Expired => "expired",
+                OfferEnd::Rescinded(_) => "rescinded",
+            },
             Happened::Assigned { .. } => "accepted",
-            Happened::AgentSetAway { .. } => return,
+            Happened::AgentSetAway { .. } | Happened::DirectRefused { .. } => return,
         };
         metrics().offers.with_label_values(&[queue, outcome]).inc();
         *self.outcomes.entry(outcome).or_default() += 1;
@@ -225,7 +226,8 @@ impl QueueActor {
             match &happened {
                 Happened::OfferCreated { conversation, .. }
                 | Happened::OfferEnded { conversation, .. }
-                | Happened::Assigned { conversation, .. } => {
+                | Happened::Assigned { conversation, .. }
+                | Happened::DirectRefused { conversation, .. } => {
                     self.engine
                         .conversation_addr(conversation)
                         .do_send(Routed(happened));
@@ -267,6 +269,18 @@ impl Handler<AnswerOffer> for QueueActor {
         let fx = self.decide(|core, now| core.answer(&msg.offer, &msg.agent, msg.answer, now))?;
         self.apply(fx, ctx);
         Ok(())
+    }
+}
+
+impl Handler<Configure> for QueueActor {
+    type Result = ();
+
+    fn handle(&mut self, Configure(settings): Configure, ctx: &mut Context<Self>) {
+        if settings == self.core.settings() {
+            return;
+        }
+        let fx = self.decide(|core, now| core.configure(settings, now));
+        self.apply(fx, ctx);
     }
 }
 

@@ -57,6 +57,7 @@ pub async fn configure(store: &AnyStore, setup: Setup<'_>) {
             alerts: QueueAlerts::default(),
             disposition_required: setup.disposition_required,
             priority: Priority::default(),
+            missed_offers_before_away: engine::domain::MissedOffers::default(),
         })
         .await
         .unwrap();

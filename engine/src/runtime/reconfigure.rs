@@ -1,0 +1,83 @@
+//! Configuration changes reaching the running actors. The catalog announces every resource it
+//! creates, changes or deletes; this applies what routing depends on to the actors already
+//! running, so that a new capacity, team list or queue setting holds for the next routing
+//! decision without a restart. Actors not running read the catalog when they start.
+//!
+//! Changes made by another Switchboard process over the same Redis are not announced here
+//! (the catalog is read from the store whenever an actor starts); following them live is the
+//! in-memory catalog's job, with its cross-process invalidation.
+
+use std::collections::BTreeSet;
+
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use super::agent_actor::{GetAgentView, SetCapacity};
+use super::engine::queue_settings;
+use super::queue_actor::Configure;
+use super::{Engine, EngineError};
+use crate::domain::{Agent, AgentId, Queue, QueueId};
+use crate::store::{ResourceKind, ResourceRef};
+
+impl Engine {
+    /// Applies announced configuration changes, one at a time, for as long as the catalog
+    /// announces them.
+    pub(super) async fn follow_configuration(self, mut changes: UnboundedReceiver<ResourceRef>) {
+        while let Some(change) = changes.recv().await {
+            if let Err(e) = self.reconfigure(&change).await {
+                tracing::warn!(resource = %change, error = %e, "configuration change not applied to routing");
+            }
+        }
+    }
+
+    async fn reconfigure(&self, change: &ResourceRef) -> Result<(), EngineError> {
+        match change.kind {
+            ResourceKind::Agent => {
+                let Ok(id) = AgentId::parse(change.id.as_str()) else {
+                    return Ok(());
+                };
+                self.reconfigure_agent(&id).await
+            }
+            ResourceKind::Queue => {
+                let Ok(id) = QueueId::parse(change.id.as_str()) else {
+                    return Ok(());
+                };
+                let Some(addr) = self.queue_addr(&id) else {
+                    return Ok(());
+                };
+                if let Some(queue) = self.catalog().find::<Queue>(id.as_str()).await? {
+                    addr.do_send(Configure(queue_settings(&queue.resource)));
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// A running agent takes its new capacity, and leaves the queues of teams it is no longer
+    /// in (its offers from them are rescinded by the logout).
+    async fn reconfigure_agent(&self, id: &AgentId) -> Result<(), EngineError> {
+        let Some(addr) = self.agent_addr(id) else {
+            return Ok(());
+        };
+        let Some(agent) = self.catalog().find::<Agent>(id.as_str()).await? else {
+            return Ok(());
+        };
+        addr.do_send(SetCapacity(agent.resource.capacity.get()));
+        let view = addr
+            .send(GetAgentView)
+            .await
+            .map_err(|_| EngineError::Stopped)?;
+        let mut keep = BTreeSet::new();
+        for queue in &view.logins {
+            if let Some(stored) = self.catalog().find::<Queue>(queue.as_str()).await?
+                && agent.resource.team_ids.contains(&stored.resource.team_id)
+            {
+                keep.insert(queue.clone());
+            }
+        }
+        if keep != view.logins {
+            self.set_logins(id, keep).await?;
+        }
+        Ok(())
+    }
+}
