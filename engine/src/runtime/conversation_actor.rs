@@ -495,7 +495,7 @@ impl Handler<Routed> for ConversationActor {
                     // A warm transfer's target said no (or left): the owner keeps it.
                     extra.push((
                         "transfer.declined",
-                        json!({"conversation_id": self.id, "agent_id": agent, "reason": reason}),
+                        json!({"conversation_id": self.id, "agent_id": agent, "from_agent_id": next.owner, "reason": reason}),
                     ));
                 }
                 let mut data = json!({"offer_id": offer.to_string(), "conversation_id": self.id, "agent_id": agent});
@@ -511,7 +511,7 @@ impl Handler<Routed> for ConversationActor {
                 }
                 (
                     "transfer.declined",
-                    json!({"conversation_id": self.id, "agent_id": agent, "reason": "unavailable"}),
+                    json!({"conversation_id": self.id, "agent_id": agent, "from_agent_id": next.owner, "reason": "unavailable"}),
                     Vec::new(),
                 )
             }

@@ -13,6 +13,7 @@ mod outbound;
 mod outbox_restart;
 mod persistence;
 mod readiness;
+mod routing_faults;
 mod sending;
 mod sms;
 mod twilio;
