@@ -5,8 +5,12 @@
 //! A key belongs to its caller (the admin, or an agent) and is kept 24 hours. The first
 //! request claims it (a lease of a minute, so a crash mid-request frees it); a second request
 //! arriving while the first runs gets 409 `idempotency_in_progress`; the same key with another
-//! method, path or body is 422 `idempotency_key_reused`. Answers worth retrying — 5xx, such as
-//! the store being down — are not kept: the key is released so the retry runs anew.
+//! method, path or body is 422 `idempotency_key_reused`.
+//!
+//! Only a request that ran is saved (Stripe's rule): a 2xx answer is kept; a refusal (every
+//! 4xx: bad input, a missing reference, a state that did not allow it — none of which changed
+//! anything) and a failure worth retrying (5xx, such as the store being down) release the key,
+//! so that a corrected retry with the same key runs anew.
 
 use actix_web::body::{BoxBody, MessageBody, to_bytes};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -141,7 +145,7 @@ pub async fn idempotent(
         .map_err(|_| ApiError::internal("response body unreadable"))?;
     let text = String::from_utf8(bytes.to_vec()).ok();
     match text {
-        Some(body) if !status.is_server_error() => {
+        Some(body) if status.is_success() => {
             let header = |name: HeaderName| {
                 headers
                     .get(name)

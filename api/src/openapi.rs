@@ -397,9 +397,12 @@ fn add_idempotency_header(doc: &mut serde_json::Value) {
                 "name": "Idempotency-Key",
                 "in": "header",
                 "required": false,
-                "description": "Retries with the same key get the first answer (kept 24 h, per caller); \
-                    the same key with another request is 422 `idempotency_key_reused`, \
-                    a retry while the first runs 409 `idempotency_in_progress`.",
+                "description": "Retries with the same key get the first successful answer (kept 24 h, \
+                    per caller) and do nothing again; the same key with another request is 422 \
+                    `idempotency_key_reused`, a retry while the first runs 409 \
+                    `idempotency_in_progress`. Only a request that ran binds its key: a 4xx \
+                    refusal (which changed nothing) or a 5xx releases it, so a corrected retry \
+                    with the same key runs.",
                 "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"}
             }));
         }

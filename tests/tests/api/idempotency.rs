@@ -71,12 +71,50 @@ async fn a_retried_reply_is_sent_once_and_answered_the_same() {
         (status, error["code"].as_str()),
         (422, Some("idempotency_key_reused"))
     );
-    // Keys are per caller: Bob's "click-1" is his own (and he may not reply: 403, kept too).
+    // Keys are per caller: Bob's "click-1" is his own. He may not reply: a refusal, which
+    // binds nothing, so the same refusal comes again (not replayed).
     let (status, _, replayed) = post_with_key(&app, &bob, &path, "click-1", &body).await;
     assert_eq!((status, replayed), (403, false));
     let (status, _, replayed) = post_with_key(&app, &bob, &path, "click-1", &body).await;
-    assert_eq!((status, replayed), (403, true));
+    assert_eq!((status, replayed), (403, false));
     assert_eq!(thread_len(&app, &ann, &conversation).await, before + 1);
+}
+
+#[tokio::test]
+async fn a_refused_request_does_not_bind_its_key() {
+    let (app, ann, _, _) = floor().await;
+    text(&app, "+15550001111").await;
+    let conversation = ann_takes_one(&app, &ann).await;
+    owned_by(&app, &ann, &conversation, "ann").await;
+    let path = format!("/v1/conversations/{conversation}/dispositions");
+    // A typo'd code is refused (it names nothing); the corrected retry with the same key runs.
+    let (status, error, _) =
+        post_with_key(&app, &ann, &path, "dispose-1", &json!({"code": "resolvd"})).await;
+    assert_eq!((status, error["code"].as_str()), (404, Some("not_found")));
+    let (status, _, replayed) =
+        post_with_key(&app, &ann, &path, "dispose-1", &json!({"code": "resolved"})).await;
+    assert_eq!((status, replayed), (200, false));
+    // Now the key is bound: the same request replays, another is a reuse.
+    let (status, _, replayed) =
+        post_with_key(&app, &ann, &path, "dispose-1", &json!({"code": "resolved"})).await;
+    assert_eq!((status, replayed), (200, true));
+    let (status, error, _) =
+        post_with_key(&app, &ann, &path, "dispose-1", &json!({"code": "other"})).await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (422, Some("idempotency_key_reused"))
+    );
+    // Invalid input (400) and a state refusal (409) bind nothing either.
+    let snooze = format!("/v1/conversations/{conversation}/snooze");
+    let (status, _, _) = post_with_key(&app, &ann, &snooze, "s-1", &json!({"until": "soon"})).await;
+    assert_eq!(status, 400);
+    let past = (chrono::Utc::now() - chrono::Duration::minutes(1)).to_rfc3339();
+    let (status, _, _) = post_with_key(&app, &ann, &snooze, "s-1", &json!({"until": past})).await;
+    assert_eq!(status, 422);
+    let later = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let (status, _, replayed) =
+        post_with_key(&app, &ann, &snooze, "s-1", &json!({"until": later})).await;
+    assert_eq!((status, replayed), (200, false));
 }
 
 #[tokio::test]
