@@ -36,6 +36,7 @@ async fn journaled_events_are_published_on_the_events_channel() {
         }],
         timers: Vec::new(),
         outbox: None,
+        counters: None,
     };
     store.conversation_commit(commit).await.unwrap();
     store

@@ -306,6 +306,7 @@ mod cases {
             events: Vec::new(),
             timers: Vec::new(),
             outbox: None,
+            counters: None,
         }
     }
 
@@ -703,6 +704,53 @@ mod cases {
         );
         assert_eq!(s.outbox_pending().await.unwrap(), ["record-m1-0"]);
     }
+
+    pub async fn daily_counters_grow_with_their_commits_only<S: Store>(s: &S) {
+        use engine::store::CounterBump;
+        let bump = |fields: &[&str]| CounterBump {
+            scope: "queue:q1".into(),
+            day: "2026-12-01".into(),
+            fields: fields.iter().map(|f| (*f).to_owned()).collect(),
+        };
+        assert!(
+            s.counters("queue:q1", "2026-12-01")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let mut first = commit("c1", "{}");
+        first.counters = Some(bump(&["created"]));
+        first.provider_message_id = Some("p1".into());
+        s.conversation_commit(first).await.unwrap();
+        let mut second = commit("c2", "{}");
+        second.counters = Some(bump(&["created", "accepted"]));
+        s.conversation_commit(second).await.unwrap();
+        // A duplicate commit changes nothing, its counters included.
+        let mut again = commit("c1", "{}");
+        again.counters = Some(bump(&["created"]));
+        again.provider_message_id = Some("p1".into());
+        assert_eq!(
+            s.conversation_commit(again).await.unwrap(),
+            CommitOutcome::Duplicate
+        );
+        let counts = s.counters("queue:q1", "2026-12-01").await.unwrap();
+        assert_eq!(counts.get("created"), Some(&2));
+        assert_eq!(counts.get("accepted"), Some(&1));
+        assert_eq!(counts.len(), 2);
+        // Other days and scopes are apart.
+        assert!(
+            s.counters("queue:q1", "2026-12-02")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            s.counters("queue:q2", "2026-12-01")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
 }
 
 macro_rules! contract {
@@ -750,4 +798,5 @@ contract!(
     timers_arm_move_disarm_and_come_due_in_order,
     the_outbox_keeps_commit_order_until_settled,
     a_duplicate_commit_puts_nothing_in_the_outbox,
+    daily_counters_grow_with_their_commits_only,
 );

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::Engine;
 use super::agent_actor::ReleaseConversation;
 use super::engine::{EngineError, InboundAck, InboundMessage};
-use super::queue_actor::{QueueMail, TagCampaign};
+use super::queue_actor::QueueMail;
 use crate::conversation::{
     AlertKind, AlertThresholds, Conversation, ConversationError, Direction, Followup, Opening,
     TimerKind,
@@ -20,7 +20,9 @@ use crate::domain::{AgentId, ConversationId, Name, NumberId, QueueId};
 use crate::metrics::metrics;
 use crate::outbox::{Delivery, NewText};
 use crate::routing::protocol::{EnqueueHint, Happened, OfferEnd, ToQueue};
-use crate::store::{CommitOutcome, ConversationCommit, NewEvent, OutboxItem, Store, TimerChange};
+use crate::store::{
+    CommitOutcome, ConversationCommit, CounterBump, NewEvent, OutboxItem, Store, TimerChange,
+};
 
 /// Where an inbound message goes, resolved by the engine from the business number.
 #[derive(Debug, Clone)]
@@ -81,6 +83,8 @@ pub struct ConversationActor {
 /// A change ready to commit: the next state and what goes with it.
 struct Change {
     next: Conversation,
+    /// The queue's daily figures this change counts (offers by outcome).
+    counters: Option<CounterBump>,
     message: Option<Value>,
     provider_message_id: Option<String>,
     events: Vec<(&'static str, Value)>,
@@ -202,6 +206,7 @@ impl ConversationActor {
                 })
                 .collect(),
             timers,
+            counters: change.counters.clone(),
         };
         let store = self.engine.store().clone();
         Box::pin(
@@ -233,49 +238,22 @@ impl ConversationActor {
                     queue,
                     waiting_since,
                 } => {
-                    self.engine.send_to_queue(
-                        &queue,
-                        TagCampaign {
-                            conversation: self.id.clone(),
-                            campaign: conversation.campaign.to_string(),
-                        },
-                    );
                     // A public conversation goes to the owner's colleagues, not back to the owner.
                     let hint = match (&conversation.owner, conversation.public) {
                         (Some(owner), true) => EnqueueHint::NotTo(owner.clone()),
                         _ => EnqueueHint::None,
                     };
-                    self.engine.send_to_queue(
-                        &queue,
-                        QueueMail(ToQueue::Enqueue {
-                            conversation: self.id.clone(),
-                            priority: conversation.priority,
-                            waiting_since,
-                            hint,
-                        }),
-                    );
+                    self.engine
+                        .put_in_line(conversation, &queue, waiting_since, hint);
                 }
                 Followup::OfferFirstTo {
                     agent,
                     queue,
                     waiting_since,
                 } => {
-                    self.engine.send_to_queue(
-                        &queue,
-                        TagCampaign {
-                            conversation: self.id.clone(),
-                            campaign: conversation.campaign.to_string(),
-                        },
-                    );
-                    self.engine.send_to_queue(
-                        &queue,
-                        QueueMail(ToQueue::Enqueue {
-                            conversation: self.id.clone(),
-                            priority: conversation.priority,
-                            waiting_since,
-                            hint: EnqueueHint::OfferFirstTo(agent),
-                        }),
-                    );
+                    let hint = EnqueueHint::OfferFirstTo(agent);
+                    self.engine
+                        .put_in_line(conversation, &queue, waiting_since, hint);
                 }
                 Followup::OfferDirect {
                     agent,
@@ -284,26 +262,13 @@ impl ConversationActor {
                     warm,
                     sender,
                 } => {
-                    self.engine.send_to_queue(
-                        &queue,
-                        TagCampaign {
-                            conversation: self.id.clone(),
-                            campaign: conversation.campaign.to_string(),
-                        },
-                    );
-                    self.engine.send_to_queue(
-                        &queue,
-                        QueueMail(ToQueue::Enqueue {
-                            conversation: self.id.clone(),
-                            priority: conversation.priority,
-                            waiting_since,
-                            hint: EnqueueHint::Direct {
-                                agent,
-                                warm,
-                                sender,
-                            },
-                        }),
-                    );
+                    let hint = EnqueueHint::Direct {
+                        agent,
+                        warm,
+                        sender,
+                    };
+                    self.engine
+                        .put_in_line(conversation, &queue, waiting_since, hint);
                 }
                 Followup::Withdraw { queue } => {
                     self.engine.send_to_queue(
@@ -441,6 +406,7 @@ impl Handler<CustomerMessage> for ConversationActor {
         ));
         let id = self.id.clone();
         let change = Change {
+            counters: None,
             next,
             message: Some(record),
             provider_message_id: msg.message.provider_message_id.clone(),
@@ -531,7 +497,14 @@ impl Handler<Routed> for ConversationActor {
             },
             Happened::AgentSetAway { .. } => return done(),
         };
+        let counters =
+            super::queue_actor::offer_outcome(&happened).map(|(queue, outcome)| CounterBump {
+                scope: super::queue_actor::figures_scope(queue),
+                day: super::queue_actor::utc_day(self.engine.now()),
+                fields: vec![outcome.to_owned()],
+            });
         let change = Change {
+            counters,
             next,
             message: None,
             provider_message_id: None,
@@ -570,6 +543,7 @@ impl Handler<Complete> for ConversationActor {
         };
         let data = json!({"conversation_id": self.id, "agent_id": msg.agent});
         let change = Change {
+            counters: None,
             next,
             message: None,
             provider_message_id: None,
@@ -614,6 +588,7 @@ impl ConversationActor {
         };
         let entry = message.clone();
         let change = Change {
+            counters: None,
             next,
             message,
             provider_message_id: None,
@@ -790,6 +765,7 @@ impl Handler<StartOutbound> for ConversationActor {
             ("message.sent", json!({"message": record})),
         ];
         let change = Change {
+            counters: None,
             next,
             message: Some(record.clone()),
             provider_message_id: None,

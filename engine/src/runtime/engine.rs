@@ -18,7 +18,9 @@ use super::conversation_actor::{
     CustomerMessage, GetConversation, MarkRead, Reply, Routing, Snooze, StartOutbound, TimerDue,
     Transfer, TransferTarget,
 };
-use super::queue_actor::{AnswerOffer, GetQueueView, QueueActor, QueueMail, QueueView};
+use super::queue_actor::{
+    AnswerOffer, GetQueueView, QueueActor, QueueMail, QueueView, TagCampaign,
+};
 use crate::catalog::{Catalog, CatalogError};
 use crate::conversation::{Conversation, ConversationError, DispositionEntry};
 use crate::domain::{
@@ -406,6 +408,7 @@ impl Engine {
     pub async fn recover(&self) -> Result<(), EngineError> {
         use crate::conversation::ConversationStatus;
         let mut enqueued = 0usize;
+        let mut transfers = Vec::new();
         for id in self.inner.store.conversations_open().await? {
             let Some(doc) = self.inner.store.conversation_get(&id).await? else {
                 continue;
@@ -425,20 +428,18 @@ impl Engine {
             let waiting = conversation.status == ConversationStatus::Queued || conversation.public;
             if let (true, Some(since)) = (waiting, conversation.waiting_since) {
                 self.ensure_queue(&conversation.queue_id).await?;
-                self.send_to_queue(
-                    &conversation.queue_id,
-                    QueueMail(ToQueue::Enqueue {
-                        conversation: conversation.id.clone(),
-                        priority: conversation.priority,
-                        waiting_since: since,
-                        hint: match (&conversation.owner, conversation.public) {
-                            // A public conversation goes to the owner's colleagues.
-                            (Some(owner), true) => EnqueueHint::NotTo(owner.clone()),
-                            _ => EnqueueHint::None,
-                        },
-                    }),
-                );
+                let hint = match (&conversation.owner, conversation.public) {
+                    // A public conversation goes to the owner's colleagues.
+                    (Some(owner), true) => EnqueueHint::NotTo(owner.clone()),
+                    _ => EnqueueHint::None,
+                };
+                self.put_in_line(&conversation, &conversation.queue_id, since, hint);
                 enqueued += 1;
+            }
+            if let (ConversationStatus::Owned, Some(_)) =
+                (conversation.status, &conversation.pending_transfer)
+            {
+                transfers.push(conversation);
             }
         }
         let mut agents = 0usize;
@@ -462,6 +463,25 @@ impl Engine {
             self.set_presence(&agent, state.presence).await?;
             agents += 1;
         }
+        // Warm transfers under way are offered to their targets again, now that the agents
+        // are back (one who is not available declines it, and the owner keeps it).
+        for conversation in transfers {
+            let Some(target) = conversation.pending_transfer.clone() else {
+                continue;
+            };
+            self.ensure_queue(&conversation.queue_id).await?;
+            if let Err(e) = self.ensure_agent(&target).await {
+                tracing::warn!(conversation_id = %conversation.id, error = %e, "transfer target not restored");
+                continue;
+            }
+            let since = conversation.waiting_since.unwrap_or_else(|| self.now());
+            let hint = EnqueueHint::Direct {
+                agent: target,
+                warm: true,
+                sender: None,
+            };
+            self.put_in_line(&conversation, &conversation.queue_id, since, hint);
+        }
         let listed = self.load_directory().await?;
         tracing::info!(
             enqueued,
@@ -470,6 +490,33 @@ impl Engine {
             "routing state recovered"
         );
         Ok(())
+    }
+
+    /// Puts a conversation in `queue`'s line (or offers it as `hint` says), telling the queue
+    /// its campaign first for the beacon.
+    pub(super) fn put_in_line(
+        &self,
+        conversation: &Conversation,
+        queue: &QueueId,
+        waiting_since: Millis,
+        hint: EnqueueHint,
+    ) {
+        self.send_to_queue(
+            queue,
+            TagCampaign {
+                conversation: conversation.id.clone(),
+                campaign: conversation.campaign.to_string(),
+            },
+        );
+        self.send_to_queue(
+            queue,
+            QueueMail(ToQueue::Enqueue {
+                conversation: conversation.id.clone(),
+                priority: conversation.priority,
+                waiting_since,
+                hint,
+            }),
+        );
     }
 
     /// Fills the directory with every stored conversation and the contacts' names.

@@ -6,15 +6,19 @@ use std::time::Duration;
 
 use std::collections::BTreeMap;
 
-use actix::{Actor, AsyncContext, Context, Handler, Message, MessageResult, SpawnHandle};
+use actix::{
+    Actor, ActorFutureExt, AsyncContext, Context, Handler, Message, MessageResult, SpawnHandle,
+    WrapFuture,
+};
 
 use super::Engine;
 use super::agent_actor::AgentMail;
 use super::conversation_actor::Routed;
-use crate::domain::AgentId;
+use crate::domain::{AgentId, QueueId};
 use crate::metrics::metrics;
 use crate::routing::protocol::{Answer, Effects, Happened, OfferEnd, OfferId, ToQueue};
 use crate::routing::{AnswerError, Millis, QueueCore, QueueSettings};
+use crate::store::Store;
 
 /// A protocol message for the queue.
 #[derive(Message)]
@@ -58,9 +62,9 @@ pub struct QueueView {
     pub agents_ready: usize,
     /// Conversations in line per campaign (the beacon), by campaign name.
     pub waiting_by_campaign: BTreeMap<String, usize>,
-    /// Offers since the queue started, by outcome (`created`, `accepted`, `rejected`,
-    /// `expired`, `rescinded`).
-    pub offers_by_outcome: BTreeMap<&'static str, u64>,
+    /// Today's (UTC) offers by outcome (`created`, `accepted`, `rejected`, `expired`,
+    /// `rescinded`), kept across restarts.
+    pub offers_by_outcome: BTreeMap<String, u64>,
 }
 
 /// Which campaign a conversation about to be enqueued belongs to (for the beacon).
@@ -71,6 +75,35 @@ pub struct TagCampaign {
     pub conversation: crate::domain::ConversationId,
     /// Its campaign.
     pub campaign: String,
+}
+
+/// The outcome an offer event counts as in a queue's figures, and the queue.
+pub(super) fn offer_outcome(happened: &Happened) -> Option<(&QueueId, &'static str)> {
+    match happened {
+        Happened::OfferCreated { offer, .. } => Some((&offer.queue, "created")),
+        Happened::OfferEnded { offer, end, .. } => Some((
+            &offer.queue,
+            match end {
+                OfferEnd::Rejected => "rejected",
+                OfferEnd::Expired => "expired",
+                OfferEnd::Rescinded(_) => "rescinded",
+            },
+        )),
+        Happened::Assigned { offer, .. } => Some((&offer.queue, "accepted")),
+        Happened::AgentSetAway { .. } | Happened::DirectRefused { .. } => None,
+    }
+}
+
+/// Whose daily figures a queue's are, in the store's counters.
+pub(super) fn figures_scope(queue: &QueueId) -> String {
+    format!("queue:{queue}")
+}
+
+/// The UTC day of `at`, `YYYY-MM-DD`: daily figures are kept per UTC day.
+pub(super) fn utc_day(at: Millis) -> String {
+    chrono::DateTime::from_timestamp_millis(at)
+        .map(|t| t.date_naive().to_string())
+        .unwrap_or_default()
 }
 
 /// One queue.
@@ -85,8 +118,10 @@ pub struct QueueActor {
     wake: Option<(Millis, SpawnHandle)>,
     /// Campaign of each conversation this queue holds, for the beacon.
     campaigns: std::collections::HashMap<crate::domain::ConversationId, String>,
-    /// Offers by outcome since the queue started.
-    outcomes: BTreeMap<&'static str, u64>,
+    /// Today's offers by outcome (loaded from the store's daily counters at start).
+    outcomes: BTreeMap<String, u64>,
+    /// The UTC day `outcomes` counts.
+    outcomes_day: String,
 }
 
 impl QueueActor {
@@ -99,6 +134,7 @@ impl QueueActor {
             wake: None,
             campaigns: std::collections::HashMap::new(),
             outcomes: BTreeMap::new(),
+            outcomes_day: String::new(),
         }
     }
 
@@ -130,33 +166,43 @@ impl QueueActor {
             .set(longest);
     }
 
-    /// Counts what happened.
+    /// Counts what happened: the metric, and today's figures (the durable copy is counted
+    /// by the conversation's commit of the same event).
     fn count(&mut self, happened: &Happened) {
-        if let Happened::Assigned { conversation, .. } = happened {
-            self.campaigns.remove(conversation);
+        match happened {
+            Happened::Assigned { conversation, .. } => {
+                self.campaigns.remove(conversation);
+            }
+            // A warm transfer that ended leaves nothing here.
+            Happened::OfferEnded { conversation, .. }
+            | Happened::DirectRefused { conversation, .. }
+                if !self.core.holds(conversation) =>
+            {
+                self.campaigns.remove(conversation);
+            }
+            _ => {}
         }
         let queue = self.core.id().as_str();
-        let outcome = match happened {
-            Happened::OfferCreated { conversation, .. } => {
-                if let Some(key) = self.core.key_of(conversation) {
-                    let waited = (self.engine.now() - key.waiting_since).max(0) as f64 / 1000.0;
-                    metrics()
-                        .offer_wait
-                        .with_label_values(&[queue])
-                        .observe(waited);
-                }
-                "created"
-            }
-            Happened::OfferEnded { end, .. } => match end {
-                OfferEnd::Rejected => "rejected",
-                OfferEnd::Expired => "expired",
-                OfferEnd::Rescinded(_) => "rescinded",
-            },
-            Happened::Assigned { .. } => "accepted",
-            Happened::AgentSetAway { .. } | Happened::DirectRefused { .. } => return,
+        if let Happened::OfferCreated { conversation, .. } = happened
+            && let Some(key) = self.core.key_of(conversation)
+        {
+            let waited = (self.engine.now() - key.waiting_since).max(0) as f64 / 1000.0;
+            metrics()
+                .offer_wait
+                .with_label_values(&[queue])
+                .observe(waited);
+        }
+        let Some((_, outcome)) = offer_outcome(happened) else {
+            return;
         };
         metrics().offers.with_label_values(&[queue, outcome]).inc();
-        *self.outcomes.entry(outcome).or_default() += 1;
+        let today = utc_day(self.engine.now());
+        if today != self.outcomes_day {
+            // A new day's figures start from zero.
+            self.outcomes.clear();
+            self.outcomes_day = today;
+        }
+        *self.outcomes.entry(outcome.to_owned()).or_default() += 1;
     }
 
     /// Arms an offer's deadline. An offer answered meanwhile finds its deadline stale and
@@ -245,6 +291,24 @@ impl Actor for QueueActor {
         // The queue's mailbox must never drop a routing message: they are sent with
         // `do_send`, which ignores the capacity, so the capacity only bounds `send`.
         ctx.set_mailbox_capacity(1024);
+        // Today's figures so far, as the store counted them: they survive a restart. Nothing
+        // is handled until they are read, so no count is lost or doubled.
+        let store = self.engine.store().clone();
+        let day = utc_day(self.engine.now());
+        let scope = figures_scope(self.core.id());
+        ctx.wait(
+            async move { (store.counters(&scope, &day).await, day) }
+                .into_actor(self)
+                .map(|(loaded, day), actor, _| {
+                    match loaded {
+                        Ok(counts) => actor.outcomes = counts,
+                        Err(e) => {
+                            tracing::warn!(queue_id = %actor.core.id(), error = %e, "today's offer figures not loaded")
+                        }
+                    }
+                    actor.outcomes_day = day;
+                }),
+        );
         // The longest wait grows with time alone: refresh it every second.
         ctx.run_interval(Duration::from_secs(1), |actor, _| actor.gauges());
     }

@@ -163,6 +163,14 @@ impl Store for AnyStore {
         dispatch!(self, s => s.events_oldest())
     }
 
+    async fn counters(
+        &self,
+        scope: &str,
+        day: &str,
+    ) -> Result<std::collections::BTreeMap<String, u64>, StoreError> {
+        dispatch!(self, s => s.counters(scope, day))
+    }
+
     async fn timers_due(&self, now: i64, limit: usize) -> Result<Vec<DueTimer>, StoreError> {
         dispatch!(self, s => s.timers_due(now, limit))
     }

@@ -89,6 +89,21 @@ pub struct ConversationCommit {
     pub timers: Vec<TimerChange>,
     /// An outbound text to put in the outbox with the message (see [`OutboxItem`]).
     pub outbox: Option<OutboxItem>,
+    /// Daily counters to add one to, with the events that they count (see [`CounterBump`]).
+    pub counters: Option<CounterBump>,
+}
+
+/// Daily figures counted with the commit that records what they count, so that they survive
+/// a restart and never disagree with the journal: each field of the hash for `scope` and `day`
+/// grows by one. Kept 40 days.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CounterBump {
+    /// Whose figures, e.g. `queue:<queue id>`.
+    pub scope: String,
+    /// The UTC day, `YYYY-MM-DD`.
+    pub day: String,
+    /// The fields to add one to (a field named twice grows by two).
+    pub fields: Vec<String>,
 }
 
 /// An outbound text entering the outbox: its delivery record, stored with the commit that

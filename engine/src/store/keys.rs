@@ -24,6 +24,7 @@
 //! | `<p>:events` (channel) | pub/sub | every event as it is journaled: `{"id","kind","at","data"}` |
 //! | `<p>:chat:<agent>|<agent>` | list, capped | an internal chat thread between two agents (JSON entries) |
 //! | `<p>:idem:<sha256>` | string, TTL | an `Idempotency-Key`'s pending claim (lease) or first answer (24 h) |
+//! | `<p>:count:<scope>:<day>` | hash, 40-day TTL | daily figures (a queue's offers by outcome), counted by the commit that journals what they count |
 //! | `<p>:outbox` | sorted set | message ids waiting to be handed to a provider, scored by the order they entered |
 //! | `<p>:outbox:seq` | string | the last outbox position given |
 //! | `<p>:dlv:<message_id>` | string | an outbound message's delivery record (JSON): status, attempts, provider id, error |
@@ -171,6 +172,11 @@ impl Keys {
     /// Runtime state of one kind (e.g. `agent`): a hash from id to JSON.
     pub fn runtime(&self, kind: &str) -> String {
         format!("{}:rt:{kind}", self.prefix)
+    }
+
+    /// The daily counters of `scope` (e.g. `queue:<id>`) for the UTC `day`.
+    pub fn counters(&self, scope: &str, day: &str) -> String {
+        format!("{}:count:{scope}:{day}", self.prefix)
     }
 
     /// The durable timers.

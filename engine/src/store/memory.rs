@@ -32,6 +32,8 @@ struct State {
     conversations: HashMap<String, String>,
     conversation_ids: BTreeSet<String>,
     messages: HashMap<String, Vec<String>>,
+    /// Daily counters by (scope, day), then field.
+    counters: HashMap<(String, String), BTreeMap<String, u64>>,
     open_index: HashMap<(String, String), String>,
     open: BTreeSet<String>,
     seen_messages: HashSet<String>,
@@ -401,12 +403,31 @@ impl Store for MemoryStore {
                 state.timer_at.insert(slot, at);
             }
         }
+        if let Some(bump) = commit.counters {
+            let counters = state.counters.entry((bump.scope, bump.day)).or_default();
+            for field in bump.fields {
+                *counters.entry(field).or_default() += 1;
+            }
+        }
         let event_ids = commit
             .events
             .into_iter()
             .map(|event| state.journal_push(event))
             .collect();
         Ok(CommitOutcome::Stored { event_ids })
+    }
+
+    async fn counters(
+        &self,
+        scope: &str,
+        day: &str,
+    ) -> Result<std::collections::BTreeMap<String, u64>, StoreError> {
+        let state = self.lock()?;
+        Ok(state
+            .counters
+            .get(&(scope.to_owned(), day.to_owned()))
+            .cloned()
+            .unwrap_or_default())
     }
 
     async fn events_append(&self, events: Vec<NewEvent>) -> Result<Vec<u64>, StoreError> {

@@ -15,8 +15,8 @@ mod types;
 
 pub use any::AnyStore;
 pub use conversation_types::{
-    CommitOutcome, ConversationCommit, ConversationDoc, DeliveryWrite, DueTimer, NewEvent,
-    OutboxItem, StoredEvent, TimerChange,
+    CommitOutcome, ConversationCommit, ConversationDoc, CounterBump, DeliveryWrite, DueTimer,
+    NewEvent, OutboxItem, StoredEvent, TimerChange,
 };
 pub use error::StoreError;
 pub use memory::{JOURNAL_CAP, MemoryStore};
@@ -128,6 +128,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// The id of the oldest event the journal still holds (it is capped), if any.
     fn events_oldest(&self) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
+
+    /// The daily counters of `scope` for the UTC `day` (`YYYY-MM-DD`), by field; empty when
+    /// nothing was counted.
+    fn counters(
+        &self,
+        scope: &str,
+        day: &str,
+    ) -> impl Future<Output = Result<std::collections::BTreeMap<String, u64>, StoreError>> + Send;
 
     /// Armed timers due at or before `now`, earliest first, at most `limit`.
     fn timers_due(

@@ -99,6 +99,8 @@ const PROVIDER_LINK_TTL_SECS: u64 = 30 * 24 * 3600;
 
 /// How long a provider message id is remembered: providers retry for hours, not days.
 const SEEN_MESSAGE_TTL_SECS: u64 = 7 * 24 * 3600;
+/// How long daily counters are kept.
+const COUNTERS_TTL_SECS: u64 = 40 * 24 * 3600;
 
 /// How to reach Redis.
 #[derive(Debug, Clone)]
@@ -541,6 +543,10 @@ impl Store for RedisStore {
                 Some(item) => self.keys.delivery(&item.message_id),
                 None => self.keys.outbox(),
             })
+            .key(match &commit.counters {
+                Some(bump) => self.keys.counters(&bump.scope, &bump.day),
+                None => self.keys.conversation(&commit.id),
+            })
             .arg(&commit.id)
             .arg(&commit.body)
             .arg(if commit.closed { "1" } else { "0" })
@@ -556,7 +562,12 @@ impl Store for RedisStore {
             .arg(SEEN_MESSAGE_TTL_SECS)
             .arg(self.keys.events_channel())
             .arg(commit.outbox.as_ref().map_or("", |i| i.message_id.as_str()))
-            .arg(commit.outbox.as_ref().map_or("", |i| i.record.as_str()));
+            .arg(commit.outbox.as_ref().map_or("", |i| i.record.as_str()))
+            .arg(
+                serde_json::to_string(commit.counters.as_ref().map_or(&[][..], |b| &b.fields))
+                    .expect("field names serialise"),
+            )
+            .arg(COUNTERS_TTL_SECS);
         let reply = script_reply(self.bounded(invocation.invoke_async(&mut con)).await?)?;
         match reply.first().map(String::as_str) {
             Some("duplicate") => Ok(CommitOutcome::Duplicate),
@@ -630,6 +641,20 @@ impl Store for RedisStore {
             .next()
             .map(|entry| stream_event(entry).map(|e| e.id))
             .transpose()
+    }
+
+    async fn counters(
+        &self,
+        scope: &str,
+        day: &str,
+    ) -> Result<std::collections::BTreeMap<String, u64>, StoreError> {
+        let mut con = self.connection.clone();
+        self.bounded(
+            redis::cmd("HGETALL")
+                .arg(self.keys.counters(scope, day))
+                .query_async(&mut con),
+        )
+        .await
     }
 
     async fn timers_due(&self, now: i64, limit: usize) -> Result<Vec<DueTimer>, StoreError> {

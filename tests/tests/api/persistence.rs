@@ -76,3 +76,111 @@ async fn conversations_and_contacts_are_listed_again_after_a_restart() {
     let found = second.get("/v1/conversations?q=maria").await;
     assert_eq!(found.body["items"][0]["id"], opened[0].as_str());
 }
+
+#[tokio::test]
+async fn the_beacon_shows_the_same_after_a_restart() {
+    use reqwest::Method;
+    let prefix = unique_prefix("restart-beacon");
+    let url = shared_redis_url();
+    let first = spawn_app_with(test_settings(&url, &prefix)).await;
+    let ann = first
+        .two_teams(&[("ann", "support", "agent")])
+        .await
+        .remove(0);
+    first
+        .post(
+            "/v1/numbers",
+            json!({"phone": "+15550104000", "campaign": "Autumn", "queue_id": "inbound"}),
+        )
+        .await
+        .expect_status(201);
+    first
+        .patch("/v1/agents/ann", json!({"capacity": 1}))
+        .await
+        .expect_status(200);
+    for (from, to) in [
+        ("+15550001111", "+15550102000"),
+        ("+15550002222", "+15550102000"),
+        ("+15550003333", "+15550104000"),
+    ] {
+        first
+            .post("/v1/inbound", json!({"from": from, "to": to, "body": "Hi"}))
+            .await
+            .expect_status(200);
+    }
+    let mut ws = first.ws(&ann).await;
+    for (path, body) in [
+        ("/v1/agents/ann/queues", json!({"queue_ids": ["inbound"]})),
+        ("/v1/agents/ann/presence", json!({"presence": "available"})),
+    ] {
+        first
+            .request(Method::PUT, path, Some(&ann), Some(&body))
+            .await
+            .expect_status(200);
+    }
+    // Ann rejects her first offer, accepts the second (the same conversation), then leaves.
+    for verb in ["reject", "accept"] {
+        let offer = ws.next_of("offer.created").await;
+        let offer_id = offer["data"]["offer_id"].as_str().unwrap();
+        first
+            .request(
+                Method::POST,
+                &format!("/v1/offers/{offer_id}/{verb}"),
+                Some(&ann),
+                None,
+            )
+            .await
+            .expect_status(204);
+    }
+    ws.next_of("conversation.assigned").await;
+    first
+        .request(
+            Method::PUT,
+            "/v1/agents/ann/presence",
+            Some(&ann),
+            Some(&json!({"presence": "away"})),
+        )
+        .await
+        .expect_status(200);
+    let before = settled_stats(&first, &ann).await;
+    assert_eq!(
+        before["waiting_by_campaign"],
+        json!({"Spring": 1, "Autumn": 1})
+    );
+    assert_eq!(
+        before["offers_by_outcome"],
+        json!({"created": 2, "rejected": 1, "accepted": 1})
+    );
+    first.stop().await;
+
+    let second = spawn_app_with(test_settings(&url, &prefix)).await;
+    let after = settled_stats(&second, &ann).await;
+    assert_eq!(after["waiting_by_campaign"], before["waiting_by_campaign"]);
+    assert_eq!(after["offers_by_outcome"], before["offers_by_outcome"]);
+    assert_eq!(after["waiting"], 2);
+}
+
+/// The queue's stats once two conversations wait and one offer was accepted.
+async fn settled_stats(app: &harness::TestApp, token: &str) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let answer = app
+            .request(
+                reqwest::Method::GET,
+                "/v1/queues/inbound/stats",
+                Some(token),
+                None,
+            )
+            .await;
+        answer.expect_status(200);
+        if answer.body["waiting"] == 2 && answer.body["offers_by_outcome"]["accepted"] == 1 {
+            return answer.body;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never settled: {}",
+            answer.body
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

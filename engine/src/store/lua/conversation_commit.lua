@@ -13,6 +13,9 @@
 -- ARGV[10] pub/sub channel every event is also published on, as
 --          {"id":..,"kind":"..","at":..,"data":{..}}
 -- ARGV[11] outbox message id or ""   ARGV[12] its delivery record
+-- KEYS[13] daily counters hash (or the doc key again when none)
+-- ARGV[13] counter fields to add one to: JSON ["created", ...] ("[]" for none)
+-- ARGV[14] the counters' TTL (seconds)
 --
 -- Returns {"duplicate"} (nothing changed) or {"stored", event_id, ...}.
 local id = ARGV[1]
@@ -49,6 +52,14 @@ for _, t in ipairs(cjson.decode(ARGV[7])) do
   else
     redis.call('ZREM', KEYS[8], member)
   end
+end
+
+local counted = cjson.decode(ARGV[13])
+for _, field in ipairs(counted) do
+  redis.call('HINCRBY', KEYS[13], field, 1)
+end
+if #counted > 0 then
+  redis.call('EXPIRE', KEYS[13], tonumber(ARGV[14]))
 end
 
 local reply = {'stored'}
