@@ -2,7 +2,6 @@
 //! server start-up the `switchboard` binary runs.
 
 pub mod auth;
-pub mod compliance;
 pub mod error;
 pub mod extract;
 pub mod idempotency;

@@ -92,7 +92,7 @@ pub async fn inbound(
         )
         .into());
     }
-    let (customer, number_phone, body) = (from.clone(), to.clone(), request.body.clone());
+    // The engine stores it and applies STOP/START/HELP, as for every inbound path.
     let ack = state
         .engine
         .inbound(InboundMessage {
@@ -104,33 +104,10 @@ pub async fn inbound(
         })
         .await?;
     tracing::info!(conversation_id = %ack.conversation_id, duplicate = ack.duplicate, "inbound message stored");
-    if let Some(number) = number_of(&state, &number_phone).await? {
-        crate::compliance::on_inbound(&state, &number, &customer, &body, &ack).await?;
-    }
     Ok(HttpResponse::Ok().json(InboundResponse {
         conversation_id: ack.conversation_id.to_string(),
         duplicate: ack.duplicate,
     }))
-}
-
-/// The business number with this phone.
-async fn number_of(
-    state: &AppState,
-    phone: &engine::domain::PhoneNumber,
-) -> Result<Option<engine::domain::Number>, ApiError> {
-    use engine::store::Store;
-    let Some(id) = state
-        .store()
-        .config_find_unique(engine::store::ResourceKind::Number, "phone", phone.as_str())
-        .await?
-    else {
-        return Ok(None);
-    };
-    Ok(state
-        .catalog
-        .find::<engine::domain::Number>(&id)
-        .await?
-        .map(|s| s.resource))
 }
 
 /// Registers the route.

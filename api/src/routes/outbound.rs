@@ -9,7 +9,6 @@ use actix_web::{HttpResponse, web};
 use engine::catalog::MAX_PAGE_SIZE;
 use engine::domain::{Number, NumberId, PhoneNumber};
 use engine::runtime::OutgoingText;
-use engine::store::{ResourceKind, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -70,14 +69,7 @@ async fn sending_number(
         (Some(raw), _) => {
             let not_found = || ApiError::not_found("number", raw);
             let found = match PhoneNumber::parse("number", raw) {
-                Ok(phone) => match state
-                    .store()
-                    .config_find_unique(ResourceKind::Number, "phone", phone.as_str())
-                    .await?
-                {
-                    Some(id) => state.catalog.find::<Number>(&id).await?.map(|s| s.resource),
-                    None => None,
-                },
+                Ok(phone) => state.engine.number_by_phone(&phone).await?,
                 Err(_) => match NumberId::parse(raw) {
                     Ok(id) => state
                         .catalog

@@ -31,6 +31,10 @@ pub struct SimulatorInput {
     #[serde(default, deserialize_with = "crate::schema::lenient_int")]
     #[schema(value_type = Option<u32>, minimum = 0, maximum = 600000)]
     pub reply_delay_ms: Option<i64>,
+    /// Percent of the customers' answers that are `STOP`, opting them out (default 0).
+    #[serde(default, deserialize_with = "crate::schema::lenient_int")]
+    #[schema(value_type = Option<u8>, minimum = 0, maximum = 100)]
+    pub opt_out_percent: Option<i64>,
 }
 
 impl SimulatorInput {
@@ -68,6 +72,7 @@ impl SimulatorInput {
                 600_000,
                 defaults.reply_delay_ms,
             )?,
+            opt_out_percent: within("opt_out_percent", self.opt_out_percent, 100, 0)?,
         })
     }
 }

@@ -13,7 +13,6 @@ use engine::domain::{Number, PhoneNumber, ProviderAccount, ProviderKind};
 use engine::outbox::{DeliveryStatus, ReportOutcome};
 use engine::runtime::InboundMessage;
 use engine::sms::twilio_signature;
-use engine::store::{ResourceKind, Store};
 use serde_json::json;
 
 use crate::error::{ApiError, ErrorCode};
@@ -157,18 +156,16 @@ pub async fn inbound_sms(
     let to = number.phone.clone();
     let from = PhoneNumber::parse("From", form.required("From")?)?;
     let message_sid = message_sid(&form)?;
-    let body = form.get("Body").unwrap_or_default().to_owned();
-    let customer = from.clone();
     let message = InboundMessage {
         from,
         to,
-        body: body.clone(),
+        body: form.get("Body").unwrap_or_default().to_owned(),
         media_urls: form.media_urls()?,
         provider_message_id: Some(format!("twilio:{message_sid}")),
     };
-    let ack = state.engine.inbound(message).await?;
+    // The engine stores it and applies STOP/START/HELP, as for every inbound path.
+    let ack = state.engine.receive(&number, message).await?;
     tracing::info!(conversation_id = %ack.conversation_id, duplicate = ack.duplicate, "twilio message stored");
-    crate::compliance::on_inbound(&state, &number, &customer, &body, &ack).await?;
     Ok(empty_twiml())
 }
 
@@ -281,11 +278,7 @@ async fn signed_form(
     let body = read_body(payload).await?;
     let form = Form(form_urlencoded::parse(&body).into_owned().collect());
     let phone = PhoneNumber::parse(number_field, form.required(number_field)?)?;
-    let Some(number_id) = state
-        .store()
-        .config_find_unique(ResourceKind::Number, "phone", phone.as_str())
-        .await?
-    else {
+    let Some(number) = state.engine.number_by_phone(&phone).await? else {
         tracing::warn!(
             field = number_field,
             "twilio webhook for a number that is not configured; nothing stored"
@@ -297,7 +290,6 @@ async fn signed_form(
         )
         .with_details(json!({"field": number_field})));
     };
-    let number = state.catalog.get::<Number>(&number_id).await?.resource;
     let account = account_of(state, &number).await?;
     let signature = req
         .headers()

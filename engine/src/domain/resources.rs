@@ -302,6 +302,10 @@ pub struct SimulatorSettings {
     #[serde(default = "default_reply_delay_ms")]
     #[schema(maximum = 600000)]
     pub reply_delay_ms: u32,
+    /// Share of the customers' answers that are `STOP` (an opt-out), percent.
+    #[serde(default)]
+    #[schema(maximum = 100)]
+    pub opt_out_percent: u8,
 }
 
 fn default_delivery_delay_ms() -> u32 {
@@ -319,6 +323,7 @@ impl Default for SimulatorSettings {
             failure_percent: 0,
             reply_percent: 0,
             reply_delay_ms: default_reply_delay_ms(),
+            opt_out_percent: 0,
         }
     }
 }
@@ -331,7 +336,7 @@ impl SimulatorSettings {
                 "delays must be at most 600000 ms",
             ));
         }
-        if self.failure_percent > 100 || self.reply_percent > 100 {
+        if self.failure_percent > 100 || self.reply_percent > 100 || self.opt_out_percent > 100 {
             return Err(ValidationError::invalid(
                 "simulator",
                 "percentages must be 0 to 100",

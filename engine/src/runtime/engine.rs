@@ -15,8 +15,8 @@ use super::agent_actor::{
 };
 use super::conversation_actor::{
     AddDisposition, AddNote, AutomaticText, Claim, CloseOptedOut, Complete, ConversationActor,
-    CustomerMessage, GetConversation, MarkRead, Reply, Routing, Snooze, StartOutbound, TimerDue,
-    Transfer, TransferTarget,
+    GetConversation, MarkRead, Reply, Routing, Snooze, StartOutbound, TimerDue, Transfer,
+    TransferTarget,
 };
 use super::queue_actor::{
     AnswerOffer, GetQueueView, QueueActor, QueueMail, QueueView, TagCampaign,
@@ -571,7 +571,7 @@ impl Engine {
 
     /// Sends to a conversation actor and awaits its answer. An actor that stopped (passivated)
     /// between lookup and delivery is started again and asked once more.
-    async fn ask_conversation<M>(
+    pub(super) async fn ask_conversation<M>(
         &self,
         id: &ConversationId,
         message: M,
@@ -690,24 +690,9 @@ impl Engine {
             .clone())
     }
 
-    /// Stores a customer's message in its conversation (opening one if needed) and queues or
-    /// notifies as the conversation's state says. Returns once the message is durable.
-    pub async fn inbound(&self, message: InboundMessage) -> Result<InboundAck, EngineError> {
-        let number_id = self
-            .inner
-            .store
-            .config_find_unique(ResourceKind::Number, "phone", message.to.as_str())
-            .await?
-            .ok_or_else(|| EngineError::UnknownNumber(message.to.to_string()))?;
-        let number = self.inner.catalog.get::<Number>(&number_id).await?.resource;
-        let (conversation_id, _, routing) = self.open_or_get(number, &message.from).await?;
-        self.ask_conversation(&conversation_id, CustomerMessage { message, routing })
-            .await?
-    }
-
     /// The open conversation of `customer` with `number` (opening one when there is none:
     /// the bool says so), and where it is routed.
-    async fn open_or_get(
+    pub(super) async fn open_or_get(
         &self,
         number: Number,
         customer: &crate::domain::PhoneNumber,

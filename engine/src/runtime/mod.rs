@@ -13,6 +13,7 @@ mod agent_actor;
 mod clock;
 mod conversation_actor;
 mod engine;
+mod inbound;
 mod queue_actor;
 mod reconfigure;
 

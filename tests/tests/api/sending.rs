@@ -554,3 +554,59 @@ async fn texts_waiting_while_redis_is_down_leave_once_it_is_back() {
     assert_eq!(&bodies[1..], ["two", "three"]);
     until_entry(&app, &ann, &conversation, 2, |m| m["status"] == "queued").await;
 }
+
+/// STOP is handled by the engine whatever carried it: a simulated customer's STOP (which
+/// reaches the engine without any HTTP route) opts them out and closes the conversation,
+/// exactly as one through `/v1/inbound` or Twilio's webhook does.
+#[tokio::test]
+async fn a_simulated_customer_texting_stop_is_opted_out() {
+    let app = spawn_app_with(test_settings(
+        &shared_redis_url(),
+        &unique_prefix("sim-stop"),
+    ))
+    .await;
+    let tokens = app.two_teams(&[("ann", "support", "agent")]).await;
+    let ann = tokens[0].clone();
+    app.post(
+        "/v1/provider_accounts",
+        json!({"id": "sim", "name": "Simulator", "provider": "simulator",
+               "simulator": {"delivery_delay_ms": 0, "reply_percent": 100, "reply_delay_ms": 0,
+                             "opt_out_percent": 100}}),
+    )
+    .await
+    .expect_status(201);
+    let number = support_number(&app).await;
+    app.patch(
+        &format!("/v1/numbers/{number}"),
+        json!({"provider_account_id": "sim", "sends_per_second": 10}),
+    )
+    .await
+    .expect_status(200);
+    app.post(
+        "/v1/inbound",
+        json!({"from": CUSTOMER, "to": NUMBER, "body": "Hi"}),
+    )
+    .await
+    .expect_status(200);
+    let conversation = ann_takes_one(&app, &ann).await;
+    let mut ws = app.ws(&ann).await;
+    reply(&app, &ann, &conversation, json!({"body": "Anything else?"}))
+        .await
+        .expect_status(201);
+    let answer = ws.next_of("message.received").await;
+    assert_eq!(answer["data"]["message"]["body"], "STOP");
+    let closed = ws.next_of("conversation.closed").await;
+    assert_eq!(closed["data"]["conversation_id"], conversation.as_str());
+    assert_eq!(closed["data"]["reason"], "opted_out");
+    let card = call(&app, &ann, Method::GET, "/v1/contacts/+15550001111", None).await;
+    assert_eq!(card.body["opted_out"].as_object().unwrap().len(), 1);
+    let start = call(
+        &app,
+        &ann,
+        Method::POST,
+        "/v1/conversations",
+        Some(json!({"to": CUSTOMER, "campaign": "Spring", "body": "One more thing"})),
+    )
+    .await;
+    start.expect_error(409, "recipient_opted_out");
+}

@@ -2,7 +2,7 @@
 //! reports it `sent` and then `delivered` (or, for a configurable share, `undelivered` with
 //! carrier error 30003) after a configurable delay, and can play customers who answer: a
 //! configurable share of texts gets a reply from the customer, which arrives like any inbound
-//! text and routes through the queues.
+//! text and routes through the queues (a configurable share of those replies is `STOP`).
 
 use std::time::Duration;
 
@@ -70,12 +70,17 @@ impl Simulator {
 impl SmsProvider for Simulator {
     async fn send(&self, request: &SendRequest) -> Result<Accepted, SendError> {
         let provider_message_id = format!("SIM{}", ulid::Ulid::new());
-        let (fails, replies, reply_index) = {
+        let (fails, replies, reply) = {
             let mut rng = rand::rng();
+            let opts_out = rng.random_range(0..100) < u32::from(self.settings.opt_out_percent);
             (
                 rng.random_range(0..100) < u32::from(self.settings.failure_percent),
                 rng.random_range(0..100) < u32::from(self.settings.reply_percent),
-                rng.random_range(0..REPLIES.len()),
+                if opts_out {
+                    "STOP"
+                } else {
+                    REPLIES[rng.random_range(0..REPLIES.len())]
+                },
             )
         };
         let reports = self.reports.clone();
@@ -105,7 +110,7 @@ impl SmsProvider for Simulator {
                 let _ = reports.send(SimulatorReport::Reply {
                     from: customer,
                     to: business,
-                    body: REPLIES[reply_index].to_owned(),
+                    body: reply.to_owned(),
                 });
             }
         });
@@ -188,6 +193,15 @@ mod tests {
                 assert!(REPLIES.contains(&body.as_str()));
             }
             other => panic!("expected a reply, got {other:?}"),
+        }
+        let quitting = SimulatorSettings {
+            reply_percent: 100,
+            opt_out_percent: 100,
+            ..SimulatorSettings::default()
+        };
+        match reports_after(quitting).await.last() {
+            Some(SimulatorReport::Reply { body, .. }) => assert_eq!(body, "STOP"),
+            other => panic!("expected a STOP, got {other:?}"),
         }
     }
 }

@@ -1,0 +1,111 @@
+//! A customer's text arriving, whatever carried it (a provider's webhook, `/v1/inbound`, the
+//! simulator's customers): stored in its conversation first, then carrier compliance —
+//! STOP, START and HELP — applied here, once, so that no path can skip it.
+//!
+//! An opt-out is recorded on the customer's contact card for the number's provider account
+//! (or the number itself when it has none) before the text is acknowledged, so no send path
+//! can miss it: every send to an opted-out customer is refused (`RecipientOptedOut`), and the
+//! outbox asks again before every hand-off.
+
+use super::conversation_actor::CustomerMessage;
+use super::{Engine, EngineError, InboundAck, InboundMessage};
+use crate::domain::{Number, PhoneNumber};
+use crate::sms::keywords::{Keyword, classify};
+use crate::store::{ResourceKind, Store};
+
+impl Engine {
+    /// Stores a customer's message in its conversation (opening one if needed), queues or
+    /// notifies as the conversation's state says, and acts on a compliance keyword. Returns
+    /// once the message (and an opt-out) is durable.
+    pub async fn inbound(&self, message: InboundMessage) -> Result<InboundAck, EngineError> {
+        let number = self
+            .number_by_phone(&message.to)
+            .await?
+            .ok_or_else(|| EngineError::UnknownNumber(message.to.to_string()))?;
+        self.receive(&number, message).await
+    }
+
+    /// [`Engine::inbound`] for a text whose business number the caller has resolved already
+    /// (a webhook that checked the number's account signature).
+    pub async fn receive(
+        &self,
+        number: &Number,
+        message: InboundMessage,
+    ) -> Result<InboundAck, EngineError> {
+        let customer = message.from.clone();
+        let keyword = classify(&message.body);
+        let (conversation_id, _, routing) = self.open_or_get(number.clone(), &customer).await?;
+        let ack = self
+            .ask_conversation(&conversation_id, CustomerMessage { message, routing })
+            .await??;
+        if let Some(keyword) = keyword {
+            self.apply_keyword(keyword, number, &customer, &ack).await?;
+        }
+        Ok(ack)
+    }
+
+    /// The business number with this phone, if one is configured.
+    pub async fn number_by_phone(
+        &self,
+        phone: &PhoneNumber,
+    ) -> Result<Option<Number>, EngineError> {
+        let Some(id) = self
+            .store()
+            .config_find_unique(ResourceKind::Number, "phone", phone.as_str())
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(self
+            .catalog()
+            .find::<Number>(&id)
+            .await?
+            .map(|s| s.resource))
+    }
+
+    /// Acts on a compliance keyword in a stored customer message. Idempotent: a provider retry
+    /// (a duplicate message) runs it again harmlessly, which also completes one a crash cut
+    /// short.
+    async fn apply_keyword(
+        &self,
+        keyword: Keyword,
+        number: &Number,
+        customer: &PhoneNumber,
+        ack: &InboundAck,
+    ) -> Result<(), EngineError> {
+        let scope = number.opt_out_scope();
+        match keyword {
+            Keyword::OptOut => {
+                self.contacts()
+                    .set_opt_out(customer, &scope, Some(self.now()))
+                    .await?;
+                // Texts still waiting in the outbox fail now; the check before every
+                // hand-off would stop them anyway.
+                self.outbox().opted_out(scope, customer.clone());
+                self.close_opted_out(&ack.conversation_id).await?;
+                tracing::info!(conversation_id = %ack.conversation_id, "customer opted out");
+            }
+            Keyword::OptIn => {
+                self.contacts().set_opt_out(customer, &scope, None).await?;
+                tracing::info!(conversation_id = %ack.conversation_id, "customer opted back in");
+            }
+            Keyword::Help if !ack.duplicate => {
+                match self
+                    .automatic_text(&ack.conversation_id, number, number.help_answer())
+                    .await
+                {
+                    Ok(_) => {
+                        tracing::info!(conversation_id = %ack.conversation_id, "HELP answered")
+                    }
+                    // Nothing goes to a customer who opted out, not even the help text.
+                    Err(EngineError::RecipientOptedOut(_)) => {
+                        tracing::info!(conversation_id = %ack.conversation_id, "HELP from an opted-out customer not answered")
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            Keyword::Help => {}
+        }
+        Ok(())
+    }
+}
