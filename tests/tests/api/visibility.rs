@@ -484,8 +484,8 @@ async fn bad_input_to_work_routes_is_refused_with_its_code_and_changes_nothing()
             Method::POST,
             format!("/v1/conversations/{c}/snooze"),
             json!({"until": "2000-01-01T00:00:00Z"}),
-            409,
-            "conversation_conflict",
+            422,
+            "snooze_in_past",
         ),
         (
             Method::POST,
