@@ -233,6 +233,17 @@ struct Inner {
     directory: crate::directory::Directory,
     contacts: crate::contacts::Contacts,
     outbox: crate::outbox::Outbox,
+    /// Runtime saves, written one after another by one task so that they land in the order
+    /// they were made (two saves racing could leave an older state last).
+    runtime_saves: tokio::sync::mpsc::UnboundedSender<RuntimeSave>,
+}
+
+/// A piece of runtime state to save, with the event that says what changed.
+struct RuntimeSave {
+    kind: &'static str,
+    id: String,
+    state: String,
+    event: NewEvent,
 }
 
 /// The routing engine. Cloning shares it.
@@ -256,12 +267,14 @@ impl Engine {
         let directory = crate::directory::Directory::new();
         let (outbox, outbox_commands) = crate::outbox::Outbox::channel();
         let (changes, changed) = tokio::sync::mpsc::unbounded_channel();
+        let (runtime_saves, saves) = tokio::sync::mpsc::unbounded_channel();
         let outbox_config = config.outbox.clone();
         let engine = Self {
             inner: Arc::new(Inner {
                 catalog: Catalog::new(store.clone()).announcing(changes),
                 contacts: crate::contacts::Contacts::new(store.clone(), directory.clone()),
                 outbox: outbox.clone(),
+                runtime_saves,
                 store,
                 clock,
                 config,
@@ -275,6 +288,7 @@ impl Engine {
         let sweeper = engine.clone();
         actix::spawn(async move { sweeper.sweep_timers().await });
         actix::spawn(engine.clone().follow_configuration(changed));
+        actix::spawn(Self::write_runtime_saves(engine.inner.store.clone(), saves));
         actix::spawn(crate::outbox::worker::run(
             engine.clone(),
             outbox_config,
@@ -354,8 +368,8 @@ impl Engine {
     }
 
     /// Saves runtime state and the event that says what changed, together, without waiting
-    /// for it (the actor's own state is already changed; the store follows in order, since the
-    /// engine thread runs one task at a time and each save is a single script).
+    /// for it (the actor's own state is already changed). Saves land in the order they are
+    /// made: one task writes them, each after the one before.
     pub(super) fn save_runtime(
         &self,
         kind: &'static str,
@@ -363,20 +377,34 @@ impl Engine {
         state: Value,
         event: (&'static str, Value),
     ) {
-        let store = self.inner.store.clone();
-        let event = NewEvent {
-            kind: event.0.to_owned(),
-            at: self.now(),
-            data: event.1.to_string(),
+        let save = RuntimeSave {
+            kind,
+            id,
+            state: state.to_string(),
+            event: NewEvent {
+                kind: event.0.to_owned(),
+                at: self.now(),
+                data: event.1.to_string(),
+            },
         };
-        actix::spawn(async move {
+        if self.inner.runtime_saves.send(save).is_err() {
+            tracing::error!(kind, "runtime state not saved: the engine is stopping");
+        }
+    }
+
+    /// Writes runtime saves one at a time, in the order they were made.
+    async fn write_runtime_saves(
+        store: AnyStore,
+        mut saves: tokio::sync::mpsc::UnboundedReceiver<RuntimeSave>,
+    ) {
+        while let Some(save) = saves.recv().await {
             if let Err(e) = store
-                .runtime_put(kind, &id, &state.to_string(), vec![event])
+                .runtime_put(save.kind, &save.id, &save.state, vec![save.event])
                 .await
             {
-                tracing::error!(error = %e, kind, "could not save runtime state");
+                tracing::error!(error = %e, kind = save.kind, "could not save runtime state");
             }
-        });
+        }
     }
 
     /// Fires due durable timers, forever: each goes to its conversation, which disarms it
