@@ -18,8 +18,8 @@ use engine::domain::{Agent, Disposition, Number, ProviderAccount, Queue, Team, T
 use crate::error::ErrorBody;
 use crate::routes::crud::ResourceApi;
 use crate::routes::{
-    agents, chat, contacts, conversation_list, conversations, health, inbound, metrics, outbound,
-    quick_replies, sms, twilio, work,
+    agents, chat, contacts, conversation_list, conversations, health, inbound, me, metrics,
+    outbound, quick_replies, sms, twilio, work,
 };
 
 /// The document, assembled from annotated handlers and the generated configuration paths.
@@ -35,14 +35,16 @@ use crate::routes::{
                 work::set_presence, work::get_presence, work::set_queues, work::accept, work::reject, work::queue_stats,
         conversations::get, conversations::thread, conversations::claim, conversations::reply, conversations::note,
         conversations::disposition, conversations::snooze, conversations::transfer, conversations::complete, agents::issue_token, agents::list_tokens, agents::revoke_token, crate::live::connect,
-        conversations::read, conversation_list::list, contacts::get, contacts::patch, contacts::history, quick_replies::list, chat::send, chat::thread, outbound::start, sms::segments, twilio::inbound_sms, twilio::status_callback),
+        conversations::read, conversation_list::list, contacts::get, contacts::patch, contacts::history, quick_replies::list, chat::send, chat::thread, outbound::start, sms::segments, twilio::inbound_sms, twilio::status_callback,
+        me::me, me::queue_dispositions, me::outbound_templates, me::teammates),
             components(schemas(ErrorBody, inbound::InboundRequest, inbound::InboundResponse,
                 work::PresenceRequest, work::QueuesRequest, work::AgentStateView, work::OfferView, work::QueueStatsView,
         conversations::ConversationView, conversations::DispositionView, conversations::TextRequest,
         conversations::ReplyRequest, conversations::ReadRequest, conversations::EmptyRequest, conversation_list::ConversationPage, conversation_list::ConversationRow,
         conversation_list::LastMessageView, engine::directory::View, contacts::ContactView, contacts::ContactPatchRequest,
         quick_replies::QuickReplyView, quick_replies::QuickReplyList, chat::ChatRequest, chat::ChatThread, outbound::StartRequest, outbound::StartedView, sms::SegmentsRequest, sms::SegmentsView, twilio::TwilioSmsForm, twilio::TwilioStatusForm, crate::routes::provider_accounts::SimulatorInput,
-        conversations::DispositionRequest, conversations::SnoozeRequest, conversations::TransferRequest, conversations::TransferMode, health::Health, agents::IssueTokenRequest, agents::TokenView, agents::IssuedTokenView, agents::TokenList)),
+        conversations::DispositionRequest, conversations::SnoozeRequest, conversations::TransferRequest, conversations::TransferMode, health::Health, agents::IssueTokenRequest, agents::TokenView, agents::IssuedTokenView, agents::TokenList,
+        me::MeView, me::AgentBrief, me::TeamBrief, me::QueueBrief, me::DispositionChoice, me::DispositionChoices, me::TeammateView, me::TeammateList)),
     modifiers(&ConfigurationPaths, &BearerAuth),
     tags(
         (name = "teams", description = "Groups of agents"),
@@ -60,6 +62,7 @@ use crate::routes::{
         (name = "contacts", description = "Contact cards and their conversation history"),
         (name = "live", description = "The websocket: live events, resume, offers, queue stats (docs/websocket.md)"),
         (name = "operations", description = "Health and readiness"),
+        (name = "directory", description = "What a desktop reads with an agent's token: the caller, its queues, disposition codes, outbound templates, teammates"),
     ),
 )]
 pub struct ApiDoc;

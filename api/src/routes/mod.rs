@@ -9,6 +9,7 @@ pub mod crud;
 pub mod dispositions;
 pub mod health;
 pub mod inbound;
+pub mod me;
 pub mod metrics;
 pub mod numbers;
 pub mod outbound;
@@ -46,6 +47,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(crud::configure::<Number>)
                 .configure(crud::configure::<Disposition>)
                 .configure(work::configure)
+                .configure(me::configure)
                 .configure(conversations::configure)
                 .configure(quick_replies::configure)
                 .configure(contacts::configure)

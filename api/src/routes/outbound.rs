@@ -59,7 +59,7 @@ pub struct StartedView {
 }
 
 /// The business number to text from, which must route to one of the caller's teams' queues.
-async fn sending_number(
+pub(crate) async fn sending_number(
     state: &AppState,
     principal: &Principal,
     number: Option<&str>,

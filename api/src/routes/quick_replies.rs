@@ -49,6 +49,8 @@ pub struct RenderContext {
     queue: Option<Queue>,
     contact: engine::contacts::Contact,
     agent: Option<Agent>,
+    /// No customer in particular: `contact.phone` has no value either.
+    anonymous: bool,
 }
 
 fn first_word(text: &str) -> Option<String> {
@@ -98,7 +100,15 @@ impl RenderContext {
             queue,
             contact,
             agent,
+            anonymous: false,
         })
+    }
+
+    /// Drops the customer's values: rendering for no customer in particular (contact
+    /// placeholders are then listed as missing).
+    pub fn forget_contact(&mut self) {
+        self.contact = engine::contacts::Contact::default();
+        self.anonymous = true;
     }
 
     /// A placeholder's value, if it has one here.
@@ -115,7 +125,7 @@ impl RenderContext {
             "contact.name" => contact.name.clone(),
             "contact.first_name" => contact.name.as_deref().and_then(first_word),
             "contact.email" => contact.email.clone(),
-            "contact.phone" => Some(self.customer.to_string()),
+            "contact.phone" => (!self.anonymous).then(|| self.customer.to_string()),
             "contact.address" => contact.address.clone(),
             other => other
                 .strip_prefix("contact.")
@@ -191,6 +201,16 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let conversation = super::conversations::visible(&state, &principal, &id).await?;
     let context = RenderContext::load(&state, &principal, &conversation).await?;
+    let items = applicable(&state, &context).await?;
+    Ok(HttpResponse::Ok().json(QuickReplyList { items }))
+}
+
+/// Every template that applies in `context`, campaign first, then queue, team and global (by
+/// name within each), rendered where every placeholder has a value.
+pub async fn applicable(
+    state: &AppState,
+    context: &RenderContext,
+) -> Result<Vec<QuickReplyView>, ApiError> {
     let mut ranked = Vec::new();
     let mut after: Option<String> = None;
     loop {
@@ -232,7 +252,7 @@ pub async fn list(
             }
         })
         .collect();
-    Ok(HttpResponse::Ok().json(QuickReplyList { items }))
+    Ok(items)
 }
 
 /// Registers the route (inside `/v1`).

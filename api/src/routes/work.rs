@@ -52,6 +52,9 @@ pub struct AgentStateView {
     pub agent_id: String,
     /// `offline`, `available` or `away`.
     pub presence: Presence,
+    /// Since when (time in state counts up from it; this process's start for an agent not
+    /// seen since).
+    pub presence_since: Option<chrono::DateTime<chrono::Utc>>,
     /// Queues logged into.
     pub queue_ids: Vec<String>,
     /// Conversations it may hold at once.
@@ -65,10 +68,11 @@ pub struct AgentStateView {
 }
 
 impl AgentStateView {
-    fn new(agent: &AgentId, state: AgentSnapshot) -> Self {
+    pub(crate) fn new(agent: &AgentId, state: AgentSnapshot) -> Self {
         Self {
             agent_id: agent.to_string(),
             presence: state.presence,
+            presence_since: chrono::DateTime::from_timestamp_millis(state.presence_since),
             queue_ids: state.logins.iter().map(ToString::to_string).collect(),
             capacity: state.capacity,
             load: state.load,
@@ -100,7 +104,8 @@ pub struct QueueStatsView {
     pub agents_ready: usize,
     /// Waiting conversations per campaign (the beacon).
     pub waiting_by_campaign: BTreeMap<String, usize>,
-    /// Offers since the engine started, by outcome.
+    /// Today's (UTC) offers by outcome (`created`, `accepted`, `rejected`, `expired`,
+    /// `rescinded`), kept across restarts.
     pub offers_by_outcome: BTreeMap<String, u64>,
 }
 

@@ -36,6 +36,8 @@ struct PullRound {
 pub struct AgentCore {
     id: AgentId,
     presence: Presence,
+    /// When the presence last changed.
+    presence_since: Millis,
     logins: BTreeSet<QueueId>,
     capacity: u16,
     reserved: HashMap<OfferId, ConversationId>,
@@ -53,6 +55,7 @@ impl AgentCore {
         Self {
             id,
             presence: Presence::Offline,
+            presence_since: now,
             logins: BTreeSet::new(),
             capacity: capacity.max(1),
             reserved: HashMap::new(),
@@ -83,6 +86,11 @@ impl AgentCore {
     /// The presence.
     pub fn presence(&self) -> Presence {
         self.presence
+    }
+
+    /// When the presence last changed (time in state runs from it).
+    pub fn presence_since(&self) -> Millis {
+        self.presence_since
     }
 
     /// Slots reserved for offers (made, or about to be), with their conversations.
@@ -165,6 +173,9 @@ impl AgentCore {
             presence == Presence::Available && self.presence != Presence::Available;
         if became_available {
             self.idle_since = now;
+        }
+        if presence != self.presence {
+            self.presence_since = now;
         }
         self.presence = presence;
         if presence != Presence::Available {
@@ -320,6 +331,7 @@ impl AgentCore {
                             && self.presence == Presence::Available
                         {
                             self.presence = Presence::Away;
+                            self.presence_since = now;
                             self.pull = None;
                             self.missed_in_row = 0;
                             self.rescind_offers(&mut fx);

@@ -78,6 +78,8 @@ pub struct GetAgentView;
 pub struct AgentView {
     /// Presence.
     pub presence: Presence,
+    /// When the presence last changed.
+    pub presence_since: crate::routing::Millis,
     /// Queues logged into.
     pub logins: BTreeSet<QueueId>,
     /// Capacity.
@@ -171,6 +173,7 @@ impl AgentActor {
     fn view(&self) -> AgentView {
         AgentView {
             presence: self.core.presence(),
+            presence_since: self.core.presence_since(),
             logins: self.core.logins().clone(),
             capacity: self.core.capacity(),
             load: self.core.load(),

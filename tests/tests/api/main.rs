@@ -5,6 +5,7 @@ mod compliance;
 mod conversations;
 mod crud;
 mod desk;
+mod directory;
 mod health;
 mod idempotency;
 mod inbound;
