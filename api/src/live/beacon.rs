@@ -63,6 +63,24 @@ impl Beacon {
             .unwrap_or_default()
     }
 
+    /// The numbers of `queue` now: the last frame pushed, or (for a queue nothing has touched
+    /// since the start) a fresh reading, which is then pushed and kept like any other.
+    pub async fn numbers_of(
+        &self,
+        feed: &EventFeed,
+        engine: &Engine,
+        queue: &str,
+    ) -> Option<Arc<StatsFrame>> {
+        let known = self.latest.read().ok().and_then(|l| l.get(queue).cloned());
+        match known {
+            Some(frame) => Some(frame),
+            None => {
+                self.refresh(feed, engine, queue).await;
+                self.latest.read().ok().and_then(|l| l.get(queue).cloned())
+            }
+        }
+    }
+
     async fn run(self, feed: EventFeed, engine: Engine, window: Duration) {
         let mut changed = feed.subscribe();
         let mut cursor = feed.latest();

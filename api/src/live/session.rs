@@ -153,7 +153,30 @@ impl SessionTask {
             return end;
         }
         let mut beacon = self.live.beacon.subscribe();
-        for frame in self.live.beacon.latest() {
+        // The numbers of every queue the caller sees, including queues nothing has happened
+        // in yet: a desktop draws its beacon from these without asking.
+        let queues = match crate::visibility::queue_teams(&self.state).await {
+            Ok(teams) => {
+                let mut queues: Vec<String> = teams
+                    .iter()
+                    .filter(|(_, team)| self.caller.principal.sees_team(team))
+                    .map(|(queue, _)| queue.to_string())
+                    .collect();
+                queues.sort();
+                queues
+            }
+            // The store is down: the beacon's pushes bring the numbers once it is back.
+            Err(_) => Vec::new(),
+        };
+        for queue in queues {
+            let Some(frame) = self
+                .live
+                .beacon
+                .numbers_of(&self.live.feed, &self.state.engine, &queue)
+                .await
+            else {
+                continue;
+            };
             if let Err(end) = self.send_stats(&frame).await {
                 return end;
             }

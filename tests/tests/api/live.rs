@@ -308,6 +308,32 @@ async fn the_beacon_pushes_queue_stats_coalesced() {
 }
 
 #[tokio::test]
+async fn every_visible_queue_has_its_numbers_on_connect_even_untouched() {
+    let f = floor().await;
+    // Nothing has happened in any queue yet.
+    let mut ann = f.app.ws(&f.ann).await;
+    let stats = ann.next_frame().await;
+    assert_eq!(stats["type"], "queue.stats", "right after hello");
+    assert_eq!(stats["data"]["queue_id"], "inbound");
+    assert_eq!(stats["data"]["waiting"], 0);
+    assert_eq!(stats["data"]["waiting_by_campaign"], json!({}));
+    // Only her team's queue: nothing for sales' `deals`.
+    let more = ann.events_within(Duration::from_millis(300)).await;
+    assert!(more.is_empty(), "{more:?}");
+    // The admin sees both, in queue order.
+    let mut admin = f.app.ws(harness::ADMIN_TOKEN).await;
+    let first = admin.next_of("queue.stats").await;
+    let second = admin.next_of("queue.stats").await;
+    assert_eq!(
+        (
+            first["data"]["queue_id"].as_str(),
+            second["data"]["queue_id"].as_str()
+        ),
+        (Some("deals"), Some("inbound"))
+    );
+}
+
+#[tokio::test]
 async fn bad_frames_are_answered_with_error_frames() {
     let f = floor().await;
     let mut bob = f.app.ws(&f.bob).await;
