@@ -157,13 +157,21 @@ fn close_request_schemas(doc: OpenApi) -> serde_json::Value {
     require_one_of(
         &mut value,
         "ReplyRequest",
-        &[&[("body", "string"), ("template_id", "string")]],
+        &[&[
+            ("body", "string"),
+            ("template_id", "string"),
+            ("media_urls", "array"),
+        ]],
     );
     require_one_of(
         &mut value,
         "StartRequest",
         // No number or campaign is fine: the agent's default campaign applies.
-        &[&[("body", "string"), ("template_id", "string")]],
+        &[&[
+            ("body", "string"),
+            ("template_id", "string"),
+            ("media_urls", "array"),
+        ]],
     );
     add_idempotency_header(&mut value);
     describe_agent_view(&mut value);
@@ -230,7 +238,12 @@ fn require_one_of(doc: &mut serde_json::Value, schema: &str, groups: &[&[(&str, 
             let options: Vec<serde_json::Value> = group
                 .iter()
                 .map(|(field, kind)| {
-                    serde_json::json!({"required": [field], "properties": {*field: {"type": kind}}})
+                    let mut shape = serde_json::json!({"type": kind});
+                    if *kind == "array" {
+                        // Present means at least one item: an empty list says nothing.
+                        shape["minItems"] = serde_json::json!(1);
+                    }
+                    serde_json::json!({"required": [field], "properties": {*field: shape}})
                 })
                 .collect();
             serde_json::json!({"anyOf": options})

@@ -166,10 +166,12 @@ pub async fn start(
     let body = match (request.body, &template) {
         (Some(body), _) => super::conversations::text("body", &body)?,
         (None, Some((context, template))) => context.render(template)?,
+        // A picture alone (MMS without text).
+        (None, None) if !media_urls.is_empty() => String::new(),
         (None, None) => {
             return Err(ApiError::new(
                 ErrorCode::MissingField,
-                "missing field `body` (or a `template_id` to send)",
+                "missing field `body` (or a `template_id` or `media_urls` to send)",
             )
             .with_details(json!({"field": "body"})));
         }

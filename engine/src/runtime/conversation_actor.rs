@@ -100,7 +100,8 @@ fn delivery_of(conversation: &Conversation, record: &Value, at: i64) -> Delivery
         to: conversation.customer.clone(),
         body: record["body"].as_str().unwrap_or_default().to_owned(),
         media_urls: serde_json::from_value(record["media_urls"].clone()).unwrap_or_default(),
-        segments: record["segments"].as_u64().unwrap_or(1) as u32,
+        // A picture alone has no text segments but is still one message to pace.
+        segments: (record["segments"].as_u64().unwrap_or(1) as u32).max(1),
     };
     Delivery::new(text, at)
 }

@@ -198,3 +198,34 @@ async fn without_number_or_campaign_the_agents_default_campaign_texts() {
     assert_eq!(started.body["conversation"]["campaign"], "Spring");
     assert_eq!(started.body["conversation"]["queue_id"], "inbound");
 }
+
+#[tokio::test]
+async fn a_conversation_can_start_with_a_picture_alone() {
+    let (app, ann, _, _) = floor().await;
+    let started = call(
+        &app,
+        &ann,
+        Method::POST,
+        "/v1/conversations",
+        Some(json!({"to": "+15550007777", "campaign": "Spring",
+                    "media_urls": ["https://example.com/menu.jpg"]})),
+    )
+    .await;
+    started.expect_status(201);
+    let message = &started.body["message"];
+    assert_eq!(
+        message["media_urls"],
+        json!(["https://example.com/menu.jpg"])
+    );
+    // The first text from the number says how to stop, picture or not.
+    assert_eq!(message["body"], "Reply STOP to unsubscribe.");
+    call(
+        &app,
+        &ann,
+        Method::POST,
+        "/v1/conversations",
+        Some(json!({"to": "+15550008888", "campaign": "Spring"})),
+    )
+    .await
+    .expect_error(400, "missing_field");
+}

@@ -226,6 +226,24 @@ async fn replies_leave_through_twilio_as_its_api_expects() {
     assert_eq!(seen[1].field("Body"), Some("Second"));
     assert_eq!(seen[1].fields("MediaUrl"), Vec::<&str>::new());
 
+    // A picture alone: no `Body` on the wire, as Twilio allows for MMS.
+    let picture = reply(
+        &app,
+        &ann,
+        &conversation,
+        json!({"media_urls": ["https://example.com/b.png"]}),
+    )
+    .await;
+    picture.expect_status(201);
+    assert_eq!(picture.body["body"], "");
+    let seen = fake.wait_for_sends(3, Duration::from_secs(10)).await;
+    let keys: Vec<&str> = seen[2].form.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["To", "From", "MediaUrl", "StatusCallback"]);
+    // Neither text nor media nor template is still refused.
+    reply(&app, &ann, &conversation, json!({"media_urls": []}))
+        .await
+        .expect_error(400, "missing_field");
+
     // Callbacks out of order: delivered, then a late sent, which changes nothing.
     let (status, body) = status_callback(&app, &sid, "delivered", "").await;
     assert_eq!(

@@ -114,11 +114,11 @@ impl TwilioClient {
     }
 
     fn form(request: &SendRequest) -> Vec<(&'static str, &str)> {
-        let mut form = vec![
-            ("To", request.to.as_str()),
-            ("From", request.from.as_str()),
-            ("Body", request.body.as_str()),
-        ];
+        let mut form = vec![("To", request.to.as_str()), ("From", request.from.as_str())];
+        // A picture alone (MMS without text) has no `Body`, as Twilio's API allows.
+        if !request.body.is_empty() || request.media_urls.is_empty() {
+            form.push(("Body", request.body.as_str()));
+        }
         form.extend(
             request
                 .media_urls
