@@ -33,13 +33,13 @@ use crate::routes::{
     ),
                 paths(health::healthz, health::readyz, metrics::metrics, inbound::inbound,
                 work::set_presence, work::get_presence, work::set_queues, work::accept, work::reject, work::queue_stats,
-        conversations::get, conversations::thread, conversations::claim, conversations::reply, conversations::note,
+        conversations::get, conversations::patch, conversations::thread, conversations::claim, conversations::reply, conversations::note,
         conversations::disposition, conversations::snooze, conversations::transfer, conversations::complete, agents::issue_token, agents::list_tokens, agents::revoke_token, crate::live::connect,
         conversations::read, conversation_list::list, contacts::get, contacts::patch, contacts::history, quick_replies::list, chat::send, chat::thread, outbound::start, sms::segments, twilio::inbound_sms, twilio::status_callback,
         me::me, me::queue_dispositions, me::outbound_templates, me::teammates),
             components(schemas(ErrorBody, inbound::InboundRequest, inbound::InboundResponse,
                 work::PresenceRequest, work::QueuesRequest, work::AgentStateView, work::OfferView, work::QueueStatsView,
-        conversations::ConversationView, conversations::DispositionView, conversations::TextRequest,
+        conversations::ConversationView, conversations::ConversationPatch, conversations::DispositionView, conversations::TextRequest,
         conversations::ReplyRequest, conversations::ReadRequest, conversations::EmptyRequest, conversation_list::ConversationPage, conversation_list::ConversationRow,
         conversation_list::LastMessageView, engine::directory::View, contacts::ContactView, contacts::ContactPatchRequest,
         quick_replies::QuickReplyView, quick_replies::QuickReplyList, chat::ChatRequest, chat::ChatThread, outbound::StartRequest, outbound::StartedView, sms::SegmentsRequest, sms::SegmentsView, twilio::TwilioSmsForm, twilio::TwilioStatusForm, crate::routes::provider_accounts::SimulatorInput,
@@ -147,6 +147,7 @@ fn close_request_schemas(doc: OpenApi) -> serde_json::Value {
                     "PatchProviderAccount",
                     "StartRequest",
                     "SegmentsRequest",
+                    "ConversationPatch",
                 ]
                 .contains(&name.as_str());
             if request {

@@ -77,6 +77,7 @@ async fn run() {
                 body: "hello".into(),
                 media_urls: Vec::new(),
                 provider_message_id: Some(format!("SM{i}")),
+                priority: None,
             })
             .await
             .unwrap();

@@ -41,7 +41,7 @@ fn main() {
     let mut line = WaitingLine::new();
     let started = Instant::now();
     for i in 0..waiting {
-        line.insert(conversation(i), (i % 3 == 0) as u8, i as i64);
+        line.insert(conversation(i), u16::from(i % 3 == 0), i as i64);
     }
     report("waiting line: insert (to 100k)", waiting, started);
 

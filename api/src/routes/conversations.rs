@@ -5,7 +5,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use engine::conversation::Conversation;
-use engine::domain::{AgentId, ConversationId, QueueId, Slug};
+use engine::domain::{AgentId, AgentRole, ConversationId, QueueId, Slug};
 use engine::runtime::{Engine, EngineError, TransferTarget};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -64,6 +64,9 @@ pub struct ConversationView {
     pub alerts: Vec<String>,
     /// The target of a warm transfer waiting to be accepted.
     pub pending_transfer: Option<String>,
+    /// Its own priority within its queue, 0 (default) to 100: higher goes ahead of
+    /// conversations that waited longer.
+    pub priority: u8,
     /// Recorded outcomes.
     pub dispositions: Vec<DispositionView>,
     /// When it opened.
@@ -95,6 +98,7 @@ impl From<&Conversation> for ConversationView {
             snoozed_until: c.snoozed_until.map(time),
             alerts: c.alerts.iter().map(label).collect(),
             pending_transfer: c.pending_transfer.as_ref().map(ToString::to_string),
+            priority: c.conversation_priority,
             dispositions: c
                 .dispositions
                 .iter()
@@ -195,6 +199,60 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let conversation = visible(&state, &principal, &id).await?;
     Ok(HttpResponse::Ok().json(ConversationView::from(&conversation)))
+}
+
+/// Changes to a conversation.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"priority": 50}))]
+pub struct ConversationPatch {
+    /// Its own priority within its queue, 0 to 100: a waiting conversation takes its new
+    /// place in line at once, keeping its waiting since.
+    #[serde(default, deserialize_with = "crate::schema::lenient_int")]
+    #[schema(value_type = Option<u8>, minimum = 0, maximum = 100)]
+    pub priority: Option<i64>,
+}
+
+/// Changes a conversation's priority: its owner, a supervisor of its team, or the admin.
+#[utoipa::path(patch, path = "/v1/conversations/{id}", tag = "conversations",
+    params(("id" = String, Path, description = "The conversation")),
+    request_body = ConversationPatch,
+    responses(
+        (status = 200, description = "The conversation as it is now", body = ConversationView),
+        (status = 400, description = "Bad input (`invalid_value`: priority outside 0 to 100)", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: an agent who does not own it", body = ErrorBody),
+        (status = 404, description = "No such conversation (or another team's)", body = ErrorBody),
+        (status = 409, description = "`conversation_conflict`: closed", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
+    ))]
+pub async fn patch(
+    principal: Principal,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: ValidJson<ConversationPatch>,
+) -> Result<HttpResponse, ApiError> {
+    let conversation = visible(&state, &principal, &id).await?;
+    if let Some(priority) = body.0.priority {
+        let priority = u8::try_from(priority)
+            .ok()
+            .filter(|p| *p <= 100)
+            .ok_or_else(|| {
+                engine::domain::ValidationError::invalid("priority", "must be between 0 and 100")
+            })?;
+        // An agent changes its own conversations; a supervisor any of its team's.
+        let by = match &principal {
+            Principal::Agent(owner) if owner.agent.role != AgentRole::Supervisor => {
+                Some(owner.agent.id.clone())
+            }
+            _ => None,
+        };
+        state
+            .engine
+            .set_priority(&conversation.id, priority, by.as_ref())
+            .await?;
+    }
+    view(&state, &conversation.id).await
 }
 
 /// `?from=&limit=` of the thread.
@@ -731,7 +789,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/conversations/{id}")
             .route(web::get().to(get))
-            .default_service(method_not_allowed("GET")),
+            .route(web::patch().to(patch))
+            .default_service(method_not_allowed("GET, PATCH")),
     )
     .service(
         web::resource("/conversations/{id}/messages")

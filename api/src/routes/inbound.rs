@@ -38,6 +38,11 @@ pub struct InboundRequest {
     /// dropped.
     #[schema(min_length = 1, max_length = 128)]
     pub provider_message_id: Option<String>,
+    /// The conversation's own priority within its queue, 0 to 100: it opens with it, or an
+    /// open one takes it (higher goes ahead of conversations that waited longer).
+    #[serde(default, deserialize_with = "crate::schema::lenient_int")]
+    #[schema(value_type = Option<u8>, minimum = 0, maximum = 100)]
+    pub priority: Option<i64>,
 }
 
 /// The acknowledgement.
@@ -92,6 +97,14 @@ pub async fn inbound(
         )
         .into());
     }
+    let priority = request
+        .priority
+        .map(|p| {
+            u8::try_from(p).ok().filter(|p| *p <= 100).ok_or_else(|| {
+                engine::domain::ValidationError::invalid("priority", "must be between 0 and 100")
+            })
+        })
+        .transpose()?;
     // The engine stores it and applies STOP/START/HELP, as for every inbound path.
     let ack = state
         .engine
@@ -101,6 +114,7 @@ pub async fn inbound(
             body: request.body,
             media_urls: request.media_urls,
             provider_message_id: request.provider_message_id,
+            priority,
         })
         .await?;
     tracing::info!(conversation_id = %ack.conversation_id, duplicate = ack.duplicate, "inbound message stored");

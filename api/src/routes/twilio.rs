@@ -162,6 +162,7 @@ pub async fn inbound_sms(
         body: form.get("Body").unwrap_or_default().to_owned(),
         media_urls: form.media_urls()?,
         provider_message_id: Some(format!("twilio:{message_sid}")),
+        priority: None,
     };
     // The engine stores it and applies STOP/START/HELP, as for every inbound path.
     let ack = state.engine.receive(&number, message).await?;

@@ -187,8 +187,12 @@ pub struct Conversation {
     pub campaign: Name,
     /// The queue serving it.
     pub queue_id: QueueId,
-    /// Its priority in the queue.
+    /// Its queue's priority when it opened (agents of several queues serve the higher first).
     pub priority: u8,
+    /// Its own priority within the queue, 0 (default) to 100: raised, it goes ahead of the
+    /// conversations of its queue that waited longer.
+    #[serde(default)]
+    pub conversation_priority: u8,
     /// The queue's public minutes (0: never), as of the customer's last message.
     #[serde(default = "default_public_minutes")]
     pub public_minutes: u32,
@@ -281,6 +285,7 @@ impl Conversation {
             campaign,
             queue_id: queue_id.clone(),
             priority,
+            conversation_priority: 0,
             public_minutes,
             alert_thresholds: AlertThresholds::default(),
             pending_transfer: None,
@@ -378,6 +383,28 @@ impl Conversation {
                     .cloned(),
             )
             .collect()
+    }
+
+    /// Its place in priority in the waiting line: the queue's, then its own.
+    pub fn line_priority(&self) -> crate::routing::LinePriority {
+        crate::routing::line_priority(self.priority, self.conversation_priority)
+    }
+
+    /// Sets its own priority; a waiting conversation takes its new place in line at once
+    /// (keeping its waiting since).
+    pub fn set_priority(&mut self, priority: u8) -> Result<Vec<Followup>, ConversationError> {
+        if !self.is_open() {
+            return Err(ConversationError::Closed);
+        }
+        self.conversation_priority = priority;
+        let waiting = self.status == ConversationStatus::Queued || self.public;
+        Ok(match (waiting, self.waiting_since) {
+            (true, Some(since)) => vec![Followup::Enqueue {
+                queue: self.queue_id.clone(),
+                waiting_since: since,
+            }],
+            _ => Vec::new(),
+        })
     }
 
     /// The customer wrote at `at`. `public_minutes` is the queue's setting (0: never).

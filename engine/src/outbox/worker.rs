@@ -326,6 +326,7 @@ impl Worker {
                         body,
                         media_urls: Vec::new(),
                         provider_message_id: Some(format!("sim:{}", ulid::Ulid::new())),
+                        priority: None,
                     };
                     if let Err(e) = engine.inbound(message).await {
                         tracing::warn!(error = %e, "simulated customer reply not stored");

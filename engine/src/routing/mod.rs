@@ -30,3 +30,15 @@ pub use waiting::{WaitKey, WaitingLine};
 
 /// Milliseconds since the Unix epoch.
 pub type Millis = i64;
+
+/// A conversation's place in priority, higher served first: its queue's priority in the high
+/// byte (so an agent of several queues serves the higher-priority queue first), the
+/// conversation's own priority in the low byte (so a raised conversation goes ahead within its
+/// queue). Waiting since orders conversations of equal priority.
+pub type LinePriority = u16;
+
+/// The line priority of a conversation of a queue with `queue_priority` and its own
+/// `conversation_priority`.
+pub fn line_priority(queue_priority: u8, conversation_priority: u8) -> LinePriority {
+    (LinePriority::from(queue_priority) << 8) | LinePriority::from(conversation_priority)
+}

@@ -167,7 +167,7 @@ mod tests {
 
     #[test]
     fn freed_slot_serves_the_longest_waiting_across_queues() {
-        let key = |p: u8, since: i64, id: &str| WaitKey {
+        let key = |p: u16, since: i64, id: &str| WaitKey {
             priority: p,
             waiting_since: since,
             conversation: ConversationId::parse(id).unwrap(),

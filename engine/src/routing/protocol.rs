@@ -168,8 +168,8 @@ pub enum ToQueue {
     Enqueue {
         /// The conversation.
         conversation: ConversationId,
-        /// Its priority (the queue's, unless raised).
-        priority: u8,
+        /// Its line priority (the queue's, then its own).
+        priority: super::LinePriority,
         /// When the customer's oldest unanswered message arrived.
         waiting_since: Millis,
         /// Whom to offer it to first, or not at all.

@@ -289,6 +289,7 @@ impl QueueCore {
             // Being offered already: it keeps its earliest time and stays served.
             Some(out) => {
                 out.key.waiting_since = out.key.waiting_since.min(key.waiting_since);
+                out.key.priority = key.priority;
                 out.withdrawn = false;
             }
             None => self

@@ -278,7 +278,7 @@ impl World {
                 let fx = self.queues.get_mut(&queue_id(queue)).unwrap().handle(
                     ToQueue::Enqueue {
                         conversation,
-                        priority,
+                        priority: u16::from(priority),
                         waiting_since: now,
                         hint: EnqueueHint::None,
                     },
@@ -517,7 +517,7 @@ impl World {
         let fx = self.queues.get_mut(&queue).unwrap().handle(
             ToQueue::Enqueue {
                 conversation,
-                priority,
+                priority: priority.into(),
                 waiting_since: since,
                 hint,
             },

@@ -3,15 +3,15 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::Millis;
+use super::{LinePriority, Millis};
 use crate::domain::ConversationId;
 
 /// A conversation's place in line. Ordered so that the first key is served first: higher
 /// priority, then earlier `waiting_since`, then id (a stable tie-break).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct WaitKey {
-    /// Higher is served first.
-    pub priority: u8,
+    /// Higher is served first (see [`LinePriority`]).
+    pub priority: LinePriority,
     /// When the customer's oldest unanswered message arrived.
     pub waiting_since: Millis,
     /// The conversation.
@@ -56,7 +56,12 @@ impl WaitingLine {
 
     /// Puts a conversation in line. A conversation already in line keeps the earlier of its
     /// two `waiting_since` (so a re-queue never loses its place) and takes the new priority.
-    pub fn insert(&mut self, conversation: ConversationId, priority: u8, waiting_since: Millis) {
+    pub fn insert(
+        &mut self,
+        conversation: ConversationId,
+        priority: LinePriority,
+        waiting_since: Millis,
+    ) {
         let waiting_since = match self.keys.get(&conversation) {
             Some(old) => {
                 let since = old.waiting_since.min(waiting_since);
@@ -170,9 +175,9 @@ mod tests {
         /// Whatever the operations, the line lists each conversation once, in order, and its
         /// index agrees with its order.
         #[test]
-        fn waiting_line_stays_ordered_and_consistent(ops in proptest::collection::vec((0u32..20, 0u8..3, 0i64..1000, any::<bool>()), 1..200)) {
+        fn waiting_line_stays_ordered_and_consistent(ops in proptest::collection::vec((0u32..20, 0u16..3, 0i64..1000, any::<bool>()), 1..200)) {
             let mut line = WaitingLine::new();
-            let mut model: HashMap<ConversationId, (u8, i64)> = HashMap::new();
+            let mut model: HashMap<ConversationId, (u16, i64)> = HashMap::new();
             for (n, priority, since, insert) in ops {
                 if insert {
                     line.insert(cv(n), priority, since);

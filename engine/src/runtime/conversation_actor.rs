@@ -400,6 +400,10 @@ impl Handler<CustomerMessage> for ConversationActor {
             }
         };
         next.alert_thresholds = msg.routing.alerts;
+        if let Some(priority) = msg.message.priority {
+            // Before its followups go out: a new conversation enters the line at this priority.
+            next.conversation_priority = priority;
+        }
         next.record_message(Direction::Inbound, &msg.message.body, at);
         events.push((
             "message.received",
@@ -836,6 +840,37 @@ impl Handler<CloseOptedOut> for ConversationActor {
                 json!({"conversation_id": c.id, "reason": "opted_out"}),
             );
             Ok((followups, vec![event], Some(entry)))
+        }))
+    }
+}
+
+/// The conversation's own priority changes.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Option<Value>, EngineError>")]
+pub struct SetPriority {
+    /// 0 to 100.
+    pub priority: u8,
+    /// The owner setting it; `None` for a supervisor or the admin.
+    pub by: Option<AgentId>,
+}
+
+impl Handler<SetPriority> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
+
+    fn handle(&mut self, msg: SetPriority, _: &mut Context<Self>) -> Self::Result {
+        self.last_active = tokio::time::Instant::now();
+        AtomicResponse::new(self.transition(move |c, _| {
+            if let Some(agent) = &msg.by
+                && c.owner.as_ref() != Some(agent)
+            {
+                return Err(ConversationError::NotOwner(agent.clone()));
+            }
+            let followups = c.set_priority(msg.priority)?;
+            let event = (
+                "conversation.updated",
+                json!({"conversation_id": c.id, "priority": msg.priority}),
+            );
+            Ok((followups, vec![event], None))
         }))
     }
 }

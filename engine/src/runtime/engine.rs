@@ -15,8 +15,8 @@ use super::agent_actor::{
 };
 use super::conversation_actor::{
     AddDisposition, AddNote, AutomaticText, Claim, CloseOptedOut, Complete, ConversationActor,
-    GetConversation, MarkRead, Reply, Routing, Snooze, StartOutbound, TimerDue, Transfer,
-    TransferTarget,
+    GetConversation, MarkRead, Reply, Routing, SetPriority, Snooze, StartOutbound, TimerDue,
+    Transfer, TransferTarget,
 };
 use super::queue_actor::{
     AnswerOffer, GetQueueView, QueueActor, QueueMail, QueueView, TagCampaign,
@@ -172,6 +172,9 @@ pub struct InboundMessage {
     pub media_urls: Vec<String>,
     /// The provider's id, for deduplicating retries.
     pub provider_message_id: Option<String>,
+    /// The conversation's own priority (0 to 100), when the sender sets one: it opens with
+    /// it, or an open one takes it.
+    pub priority: Option<u8>,
 }
 
 /// An agent's text to a customer.
@@ -540,7 +543,7 @@ impl Engine {
             queue,
             QueueMail(ToQueue::Enqueue {
                 conversation: conversation.id.clone(),
-                priority: conversation.priority,
+                priority: conversation.line_priority(),
                 waiting_since,
                 hint,
             }),
@@ -1001,6 +1004,26 @@ impl Engine {
             Ok(_) | Err(EngineError::Conversation(ConversationError::Closed)) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    /// Sets a conversation's own priority (0 to 100): a waiting one takes its new place in
+    /// line at once, keeping its waiting since. `by` is the owner doing it; `None` for a
+    /// supervisor or the admin, who may set any conversation's.
+    pub async fn set_priority(
+        &self,
+        conversation: &ConversationId,
+        priority: u8,
+        by: Option<&AgentId>,
+    ) -> Result<(), EngineError> {
+        self.ask_conversation(
+            conversation,
+            SetPriority {
+                priority,
+                by: by.cloned(),
+            },
+        )
+        .await??;
+        Ok(())
     }
 
     /// Marks a conversation's customer messages read: all, or the first `through`.

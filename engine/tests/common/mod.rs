@@ -106,5 +106,6 @@ pub fn text(from: &str, provider_id: Option<&str>) -> InboundMessage {
         body: "hello".into(),
         media_urls: Vec::new(),
         provider_message_id: provider_id.map(str::to_owned),
+        priority: None,
     }
 }

@@ -1,8 +1,8 @@
 //! Routing faults found from outside, each driven through HTTP and the websocket against
 //! Redis: configuration edits reach routing without a restart, leaving `available` rescinds
 //! offers, longest-idle spreads work, transfers go straight to the named teammate, the
-//! missed-offer policy is the queue's, stale offers say why, and a snooze in the past is a
-//! validation error.
+//! missed-offer policy is the queue's, stale offers say why, a snooze in the past is a
+//! validation error, and a conversation's own priority puts it ahead in line.
 
 use std::time::{Duration, Instant};
 
@@ -471,4 +471,80 @@ async fn a_snooze_in_the_past_is_a_validation_error() {
     refused.expect_error(422, "snooze_in_past");
     assert_eq!(refused.body["details"]["field"], "until");
     owned_by(&app, &ann, &conversation, "ann").await;
+}
+
+#[tokio::test]
+async fn a_conversations_own_priority_puts_it_ahead_of_older_ones() {
+    let (app, [ann, bob, ..]) = floor().await;
+    app.post(
+        "/v1/agents",
+        json!({"id": "sue", "name": "Sue", "team_ids": ["support"], "role": "supervisor"}),
+    )
+    .await
+    .expect_status(201);
+    let sue = app.issue_token("sue").await;
+    app.patch("/v1/agents/ann", json!({"capacity": 1}))
+        .await
+        .expect_status(200);
+    let oldest = text(&app, "+15550001111").await;
+    let raised = text(&app, "+15550002222").await;
+    // An urgent one arrives with its priority from the provider's side.
+    let urgent = app
+        .post(
+            "/v1/inbound",
+            json!({"from": "+15550003333", "to": "+15550102000", "body": "Urgent", "priority": 90}),
+        )
+        .await;
+    urgent.expect_status(200);
+    let urgent = urgent.body["conversation_id"].as_str().unwrap().to_owned();
+    let path = format!("/v1/conversations/{raised}");
+    // An agent who does not own it may not; a supervisor of the team may.
+    call(
+        &app,
+        &bob,
+        Method::PATCH,
+        &path,
+        Some(json!({"priority": 50})),
+    )
+    .await
+    .expect_error(403, "forbidden");
+    call(
+        &app,
+        &sue,
+        Method::PATCH,
+        &path,
+        Some(json!({"priority": 101})),
+    )
+    .await
+    .expect_error(400, "invalid_value");
+    let patched = call(
+        &app,
+        &sue,
+        Method::PATCH,
+        &path,
+        Some(json!({"priority": 50})),
+    )
+    .await;
+    patched.expect_status(200);
+    assert_eq!(patched.body["priority"], 50);
+    let before = patched.body["waiting_since"].clone();
+
+    // Served by priority, then by waiting since: urgent, raised, oldest.
+    ready(&app, &ann, "ann").await;
+    let mut served = Vec::new();
+    for _ in 0..3 {
+        let offer = wait_offers(&app, &ann, "ann", 1).await.remove(0);
+        served.push(offer.1.clone());
+        answer(&app, &ann, &offer.0, "accept")
+            .await
+            .expect_status(204);
+        owned_by(&app, &ann, &offer.1, "ann").await;
+        app.dispose_and_complete(&ann, &offer.1, "resolved").await;
+    }
+    assert_eq!(served, [urgent, raised.clone(), oldest]);
+    let after = call(&app, &ann, Method::GET, &path, None).await;
+    assert_eq!(
+        after.body["waiting_since"], before,
+        "its place in time is kept"
+    );
 }
