@@ -34,7 +34,7 @@ use crate::routes::{
                 paths(health::healthz, health::readyz, metrics::metrics, inbound::inbound,
                 work::set_presence, work::get_presence, work::set_queues, work::accept, work::reject, work::queue_stats,
         conversations::get, conversations::patch, conversations::thread, conversations::claim, conversations::reply, conversations::note,
-        conversations::disposition, conversations::snooze, conversations::transfer, conversations::complete, agents::issue_token, agents::list_tokens, agents::revoke_token, crate::live::connect,
+        conversations::disposition, conversations::snooze, conversations::transfer, conversations::subscribe, conversations::unsubscribe, conversations::complete, agents::issue_token, agents::list_tokens, agents::revoke_token, crate::live::connect,
         conversations::read, conversation_list::list, contacts::get, contacts::patch, contacts::history, quick_replies::list, chat::send, chat::thread, outbound::start, sms::segments, twilio::inbound_sms, twilio::status_callback,
         me::me, me::queue_dispositions, me::outbound_templates, me::teammates),
             components(schemas(ErrorBody, inbound::InboundRequest, inbound::InboundResponse,

@@ -653,18 +653,24 @@ pub async fn snooze(
     .await
 }
 
-/// Transfer to an agent or a queue, cold or warm.
+/// Transfer to an agent or a queue, cold or warm. The owner transfers its own; a supervisor
+/// of the conversation's team reassigns any of them (an owned one as its owner would; a
+/// waiting one straight to an agent, cold). A transfer to an agent is offered to that agent
+/// directly (no login to the queue needed), with the queue's offer timeout: declined or
+/// expired, a cold one goes back to the queue (not to the sender first) and a warm one stays
+/// with its owner (`transfer.declined`).
 #[utoipa::path(post, path = "/v1/conversations/{id}/transfer", tag = "conversations",
     params(("id" = String, Path, description = "The conversation")),
     request_body = TransferRequest,
     responses(
         (status = 200, description = "The conversation after the change", body = ConversationView),
-        (status = 201, description = "The new thread entry (replies and notes)", body = Object),
         (status = 400, description = "Bad input", body = ErrorBody),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: not the owner, or not an agent token", body = ErrorBody),
-        (status = 404, description = "No such conversation (or another team's)", body = ErrorBody),
-        (status = 409, description = "`conversation_conflict` or `disposition_required`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the owner (nor a supervisor of its team), or not an agent token", body = ErrorBody),
+        (status = 404, description = "No such conversation, queue or agent (or another team's)", body = ErrorBody),
+        (status = 409, description = "`conversation_conflict`: not in a state to transfer; `agent_unavailable`: the target agent is offline, away or at capacity (`details.reason`)", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
+        (status = 422, description = "`invalid_transfer_target`: the target is the owner, or outside the queue's team (`details.reason`)", body = ErrorBody),
     ))]
 pub async fn transfer(
     principal: Principal,
@@ -704,11 +710,69 @@ pub async fn transfer(
     };
     let note = optional_note(request.note)?;
     transfer_target_visible(&state, &principal, &target).await?;
+    let conversation = visible(&state, &principal, &id).await?;
+    let agent = actor(&principal)?;
+    let supervises =
+        matches!(&principal, Principal::Agent(owner) if owner.agent.role == AgentRole::Supervisor);
+    if supervises && conversation.owner.as_ref() != Some(&agent) {
+        state
+            .engine
+            .reassign(&agent, &conversation.id, target, warm, note)
+            .await?;
+    } else {
+        state
+            .engine
+            .transfer(&agent, &conversation.id, target, warm, note)
+            .await?;
+    }
+    view(&state, &conversation.id).await
+}
+
+/// Follow a conversation of the team (CallTools' "join"): the caller is listed among its
+/// `subscribers` and may then reply to the customer, add notes and record dispositions beside
+/// the owner; only the owner completes, snoozes or transfers it. (Every teammate's socket
+/// already receives the conversation's events, alerts included.) Replying subscribes too.
+#[utoipa::path(post, path = "/v1/conversations/{id}/subscribe", tag = "conversations",
+    params(("id" = String, Path, description = "The conversation")),
+    request_body(content = Option<EmptyRequest>, description = "Optional: no body, or `{}`"),
+    responses(
+        (status = 200, description = "The conversation, with the caller among its `subscribers`", body = ConversationView),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not an agent token", body = ErrorBody),
+        (status = 404, description = "No such conversation (or another team's)", body = ErrorBody),
+        (status = 409, description = "`conversation_conflict`: closed", body = ErrorBody),
+    ))]
+pub async fn subscribe(
+    principal: Principal,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    _: crate::extract::OptionalJson<EmptyRequest>,
+) -> Result<HttpResponse, ApiError> {
     act(principal, &state, &id, async |engine, agent, c| {
-        engine
-            .transfer(&agent, &c, target, warm, note)
-            .await
-            .map(|()| None)
+        engine.subscribe(&agent, &c, true).await.map(|()| None)
+    })
+    .await
+}
+
+/// Stop following a conversation.
+#[utoipa::path(post, path = "/v1/conversations/{id}/unsubscribe", tag = "conversations",
+    params(("id" = String, Path, description = "The conversation")),
+    request_body(content = Option<EmptyRequest>, description = "Optional: no body, or `{}`"),
+    responses(
+        (status = 200, description = "The conversation, without the caller among its `subscribers`", body = ConversationView),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not an agent token", body = ErrorBody),
+        (status = 404, description = "No such conversation (or another team's)", body = ErrorBody),
+        (status = 409, description = "`conversation_conflict`: closed", body = ErrorBody),
+    ))]
+pub async fn unsubscribe(
+    principal: Principal,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    _: crate::extract::OptionalJson<EmptyRequest>,
+) -> Result<HttpResponse, ApiError> {
+    act(principal, &state, &id, async |engine, agent, c| {
+        engine.subscribe(&agent, &c, false).await.map(|()| None)
     })
     .await
 }
@@ -804,5 +868,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(post_only("dispositions", web::post().to(disposition)))
     .service(post_only("snooze", web::post().to(snooze)))
     .service(post_only("transfer", web::post().to(transfer)))
+    .service(post_only("subscribe", web::post().to(subscribe)))
+    .service(post_only("unsubscribe", web::post().to(unsubscribe)))
     .service(post_only("complete", web::post().to(complete)));
 }

@@ -656,6 +656,50 @@ impl Conversation {
         Ok(out)
     }
 
+    /// A supervisor hands a waiting conversation to `agent`: offered straight to the agent
+    /// (no login to the queue needed); if the agent declines or lets the offer expire, it
+    /// waits in line as before, with its place.
+    pub fn offer_to(
+        &mut self,
+        agent: &AgentId,
+        now: Millis,
+    ) -> Result<Vec<Followup>, ConversationError> {
+        if !self.is_open() {
+            return Err(ConversationError::Closed);
+        }
+        if self.status != ConversationStatus::Queued {
+            return Err(match &self.owner {
+                Some(owner) => ConversationError::AlreadyOwned(owner.clone()),
+                None => ConversationError::NotOwned,
+            });
+        }
+        Ok(vec![Followup::OfferDirect {
+            agent: agent.clone(),
+            queue: self.queue_id.clone(),
+            waiting_since: self.waiting_since.unwrap_or(now),
+            warm: false,
+            sender: None,
+        }])
+    }
+
+    /// A teammate follows the conversation (or stops): subscribers see its messages beside
+    /// the owner and may reply, note and record dispositions; only the owner completes,
+    /// snoozes or transfers it. Returns whether anything changed.
+    pub fn subscribe(&mut self, agent: &AgentId, on: bool) -> Result<bool, ConversationError> {
+        if !self.is_open() {
+            return Err(ConversationError::Closed);
+        }
+        if self.owner.as_ref() == Some(agent) {
+            // The owner sees it anyway.
+            return Ok(false);
+        }
+        Ok(if on {
+            self.subscribers.insert(agent.clone())
+        } else {
+            self.subscribers.remove(agent)
+        })
+    }
+
     /// The target of a warm transfer declined it (or let it expire): the owner keeps it.
     /// Returns whether a transfer to `agent` was pending.
     pub fn transfer_declined(&mut self, agent: &AgentId) -> bool {

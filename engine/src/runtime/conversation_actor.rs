@@ -1006,6 +1006,8 @@ pub struct Transfer {
     pub warm: bool,
     /// A note for the target, kept in the thread.
     pub note: Option<String>,
+    /// The supervisor doing it for the owner, if not the owner.
+    pub by: Option<AgentId>,
 }
 
 impl Handler<Transfer> for ConversationActor {
@@ -1037,6 +1039,7 @@ impl Handler<Transfer> for ConversationActor {
                 "direction": "system",
                 "kind": "transfer",
                 "from_agent_id": msg.agent,
+                "by_agent_id": msg.by,
                 "to": target,
                 "note": msg.note,
                 "at": now,
@@ -1046,6 +1049,74 @@ impl Handler<Transfer> for ConversationActor {
                 json!({"conversation_id": c.id, "transferred": entry}),
             );
             Ok((followups, vec![event], Some(entry)))
+        }))
+    }
+}
+
+/// A supervisor offers a waiting conversation straight to an agent.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Option<Value>, EngineError>")]
+pub struct OfferTo {
+    /// The agent.
+    pub agent: AgentId,
+    /// The supervisor.
+    pub by: AgentId,
+    /// A note for the agent, kept in the thread.
+    pub note: Option<String>,
+}
+
+impl Handler<OfferTo> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
+
+    fn handle(&mut self, msg: OfferTo, _: &mut Context<Self>) -> Self::Result {
+        self.last_active = tokio::time::Instant::now();
+        AtomicResponse::new(self.transition(move |c, now| {
+            let followups = c.offer_to(&msg.agent, now)?;
+            let entry = json!({
+                "id": ulid::Ulid::new().to_string().to_lowercase(),
+                "direction": "system",
+                "kind": "transfer",
+                "from_agent_id": null,
+                "by_agent_id": msg.by,
+                "to": {"agent_id": msg.agent},
+                "note": msg.note,
+                "at": now,
+            });
+            let event = (
+                "conversation.updated",
+                json!({"conversation_id": c.id, "transferred": entry}),
+            );
+            Ok((followups, vec![event], Some(entry)))
+        }))
+    }
+}
+
+/// A teammate subscribes to the conversation, or unsubscribes.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Option<Value>, EngineError>")]
+pub struct Subscribe {
+    /// The teammate.
+    pub agent: AgentId,
+    /// Subscribe (`true`) or unsubscribe.
+    pub on: bool,
+}
+
+impl Handler<Subscribe> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
+
+    fn handle(&mut self, msg: Subscribe, _: &mut Context<Self>) -> Self::Result {
+        self.last_active = tokio::time::Instant::now();
+        AtomicResponse::new(self.transition(move |c, _| {
+            let changed = c.subscribe(&msg.agent, msg.on)?;
+            let events = if changed {
+                vec![(
+                    "conversation.updated",
+                    json!({"conversation_id": c.id, "agent_id": msg.agent, "subscribed": msg.on, "subscribers": c.subscribers}),
+                )]
+            } else {
+                Vec::new()
+            };
+            Ok((Vec::new(), events, None))
         }))
     }
 }

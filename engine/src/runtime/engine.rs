@@ -16,7 +16,6 @@ use super::agent_actor::{
 use super::conversation_actor::{
     AddDisposition, AddNote, AutomaticText, Claim, CloseOptedOut, Complete, ConversationActor,
     GetConversation, MarkRead, Reply, Routing, SetPriority, Snooze, StartOutbound, TimerDue,
-    Transfer, TransferTarget,
 };
 use super::queue_actor::{
     AnswerOffer, GetQueueView, QueueActor, QueueMail, QueueView, TagCampaign,
@@ -683,7 +682,7 @@ impl Engine {
             .clone()
     }
 
-    async fn ensure_queue(&self, id: &QueueId) -> Result<Addr<QueueActor>, EngineError> {
+    pub(super) async fn ensure_queue(&self, id: &QueueId) -> Result<Addr<QueueActor>, EngineError> {
         if let Some(addr) = self.queue_addr(id) {
             return Ok(addr);
         }
@@ -1194,90 +1193,6 @@ impl Engine {
             agent_addr.do_send(ReleaseConversation(conversation.clone()));
         }
         claimed.map(|_| ())
-    }
-
-    /// The owner transfers a conversation to an agent or a queue (which must exist). Cold,
-    /// it leaves the owner at once; warm (agents only), the owner keeps it until the target
-    /// accepts, and nothing changes if the target declines.
-    pub async fn transfer(
-        &self,
-        agent: &AgentId,
-        conversation: &ConversationId,
-        target: TransferTarget,
-        warm: bool,
-        note: Option<String>,
-    ) -> Result<(), EngineError> {
-        match &target {
-            TransferTarget::Agent(to) => {
-                let target = self.inner.catalog.get::<Agent>(to.as_str()).await?.resource;
-                self.check_transfer_target(agent, conversation, &target)
-                    .await?;
-            }
-            TransferTarget::Queue(to) => {
-                self.ensure_queue(to).await?;
-            }
-            TransferTarget::AgentInQueue(agent, queue) => {
-                self.inner.catalog.get::<Agent>(agent.as_str()).await?;
-                self.ensure_queue(queue).await?;
-            }
-        }
-        self.ask_conversation(
-            conversation,
-            Transfer {
-                agent: agent.clone(),
-                target,
-                warm,
-                note,
-            },
-        )
-        .await??;
-        Ok(())
-    }
-
-    /// Refuses a transfer to `target` that could not be offered: the owner itself, an agent
-    /// outside the queue's team, or one that is not available or has no free slot. Only
-    /// checked for the owner's own transfers: anyone else is refused by the conversation.
-    async fn check_transfer_target(
-        &self,
-        owner: &AgentId,
-        conversation: &ConversationId,
-        target: &Agent,
-    ) -> Result<(), EngineError> {
-        let current = self.conversation(conversation).await?;
-        if current.owner.as_ref() != Some(owner)
-            || current.status != crate::conversation::ConversationStatus::Owned
-        {
-            return Ok(());
-        }
-        let refuse = |reason| EngineError::InvalidTransferTarget {
-            agent: target.id.clone(),
-            reason,
-        };
-        if &target.id == owner {
-            return Err(refuse(TargetRefusal::Owner));
-        }
-        let queue = self
-            .inner
-            .catalog
-            .get::<Queue>(current.queue_id.as_str())
-            .await?
-            .resource;
-        if !target.team_ids.contains(&queue.team_id) {
-            return Err(refuse(TargetRefusal::NotInTeam));
-        }
-        let state = self.agent_snapshot(&target.id).await?;
-        let busy = |reason| EngineError::AgentUnavailable {
-            agent: target.id.clone(),
-            reason,
-        };
-        match state.presence {
-            Presence::Offline => Err(busy(TargetRefusal::Offline)),
-            Presence::Away => Err(busy(TargetRefusal::Away)),
-            Presence::Available if state.load >= state.capacity => {
-                Err(busy(TargetRefusal::AtCapacity))
-            }
-            Presence::Available => Ok(()),
-        }
     }
 
     /// A conversation's state.

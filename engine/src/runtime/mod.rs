@@ -16,6 +16,7 @@ mod engine;
 mod inbound;
 mod queue_actor;
 mod reconfigure;
+mod transfers;
 
 pub use clock::Clock;
 pub use conversation_actor::TransferTarget;

@@ -548,3 +548,105 @@ async fn a_conversations_own_priority_puts_it_ahead_of_older_ones() {
         "its place in time is kept"
     );
 }
+
+#[tokio::test]
+async fn teammates_subscribe_and_supervisors_reassign() {
+    let (app, [ann, bob, cat, _]) = floor().await;
+    app.post(
+        "/v1/agents",
+        json!({"id": "sue", "name": "Sue", "team_ids": ["support"], "role": "supervisor"}),
+    )
+    .await
+    .expect_status(201);
+    let sue = app.issue_token("sue").await;
+    ready(&app, &ann, "ann").await;
+    let conversation = text(&app, "+15550001111").await;
+    let offer = wait_offers(&app, &ann, "ann", 1).await[0].0.clone();
+    answer(&app, &ann, &offer, "accept")
+        .await
+        .expect_status(204);
+    owned_by(&app, &ann, &conversation, "ann").await;
+    let at = |action: &str| format!("/v1/conversations/{conversation}/{action}");
+
+    // Bob follows it: he may reply, not complete; unsubscribed, he may not reply.
+    let followed = call(&app, &bob, Method::POST, &at("subscribe"), None).await;
+    followed.expect_status(200);
+    assert_eq!(followed.body["subscribers"], json!(["bob"]));
+    call(
+        &app,
+        &bob,
+        Method::POST,
+        &at("messages"),
+        Some(json!({"body": "Bob here, helping Ann"})),
+    )
+    .await
+    .expect_status(201);
+    call(&app, &bob, Method::POST, &at("complete"), None)
+        .await
+        .expect_error(403, "forbidden");
+    let left = call(&app, &bob, Method::POST, &at("unsubscribe"), None).await;
+    left.expect_status(200);
+    assert_eq!(left.body["subscribers"], json!([]));
+    call(
+        &app,
+        &bob,
+        Method::POST,
+        &at("messages"),
+        Some(json!({"body": "Again"})),
+    )
+    .await
+    .expect_error(403, "forbidden");
+
+    // Sue, their supervisor, moves Ann's conversation to Cat (available, logged in nowhere).
+    presence(&app, &cat, "cat", "available").await;
+    call(
+        &app,
+        &bob,
+        Method::POST,
+        &at("transfer"),
+        Some(json!({"to_agent": "cat"})),
+    )
+    .await
+    .expect_error(403, "forbidden");
+    call(
+        &app,
+        &sue,
+        Method::POST,
+        &at("transfer"),
+        Some(json!({"to_agent": "cat"})),
+    )
+    .await
+    .expect_status(200);
+    let cat_offer = wait_offers(&app, &cat, "cat", 1).await;
+    assert_eq!(cat_offer[0].1, conversation);
+    answer(&app, &cat, &cat_offer[0].0, "accept")
+        .await
+        .expect_status(204);
+    owned_by(&app, &cat, &conversation, "cat").await;
+    let thread = call(&app, &sue, Method::GET, &at("messages"), None).await;
+    let moved = thread.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "transfer")
+        .unwrap()
+        .clone();
+    assert_eq!(moved["by_agent_id"], "sue");
+    assert_eq!(moved["from_agent_id"], "ann");
+
+    // A waiting conversation: Sue hands it straight to Bob, who is not logged in.
+    presence(&app, &ann, "ann", "away").await;
+    let waiting = text(&app, "+15550002222").await;
+    presence(&app, &bob, "bob", "available").await;
+    call(
+        &app,
+        &sue,
+        Method::POST,
+        &format!("/v1/conversations/{waiting}/transfer"),
+        Some(json!({"to_agent": "bob"})),
+    )
+    .await
+    .expect_status(200);
+    let bob_offer = wait_offers(&app, &bob, "bob", 1).await;
+    assert_eq!(bob_offer[0].1, waiting);
+}
