@@ -39,7 +39,7 @@ use crate::routes::{
         me::me, me::queue_dispositions, me::outbound_templates, me::teammates),
             components(schemas(ErrorBody, inbound::InboundRequest, inbound::InboundResponse,
                 work::PresenceRequest, work::QueuesRequest, work::AgentStateView, work::OfferView, work::QueueStatsView,
-        conversations::ConversationView, conversations::ConversationPatch, conversations::DispositionView, conversations::TextRequest,
+        conversations::ConversationView, conversations::ConversationPatch, conversations::RecordedDisposition, conversations::TextRequest,
         conversations::ReplyRequest, conversations::ReadRequest, conversations::EmptyRequest, conversation_list::ConversationPage, conversation_list::ConversationRow,
         conversation_list::LastMessageView, engine::directory::View, contacts::ContactView, contacts::ContactPatchRequest,
         quick_replies::QuickReplyView, quick_replies::QuickReplyList, chat::ChatRequest, chat::ChatThread, outbound::StartRequest, outbound::StartedView, sms::SegmentsRequest, sms::SegmentsView, twilio::TwilioSmsForm, twilio::TwilioStatusForm, crate::routes::provider_accounts::SimulatorInput,
@@ -175,6 +175,7 @@ fn close_request_schemas(doc: OpenApi) -> serde_json::Value {
         ]],
     );
     add_idempotency_header(&mut value);
+    add_unsupported_media_type(&mut value);
     describe_agent_view(&mut value);
     hide_secrets(&mut value);
     // A Twilio account needs its credentials, and takes no simulator settings.
@@ -391,6 +392,38 @@ fn describe_agent_view(doc: &mut serde_json::Value) {
             "description": "`forbidden`: a teammate's agent view",
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
         }));
+    }
+}
+
+/// Every operation with a JSON request body answers 415 `unsupported_media_type` to a body of
+/// another content type: say so on each, so that clients generated from the document know it.
+fn add_unsupported_media_type(doc: &mut serde_json::Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else {
+        return;
+    };
+    for item in paths.values_mut() {
+        let Some(operations) = item.as_object_mut() else {
+            continue;
+        };
+        for operation in operations.values_mut() {
+            let takes_json = operation
+                .pointer("/requestBody/content/application~1json")
+                .is_some();
+            if !takes_json {
+                continue;
+            }
+            if let Some(responses) = operation
+                .get_mut("responses")
+                .and_then(|r| r.as_object_mut())
+            {
+                responses.entry("415").or_insert_with(|| {
+                    serde_json::json!({
+                        "description": "`unsupported_media_type`: the body is not `application/json`",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+                    })
+                });
+            }
+        }
     }
 }
 

@@ -228,3 +228,25 @@ mod tests {
         }
     }
 }
+
+/// A nested object of a request body. serde's derived structs also take a JSON array (their
+/// fields by position); a request's objects are objects, and `"alerts": [null, null]` is a
+/// client bug to point out (`invalid_type`), not to read as two absent fields.
+#[derive(Debug)]
+pub struct Obj<T>(pub T);
+
+impl<T> std::ops::Deref for Obj<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<'de, T: serde::de::DeserializeOwned> serde::Deserialize<'de> for Obj<T> {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        let fields = serde_json::Map::<String, serde_json::Value>::deserialize(de)?;
+        T::deserialize(serde_json::Value::Object(fields))
+            .map(Obj)
+            .map_err(serde::de::Error::custom)
+    }
+}

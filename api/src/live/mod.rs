@@ -43,9 +43,10 @@ impl Live {
     }
 }
 
-/// The query of `GET /v1/ws`.
+/// The query of `GET /v1/ws`. Unknown parameters are ignored: browsers' websocket libraries
+/// and proxies add their own (cache busters, transport hints), and refusing them would break
+/// connections for nothing.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct WsQuery {
     /// The token, for clients that cannot set headers (browsers); `Authorization: Bearer`
@@ -69,9 +70,10 @@ pub async fn connect(
     body: web::Payload,
     state: web::Data<AppState>,
     live: web::Data<Live>,
-    query: web::Query<WsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
+    // Read here rather than by an extractor, whose refusal would be plain text: a bad query
+    // answers the API's JSON error like any other.
+    let query: WsQuery = crate::extract::serde_urlencoded_from(req.query_string())?;
     // Cloned out first: the extensions must not stay borrowed across the await below.
     let authenticated = req.extensions().get::<Principal>().cloned();
     let (principal, token) = match authenticated {

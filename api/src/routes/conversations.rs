@@ -24,7 +24,7 @@ pub const MAX_TEXT_CHARS: usize = 1600;
 
 /// One recorded disposition.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct DispositionView {
+pub struct RecordedDisposition {
     /// The code.
     pub code: String,
     /// The agent's note.
@@ -68,7 +68,7 @@ pub struct ConversationView {
     /// conversations that waited longer.
     pub priority: u8,
     /// Recorded outcomes.
-    pub dispositions: Vec<DispositionView>,
+    pub dispositions: Vec<RecordedDisposition>,
     /// When it opened.
     pub created_at: DateTime<Utc>,
     /// When it closed.
@@ -102,7 +102,7 @@ impl From<&Conversation> for ConversationView {
             dispositions: c
                 .dispositions
                 .iter()
-                .map(|d| DispositionView {
+                .map(|d| RecordedDisposition {
                     code: d.code.to_string(),
                     note: d.note.clone(),
                     agent_id: d.agent.to_string(),

@@ -31,9 +31,15 @@ use crate::error::{ApiError, ErrorCode};
 
 /// Mounts every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz))
-        .route("/metrics", web::get().to(metrics::metrics))
+    // Known paths answer an unsupported method with 405 and `Allow`, not 404.
+    let get_only = |path: &str, route: actix_web::Route| {
+        web::resource(path)
+            .route(route)
+            .default_service(crud::method_not_allowed("GET"))
+    };
+    cfg.service(get_only("/healthz", web::get().to(health::healthz)))
+        .service(get_only("/readyz", web::get().to(health::readyz)))
+        .service(get_only("/metrics", web::get().to(metrics::metrics)))
         .configure(twilio::configure)
         .service(
             web::scope("/v1")

@@ -103,7 +103,8 @@ pub struct CreateProviderAccount {
     pub base_url: Option<String>,
     /// A simulator's behaviour (delivery delay, failure and reply shares); only for
     /// `simulator`.
-    pub simulator: Option<SimulatorInput>,
+    #[schema(value_type = Option<SimulatorInput>)]
+    pub simulator: Option<crate::schema::Obj<SimulatorInput>>,
 }
 
 /// Changes to a provider account; `null` clears `base_url`.
@@ -125,8 +126,8 @@ pub struct PatchProviderAccount {
     pub base_url: Option<Option<String>>,
     /// New simulator settings, or `null` for the defaults.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(nullable)]
-    pub simulator: Option<Option<SimulatorInput>>,
+    #[schema(nullable, value_type = Option<SimulatorInput>)]
+    pub simulator: Option<Option<crate::schema::Obj<SimulatorInput>>>,
 }
 
 impl ResourceApi for ProviderAccount {
@@ -147,11 +148,7 @@ impl ResourceApi for ProviderAccount {
             account_sid: input.account_sid,
             auth_token: input.auth_token,
             base_url: input.base_url,
-            simulator: input
-                .simulator
-                .as_ref()
-                .map(SimulatorInput::settings)
-                .transpose()?,
+            simulator: input.simulator.as_ref().map(|s| s.settings()).transpose()?,
         };
         account.validate()?;
         Ok(account)
@@ -171,10 +168,7 @@ impl ResourceApi for ProviderAccount {
             self.base_url = url.clone();
         }
         if let Some(settings) = &input.simulator {
-            self.simulator = settings
-                .as_ref()
-                .map(SimulatorInput::settings)
-                .transpose()?;
+            self.simulator = settings.as_ref().map(|s| s.settings()).transpose()?;
         }
         self.validate()?;
         Ok(self)

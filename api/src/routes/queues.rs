@@ -63,7 +63,8 @@ pub struct CreateQueue {
     #[schema(value_type = Option<PublicMinutes>)]
     pub public_minutes: Option<i64>,
     /// Alert thresholds.
-    pub alerts: Option<AlertsInput>,
+    #[schema(value_type = Option<AlertsInput>)]
+    pub alerts: Option<crate::schema::Obj<AlertsInput>>,
     /// Whether completing needs a disposition (default true).
     pub disposition_required: Option<bool>,
     /// 0 to 100, higher served first (default 0).
@@ -98,7 +99,8 @@ pub struct PatchQueue {
     #[schema(value_type = Option<PublicMinutes>)]
     pub public_minutes: Option<i64>,
     /// Alert thresholds; absent ones stay.
-    pub alerts: Option<AlertsInput>,
+    #[schema(value_type = Option<AlertsInput>)]
+    pub alerts: Option<crate::schema::Obj<AlertsInput>>,
     /// Whether completing needs a disposition.
     pub disposition_required: Option<bool>,
     /// Priority.
@@ -139,6 +141,7 @@ impl ResourceApi for Queue {
                 .unwrap_or_default(),
             alerts: input
                 .alerts
+                .map(|a| a.0)
                 .unwrap_or_default()
                 .apply(QueueAlerts::default())?,
             disposition_required: input.disposition_required.unwrap_or(true),

@@ -515,3 +515,56 @@ async fn bad_list_queries_are_refused() {
         .await
         .expect_error(400, "invalid_cursor");
 }
+
+/// What an OpenAPI fuzzer found: the document and the answers now agree.
+#[tokio::test]
+async fn contract_corners_found_by_fuzzing_hold() {
+    let app = populated().await;
+    // A nested object given as an array is a wrong type, not two absent fields.
+    app.patch("/v1/queues/inbound", json!({"alerts": [null, null]}))
+        .await
+        .expect_error(400, "invalid_type");
+    let queue = app.get("/v1/queues/inbound").await;
+    assert_eq!(queue.body["alerts"]["unclaimed_secs"], 300);
+    // Known operational paths answer a wrong method with 405 and Allow.
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        let answer = app.request(Method::POST, path, None, None).await;
+        answer.expect_error(405, "method_not_allowed");
+        assert_eq!(answer.allow.as_deref(), Some("GET"), "{path}");
+    }
+    // The websocket route answers a bad query in JSON, and ignores parameters it does not
+    // know (a plain GET is then refused only for not being a handshake).
+    let bad = app
+        .request(Method::GET, "/v1/ws?token=x&after=soon", None, None)
+        .await;
+    bad.expect_error(400, "invalid_query");
+    let ignored = app
+        .request(
+            Method::GET,
+            &format!("/v1/ws?token={}&cachebust=1", harness::ADMIN_TOKEN),
+            None,
+            None,
+        )
+        .await;
+    ignored.expect_error(400, "websocket_required");
+    // The document: recorded dispositions have their own schema, and every JSON body may
+    // be answered 415.
+    let doc = app.get("/openapi.json").await.body;
+    assert_eq!(
+        doc["components"]["schemas"]["ConversationView"]["properties"]["dispositions"]["items"]["$ref"],
+        "#/components/schemas/RecordedDisposition"
+    );
+    let mut without_415 = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if op
+                .pointer("/requestBody/content/application~1json")
+                .is_some()
+                && op["responses"].get("415").is_none()
+            {
+                without_415.push(format!("{method} {path}"));
+            }
+        }
+    }
+    assert!(without_415.is_empty(), "{without_415:?}");
+}
