@@ -50,11 +50,15 @@ fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
             format!("the body is not valid JSON: {message}"),
         ),
         serde_json::error::Category::Data if message.starts_with("unknown field") => {
-            // The path already ends at the unknown key.
+            // The path usually ends at the unknown key already; inside a nested object read
+            // on its own (`schema::Obj`) it ends at the object.
+            let name = quoted.unwrap_or_default();
             let field = if path == "." {
-                quoted.unwrap_or_default()
-            } else {
+                name
+            } else if path.ends_with(&name) {
                 path
+            } else {
+                format!("{path}.{name}")
             };
             ApiError::new(ErrorCode::UnknownField, format!("{field}: {message}"))
                 .with_details(json!({"field": field}))

@@ -396,7 +396,8 @@ fn describe_agent_view(doc: &mut serde_json::Value) {
 }
 
 /// Every operation with a JSON request body answers 415 `unsupported_media_type` to a body of
-/// another content type: say so on each, so that clients generated from the document know it.
+/// another content type, and 413 `payload_too_large` to one over the limit: say so on each,
+/// so that clients generated from the document know it.
 fn add_unsupported_media_type(doc: &mut serde_json::Value) {
     let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else {
         return;
@@ -416,11 +417,17 @@ fn add_unsupported_media_type(doc: &mut serde_json::Value) {
                 .get_mut("responses")
                 .and_then(|r| r.as_object_mut())
             {
-                responses.entry("415").or_insert_with(|| {
+                let error = |description: &str| {
                     serde_json::json!({
-                        "description": "`unsupported_media_type`: the body is not `application/json`",
+                        "description": description,
                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
                     })
+                };
+                responses.entry("415").or_insert_with(|| {
+                    error("`unsupported_media_type`: the body is not `application/json`")
+                });
+                responses.entry("413").or_insert_with(|| {
+                    error("`payload_too_large`: the body is over the route's limit (64 KiB)")
                 });
             }
         }

@@ -11,6 +11,7 @@ use serde_json::Value;
 pub use testkit::{RedisServer, shared_redis_url, unique_prefix};
 pub use ws::WsClient;
 
+pub mod contract;
 pub mod fake_twilio;
 pub mod process;
 mod ws;
@@ -148,6 +149,8 @@ impl TestApp {
         token: Option<&str>,
         body: Option<&Value>,
     ) -> Answer {
+        let method_name = method.as_str().to_owned();
+        let method_name = method_name.as_str();
         let mut request = self
             .client
             .request(method, format!("{}{path}", self.address));
@@ -158,7 +161,9 @@ impl TestApp {
             request = request.json(body);
         }
         let response = request.send().await.expect("request sent");
-        Self::answer(response).await
+        let answer = Self::answer(response).await;
+        contract::conform(method_name, path, answer.status.as_u16(), &answer.body);
+        answer
     }
 
     /// Sends raw bytes with a content type, as the admin.
@@ -169,6 +174,7 @@ impl TestApp {
         content_type: &str,
         body: &'static str,
     ) -> Answer {
+        let method_name = method.as_str().to_owned();
         let response = self
             .client
             .request(method, format!("{}{path}", self.address))
@@ -178,7 +184,9 @@ impl TestApp {
             .send()
             .await
             .expect("request sent");
-        Self::answer(response).await
+        let answer = Self::answer(response).await;
+        contract::conform(&method_name, path, answer.status.as_u16(), &answer.body);
+        answer
     }
 
     async fn answer(response: reqwest::Response) -> Answer {

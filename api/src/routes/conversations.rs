@@ -654,8 +654,8 @@ pub async fn snooze(
 }
 
 /// Transfer to an agent or a queue, cold or warm. The owner transfers its own; a supervisor
-/// of the conversation's team reassigns any of them (an owned one as its owner would; a
-/// waiting one straight to an agent, cold). A transfer to an agent is offered to that agent
+/// of the conversation's team reassigns any of them to an agent (an owned one as its owner
+/// would; a waiting one straight to the agent, cold). A transfer to an agent is offered to that agent
 /// directly (no login to the queue needed), with the queue's offer timeout: declined or
 /// expired, a cold one goes back to the queue (not to the sender first) and a warm one stays
 /// with its owner (`transfer.declined`).
@@ -714,7 +714,10 @@ pub async fn transfer(
     let agent = actor(&principal)?;
     let supervises =
         matches!(&principal, Principal::Agent(owner) if owner.agent.role == AgentRole::Supervisor);
-    if supervises && conversation.owner.as_ref() != Some(&agent) {
+    // A supervisor hands a conversation of its team to an agent; moving one to another queue
+    // stays its owner's decision.
+    let to_agent = matches!(target, TransferTarget::Agent(_));
+    if supervises && to_agent && conversation.owner.as_ref() != Some(&agent) {
         state
             .engine
             .reassign(&agent, &conversation.id, target, warm, note)
