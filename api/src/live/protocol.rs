@@ -7,7 +7,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::schema::time;
+use crate::schema::{wire_time, wire_times};
 
 /// What a client may send.
 #[derive(Debug, Deserialize, PartialEq)]
@@ -44,12 +44,15 @@ pub enum ClientFrame {
 
 /// A journaled event: `{"id", "type", "at", "data"}`.
 pub fn event(id: u64, kind: &str, at: i64, data: &Value) -> String {
-    json!({"id": id, "type": kind, "at": time(at), "data": data}).to_string()
+    let mut data = data.clone();
+    wire_times(&mut data);
+    json!({"id": id, "type": kind, "at": wire_time(at), "data": data}).to_string()
 }
 
 /// A frame that is not a journaled event: `{"type", "at", "data"}` plus `ref` when answering.
-pub fn frame(kind: &str, at: i64, reference: Option<&str>, data: Value) -> String {
-    let mut frame = json!({"type": kind, "at": time(at), "data": data});
+pub fn frame(kind: &str, at: i64, reference: Option<&str>, mut data: Value) -> String {
+    wire_times(&mut data);
+    let mut frame = json!({"type": kind, "at": wire_time(at), "data": data});
     if let Some(reference) = reference {
         frame["ref"] = json!(reference);
     }

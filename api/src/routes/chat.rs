@@ -11,7 +11,6 @@ use super::crud::method_not_allowed;
 use crate::auth::Principal;
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::extract::{ValidJson, serde_urlencoded_from};
-use crate::schema::time;
 use crate::state::AppState;
 
 /// A chat message to send.
@@ -73,9 +72,7 @@ async fn partners(
 }
 
 fn entry_view(mut entry: Value) -> Value {
-    if let Some(at) = entry.get("at").and_then(Value::as_i64) {
-        entry["at"] = serde_json::json!(time(at));
-    }
+    crate::schema::wire_times(&mut entry);
     entry
 }
 

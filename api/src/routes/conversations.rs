@@ -117,9 +117,7 @@ impl From<&Conversation> for ConversationView {
 
 /// A thread entry with its time as RFC 3339.
 fn entry_view(mut entry: Value) -> Value {
-    if let Some(at) = entry.get("at").and_then(Value::as_i64) {
-        entry["at"] = serde_json::json!(time(at));
-    }
+    crate::schema::wire_times(&mut entry);
     entry
 }
 

@@ -18,7 +18,6 @@ use super::quick_replies::RenderContext;
 use crate::auth::Principal;
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::extract::ValidJson;
-use crate::schema::time;
 use crate::state::AppState;
 use crate::visibility::visible_queue;
 
@@ -187,9 +186,7 @@ pub async fn start(
         .await?;
     let conversation = state.engine.conversation(&started.conversation_id).await?;
     let mut message = started.message;
-    if let Some(at) = message.get("at").and_then(Value::as_i64) {
-        message["at"] = json!(time(at));
-    }
+    crate::schema::wire_times(&mut message);
     tracing::info!(conversation_id = %started.conversation_id, agent_id = %owner.agent.id, "outbound conversation started");
     Ok(HttpResponse::Created()
         .insert_header((

@@ -556,3 +556,44 @@ async fn a_resume_further_back_than_the_journal_says_so_then_replays_what_is_lef
         }
     }
 }
+
+/// Every time on the wire is RFC 3339 with milliseconds, inside events' data too.
+#[tokio::test]
+async fn times_on_the_wire_are_rfc3339_with_milliseconds() {
+    let f = floor().await;
+    let mut ann = f.app.ws(&f.ann).await;
+    f.app
+        .post(
+            "/v1/inbound",
+            json!({"from": "+15550001111", "to": "+15550102000", "body": "Hi"}),
+        )
+        .await
+        .expect_status(200);
+    let received = ann.next_of("message.received").await;
+    for (name, time) in [
+        ("frame at", &received["at"]),
+        ("message at", &received["data"]["message"]["at"]),
+    ] {
+        let text = time.as_str().unwrap_or_else(|| panic!("{name}: {time}"));
+        let parsed = chrono::DateTime::parse_from_rfc3339(text).expect(name);
+        assert_eq!(
+            text,
+            parsed
+                .with_timezone(&chrono::Utc)
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "{name}"
+        );
+    }
+    for (path, body) in [
+        ("/v1/agents/ann/queues", json!({"queue_ids": ["inbound"]})),
+        ("/v1/agents/ann/presence", json!({"presence": "available"})),
+    ] {
+        f.app
+            .request(Method::PUT, path, Some(&f.ann), Some(&body))
+            .await
+            .expect_status(200);
+    }
+    let offer = ann.next_of("offer.created").await;
+    let expires = offer["data"]["expires_at"].as_str().expect("a string");
+    assert!(expires.ends_with('Z') && expires.len() == 24, "{expires}");
+}
