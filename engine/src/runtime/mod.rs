@@ -12,11 +12,18 @@
 mod agent_actor;
 mod clock;
 mod conversation_actor;
+mod conversation_commands;
+mod durable;
 mod engine;
 mod inbound;
 mod queue_actor;
 mod reconfigure;
+mod recovery;
+mod registry;
+mod send_gate;
+mod thread;
 mod transfers;
+mod types;
 
 pub use clock::Clock;
 pub use conversation_actor::TransferTarget;

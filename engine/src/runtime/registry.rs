@@ -1,0 +1,218 @@
+//! The actor registry: finding, starting and messaging the actors in charge of a queue, an
+//! agent or a conversation, and opening (or finding) a customer's conversation.
+
+use actix::{Actor, Addr, Handler, Message};
+
+use super::agent_actor::AgentActor;
+use super::conversation_actor::{ConversationActor, Routing};
+use super::engine::{Engine, queue_settings};
+use super::queue_actor::{QueueActor, QueueMail, TagCampaign};
+use super::types::*;
+use crate::conversation::Conversation;
+use crate::domain::{Agent, AgentId, ConversationId, Number, Queue, QueueId};
+use crate::routing::protocol::{EnqueueHint, ToQueue};
+use crate::routing::{AgentCore, Millis, QueueCore};
+use crate::store::{Store, StoreError};
+
+impl Engine {
+    /// Puts a conversation in `queue`'s line (or offers it as `hint` says), telling the queue
+    /// its campaign first for the beacon.
+    pub(super) fn put_in_line(
+        &self,
+        conversation: &Conversation,
+        queue: &QueueId,
+        waiting_since: Millis,
+        hint: EnqueueHint,
+    ) {
+        self.send_to_queue(
+            queue,
+            TagCampaign {
+                conversation: conversation.id.clone(),
+                campaign: conversation.campaign.to_string(),
+            },
+        );
+        self.send_to_queue(
+            queue,
+            QueueMail(ToQueue::Enqueue {
+                conversation: conversation.id.clone(),
+                priority: conversation.line_priority(),
+                waiting_since,
+                hint,
+            }),
+        );
+    }
+
+    /// How long an idle conversation actor lives.
+    pub(super) fn passivate_after(&self) -> std::time::Duration {
+        self.inner.config.passivate_after
+    }
+
+    /// Drops a conversation actor from the directory, if `addr` is still the one there.
+    pub(super) fn forget_conversation(&self, id: &ConversationId, addr: &Addr<ConversationActor>) {
+        self.inner
+            .conversations
+            .remove_if(id, |_, current| current == addr);
+    }
+
+    /// How many conversation actors are live (the others are only in the store).
+    pub fn live_conversations(&self) -> usize {
+        self.inner.conversations.len()
+    }
+
+    /// Sends to a conversation actor and awaits its answer. An actor that stopped (passivated)
+    /// between lookup and delivery is started again and asked once more.
+    pub(super) async fn ask_conversation<M>(
+        &self,
+        id: &ConversationId,
+        message: M,
+    ) -> Result<M::Result, EngineError>
+    where
+        M: Message + Clone + Send + 'static,
+        M::Result: Send,
+        ConversationActor: Handler<M>,
+    {
+        match self.conversation_addr(id).send(message.clone()).await {
+            Ok(answer) => Ok(answer),
+            Err(_) => {
+                let addr = self.conversation_addr(id);
+                self.forget_conversation(id, &addr);
+                self.conversation_addr(id)
+                    .send(message)
+                    .await
+                    .map_err(|_| EngineError::Stopped)
+            }
+        }
+    }
+
+    pub(super) fn queue_addr(&self, id: &QueueId) -> Option<Addr<QueueActor>> {
+        self.inner.queues.get(id).map(|a| a.clone())
+    }
+
+    pub(super) fn agent_addr(&self, id: &AgentId) -> Option<Addr<AgentActor>> {
+        self.inner.agents.get(id).map(|a| a.clone())
+    }
+
+    /// Sends to a queue actor. Queues are started before anything can address them (an agent
+    /// logs in, or a conversation arrives), so a missing one is a bug worth an error line.
+    pub(super) fn send_to_queue<M>(&self, id: &QueueId, message: M)
+    where
+        M: Message<Result = ()> + Send + 'static,
+        QueueActor: Handler<M>,
+    {
+        match self.queue_addr(id) {
+            Some(addr) => addr.do_send(message),
+            None => tracing::error!(queue_id = %id, "message for a queue that is not running"),
+        }
+    }
+
+    /// Sends to an agent actor (started when the agent first sets presence or logs in).
+    pub(super) fn send_to_agent<M>(&self, id: &AgentId, message: M)
+    where
+        M: Message<Result = ()> + Send + 'static,
+        AgentActor: Handler<M>,
+    {
+        match self.agent_addr(id) {
+            Some(addr) => addr.do_send(message),
+            None => tracing::error!(agent_id = %id, "message for an agent that is not running"),
+        }
+    }
+
+    /// The conversation's actor, started (and loading its state) if it is not running.
+    pub(super) fn conversation_addr(&self, id: &ConversationId) -> Addr<ConversationActor> {
+        self.inner
+            .conversations
+            .entry(id.clone())
+            .and_modify(|addr| {
+                // A passivated actor left its address behind: start afresh.
+                if !addr.connected() {
+                    let engine = self.clone();
+                    let id = id.clone();
+                    *addr = ConversationActor::start_in_arbiter(&self.inner.arbiter, move |_| {
+                        ConversationActor::new(engine, id)
+                    });
+                }
+            })
+            .or_insert_with(|| {
+                let engine = self.clone();
+                let id = id.clone();
+                ConversationActor::start_in_arbiter(&self.inner.arbiter, move |_| {
+                    ConversationActor::new(engine, id)
+                })
+            })
+            .clone()
+    }
+
+    pub(super) async fn ensure_queue(&self, id: &QueueId) -> Result<Addr<QueueActor>, EngineError> {
+        if let Some(addr) = self.queue_addr(id) {
+            return Ok(addr);
+        }
+        let queue = self.inner.catalog.get::<Queue>(id.as_str()).await?.resource;
+        let settings = queue_settings(&queue);
+        let engine = self.clone();
+        let arbiter = self.inner.arbiter.clone();
+        Ok(self
+            .inner
+            .queues
+            .entry(id.clone())
+            .or_insert_with(move || {
+                let core = QueueCore::new(queue.id.clone(), settings);
+                QueueActor::start_in_arbiter(&arbiter, move |_| QueueActor::new(engine, core))
+            })
+            .clone())
+    }
+
+    pub(super) async fn ensure_agent(&self, id: &AgentId) -> Result<Addr<AgentActor>, EngineError> {
+        if let Some(addr) = self.agent_addr(id) {
+            return Ok(addr);
+        }
+        let agent = self.inner.catalog.get::<Agent>(id.as_str()).await?.resource;
+        let engine = self.clone();
+        let arbiter = self.inner.arbiter.clone();
+        let now = self.now();
+        Ok(self
+            .inner
+            .agents
+            .entry(id.clone())
+            .or_insert_with(move || {
+                let core = AgentCore::new(agent.id.clone(), agent.capacity.get(), now);
+                AgentActor::start_in_arbiter(&arbiter, move |_| AgentActor::new(engine, core))
+            })
+            .clone())
+    }
+
+    /// The open conversation of `customer` with `number` (opening one when there is none:
+    /// the bool says so), and where it is routed.
+    pub(super) async fn open_or_get(
+        &self,
+        number: Number,
+        customer: &crate::domain::PhoneNumber,
+    ) -> Result<(ConversationId, bool, Routing), EngineError> {
+        let queue = self
+            .inner
+            .catalog
+            .get::<Queue>(number.queue_id.as_str())
+            .await?
+            .resource;
+        self.ensure_queue(&queue.id).await?;
+        let candidate = ConversationId::generate();
+        let (conversation_id, opened) = self
+            .inner
+            .store
+            .conversation_open_or_get(number.id.as_str(), customer.as_str(), candidate.as_str())
+            .await?;
+        let conversation_id = ConversationId::parse(conversation_id)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let routing = Routing {
+            number_id: number.id,
+            campaign: number.campaign,
+            queue_id: queue.id,
+            priority: queue.priority.get(),
+            public_minutes: queue.public_minutes.get(),
+            alerts: crate::conversation::AlertThresholds {
+                unclaimed_secs: queue.alerts.unclaimed_secs.get(),
+                awaiting_reply_secs: queue.alerts.awaiting_reply_secs.get(),
+            },
+        };
+        Ok((conversation_id, opened, routing))
+    }
+}

@@ -1,0 +1,177 @@
+//! The send gate: every text Switchboard sends (replies, outbound starts, HELP answers) passes
+//! one opt-out check and gets the number's footer on the first text to a customer.
+
+use actix::{Handler, Message};
+use serde_json::Value;
+
+use super::agent_actor::{ReleaseConversation, TakeConversation};
+use super::conversation_actor::{AutomaticText, ConversationActor, Reply, StartOutbound};
+use super::engine::Engine;
+use super::types::*;
+use crate::domain::{AgentId, ConversationId, Number};
+
+impl Engine {
+    /// An agent starts a conversation by texting `customer` from `number`. The agent owns it
+    /// from the start (a slot of its capacity); the reply routes like any text. Refused when
+    /// the customer has an open conversation with the number already.
+    pub async fn start_outbound(
+        &self,
+        agent: &AgentId,
+        number: Number,
+        customer: &crate::domain::PhoneNumber,
+        text: OutgoingText,
+    ) -> Result<OutboundStarted, EngineError> {
+        let (text, first) = self.prepare_text(&number, customer, text).await?;
+        let (conversation_id, _, routing) = self.open_or_get(number.clone(), customer).await?;
+        let agent_addr = self.ensure_agent(agent).await?;
+        agent_addr
+            .send(TakeConversation(conversation_id.clone()))
+            .await
+            .map_err(|_| EngineError::Stopped)??;
+        let started = self
+            .ask_conversation(
+                &conversation_id,
+                StartOutbound {
+                    routing,
+                    customer: customer.clone(),
+                    agent: agent.clone(),
+                    text,
+                },
+            )
+            .await
+            .and_then(|answer| answer);
+        match started {
+            Ok(message) => {
+                if first {
+                    self.texted(customer, &number).await;
+                }
+                Ok(OutboundStarted {
+                    conversation_id,
+                    message,
+                })
+            }
+            Err(e) => {
+                // Open already, or not stored: the slot was never used.
+                if !matches!(e, EngineError::AlreadyOpen(_))
+                    || !self.owns(agent, &conversation_id).await
+                {
+                    agent_addr.do_send(ReleaseConversation(conversation_id));
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Whether `agent` owns the conversation now.
+    pub(super) async fn owns(&self, agent: &AgentId, conversation: &ConversationId) -> bool {
+        self.conversation(conversation)
+            .await
+            .is_ok_and(|c| c.owner.as_ref() == Some(agent))
+    }
+
+    /// An owner or subscriber replies to the customer. Returns the thread entry.
+    pub async fn reply(
+        &self,
+        agent: &AgentId,
+        conversation: &ConversationId,
+        text: impl Into<OutgoingText>,
+    ) -> Result<Value, EngineError> {
+        let agent = agent.clone();
+        self.text_in(conversation, None, text.into(), |text| Reply {
+            agent,
+            text,
+        })
+        .await
+    }
+
+    /// Switchboard answers a customer itself (HELP): an outbound text by no agent, through
+    /// the outbox like any other.
+    pub async fn automatic_text(
+        &self,
+        conversation: &ConversationId,
+        number: &Number,
+        body: String,
+    ) -> Result<Value, EngineError> {
+        self.text_in(
+            conversation,
+            Some(number),
+            OutgoingText::from(body),
+            AutomaticText,
+        )
+        .await
+    }
+
+    /// Sends a text within an open conversation through the actor message `message` makes of
+    /// it, once [`Engine::prepare_text`] allows it.
+    pub(super) async fn text_in<M>(
+        &self,
+        conversation: &ConversationId,
+        number: Option<&Number>,
+        text: OutgoingText,
+        message: impl FnOnce(OutgoingText) -> M,
+    ) -> Result<Value, EngineError>
+    where
+        M: Message<Result = Result<Option<Value>, EngineError>> + Clone + Send + 'static,
+        ConversationActor: Handler<M>,
+    {
+        let current = self.conversation(conversation).await?;
+        let number = match number {
+            Some(number) => number.clone(),
+            None => {
+                self.inner
+                    .catalog
+                    .get::<Number>(current.number_id.as_str())
+                    .await?
+                    .resource
+            }
+        };
+        let (text, first) = self.prepare_text(&number, &current.customer, text).await?;
+        let entry = self.ask_conversation(conversation, message(text)).await??;
+        if first {
+            self.texted(&current.customer, &number).await;
+        }
+        Ok(entry.unwrap_or(Value::Null))
+    }
+
+    /// Every send path's gate, from one read of the customer's card: refused when the
+    /// customer opted out of the number's texts (the outbox asks again before the hand-off,
+    /// for a STOP that comes in meanwhile); otherwise the text, with the number's opt-out
+    /// footer when it is the first Switchboard sends `customer` from `number` (and does not
+    /// already say how to stop), and whether it was the first.
+    pub(super) async fn prepare_text(
+        &self,
+        number: &Number,
+        customer: &crate::domain::PhoneNumber,
+        mut text: OutgoingText,
+    ) -> Result<(OutgoingText, bool), EngineError> {
+        let card = self.inner.contacts.get(customer).await?;
+        if card.opted_out.contains_key(&number.opt_out_scope()) {
+            return Err(EngineError::RecipientOptedOut(number.id.clone()));
+        }
+        let first = !card.texted_from.contains(number.id.as_str());
+        if first
+            && let Some(footer) = number.footer()
+            && !crate::sms::keywords::mentions_stop(&text.body)
+        {
+            text.body = if text.body.is_empty() {
+                footer.to_owned()
+            } else {
+                format!("{}\n{footer}", text.body)
+            };
+        }
+        Ok((text, first))
+    }
+
+    /// Remembers that `customer` got a text from `number` (so later ones carry no footer).
+    /// A crash before this is harmless: the next text carries the footer again.
+    pub(super) async fn texted(&self, customer: &crate::domain::PhoneNumber, number: &Number) {
+        if let Err(e) = self
+            .inner
+            .contacts
+            .mark_texted(customer, number.id.as_str())
+            .await
+        {
+            tracing::warn!(error = %e, "could not record the first text to a customer");
+        }
+    }
+}
