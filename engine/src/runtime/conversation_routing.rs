@@ -1,0 +1,287 @@
+//! The conversation actor's routing side: customer messages (opening or joining the
+//! conversation), what the queues did to it (offers made, ended, accepted) and its durable
+//! timers coming due.
+
+use actix::{ActorFutureExt, AtomicResponse, Context, Handler, Message};
+use serde_json::{Value, json};
+
+use super::agent_actor::ReleaseConversation;
+use super::conversation_actor::*;
+use super::engine::{EngineError, InboundAck, InboundMessage};
+use crate::conversation::{
+    AlertKind, AlertThresholds, Conversation, Direction, Followup, Opening, TimerKind,
+};
+use crate::domain::{Name, NumberId, QueueId};
+use crate::metrics::metrics;
+use crate::routing::protocol::{Happened, OfferEnd};
+use crate::store::{CommitOutcome, CounterBump};
+
+/// Where an inbound message goes, resolved by the engine from the business number.
+#[derive(Debug, Clone)]
+pub struct Routing {
+    /// The business number.
+    pub number_id: NumberId,
+    /// Its campaign.
+    pub campaign: Name,
+    /// Its queue.
+    pub queue_id: QueueId,
+    /// The queue's priority.
+    pub priority: u8,
+    /// The queue's public minutes.
+    pub public_minutes: u32,
+    /// The queue's alert thresholds.
+    pub alerts: AlertThresholds,
+}
+
+/// A customer's message for this conversation.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<InboundAck, EngineError>")]
+pub struct CustomerMessage {
+    /// The message.
+    pub message: InboundMessage,
+    /// Where it goes.
+    pub routing: Routing,
+}
+
+/// Something the routing did to this conversation.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Routed(pub Happened);
+
+fn message_record(message: &InboundMessage, at: i64) -> Value {
+    let cost = crate::sms::segments::count(&message.body);
+    json!({
+        "id": ulid::Ulid::new().to_string().to_lowercase(),
+        "direction": "inbound",
+        "body": message.body,
+        "encoding": cost.encoding,
+        "segments": cost.segments,
+        "media_urls": message.media_urls,
+        "provider_message_id": message.provider_message_id,
+        "at": at,
+    })
+}
+
+impl Handler<CustomerMessage> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<InboundAck, EngineError>>;
+
+    fn handle(&mut self, msg: CustomerMessage, _: &mut Context<Self>) -> Self::Result {
+        self.last_active = tokio::time::Instant::now();
+        let at = self.engine.now();
+        let record = message_record(&msg.message, at);
+        let (mut next, followups, mut events) = match self.conversation.clone() {
+            Some(mut conversation) if conversation.is_open() => {
+                let followups = match conversation.customer_message(at, msg.routing.public_minutes)
+                {
+                    Ok(f) => f,
+                    Err(e) => {
+                        return AtomicResponse::new(Box::pin(actix::fut::ready(Err(
+                            EngineError::Conversation(e),
+                        ))));
+                    }
+                };
+                (conversation, followups, Vec::new())
+            }
+            _ => {
+                let (conversation, followups) = Conversation::open(
+                    Opening {
+                        id: self.id.clone(),
+                        customer: msg.message.from.clone(),
+                        number_id: msg.routing.number_id.clone(),
+                        campaign: msg.routing.campaign.clone(),
+                        queue_id: msg.routing.queue_id.clone(),
+                        priority: msg.routing.priority,
+                        public_minutes: msg.routing.public_minutes,
+                    },
+                    at,
+                );
+                let created = json!({
+                    "conversation_id": self.id,
+                    "queue_id": conversation.queue_id,
+                    "number_id": conversation.number_id,
+                    "campaign": conversation.campaign,
+                });
+                (
+                    conversation,
+                    followups,
+                    vec![("conversation.created", created)],
+                )
+            }
+        };
+        next.alert_thresholds = msg.routing.alerts;
+        if let Some(priority) = msg.message.priority {
+            // Before its followups go out: a new conversation enters the line at this priority.
+            next.conversation_priority = priority;
+        }
+        next.record_message(Direction::Inbound, &msg.message.body, at);
+        events.push((
+            "message.received",
+            json!({"conversation_id": self.id, "queue_id": next.queue_id, "owner": next.owner, "message": record}),
+        ));
+        let id = self.id.clone();
+        let change = Change {
+            counters: None,
+            next,
+            message: Some(record),
+            provider_message_id: msg.message.provider_message_id.clone(),
+            events,
+            followups,
+        };
+        let commit = self.commit(change);
+        AtomicResponse::new(Box::pin(commit.map(move |outcome, _, _| {
+            let duplicate = outcome? == CommitOutcome::Duplicate;
+            if !duplicate {
+                metrics().messages.with_label_values(&["inbound"]).inc();
+            }
+            Ok(InboundAck {
+                conversation_id: id,
+                duplicate,
+            })
+        })))
+    }
+}
+
+impl Handler<Routed> for ConversationActor {
+    type Result = AtomicResponse<Self, ()>;
+
+    fn handle(&mut self, Routed(happened): Routed, _: &mut Context<Self>) -> Self::Result {
+        self.last_active = tokio::time::Instant::now();
+        let done = || AtomicResponse::new(Box::pin(actix::fut::ready(())));
+        let Some(current) = self.conversation.clone() else {
+            return done();
+        };
+        let mut next = current;
+        let mut extra: Vec<(&'static str, Value)> = Vec::new();
+        let (kind, data, followups) = match &happened {
+            Happened::OfferCreated {
+                offer,
+                agent,
+                expires_at,
+                ..
+            } => (
+                "offer.created",
+                json!({"offer_id": offer.to_string(), "conversation_id": self.id, "agent_id": agent, "expires_at": expires_at}),
+                Vec::new(),
+            ),
+            Happened::OfferEnded {
+                offer, agent, end, ..
+            } => {
+                let (kind, reason) = match end {
+                    OfferEnd::Rejected => ("offer.rejected", "rejected"),
+                    OfferEnd::Expired => ("offer.expired", "expired"),
+                    OfferEnd::Rescinded(why) => ("offer.rescinded", why.as_str()),
+                };
+                if end.declines_transfer() && next.transfer_declined(agent) {
+                    // A warm transfer's target said no (or left): the owner keeps it.
+                    extra.push((
+                        "transfer.declined",
+                        json!({"conversation_id": self.id, "agent_id": agent, "from_agent_id": next.owner, "reason": reason}),
+                    ));
+                }
+                let mut data = json!({"offer_id": offer.to_string(), "conversation_id": self.id, "agent_id": agent});
+                if let OfferEnd::Rescinded(_) = end {
+                    data["reason"] = json!(reason);
+                }
+                (kind, data, Vec::new())
+            }
+            Happened::DirectRefused { agent, warm, .. } => {
+                if !*warm || !next.transfer_declined(agent) {
+                    // A cold transfer waits in line: nothing to record here.
+                    return done();
+                }
+                (
+                    "transfer.declined",
+                    json!({"conversation_id": self.id, "agent_id": agent, "from_agent_id": next.owner, "reason": "unavailable"}),
+                    Vec::new(),
+                )
+            }
+            Happened::Assigned { agent, offer, .. } => match next.assign(agent) {
+                Ok(followups) => (
+                    "conversation.assigned",
+                    json!({"conversation_id": self.id, "agent_id": agent, "offer_id": offer.to_string()}),
+                    followups,
+                ),
+                Err(e) => {
+                    // Closed meanwhile (say the customer opted out): give the slot back.
+                    tracing::info!(conversation_id = %self.id, error = %e, "accepted offer no longer applies");
+                    self.engine
+                        .send_to_agent(agent, ReleaseConversation(self.id.clone()));
+                    return done();
+                }
+            },
+            Happened::AgentSetAway { .. } => return done(),
+        };
+        let counters =
+            super::queue_actor::offer_outcome(&happened).map(|(queue, outcome)| CounterBump {
+                scope: super::queue_actor::figures_scope(queue),
+                day: super::queue_actor::utc_day(self.engine.now()),
+                fields: vec![outcome.to_owned()],
+            });
+        let change = Change {
+            counters,
+            next,
+            message: None,
+            provider_message_id: None,
+            events: std::iter::once((kind, data)).chain(extra).collect(),
+            followups,
+        };
+        let id = self.id.clone();
+        AtomicResponse::new(Box::pin(self.commit(change).map(move |result, _, _| {
+            if let Err(e) = result {
+                tracing::error!(conversation_id = %id, error = %e, "could not record a routing change");
+            }
+        })))
+    }
+}
+
+/// A durable timer of this conversation came due.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct TimerDue {
+    /// `public_minutes` or `wake_up`.
+    pub kind: String,
+}
+
+impl Handler<TimerDue> for ConversationActor {
+    type Result = AtomicResponse<Self, ()>;
+
+    fn handle(&mut self, msg: TimerDue, _: &mut Context<Self>) -> Self::Result {
+        self.last_active = tokio::time::Instant::now();
+        let id = self.id.clone();
+        let response = self.transition(move |c, now| {
+            let (kind, followups) = match msg.kind.as_str() {
+                "public_minutes" => (TimerKind::PublicMinutes, c.public_minutes_due(now)),
+                "wake_up" => (TimerKind::WakeUp, c.wake(now)),
+                "alert_unclaimed" => (
+                    TimerKind::AlertUnclaimed,
+                    c.alert_due(AlertKind::Unclaimed, now),
+                ),
+                "alert_awaiting_reply" => (
+                    TimerKind::AlertAwaitingReply,
+                    c.alert_due(AlertKind::AwaitingReply, now),
+                ),
+                _ => return Ok((Vec::new(), Vec::new(), None)),
+            };
+            let event = match kind {
+                TimerKind::PublicMinutes if c.public => Some((
+                    "conversation.updated",
+                    json!({"conversation_id": c.id, "public": true}),
+                )),
+                TimerKind::WakeUp if !followups.is_empty() => Some((
+                    "conversation.updated",
+                    json!({"conversation_id": c.id, "status": "queued", "woken": true}),
+                )),
+                _ => None,
+            };
+            let mut followups = followups;
+            // Fired: disarm it, so the sweeper does not fire it again.
+            followups.push(Followup::Disarm { kind });
+            Ok((followups, event.into_iter().collect(), None))
+        });
+        AtomicResponse::new(Box::pin(response.map(move |result, _, _| {
+            if let Err(e) = result {
+                tracing::warn!(conversation_id = %id, error = %e, "timer could not be applied");
+            }
+        })))
+    }
+}

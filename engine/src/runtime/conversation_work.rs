@@ -1,0 +1,379 @@
+//! The conversation actor's work commands: completion, notes, dispositions, snooze,
+//! transfers and directed offers, claims, subscriptions, priority, reading — each applied to
+//! a copy and committed before it is answered.
+
+use actix::{ActorFutureExt, AtomicResponse, Context, Handler, Message};
+use serde_json::{Value, json};
+
+use super::conversation_actor::*;
+use super::engine::EngineError;
+use crate::conversation::{Conversation, ConversationError};
+use crate::domain::AgentId;
+
+/// The owner completes the conversation.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<(), EngineError>")]
+pub struct Complete {
+    /// Who completes.
+    pub agent: AgentId,
+    /// Whether the queue requires a disposition.
+    pub disposition_required: bool,
+}
+
+/// Asks for the conversation's state (`None` when it does not exist).
+#[derive(Message, Clone)]
+#[rtype(result = "Option<Conversation>")]
+pub struct GetConversation;
+
+impl Handler<Complete> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<(), EngineError>>;
+
+    fn handle(&mut self, msg: Complete, _: &mut Context<Self>) -> Self::Result {
+        self.last_active = tokio::time::Instant::now();
+        let Some(mut next) = self.conversation.clone() else {
+            let id = self.id.to_string();
+            return AtomicResponse::new(Box::pin(actix::fut::ready(Err(EngineError::NotFound {
+                kind: "conversation",
+                id,
+            }))));
+        };
+        let followups = match next.complete(&msg.agent, msg.disposition_required, self.engine.now())
+        {
+            Ok(f) => f,
+            Err(e) => {
+                return AtomicResponse::new(Box::pin(actix::fut::ready(Err(
+                    EngineError::Conversation(e),
+                ))));
+            }
+        };
+        let data = json!({"conversation_id": self.id, "agent_id": msg.agent});
+        let change = Change {
+            counters: None,
+            next,
+            message: None,
+            provider_message_id: None,
+            events: vec![("conversation.closed", data)],
+            followups,
+        };
+        AtomicResponse::new(Box::pin(
+            self.commit(change).map(|result, _, _| result.map(|_| ())),
+        ))
+    }
+}
+
+impl Handler<GetConversation> for ConversationActor {
+    type Result = Option<Conversation>;
+
+    fn handle(&mut self, _: GetConversation, _: &mut Context<Self>) -> Self::Result {
+        self.last_active = tokio::time::Instant::now();
+        self.conversation.clone()
+    }
+}
+
+/// The conversation's own priority changes.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Option<Value>, EngineError>")]
+pub struct SetPriority {
+    /// 0 to 100.
+    pub priority: u8,
+    /// The owner setting it; `None` for a supervisor or the admin.
+    pub by: Option<AgentId>,
+}
+
+impl Handler<SetPriority> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
+
+    fn handle(&mut self, msg: SetPriority, _: &mut Context<Self>) -> Self::Result {
+        self.last_active = tokio::time::Instant::now();
+        AtomicResponse::new(self.transition(move |c, _| {
+            if let Some(agent) = &msg.by
+                && c.owner.as_ref() != Some(agent)
+            {
+                return Err(ConversationError::NotOwner(agent.clone()));
+            }
+            let followups = c.set_priority(msg.priority)?;
+            let event = (
+                "conversation.updated",
+                json!({"conversation_id": c.id, "priority": msg.priority}),
+            );
+            Ok((followups, vec![event], None))
+        }))
+    }
+}
+
+/// An agent marks the customer's messages read: all, or the first `through`.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Option<Value>, EngineError>")]
+pub struct MarkRead {
+    /// Who read.
+    pub agent: AgentId,
+    /// How many customer messages, counted from the first; `None` for all.
+    pub through: Option<u32>,
+}
+
+impl Handler<MarkRead> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
+
+    fn handle(&mut self, msg: MarkRead, _: &mut Context<Self>) -> Self::Result {
+        self.last_active = tokio::time::Instant::now();
+        AtomicResponse::new(self.transition(move |c, _| {
+            c.mark_read(msg.through);
+            let event = (
+                "conversation.read",
+                json!({"conversation_id": c.id, "agent_id": msg.agent, "unread": c.unread()}),
+            );
+            Ok((Vec::new(), vec![event], None))
+        }))
+    }
+}
+
+/// An agent adds an internal note: kept in the thread, never sent to the customer.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Option<Value>, EngineError>")]
+pub struct AddNote {
+    /// Who writes it.
+    pub agent: AgentId,
+    /// The text.
+    pub body: String,
+}
+
+impl Handler<AddNote> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
+
+    fn handle(&mut self, msg: AddNote, _: &mut Context<Self>) -> Self::Result {
+        self.last_active = tokio::time::Instant::now();
+        AtomicResponse::new(self.transition(move |c, now| {
+            if !c.is_open() {
+                return Err(ConversationError::Closed);
+            }
+            let entry = json!({
+                "id": ulid::Ulid::new().to_string().to_lowercase(),
+                "direction": "note",
+                "body": msg.body,
+                "agent_id": msg.agent,
+                "at": now,
+            });
+            let event = (
+                "note.added",
+                json!({"conversation_id": c.id, "note": entry}),
+            );
+            Ok((Vec::new(), vec![event], Some(entry)))
+        }))
+    }
+}
+
+/// An agent records a disposition.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Option<Value>, EngineError>")]
+pub struct AddDisposition {
+    /// The entry.
+    pub entry: crate::conversation::DispositionEntry,
+}
+
+impl Handler<AddDisposition> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
+
+    fn handle(&mut self, msg: AddDisposition, _: &mut Context<Self>) -> Self::Result {
+        self.last_active = tokio::time::Instant::now();
+        AtomicResponse::new(self.transition(move |c, _| {
+            let event = ("conversation.updated", json!({"conversation_id": c.id, "disposition": msg.entry.code, "agent_id": msg.entry.agent}));
+            c.add_disposition(msg.entry)?;
+            Ok((Vec::new(), vec![event], None))
+        }))
+    }
+}
+
+/// The owner saves the conversation for later.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Option<Value>, EngineError>")]
+pub struct Snooze {
+    /// The owner.
+    pub agent: AgentId,
+    /// Until when.
+    pub until: i64,
+}
+
+impl Handler<Snooze> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
+
+    fn handle(&mut self, msg: Snooze, _: &mut Context<Self>) -> Self::Result {
+        self.last_active = tokio::time::Instant::now();
+        AtomicResponse::new(self.transition(move |c, now| {
+            let followups = c.snooze(&msg.agent, msg.until, now)?;
+            let event = (
+                "conversation.updated",
+                json!({"conversation_id": c.id, "status": "snoozed", "until": msg.until}),
+            );
+            Ok((followups, vec![event], None))
+        }))
+    }
+}
+
+/// Where a transfer goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferTarget {
+    /// To an agent (offered to them first, then their queue serves it).
+    Agent(AgentId),
+    /// To another queue.
+    Queue(crate::domain::QueueId),
+    /// To another queue, offered first to this agent there.
+    AgentInQueue(AgentId, crate::domain::QueueId),
+}
+
+/// The owner transfers the conversation, cold.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Option<Value>, EngineError>")]
+pub struct Transfer {
+    /// The owner.
+    pub agent: AgentId,
+    /// Where to.
+    pub target: TransferTarget,
+    /// Warm: the owner keeps it until the target agent accepts (agents only).
+    pub warm: bool,
+    /// A note for the target, kept in the thread.
+    pub note: Option<String>,
+    /// The supervisor doing it for the owner, if not the owner.
+    pub by: Option<AgentId>,
+}
+
+impl Handler<Transfer> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
+
+    fn handle(&mut self, msg: Transfer, _: &mut Context<Self>) -> Self::Result {
+        self.last_active = tokio::time::Instant::now();
+        AtomicResponse::new(self.transition(move |c, now| {
+            let (followups, target) = match &msg.target {
+                TransferTarget::Agent(target) if msg.warm => (
+                    c.transfer_warm(&msg.agent, target, now)?,
+                    json!({"agent_id": target, "warm": true}),
+                ),
+                TransferTarget::Agent(target) => (
+                    c.transfer_to_agent(&msg.agent, target, now)?,
+                    json!({"agent_id": target}),
+                ),
+                TransferTarget::Queue(queue) => (
+                    c.transfer_to_queue(&msg.agent, queue.clone(), now)?,
+                    json!({"queue_id": queue}),
+                ),
+                TransferTarget::AgentInQueue(target, queue) => (
+                    c.transfer_to_queue_via(&msg.agent, queue.clone(), Some(target), now)?,
+                    json!({"agent_id": target, "queue_id": queue}),
+                ),
+            };
+            let entry = json!({
+                "id": ulid::Ulid::new().to_string().to_lowercase(),
+                "direction": "system",
+                "kind": "transfer",
+                "from_agent_id": msg.agent,
+                "by_agent_id": msg.by,
+                "to": target,
+                "note": msg.note,
+                "at": now,
+            });
+            let event = (
+                "conversation.updated",
+                json!({"conversation_id": c.id, "transferred": entry}),
+            );
+            Ok((followups, vec![event], Some(entry)))
+        }))
+    }
+}
+
+/// A supervisor offers a waiting conversation straight to an agent.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Option<Value>, EngineError>")]
+pub struct OfferTo {
+    /// The agent.
+    pub agent: AgentId,
+    /// The supervisor.
+    pub by: AgentId,
+    /// A note for the agent, kept in the thread.
+    pub note: Option<String>,
+}
+
+impl Handler<OfferTo> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
+
+    fn handle(&mut self, msg: OfferTo, _: &mut Context<Self>) -> Self::Result {
+        self.last_active = tokio::time::Instant::now();
+        AtomicResponse::new(self.transition(move |c, now| {
+            let followups = c.offer_to(&msg.agent, now)?;
+            let entry = json!({
+                "id": ulid::Ulid::new().to_string().to_lowercase(),
+                "direction": "system",
+                "kind": "transfer",
+                "from_agent_id": null,
+                "by_agent_id": msg.by,
+                "to": {"agent_id": msg.agent},
+                "note": msg.note,
+                "at": now,
+            });
+            let event = (
+                "conversation.updated",
+                json!({"conversation_id": c.id, "transferred": entry}),
+            );
+            Ok((followups, vec![event], Some(entry)))
+        }))
+    }
+}
+
+/// A teammate subscribes to the conversation, or unsubscribes.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Option<Value>, EngineError>")]
+pub struct Subscribe {
+    /// The teammate.
+    pub agent: AgentId,
+    /// Subscribe (`true`) or unsubscribe.
+    pub on: bool,
+}
+
+impl Handler<Subscribe> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
+
+    fn handle(&mut self, msg: Subscribe, _: &mut Context<Self>) -> Self::Result {
+        self.last_active = tokio::time::Instant::now();
+        AtomicResponse::new(self.transition(move |c, _| {
+            let changed = c.subscribe(&msg.agent, msg.on)?;
+            let events = if changed {
+                vec![(
+                    "conversation.updated",
+                    json!({"conversation_id": c.id, "agent_id": msg.agent, "subscribed": msg.on, "subscribers": c.subscribers}),
+                )]
+            } else {
+                Vec::new()
+            };
+            Ok((Vec::new(), events, None))
+        }))
+    }
+}
+
+/// An agent takes the conversation without an offer (it already holds the slot).
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Option<Value>, EngineError>")]
+pub struct Claim {
+    /// The agent.
+    pub agent: AgentId,
+}
+
+impl Handler<Claim> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
+
+    fn handle(&mut self, msg: Claim, _: &mut Context<Self>) -> Self::Result {
+        self.last_active = tokio::time::Instant::now();
+        AtomicResponse::new(self.transition(move |c, _| {
+            let claimable = c.status == crate::conversation::ConversationStatus::Queued || c.public;
+            if !claimable {
+                return Err(match &c.owner {
+                    Some(owner) => ConversationError::AlreadyOwned(owner.clone()),
+                    None => ConversationError::NotOwned,
+                });
+            }
+            let followups = c.assign(&msg.agent)?;
+            let event = (
+                "conversation.assigned",
+                json!({"conversation_id": c.id, "agent_id": msg.agent, "claimed": true}),
+            );
+            Ok((followups, vec![event], None))
+        }))
+    }
+}
