@@ -111,7 +111,7 @@ mod tests {
     fn frames_carry_ids_only_for_journaled_events() {
         let e: Value = serde_json::from_str(&event(7, "offer.created", 0, &json!({}))).unwrap();
         assert_eq!(e["id"], 7);
-        assert_eq!(e["at"], "1970-01-01T00:00:00Z");
+        assert_eq!(e["at"], "1970-01-01T00:00:00.000Z");
         let f: Value =
             serde_json::from_str(&frame("queue.stats", 0, None, json!({"waiting": 1}))).unwrap();
         assert!(f.get("id").is_none());
