@@ -54,12 +54,12 @@ for _, t in ipairs(cjson.decode(ARGV[7])) do
   end
 end
 
-local counted = cjson.decode(ARGV[13])
-for _, field in ipairs(counted) do
-  redis.call('HINCRBY', KEYS[13], field, 1)
-end
-if #counted > 0 then
-  redis.call('EXPIRE', KEYS[13], tonumber(ARGV[14]))
+-- The TTL is set when a field is first counted (a handful of times a day per queue), not on
+-- every count.
+for _, field in ipairs(cjson.decode(ARGV[13])) do
+  if redis.call('HINCRBY', KEYS[13], field, 1) == 1 then
+    redis.call('EXPIRE', KEYS[13], tonumber(ARGV[14]))
+  end
 end
 
 local reply = {'stored'}
