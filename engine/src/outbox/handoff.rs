@@ -20,7 +20,7 @@ impl Worker {
             self.pacer.finish(&start.message_id);
             return;
         };
-        let now = self.engine.now();
+        let now = self.context.now();
         let number = match self.number(&delivery).await {
             Ok(Some(number)) => number,
             Ok(None) => {
@@ -43,7 +43,7 @@ impl Worker {
         let opted_out = if lost_before {
             Ok(false)
         } else {
-            self.engine
+            self.context
                 .contacts()
                 .opted_out(&delivery.to, &number.opt_out_scope())
                 .await
@@ -97,7 +97,7 @@ impl Worker {
         // Durable before the request goes out: a crash from here on finds `sending` and asks
         // the provider before sending again.
         let write = self.write(&delivery, false, Vec::new());
-        if let Err(e) = self.engine.store().delivery_put(write).await {
+        if let Err(e) = self.context.store().delivery_put(write).await {
             delivery.status = if lost_before {
                 DeliveryStatus::Sending
             } else {
@@ -129,7 +129,7 @@ impl Worker {
     pub(super) async fn provider(&self, number: &Number) -> Result<AnyProvider, EngineError> {
         let account = match &number.provider_account_id {
             Some(id) => self
-                .engine
+                .context
                 .catalog()
                 .find::<ProviderAccount>(id)
                 .await?
@@ -147,7 +147,7 @@ impl Worker {
     /// provider's); counts as no attempt.
     pub(super) async fn later(&mut self, mut delivery: Delivery, reason: &str) {
         tracing::warn!(message_id = %delivery.message_id, reason, "text held back; retrying");
-        let retry_at = self.engine.now() + self.config.first_backoff.as_millis() as Millis;
+        let retry_at = self.context.now() + self.config.first_backoff.as_millis() as Millis;
         delivery.retry_at = retry_at;
         self.pacer.retry(&delivery.message_id, retry_at);
         self.held.insert(delivery.message_id.clone(), delivery);
@@ -158,7 +158,7 @@ impl Worker {
         let Some(mut delivery) = self.held.get(message_id).cloned() else {
             return;
         };
-        let now = self.engine.now();
+        let now = self.context.now();
         match result {
             HandOff::Sent(accepted) | HandOff::Looked(Lookup::Found(accepted)) => {
                 delivery.status = accepted.status.at_least(DeliveryStatus::Queued);
@@ -210,7 +210,7 @@ impl Worker {
                     _ => delivery.number_id.to_string(),
                 };
                 if let Err(e) = self
-                    .engine
+                    .context
                     .contacts()
                     .set_opt_out(&delivery.to, &scope, Some(now))
                     .await
@@ -232,7 +232,7 @@ impl Worker {
 
     /// Back in line until `at`, or given up when out of attempts.
     pub(super) async fn retry(&mut self, mut delivery: Delivery, at: Millis) {
-        let now = self.engine.now();
+        let now = self.context.now();
         if delivery.attempts >= self.config.max_attempts {
             let last = delivery.error_message.clone().unwrap_or_default();
             delivery.fail(
@@ -282,7 +282,7 @@ impl Worker {
                 delivery.fail(
                     "recipient_opted_out",
                     "the customer opted out (STOP) before the text left; it was not sent",
-                    self.engine.now(),
+                    self.context.now(),
                 );
                 self.settle(delivery).await;
             }

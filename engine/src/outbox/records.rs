@@ -18,12 +18,12 @@ impl Worker {
         status: DeliveryStatus,
         error_code: Option<String>,
     ) -> Result<ReportOutcome, EngineError> {
-        let store = self.engine.store();
+        let store = self.context.store();
         let Some(message_id) = store.delivery_by_provider_id(provider_message_id).await? else {
             if self.in_flight == 0 {
                 return Ok(ReportOutcome::UnknownMessage);
             }
-            let now = self.engine.now();
+            let now = self.context.now();
             // Reports for hand-offs that never came back are forgotten after a minute.
             self.early
                 .retain(|_, reports| reports.iter().any(|(_, _, at)| now - at < 60_000));
@@ -43,7 +43,7 @@ impl Worker {
         let mut delivery: Delivery = serde_json::from_str(&record).map_err(|e| {
             crate::store::StoreError::Corrupt(format!("delivery {message_id}: {e}"))
         })?;
-        if !delivery.report(status, error_code, self.engine.now()) {
+        if !delivery.report(status, error_code, self.context.now()) {
             return Ok(ReportOutcome::Unchanged);
         }
         metrics()
@@ -52,19 +52,19 @@ impl Worker {
             .inc();
         let event = self.status_event(&delivery);
         let write = self.write(&delivery, true, vec![event]);
-        self.engine.store().delivery_put(write).await?;
+        self.context.store().delivery_put(write).await?;
         Ok(ReportOutcome::Updated)
     }
 
     pub(super) fn status_event(&self, delivery: &Delivery) -> NewEvent {
         let queue_id = self
-            .engine
+            .context
             .directory()
             .get(&delivery.conversation_id)
             .map(|c| c.queue_id.to_string());
         NewEvent {
             kind: "message.status".into(),
-            at: self.engine.now(),
+            at: self.context.now(),
             data: json!({
                 "conversation_id": delivery.conversation_id,
                 "queue_id": queue_id,
@@ -97,7 +97,7 @@ impl Worker {
     /// Stores a record change, keeping it to try again when the store is down: the text's
     /// fate is decided already and must not be acted on twice.
     pub(super) async fn save(&mut self, write: DeliveryWrite) {
-        if let Err(e) = self.engine.store().delivery_put(write.clone()).await {
+        if let Err(e) = self.context.store().delivery_put(write.clone()).await {
             tracing::warn!(error = %e, "delivery record not stored yet; retrying");
             self.unsaved.push(write);
         }
@@ -115,7 +115,7 @@ impl Worker {
                 continue;
             }
             if self
-                .engine
+                .context
                 .store()
                 .delivery_put(write.clone())
                 .await

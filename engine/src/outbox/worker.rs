@@ -16,12 +16,13 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::OutboxContext;
 use super::delivery::{Delivery, DeliveryStatus};
 use super::pacing::{Pacer, Waiting};
 use crate::domain::{Number, PhoneNumber};
 use crate::metrics::metrics;
 use crate::routing::Millis;
-use crate::runtime::{Engine, EngineError, InboundMessage};
+use crate::runtime::{EngineError, InboundMessage};
 use crate::sms::provider::simulator::SimulatorReport;
 use crate::sms::provider::twilio::TwilioClient;
 use crate::sms::provider::{Accepted, Lookup, SendError};
@@ -145,7 +146,7 @@ impl Outbox {
 }
 
 pub(super) struct Worker {
-    pub(super) engine: Engine,
+    pub(super) context: OutboxContext,
     pub(super) config: OutboxConfig,
     pub(super) pacer: Pacer,
     /// The texts the pacer holds, by message id.
@@ -167,14 +168,14 @@ pub(super) struct Worker {
 
 /// Runs the outbox until the engine stops: loads what the store holds, then serves.
 pub(crate) async fn run(
-    engine: Engine,
+    context: OutboxContext,
     config: OutboxConfig,
     outbox: Outbox,
     mut commands: mpsc::UnboundedReceiver<Command>,
 ) {
     let (simulator_reports, mut from_simulator) = mpsc::unbounded_channel();
     let mut worker = Worker {
-        engine,
+        context,
         config,
         pacer: Pacer::new(),
         held: HashMap::new(),
@@ -189,7 +190,7 @@ pub(crate) async fn run(
     drop(outbox);
     worker.load().await;
     loop {
-        let now = worker.engine.now();
+        let now = worker.context.now();
         let mut wake = worker.pacer.next_wake(now);
         if !worker.unsaved.is_empty() {
             wake = Some(wake.map_or(now + 1000, |w| w.min(now + 1000)));
@@ -211,7 +212,7 @@ pub(crate) async fn run(
             () = sleep => {}
         }
         worker.retry_unsaved().await;
-        let now = worker.engine.now();
+        let now = worker.context.now();
         for start in worker.pacer.due(now) {
             worker.start(start).await;
         }
@@ -224,7 +225,7 @@ impl Worker {
     /// that had not left).
     async fn load(&mut self) {
         loop {
-            match self.engine.store().outbox_pending().await {
+            match self.context.store().outbox_pending().await {
                 Ok(records) => {
                     let count = records.len();
                     for record in records {
@@ -274,7 +275,7 @@ impl Worker {
 
     pub(super) async fn number(&self, delivery: &Delivery) -> Result<Option<Number>, EngineError> {
         Ok(self
-            .engine
+            .context
             .catalog()
             .find::<Number>(delivery.number_id.as_str())
             .await?
@@ -318,19 +319,13 @@ impl Worker {
                 }
             }
             SimulatorReport::Reply { from, to, body } => {
-                let engine = self.engine.clone();
-                actix::spawn(async move {
-                    let message = InboundMessage {
-                        from,
-                        to,
-                        body,
-                        media_urls: Vec::new(),
-                        provider_message_id: Some(format!("sim:{}", ulid::Ulid::new())),
-                        priority: None,
-                    };
-                    if let Err(e) = engine.inbound(message).await {
-                        tracing::warn!(error = %e, "simulated customer reply not stored");
-                    }
+                self.context.customer_answered(InboundMessage {
+                    from,
+                    to,
+                    body,
+                    media_urls: Vec::new(),
+                    provider_message_id: Some(format!("sim:{}", ulid::Ulid::new())),
+                    priority: None,
                 });
             }
         }

@@ -81,8 +81,18 @@ impl Engine {
         actix::spawn(async move { sweeper.sweep_timers().await });
         actix::spawn(engine.clone().follow_configuration(changed));
         actix::spawn(Self::write_runtime_saves(engine.inner.store.clone(), saves));
+        let (replies, answered) = tokio::sync::mpsc::unbounded_channel();
+        actix::spawn(engine.clone().follow_simulated_replies(answered));
+        let context = crate::outbox::OutboxContext::new(
+            engine.inner.store.clone(),
+            engine.inner.catalog.clone(),
+            engine.inner.contacts.clone(),
+            engine.inner.directory.clone(),
+            engine.inner.clock,
+            replies,
+        );
         actix::spawn(crate::outbox::worker::run(
-            engine.clone(),
+            context,
             outbox_config,
             outbox,
             outbox_commands,

@@ -44,6 +44,23 @@ impl Engine {
         Ok(ack)
     }
 
+    /// Receives simulated customers' answers from the outbox's simulator, like any inbound
+    /// text, for as long as the outbox sends them.
+    pub(super) async fn follow_simulated_replies(
+        self,
+        mut answers: tokio::sync::mpsc::UnboundedReceiver<InboundMessage>,
+    ) {
+        while let Some(message) = answers.recv().await {
+            let engine = self.clone();
+            // Each on its own: one slow conversation does not hold up the others.
+            actix::spawn(async move {
+                if let Err(e) = engine.inbound(message).await {
+                    tracing::warn!(error = %e, "simulated customer reply not stored");
+                }
+            });
+        }
+    }
+
     /// The business number with this phone, if one is configured.
     pub async fn number_by_phone(
         &self,
