@@ -385,6 +385,18 @@ impl Conversation {
             .collect()
     }
 
+    /// Takes the queue's alert thresholds as they are now (each customer message and start
+    /// brings the current ones).
+    pub fn use_alert_thresholds(&mut self, thresholds: AlertThresholds) {
+        self.alert_thresholds = thresholds;
+    }
+
+    /// Takes its own priority as the sender set it, before the message's follow-ups are
+    /// worked out (so a new conversation enters the line with it).
+    pub fn take_priority(&mut self, priority: u8) {
+        self.conversation_priority = priority;
+    }
+
     /// Its place in priority in the waiting line: the queue's, then its own.
     pub fn line_priority(&self) -> crate::routing::LinePriority {
         crate::routing::line_priority(self.priority, self.conversation_priority)
@@ -462,6 +474,10 @@ impl Conversation {
         }
         self.last_agent_at = Some(at);
         self.waiting_since = None;
+        // Whoever replies follows the conversation from then on (the owner does anyway).
+        if self.owner.as_ref() != Some(agent) {
+            self.subscribers.insert(agent.clone());
+        }
         let mut out = vec![Followup::Disarm {
             kind: TimerKind::PublicMinutes,
         }];

@@ -108,10 +108,10 @@ impl Handler<CustomerMessage> for ConversationActor {
                 )
             }
         };
-        next.alert_thresholds = msg.routing.alerts;
+        next.use_alert_thresholds(msg.routing.alerts);
         if let Some(priority) = msg.message.priority {
             // Before its followups go out: a new conversation enters the line at this priority.
-            next.conversation_priority = priority;
+            next.take_priority(priority);
         }
         next.record_message(Direction::Inbound, &msg.message.body, at);
         events.push((

@@ -48,10 +48,6 @@ impl Handler<Reply> for ConversationActor {
         self.last_active = tokio::time::Instant::now();
         AtomicResponse::new(self.transition(move |c, now| {
             let followups = c.agent_reply(&msg.agent, now)?;
-            c.subscribers.insert(msg.agent.clone());
-            if c.owner.as_ref() == Some(&msg.agent) {
-                c.subscribers.remove(&msg.agent);
-            }
             c.record_message(Direction::Outbound, &msg.text.body, now);
             let record = outbound_record(Some(&msg.agent), &msg.text, now);
             let event = (
@@ -107,7 +103,7 @@ impl Handler<StartOutbound> for ConversationActor {
             &msg.agent,
             at,
         );
-        next.alert_thresholds = msg.routing.alerts;
+        next.use_alert_thresholds(msg.routing.alerts);
         next.record_message(Direction::Outbound, &msg.text.body, at);
         let record = outbound_record(Some(&msg.agent), &msg.text, at);
         let events = vec![
