@@ -260,23 +260,35 @@ impl Handler<Transfer> for ConversationActor {
                     json!({"agent_id": target, "queue_id": queue}),
                 ),
             };
-            let entry = json!({
-                "id": ulid::Ulid::new().to_string().to_lowercase(),
-                "direction": "system",
-                "kind": "transfer",
-                "from_agent_id": msg.agent,
-                "by_agent_id": msg.by,
-                "to": target,
-                "note": msg.note,
-                "at": now,
-            });
-            let event = (
-                "conversation.updated",
-                json!({"conversation_id": c.id, "transferred": entry}),
-            );
+            let (entry, event) =
+                transfer_entry(c, Some(&msg.agent), msg.by.as_ref(), target, msg.note, now);
             Ok((followups, vec![event], Some(entry)))
         }))
     }
+}
+
+/// A transfer's thread entry (`from` the owner, `by` a supervisor doing it) and the
+/// `conversation.updated` event that carries it.
+fn transfer_entry(
+    c: &Conversation,
+    from: Option<&AgentId>,
+    by: Option<&AgentId>,
+    to: Value,
+    note: Option<String>,
+    now: i64,
+) -> (Value, (&'static str, Value)) {
+    let entry = json!({
+        "id": ulid::Ulid::new().to_string().to_lowercase(),
+        "direction": "system",
+        "kind": "transfer",
+        "from_agent_id": from,
+        "by_agent_id": by,
+        "to": to,
+        "note": note,
+        "at": now,
+    });
+    let event = json!({"conversation_id": c.id, "transferred": entry});
+    (entry, ("conversation.updated", event))
 }
 
 /// A supervisor offers a waiting conversation straight to an agent.
@@ -298,20 +310,8 @@ impl Handler<OfferTo> for ConversationActor {
         self.last_active = tokio::time::Instant::now();
         AtomicResponse::new(self.transition(move |c, now| {
             let followups = c.offer_to(&msg.agent, now)?;
-            let entry = json!({
-                "id": ulid::Ulid::new().to_string().to_lowercase(),
-                "direction": "system",
-                "kind": "transfer",
-                "from_agent_id": null,
-                "by_agent_id": msg.by,
-                "to": {"agent_id": msg.agent},
-                "note": msg.note,
-                "at": now,
-            });
-            let event = (
-                "conversation.updated",
-                json!({"conversation_id": c.id, "transferred": entry}),
-            );
+            let target = json!({"agent_id": msg.agent});
+            let (entry, event) = transfer_entry(c, None, Some(&msg.by), target, msg.note, now);
             Ok((followups, vec![event], Some(entry)))
         }))
     }
