@@ -483,10 +483,13 @@ pub async fn reply(
         media_urls,
         template_id: template.map(|(_, t)| t.id.to_string()),
     };
-    act(principal, &state, &id, async |engine, agent, c| {
-        engine.reply(&agent, &c, outgoing).await.map(Some)
-    })
-    .await
+    // Visible already (read once above): act on it without reading it again.
+    let agent = actor(&principal)?;
+    let entry = state
+        .engine
+        .reply(&agent, &conversation.id, outgoing)
+        .await?;
+    Ok(HttpResponse::Created().json(entry_view(entry)))
 }
 
 /// Checks media URLs: at most 10, each an absolute http(s) URL of at most 2000 characters.
