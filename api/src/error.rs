@@ -344,6 +344,10 @@ impl From<engine::runtime::EngineError> for ApiError {
             }
             EngineError::Catalog(e) => e.into(),
             EngineError::Store(e) => e.into(),
+            EngineError::SendingNumberRequired => {
+                Self::new(ErrorCode::SendingNumberRequired, message)
+                    .with_details(json!({"field": "number"}))
+            }
             EngineError::Stopped => Self::new(
                 ErrorCode::StoreUnavailable,
                 "the routing engine is stopping",

@@ -6,8 +6,7 @@
 
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, web};
-use engine::catalog::MAX_PAGE_SIZE;
-use engine::domain::{Number, NumberId, PhoneNumber};
+use engine::domain::{Number, PhoneNumber};
 use engine::runtime::OutgoingText;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -19,7 +18,6 @@ use crate::auth::Principal;
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::extract::ValidJson;
 use crate::state::AppState;
-use crate::visibility::visible_queue;
 
 /// A conversation to start.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -57,62 +55,18 @@ pub struct StartedView {
     pub message: Value,
 }
 
-/// The business number to text from, which must route to one of the caller's teams' queues.
+/// The business number to text from, which must route to one of the caller's teams' queues
+/// (the engine's rule: named by phone or id, or the campaign's first number).
 pub(crate) async fn sending_number(
     state: &AppState,
     principal: &Principal,
     number: Option<&str>,
     campaign: Option<&str>,
 ) -> Result<Number, ApiError> {
-    match (number, campaign) {
-        (Some(raw), _) => {
-            let not_found = || ApiError::not_found("number", raw);
-            let found = match PhoneNumber::parse("number", raw) {
-                Ok(phone) => state.engine.number_by_phone(&phone).await?,
-                Err(_) => match NumberId::parse(raw) {
-                    Ok(id) => state
-                        .catalog
-                        .find::<Number>(id.as_str())
-                        .await?
-                        .map(|s| s.resource),
-                    Err(_) => None,
-                },
-            };
-            let number = found.ok_or_else(not_found)?;
-            visible_queue(state, principal, number.queue_id.as_str())
-                .await
-                .map_err(|_| not_found())?;
-            Ok(number)
-        }
-        (None, Some(campaign)) => {
-            let mut after: Option<String> = None;
-            loop {
-                let page = state
-                    .catalog
-                    .list::<Number>(after.as_deref(), MAX_PAGE_SIZE)
-                    .await?;
-                for stored in page.items {
-                    let number = stored.resource;
-                    if number.campaign.as_str().eq_ignore_ascii_case(campaign)
-                        && visible_queue(state, principal, number.queue_id.as_str())
-                            .await
-                            .is_ok()
-                    {
-                        return Ok(number);
-                    }
-                }
-                match page.next_after {
-                    Some(next) => after = Some(next),
-                    None => return Err(ApiError::not_found("campaign", campaign)),
-                }
-            }
-        }
-        (None, None) => Err(ApiError::new(
-            ErrorCode::SendingNumberRequired,
-            "name the business number (`number`) or `campaign` to text from: this agent has no `default_campaign`",
-        )
-        .with_details(json!({"field": "number"}))),
-    }
+    Ok(state
+        .engine
+        .sending_number(number, campaign, |team| principal.sees_team(team))
+        .await?)
 }
 
 /// Starts an outbound conversation.

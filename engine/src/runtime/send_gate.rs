@@ -8,7 +8,7 @@ use super::agent_actor::{ReleaseConversation, TakeConversation};
 use super::conversation_actor::{AutomaticText, ConversationActor, Reply, StartOutbound};
 use super::engine::Engine;
 use super::types::*;
-use crate::domain::{AgentId, ConversationId, Number};
+use crate::domain::{AgentId, ConversationId, Number, NumberId, PhoneNumber, Queue};
 
 impl Engine {
     /// An agent starts a conversation by texting `customer` from `number`. The agent owns it
@@ -172,6 +172,77 @@ impl Engine {
             .await
         {
             tracing::warn!(error = %e, "could not record the first text to a customer");
+        }
+    }
+
+    /// The business number an agent's first text leaves from: the one named (by phone or id),
+    /// or the first of `campaign`'s numbers (by id order, its name compared without case),
+    /// among the numbers whose queue is of a team the caller sees (`sees_team`); any other is
+    /// as unknown as one that does not exist.
+    pub async fn sending_number(
+        &self,
+        number: Option<&str>,
+        campaign: Option<&str>,
+        sees_team: impl Fn(&crate::domain::TeamId) -> bool,
+    ) -> Result<Number, EngineError> {
+        let visible = async |number: &Number| -> Result<bool, EngineError> {
+            Ok(self
+                .catalog()
+                .find::<Queue>(number.queue_id.as_str())
+                .await?
+                .is_some_and(|q| sees_team(&q.resource.team_id)))
+        };
+        match (number, campaign) {
+            (Some(raw), _) => {
+                let not_found = || EngineError::NotFound {
+                    kind: "number",
+                    id: raw.to_owned(),
+                };
+                let found = match PhoneNumber::parse("number", raw) {
+                    Ok(phone) => self.number_by_phone(&phone).await?,
+                    Err(_) => match NumberId::parse(raw) {
+                        Ok(id) => self
+                            .catalog()
+                            .find::<Number>(id.as_str())
+                            .await?
+                            .map(|s| s.resource),
+                        Err(_) => None,
+                    },
+                };
+                let number = found.ok_or_else(not_found)?;
+                if visible(&number).await? {
+                    Ok(number)
+                } else {
+                    Err(not_found())
+                }
+            }
+            (None, Some(campaign)) => {
+                let mut after: Option<String> = None;
+                loop {
+                    let page = self
+                        .catalog()
+                        .list::<Number>(after.as_deref(), crate::catalog::MAX_PAGE_SIZE)
+                        .await?;
+                    for stored in page.items {
+                        let number = stored.resource;
+                        if number.campaign.as_str().eq_ignore_ascii_case(campaign)
+                            && visible(&number).await?
+                        {
+                            return Ok(number);
+                        }
+                    }
+                    match page.next_after {
+                        Some(next) => after = Some(next),
+                        None => {
+                            return Err(EngineError::NotFound {
+                                kind: "campaign",
+                                id: campaign.to_owned(),
+                            });
+                        }
+                    }
+                }
+            }
+            (None, None) => Err(EngineError::SendingNumberRequired),
         }
     }
 }

@@ -85,6 +85,11 @@ pub enum EngineError {
         /// Why.
         reason: TargetRefusal,
     },
+    /// An outbound start names no number or campaign, and the agent has no default.
+    #[error(
+        "name the business number (`number`) or `campaign` to text from: this agent has no `default_campaign`"
+    )]
+    SendingNumberRequired,
     /// The engine is shutting down.
     #[error("the routing engine is not running")]
     Stopped,
