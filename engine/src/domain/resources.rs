@@ -25,11 +25,21 @@ pub struct Team {
     pub name: Name,
 }
 
-/// How a queue picks the agent for its next offer.
+/// How a queue picks the agent for its next offer, among the agents who could take it now
+/// (logged into the queue, `available`, with a free slot), skipping those who declined this
+/// conversation while anyone else could take it:
+/// `longest_idle` (default) — the agent idle longest, where an agent's idle time restarts
+/// when it becomes available, when it is offered a conversation, and when an offer or a
+/// conversation of its ends; so free agents take turns (A, B, C, A), whatever their load.
+/// `least_busy` — the lowest load relative to capacity, ties to the longest idle.
+/// `round_robin` — in turn: the agent whose last offer from this queue is oldest.
+/// `broadcast` — every such agent at once; the first accept wins and the other offers are
+/// rescinded (`reason: taken`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RoutingStrategy {
-    /// The agent whose last offer or assignment ended longest ago.
+    /// The agent idle longest (idle restarts on becoming available, on each offer, and when
+    /// an offer or conversation ends).
     #[default]
     LongestIdle,
     /// The agent with the lowest load relative to capacity.
