@@ -1,37 +1,17 @@
 //! The agent actor: owns one agent's [`AgentCore`] — presence, queue logins, capacity and
 //! load — and carries out its effects.
 
+use super::messages::*;
 use std::collections::BTreeSet;
 
-use actix::{Actor, Context, Handler, Message, MessageResult};
+use actix::{Actor, Context, Handler, MessageResult};
 
 use super::Engine;
-use super::queue_actor::QueueMail;
+use super::messages::QueueMail;
 use crate::domain::{ConversationId, Presence, QueueId};
 use crate::metrics::metrics;
-use crate::routing::protocol::{Effects, Happened, ToAgent};
+use crate::routing::protocol::{Effects, Happened};
 use crate::routing::{AgentCore, AgentError};
-
-/// A protocol message for the agent.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct AgentMail(pub ToAgent);
-
-/// Sets the agent's presence.
-#[derive(Message)]
-#[rtype(result = "AgentView")]
-pub struct SetPresence(pub Presence);
-
-/// Replaces the queues the agent is logged into.
-#[derive(Message)]
-#[rtype(result = "AgentView")]
-pub struct SetLogins(pub BTreeSet<QueueId>);
-
-/// The agent's capacity changed: a higher one offers more at once; a lower one offers
-/// nothing new until the load is under it, and takes nothing away.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct SetCapacity(pub u16);
 
 impl Handler<SetCapacity> for AgentActor {
     type Result = ();
@@ -45,21 +25,6 @@ impl Handler<SetCapacity> for AgentActor {
     }
 }
 
-/// The agent no longer holds a conversation (completed, snoozed, transferred, taken).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct ReleaseConversation(pub ConversationId);
-
-/// The agent takes a conversation without an offer (a claim); refused at capacity.
-#[derive(Message)]
-#[rtype(result = "Result<(), AgentError>")]
-pub struct TakeConversation(pub ConversationId);
-
-/// Restores an owned conversation after a restart (no capacity check, no announcement).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct RestoreOwned(pub ConversationId);
-
 impl Handler<RestoreOwned> for AgentActor {
     type Result = ();
 
@@ -67,11 +32,6 @@ impl Handler<RestoreOwned> for AgentActor {
         self.core.restore_owned(conversation);
     }
 }
-
-/// Asks for the agent's observable state.
-#[derive(Message)]
-#[rtype(result = "AgentView")]
-pub struct GetAgentView;
 
 /// What an agent shows.
 #[derive(Debug, Clone)]

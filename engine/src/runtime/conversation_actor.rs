@@ -8,22 +8,15 @@ use actix::{
 use serde_json::{Value, json};
 
 use super::Engine;
-use super::agent_actor::ReleaseConversation;
 use super::engine::EngineError;
-use super::queue_actor::QueueMail;
+use super::messages::QueueMail;
+use super::messages::ReleaseConversation;
 use crate::conversation::{Conversation, ConversationError, Followup, TimerKind};
 use crate::domain::ConversationId;
 use crate::outbox::{Delivery, NewText};
 use crate::routing::protocol::{EnqueueHint, ToQueue};
 use crate::store::{
     CommitOutcome, ConversationCommit, CounterBump, NewEvent, OutboxItem, Store, TimerChange,
-};
-
-pub use super::conversation_routing::{CustomerMessage, Routed, Routing, TimerDue};
-pub use super::conversation_texts::{AutomaticText, CloseOptedOut, Reply, StartOutbound};
-pub use super::conversation_work::{
-    AddDisposition, AddNote, Claim, Complete, GetConversation, MarkRead, OfferTo, SetPriority,
-    Snooze, Subscribe, Transfer, TransferTarget,
 };
 
 /// One conversation.

@@ -3,12 +3,12 @@
 
 use serde_json::Value;
 
-use super::agent_actor::{ReleaseConversation, TakeConversation};
-use super::conversation_actor::{
+use super::engine::Engine;
+use super::messages::{
     AddDisposition, AddNote, Claim, CloseOptedOut, Complete, GetConversation, MarkRead,
     SetPriority, Snooze,
 };
-use super::engine::Engine;
+use super::messages::{ReleaseConversation, TakeConversation};
 use super::types::*;
 use crate::conversation::{Conversation, ConversationError, DispositionEntry};
 use crate::domain::{AgentId, ConversationId, Disposition, Queue, Slug};

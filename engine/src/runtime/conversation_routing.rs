@@ -2,51 +2,17 @@
 //! conversation), what the queues did to it (offers made, ended, accepted) and its durable
 //! timers coming due.
 
-use actix::{ActorFutureExt, AtomicResponse, Context, Handler, Message};
+use super::messages::*;
+use actix::{ActorFutureExt, AtomicResponse, Context, Handler};
 use serde_json::{Value, json};
 
-use super::agent_actor::ReleaseConversation;
 use super::conversation_actor::*;
 use super::engine::{EngineError, InboundAck, InboundMessage};
-use crate::conversation::{
-    AlertKind, AlertThresholds, Conversation, Direction, Followup, Opening, TimerKind,
-};
-use crate::domain::{Name, NumberId, QueueId};
+use super::messages::ReleaseConversation;
+use crate::conversation::{AlertKind, Conversation, Direction, Followup, Opening, TimerKind};
 use crate::metrics::metrics;
 use crate::routing::protocol::{Happened, OfferEnd};
 use crate::store::{CommitOutcome, CounterBump};
-
-/// Where an inbound message goes, resolved by the engine from the business number.
-#[derive(Debug, Clone)]
-pub struct Routing {
-    /// The business number.
-    pub number_id: NumberId,
-    /// Its campaign.
-    pub campaign: Name,
-    /// Its queue.
-    pub queue_id: QueueId,
-    /// The queue's priority.
-    pub priority: u8,
-    /// The queue's public minutes.
-    pub public_minutes: u32,
-    /// The queue's alert thresholds.
-    pub alerts: AlertThresholds,
-}
-
-/// A customer's message for this conversation.
-#[derive(Message, Clone)]
-#[rtype(result = "Result<InboundAck, EngineError>")]
-pub struct CustomerMessage {
-    /// The message.
-    pub message: InboundMessage,
-    /// Where it goes.
-    pub routing: Routing,
-}
-
-/// Something the routing did to this conversation.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Routed(pub Happened);
 
 fn message_record(message: &InboundMessage, at: i64) -> Value {
     let cost = crate::sms::segments::count(&message.body);
@@ -232,14 +198,6 @@ impl Handler<Routed> for ConversationActor {
             }
         })))
     }
-}
-
-/// A durable timer of this conversation came due.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct TimerDue {
-    /// `public_minutes` or `wake_up`.
-    pub kind: String,
 }
 
 impl Handler<TimerDue> for ConversationActor {

@@ -2,7 +2,8 @@
 //! Switchboard's own answers (HELP), and closing on an opt-out. Each outbound text is
 //! committed with its place in the outbox.
 
-use actix::{ActorFutureExt, AtomicResponse, Context, Handler, Message};
+use super::messages::*;
+use actix::{ActorFutureExt, AtomicResponse, Context, Handler};
 use serde_json::{Value, json};
 
 use super::conversation_actor::*;
@@ -10,16 +11,6 @@ use super::engine::EngineError;
 use crate::conversation::{Conversation, ConversationError, Direction, Opening};
 use crate::domain::AgentId;
 use crate::metrics::metrics;
-
-/// An agent replies to the customer.
-#[derive(Message, Clone)]
-#[rtype(result = "Result<Option<Value>, EngineError>")]
-pub struct Reply {
-    /// Who replies.
-    pub agent: AgentId,
-    /// The text, media and template.
-    pub text: super::engine::OutgoingText,
-}
 
 /// An outbound text as its thread entry (`agent` is `None` for Switchboard's own, such as a
 /// HELP answer). Its commit also puts it in the outbox; the thread shows the delivery
@@ -58,20 +49,6 @@ impl Handler<Reply> for ConversationActor {
             Ok((followups, vec![event], Some(record)))
         }))
     }
-}
-
-/// An agent starts the conversation by texting the customer (outbound).
-#[derive(Message, Clone)]
-#[rtype(result = "Result<Value, EngineError>")]
-pub struct StartOutbound {
-    /// Where it belongs.
-    pub routing: Routing,
-    /// The customer.
-    pub customer: crate::domain::PhoneNumber,
-    /// The agent, who owns it from the start.
-    pub agent: AgentId,
-    /// The first text.
-    pub text: super::engine::OutgoingText,
 }
 
 impl Handler<StartOutbound> for ConversationActor {
@@ -134,12 +111,6 @@ impl Handler<StartOutbound> for ConversationActor {
     }
 }
 
-/// Switchboard answers the customer itself (a HELP answer): an outbound text by no agent,
-/// which changes nothing of the routing (the customer still waits for an agent).
-#[derive(Message, Clone)]
-#[rtype(result = "Result<Option<Value>, EngineError>")]
-pub struct AutomaticText(pub super::engine::OutgoingText);
-
 impl Handler<AutomaticText> for ConversationActor {
     type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
 
@@ -163,11 +134,6 @@ impl Handler<AutomaticText> for ConversationActor {
         }))
     }
 }
-
-/// The customer opted out (STOP): the conversation closes with a system entry.
-#[derive(Message, Clone)]
-#[rtype(result = "Result<Option<Value>, EngineError>")]
-pub struct CloseOptedOut;
 
 impl Handler<CloseOptedOut> for ConversationActor {
     type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;

@@ -2,28 +2,14 @@
 //! transfers and directed offers, claims, subscriptions, priority, reading — each applied to
 //! a copy and committed before it is answered.
 
-use actix::{ActorFutureExt, AtomicResponse, Context, Handler, Message};
+use super::messages::*;
+use actix::{ActorFutureExt, AtomicResponse, Context, Handler};
 use serde_json::{Value, json};
 
 use super::conversation_actor::*;
 use super::engine::EngineError;
 use crate::conversation::{Conversation, ConversationError};
 use crate::domain::AgentId;
-
-/// The owner completes the conversation.
-#[derive(Message, Clone)]
-#[rtype(result = "Result<(), EngineError>")]
-pub struct Complete {
-    /// Who completes.
-    pub agent: AgentId,
-    /// Whether the queue requires a disposition.
-    pub disposition_required: bool,
-}
-
-/// Asks for the conversation's state (`None` when it does not exist).
-#[derive(Message, Clone)]
-#[rtype(result = "Option<Conversation>")]
-pub struct GetConversation;
 
 impl Handler<Complete> for ConversationActor {
     type Result = AtomicResponse<Self, Result<(), EngineError>>;
@@ -70,16 +56,6 @@ impl Handler<GetConversation> for ConversationActor {
     }
 }
 
-/// The conversation's own priority changes.
-#[derive(Message, Clone)]
-#[rtype(result = "Result<Option<Value>, EngineError>")]
-pub struct SetPriority {
-    /// 0 to 100.
-    pub priority: u8,
-    /// The owner setting it; `None` for a supervisor or the admin.
-    pub by: Option<AgentId>,
-}
-
 impl Handler<SetPriority> for ConversationActor {
     type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
 
@@ -101,16 +77,6 @@ impl Handler<SetPriority> for ConversationActor {
     }
 }
 
-/// An agent marks the customer's messages read: all, or the first `through`.
-#[derive(Message, Clone)]
-#[rtype(result = "Result<Option<Value>, EngineError>")]
-pub struct MarkRead {
-    /// Who read.
-    pub agent: AgentId,
-    /// How many customer messages, counted from the first; `None` for all.
-    pub through: Option<u32>,
-}
-
 impl Handler<MarkRead> for ConversationActor {
     type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
 
@@ -125,16 +91,6 @@ impl Handler<MarkRead> for ConversationActor {
             Ok((Vec::new(), vec![event], None))
         }))
     }
-}
-
-/// An agent adds an internal note: kept in the thread, never sent to the customer.
-#[derive(Message, Clone)]
-#[rtype(result = "Result<Option<Value>, EngineError>")]
-pub struct AddNote {
-    /// Who writes it.
-    pub agent: AgentId,
-    /// The text.
-    pub body: String,
 }
 
 impl Handler<AddNote> for ConversationActor {
@@ -162,14 +118,6 @@ impl Handler<AddNote> for ConversationActor {
     }
 }
 
-/// An agent records a disposition.
-#[derive(Message, Clone)]
-#[rtype(result = "Result<Option<Value>, EngineError>")]
-pub struct AddDisposition {
-    /// The entry.
-    pub entry: crate::conversation::DispositionEntry,
-}
-
 impl Handler<AddDisposition> for ConversationActor {
     type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
 
@@ -181,16 +129,6 @@ impl Handler<AddDisposition> for ConversationActor {
             Ok((Vec::new(), vec![event], None))
         }))
     }
-}
-
-/// The owner saves the conversation for later.
-#[derive(Message, Clone)]
-#[rtype(result = "Result<Option<Value>, EngineError>")]
-pub struct Snooze {
-    /// The owner.
-    pub agent: AgentId,
-    /// Until when.
-    pub until: i64,
 }
 
 impl Handler<Snooze> for ConversationActor {
@@ -207,33 +145,6 @@ impl Handler<Snooze> for ConversationActor {
             Ok((followups, vec![event], None))
         }))
     }
-}
-
-/// Where a transfer goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TransferTarget {
-    /// To an agent (offered to them first, then their queue serves it).
-    Agent(AgentId),
-    /// To another queue.
-    Queue(crate::domain::QueueId),
-    /// To another queue, offered first to this agent there.
-    AgentInQueue(AgentId, crate::domain::QueueId),
-}
-
-/// The owner transfers the conversation, cold.
-#[derive(Message, Clone)]
-#[rtype(result = "Result<Option<Value>, EngineError>")]
-pub struct Transfer {
-    /// The owner.
-    pub agent: AgentId,
-    /// Where to.
-    pub target: TransferTarget,
-    /// Warm: the owner keeps it until the target agent accepts (agents only).
-    pub warm: bool,
-    /// A note for the target, kept in the thread.
-    pub note: Option<String>,
-    /// The supervisor doing it for the owner, if not the owner.
-    pub by: Option<AgentId>,
 }
 
 impl Handler<Transfer> for ConversationActor {
@@ -291,18 +202,6 @@ fn transfer_entry(
     (entry, ("conversation.updated", event))
 }
 
-/// A supervisor offers a waiting conversation straight to an agent.
-#[derive(Message, Clone)]
-#[rtype(result = "Result<Option<Value>, EngineError>")]
-pub struct OfferTo {
-    /// The agent.
-    pub agent: AgentId,
-    /// The supervisor.
-    pub by: AgentId,
-    /// A note for the agent, kept in the thread.
-    pub note: Option<String>,
-}
-
 impl Handler<OfferTo> for ConversationActor {
     type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
 
@@ -315,16 +214,6 @@ impl Handler<OfferTo> for ConversationActor {
             Ok((followups, vec![event], Some(entry)))
         }))
     }
-}
-
-/// A teammate subscribes to the conversation, or unsubscribes.
-#[derive(Message, Clone)]
-#[rtype(result = "Result<Option<Value>, EngineError>")]
-pub struct Subscribe {
-    /// The teammate.
-    pub agent: AgentId,
-    /// Subscribe (`true`) or unsubscribe.
-    pub on: bool,
 }
 
 impl Handler<Subscribe> for ConversationActor {
@@ -345,14 +234,6 @@ impl Handler<Subscribe> for ConversationActor {
             Ok((Vec::new(), events, None))
         }))
     }
-}
-
-/// An agent takes the conversation without an offer (it already holds the slot).
-#[derive(Message, Clone)]
-#[rtype(result = "Result<Option<Value>, EngineError>")]
-pub struct Claim {
-    /// The agent.
-    pub agent: AgentId,
 }
 
 impl Handler<Claim> for ConversationActor {

@@ -4,8 +4,8 @@
 
 use serde_json::Value;
 
-use super::conversation_actor::TimerDue;
 use super::engine::Engine;
+use super::messages::TimerDue;
 use crate::domain::ConversationId;
 use crate::store::{AnyStore, NewEvent, Store};
 

@@ -10,10 +10,12 @@ use actix::{Addr, ArbiterHandle};
 use dashmap::DashMap;
 
 use super::Clock;
-use super::agent_actor::{AgentActor, GetAgentView, SetLogins, SetPresence};
+use super::agent_actor::AgentActor;
 use super::conversation_actor::ConversationActor;
 use super::durable::RuntimeSave;
-use super::queue_actor::{AnswerOffer, GetQueueView, QueueActor};
+use super::messages::{AnswerOffer, GetQueueView};
+use super::messages::{GetAgentView, SetLogins, SetPresence};
+use super::queue_actor::QueueActor;
 pub use super::types::*;
 use crate::catalog::Catalog;
 use crate::domain::{AgentId, ConversationId, Presence, Queue, QueueId};

@@ -7,7 +7,7 @@
 //! can miss it: every send to an opted-out customer is refused (`RecipientOptedOut`), and the
 //! outbox asks again before every hand-off.
 
-use super::conversation_actor::CustomerMessage;
+use super::messages::CustomerMessage;
 use super::{Engine, EngineError, InboundAck, InboundMessage};
 use crate::domain::{Number, PhoneNumber};
 use crate::sms::keywords::{Keyword, classify};

@@ -6,8 +6,10 @@
 //!   [`Conversation`](crate::conversation::Conversation) and is its only writer: every change
 //!   is committed to the store (with its events) before it is acknowledged or acted on.
 //!
-//! Actors talk by one-way messages; the only awaited sends are from the [`Engine`] handle
-//! (called by HTTP handlers), never between actors, so no cycle of waiting can form.
+//! Actors talk by one-way messages, all declared in `messages`; the only awaited sends are
+//! from the [`Engine`] handle (called by HTTP handlers), never between actors, so no cycle of
+//! waiting can form. The [`Engine`] facade is split by idea into sibling modules (registry,
+//! recovery, send gate, inbound, transfers, conversation commands, thread, reconfigure).
 
 mod agent_actor;
 mod clock;
@@ -19,6 +21,7 @@ mod conversation_work;
 mod durable;
 mod engine;
 mod inbound;
+mod messages;
 mod queue_actor;
 mod reconfigure;
 mod recovery;
@@ -29,8 +32,8 @@ mod transfers;
 mod types;
 
 pub use clock::Clock;
-pub use conversation_actor::TransferTarget;
 pub use engine::{
     AgentSnapshot, Engine, EngineConfig, EngineError, InboundAck, InboundMessage, OutboundStarted,
     OutgoingText, QueueSnapshot, TargetRefusal,
 };
+pub use messages::TransferTarget;

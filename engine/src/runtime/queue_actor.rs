@@ -2,50 +2,23 @@
 //! and carries out the core's effects: messages to agents and queues, offer timers, and what
 //! happened to conversations.
 
+use super::messages::*;
 use std::time::Duration;
 
 use std::collections::BTreeMap;
 
 use actix::{
-    Actor, ActorFutureExt, AsyncContext, Context, Handler, Message, MessageResult, SpawnHandle,
-    WrapFuture,
+    Actor, ActorFutureExt, AsyncContext, Context, Handler, MessageResult, SpawnHandle, WrapFuture,
 };
 
 use super::Engine;
-use super::agent_actor::AgentMail;
-use super::conversation_actor::Routed;
+use super::messages::AgentMail;
+use super::messages::Routed;
 use crate::domain::{AgentId, QueueId};
 use crate::metrics::metrics;
 use crate::routing::protocol::{Answer, Effects, Happened, OfferEnd, OfferId, ToQueue};
-use crate::routing::{AnswerError, Millis, QueueCore, QueueSettings};
+use crate::routing::{AnswerError, Millis, QueueCore};
 use crate::store::Store;
-
-/// A protocol message for the queue.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct QueueMail(pub ToQueue);
-
-/// An agent answers one of this queue's offers; the reply says whether it counted.
-#[derive(Message)]
-#[rtype(result = "Result<(), AnswerError>")]
-pub struct AnswerOffer {
-    /// The offer.
-    pub offer: OfferId,
-    /// Who answers.
-    pub agent: AgentId,
-    /// Accept or reject.
-    pub answer: Answer,
-}
-
-/// The queue's settings changed: they apply from the next decision.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Configure(pub QueueSettings);
-
-/// Asks for the queue's observable state.
-#[derive(Message)]
-#[rtype(result = "QueueView")]
-pub struct GetQueueView;
 
 /// What a queue shows.
 #[derive(Debug, Clone)]
@@ -65,16 +38,6 @@ pub struct QueueView {
     /// Today's (UTC) offers by outcome (`created`, `accepted`, `rejected`, `expired`,
     /// `rescinded`), kept across restarts.
     pub offers_by_outcome: BTreeMap<String, u64>,
-}
-
-/// Which campaign a conversation about to be enqueued belongs to (for the beacon).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct TagCampaign {
-    /// The conversation.
-    pub conversation: crate::domain::ConversationId,
-    /// Its campaign.
-    pub campaign: String,
 }
 
 /// The outcome an offer event counts as in a queue's figures, and the queue.

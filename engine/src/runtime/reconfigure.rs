@@ -11,9 +11,9 @@ use std::collections::BTreeSet;
 
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use super::agent_actor::{GetAgentView, SetCapacity};
 use super::engine::queue_settings;
-use super::queue_actor::Configure;
+use super::messages::Configure;
+use super::messages::{GetAgentView, SetCapacity};
 use super::{Engine, EngineError};
 use crate::domain::{Agent, AgentId, Queue, QueueId};
 use crate::store::{ResourceKind, ResourceRef};

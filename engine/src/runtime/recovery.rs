@@ -4,8 +4,8 @@
 
 use std::collections::BTreeSet;
 
-use super::agent_actor::RestoreOwned;
 use super::engine::Engine;
+use super::messages::RestoreOwned;
 use super::types::*;
 use crate::conversation::Conversation;
 use crate::domain::{Agent, AgentId, Presence, QueueId};

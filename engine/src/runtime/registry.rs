@@ -4,9 +4,11 @@
 use actix::{Actor, Addr, Handler, Message};
 
 use super::agent_actor::AgentActor;
-use super::conversation_actor::{ConversationActor, Routing};
+use super::conversation_actor::ConversationActor;
 use super::engine::{Engine, queue_settings};
-use super::queue_actor::{QueueActor, QueueMail, TagCampaign};
+use super::messages::Routing;
+use super::messages::{QueueMail, TagCampaign};
+use super::queue_actor::QueueActor;
 use super::types::*;
 use crate::conversation::Conversation;
 use crate::domain::{Agent, AgentId, ConversationId, Number, Queue, QueueId};

@@ -4,9 +4,10 @@
 use actix::{Handler, Message};
 use serde_json::Value;
 
-use super::agent_actor::{ReleaseConversation, TakeConversation};
-use super::conversation_actor::{AutomaticText, ConversationActor, Reply, StartOutbound};
+use super::conversation_actor::ConversationActor;
 use super::engine::Engine;
+use super::messages::{AutomaticText, Reply, StartOutbound};
+use super::messages::{ReleaseConversation, TakeConversation};
 use super::types::*;
 use crate::domain::{AgentId, ConversationId, Number, NumberId, PhoneNumber, Queue};
 

@@ -3,7 +3,7 @@
 //! and teammates subscribing. A transfer to an agent who could not be offered it (the owner
 //! itself, outside the queue's team, offline, away, full) is refused before anything changes.
 
-use super::conversation_actor::{OfferTo, Subscribe, Transfer, TransferTarget};
+use super::messages::{OfferTo, Subscribe, Transfer, TransferTarget};
 use super::{Engine, EngineError, TargetRefusal};
 use crate::conversation::{Conversation, ConversationError, ConversationStatus};
 use crate::domain::{Agent, AgentId, ConversationId, Presence, Queue};

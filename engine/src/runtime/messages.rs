@@ -1,0 +1,300 @@
+//! The messages the actors exchange, in one place: what each actor is asked to do or told
+//! (commands imperative, notifications past tense) and what it answers. The routing
+//! protocol's own messages (`ToQueue`, `ToAgent`) are pure data in `routing::protocol`; the
+//! ones here are their actix envelopes and the commands of the engine's facade.
+
+use std::collections::BTreeSet;
+
+use actix::Message;
+use serde_json::Value;
+
+use super::agent_actor::AgentView;
+use super::engine::{EngineError, InboundAck, InboundMessage};
+use super::queue_actor::QueueView;
+use crate::conversation::{AlertThresholds, Conversation};
+use crate::domain::{AgentId, ConversationId, Name, NumberId, Presence, QueueId};
+use crate::routing::protocol::{Answer, Happened, OfferId, ToAgent, ToQueue};
+use crate::routing::{AgentError, AnswerError, QueueSettings};
+
+// --- To an agent ---
+
+/// A protocol message for the agent.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct AgentMail(pub ToAgent);
+
+/// Sets the agent's presence.
+#[derive(Message)]
+#[rtype(result = "AgentView")]
+pub struct SetPresence(pub Presence);
+
+/// Replaces the queues the agent is logged into.
+#[derive(Message)]
+#[rtype(result = "AgentView")]
+pub struct SetLogins(pub BTreeSet<QueueId>);
+
+/// The agent's capacity changed: a higher one offers more at once; a lower one offers
+/// nothing new until the load is under it, and takes nothing away.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetCapacity(pub u16);
+
+/// The agent no longer holds a conversation (completed, snoozed, transferred, taken).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ReleaseConversation(pub ConversationId);
+
+/// The agent takes a conversation without an offer (a claim); refused at capacity.
+#[derive(Message)]
+#[rtype(result = "Result<(), AgentError>")]
+pub struct TakeConversation(pub ConversationId);
+
+/// Restores an owned conversation after a restart (no capacity check, no announcement).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RestoreOwned(pub ConversationId);
+
+/// Asks for the agent's observable state.
+#[derive(Message)]
+#[rtype(result = "AgentView")]
+pub struct GetAgentView;
+
+// --- To a queue ---
+
+/// A protocol message for the queue.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct QueueMail(pub ToQueue);
+
+/// An agent answers one of this queue's offers; the reply says whether it counted.
+#[derive(Message)]
+#[rtype(result = "Result<(), AnswerError>")]
+pub struct AnswerOffer {
+    /// The offer.
+    pub offer: OfferId,
+    /// Who answers.
+    pub agent: AgentId,
+    /// Accept or reject.
+    pub answer: Answer,
+}
+
+/// The queue's settings changed: they apply from the next decision.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Configure(pub QueueSettings);
+
+/// Asks for the queue's observable state.
+#[derive(Message)]
+#[rtype(result = "QueueView")]
+pub struct GetQueueView;
+
+/// Which campaign a conversation about to be enqueued belongs to (for the beacon).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct TagCampaign {
+    /// The conversation.
+    pub conversation: crate::domain::ConversationId,
+    /// Its campaign.
+    pub campaign: String,
+}
+
+// --- To a conversation: routing ---
+
+/// Where an inbound message goes, resolved by the engine from the business number.
+#[derive(Debug, Clone)]
+pub struct Routing {
+    /// The business number.
+    pub number_id: NumberId,
+    /// Its campaign.
+    pub campaign: Name,
+    /// Its queue.
+    pub queue_id: QueueId,
+    /// The queue's priority.
+    pub priority: u8,
+    /// The queue's public minutes.
+    pub public_minutes: u32,
+    /// The queue's alert thresholds.
+    pub alerts: AlertThresholds,
+}
+
+/// A customer's message for this conversation.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<InboundAck, EngineError>")]
+pub struct CustomerMessage {
+    /// The message.
+    pub message: InboundMessage,
+    /// Where it goes.
+    pub routing: Routing,
+}
+
+/// Something the routing did to this conversation.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Routed(pub Happened);
+
+/// A durable timer of this conversation came due.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct TimerDue {
+    /// `public_minutes` or `wake_up`.
+    pub kind: String,
+}
+
+// --- To a conversation: texts ---
+
+/// An agent replies to the customer.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Option<Value>, EngineError>")]
+pub struct Reply {
+    /// Who replies.
+    pub agent: AgentId,
+    /// The text, media and template.
+    pub text: super::engine::OutgoingText,
+}
+
+/// An agent starts the conversation by texting the customer (outbound).
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Value, EngineError>")]
+pub struct StartOutbound {
+    /// Where it belongs.
+    pub routing: Routing,
+    /// The customer.
+    pub customer: crate::domain::PhoneNumber,
+    /// The agent, who owns it from the start.
+    pub agent: AgentId,
+    /// The first text.
+    pub text: super::engine::OutgoingText,
+}
+
+/// Switchboard answers the customer itself (a HELP answer): an outbound text by no agent,
+/// which changes nothing of the routing (the customer still waits for an agent).
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Option<Value>, EngineError>")]
+pub struct AutomaticText(pub super::engine::OutgoingText);
+
+/// The customer opted out (STOP): the conversation closes with a system entry.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Option<Value>, EngineError>")]
+pub struct CloseOptedOut;
+
+// --- To a conversation: work ---
+
+/// The owner completes the conversation.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<(), EngineError>")]
+pub struct Complete {
+    /// Who completes.
+    pub agent: AgentId,
+    /// Whether the queue requires a disposition.
+    pub disposition_required: bool,
+}
+
+/// Asks for the conversation's state (`None` when it does not exist).
+#[derive(Message, Clone)]
+#[rtype(result = "Option<Conversation>")]
+pub struct GetConversation;
+
+/// The conversation's own priority changes.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Option<Value>, EngineError>")]
+pub struct SetPriority {
+    /// 0 to 100.
+    pub priority: u8,
+    /// The owner setting it; `None` for a supervisor or the admin.
+    pub by: Option<AgentId>,
+}
+
+/// An agent marks the customer's messages read: all, or the first `through`.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Option<Value>, EngineError>")]
+pub struct MarkRead {
+    /// Who read.
+    pub agent: AgentId,
+    /// How many customer messages, counted from the first; `None` for all.
+    pub through: Option<u32>,
+}
+
+/// An agent adds an internal note: kept in the thread, never sent to the customer.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Option<Value>, EngineError>")]
+pub struct AddNote {
+    /// Who writes it.
+    pub agent: AgentId,
+    /// The text.
+    pub body: String,
+}
+
+/// An agent records a disposition.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Option<Value>, EngineError>")]
+pub struct AddDisposition {
+    /// The entry.
+    pub entry: crate::conversation::DispositionEntry,
+}
+
+/// The owner saves the conversation for later.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Option<Value>, EngineError>")]
+pub struct Snooze {
+    /// The owner.
+    pub agent: AgentId,
+    /// Until when.
+    pub until: i64,
+}
+
+/// Where a transfer goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferTarget {
+    /// To an agent (offered to them first, then their queue serves it).
+    Agent(AgentId),
+    /// To another queue.
+    Queue(crate::domain::QueueId),
+    /// To another queue, offered first to this agent there.
+    AgentInQueue(AgentId, crate::domain::QueueId),
+}
+
+/// The owner transfers the conversation, cold.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Option<Value>, EngineError>")]
+pub struct Transfer {
+    /// The owner.
+    pub agent: AgentId,
+    /// Where to.
+    pub target: TransferTarget,
+    /// Warm: the owner keeps it until the target agent accepts (agents only).
+    pub warm: bool,
+    /// A note for the target, kept in the thread.
+    pub note: Option<String>,
+    /// The supervisor doing it for the owner, if not the owner.
+    pub by: Option<AgentId>,
+}
+
+/// A supervisor offers a waiting conversation straight to an agent.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Option<Value>, EngineError>")]
+pub struct OfferTo {
+    /// The agent.
+    pub agent: AgentId,
+    /// The supervisor.
+    pub by: AgentId,
+    /// A note for the agent, kept in the thread.
+    pub note: Option<String>,
+}
+
+/// A teammate subscribes to the conversation, or unsubscribes.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Option<Value>, EngineError>")]
+pub struct Subscribe {
+    /// The teammate.
+    pub agent: AgentId,
+    /// Subscribe (`true`) or unsubscribe.
+    pub on: bool,
+}
+
+/// An agent takes the conversation without an offer (it already holds the slot).
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Option<Value>, EngineError>")]
+pub struct Claim {
+    /// The agent.
+    pub agent: AgentId,
+}
