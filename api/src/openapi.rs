@@ -395,41 +395,43 @@ fn describe_agent_view(doc: &mut serde_json::Value) {
     }
 }
 
+/// A documented error answer as JSON (for the document's final touches): the description and
+/// the API's one error body, as [`error_response`] builds it for utoipa.
+fn error_json(description: &str) -> serde_json::Value {
+    serde_json::json!({
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    })
+}
+
 /// Every operation with a JSON request body answers 415 `unsupported_media_type` to a body of
 /// another content type, and 413 `payload_too_large` to one over the limit: say so on each,
 /// so that clients generated from the document know it.
 fn add_unsupported_media_type(doc: &mut serde_json::Value) {
-    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else {
-        return;
-    };
-    for item in paths.values_mut() {
-        let Some(operations) = item.as_object_mut() else {
+    let operations = doc
+        .get_mut("paths")
+        .and_then(|p| p.as_object_mut())
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(|item| item.as_object_mut())
+        .flat_map(|item| item.values_mut());
+    for operation in operations {
+        if operation
+            .pointer("/requestBody/content/application~1json")
+            .is_none()
+        {
             continue;
-        };
-        for operation in operations.values_mut() {
-            let takes_json = operation
-                .pointer("/requestBody/content/application~1json")
-                .is_some();
-            if !takes_json {
-                continue;
-            }
-            if let Some(responses) = operation
-                .get_mut("responses")
-                .and_then(|r| r.as_object_mut())
-            {
-                let error = |description: &str| {
-                    serde_json::json!({
-                        "description": description,
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
-                    })
-                };
-                responses.entry("415").or_insert_with(|| {
-                    error("`unsupported_media_type`: the body is not `application/json`")
-                });
-                responses.entry("413").or_insert_with(|| {
-                    error("`payload_too_large`: the body is over the route's limit (64 KiB)")
-                });
-            }
+        }
+        if let Some(responses) = operation
+            .get_mut("responses")
+            .and_then(|r| r.as_object_mut())
+        {
+            responses.entry("415").or_insert_with(|| {
+                error_json("`unsupported_media_type`: the body is not `application/json`")
+            });
+            responses.entry("413").or_insert_with(|| {
+                error_json("`payload_too_large`: the body is over the route's limit (64 KiB)")
+            });
         }
     }
 }
@@ -464,12 +466,7 @@ fn add_idempotency_header(doc: &mut serde_json::Value) {
             }));
         }
         if let Some(responses) = post.get_mut("responses").and_then(|r| r.as_object_mut()) {
-            let error = |description: &str| {
-                serde_json::json!({
-                    "description": description,
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
-                })
-            };
+            let error = error_json;
             responses
                 .entry("422")
                 .or_insert_with(|| error("`idempotency_key_reused`"));

@@ -46,23 +46,13 @@ pub fn visible_among(
     )
 }
 
-/// Every queue's team (configuration is small: a few pages at most).
+/// Every queue's team.
 pub async fn queue_teams(
     state: &AppState,
 ) -> Result<std::collections::HashMap<QueueId, engine::domain::TeamId>, ApiError> {
-    let mut teams = std::collections::HashMap::new();
-    let mut after: Option<String> = None;
-    loop {
-        let page = state
-            .catalog
-            .list::<Queue>(after.as_deref(), engine::catalog::MAX_PAGE_SIZE)
-            .await?;
-        for stored in page.items {
-            teams.insert(stored.resource.id, stored.resource.team_id);
-        }
-        match page.next_after {
-            Some(next) => after = Some(next),
-            None => return Ok(teams),
-        }
-    }
+    Ok(crate::routes::crud::every::<Queue>(state)
+        .await?
+        .into_iter()
+        .map(|queue| (queue.id, queue.team_id))
+        .collect())
 }

@@ -232,12 +232,7 @@ pub async fn patch(
 ) -> Result<HttpResponse, ApiError> {
     let conversation = visible(&state, &principal, &id).await?;
     if let Some(priority) = body.0.priority {
-        let priority = u8::try_from(priority)
-            .ok()
-            .filter(|p| *p <= 100)
-            .ok_or_else(|| {
-                engine::domain::ValidationError::invalid("priority", "must be between 0 and 100")
-            })?;
+        let priority = engine::domain::Priority::new(priority)?.get();
         // An agent changes its own conversations; a supervisor any of its team's.
         let by = match &principal {
             Principal::Agent(owner) if owner.agent.role != AgentRole::Supervisor => {

@@ -229,3 +229,20 @@ where
 {
     serde::Deserialize::deserialize(de).map(Some)
 }
+
+/// Every resource of type `R`, all pages (configuration is small: a few pages at most).
+pub async fn every<R: ConfigResource>(state: &AppState) -> Result<Vec<R>, ApiError> {
+    let mut all = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = state
+            .catalog
+            .list::<R>(after.as_deref(), engine::catalog::MAX_PAGE_SIZE)
+            .await?;
+        all.extend(page.items.into_iter().map(|s| s.resource));
+        match page.next_after {
+            Some(next) => after = Some(next),
+            None => return Ok(all),
+        }
+    }
+}

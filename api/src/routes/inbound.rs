@@ -99,11 +99,7 @@ pub async fn inbound(
     }
     let priority = request
         .priority
-        .map(|p| {
-            u8::try_from(p).ok().filter(|p| *p <= 100).ok_or_else(|| {
-                engine::domain::ValidationError::invalid("priority", "must be between 0 and 100")
-            })
-        })
+        .map(|p| engine::domain::Priority::new(p).map(|p| p.get()))
         .transpose()?;
     // The engine stores it and applies STOP/START/HELP, as for every inbound path.
     let ack = state

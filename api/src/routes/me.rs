@@ -5,12 +5,11 @@
 //! caller's teams, as the rest of the API is; the admin sees every team.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use engine::catalog::{ConfigResource, MAX_PAGE_SIZE};
 use engine::domain::{Agent, AgentRole, Disposition, PhoneNumber, Presence, Queue, Team};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::crud::method_not_allowed;
+use super::crud::{every, method_not_allowed};
 use super::quick_replies::{QuickReplyList, RenderContext, applicable};
 use super::work::AgentStateView;
 use crate::auth::Principal;
@@ -133,23 +132,6 @@ pub struct OutboundTemplatesQuery {
     pub campaign: Option<String>,
     /// The customer, to render their contact fields (`{{contact.first_name}}`).
     pub to: Option<String>,
-}
-
-/// Every resource of type `R`, all pages.
-async fn every<R: ConfigResource>(state: &AppState) -> Result<Vec<R>, ApiError> {
-    let mut all = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let page = state
-            .catalog
-            .list::<R>(after.as_deref(), MAX_PAGE_SIZE)
-            .await?;
-        all.extend(page.items.into_iter().map(|s| s.resource));
-        match page.next_after {
-            Some(next) => after = Some(next),
-            None => return Ok(all),
-        }
-    }
 }
 
 /// Who calls: `GET /v1/me`.

@@ -6,7 +6,6 @@
 //! fails with 422 `template_placeholder_missing` naming it.
 
 use actix_web::{HttpResponse, web};
-use engine::catalog::MAX_PAGE_SIZE;
 use engine::conversation::Conversation;
 use engine::domain::{Agent, PhoneNumber, Queue, QueueId, Template, TemplateScope};
 use serde::Serialize;
@@ -211,23 +210,11 @@ pub async fn applicable(
     state: &AppState,
     context: &RenderContext,
 ) -> Result<Vec<QuickReplyView>, ApiError> {
-    let mut ranked = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let page = state
-            .catalog
-            .list::<Template>(after.as_deref(), MAX_PAGE_SIZE)
-            .await?;
-        for stored in page.items {
-            if let Some(rank) = context.rank(&stored.resource) {
-                ranked.push((rank, stored.resource));
-            }
-        }
-        match page.next_after {
-            Some(next) => after = Some(next),
-            None => break,
-        }
-    }
+    let mut ranked: Vec<(u8, Template)> = super::crud::every::<Template>(state)
+        .await?
+        .into_iter()
+        .filter_map(|template| context.rank(&template).map(|rank| (rank, template)))
+        .collect();
     ranked.sort_by(|(ra, a), (rb, b)| (ra, a.name.as_str()).cmp(&(rb, b.name.as_str())));
     let items = ranked
         .into_iter()

@@ -4,6 +4,7 @@
 
 mod alerts;
 mod state;
+mod transfers;
 
 pub use alerts::{AlertKind, AlertThresholds};
 

@@ -63,6 +63,12 @@ pub(super) fn figures_scope(queue: &QueueId) -> String {
 }
 
 /// The UTC day of `at`, `YYYY-MM-DD`: daily figures are kept per UTC day.
+/// The UTC day of `at` as a number (days since the epoch): cheap to compare on every offer.
+fn day_number(at: Millis) -> i64 {
+    at.div_euclid(86_400_000)
+}
+
+/// The UTC day of `at`, `YYYY-MM-DD`, as the daily counters' keys name it.
 pub(super) fn utc_day(at: Millis) -> String {
     chrono::DateTime::from_timestamp_millis(at)
         .map(|t| t.date_naive().to_string())
@@ -84,7 +90,7 @@ pub struct QueueActor {
     /// Today's offers by outcome (loaded from the store's daily counters at start).
     outcomes: BTreeMap<String, u64>,
     /// The UTC day `outcomes` counts.
-    outcomes_day: String,
+    outcomes_day: i64,
 }
 
 impl QueueActor {
@@ -97,7 +103,7 @@ impl QueueActor {
             wake: None,
             campaigns: std::collections::HashMap::new(),
             outcomes: BTreeMap::new(),
-            outcomes_day: String::new(),
+            outcomes_day: i64::MIN,
         }
     }
 
@@ -159,7 +165,7 @@ impl QueueActor {
             return;
         };
         metrics().offers.with_label_values(&[queue, outcome]).inc();
-        let today = utc_day(self.engine.now());
+        let today = day_number(self.engine.now());
         if today != self.outcomes_day {
             // A new day's figures start from zero.
             self.outcomes.clear();
@@ -257,19 +263,20 @@ impl Actor for QueueActor {
         // Today's figures so far, as the store counted them: they survive a restart. Nothing
         // is handled until they are read, so no count is lost or doubled.
         let store = self.engine.store().clone();
-        let day = utc_day(self.engine.now());
+        let now = self.engine.now();
+        let day = utc_day(now);
         let scope = figures_scope(self.core.id());
         ctx.wait(
-            async move { (store.counters(&scope, &day).await, day) }
+            async move { store.counters(&scope, &day).await }
                 .into_actor(self)
-                .map(|(loaded, day), actor, _| {
+                .map(move |loaded, actor, _| {
                     match loaded {
                         Ok(counts) => actor.outcomes = counts,
                         Err(e) => {
                             tracing::warn!(queue_id = %actor.core.id(), error = %e, "today's offer figures not loaded")
                         }
                     }
-                    actor.outcomes_day = day;
+                    actor.outcomes_day = day_number(now);
                 }),
         );
         // The longest wait grows with time alone: refresh it every second.

@@ -17,6 +17,7 @@ mod readiness;
 mod routing_faults;
 mod sending;
 mod sms;
+mod transfers;
 mod twilio;
 mod validation;
 mod visibility;
