@@ -162,53 +162,9 @@ pub fn is_blank(text: &str) -> bool {
     text.chars().all(|c| c.is_whitespace() || c == '\u{feff}')
 }
 
-/// Engine time (milliseconds since the Unix epoch) as a UTC time, for RFC 3339 output.
-/// The fields that hold a time in events and thread entries.
-const TIME_FIELDS: [&str; 9] = [
-    "at",
-    "expires_at",
-    "status_at",
-    "until",
-    "snoozed_until",
-    "waiting_since",
-    "oldest_waiting_since",
-    "created_at",
-    "closed_at",
-];
-
-/// A time as the wire shows it: RFC 3339, UTC, always with milliseconds.
-pub fn wire_time(millis: i64) -> String {
-    time(millis).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-/// Rewrites every time held as epoch milliseconds in `value` (events and thread entries keep
-/// them so in the store) as RFC 3339 with milliseconds, at any depth: the one time format of
-/// the wire.
-pub fn wire_times(value: &mut serde_json::Value) {
-    match value {
-        serde_json::Value::Object(fields) => {
-            for (name, field) in fields.iter_mut() {
-                match field.as_i64() {
-                    Some(millis) if TIME_FIELDS.contains(&name.as_str()) => {
-                        *field = serde_json::Value::String(wire_time(millis));
-                    }
-                    _ => wire_times(field),
-                }
-            }
-        }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(wire_times),
-        _ => {}
-    }
-}
-
-/// A time from epoch milliseconds.
-pub fn time(millis: i64) -> chrono::DateTime<chrono::Utc> {
-    use chrono::TimeZone;
-    chrono::Utc
-        .timestamp_millis_opt(millis)
-        .single()
-        .unwrap_or_default()
-}
+/// Engine time (milliseconds since the Unix epoch) as the wire's time: RFC 3339, UTC, always
+/// with milliseconds.
+pub use protocol::time::from_millis as time;
 
 #[cfg(test)]
 mod tests {

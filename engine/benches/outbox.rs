@@ -91,7 +91,7 @@ async fn run() {
             )
             .await
             .unwrap();
-        message_ids.push(out.message["id"].as_str().unwrap().to_owned());
+        message_ids.push(out.message.id);
     }
     let acknowledged = started.elapsed();
     while !store.outbox_pending().await.unwrap().is_empty() {

@@ -2,7 +2,8 @@
 //! customer. One thread per pair of agents, capped at its newest entries; every message is
 //! journaled as `chat.message`, which only the two agents' sessions receive.
 
-use serde_json::{Value, json};
+use ::protocol::event::{ChatMessage, Event};
+use ::protocol::thread::ChatEntry;
 
 use crate::domain::AgentId;
 use crate::routing::Millis;
@@ -40,25 +41,26 @@ impl Chat {
         to: &AgentId,
         body: &str,
         now: Millis,
-    ) -> Result<Value, StoreError> {
-        let entry = json!({
-            "id": format!("ch_{}", ulid::Ulid::new().to_string().to_lowercase()),
-            "from_agent_id": from,
-            "to_agent_id": to,
-            "body": body,
-            "at": now,
-        });
-        let event = NewEvent {
-            kind: "chat.message".into(),
-            at: now,
-            data: json!({"from_agent_id": from, "to_agent_id": to, "message": entry}).to_string(),
+    ) -> Result<ChatEntry, StoreError> {
+        let entry = ChatEntry {
+            id: format!("ch_{}", ulid::Ulid::new().to_string().to_lowercase()),
+            from_agent_id: from.to_string(),
+            to_agent_id: to.to_string(),
+            body: body.to_owned(),
+            at: ::protocol::time::from_millis(now),
         };
+        let event = Event::ChatMessage(ChatMessage {
+            from_agent_id: entry.from_agent_id.clone(),
+            to_agent_id: entry.to_agent_id.clone(),
+            message: entry.clone(),
+        });
+        let stored = serde_json::to_string(&entry).expect("chat entries serialise");
         self.store
             .chat_append(
                 &thread_of(from, to),
-                &entry.to_string(),
+                &stored,
                 THREAD_CAP,
-                vec![event],
+                vec![NewEvent::of(&event, now)],
             )
             .await?;
         Ok(entry)
@@ -71,7 +73,7 @@ impl Chat {
         b: &AgentId,
         from: usize,
         limit: usize,
-    ) -> Result<Vec<Value>, StoreError> {
+    ) -> Result<Vec<ChatEntry>, StoreError> {
         self.store
             .chat_messages(&thread_of(a, b), from, limit)
             .await?
@@ -108,7 +110,7 @@ mod tests {
         chat.send(&bob, &ann, "Sure", 2).await.unwrap();
         let thread = chat.thread(&bob, &ann, 0, 10).await.unwrap();
         assert_eq!(thread.len(), 2);
-        assert_eq!(thread[1]["body"], "Sure");
-        assert_eq!(thread[1]["from_agent_id"], "bob");
+        assert_eq!(thread[1].body, "Sure");
+        assert_eq!(thread[1].from_agent_id, "bob");
     }
 }

@@ -10,6 +10,8 @@ use engine::domain::{ConversationId, PhoneNumber, Presence};
 use engine::routing::protocol::Answer;
 use engine::runtime::{Clock, Engine, EngineConfig};
 use engine::store::{AnyStore, MemoryStore};
+use protocol::thread::{OutboundMessage, ThreadEntry};
+use protocol::vocabulary::DeliveryStatus;
 
 mod common;
 use common::{Setup, agent, configure, queue_id};
@@ -68,15 +70,26 @@ async fn floor() -> (Engine, ConversationId) {
     (engine, conversation)
 }
 
-/// The statuses of the conversation's outbound texts, in thread order.
-async fn statuses(engine: &Engine, conversation: &ConversationId) -> Vec<String> {
+/// The conversation's outbound texts, in thread order.
+async fn outbound(engine: &Engine, conversation: &ConversationId) -> Vec<OutboundMessage> {
     engine
         .thread(conversation, 0, 100)
         .await
         .unwrap()
         .into_iter()
-        .filter(|m| m["direction"] == "outbound")
-        .map(|m| m["status"].as_str().unwrap().to_owned())
+        .filter_map(|entry| match entry {
+            ThreadEntry::Outbound(message) => Some(message),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The statuses of the conversation's outbound texts, in thread order.
+async fn statuses(engine: &Engine, conversation: &ConversationId) -> Vec<&'static str> {
+    outbound(engine, conversation)
+        .await
+        .into_iter()
+        .map(|m| m.status.as_str())
         .collect()
 }
 
@@ -115,13 +128,9 @@ async fn texts_leave_one_a_second_in_order_and_are_delivered() {
         statuses(&engine, &conversation).await,
         ["delivered", "delivered", "delivered"]
     );
-    let thread = engine.thread(&conversation, 0, 100).await.unwrap();
-    let first = thread
-        .iter()
-        .find(|m| m["direction"] == "outbound")
-        .unwrap();
-    assert_eq!(first["body"], "one\nReply STOP to unsubscribe.");
-    assert_eq!(first["provider"], "simulator");
+    let sent = outbound(&engine, &conversation).await;
+    assert_eq!(sent[0].body, "one\nReply STOP to unsubscribe.");
+    assert_eq!(sent[0].provider.as_deref(), Some("simulator"));
 }
 
 #[actix_rt::test]
@@ -149,11 +158,11 @@ async fn an_opt_out_fails_the_texts_still_waiting() {
         ["queued", "failed", "failed"]
     );
     advance(3000).await;
-    let thread = engine.thread(&conversation, 0, 100).await.unwrap();
-    let failed: Vec<_> = thread
+    let sent = outbound(&engine, &conversation).await;
+    let failed: Vec<_> = sent
         .iter()
-        .filter(|m| m["status"] == "failed")
-        .map(|m| m["error_code"].as_str().unwrap())
+        .filter(|m| m.status == DeliveryStatus::Failed)
+        .map(|m| m.error_code.as_deref().unwrap())
         .collect();
     assert_eq!(failed, ["recipient_opted_out", "recipient_opted_out"]);
 }

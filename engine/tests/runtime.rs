@@ -680,7 +680,10 @@ async fn the_thread_keeps_messages_replies_and_internal_notes_in_order() {
         .await
         .unwrap();
     let thread = engine.thread(&conversation, 0, 10).await.unwrap();
+    let thread = serde_json::to_value(&thread).unwrap();
     let directions: Vec<&str> = thread
+        .as_array()
+        .unwrap()
         .iter()
         .map(|e| e["direction"].as_str().unwrap())
         .collect();

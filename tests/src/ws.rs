@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use protocol::ServerFrame;
 use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -64,9 +65,7 @@ impl WsClient {
                 .expect("the socket is open")
                 .expect("a websocket message");
             match message {
-                Message::Text(text) => {
-                    return Some(serde_json::from_str(&text).expect("frames are JSON"));
-                }
+                Message::Text(text) => return Some(held_to_contract(&text)),
                 Message::Close(frame) => panic!("closed by the server: {frame:?}"),
                 _ => {}
             }
@@ -119,4 +118,19 @@ impl WsClient {
     pub fn kill(self) {
         drop(self.socket);
     }
+}
+
+/// A server frame as JSON, after checking it against the wire contract: it reads into the
+/// [`protocol`] crate's types, and those write it back exactly as received (no field the
+/// types do not know, none they would add). Every frame every test receives is checked.
+fn held_to_contract(text: &str) -> Value {
+    let received: Value = serde_json::from_str(text).expect("frames are JSON");
+    let frame = ServerFrame::parse(text)
+        .unwrap_or_else(|e| panic!("a frame outside the wire contract ({e}): {text}"));
+    let rewritten: Value = serde_json::from_str(&frame.to_json()).expect("frames are JSON");
+    assert_eq!(
+        rewritten, received,
+        "the protocol types do not hold this frame exactly"
+    );
+    received
 }

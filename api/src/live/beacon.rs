@@ -14,10 +14,9 @@ use std::time::Duration;
 use engine::domain::{QueueId, TeamId};
 use engine::feed::{Audience, EventFeed, Scope};
 use engine::runtime::Engine;
-use serde_json::Value;
+use protocol::Event;
+use protocol::frame::QueueStats;
 use tokio::sync::broadcast;
-
-use crate::routes::work::QueueStatsView;
 
 /// One queue's numbers, as pushed.
 #[derive(Debug, Clone)]
@@ -26,8 +25,8 @@ pub struct StatsFrame {
     pub audience: Audience,
     /// When the numbers were read.
     pub at: i64,
-    /// The numbers ([`QueueStatsView`]).
-    pub data: Value,
+    /// The numbers.
+    pub data: QueueStats,
 }
 
 /// The beacon. Cloning shares it.
@@ -118,10 +117,7 @@ impl Beacon {
         let Some(team) = feed.resolver().team_of_queue(queue).await else {
             return;
         };
-        let Ok(view) = QueueStatsView::current(engine, &queue_id).await else {
-            return;
-        };
-        let Ok(data) = serde_json::to_value(view) else {
+        let Ok(data) = crate::routes::work::current_stats(engine, &queue_id).await else {
             return;
         };
         let unchanged = self
@@ -161,7 +157,9 @@ async fn collect_dirty(feed: &EventFeed, mut cursor: u64, dirty: &mut BTreeSet<S
         };
         for event in &batch.events {
             cursor = event.id;
-            dirty.extend(queues_named(&event.data));
+            if let Some(event) = &event.event {
+                dirty.extend(queues_named(event));
+            }
         }
         if batch.events.len() < 1000 {
             return cursor;
@@ -177,30 +175,20 @@ fn team_audience(team: TeamId) -> Audience {
     }
 }
 
-/// The queues an event concerns: its `queue_id`, and an agent's `logins`.
-fn queues_named(data: &Value) -> Vec<String> {
-    let mut queues: Vec<String> = data
-        .get("queue_id")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .into_iter()
-        .collect();
-    if let Some(logins) = data.get("logins").and_then(Value::as_array) {
-        queues.extend(logins.iter().filter_map(Value::as_str).map(str::to_owned));
+/// The queues an event concerns: its queue, and an agent's logins.
+fn queues_named(event: &Event) -> Vec<String> {
+    match event {
+        Event::AgentUpdated(presence) => presence.logins.clone(),
+        event => event.queue_id().map(str::to_owned).into_iter().collect(),
     }
-    queues
 }
 
 /// Whether two stats differ only in the seconds waited.
-fn same_numbers(a: &Value, b: &Value) -> bool {
-    let strip = |v: &Value| {
-        let mut v = v.clone();
-        if let Value::Object(fields) = &mut v {
-            fields.remove("longest_wait_secs");
-        }
-        v
-    };
-    strip(a) == strip(b)
+fn same_numbers(a: &QueueStats, b: &QueueStats) -> bool {
+    QueueStats {
+        longest_wait_secs: b.longest_wait_secs,
+        ..a.clone()
+    } == *b
 }
 
 #[cfg(test)]
@@ -208,26 +196,36 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn event(kind: &str, data: serde_json::Value) -> Event {
+        Event::from_value(kind, data).unwrap()
+    }
+
     #[test]
     fn events_name_their_queue_and_an_agents_logins() {
-        assert_eq!(queues_named(&json!({"queue_id": "q1"})), vec!["q1"]);
+        let read = json!({"conversation_id": "c", "queue_id": "q1", "agent_id": "a", "unread": 0});
+        assert_eq!(queues_named(&event("conversation.read", read)), vec!["q1"]);
+        let presence = json!({"agent_id": "a", "presence": "available", "logins": ["q1", "q2"], "reason": null});
         assert_eq!(
-            queues_named(&json!({"agent_id": "a", "logins": ["q1", "q2"]})),
+            queues_named(&event("agent.updated", presence)),
             vec!["q1", "q2"]
         );
-        assert!(queues_named(&json!({"agent_id": "a"})).is_empty());
+        let chat = json!({"from_agent_id": "a", "to_agent_id": "b", "message":
+            {"id": "ch_1", "from_agent_id": "a", "to_agent_id": "b", "body": "hi", "at": 1}});
+        assert!(queues_named(&event("chat.message", chat)).is_empty());
     }
 
     #[test]
     fn the_growing_wait_alone_is_no_change() {
-        let a = json!({"waiting": 2, "longest_wait_secs": 3});
-        assert!(same_numbers(
-            &a,
-            &json!({"waiting": 2, "longest_wait_secs": 9})
-        ));
-        assert!(!same_numbers(
-            &a,
-            &json!({"waiting": 3, "longest_wait_secs": 3})
-        ));
+        let stats = |waiting, longest_wait_secs| QueueStats {
+            queue_id: "q1".into(),
+            waiting,
+            longest_wait_secs,
+            oldest_waiting_since: None,
+            agents_ready: 1,
+            waiting_by_campaign: Default::default(),
+            offers_by_outcome: Default::default(),
+        };
+        assert!(same_numbers(&stats(2, 3), &stats(2, 9)));
+        assert!(!same_numbers(&stats(2, 3), &stats(3, 3)));
     }
 }

@@ -4,7 +4,7 @@
 //! `docs/websocket.md`.
 
 pub mod beacon;
-pub mod protocol;
+pub mod frames;
 pub mod session;
 
 use std::time::Duration;

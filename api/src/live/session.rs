@@ -12,15 +12,16 @@ use actix_ws::{CloseCode, CloseReason, Message, MessageStream, Session};
 use engine::feed::Viewer;
 use engine::routing::protocol::Answer;
 use futures_util::StreamExt;
-use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::{Instant, timeout};
 
 use super::Live;
-use super::protocol::{self, ClientFrame, close};
+use super::frames::{self, ClientFrame, close};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::state::AppState;
+use protocol::frame::{FrameBody, Hello, Pong, Reply, ReplyOutcome, ResumeGap, Resumed};
+use protocol::vocabulary::CallerRole;
 
 /// Events read from the feed per step.
 const BATCH: usize = 200;
@@ -136,20 +137,21 @@ impl SessionTask {
 
     async fn serve(&mut self, stream: &mut MessageStream, after: Option<u64>) -> End {
         let config = self.live.config;
-        let hello = json!({
-            "session_id": format!("ws_{}", ulid::Ulid::new().to_string().to_lowercase()),
-            "last_event_id": self.cursor,
-            "role": self.caller.principal.role(),
-            "agent_id": match &self.caller.principal {
-                Principal::Agent(owner) => Some(owner.agent.id.to_string()),
-                Principal::Admin => None,
-            },
-            "heartbeat_secs": config.heartbeat.as_secs(),
+        let (role, agent_id) = match &self.caller.principal {
+            Principal::Agent(owner) => (
+                CallerRole::from(owner.agent.role),
+                Some(owner.agent.id.to_string()),
+            ),
+            Principal::Admin => (CallerRole::Admin, None),
+        };
+        let hello = FrameBody::Hello(Hello {
+            session_id: format!("ws_{}", ulid::Ulid::new().to_string().to_lowercase()),
+            last_event_id: self.cursor,
+            role,
+            agent_id,
+            heartbeat_secs: config.heartbeat.as_secs(),
         });
-        if let Err(end) = self
-            .send(protocol::frame("hello", self.now(), None, hello))
-            .await
-        {
+        if let Err(end) = self.send(frames::frame(self.now(), None, hello)).await {
             return end;
         }
         let mut beacon = self.live.beacon.subscribe();
@@ -278,26 +280,21 @@ impl SessionTask {
                 }
             };
             if let Some(gap) = batch.gap {
-                let data = json!({
-                    "after": gap.after,
-                    "oldest_event_id": gap.oldest,
-                    "missed_from": gap.after + 1,
-                    "missed_to": gap.oldest - 1,
+                let data = FrameBody::ResumeGap(ResumeGap {
+                    after: gap.after,
+                    oldest_event_id: gap.oldest,
+                    missed_from: gap.after + 1,
+                    missed_to: gap.oldest - 1,
                 });
-                self.send(protocol::frame("resume.gap", self.now(), None, data))
-                    .await?;
+                self.send(frames::frame(self.now(), None, data)).await?;
             }
             let full = batch.events.len() == BATCH;
-            for event in batch.events {
-                self.cursor = event.id;
-                if event.audience.admits(&self.viewer) {
-                    self.send(protocol::event(
-                        event.id,
-                        &event.kind,
-                        event.at,
-                        &event.data,
-                    ))
-                    .await?;
+            for entry in batch.events {
+                self.cursor = entry.id;
+                if let Some(event) = &entry.event
+                    && entry.audience.admits(&self.viewer)
+                {
+                    self.send(frames::event(entry.id, entry.at, event)).await?;
                     self.delivered_any = true;
                 }
             }
@@ -312,31 +309,23 @@ impl SessionTask {
         if self.delivered_any {
             let message = "resume must come before any event is delivered: reconnect with ?after=<last id> or send resume first";
             return self
-                .send(protocol::error(
-                    self.now(),
-                    None,
-                    "resume_too_late",
-                    message,
-                ))
+                .send(frames::error(self.now(), None, "resume_too_late", message))
                 .await;
         }
         let latest = self.live.feed.latest();
         if after > latest {
             let message = format!("no event {after} exists yet; the newest is {latest}");
             return self
-                .send(protocol::error(
-                    self.now(),
-                    None,
-                    "invalid_resume",
-                    &message,
-                ))
+                .send(frames::error(self.now(), None, "invalid_resume", &message))
                 .await;
         }
         self.cursor = after;
         self.deliver().await?;
-        let data = json!({"after": after, "last_event_id": self.cursor});
-        self.send(protocol::frame("resumed", self.now(), None, data))
-            .await
+        let data = FrameBody::Resumed(Resumed {
+            after,
+            last_event_id: self.cursor,
+        });
+        self.send(frames::frame(self.now(), None, data)).await
     }
 
     async fn on_message(&mut self, message: Message) -> Result<(), End> {
@@ -362,20 +351,18 @@ impl SessionTask {
             Err(e) => {
                 let message = format!("not a client frame: {e}");
                 return self
-                    .send(protocol::error(self.now(), None, "invalid_frame", &message))
+                    .send(frames::error(self.now(), None, "invalid_frame", &message))
                     .await;
             }
         };
         match frame {
             ClientFrame::Resume { after } => self.resume(after).await,
             ClientFrame::Ping { reference } => {
-                self.send(protocol::frame(
-                    "pong",
-                    self.now(),
-                    reference.as_deref(),
-                    json!({"last_event_id": self.cursor}),
-                ))
-                .await
+                let pong = FrameBody::Pong(Pong {
+                    last_event_id: self.cursor,
+                });
+                self.send(frames::frame(self.now(), reference.as_deref(), pong))
+                    .await
             }
             ClientFrame::Accept {
                 offer_id,
@@ -410,17 +397,16 @@ impl SessionTask {
         let frame = match result {
             Ok(()) => {
                 let outcome = match answer {
-                    Answer::Accept => "accepted",
-                    _ => "rejected",
+                    Answer::Accept => ReplyOutcome::Accepted,
+                    _ => ReplyOutcome::Rejected,
                 };
-                protocol::frame(
-                    "reply",
-                    self.now(),
-                    reference.as_deref(),
-                    json!({"offer_id": offer, "outcome": outcome}),
-                )
+                let reply = FrameBody::Reply(Reply {
+                    offer_id: offer.to_owned(),
+                    outcome,
+                });
+                frames::frame(self.now(), reference.as_deref(), reply)
             }
-            Err(e) => protocol::error(
+            Err(e) => frames::error(
                 self.now(),
                 reference.as_deref(),
                 e.code.as_str(),
@@ -452,13 +438,8 @@ impl SessionTask {
         if !frame.audience.admits(&self.viewer) {
             return Ok(());
         }
-        self.send(protocol::frame(
-            "queue.stats",
-            frame.at,
-            None,
-            frame.data.clone(),
-        ))
-        .await
+        let stats = FrameBody::QueueStats(frame.data.clone());
+        self.send(frames::frame(frame.at, None, stats)).await
     }
 
     async fn send(&mut self, text: String) -> Result<(), End> {

@@ -2,7 +2,6 @@
 //! (`/v1/agents/{id}/tokens`).
 
 use actix_web::{HttpResponse, web};
-use chrono::{DateTime, Utc};
 use engine::catalog::Stored;
 use engine::domain::{
     Agent, AgentId, AgentRole, Capacity, Name, TeamId, Token, TokenId, ValidationError,
@@ -148,7 +147,7 @@ pub struct TokenView {
     #[schema(value_type = Option<String>)]
     pub label: Option<Name>,
     /// When it was issued.
-    pub created_at: DateTime<Utc>,
+    pub created_at: protocol::Time,
 }
 
 impl From<&Stored<Token>> for TokenView {
@@ -157,7 +156,7 @@ impl From<&Stored<Token>> for TokenView {
             id: stored.resource.id.clone(),
             agent_id: stored.resource.agent_id.clone(),
             label: stored.resource.label.clone(),
-            created_at: stored.created_at,
+            created_at: stored.created_at.into(),
         }
     }
 }

@@ -3,8 +3,8 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use engine::domain::{Agent, AgentId};
+use protocol::ChatEntry;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::crud::method_not_allowed;
@@ -26,8 +26,8 @@ pub struct ChatRequest {
 /// A page of a chat thread.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChatThread {
-    /// Entries, oldest first: `id`, `from_agent_id`, `to_agent_id`, `body`, `at`.
-    pub items: Vec<Value>,
+    /// Entries, oldest first.
+    pub items: Vec<ChatEntry>,
 }
 
 /// `?from=&limit=` of a thread.
@@ -71,17 +71,12 @@ async fn partners(
     Ok((owner.agent.id.clone(), other.id))
 }
 
-fn entry_view(mut entry: Value) -> Value {
-    crate::schema::wire_times(&mut entry);
-    entry
-}
-
 /// Sends an internal chat message to a teammate.
 #[utoipa::path(post, path = "/v1/chat/{agent_id}/messages", tag = "chat",
     params(("agent_id" = String, Path, description = "The teammate")),
     request_body = ChatRequest,
     responses(
-        (status = 201, description = "The message, also pushed to both agents as `chat.message`", body = Object),
+        (status = 201, description = "The message, also pushed to both agents as `chat.message`", body = ChatEntry),
         (status = 400, description = "Bad input", body = ErrorBody),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 403, description = "`forbidden`: not an agent token", body = ErrorBody),
@@ -107,7 +102,7 @@ pub async fn send(
         .chat
         .send(&me, &other, &text, state.engine.now())
         .await?;
-    Ok(HttpResponse::Created().json(entry_view(entry)))
+    Ok(HttpResponse::Created().json(entry))
 }
 
 /// The chat thread with a teammate, oldest first.
@@ -144,9 +139,7 @@ pub async fn thread(
             limit as usize,
         )
         .await?;
-    Ok(HttpResponse::Ok().json(ChatThread {
-        items: items.into_iter().map(entry_view).collect(),
-    }))
+    Ok(HttpResponse::Ok().json(ChatThread { items }))
 }
 
 /// Registers the routes (inside `/v1`).

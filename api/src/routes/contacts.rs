@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use engine::contacts::{Contact, ContactPatch};
 use engine::directory::{ListQuery, View};
 use engine::domain::{PhoneNumber, QueueId, TeamId, ValidationError};
@@ -46,9 +46,9 @@ pub struct ContactView {
     /// Custom fields; templates use them as `{{contact.<field>}}`.
     pub custom_fields: BTreeMap<String, String>,
     /// Business numbers the contact opted out of (STOP), with when; set by the SMS channel.
-    pub opted_out: BTreeMap<String, DateTime<Utc>>,
+    pub opted_out: BTreeMap<String, protocol::Time>,
     /// When the card last changed; absent when never filled in.
-    pub updated_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<protocol::Time>,
 }
 
 impl ContactView {
@@ -287,7 +287,7 @@ pub async fn patch(
 ) -> Result<HttpResponse, ApiError> {
     let teams = queue_teams(&state).await?;
     let phone = visible_contact(&state, &principal, &phone, &teams)?;
-    let today = time(state.engine.now()).date_naive();
+    let today = time(state.engine.now()).0.date_naive();
     let patch = body.0.validate(today)?;
     let card = state
         .contacts

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
 use engine::conversation::{Conversation, Direction};
 use engine::directory::{ListQuery, Position, View};
 use engine::domain::{AgentId, QueueId, TeamId};
@@ -66,7 +66,7 @@ pub struct LastMessageView {
     /// Its first 160 characters.
     pub preview: String,
     /// When.
-    pub at: DateTime<Utc>,
+    pub at: protocol::Time,
 }
 
 /// One row of the list.
@@ -97,13 +97,13 @@ pub struct ConversationRow {
     /// Alerts raised.
     pub alerts: Vec<String>,
     /// When the customer's oldest unanswered message arrived.
-    pub waiting_since: Option<DateTime<Utc>>,
+    pub waiting_since: Option<protocol::Time>,
     /// When anything last happened (the list's order).
-    pub last_activity_at: DateTime<Utc>,
+    pub last_activity_at: protocol::Time,
     /// When it opened.
-    pub created_at: DateTime<Utc>,
+    pub created_at: protocol::Time,
     /// When it closed.
-    pub closed_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<protocol::Time>,
 }
 
 /// A page of rows.

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use engine::conversation::Conversation;
 use engine::domain::{AgentId, AgentRole, ConversationId, QueueId, Slug};
 use engine::runtime::{Engine, EngineError, TransferTarget};
+use protocol::ThreadEntry;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::crud::method_not_allowed;
@@ -32,7 +32,7 @@ pub struct RecordedDisposition {
     /// Who recorded it.
     pub agent_id: String,
     /// When.
-    pub at: DateTime<Utc>,
+    pub at: protocol::Time,
 }
 
 /// A conversation as desktops see it.
@@ -57,9 +57,9 @@ pub struct ConversationView {
     /// Owned but back in the queue after public minutes: claimable by the team.
     pub public: bool,
     /// When the customer's oldest unanswered message arrived.
-    pub waiting_since: Option<DateTime<Utc>>,
+    pub waiting_since: Option<protocol::Time>,
     /// When a snooze ends.
-    pub snoozed_until: Option<DateTime<Utc>>,
+    pub snoozed_until: Option<protocol::Time>,
     /// Alerts raised: `unclaimed`, `awaiting_reply`.
     pub alerts: Vec<String>,
     /// The target of a warm transfer waiting to be accepted.
@@ -70,9 +70,9 @@ pub struct ConversationView {
     /// Recorded outcomes.
     pub dispositions: Vec<RecordedDisposition>,
     /// When it opened.
-    pub created_at: DateTime<Utc>,
+    pub created_at: protocol::Time,
     /// When it closed.
-    pub closed_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<protocol::Time>,
 }
 
 fn label<T: Serialize>(value: &T) -> String {
@@ -113,12 +113,6 @@ impl From<&Conversation> for ConversationView {
             closed_at: c.closed_at.map(time),
         }
     }
-}
-
-/// A thread entry with its time as RFC 3339.
-fn entry_view(mut entry: Value) -> Value {
-    crate::schema::wire_times(&mut entry);
-    entry
 }
 
 /// The conversation `id` if the caller may see it (its queue's team), else 404.
@@ -248,6 +242,13 @@ pub async fn patch(
     view(&state, &conversation.id).await
 }
 
+/// A page of a conversation's thread.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ThreadPage {
+    /// Entries, oldest first.
+    pub items: Vec<ThreadEntry>,
+}
+
 /// `?from=&limit=` of the thread.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -265,7 +266,7 @@ pub struct ThreadQuery {
 #[utoipa::path(get, path = "/v1/conversations/{id}/messages", tag = "conversations",
     params(("id" = String, Path, description = "The conversation"), ThreadQuery),
     responses(
-        (status = 200, description = "Entries, oldest first", body = Object),
+        (status = 200, description = "Entries, oldest first", body = ThreadPage),
         (status = 400, description = "`invalid_query`", body = ErrorBody),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 404, description = "No such conversation (or another team's)", body = ErrorBody),
@@ -295,9 +296,7 @@ pub async fn thread(
             limit as usize,
         )
         .await?;
-    Ok(HttpResponse::Ok().json(
-        serde_json::json!({"items": entries.into_iter().map(entry_view).collect::<Vec<_>>()}),
-    ))
+    Ok(HttpResponse::Ok().json(ThreadPage { items: entries }))
 }
 
 /// Text for a reply or a note.
@@ -393,12 +392,12 @@ async fn act(
     principal: Principal,
     state: &AppState,
     id: &str,
-    work: impl AsyncFnOnce(&Engine, AgentId, ConversationId) -> Result<Option<Value>, EngineError>,
+    work: impl AsyncFnOnce(&Engine, AgentId, ConversationId) -> Result<Option<ThreadEntry>, EngineError>,
 ) -> Result<HttpResponse, ApiError> {
     let conversation = visible(state, &principal, id).await?;
     let agent = actor(&principal)?;
     match work(&state.engine, agent, conversation.id.clone()).await? {
-        Some(entry) => Ok(HttpResponse::Created().json(entry_view(entry))),
+        Some(entry) => Ok(HttpResponse::Created().json(entry)),
         None => view(state, &conversation.id).await,
     }
 }
@@ -409,7 +408,7 @@ async fn act(
     request_body(content = Option<EmptyRequest>, description = "Optional: no body, or `{}`"),
     responses(
         (status = 200, description = "The conversation after the change", body = ConversationView),
-        (status = 201, description = "The new thread entry (replies and notes)", body = Object),
+        (status = 201, description = "The new thread entry (replies and notes)", body = ThreadEntry),
         (status = 400, description = "Bad input", body = ErrorBody),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 403, description = "`forbidden`: not the owner, or not an agent token", body = ErrorBody),
@@ -433,7 +432,7 @@ pub async fn claim(
     params(("id" = String, Path, description = "The conversation")),
     request_body = ReplyRequest,
     responses(
-        (status = 201, description = "The new thread entry, `status` `outbox` until the SMS channel sends it", body = Object),
+        (status = 201, description = "The new thread entry, `status` `outbox` until the SMS channel sends it", body = ThreadEntry),
         (status = 400, description = "Bad input", body = ErrorBody),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 403, description = "`forbidden`: not the owner, or not an agent token", body = ErrorBody),
@@ -484,7 +483,7 @@ pub async fn reply(
         .engine
         .reply(&agent, &conversation.id, outgoing)
         .await?;
-    Ok(HttpResponse::Created().json(entry_view(entry)))
+    Ok(HttpResponse::Created().json(entry))
 }
 
 /// Checks media URLs: at most 10, each an absolute http(s) URL of at most 2000 characters.
@@ -549,10 +548,10 @@ async fn inbound_through(
     loop {
         let entries = state.engine.thread(conversation, from, 500).await?;
         for entry in &entries {
-            if entry["direction"] == "inbound" {
+            if let ThreadEntry::Inbound(_) = entry {
                 inbound += 1;
             }
-            if entry["id"] == message {
+            if entry.id() == message {
                 return Ok(inbound);
             }
         }
@@ -573,7 +572,7 @@ async fn inbound_through(
     request_body = TextRequest,
     responses(
         (status = 200, description = "The conversation after the change", body = ConversationView),
-        (status = 201, description = "The new thread entry (replies and notes)", body = Object),
+        (status = 201, description = "The new thread entry (replies and notes)", body = ThreadEntry),
         (status = 400, description = "Bad input", body = ErrorBody),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 403, description = "`forbidden`: not the owner, or not an agent token", body = ErrorBody),
@@ -599,7 +598,7 @@ pub async fn note(
     request_body = DispositionRequest,
     responses(
         (status = 200, description = "The conversation after the change", body = ConversationView),
-        (status = 201, description = "The new thread entry (replies and notes)", body = Object),
+        (status = 201, description = "The new thread entry (replies and notes)", body = ThreadEntry),
         (status = 400, description = "Bad input", body = ErrorBody),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 403, description = "`forbidden`: not the owner, or not an agent token", body = ErrorBody),
@@ -629,7 +628,7 @@ pub async fn disposition(
     request_body = SnoozeRequest,
     responses(
         (status = 200, description = "The conversation after the change", body = ConversationView),
-        (status = 201, description = "The new thread entry (replies and notes)", body = Object),
+        (status = 201, description = "The new thread entry (replies and notes)", body = ThreadEntry),
         (status = 400, description = "Bad input", body = ErrorBody),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 403, description = "`forbidden`: not the owner, or not an agent token", body = ErrorBody),
@@ -817,7 +816,7 @@ async fn transfer_target_visible(
     request_body(content = Option<EmptyRequest>, description = "Optional: no body, or `{}`"),
     responses(
         (status = 200, description = "The conversation after the change", body = ConversationView),
-        (status = 201, description = "The new thread entry (replies and notes)", body = Object),
+        (status = 201, description = "The new thread entry (replies and notes)", body = ThreadEntry),
         (status = 400, description = "Bad input", body = ErrorBody),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 403, description = "`forbidden`: not the owner, or not an agent token", body = ErrorBody),

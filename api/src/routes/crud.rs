@@ -4,7 +4,6 @@
 
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, Utc};
 use engine::catalog::{ConfigResource, Stored};
 use engine::domain::ValidationError;
 use serde::Serialize;
@@ -57,8 +56,8 @@ pub trait ResourceApi: ConfigResource + utoipa::ToSchema {
 pub struct View<'a, R> {
     #[serde(flatten)]
     resource: &'a R,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
+    created_at: protocol::Time,
+    updated_at: protocol::Time,
     revision: u64,
 }
 
@@ -71,8 +70,8 @@ impl<'a, R> From<&'a Stored<R>> for View<'a, R> {
     fn from(stored: &'a Stored<R>) -> Self {
         Self {
             resource: &stored.resource,
-            created_at: stored.created_at,
-            updated_at: stored.updated_at,
+            created_at: stored.created_at.into(),
+            updated_at: stored.updated_at.into(),
             revision: stored.revision,
         }
     }

@@ -9,7 +9,7 @@ use actix_web::{HttpResponse, web};
 use engine::domain::{Number, PhoneNumber};
 use engine::runtime::OutgoingText;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 use utoipa::ToSchema;
 
 use super::conversations::ConversationView;
@@ -51,8 +51,7 @@ pub struct StartedView {
     /// The conversation, owned by the caller.
     pub conversation: ConversationView,
     /// The first message, `status: outbox`.
-    #[schema(value_type = Object)]
-    pub message: Value,
+    pub message: protocol::thread::OutboundMessage,
 }
 
 /// The business number to text from, which must route to one of the caller's teams' queues
@@ -139,8 +138,7 @@ pub async fn start(
         .start_outbound(&owner.agent.id, number, &customer, text)
         .await?;
     let conversation = state.engine.conversation(&started.conversation_id).await?;
-    let mut message = started.message;
-    crate::schema::wire_times(&mut message);
+    let message = started.message;
     tracing::info!(conversation_id = %started.conversation_id, agent_id = %owner.agent.id, "outbound conversation started");
     Ok(HttpResponse::Created()
         .insert_header((

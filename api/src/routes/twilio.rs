@@ -10,7 +10,7 @@
 use actix_web::http::header::{CONTENT_TYPE, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use engine::domain::{Number, PhoneNumber, ProviderAccount, ProviderKind};
-use engine::outbox::{DeliveryStatus, ReportOutcome};
+use engine::outbox::ReportOutcome;
 use engine::runtime::InboundMessage;
 use engine::sms::twilio_signature;
 use serde_json::json;
@@ -214,7 +214,7 @@ pub async fn status_callback(
     let (form, _) = signed_form(&req, &mut payload, &state, "From").await?;
     let message_sid = message_sid(&form)?;
     let raw_status = form.required("MessageStatus")?;
-    let Some(status) = DeliveryStatus::from_twilio(raw_status) else {
+    let Some(status) = engine::sms::provider::twilio::delivery_status(raw_status) else {
         return Err(ApiError::new(
             ErrorCode::InvalidValue,
             "MessageStatus is not an outbound message status",

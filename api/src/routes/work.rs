@@ -2,7 +2,7 @@
 //! beacon). Visibility follows teams: what the caller may not see is 404, what it sees but may
 //! not do is 403.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use actix_web::{HttpResponse, web};
 use engine::domain::{Agent, AgentId, Presence};
@@ -54,7 +54,7 @@ pub struct AgentStateView {
     pub presence: Presence,
     /// Since when (time in state counts up from it; this process's start for an agent not
     /// seen since).
-    pub presence_since: Option<chrono::DateTime<chrono::Utc>>,
+    pub presence_since: Option<protocol::Time>,
     /// Queues logged into.
     pub queue_ids: Vec<String>,
     /// Conversations it may hold at once.
@@ -72,7 +72,8 @@ impl AgentStateView {
         Self {
             agent_id: agent.to_string(),
             presence: state.presence,
-            presence_since: chrono::DateTime::from_timestamp_millis(state.presence_since),
+            presence_since: chrono::DateTime::from_timestamp_millis(state.presence_since)
+                .map(protocol::Time),
             queue_ids: state.logins.iter().map(ToString::to_string).collect(),
             capacity: state.capacity,
             load: state.load,
@@ -89,25 +90,8 @@ impl AgentStateView {
     }
 }
 
-/// A queue's live numbers.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct QueueStatsView {
-    /// The queue.
-    pub queue_id: String,
-    /// Conversations waiting (not being offered).
-    pub waiting: usize,
-    /// Seconds the longest-waiting one has waited.
-    pub longest_wait_secs: i64,
-    /// Since when the longest-waiting one waits (a desktop counts the wait up from it).
-    pub oldest_waiting_since: Option<chrono::DateTime<chrono::Utc>>,
-    /// Agents who could take an offer now.
-    pub agents_ready: usize,
-    /// Waiting conversations per campaign (the beacon).
-    pub waiting_by_campaign: BTreeMap<String, usize>,
-    /// Today's (UTC) offers by outcome (`created`, `accepted`, `rejected`, `expired`,
-    /// `rescinded`), kept across restarts.
-    pub offers_by_outcome: BTreeMap<String, u64>,
-}
+/// A queue's live numbers: the REST answer and the websocket's `queue.stats`.
+pub use protocol::frame::QueueStats as QueueStatsView;
 
 /// The agent `id`, if the caller may see it (404 otherwise) and act for it (403 otherwise).
 async fn agent_for(state: &AppState, principal: &Principal, id: &str) -> Result<Agent, ApiError> {
@@ -300,33 +284,31 @@ pub async fn queue_stats(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let queue = visible_queue(&state, &principal, &id).await?;
-    Ok(HttpResponse::Ok().json(QueueStatsView::current(&state.engine, &queue.id).await?))
+    Ok(HttpResponse::Ok().json(current_stats(&state.engine, &queue.id).await?))
 }
 
-impl QueueStatsView {
-    /// The queue's numbers now.
-    pub async fn current(
-        engine: &engine::runtime::Engine,
-        queue: &engine::domain::QueueId,
-    ) -> Result<Self, engine::runtime::EngineError> {
-        let view = engine.queue_snapshot(queue).await?;
-        let longest = view
-            .oldest_waiting_since
-            .map_or(0, |since| ((engine.now() - since) / 1000).max(0));
-        Ok(Self {
-            queue_id: queue.to_string(),
-            waiting: view.waiting,
-            longest_wait_secs: longest,
-            oldest_waiting_since: view.oldest_waiting_since.map(crate::schema::time),
-            agents_ready: view.agents_ready,
-            waiting_by_campaign: view.waiting_by_campaign,
-            offers_by_outcome: view
-                .offers_by_outcome
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v))
-                .collect(),
-        })
-    }
+/// The numbers of `queue` now.
+pub async fn current_stats(
+    engine: &engine::runtime::Engine,
+    queue: &engine::domain::QueueId,
+) -> Result<QueueStatsView, engine::runtime::EngineError> {
+    let view = engine.queue_snapshot(queue).await?;
+    let longest = view
+        .oldest_waiting_since
+        .map_or(0, |since| ((engine.now() - since) / 1000).max(0));
+    Ok(QueueStatsView {
+        queue_id: queue.to_string(),
+        waiting: view.waiting,
+        longest_wait_secs: longest,
+        oldest_waiting_since: view.oldest_waiting_since.map(protocol::time::from_millis),
+        agents_ready: view.agents_ready,
+        waiting_by_campaign: view.waiting_by_campaign,
+        offers_by_outcome: view
+            .offers_by_outcome
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+    })
 }
 
 /// Registers the routes (inside `/v1`).

@@ -9,15 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::{Conversation, ConversationStatus, Followup, TimerKind};
 use crate::routing::Millis;
 
-/// Which alert.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AlertKind {
-    /// Waiting in the queue, unclaimed, too long.
-    Unclaimed,
-    /// Owned, and the customer has waited too long for a reply.
-    AwaitingReply,
-}
+pub use ::protocol::vocabulary::AlertKind;
 
 /// Seconds before each alert (0: never), from the queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,12 +29,11 @@ impl Default for AlertThresholds {
     }
 }
 
-impl AlertKind {
-    fn timer(self) -> TimerKind {
-        match self {
-            Self::Unclaimed => TimerKind::AlertUnclaimed,
-            Self::AwaitingReply => TimerKind::AlertAwaitingReply,
-        }
+/// The durable timer that raises `kind`.
+fn timer_of(kind: AlertKind) -> TimerKind {
+    match kind {
+        AlertKind::Unclaimed => TimerKind::AlertUnclaimed,
+        AlertKind::AwaitingReply => TimerKind::AlertAwaitingReply,
     }
 }
 
@@ -69,12 +60,14 @@ impl Conversation {
         for kind in [AlertKind::Unclaimed, AlertKind::AwaitingReply] {
             match self.alert_due_at(kind) {
                 Some(at) if !self.alerts.contains(&kind) => out.push(Followup::Arm {
-                    kind: kind.timer(),
+                    kind: timer_of(kind),
                     at,
                 }),
                 Some(_) => {}
                 None => {
-                    out.push(Followup::Disarm { kind: kind.timer() });
+                    out.push(Followup::Disarm {
+                        kind: timer_of(kind),
+                    });
                     if self.alerts.remove(&kind) {
                         out.push(Followup::Alert {
                             kind,
@@ -89,7 +82,9 @@ impl Conversation {
 
     /// An alert timer fired at `now`: raises the alert if it still applies and is due.
     pub fn alert_due(&mut self, kind: AlertKind, now: Millis) -> Vec<Followup> {
-        let mut out = vec![Followup::Disarm { kind: kind.timer() }];
+        let mut out = vec![Followup::Disarm {
+            kind: timer_of(kind),
+        }];
         if self.alert_due_at(kind).is_some_and(|at| at <= now) && self.alerts.insert(kind) {
             out.push(Followup::Alert { kind, raised: true });
         }

@@ -18,19 +18,7 @@ use super::{AlertKind, AlertThresholds};
 use crate::domain::{AgentId, ConversationId, Name, NumberId, PhoneNumber, QueueId, Slug};
 use crate::routing::Millis;
 
-/// Where a conversation is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ConversationStatus {
-    /// Waiting in its queue (or being offered) for an owner.
-    Queued,
-    /// An agent owns it.
-    Owned,
-    /// Saved for later by its owner until `snoozed_until`.
-    Snoozed,
-    /// Completed; a later text opens a new conversation.
-    Closed,
-}
+pub use ::protocol::vocabulary::ConversationStatus;
 
 /// One recorded outcome.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

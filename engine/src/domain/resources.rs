@@ -86,29 +86,9 @@ pub struct Queue {
     pub missed_offers_before_away: MissedOffers,
 }
 
-/// What an agent's token may do.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AgentRole {
-    /// Works conversations of its teams' queues.
-    #[default]
-    Agent,
-    /// Sees and acts on its teams' queues and agents.
-    Supervisor,
-}
+pub use ::protocol::vocabulary::AgentRole;
 
-/// Whether an agent takes offers.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Presence {
-    /// Logged off: no offers.
-    #[default]
-    Offline,
-    /// Takes offers from the queues it is logged into.
-    Available,
-    /// At the desk but taking no offers (set by the agent, or after missed offers).
-    Away,
-}
+pub use ::protocol::vocabulary::Presence;
 
 /// A person who works conversations (or supervises those who do).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

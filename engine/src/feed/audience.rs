@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use ::protocol::Event;
 
 use crate::catalog::Catalog;
 use crate::domain::{Agent, AgentId, AgentRole, Queue, TeamId};
@@ -75,12 +75,26 @@ impl Audience {
 }
 
 /// What an event's type says about its audience; the teams come from the data.
-pub fn scope_of(kind: &str) -> Scope {
-    match kind {
-        k if k.starts_with("offer.") => Scope::Supervisors,
-        "agent.updated" | "transfer.declined" => Scope::Supervisors,
-        "chat.message" => Scope::Named,
-        _ => Scope::Team,
+pub fn scope_of(event: &Event) -> Scope {
+    match event {
+        Event::OfferCreated(_)
+        | Event::OfferRejected(_)
+        | Event::OfferExpired(_)
+        | Event::OfferRescinded(_)
+        | Event::AgentUpdated(_)
+        | Event::TransferDeclined(_) => Scope::Supervisors,
+        Event::ChatMessage(_) => Scope::Named,
+        Event::ConversationCreated(_)
+        | Event::MessageReceived(_)
+        | Event::MessageSent(_)
+        | Event::MessageStatus(_)
+        | Event::NoteAdded(_)
+        | Event::ConversationAssigned(_)
+        | Event::ConversationUpdated(_)
+        | Event::ConversationRead(_)
+        | Event::ConversationClosed(_)
+        | Event::AlertRaised(_)
+        | Event::AlertCleared(_) => Scope::Team,
     }
 }
 
@@ -114,22 +128,21 @@ impl AudienceResolver {
         }
     }
 
-    /// The audience of an event of `kind` with `data`.
-    pub async fn resolve(&self, kind: &str, data: &Value) -> Audience {
-        let text = |field: &str| data.get(field).and_then(Value::as_str).map(str::to_owned);
-        let scope = scope_of(kind);
-        let mut agents: Vec<AgentId> = ["agent_id", "from_agent_id", "to_agent_id"]
+    /// The audience of `event`: the team of its queue (for an agent's presence, the agent's
+    /// teams) and the agents it names.
+    pub async fn resolve(&self, event: &Event) -> Audience {
+        let agents: Vec<AgentId> = event
+            .agents()
             .into_iter()
-            .filter_map(|f| text(f).and_then(|id| AgentId::parse(&id).ok()))
+            .filter_map(|id| AgentId::parse(id).ok())
             .collect();
-        agents.dedup();
         let mut teams = Vec::new();
-        if let Some(queue) = text("queue_id")
-            && let Some(team) = self.team_of_queue(&queue).await
+        if let Some(queue) = event.queue_id()
+            && let Some(team) = self.team_of_queue(queue).await
         {
             teams.push(team);
         }
-        if kind == "agent.updated" {
+        if let Event::AgentUpdated(_) = event {
             for agent in &agents {
                 for team in self.teams_of_agent(agent.as_str()).await {
                     if !teams.contains(&team) {
@@ -141,7 +154,7 @@ impl AudienceResolver {
         Audience {
             teams,
             agents,
-            scope,
+            scope: scope_of(event),
         }
     }
 
@@ -252,12 +265,19 @@ mod tests {
 
     #[test]
     fn event_types_map_to_scopes() {
-        assert_eq!(scope_of("offer.created"), Scope::Supervisors);
-        assert_eq!(scope_of("offer.expired"), Scope::Supervisors);
-        assert_eq!(scope_of("agent.updated"), Scope::Supervisors);
-        assert_eq!(scope_of("chat.message"), Scope::Named);
-        assert_eq!(scope_of("message.received"), Scope::Team);
-        assert_eq!(scope_of("conversation.closed"), Scope::Team);
-        assert_eq!(scope_of("queue.stats"), Scope::Team);
+        let scope =
+            |kind: &str, data: serde_json::Value| scope_of(&Event::from_value(kind, data).unwrap());
+        let offer = serde_json::json!({"offer_id": "o", "conversation_id": "c", "queue_id": "q",
+            "agent_id": "ann", "expires_at": "2026-11-23T10:00:00.000Z"});
+        assert_eq!(scope("offer.created", offer.clone()), Scope::Supervisors);
+        assert_eq!(scope("offer.expired", offer), Scope::Supervisors);
+        let presence = serde_json::json!({"agent_id": "ann", "presence": "away", "logins": [], "reason": null});
+        assert_eq!(scope("agent.updated", presence), Scope::Supervisors);
+        let chat = serde_json::json!({"from_agent_id": "ann", "to_agent_id": "bob", "message":
+            {"id": "ch_1", "from_agent_id": "ann", "to_agent_id": "bob", "body": "hi", "at": 1}});
+        assert_eq!(scope("chat.message", chat), Scope::Named);
+        let closed =
+            serde_json::json!({"conversation_id": "c", "queue_id": "q", "agent_id": "ann"});
+        assert_eq!(scope("conversation.closed", closed), Scope::Team);
     }
 }

@@ -17,7 +17,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use serde_json::Value;
+use ::protocol::Event;
 use tokio::sync::watch;
 
 pub use audience::{Audience, AudienceResolver, Scope, Viewer};
@@ -30,12 +30,11 @@ use crate::store::{AnyStore, Store, StoreError, StoredEvent};
 pub struct FeedEvent {
     /// Its journal id.
     pub id: u64,
-    /// Its type.
-    pub kind: String,
     /// When it happened, milliseconds since the Unix epoch.
     pub at: i64,
-    /// Its payload.
-    pub data: Value,
+    /// The event; `None` for a journal entry this version cannot read (written by a newer
+    /// one, say): it keeps its place in the journal, and only the admin would see it.
+    pub event: Option<Event>,
     /// Who may see it.
     pub audience: Audience,
 }
@@ -189,14 +188,24 @@ impl EventFeed {
         Some(ring.iter().skip(start).take(limit).cloned().collect())
     }
 
-    async fn parse(&self, event: StoredEvent) -> FeedEvent {
-        let data: Value = serde_json::from_str(&event.data).unwrap_or(Value::Null);
-        let audience = self.inner.resolver.resolve(&event.kind, &data).await;
+    async fn parse(&self, stored: StoredEvent) -> FeedEvent {
+        let event = match Event::parse(&stored.kind, &stored.data) {
+            Ok(event) => Some(event),
+            Err(e) => {
+                // The error may quote the data (a message body): details at debug only.
+                tracing::warn!(event_id = stored.id, kind = %stored.kind, "journal entry not understood; skipped");
+                tracing::debug!(event_id = stored.id, error = %e, "journal entry not understood");
+                None
+            }
+        };
+        let audience = match &event {
+            Some(event) => self.inner.resolver.resolve(event).await,
+            None => Audience::default(),
+        };
         FeedEvent {
-            id: event.id,
-            kind: event.kind,
-            at: event.at,
-            data,
+            id: stored.id,
+            at: stored.at,
+            event,
             audience,
         }
     }
@@ -252,7 +261,7 @@ mod tests {
         NewEvent {
             kind: "agent.updated".into(),
             at: n,
-            data: "{}".into(),
+            data: r#"{"agent_id":"ann","presence":"away","logins":[],"reason":null}"#.into(),
         }
     }
 

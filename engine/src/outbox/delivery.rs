@@ -8,77 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{ConversationId, NumberId, PhoneNumber};
 use crate::routing::Millis;
 
-/// Where an outbound text is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DeliveryStatus {
-    /// Durable in Switchboard, waiting for its turn (or for a retry).
-    Outbox,
-    /// Being handed to the provider now.
-    Sending,
-    /// The provider accepted it.
-    Queued,
-    /// The provider passed it to the carrier: one checkmark.
-    Sent,
-    /// The carrier delivered it: two checkmarks.
-    Delivered,
-    /// The carrier could not deliver it.
-    Undelivered,
-    /// It never left: refused by the provider, opted out, or out of retries.
-    Failed,
-}
-
-impl DeliveryStatus {
-    /// How far along the way it is; a report may only raise it.
-    pub fn rank(self) -> u8 {
-        match self {
-            Self::Outbox => 0,
-            Self::Sending => 1,
-            Self::Queued => 2,
-            Self::Sent => 3,
-            Self::Delivered | Self::Undelivered | Self::Failed => 4,
-        }
-    }
-
-    /// This status, or `floor` when that is further along.
-    pub fn at_least(self, floor: Self) -> Self {
-        if self.rank() < floor.rank() {
-            floor
-        } else {
-            self
-        }
-    }
-
-    /// Whether nothing more will happen to it.
-    pub fn is_final(self) -> bool {
-        self.rank() == 4
-    }
-
-    /// The status a Twilio `MessageStatus` stands for (`None` for inbound ones).
-    pub fn from_twilio(status: &str) -> Option<Self> {
-        Some(match status {
-            "accepted" | "scheduled" | "queued" | "sending" => Self::Queued,
-            "sent" => Self::Sent,
-            "delivered" | "read" => Self::Delivered,
-            "undelivered" => Self::Undelivered,
-            "failed" | "canceled" => Self::Failed,
-            _ => return None,
-        })
-    }
-
-    /// Its wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Outbox => "outbox",
-            Self::Sending => "sending",
-            Self::Queued => "queued",
-            Self::Sent => "sent",
-            Self::Delivered => "delivered",
-            Self::Undelivered => "undelivered",
-            Self::Failed => "failed",
-        }
-    }
-}
+pub use ::protocol::vocabulary::DeliveryStatus;
 
 /// One outbound text's delivery record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -198,17 +128,15 @@ impl Delivery {
         self.updated_at = at;
     }
 
-    /// The fields a thread entry shows of it.
-    pub fn summary(&self) -> serde_json::Value {
-        serde_json::json!({
-            "status": self.status,
-            "attempts": self.attempts,
-            "provider": self.provider,
-            "provider_message_id": self.provider_message_id,
-            "error_code": self.error_code,
-            "error_message": self.error_message,
-            "status_at": self.updated_at,
-        })
+    /// Shows its progress on its thread entry.
+    pub fn show_on(&self, entry: &mut ::protocol::thread::OutboundMessage) {
+        entry.status = self.status;
+        entry.attempts = Some(self.attempts);
+        entry.provider = self.provider.clone();
+        entry.provider_message_id = self.provider_message_id.clone();
+        entry.error_code = self.error_code.clone();
+        entry.error_message = self.error_message.clone();
+        entry.status_at = Some(::protocol::time::from_millis(self.updated_at));
     }
 }
 
@@ -263,18 +191,5 @@ mod tests {
         assert_eq!(d.status, Delivered);
         assert_eq!(d.error_code, None);
         assert_eq!(d.updated_at, 2);
-    }
-
-    #[test]
-    fn twilio_statuses_map() {
-        assert_eq!(DeliveryStatus::from_twilio("queued"), Some(Queued));
-        assert_eq!(DeliveryStatus::from_twilio("sent"), Some(Sent));
-        assert_eq!(DeliveryStatus::from_twilio("delivered"), Some(Delivered));
-        assert_eq!(
-            DeliveryStatus::from_twilio("undelivered"),
-            Some(Undelivered)
-        );
-        assert_eq!(DeliveryStatus::from_twilio("failed"), Some(Failed));
-        assert_eq!(DeliveryStatus::from_twilio("received"), None);
     }
 }

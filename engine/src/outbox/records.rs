@@ -2,7 +2,7 @@
 //! beat the hand-off's answer), the `message.status` event, and writing records so that a
 //! write the store refused is tried again rather than acted on twice.
 
-use serde_json::json;
+use ::protocol::event::{Event, MessageStatus};
 
 use super::delivery::{Delivery, DeliveryStatus};
 use super::worker::{ReportOutcome, Worker};
@@ -62,21 +62,17 @@ impl Worker {
             .directory()
             .get(&delivery.conversation_id)
             .map(|c| c.queue_id.to_string());
-        NewEvent {
-            kind: "message.status".into(),
-            at: self.context.now(),
-            data: json!({
-                "conversation_id": delivery.conversation_id,
-                "queue_id": queue_id,
-                "message_id": delivery.message_id,
-                "status": delivery.status,
-                "provider_message_id": delivery.provider_message_id,
-                "error_code": delivery.error_code,
-                "error_message": delivery.error_message,
-                "status_at": delivery.updated_at,
-            })
-            .to_string(),
-        }
+        let event = Event::MessageStatus(MessageStatus {
+            conversation_id: delivery.conversation_id.to_string(),
+            queue_id,
+            message_id: delivery.message_id.clone(),
+            status: delivery.status,
+            provider_message_id: delivery.provider_message_id.clone(),
+            error_code: delivery.error_code.clone(),
+            error_message: delivery.error_message.clone(),
+            status_at: ::protocol::time::from_millis(delivery.updated_at),
+        });
+        NewEvent::of(&event, self.context.now())
     }
 
     pub(super) fn write(

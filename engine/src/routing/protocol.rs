@@ -82,30 +82,7 @@ pub enum EnqueueHint {
     },
 }
 
-/// Why an offer was rescinded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RescindReason {
-    /// Another agent took the conversation (a broadcast offer accepted elsewhere).
-    Taken,
-    /// The conversation left the line (claimed, closed, snoozed, answered, opted out).
-    Withdrawn,
-    /// The agent went away.
-    AgentAway,
-    /// The agent went offline.
-    AgentOffline,
-}
-
-impl RescindReason {
-    /// The reason as the wire names it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Taken => "taken",
-            Self::Withdrawn => "withdrawn",
-            Self::AgentAway => "agent_away",
-            Self::AgentOffline => "agent_offline",
-        }
-    }
-}
+pub use ::protocol::vocabulary::RescindReason;
 
 /// How an offer ended without an assignment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -4,6 +4,8 @@
 use super::messages::*;
 use std::collections::BTreeSet;
 
+use ::protocol::event::{AgentUpdated, Event};
+use ::protocol::vocabulary::PresenceReason;
 use actix::{Actor, Context, Handler, MessageResult};
 
 use super::Engine;
@@ -104,30 +106,26 @@ impl AgentActor {
         for happened in fx.happened {
             if let Happened::AgentSetAway { agent } = happened {
                 tracing::info!(agent_id = %agent, "agent set away after missed offers");
-                self.persist(Some("missed_offers"));
+                self.persist(Some(PresenceReason::MissedOffers));
             }
         }
     }
 
     /// Saves presence and logins, so a restart brings the agent back as it was, with the
     /// `agent.updated` event in the same write.
-    fn persist(&self, reason: Option<&'static str>) {
+    fn persist(&self, reason: Option<PresenceReason>) {
         let state = serde_json::json!({
             "presence": self.core.presence(),
             "logins": self.core.logins(),
         });
-        let event = serde_json::json!({
-            "agent_id": self.core.id(),
-            "presence": self.core.presence(),
-            "logins": self.core.logins(),
-            "reason": reason,
+        let event = Event::AgentUpdated(AgentUpdated {
+            agent_id: self.core.id().to_string(),
+            presence: self.core.presence(),
+            logins: self.core.logins().iter().map(ToString::to_string).collect(),
+            reason,
         });
-        self.engine.save_runtime(
-            "agent",
-            self.core.id().to_string(),
-            state,
-            ("agent.updated", event),
-        );
+        self.engine
+            .save_runtime("agent", self.core.id().to_string(), state, event);
     }
 
     fn view(&self) -> AgentView {

@@ -2,10 +2,11 @@
 //! copy, committed to the store with its message, events and timers, and only then adopted,
 //! acknowledged and acted on — so what a provider or desktop was told is always durable.
 
+use ::protocol::event::{Alert, Event};
+use ::protocol::thread::{OutboundMessage, ThreadEntry};
 use actix::{
     Actor, ActorContext, ActorFutureExt, AsyncContext, Context, ResponseActFuture, WrapFuture,
 };
-use serde_json::{Value, json};
 
 use super::Engine;
 use super::engine::EngineError;
@@ -33,23 +34,27 @@ pub(super) struct Change {
     pub(super) next: Conversation,
     /// The queue's daily figures this change counts (offers by outcome).
     pub(super) counters: Option<CounterBump>,
-    pub(super) message: Option<Value>,
+    pub(super) message: Option<ThreadEntry>,
     pub(super) provider_message_id: Option<String>,
-    pub(super) events: Vec<(&'static str, Value)>,
+    pub(super) events: Vec<Event>,
     pub(super) followups: Vec<Followup>,
 }
 
 /// The delivery record of an outbound thread entry: what the outbox hands to the provider.
-pub(super) fn delivery_of(conversation: &Conversation, record: &Value, at: i64) -> Delivery {
+pub(super) fn delivery_of(
+    conversation: &Conversation,
+    record: &OutboundMessage,
+    at: i64,
+) -> Delivery {
     let text = NewText {
-        message_id: record["id"].as_str().unwrap_or_default().to_owned(),
+        message_id: record.id.clone(),
         conversation_id: conversation.id.clone(),
         number_id: conversation.number_id.clone(),
         to: conversation.customer.clone(),
-        body: record["body"].as_str().unwrap_or_default().to_owned(),
-        media_urls: serde_json::from_value(record["media_urls"].clone()).unwrap_or_default(),
+        body: record.body.clone(),
+        media_urls: record.media_urls.clone(),
         // A picture alone has no text segments but is still one message to pace.
-        segments: (record["segments"].as_u64().unwrap_or(1) as u32).max(1),
+        segments: record.segments.max(1),
     };
     Delivery::new(text, at)
 }
@@ -85,20 +90,17 @@ impl ConversationActor {
         change.followups.extend(reconciled);
         for followup in &change.followups {
             if let Followup::Alert { kind, raised } = followup {
-                let data = json!({
-                    "conversation_id": self.id,
-                    "queue_id": change.next.queue_id,
-                    "owner": change.next.owner,
-                    "alert": kind,
+                let alert = Alert {
+                    conversation_id: self.id.to_string(),
+                    queue_id: change.next.queue_id.to_string(),
+                    owner: change.next.owner.as_ref().map(ToString::to_string),
+                    alert: *kind,
+                };
+                change.events.push(if *raised {
+                    Event::AlertRaised(alert)
+                } else {
+                    Event::AlertCleared(alert)
                 });
-                change.events.push((
-                    if *raised {
-                        "alert.raised"
-                    } else {
-                        "alert.cleared"
-                    },
-                    data,
-                ));
             }
         }
         let timers = change
@@ -115,11 +117,10 @@ impl ConversationActor {
                 _ => None,
             })
             .collect();
-        let delivery = change
-            .message
-            .as_ref()
-            .filter(|m| m["direction"] == "outbound")
-            .map(|record| delivery_of(&change.next, record, now));
+        let delivery = match &change.message {
+            Some(ThreadEntry::Outbound(record)) => Some(delivery_of(&change.next, record, now)),
+            _ => None,
+        };
         let commit = ConversationCommit {
             outbox: delivery.as_ref().map(|d| OutboxItem {
                 message_id: d.message_id.clone(),
@@ -130,30 +131,12 @@ impl ConversationActor {
             customer: change.next.customer.to_string(),
             body: serde_json::to_string(&change.next).expect("conversations serialise"),
             closed: !change.next.is_open(),
-            message: change.message.as_ref().map(Value::to_string),
+            message: change
+                .message
+                .as_ref()
+                .map(|m| serde_json::to_string(m).expect("thread entries serialise")),
             provider_message_id: change.provider_message_id.clone(),
-            events: change
-                .events
-                .iter()
-                .map(|(kind, data)| {
-                    // Every conversation event names its conversation and queue: that is how
-                    // the feed decides which teams may see it.
-                    let mut data = data.clone();
-                    if let Value::Object(fields) = &mut data {
-                        fields
-                            .entry("conversation_id")
-                            .or_insert_with(|| json!(self.id));
-                        fields
-                            .entry("queue_id")
-                            .or_insert_with(|| json!(change.next.queue_id));
-                    }
-                    NewEvent {
-                        kind: (*kind).to_owned(),
-                        at: now,
-                        data: data.to_string(),
-                    }
-                })
-                .collect(),
+            events: change.events.iter().map(|e| NewEvent::of(e, now)).collect(),
             timers,
             counters: change.counters.clone(),
         };
@@ -288,7 +271,7 @@ impl Actor for ConversationActor {
 }
 
 /// What a command produced: follow-ups, events, and a thread entry.
-pub(super) type Outcome = (Vec<Followup>, Vec<(&'static str, Value)>, Option<Value>);
+pub(super) type Outcome = (Vec<Followup>, Vec<Event>, Option<ThreadEntry>);
 
 impl ConversationActor {
     /// Applies `command` to a copy of the conversation and commits it; the answer is the thread
@@ -296,7 +279,7 @@ impl ConversationActor {
     pub(super) fn transition(
         &mut self,
         command: impl FnOnce(&mut Conversation, i64) -> Result<Outcome, ConversationError>,
-    ) -> ResponseActFuture<Self, Result<Option<Value>, EngineError>> {
+    ) -> ResponseActFuture<Self, Result<Option<ThreadEntry>, EngineError>> {
         let Some(mut next) = self.conversation.clone() else {
             let id = self.id.to_string();
             return Box::pin(actix::fut::ready(Err(EngineError::NotFound {

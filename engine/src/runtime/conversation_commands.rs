@@ -1,7 +1,7 @@
 //! The conversation commands of the facade: what agents do to a conversation (claim, note,
 //! dispose, snooze, complete, priority), each awaited until durable.
 
-use serde_json::Value;
+use ::protocol::thread::ThreadEntry;
 
 use super::engine::Engine;
 use super::messages::{
@@ -92,7 +92,7 @@ impl Engine {
         agent: &AgentId,
         conversation: &ConversationId,
         body: String,
-    ) -> Result<Value, EngineError> {
+    ) -> Result<ThreadEntry, EngineError> {
         let entry = self
             .ask_conversation(
                 conversation,
@@ -102,7 +102,7 @@ impl Engine {
                 },
             )
             .await??;
-        Ok(entry.unwrap_or(Value::Null))
+        super::send_gate::written(entry)
     }
 
     /// Records a disposition (the code must exist and be active).

@@ -3,30 +3,20 @@
 //! timers coming due.
 
 use super::messages::*;
+use ::protocol::event::{Assignment, Update};
+use ::protocol::thread::ThreadEntry;
+use ::protocol::vocabulary::{ConversationStatus, DeclineReason};
 use actix::{ActorFutureExt, AtomicResponse, Context, Handler};
-use serde_json::{Value, json};
+
+use super::conversation_events as wire;
 
 use super::conversation_actor::*;
-use super::engine::{EngineError, InboundAck, InboundMessage};
+use super::engine::{EngineError, InboundAck};
 use super::messages::ReleaseConversation;
 use crate::conversation::{AlertKind, Conversation, Direction, Followup, Opening, TimerKind};
 use crate::metrics::metrics;
-use crate::routing::protocol::{Happened, OfferEnd};
+use crate::routing::protocol::Happened;
 use crate::store::{CommitOutcome, CounterBump};
-
-fn message_record(message: &InboundMessage, at: i64) -> Value {
-    let cost = crate::sms::segments::count(&message.body);
-    json!({
-        "id": ulid::Ulid::new().to_string().to_lowercase(),
-        "direction": "inbound",
-        "body": message.body,
-        "encoding": cost.encoding,
-        "segments": cost.segments,
-        "media_urls": message.media_urls,
-        "provider_message_id": message.provider_message_id,
-        "at": at,
-    })
-}
 
 impl Handler<CustomerMessage> for ConversationActor {
     type Result = AtomicResponse<Self, Result<InboundAck, EngineError>>;
@@ -34,7 +24,7 @@ impl Handler<CustomerMessage> for ConversationActor {
     fn handle(&mut self, msg: CustomerMessage, _: &mut Context<Self>) -> Self::Result {
         self.last_active = tokio::time::Instant::now();
         let at = self.engine.now();
-        let record = message_record(&msg.message, at);
+        let record = wire::inbound_entry(&msg.message, at);
         let (mut next, followups, mut events) = match self.conversation.clone() {
             Some(mut conversation) if conversation.is_open() => {
                 let followups = match conversation.customer_message(at, msg.routing.public_minutes)
@@ -61,17 +51,8 @@ impl Handler<CustomerMessage> for ConversationActor {
                     },
                     at,
                 );
-                let created = json!({
-                    "conversation_id": self.id,
-                    "queue_id": conversation.queue_id,
-                    "number_id": conversation.number_id,
-                    "campaign": conversation.campaign,
-                });
-                (
-                    conversation,
-                    followups,
-                    vec![("conversation.created", created)],
-                )
+                let created = wire::created(&conversation, false);
+                (conversation, followups, vec![created])
             }
         };
         next.use_alert_thresholds(msg.routing.alerts);
@@ -80,15 +61,12 @@ impl Handler<CustomerMessage> for ConversationActor {
             next.take_priority(priority);
         }
         next.record_message(Direction::Inbound, &msg.message.body, at);
-        events.push((
-            "message.received",
-            json!({"conversation_id": self.id, "queue_id": next.queue_id, "owner": next.owner, "message": record}),
-        ));
+        events.push(wire::received(&next, record.clone()));
         let id = self.id.clone();
         let change = Change {
             counters: None,
             next,
-            message: Some(record),
+            message: Some(ThreadEntry::Inbound(record)),
             provider_message_id: msg.message.provider_message_id.clone(),
             events,
             followups,
@@ -117,38 +95,29 @@ impl Handler<Routed> for ConversationActor {
             return done();
         };
         let mut next = current;
-        let mut extra: Vec<(&'static str, Value)> = Vec::new();
-        let (kind, data, followups) = match &happened {
+        let mut extra = Vec::new();
+        let (event, followups) = match &happened {
             Happened::OfferCreated {
                 offer,
                 agent,
                 expires_at,
                 ..
             } => (
-                "offer.created",
-                json!({"offer_id": offer.to_string(), "conversation_id": self.id, "agent_id": agent, "expires_at": expires_at}),
+                wire::offer_created(&next, offer, agent, *expires_at),
                 Vec::new(),
             ),
             Happened::OfferEnded {
                 offer, agent, end, ..
             } => {
-                let (kind, reason) = match end {
-                    OfferEnd::Rejected => ("offer.rejected", "rejected"),
-                    OfferEnd::Expired => ("offer.expired", "expired"),
-                    OfferEnd::Rescinded(why) => ("offer.rescinded", why.as_str()),
-                };
                 if end.declines_transfer() && next.transfer_declined(agent) {
                     // A warm transfer's target said no (or left): the owner keeps it.
-                    extra.push((
-                        "transfer.declined",
-                        json!({"conversation_id": self.id, "agent_id": agent, "from_agent_id": next.owner, "reason": reason}),
+                    extra.push(wire::transfer_declined(
+                        &next,
+                        agent,
+                        wire::decline_reason(*end),
                     ));
                 }
-                let mut data = json!({"offer_id": offer.to_string(), "conversation_id": self.id, "agent_id": agent});
-                if let OfferEnd::Rescinded(_) = end {
-                    data["reason"] = json!(reason);
-                }
-                (kind, data, Vec::new())
+                (wire::offer_ended(&next, offer, agent, *end), Vec::new())
             }
             Happened::DirectRefused { agent, warm, .. } => {
                 if !*warm || !next.transfer_declined(agent) {
@@ -156,17 +125,17 @@ impl Handler<Routed> for ConversationActor {
                     return done();
                 }
                 (
-                    "transfer.declined",
-                    json!({"conversation_id": self.id, "agent_id": agent, "from_agent_id": next.owner, "reason": "unavailable"}),
+                    wire::transfer_declined(&next, agent, DeclineReason::Unavailable),
                     Vec::new(),
                 )
             }
             Happened::Assigned { agent, offer, .. } => match next.assign(agent) {
-                Ok(followups) => (
-                    "conversation.assigned",
-                    json!({"conversation_id": self.id, "agent_id": agent, "offer_id": offer.to_string()}),
-                    followups,
-                ),
+                Ok(followups) => {
+                    let how = Assignment::Offer {
+                        offer_id: offer.to_string(),
+                    };
+                    (wire::assigned(&next, agent, how), followups)
+                }
                 Err(e) => {
                     // Closed meanwhile (say the customer opted out): give the slot back.
                     tracing::info!(conversation_id = %self.id, error = %e, "accepted offer no longer applies");
@@ -188,7 +157,7 @@ impl Handler<Routed> for ConversationActor {
             next,
             message: None,
             provider_message_id: None,
-            events: std::iter::once((kind, data)).chain(extra).collect(),
+            events: std::iter::once(event).chain(extra).collect(),
             followups,
         };
         let id = self.id.clone();
@@ -221,13 +190,15 @@ impl Handler<TimerDue> for ConversationActor {
                 _ => return Ok((Vec::new(), Vec::new(), None)),
             };
             let event = match kind {
-                TimerKind::PublicMinutes if c.public => Some((
-                    "conversation.updated",
-                    json!({"conversation_id": c.id, "public": true}),
-                )),
-                TimerKind::WakeUp if !followups.is_empty() => Some((
-                    "conversation.updated",
-                    json!({"conversation_id": c.id, "status": "queued", "woken": true}),
+                TimerKind::PublicMinutes if c.public => {
+                    Some(wire::updated(c, Update::Public { public: true }))
+                }
+                TimerKind::WakeUp if !followups.is_empty() => Some(wire::updated(
+                    c,
+                    Update::Woken {
+                        status: ConversationStatus::Queued,
+                        woken: true,
+                    },
                 )),
                 _ => None,
             };

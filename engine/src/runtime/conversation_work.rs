@@ -3,8 +3,12 @@
 //! a copy and committed before it is answered.
 
 use super::messages::*;
+use ::protocol::event::{Assignment, Closing, Event, Update};
+use ::protocol::thread::{ThreadEntry, TransferTarget as TransferredTo};
+use ::protocol::vocabulary::ConversationStatus;
 use actix::{ActorFutureExt, AtomicResponse, Context, Handler};
-use serde_json::{Value, json};
+
+use super::conversation_events as wire;
 
 use super::conversation_actor::*;
 use super::engine::EngineError;
@@ -32,13 +36,15 @@ impl Handler<Complete> for ConversationActor {
                 ))));
             }
         };
-        let data = json!({"conversation_id": self.id, "agent_id": msg.agent});
+        let by = Closing::Agent {
+            agent_id: msg.agent.to_string(),
+        };
         let change = Change {
             counters: None,
+            events: vec![wire::closed(&next, by)],
             next,
             message: None,
             provider_message_id: None,
-            events: vec![("conversation.closed", data)],
             followups,
         };
         AtomicResponse::new(Box::pin(
@@ -57,7 +63,7 @@ impl Handler<GetConversation> for ConversationActor {
 }
 
 impl Handler<SetPriority> for ConversationActor {
-    type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
+    type Result = AtomicResponse<Self, Result<Option<ThreadEntry>, EngineError>>;
 
     fn handle(&mut self, msg: SetPriority, _: &mut Context<Self>) -> Self::Result {
         self.last_active = tokio::time::Instant::now();
@@ -68,9 +74,11 @@ impl Handler<SetPriority> for ConversationActor {
                 return Err(ConversationError::NotOwner(agent.clone()));
             }
             let followups = c.set_priority(msg.priority)?;
-            let event = (
-                "conversation.updated",
-                json!({"conversation_id": c.id, "priority": msg.priority}),
+            let event = wire::updated(
+                c,
+                Update::Priority {
+                    priority: msg.priority,
+                },
             );
             Ok((followups, vec![event], None))
         }))
@@ -78,23 +86,20 @@ impl Handler<SetPriority> for ConversationActor {
 }
 
 impl Handler<MarkRead> for ConversationActor {
-    type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
+    type Result = AtomicResponse<Self, Result<Option<ThreadEntry>, EngineError>>;
 
     fn handle(&mut self, msg: MarkRead, _: &mut Context<Self>) -> Self::Result {
         self.last_active = tokio::time::Instant::now();
         AtomicResponse::new(self.transition(move |c, _| {
             c.mark_read(msg.through);
-            let event = (
-                "conversation.read",
-                json!({"conversation_id": c.id, "agent_id": msg.agent, "unread": c.unread()}),
-            );
+            let event = wire::read(c, &msg.agent);
             Ok((Vec::new(), vec![event], None))
         }))
     }
 }
 
 impl Handler<AddNote> for ConversationActor {
-    type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
+    type Result = AtomicResponse<Self, Result<Option<ThreadEntry>, EngineError>>;
 
     fn handle(&mut self, msg: AddNote, _: &mut Context<Self>) -> Self::Result {
         self.last_active = tokio::time::Instant::now();
@@ -102,29 +107,24 @@ impl Handler<AddNote> for ConversationActor {
             if !c.is_open() {
                 return Err(ConversationError::Closed);
             }
-            let entry = json!({
-                "id": ulid::Ulid::new().to_string().to_lowercase(),
-                "direction": "note",
-                "body": msg.body,
-                "agent_id": msg.agent,
-                "at": now,
-            });
-            let event = (
-                "note.added",
-                json!({"conversation_id": c.id, "note": entry}),
-            );
-            Ok((Vec::new(), vec![event], Some(entry)))
+            let note = wire::note_entry(&msg.agent, msg.body, now);
+            let event = wire::note_added(c, note.clone());
+            Ok((Vec::new(), vec![event], Some(ThreadEntry::Note(note))))
         }))
     }
 }
 
 impl Handler<AddDisposition> for ConversationActor {
-    type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
+    type Result = AtomicResponse<Self, Result<Option<ThreadEntry>, EngineError>>;
 
     fn handle(&mut self, msg: AddDisposition, _: &mut Context<Self>) -> Self::Result {
         self.last_active = tokio::time::Instant::now();
         AtomicResponse::new(self.transition(move |c, _| {
-            let event = ("conversation.updated", json!({"conversation_id": c.id, "disposition": msg.entry.code, "agent_id": msg.entry.agent}));
+            let change = Update::Disposition {
+                disposition: msg.entry.code.to_string(),
+                agent_id: msg.entry.agent.to_string(),
+            };
+            let event = wire::updated(c, change);
             c.add_disposition(msg.entry)?;
             Ok((Vec::new(), vec![event], None))
         }))
@@ -132,23 +132,24 @@ impl Handler<AddDisposition> for ConversationActor {
 }
 
 impl Handler<Snooze> for ConversationActor {
-    type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
+    type Result = AtomicResponse<Self, Result<Option<ThreadEntry>, EngineError>>;
 
     fn handle(&mut self, msg: Snooze, _: &mut Context<Self>) -> Self::Result {
         self.last_active = tokio::time::Instant::now();
         AtomicResponse::new(self.transition(move |c, now| {
             let followups = c.snooze(&msg.agent, msg.until, now)?;
-            let event = (
-                "conversation.updated",
-                json!({"conversation_id": c.id, "status": "snoozed", "until": msg.until}),
-            );
+            let change = Update::Snoozed {
+                status: ConversationStatus::Snoozed,
+                until: ::protocol::time::from_millis(msg.until),
+            };
+            let event = wire::updated(c, change);
             Ok((followups, vec![event], None))
         }))
     }
 }
 
 impl Handler<Transfer> for ConversationActor {
-    type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
+    type Result = AtomicResponse<Self, Result<Option<ThreadEntry>, EngineError>>;
 
     fn handle(&mut self, msg: Transfer, _: &mut Context<Self>) -> Self::Result {
         self.last_active = tokio::time::Instant::now();
@@ -156,78 +157,93 @@ impl Handler<Transfer> for ConversationActor {
             let (followups, target) = match &msg.target {
                 TransferTarget::Agent(target) if msg.warm => (
                     c.transfer_warm(&msg.agent, target, now)?,
-                    json!({"agent_id": target, "warm": true}),
+                    TransferredTo {
+                        agent_id: Some(target.to_string()),
+                        queue_id: None,
+                        warm: true,
+                    },
                 ),
                 TransferTarget::Agent(target) => (
                     c.transfer_to_agent(&msg.agent, target, now)?,
-                    json!({"agent_id": target}),
+                    TransferredTo {
+                        agent_id: Some(target.to_string()),
+                        ..TransferredTo::default()
+                    },
                 ),
                 TransferTarget::Queue(queue) => (
                     c.transfer_to_queue(&msg.agent, queue.clone(), now)?,
-                    json!({"queue_id": queue}),
+                    TransferredTo {
+                        queue_id: Some(queue.to_string()),
+                        ..TransferredTo::default()
+                    },
                 ),
                 TransferTarget::AgentInQueue(target, queue) => (
                     c.transfer_to_queue_via(&msg.agent, queue.clone(), Some(target), now)?,
-                    json!({"agent_id": target, "queue_id": queue}),
+                    TransferredTo {
+                        agent_id: Some(target.to_string()),
+                        queue_id: Some(queue.to_string()),
+                        warm: false,
+                    },
                 ),
             };
-            let (entry, event) =
-                transfer_entry(c, Some(&msg.agent), msg.by.as_ref(), target, msg.note, now);
-            Ok((followups, vec![event], Some(entry)))
+            let (events, entry) =
+                transferred(c, Some(&msg.agent), msg.by.as_ref(), target, msg.note, now);
+            Ok((followups, events, entry))
         }))
     }
 }
 
 /// A transfer's thread entry (`from` the owner, `by` a supervisor doing it) and the
 /// `conversation.updated` event that carries it.
-fn transfer_entry(
+fn transferred(
     c: &Conversation,
     from: Option<&AgentId>,
     by: Option<&AgentId>,
-    to: Value,
+    to: TransferredTo,
     note: Option<String>,
     now: i64,
-) -> (Value, (&'static str, Value)) {
-    let entry = json!({
-        "id": ulid::Ulid::new().to_string().to_lowercase(),
-        "direction": "system",
-        "kind": "transfer",
-        "from_agent_id": from,
-        "by_agent_id": by,
-        "to": to,
-        "note": note,
-        "at": now,
-    });
-    let event = json!({"conversation_id": c.id, "transferred": entry});
-    (entry, ("conversation.updated", event))
+) -> (Vec<Event>, Option<ThreadEntry>) {
+    let entry = wire::transfer_entry(from, by, to, note, now);
+    let event = wire::updated(
+        c,
+        Update::Transferred {
+            transferred: entry.clone(),
+        },
+    );
+    (vec![event], Some(ThreadEntry::Transfer(entry)))
 }
 
 impl Handler<OfferTo> for ConversationActor {
-    type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
+    type Result = AtomicResponse<Self, Result<Option<ThreadEntry>, EngineError>>;
 
     fn handle(&mut self, msg: OfferTo, _: &mut Context<Self>) -> Self::Result {
         self.last_active = tokio::time::Instant::now();
         AtomicResponse::new(self.transition(move |c, now| {
             let followups = c.offer_to(&msg.agent, now)?;
-            let target = json!({"agent_id": msg.agent});
-            let (entry, event) = transfer_entry(c, None, Some(&msg.by), target, msg.note, now);
-            Ok((followups, vec![event], Some(entry)))
+            let target = TransferredTo {
+                agent_id: Some(msg.agent.to_string()),
+                ..TransferredTo::default()
+            };
+            let (events, entry) = transferred(c, None, Some(&msg.by), target, msg.note, now);
+            Ok((followups, events, entry))
         }))
     }
 }
 
 impl Handler<Subscribe> for ConversationActor {
-    type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
+    type Result = AtomicResponse<Self, Result<Option<ThreadEntry>, EngineError>>;
 
     fn handle(&mut self, msg: Subscribe, _: &mut Context<Self>) -> Self::Result {
         self.last_active = tokio::time::Instant::now();
         AtomicResponse::new(self.transition(move |c, _| {
             let changed = c.subscribe(&msg.agent, msg.on)?;
             let events = if changed {
-                vec![(
-                    "conversation.updated",
-                    json!({"conversation_id": c.id, "agent_id": msg.agent, "subscribed": msg.on, "subscribers": c.subscribers}),
-                )]
+                let change = Update::Subscription {
+                    agent_id: msg.agent.to_string(),
+                    subscribed: msg.on,
+                    subscribers: c.subscribers.iter().map(ToString::to_string).collect(),
+                };
+                vec![wire::updated(c, change)]
             } else {
                 Vec::new()
             };
@@ -237,7 +253,7 @@ impl Handler<Subscribe> for ConversationActor {
 }
 
 impl Handler<Claim> for ConversationActor {
-    type Result = AtomicResponse<Self, Result<Option<Value>, EngineError>>;
+    type Result = AtomicResponse<Self, Result<Option<ThreadEntry>, EngineError>>;
 
     fn handle(&mut self, msg: Claim, _: &mut Context<Self>) -> Self::Result {
         self.last_active = tokio::time::Instant::now();
@@ -250,10 +266,7 @@ impl Handler<Claim> for ConversationActor {
                 });
             }
             let followups = c.assign(&msg.agent)?;
-            let event = (
-                "conversation.assigned",
-                json!({"conversation_id": c.id, "agent_id": msg.agent, "claimed": true}),
-            );
+            let event = wire::assigned(c, &msg.agent, Assignment::Claimed { claimed: true });
             Ok((followups, vec![event], None))
         }))
     }

@@ -26,17 +26,13 @@ impl Engine {
         kind: &'static str,
         id: String,
         state: Value,
-        event: (&'static str, Value),
+        event: ::protocol::Event,
     ) {
         let save = RuntimeSave {
             kind,
             id,
             state: state.to_string(),
-            event: NewEvent {
-                kind: event.0.to_owned(),
-                at: self.now(),
-                data: event.1.to_string(),
-            },
+            event: NewEvent::of(&event, self.now()),
         };
         if self.inner.runtime_saves.send(save).is_err() {
             tracing::error!(kind, "runtime state not saved: the engine is stopping");

@@ -5,8 +5,8 @@
 
 use std::collections::BTreeSet;
 
+use ::protocol::thread::{OutboundMessage, ThreadEntry};
 use actix::Message;
-use serde_json::Value;
 
 use super::agent_actor::AgentView;
 use super::engine::{EngineError, InboundAck, InboundMessage};
@@ -144,7 +144,7 @@ pub struct TimerDue {
 
 /// An agent replies to the customer.
 #[derive(Message, Clone)]
-#[rtype(result = "Result<Option<Value>, EngineError>")]
+#[rtype(result = "Result<Option<ThreadEntry>, EngineError>")]
 pub struct Reply {
     /// Who replies.
     pub agent: AgentId,
@@ -154,7 +154,7 @@ pub struct Reply {
 
 /// An agent starts the conversation by texting the customer (outbound).
 #[derive(Message, Clone)]
-#[rtype(result = "Result<Value, EngineError>")]
+#[rtype(result = "Result<OutboundMessage, EngineError>")]
 pub struct StartOutbound {
     /// Where it belongs.
     pub routing: Routing,
@@ -169,12 +169,12 @@ pub struct StartOutbound {
 /// Switchboard answers the customer itself (a HELP answer): an outbound text by no agent,
 /// which changes nothing of the routing (the customer still waits for an agent).
 #[derive(Message, Clone)]
-#[rtype(result = "Result<Option<Value>, EngineError>")]
+#[rtype(result = "Result<Option<ThreadEntry>, EngineError>")]
 pub struct AutomaticText(pub super::engine::OutgoingText);
 
 /// The customer opted out (STOP): the conversation closes with a system entry.
 #[derive(Message, Clone)]
-#[rtype(result = "Result<Option<Value>, EngineError>")]
+#[rtype(result = "Result<Option<ThreadEntry>, EngineError>")]
 pub struct CloseOptedOut;
 
 // --- To a conversation: work ---
@@ -196,7 +196,7 @@ pub struct GetConversation;
 
 /// The conversation's own priority changes.
 #[derive(Message, Clone)]
-#[rtype(result = "Result<Option<Value>, EngineError>")]
+#[rtype(result = "Result<Option<ThreadEntry>, EngineError>")]
 pub struct SetPriority {
     /// 0 to 100.
     pub priority: u8,
@@ -206,7 +206,7 @@ pub struct SetPriority {
 
 /// An agent marks the customer's messages read: all, or the first `through`.
 #[derive(Message, Clone)]
-#[rtype(result = "Result<Option<Value>, EngineError>")]
+#[rtype(result = "Result<Option<ThreadEntry>, EngineError>")]
 pub struct MarkRead {
     /// Who read.
     pub agent: AgentId,
@@ -216,7 +216,7 @@ pub struct MarkRead {
 
 /// An agent adds an internal note: kept in the thread, never sent to the customer.
 #[derive(Message, Clone)]
-#[rtype(result = "Result<Option<Value>, EngineError>")]
+#[rtype(result = "Result<Option<ThreadEntry>, EngineError>")]
 pub struct AddNote {
     /// Who writes it.
     pub agent: AgentId,
@@ -226,7 +226,7 @@ pub struct AddNote {
 
 /// An agent records a disposition.
 #[derive(Message, Clone)]
-#[rtype(result = "Result<Option<Value>, EngineError>")]
+#[rtype(result = "Result<Option<ThreadEntry>, EngineError>")]
 pub struct AddDisposition {
     /// The entry.
     pub entry: crate::conversation::DispositionEntry,
@@ -234,7 +234,7 @@ pub struct AddDisposition {
 
 /// The owner saves the conversation for later.
 #[derive(Message, Clone)]
-#[rtype(result = "Result<Option<Value>, EngineError>")]
+#[rtype(result = "Result<Option<ThreadEntry>, EngineError>")]
 pub struct Snooze {
     /// The owner.
     pub agent: AgentId,
@@ -255,7 +255,7 @@ pub enum TransferTarget {
 
 /// The owner transfers the conversation, cold.
 #[derive(Message, Clone)]
-#[rtype(result = "Result<Option<Value>, EngineError>")]
+#[rtype(result = "Result<Option<ThreadEntry>, EngineError>")]
 pub struct Transfer {
     /// The owner.
     pub agent: AgentId,
@@ -271,7 +271,7 @@ pub struct Transfer {
 
 /// A supervisor offers a waiting conversation straight to an agent.
 #[derive(Message, Clone)]
-#[rtype(result = "Result<Option<Value>, EngineError>")]
+#[rtype(result = "Result<Option<ThreadEntry>, EngineError>")]
 pub struct OfferTo {
     /// The agent.
     pub agent: AgentId,
@@ -283,7 +283,7 @@ pub struct OfferTo {
 
 /// A teammate subscribes to the conversation, or unsubscribes.
 #[derive(Message, Clone)]
-#[rtype(result = "Result<Option<Value>, EngineError>")]
+#[rtype(result = "Result<Option<ThreadEntry>, EngineError>")]
 pub struct Subscribe {
     /// The teammate.
     pub agent: AgentId,
@@ -293,7 +293,7 @@ pub struct Subscribe {
 
 /// An agent takes the conversation without an offer (it already holds the slot).
 #[derive(Message, Clone)]
-#[rtype(result = "Result<Option<Value>, EngineError>")]
+#[rtype(result = "Result<Option<ThreadEntry>, EngineError>")]
 pub struct Claim {
     /// The agent.
     pub agent: AgentId,

@@ -15,6 +15,7 @@ mod agent_actor;
 mod clock;
 mod conversation_actor;
 mod conversation_commands;
+mod conversation_events;
 mod conversation_routing;
 mod conversation_texts;
 mod conversation_work;

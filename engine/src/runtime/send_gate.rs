@@ -1,8 +1,8 @@
 //! The send gate: every text Switchboard sends (replies, outbound starts, HELP answers) passes
 //! one opt-out check and gets the number's footer on the first text to a customer.
 
+use ::protocol::thread::ThreadEntry;
 use actix::{Handler, Message};
-use serde_json::Value;
 
 use super::conversation_actor::ConversationActor;
 use super::engine::Engine;
@@ -76,7 +76,7 @@ impl Engine {
         agent: &AgentId,
         conversation: &ConversationId,
         text: impl Into<OutgoingText>,
-    ) -> Result<Value, EngineError> {
+    ) -> Result<ThreadEntry, EngineError> {
         let agent = agent.clone();
         self.text_in(conversation, None, text.into(), |text| Reply {
             agent,
@@ -92,7 +92,7 @@ impl Engine {
         conversation: &ConversationId,
         number: &Number,
         body: String,
-    ) -> Result<Value, EngineError> {
+    ) -> Result<ThreadEntry, EngineError> {
         self.text_in(
             conversation,
             Some(number),
@@ -110,9 +110,9 @@ impl Engine {
         number: Option<&Number>,
         text: OutgoingText,
         message: impl FnOnce(OutgoingText) -> M,
-    ) -> Result<Value, EngineError>
+    ) -> Result<ThreadEntry, EngineError>
     where
-        M: Message<Result = Result<Option<Value>, EngineError>> + Clone + Send + 'static,
+        M: Message<Result = Result<Option<ThreadEntry>, EngineError>> + Clone + Send + 'static,
         ConversationActor: Handler<M>,
     {
         let current = self.conversation(conversation).await?;
@@ -131,7 +131,7 @@ impl Engine {
         if first {
             self.texted(&current.customer, &number).await;
         }
-        Ok(entry.unwrap_or(Value::Null))
+        written(entry)
     }
 
     /// Every send path's gate, from one read of the customer's card: refused when the
@@ -246,4 +246,13 @@ impl Engine {
             (None, None) => Err(EngineError::SendingNumberRequired),
         }
     }
+}
+
+/// The thread entry a command that writes one answered with.
+pub(super) fn written(entry: Option<ThreadEntry>) -> Result<ThreadEntry, EngineError> {
+    entry.ok_or_else(|| {
+        EngineError::Store(crate::store::StoreError::Corrupt(
+            "the command wrote no thread entry".into(),
+        ))
+    })
 }

@@ -7,7 +7,6 @@ use crate::conversation::ConversationError;
 use crate::domain::{AgentId, ConversationId, NumberId, PhoneNumber};
 use crate::routing::AgentError;
 use crate::store::StoreError;
-use serde_json::Value;
 
 /// Settings of the routing engine.
 #[derive(Debug, Clone)]
@@ -139,7 +138,7 @@ pub struct OutboundStarted {
     /// The new conversation.
     pub conversation_id: ConversationId,
     /// Its first message (in the outbox).
-    pub message: Value,
+    pub message: ::protocol::thread::OutboundMessage,
 }
 
 /// A customer's message as a provider delivered it.

@@ -19,15 +19,7 @@ const GSM7_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆ�
 /// The extension table: each costs an escape septet plus its own.
 const GSM7_EXTENSION: &str = "\u{0c}^{}\\[~]|€";
 
-/// How a text is encoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Encoding {
-    /// The GSM 7-bit default alphabet (with its extension table).
-    Gsm7,
-    /// UCS-2 (UTF-16 code units).
-    Ucs2,
-}
+pub use ::protocol::vocabulary::Encoding;
 
 /// A text's cost.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -21,6 +21,17 @@ pub struct NewEvent {
     pub data: String,
 }
 
+impl NewEvent {
+    /// `event` as the journal keeps it: its type and its data apart.
+    pub fn of(event: &::protocol::Event, at: i64) -> Self {
+        Self {
+            kind: event.kind().to_owned(),
+            at,
+            data: serde_json::to_string(&event.data()).expect("events serialise"),
+        }
+    }
+}
+
 /// An event as journaled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEvent {

@@ -47,7 +47,7 @@ async fn stop_closes_and_blocks_every_send_until_start() {
         .unwrap()
         .clone();
     assert_eq!(
-        (last["direction"].as_str(), last["reason"].as_str()),
+        (last["direction"].as_str(), last["kind"].as_str()),
         (Some("system"), Some("opted_out"))
     );
     let card = call(&app, &bob, Method::GET, "/v1/contacts/+15550001111", None).await;

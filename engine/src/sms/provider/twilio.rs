@@ -64,10 +64,22 @@ impl MessageResource {
             status: self
                 .status
                 .as_deref()
-                .and_then(DeliveryStatus::from_twilio)
+                .and_then(delivery_status)
                 .unwrap_or(DeliveryStatus::Queued),
         }
     }
+}
+
+/// The status a Twilio `MessageStatus` stands for (`None` for inbound ones).
+pub fn delivery_status(status: &str) -> Option<DeliveryStatus> {
+    Some(match status {
+        "accepted" | "scheduled" | "queued" | "sending" => DeliveryStatus::Queued,
+        "sent" => DeliveryStatus::Sent,
+        "delivered" | "read" => DeliveryStatus::Delivered,
+        "undelivered" => DeliveryStatus::Undelivered,
+        "failed" | "canceled" => DeliveryStatus::Failed,
+        _ => return None,
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -245,5 +257,21 @@ impl SmsProvider for TwilioClient {
             Some(m) => Lookup::Found(m.accepted()),
             None => Lookup::NotFound,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use DeliveryStatus::*;
+
+    #[test]
+    fn twilio_statuses_map() {
+        assert_eq!(delivery_status("queued"), Some(Queued));
+        assert_eq!(delivery_status("sent"), Some(Sent));
+        assert_eq!(delivery_status("delivered"), Some(Delivered));
+        assert_eq!(delivery_status("undelivered"), Some(Undelivered));
+        assert_eq!(delivery_status("failed"), Some(Failed));
+        assert_eq!(delivery_status("received"), None);
     }
 }
