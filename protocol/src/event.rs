@@ -363,7 +363,9 @@ pub struct ConversationUpdated {
     pub change: Update,
 }
 
-/// What changed in a `conversation.updated`: exactly one of these.
+/// What changed in a `conversation.updated`: exactly one of these. Read by trying the variants
+/// in order, so those sharing a field name (`agent_id`, `status`) come with the field that
+/// tells them apart (`subscribed`, `disposition`, `until`, `woken`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Update {
