@@ -120,7 +120,7 @@ impl Directory {
     /// Replaces a conversation's row.
     pub fn upsert(&self, conversation: &Conversation) {
         if let Ok(mut rows) = self.rows.write() {
-            rows.insert(conversation.id.clone(), Arc::new(conversation.clone()));
+            rows.insert(conversation.id().clone(), Arc::new(conversation.clone()));
         }
     }
 
@@ -133,7 +133,7 @@ impl Directory {
     /// written by its actor meanwhile is newer).
     pub fn load(&self, conversation: Conversation) {
         if let Ok(mut rows) = self.rows.write() {
-            rows.entry(conversation.id.clone())
+            rows.entry(conversation.id().clone())
                 .or_insert_with(|| Arc::new(conversation));
         }
     }
@@ -166,7 +166,7 @@ impl Directory {
     ) -> bool {
         self.rows.read().is_ok_and(|rows| {
             rows.values().any(|c| {
-                &c.customer == customer && visible_queues.is_none_or(|v| v.contains(&c.queue_id))
+                c.customer() == customer && visible_queues.is_none_or(|v| v.contains(c.queue_id()))
             })
         })
     }
@@ -187,21 +187,21 @@ impl Directory {
         for c in rows.values() {
             let at = c.activity_at();
             if let Some(p) = &query.after
-                && (at, &c.id) >= (p.at, &p.id)
+                && (at, c.id()) >= (p.at, &p.id)
             {
                 continue;
             }
             if newest.len() > limit
                 && newest
                     .peek()
-                    .is_some_and(|Reverse(lowest)| (at, &c.id) <= (lowest.0, &lowest.1))
+                    .is_some_and(|Reverse(lowest)| (at, c.id()) <= (lowest.0, &lowest.1))
             {
                 continue;
             }
             if !matches(c, query, needle.as_deref(), &names) {
                 continue;
             }
-            newest.push(Reverse(Ranked(at, c.id.clone(), c.clone())));
+            newest.push(Reverse(Ranked(at, c.id().clone(), c.clone())));
             if newest.len() > limit + 1 {
                 newest.pop();
             }
@@ -265,10 +265,10 @@ fn matches(
 ) -> bool {
     let in_view = match query.view {
         View::Open => c.is_open(),
-        View::Waiting => c.is_open() && c.waiting_since.is_some(),
-        View::Unassigned => c.is_open() && c.owner.is_none(),
+        View::Waiting => c.is_open() && c.waiting_since().is_some(),
+        View::Unassigned => c.is_open() && c.owner().is_none(),
         View::Mine => {
-            c.status != ConversationStatus::Closed && query.me.is_some() && c.owner == query.me
+            c.status() != ConversationStatus::Closed && query.me.is_some() && *c.owner() == query.me
         }
         View::Closed => !c.is_open(),
         View::All => true,
@@ -278,31 +278,31 @@ fn matches(
         && query
             .visible_queues
             .as_ref()
-            .is_none_or(|v| v.contains(&c.queue_id))
-        && query.queue.as_ref().is_none_or(|q| &c.queue_id == q)
+            .is_none_or(|v| v.contains(c.queue_id()))
+        && query.queue.as_ref().is_none_or(|q| c.queue_id() == q)
         && query
             .campaign
             .as_ref()
-            .is_none_or(|k| c.campaign.as_str().eq_ignore_ascii_case(k))
+            .is_none_or(|k| c.campaign().as_str().eq_ignore_ascii_case(k))
         && query
             .agent
             .as_ref()
-            .is_none_or(|a| c.owner.as_ref() == Some(a) || c.subscribers.contains(a))
+            .is_none_or(|a| c.owner().as_ref() == Some(a) || c.subscribers().contains(a))
         && query
             .tag
             .as_ref()
-            .is_none_or(|t| c.dispositions.iter().any(|d| d.code.as_str() == t))
+            .is_none_or(|t| c.dispositions().iter().any(|d| d.code.as_str() == t))
         && query.unread.is_none_or(|u| (c.unread() > 0) == u)
         && query.from.is_none_or(|f| activity >= f)
         && query.to.is_none_or(|t| activity < t)
-        && query.customer.as_ref().is_none_or(|p| &c.customer == p)
+        && query.customer.as_ref().is_none_or(|p| c.customer() == p)
         && needle.is_none_or(|n| {
-            c.customer.as_str().contains(n)
-                || contains_ignoring_case(c.campaign.as_str(), n)
+            c.customer().as_str().contains(n)
+                || contains_ignoring_case(c.campaign().as_str(), n)
                 || names
-                    .get(c.customer.as_str())
+                    .get(c.customer().as_str())
                     .is_some_and(|name| name.contains(n))
-                || c.last_message
+                || c.last_message()
                     .as_ref()
                     .is_some_and(|m| contains_ignoring_case(&m.preview, n))
         })
@@ -332,7 +332,7 @@ mod tests {
     }
 
     fn ids(page: &Page) -> Vec<&str> {
-        page.items.iter().map(|c| c.id.as_str()).collect()
+        page.items.iter().map(|c| c.id().as_str()).collect()
     }
 
     fn query(view: View) -> ListQuery {
@@ -480,7 +480,7 @@ mod tests {
             loop {
                 let page = d.list(&q);
                 proptest::prop_assert!(page.items.len() <= limit);
-                walked.extend(page.items.iter().map(|c| (c.activity_at(), c.id.to_string())));
+                walked.extend(page.items.iter().map(|c| (c.activity_at(), c.id().to_string())));
                 match page.next {
                     Some(next) => q.after = Some(next),
                     None => break,

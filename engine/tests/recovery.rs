@@ -132,12 +132,13 @@ async fn a_restarted_engine_comes_back_in_the_same_state_and_routing_goes_on() {
         .await
         .unwrap()
         .unwrap();
-    let mut public: engine::conversation::Conversation = serde_json::from_str(&doc.body).unwrap();
-    public.public = true;
+    let mut body: serde_json::Value = serde_json::from_str(&doc.body).unwrap();
+    body["public"] = true.into();
+    let public: engine::conversation::Conversation = serde_json::from_value(body).unwrap();
     raw.conversation_commit(engine::store::ConversationCommit {
         id: doc.id.clone(),
-        number_id: public.number_id.to_string(),
-        customer: public.customer.to_string(),
+        number_id: public.number_id().to_string(),
+        customer: public.customer().to_string(),
         body: serde_json::to_string(&public).unwrap(),
         closed: false,
         message: None,
@@ -156,11 +157,11 @@ async fn a_restarted_engine_comes_back_in_the_same_state_and_routing_goes_on() {
             .unwrap();
     // Owned and snoozed conversations are back as they were.
     let owned = second.conversation(&conversations[1]).await.unwrap();
-    assert_eq!(owned.owner, Some(agent("ann")));
-    assert!(owned.public);
+    assert_eq!(owned.owner().clone(), Some(agent("ann")));
+    assert!(owned.public());
     let snoozed = second.conversation(&conversations[0]).await.unwrap();
     assert_eq!(
-        snoozed.status,
+        snoozed.status(),
         engine::conversation::ConversationStatus::Snoozed
     );
     let ann = second.agent_snapshot(&agent("ann")).await.unwrap();

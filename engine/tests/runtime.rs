@@ -179,9 +179,9 @@ async fn inbound_offer_reject_timeout_accept_complete() {
         .unwrap();
     settle().await;
     let conversation = engine.conversation(&first.conversation_id).await.unwrap();
-    assert_eq!(conversation.owner, Some(agent("bob")));
+    assert_eq!(conversation.owner().clone(), Some(agent("bob")));
     assert_eq!(
-        conversation.waiting_since,
+        conversation.waiting_since(),
         Some(START),
         "waiting_since survived reject and re-offer"
     );
@@ -303,7 +303,7 @@ async fn unanswered_customer_goes_public_after_twenty_minutes_and_a_colleague_ta
         .conversation(&conversation)
         .await
         .unwrap()
-        .waiting_since;
+        .waiting_since();
     assert!(since.is_some());
     ready(&engine, "bob").await;
     assert!(offers(&engine).await.is_empty());
@@ -312,12 +312,12 @@ async fn unanswered_customer_goes_public_after_twenty_minutes_and_a_colleague_ta
     // never back to Ann, who keeps it meanwhile.
     tokio::time::sleep(Duration::from_secs(19 * 60)).await;
     settle().await;
-    assert!(!engine.conversation(&conversation).await.unwrap().public);
+    assert!(!engine.conversation(&conversation).await.unwrap().public());
     tokio::time::sleep(Duration::from_secs(62)).await;
     settle().await;
     let public = engine.conversation(&conversation).await.unwrap();
-    assert!(public.public);
-    assert_eq!(public.owner, Some(agent("ann")));
+    assert!(public.public());
+    assert_eq!(public.owner().clone(), Some(agent("ann")));
     let made = offers(&engine).await;
     assert_eq!(made.len(), 1, "{made:?}");
     assert_eq!(made[0].2, agent("bob"));
@@ -325,9 +325,9 @@ async fn unanswered_customer_goes_public_after_twenty_minutes_and_a_colleague_ta
     // Bob takes it: he owns it, Ann becomes a subscriber and gets her slot back.
     accept_next(&engine, "bob").await;
     let taken = engine.conversation(&conversation).await.unwrap();
-    assert_eq!(taken.owner, Some(agent("bob")));
-    assert!(taken.subscribers.contains(&agent("ann")) && !taken.public);
-    assert_eq!(taken.waiting_since, since, "it kept its place");
+    assert_eq!(taken.owner().clone(), Some(agent("bob")));
+    assert!(taken.subscribers().contains(&agent("ann")) && !taken.public());
+    assert_eq!(taken.waiting_since(), since, "it kept its place");
     assert_eq!(engine.agent_snapshot(&agent("ann")).await.unwrap().load, 0);
 }
 
@@ -349,7 +349,7 @@ async fn a_reply_before_public_minutes_keeps_the_conversation_private() {
     tokio::time::sleep(Duration::from_secs(30 * 60)).await;
     settle().await;
     let c = engine.conversation(&conversation).await.unwrap();
-    assert!(!c.public && c.waiting_since.is_none());
+    assert!(!c.public() && c.waiting_since().is_none());
 }
 
 #[actix_rt::test]
@@ -433,7 +433,12 @@ async fn the_first_claim_wins_and_the_loser_keeps_its_slot() {
     let winner = if a.is_ok() { "ann" } else { "bob" };
     let loser = if a.is_ok() { "bob" } else { "ann" };
     assert_eq!(
-        engine.conversation(&conversation).await.unwrap().owner,
+        engine
+            .conversation(&conversation)
+            .await
+            .unwrap()
+            .owner()
+            .clone(),
         Some(agent(winner))
     );
     assert_eq!(engine.agent_snapshot(&agent(winner)).await.unwrap().load, 1);
@@ -512,8 +517,8 @@ async fn cold_transfer_offers_the_target_first_and_falls_back_to_the_queue() {
     assert_eq!(made.len(), 1, "{made:?}");
     assert_eq!(made[0].2, agent("ann"));
     let c = engine.conversation(&conversation).await.unwrap();
-    assert_eq!(c.status, engine::conversation::ConversationStatus::Queued);
-    assert!(c.subscribers.contains(&agent("ann")));
+    assert_eq!(c.status(), engine::conversation::ConversationStatus::Queued);
+    assert!(c.subscribers().contains(&agent("ann")));
     // Only the owner transfers.
     let refused = engine
         .transfer(
@@ -548,7 +553,7 @@ async fn alerts_are_raised_when_due_and_cleared_when_they_no_longer_apply() {
             .conversation(&conversation)
             .await
             .unwrap()
-            .alerts
+            .alerts()
             .len(),
         1
     );
@@ -588,7 +593,7 @@ async fn alerts_are_raised_when_due_and_cleared_when_they_no_longer_apply() {
             .conversation(&conversation)
             .await
             .unwrap()
-            .alerts
+            .alerts()
             .is_empty()
     );
     assert_eq!(
@@ -642,7 +647,7 @@ async fn idle_conversations_leave_memory_and_come_back_from_the_store() {
     assert_eq!(engine.live_conversations(), 0);
     // Their state is still there, loaded on demand...
     assert_eq!(
-        engine.conversation(&done).await.unwrap().status,
+        engine.conversation(&done).await.unwrap().status(),
         engine::conversation::ConversationStatus::Closed
     );
     // ...and the snoozed one still wakes on time, for Ann.
@@ -714,7 +719,12 @@ async fn warm_transfer_keeps_the_owner_until_the_target_accepts() {
     let made = offers(&engine).await;
     assert_eq!((made.len(), made[0].2.clone()), (1, agent("bob")));
     assert_eq!(
-        engine.conversation(&conversation).await.unwrap().owner,
+        engine
+            .conversation(&conversation)
+            .await
+            .unwrap()
+            .owner()
+            .clone(),
         Some(agent("ann"))
     );
     engine
@@ -736,7 +746,7 @@ async fn warm_transfer_keeps_the_owner_until_the_target_accepts() {
     );
     let c = engine.conversation(&conversation).await.unwrap();
     assert_eq!(
-        (c.owner.clone(), c.pending_transfer.clone()),
+        (c.owner().clone(), c.pending_transfer().clone()),
         (Some(agent("ann")), None)
     );
     assert!(
@@ -753,8 +763,8 @@ async fn warm_transfer_keeps_the_owner_until_the_target_accepts() {
     settle().await;
     accept_next(&engine, "bob").await;
     let c = engine.conversation(&conversation).await.unwrap();
-    assert_eq!(c.owner, Some(agent("bob")));
-    assert!(c.subscribers.contains(&agent("ann")));
+    assert_eq!(c.owner().clone(), Some(agent("bob")));
+    assert!(c.subscribers().contains(&agent("ann")));
     assert_eq!(engine.agent_snapshot(&agent("ann")).await.unwrap().load, 0);
     assert_eq!(engine.agent_snapshot(&agent("bob")).await.unwrap().load, 1);
 }

@@ -131,21 +131,21 @@ pub async fn rows(
     let mut names: HashMap<&str, Option<String>> = HashMap::new();
     let mut rows = Vec::with_capacity(conversations.len());
     for c in conversations {
-        let phone = c.customer.as_str();
+        let phone = c.customer().as_str();
         if !names.contains_key(phone) {
-            names.insert(phone, state.contacts.get(&c.customer).await?.name);
+            names.insert(phone, state.contacts.get(c.customer()).await?.name);
         }
         rows.push(ConversationRow {
-            id: c.id.to_string(),
+            id: c.id().to_string(),
             customer: phone.to_owned(),
             contact_name: names.get(phone).cloned().flatten(),
-            campaign: c.campaign.to_string(),
-            queue_id: c.queue_id.to_string(),
-            team_id: teams.get(&c.queue_id).map(ToString::to_string),
-            status: label(&c.status),
-            owner: c.owner.as_ref().map(ToString::to_string),
-            public: c.public,
-            last_message: c.last_message.as_ref().map(|m| LastMessageView {
+            campaign: c.campaign().to_string(),
+            queue_id: c.queue_id().to_string(),
+            team_id: teams.get(c.queue_id()).map(ToString::to_string),
+            status: label(&c.status()),
+            owner: c.owner().as_ref().map(ToString::to_string),
+            public: c.public(),
+            last_message: c.last_message().as_ref().map(|m| LastMessageView {
                 direction: match m.direction {
                     Direction::Inbound => "inbound",
                     Direction::Outbound => "outbound",
@@ -155,11 +155,11 @@ pub async fn rows(
                 at: time(m.at),
             }),
             unread: c.unread(),
-            alerts: c.alerts.iter().map(label).collect(),
-            waiting_since: c.waiting_since.map(time),
+            alerts: c.alerts().iter().map(label).collect(),
+            waiting_since: c.waiting_since().map(time),
             last_activity_at: time(c.activity_at()),
-            created_at: time(c.created_at),
-            closed_at: c.closed_at.map(time),
+            created_at: time(c.created_at()),
+            closed_at: c.closed_at().map(time),
         });
     }
     Ok(rows)

@@ -85,22 +85,22 @@ fn label<T: Serialize>(value: &T) -> String {
 impl From<&Conversation> for ConversationView {
     fn from(c: &Conversation) -> Self {
         Self {
-            id: c.id.to_string(),
-            customer: c.customer.to_string(),
-            number_id: c.number_id.to_string(),
-            campaign: c.campaign.to_string(),
-            queue_id: c.queue_id.to_string(),
-            status: label(&c.status),
-            owner: c.owner.as_ref().map(ToString::to_string),
-            subscribers: c.subscribers.iter().map(ToString::to_string).collect(),
-            public: c.public,
-            waiting_since: c.waiting_since.map(time),
-            snoozed_until: c.snoozed_until.map(time),
-            alerts: c.alerts.iter().map(label).collect(),
-            pending_transfer: c.pending_transfer.as_ref().map(ToString::to_string),
-            priority: c.conversation_priority,
+            id: c.id().to_string(),
+            customer: c.customer().to_string(),
+            number_id: c.number_id().to_string(),
+            campaign: c.campaign().to_string(),
+            queue_id: c.queue_id().to_string(),
+            status: label(&c.status()),
+            owner: c.owner().as_ref().map(ToString::to_string),
+            subscribers: c.subscribers().iter().map(ToString::to_string).collect(),
+            public: c.public(),
+            waiting_since: c.waiting_since().map(time),
+            snoozed_until: c.snoozed_until().map(time),
+            alerts: c.alerts().iter().map(label).collect(),
+            pending_transfer: c.pending_transfer().as_ref().map(ToString::to_string),
+            priority: c.conversation_priority(),
             dispositions: c
-                .dispositions
+                .dispositions()
                 .iter()
                 .map(|d| RecordedDisposition {
                     code: d.code.to_string(),
@@ -109,8 +109,8 @@ impl From<&Conversation> for ConversationView {
                     at: time(d.at),
                 })
                 .collect(),
-            created_at: time(c.created_at),
-            closed_at: c.closed_at.map(time),
+            created_at: time(c.created_at()),
+            closed_at: c.closed_at().map(time),
         }
     }
 }
@@ -135,7 +135,7 @@ pub async fn visible(
     if matches!(principal, Principal::Admin) {
         return Ok(conversation);
     }
-    visible_queue(state, principal, conversation.queue_id.as_str())
+    visible_queue(state, principal, conversation.queue_id().as_str())
         .await
         .map_err(|_| not_found())?;
     Ok(conversation)
@@ -236,10 +236,10 @@ pub async fn patch(
         };
         state
             .engine
-            .set_priority(&conversation.id, priority, by.as_ref())
+            .set_priority(conversation.id(), priority, by.as_ref())
             .await?;
     }
-    view(&state, &conversation.id).await
+    view(&state, conversation.id()).await
 }
 
 /// A page of a conversation's thread.
@@ -291,7 +291,7 @@ pub async fn thread(
     let entries = state
         .engine
         .thread(
-            &conversation.id,
+            conversation.id(),
             query.from.unwrap_or(0) as usize,
             limit as usize,
         )
@@ -396,9 +396,9 @@ async fn act(
 ) -> Result<HttpResponse, ApiError> {
     let conversation = visible(state, &principal, id).await?;
     let agent = actor(&principal)?;
-    match work(&state.engine, agent, conversation.id.clone()).await? {
+    match work(&state.engine, agent, conversation.id().clone()).await? {
         Some(entry) => Ok(HttpResponse::Created().json(entry)),
-        None => view(state, &conversation.id).await,
+        None => view(state, conversation.id()).await,
     }
 }
 
@@ -481,7 +481,7 @@ pub async fn reply(
     let agent = actor(&principal)?;
     let entry = state
         .engine
-        .reply(&agent, &conversation.id, outgoing)
+        .reply_in(&agent, &conversation, outgoing)
         .await?;
     Ok(HttpResponse::Created().json(entry))
 }
@@ -528,7 +528,7 @@ pub async fn read(
     let up_to = body.0.up_to;
     let conversation = visible(&state, &principal, &id).await?;
     let through = match &up_to {
-        Some(message) => Some(inbound_through(&state, &conversation.id, message).await?),
+        Some(message) => Some(inbound_through(&state, conversation.id(), message).await?),
         None => None,
     };
     act(principal, &state, &id, async |engine, agent, c| {
@@ -712,18 +712,18 @@ pub async fn transfer(
     // A supervisor hands a conversation of its team to an agent; moving one to another queue
     // stays its owner's decision.
     let to_agent = matches!(target, TransferTarget::Agent(_));
-    if supervises && to_agent && conversation.owner.as_ref() != Some(&agent) {
+    if supervises && to_agent && conversation.owner().as_ref() != Some(&agent) {
         state
             .engine
-            .reassign(&agent, &conversation.id, target, warm, note)
+            .reassign(&agent, conversation.id(), target, warm, note)
             .await?;
     } else {
         state
             .engine
-            .transfer(&agent, &conversation.id, target, warm, note)
+            .transfer(&agent, conversation.id(), target, warm, note)
             .await?;
     }
-    view(&state, &conversation.id).await
+    view(&state, conversation.id()).await
 }
 
 /// Follow a conversation of the team (CallTools' "join"): the caller is listed among its

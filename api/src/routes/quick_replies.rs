@@ -66,9 +66,9 @@ impl RenderContext {
         Self::for_parts(
             state,
             principal,
-            conversation.customer.clone(),
-            conversation.campaign.to_string(),
-            conversation.queue_id.clone(),
+            conversation.customer().clone(),
+            conversation.campaign().to_string(),
+            conversation.queue_id().clone(),
         )
         .await
     }

@@ -52,6 +52,9 @@ pub struct Catalog<S> {
     /// Where each successful change is announced (the routing engine listens, so that a new
     /// capacity or strategy applies to the next decision without a restart).
     changes: Option<tokio::sync::mpsc::UnboundedSender<ResourceRef>>,
+    /// Bumped by every successful change through this catalog (and its clones): caches of
+    /// configuration compare it to know, synchronously, that what they hold may be stale.
+    generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Timestamps are kept to the millisecond: what clients see is what a round trip returns.
@@ -84,7 +87,14 @@ impl<S: Store> Catalog<S> {
         Self {
             store,
             changes: None,
+            generation: std::sync::Arc::default(),
         }
+    }
+
+    /// How many changes this catalog (and its clones) has made: a cache filled at one
+    /// generation is stale at the next.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// The same catalog, announcing every resource it creates, changes or deletes on
@@ -95,6 +105,8 @@ impl<S: Store> Catalog<S> {
     }
 
     fn announce<R: ConfigResource>(&self, id: &str) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         if let Some(changes) = &self.changes {
             // A closed channel means the engine stopped: nobody is left to tell.
             let _ = changes.send(target::<R>(id));

@@ -166,64 +166,194 @@ pub struct Opening {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Conversation {
     /// Its id.
-    pub id: ConversationId,
+    pub(super) id: ConversationId,
     /// The customer's number.
-    pub customer: PhoneNumber,
+    pub(super) customer: PhoneNumber,
     /// The business number texted.
-    pub number_id: NumberId,
+    pub(super) number_id: NumberId,
     /// The number's campaign when the conversation opened.
-    pub campaign: Name,
+    pub(super) campaign: Name,
     /// The queue serving it.
-    pub queue_id: QueueId,
+    pub(super) queue_id: QueueId,
     /// Its queue's priority when it opened (agents of several queues serve the higher first).
-    pub priority: u8,
+    pub(super) priority: u8,
     /// Its own priority within the queue, 0 (default) to 100: raised, it goes ahead of the
     /// conversations of its queue that waited longer.
     #[serde(default)]
-    pub conversation_priority: u8,
+    pub(super) conversation_priority: u8,
     /// The queue's public minutes (0: never), as of the customer's last message.
     #[serde(default = "default_public_minutes")]
-    pub public_minutes: u32,
+    pub(super) public_minutes: u32,
     /// The queue's alert thresholds, as of the customer's last message.
     #[serde(default)]
-    pub alert_thresholds: AlertThresholds,
+    pub(super) alert_thresholds: AlertThresholds,
     /// A warm transfer waiting for its target to accept.
     #[serde(default)]
-    pub pending_transfer: Option<AgentId>,
+    pub(super) pending_transfer: Option<AgentId>,
     /// Alerts raised and not cleared.
     #[serde(default)]
-    pub alerts: std::collections::BTreeSet<AlertKind>,
+    pub(super) alerts: std::collections::BTreeSet<AlertKind>,
     /// Where it is.
-    pub status: ConversationStatus,
+    pub(super) status: ConversationStatus,
     /// Its owner.
-    pub owner: Option<AgentId>,
+    pub(super) owner: Option<AgentId>,
     /// Agents who replied or were owners before; they see its messages.
-    pub subscribers: BTreeSet<AgentId>,
+    pub(super) subscribers: BTreeSet<AgentId>,
     /// Owned but back in the queue after public minutes.
-    pub public: bool,
+    pub(super) public: bool,
     /// When the customer's oldest unanswered message arrived.
-    pub waiting_since: Option<Millis>,
+    pub(super) waiting_since: Option<Millis>,
     /// When a snooze ends.
-    pub snoozed_until: Option<Millis>,
+    pub(super) snoozed_until: Option<Millis>,
     /// Recorded outcomes.
-    pub dispositions: Vec<DispositionEntry>,
+    pub(super) dispositions: Vec<DispositionEntry>,
     /// When it opened.
-    pub created_at: Millis,
+    pub(super) created_at: Millis,
     /// When it closed.
-    pub closed_at: Option<Millis>,
+    pub(super) closed_at: Option<Millis>,
     /// The customer's last message.
-    pub last_customer_at: Option<Millis>,
+    pub(super) last_customer_at: Option<Millis>,
     /// The last agent reply.
-    pub last_agent_at: Option<Millis>,
+    pub(super) last_agent_at: Option<Millis>,
     /// The newest customer or agent message, for conversation lists.
     #[serde(default)]
-    pub last_message: Option<LastMessage>,
+    pub(super) last_message: Option<LastMessage>,
     /// Customer messages received.
     #[serde(default)]
-    pub inbound_count: u32,
+    pub(super) inbound_count: u32,
     /// Customer messages an agent has read (a reply reads them all).
     #[serde(default)]
-    pub read_count: u32,
+    pub(super) read_count: u32,
+}
+
+/// Reading a conversation: its state changes only through its transitions (the methods
+/// above and in `alerts` and `transfers`), which keep its invariants.
+impl Conversation {
+    /// Its id.
+    pub fn id(&self) -> &ConversationId {
+        &self.id
+    }
+
+    /// The customer's number.
+    pub fn customer(&self) -> &PhoneNumber {
+        &self.customer
+    }
+
+    /// The business number texted.
+    pub fn number_id(&self) -> &NumberId {
+        &self.number_id
+    }
+
+    /// The number's campaign when the conversation opened.
+    pub fn campaign(&self) -> &Name {
+        &self.campaign
+    }
+
+    /// The queue serving it.
+    pub fn queue_id(&self) -> &QueueId {
+        &self.queue_id
+    }
+
+    /// Its queue's priority when it opened (agents of several queues serve the higher first).
+    pub fn priority(&self) -> u8 {
+        self.priority
+    }
+
+    /// Its own priority within the queue, 0 (default) to 100: raised, it goes ahead of the
+    /// conversations of its queue that waited longer.
+    pub fn conversation_priority(&self) -> u8 {
+        self.conversation_priority
+    }
+
+    /// The queue's public minutes (0: never), as of the customer's last message.
+    pub fn public_minutes(&self) -> u32 {
+        self.public_minutes
+    }
+
+    /// The queue's alert thresholds, as of the customer's last message.
+    pub fn alert_thresholds(&self) -> AlertThresholds {
+        self.alert_thresholds
+    }
+
+    /// A warm transfer waiting for its target to accept.
+    pub fn pending_transfer(&self) -> &Option<AgentId> {
+        &self.pending_transfer
+    }
+
+    /// Alerts raised and not cleared.
+    pub fn alerts(&self) -> &std::collections::BTreeSet<AlertKind> {
+        &self.alerts
+    }
+
+    /// Where it is.
+    pub fn status(&self) -> ConversationStatus {
+        self.status
+    }
+
+    /// Its owner.
+    pub fn owner(&self) -> &Option<AgentId> {
+        &self.owner
+    }
+
+    /// Agents who replied or were owners before; they see its messages.
+    pub fn subscribers(&self) -> &BTreeSet<AgentId> {
+        &self.subscribers
+    }
+
+    /// Owned but back in the queue after public minutes.
+    pub fn public(&self) -> bool {
+        self.public
+    }
+
+    /// When the customer's oldest unanswered message arrived.
+    pub fn waiting_since(&self) -> Option<Millis> {
+        self.waiting_since
+    }
+
+    /// When a snooze ends.
+    pub fn snoozed_until(&self) -> Option<Millis> {
+        self.snoozed_until
+    }
+
+    /// Recorded outcomes.
+    pub fn dispositions(&self) -> &Vec<DispositionEntry> {
+        &self.dispositions
+    }
+
+    /// When it opened.
+    pub fn created_at(&self) -> Millis {
+        self.created_at
+    }
+
+    /// When it closed.
+    pub fn closed_at(&self) -> Option<Millis> {
+        self.closed_at
+    }
+
+    /// The customer's last message.
+    pub fn last_customer_at(&self) -> Option<Millis> {
+        self.last_customer_at
+    }
+
+    /// The last agent reply.
+    pub fn last_agent_at(&self) -> Option<Millis> {
+        self.last_agent_at
+    }
+
+    /// The newest customer or agent message, for conversation lists.
+    pub fn last_message(&self) -> &Option<LastMessage> {
+        &self.last_message
+    }
+
+    /// Customer messages received.
+    pub fn inbound_count(&self) -> u32 {
+        self.inbound_count
+    }
+
+    /// Customer messages an agent has read (a reply reads them all).
+    pub fn read_count(&self) -> u32 {
+        self.read_count
+    }
 }
 
 /// Which way a message went.

@@ -61,7 +61,7 @@ impl Worker {
             .context
             .directory()
             .get(&delivery.conversation_id)
-            .map(|c| c.queue_id.to_string());
+            .map(|c| c.queue_id().to_string());
         let event = Event::MessageStatus(MessageStatus {
             conversation_id: delivery.conversation_id.to_string(),
             queue_id,

@@ -48,9 +48,9 @@ pub(super) fn delivery_of(
 ) -> Delivery {
     let text = NewText {
         message_id: record.id.clone(),
-        conversation_id: conversation.id.clone(),
-        number_id: conversation.number_id.clone(),
-        to: conversation.customer.clone(),
+        conversation_id: conversation.id().clone(),
+        number_id: conversation.number_id().clone(),
+        to: conversation.customer().clone(),
         body: record.body.clone(),
         media_urls: record.media_urls.clone(),
         // A picture alone has no text segments but is still one message to pace.
@@ -92,8 +92,8 @@ impl ConversationActor {
             if let Followup::Alert { kind, raised } = followup {
                 let alert = Alert {
                     conversation_id: self.id.to_string(),
-                    queue_id: change.next.queue_id.to_string(),
-                    owner: change.next.owner.as_ref().map(ToString::to_string),
+                    queue_id: change.next.queue_id().to_string(),
+                    owner: change.next.owner().as_ref().map(ToString::to_string),
                     alert: *kind,
                 };
                 change.events.push(if *raised {
@@ -127,8 +127,8 @@ impl ConversationActor {
                 record: serde_json::to_string(d).expect("deliveries serialise"),
             }),
             id: self.id.to_string(),
-            number_id: change.next.number_id.to_string(),
-            customer: change.next.customer.to_string(),
+            number_id: change.next.number_id().to_string(),
+            customer: change.next.customer().to_string(),
             body: serde_json::to_string(&change.next).expect("conversations serialise"),
             closed: !change.next.is_open(),
             message: change
@@ -171,7 +171,7 @@ impl ConversationActor {
                     waiting_since,
                 } => {
                     // A public conversation goes to the owner's colleagues, not back to the owner.
-                    let hint = match (&conversation.owner, conversation.public) {
+                    let hint = match (conversation.owner(), conversation.public()) {
                         (Some(owner), true) => EnqueueHint::NotTo(owner.clone()),
                         _ => EnqueueHint::None,
                     };
@@ -235,9 +235,9 @@ impl ConversationActor {
         }
         let quiet = match &self.conversation {
             None => true,
-            Some(c) => match c.status {
+            Some(c) => match c.status() {
                 ConversationStatus::Closed | ConversationStatus::Snoozed => true,
-                ConversationStatus::Owned => !c.public,
+                ConversationStatus::Owned => !c.public(),
                 ConversationStatus::Queued => false,
             },
         };

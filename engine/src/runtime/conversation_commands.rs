@@ -26,7 +26,7 @@ impl Engine {
         let queue = self
             .inner
             .catalog
-            .get::<Queue>(current.queue_id.as_str())
+            .get::<Queue>(current.queue_id().as_str())
             .await?
             .resource;
         self.ask_conversation(

@@ -107,7 +107,7 @@ pub(super) fn opt_out_entry(at: i64) -> OptOutEntry {
 }
 
 fn ids(c: &Conversation) -> (String, String) {
-    (c.id.to_string(), c.queue_id.to_string())
+    (c.id().to_string(), c.queue_id().to_string())
 }
 
 /// `conversation.created`.
@@ -116,8 +116,8 @@ pub(super) fn created(c: &Conversation, outbound: bool) -> Event {
     Event::ConversationCreated(ConversationCreated {
         conversation_id,
         queue_id,
-        number_id: c.number_id.to_string(),
-        campaign: c.campaign.to_string(),
+        number_id: c.number_id().to_string(),
+        campaign: c.campaign().to_string(),
         outbound,
     })
 }
@@ -128,7 +128,7 @@ pub(super) fn received(c: &Conversation, message: InboundMessage) -> Event {
     Event::MessageReceived(MessageReceived {
         conversation_id,
         queue_id,
-        owner: c.owner.as_ref().map(ToString::to_string),
+        owner: c.owner().as_ref().map(ToString::to_string),
         message,
     })
 }
@@ -216,7 +216,7 @@ pub(super) fn transfer_declined(c: &Conversation, agent: &AgentId, reason: Decli
         conversation_id,
         queue_id,
         agent_id: agent.to_string(),
-        from_agent_id: c.owner.as_ref().map(ToString::to_string),
+        from_agent_id: c.owner().as_ref().map(ToString::to_string),
         reason,
     })
 }

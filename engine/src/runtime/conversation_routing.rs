@@ -190,7 +190,7 @@ impl Handler<TimerDue> for ConversationActor {
                 _ => return Ok((Vec::new(), Vec::new(), None)),
             };
             let event = match kind {
-                TimerKind::PublicMinutes if c.public => {
+                TimerKind::PublicMinutes if c.public() => {
                     Some(wire::updated(c, Update::Public { public: true }))
                 }
                 TimerKind::WakeUp if !followups.is_empty() => Some(wire::updated(

@@ -69,7 +69,7 @@ impl Handler<SetPriority> for ConversationActor {
         self.last_active = tokio::time::Instant::now();
         AtomicResponse::new(self.transition(move |c, _| {
             if let Some(agent) = &msg.by
-                && c.owner.as_ref() != Some(agent)
+                && c.owner().as_ref() != Some(agent)
             {
                 return Err(ConversationError::NotOwner(agent.clone()));
             }
@@ -241,7 +241,7 @@ impl Handler<Subscribe> for ConversationActor {
                 let change = Update::Subscription {
                     agent_id: msg.agent.to_string(),
                     subscribed: msg.on,
-                    subscribers: c.subscribers.iter().map(ToString::to_string).collect(),
+                    subscribers: c.subscribers().iter().map(ToString::to_string).collect(),
                 };
                 vec![wire::updated(c, change)]
             } else {
@@ -258,9 +258,10 @@ impl Handler<Claim> for ConversationActor {
     fn handle(&mut self, msg: Claim, _: &mut Context<Self>) -> Self::Result {
         self.last_active = tokio::time::Instant::now();
         AtomicResponse::new(self.transition(move |c, _| {
-            let claimable = c.status == crate::conversation::ConversationStatus::Queued || c.public;
+            let claimable =
+                c.status() == crate::conversation::ConversationStatus::Queued || c.public();
             if !claimable {
-                return Err(match &c.owner {
+                return Err(match c.owner() {
                     Some(owner) => ConversationError::AlreadyOwned(owner.clone()),
                     None => ConversationError::NotOwned,
                 });

@@ -38,6 +38,8 @@ pub(super) struct Inner {
     /// Runtime saves, written one after another by one task so that they land in the order
     /// they were made (two saves racing could leave an older state last).
     pub(super) runtime_saves: tokio::sync::mpsc::UnboundedSender<RuntimeSave>,
+    /// Business numbers by phone (every inbound text looks one up).
+    pub(super) numbers: super::number_cache::NumberCache,
 }
 
 /// The routing engine. Cloning shares it.
@@ -69,6 +71,7 @@ impl Engine {
                 contacts: crate::contacts::Contacts::new(store.clone(), directory.clone()),
                 outbox: outbox.clone(),
                 runtime_saves,
+                numbers: super::number_cache::NumberCache::default(),
                 store,
                 clock,
                 config,

@@ -66,18 +66,27 @@ impl Engine {
         &self,
         phone: &PhoneNumber,
     ) -> Result<Option<Number>, EngineError> {
-        let Some(id) = self
+        // Read before the store: a change landing meanwhile makes the entry stale at once.
+        let generation = self.catalog().generation();
+        if let Some(cached) = self.inner.numbers.get(phone.as_str(), generation) {
+            return Ok(cached);
+        }
+        let number = match self
             .store()
             .config_find_unique(ResourceKind::Number, "phone", phone.as_str())
             .await?
-        else {
-            return Ok(None);
+        {
+            Some(id) => self
+                .catalog()
+                .find::<Number>(&id)
+                .await?
+                .map(|s| s.resource),
+            None => None,
         };
-        Ok(self
-            .catalog()
-            .find::<Number>(&id)
-            .await?
-            .map(|s| s.resource))
+        self.inner
+            .numbers
+            .put(phone.as_str(), generation, number.clone());
+        Ok(number)
     }
 
     /// Acts on a compliance keyword in a stored customer message. Idempotent: a provider retry

@@ -23,6 +23,7 @@ mod durable;
 mod engine;
 mod inbound;
 mod messages;
+mod number_cache;
 mod queue_actor;
 mod reconfigure;
 mod recovery;

@@ -35,28 +35,29 @@ impl Engine {
             let conversation: Conversation = serde_json::from_str(&doc.body)
                 .map_err(|e| StoreError::Corrupt(format!("conversation {id}: {e}")))?;
             if let (ConversationStatus::Owned, Some(owner)) =
-                (conversation.status, &conversation.owner)
+                (conversation.status(), conversation.owner())
             {
                 match self.ensure_agent(owner).await {
-                    Ok(addr) => addr.do_send(RestoreOwned(conversation.id.clone())),
+                    Ok(addr) => addr.do_send(RestoreOwned(conversation.id().clone())),
                     Err(e) => {
                         tracing::warn!(conversation_id = %id, error = %e, "owner not restored")
                     }
                 }
             }
-            let waiting = conversation.status == ConversationStatus::Queued || conversation.public;
-            if let (true, Some(since)) = (waiting, conversation.waiting_since) {
-                self.ensure_queue(&conversation.queue_id).await?;
-                let hint = match (&conversation.owner, conversation.public) {
+            let waiting =
+                conversation.status() == ConversationStatus::Queued || conversation.public();
+            if let (true, Some(since)) = (waiting, conversation.waiting_since()) {
+                self.ensure_queue(conversation.queue_id()).await?;
+                let hint = match (conversation.owner(), conversation.public()) {
                     // A public conversation goes to the owner's colleagues.
                     (Some(owner), true) => EnqueueHint::NotTo(owner.clone()),
                     _ => EnqueueHint::None,
                 };
-                self.put_in_line(&conversation, &conversation.queue_id, since, hint);
+                self.put_in_line(&conversation, conversation.queue_id(), since, hint);
                 enqueued += 1;
             }
             if let (ConversationStatus::Owned, Some(_)) =
-                (conversation.status, &conversation.pending_transfer)
+                (conversation.status(), conversation.pending_transfer())
             {
                 transfers.push(conversation);
             }
@@ -85,21 +86,21 @@ impl Engine {
         // Warm transfers under way are offered to their targets again, now that the agents
         // are back (one who is not available declines it, and the owner keeps it).
         for conversation in transfers {
-            let Some(target) = conversation.pending_transfer.clone() else {
+            let Some(target) = conversation.pending_transfer().clone() else {
                 continue;
             };
-            self.ensure_queue(&conversation.queue_id).await?;
+            self.ensure_queue(conversation.queue_id()).await?;
             if let Err(e) = self.ensure_agent(&target).await {
-                tracing::warn!(conversation_id = %conversation.id, error = %e, "transfer target not restored");
+                tracing::warn!(conversation_id = %conversation.id(), error = %e, "transfer target not restored");
                 continue;
             }
-            let since = conversation.waiting_since.unwrap_or_else(|| self.now());
+            let since = conversation.waiting_since().unwrap_or_else(|| self.now());
             let hint = EnqueueHint::Direct {
                 agent: target,
                 warm: true,
                 sender: None,
             };
-            self.put_in_line(&conversation, &conversation.queue_id, since, hint);
+            self.put_in_line(&conversation, conversation.queue_id(), since, hint);
         }
         let listed = self.load_directory().await?;
         tracing::info!(

@@ -29,14 +29,14 @@ impl Engine {
         self.send_to_queue(
             queue,
             TagCampaign {
-                conversation: conversation.id.clone(),
-                campaign: conversation.campaign.to_string(),
+                conversation: conversation.id().clone(),
+                campaign: conversation.campaign().to_string(),
             },
         );
         self.send_to_queue(
             queue,
             QueueMail(ToQueue::Enqueue {
-                conversation: conversation.id.clone(),
+                conversation: conversation.id().clone(),
                 priority: conversation.line_priority(),
                 waiting_since,
                 hint,

@@ -2,6 +2,8 @@
 //! one opt-out check and gets the number's footer on the first text to a customer.
 
 use ::protocol::thread::ThreadEntry;
+
+use crate::conversation::Conversation;
 use actix::{Handler, Message};
 
 use super::conversation_actor::ConversationActor;
@@ -67,7 +69,7 @@ impl Engine {
     pub(super) async fn owns(&self, agent: &AgentId, conversation: &ConversationId) -> bool {
         self.conversation(conversation)
             .await
-            .is_ok_and(|c| c.owner.as_ref() == Some(agent))
+            .is_ok_and(|c| c.owner().as_ref() == Some(agent))
     }
 
     /// An owner or subscriber replies to the customer. Returns the thread entry.
@@ -75,6 +77,20 @@ impl Engine {
         &self,
         agent: &AgentId,
         conversation: &ConversationId,
+        text: impl Into<OutgoingText>,
+    ) -> Result<ThreadEntry, EngineError> {
+        let current = self.conversation(conversation).await?;
+        self.reply_in(agent, &current, text).await
+    }
+
+    /// [`Engine::reply`] to a conversation the caller has just read (to check that it may see
+    /// it): its number and customer, which never change, are taken from that reading instead
+    /// of a second one. Whether `agent` may reply is decided by the conversation's actor, on
+    /// its state then.
+    pub async fn reply_in(
+        &self,
+        agent: &AgentId,
+        conversation: &Conversation,
         text: impl Into<OutgoingText>,
     ) -> Result<ThreadEntry, EngineError> {
         let agent = agent.clone();
@@ -93,8 +109,9 @@ impl Engine {
         number: &Number,
         body: String,
     ) -> Result<ThreadEntry, EngineError> {
+        let current = self.conversation(conversation).await?;
         self.text_in(
-            conversation,
+            &current,
             Some(number),
             OutgoingText::from(body),
             AutomaticText,
@@ -106,7 +123,7 @@ impl Engine {
     /// it, once [`Engine::prepare_text`] allows it.
     pub(super) async fn text_in<M>(
         &self,
-        conversation: &ConversationId,
+        current: &Conversation,
         number: Option<&Number>,
         text: OutgoingText,
         message: impl FnOnce(OutgoingText) -> M,
@@ -115,21 +132,20 @@ impl Engine {
         M: Message<Result = Result<Option<ThreadEntry>, EngineError>> + Clone + Send + 'static,
         ConversationActor: Handler<M>,
     {
-        let current = self.conversation(conversation).await?;
         let number = match number {
             Some(number) => number.clone(),
             None => {
                 self.inner
                     .catalog
-                    .get::<Number>(current.number_id.as_str())
+                    .get::<Number>(current.number_id().as_str())
                     .await?
                     .resource
             }
         };
-        let (text, first) = self.prepare_text(&number, &current.customer, text).await?;
-        let entry = self.ask_conversation(conversation, message(text)).await??;
+        let (text, first) = self.prepare_text(&number, current.customer(), text).await?;
+        let entry = self.ask_conversation(current.id(), message(text)).await??;
         if first {
-            self.texted(&current.customer, &number).await;
+            self.texted(current.customer(), &number).await;
         }
         written(entry)
     }

@@ -22,7 +22,8 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let current = self.conversation(conversation).await?;
         // Anyone but the owner is refused by the conversation itself.
-        if current.owner.as_ref() == Some(agent) && current.status == ConversationStatus::Owned {
+        if current.owner().as_ref() == Some(agent) && current.status() == ConversationStatus::Owned
+        {
             self.check_target(&current, &target).await?;
         }
         self.send_transfer(agent, None, conversation, target, warm, note)
@@ -41,7 +42,7 @@ impl Engine {
         note: Option<String>,
     ) -> Result<(), EngineError> {
         let current = self.conversation(conversation).await?;
-        match (current.status, &current.owner) {
+        match (current.status(), current.owner()) {
             (ConversationStatus::Owned, Some(owner)) => {
                 self.check_target(&current, &target).await?;
                 let owner = owner.clone();
@@ -141,12 +142,12 @@ impl Engine {
             agent: target.id.clone(),
             reason,
         };
-        if current.owner.as_ref() == Some(&target.id) {
+        if current.owner().as_ref() == Some(&target.id) {
             return Err(refuse(TargetRefusal::Owner));
         }
         let queue = self
             .catalog()
-            .get::<Queue>(current.queue_id.as_str())
+            .get::<Queue>(current.queue_id().as_str())
             .await?
             .resource;
         if !target.team_ids.contains(&queue.team_id) {
