@@ -8,7 +8,7 @@ use ::protocol::event::{AgentUpdated, Event};
 use ::protocol::vocabulary::PresenceReason;
 use actix::{Actor, Context, Handler, MessageResult};
 
-use super::Engine;
+use super::actor_services::ActorServices;
 use super::messages::QueueMail;
 use crate::domain::{ConversationId, Presence, QueueId};
 use crate::metrics::metrics;
@@ -64,24 +64,24 @@ fn presence_label(presence: Presence) -> &'static str {
 
 /// One agent.
 pub struct AgentActor {
-    engine: Engine,
+    services: ActorServices,
     core: AgentCore,
 }
 
 impl AgentActor {
     /// An agent actor around `core`.
-    pub fn new(engine: Engine, core: AgentCore) -> Self {
+    pub fn new(services: ActorServices, core: AgentCore) -> Self {
         metrics()
             .agents
             .with_label_values(&[presence_label(core.presence())])
             .inc();
-        Self { engine, core }
+        Self { services, core }
     }
 
     /// Runs a change of the core, keeping the presence gauge right.
     fn change<T>(&mut self, change: impl FnOnce(&mut AgentCore, i64) -> T) -> T {
         let before = self.core.presence();
-        let result = change(&mut self.core, self.engine.now());
+        let result = change(&mut self.core, self.services.now());
         let after = self.core.presence();
         if before != after {
             metrics()
@@ -98,10 +98,10 @@ impl AgentActor {
 
     fn apply(&mut self, fx: Effects) {
         for (queue, message) in fx.to_queues {
-            self.engine.send_to_queue(&queue, QueueMail(message));
+            self.services.send_to_queue(&queue, QueueMail(message));
         }
         for (agent, message) in fx.to_agents {
-            self.engine.send_to_agent(&agent, AgentMail(message));
+            self.services.send_to_agent(&agent, AgentMail(message));
         }
         for happened in fx.happened {
             if let Happened::AgentSetAway { agent } = happened {
@@ -124,7 +124,7 @@ impl AgentActor {
             logins: self.core.logins().iter().map(ToString::to_string).collect(),
             reason,
         });
-        self.engine
+        self.services
             .save_runtime("agent", self.core.id().to_string(), state, event);
     }
 
@@ -198,7 +198,7 @@ impl Handler<ReleaseConversation> for AgentActor {
     ) {
         let fx = self
             .core
-            .release_conversation(&conversation, self.engine.now());
+            .release_conversation(&conversation, self.services.now());
         self.apply(fx);
     }
 }
@@ -211,7 +211,7 @@ impl Handler<TakeConversation> for AgentActor {
         TakeConversation(conversation): TakeConversation,
         _: &mut Context<Self>,
     ) -> Self::Result {
-        let fx = self.core.take(conversation, self.engine.now())?;
+        let fx = self.core.take(conversation, self.services.now())?;
         self.apply(fx);
         Ok(())
     }

@@ -8,7 +8,7 @@ use actix::{
     Actor, ActorContext, ActorFutureExt, AsyncContext, Context, ResponseActFuture, WrapFuture,
 };
 
-use super::Engine;
+use super::actor_services::ActorServices;
 use super::engine::EngineError;
 use super::messages::QueueMail;
 use super::messages::ReleaseConversation;
@@ -22,7 +22,7 @@ use crate::store::{
 
 /// One conversation.
 pub struct ConversationActor {
-    pub(super) engine: Engine,
+    pub(super) services: ActorServices,
     pub(super) id: ConversationId,
     pub(super) conversation: Option<Conversation>,
     /// When it last handled a message, for passivation.
@@ -70,9 +70,9 @@ pub(super) fn timer_kind(kind: TimerKind) -> String {
 
 impl ConversationActor {
     /// An actor for conversation `id`; it loads its state from the store when it starts.
-    pub fn new(engine: Engine, id: ConversationId) -> Self {
+    pub fn new(services: ActorServices, id: ConversationId) -> Self {
         Self {
-            engine,
+            services,
             id,
             conversation: None,
             last_active: tokio::time::Instant::now(),
@@ -84,7 +84,7 @@ impl ConversationActor {
         &mut self,
         mut change: Change,
     ) -> ResponseActFuture<Self, Result<CommitOutcome, EngineError>> {
-        let now = self.engine.now();
+        let now = self.services.now();
         // Every transition leaves the alerts in line with the new state.
         let reconciled = change.next.reconcile_alerts();
         change.followups.extend(reconciled);
@@ -140,7 +140,7 @@ impl ConversationActor {
             timers,
             counters: change.counters.clone(),
         };
-        let store = self.engine.store().clone();
+        let store = self.services.store().clone();
         Box::pin(
             async move { store.conversation_commit(commit).await }
                 .into_actor(self)
@@ -148,9 +148,9 @@ impl ConversationActor {
                     let outcome = result.map_err(EngineError::Store)?;
                     if let CommitOutcome::Stored { .. } = outcome {
                         if let Some(delivery) = delivery {
-                            actor.engine.outbox().enqueue(delivery);
+                            actor.services.outbox().enqueue(delivery);
                         }
-                        actor.engine.directory().upsert(&change.next);
+                        actor.services.directory().upsert(&change.next);
                         actor.conversation = Some(change.next);
                         actor.follow(change.followups);
                     }
@@ -175,7 +175,7 @@ impl ConversationActor {
                         (Some(owner), true) => EnqueueHint::NotTo(owner.clone()),
                         _ => EnqueueHint::None,
                     };
-                    self.engine
+                    self.services
                         .put_in_line(conversation, &queue, waiting_since, hint);
                 }
                 Followup::OfferFirstTo {
@@ -184,7 +184,7 @@ impl ConversationActor {
                     waiting_since,
                 } => {
                     let hint = EnqueueHint::OfferFirstTo(agent);
-                    self.engine
+                    self.services
                         .put_in_line(conversation, &queue, waiting_since, hint);
                 }
                 Followup::OfferDirect {
@@ -199,11 +199,11 @@ impl ConversationActor {
                         warm,
                         sender,
                     };
-                    self.engine
+                    self.services
                         .put_in_line(conversation, &queue, waiting_since, hint);
                 }
                 Followup::Withdraw { queue } => {
-                    self.engine.send_to_queue(
+                    self.services.send_to_queue(
                         &queue,
                         QueueMail(ToQueue::Withdraw {
                             conversation: self.id.clone(),
@@ -211,7 +211,7 @@ impl ConversationActor {
                     );
                 }
                 Followup::ReleaseFrom { agent } => {
-                    self.engine
+                    self.services
                         .send_to_agent(&agent, ReleaseConversation(self.id.clone()));
                 }
                 Followup::Notify { .. }
@@ -230,7 +230,7 @@ impl ConversationActor {
     /// is in the store; the next message starts a new actor that loads it.
     fn maybe_passivate(&mut self, ctx: &mut Context<Self>) {
         use crate::conversation::ConversationStatus;
-        if self.last_active.elapsed() < self.engine.passivate_after() {
+        if self.last_active.elapsed() < self.services.passivate_after() {
             return;
         }
         let quiet = match &self.conversation {
@@ -242,7 +242,7 @@ impl ConversationActor {
             },
         };
         if quiet {
-            self.engine.forget_conversation(&self.id, &ctx.address());
+            self.services.forget_conversation(&self.id, &ctx.address());
             ctx.stop();
         }
     }
@@ -252,10 +252,10 @@ impl Actor for ConversationActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        let every = self.engine.passivate_after() / 2;
+        let every = self.services.passivate_after() / 2;
         ctx.run_interval(every, |actor, ctx| actor.maybe_passivate(ctx));
         // Nothing is handled until the state is loaded: messages wait in the mailbox, in order.
-        let store = self.engine.store().clone();
+        let store = self.services.store().clone();
         let id = self.id.to_string();
         ctx.wait(async move { store.conversation_get(&id).await }.into_actor(self).map(|loaded, actor, _| {
             match loaded {
@@ -287,7 +287,7 @@ impl ConversationActor {
                 id,
             })));
         };
-        let (followups, events, message) = match command(&mut next, self.engine.now()) {
+        let (followups, events, message) = match command(&mut next, self.services.now()) {
             Ok(outcome) => outcome,
             Err(e) => return Box::pin(actix::fut::ready(Err(EngineError::Conversation(e)))),
         };

@@ -23,7 +23,7 @@ impl Handler<CustomerMessage> for ConversationActor {
 
     fn handle(&mut self, msg: CustomerMessage, _: &mut Context<Self>) -> Self::Result {
         self.last_active = tokio::time::Instant::now();
-        let at = self.engine.now();
+        let at = self.services.now();
         let record = wire::inbound_entry(&msg.message, at);
         let (mut next, followups, mut events) = match self.conversation.clone() {
             Some(mut conversation) if conversation.is_open() => {
@@ -139,7 +139,7 @@ impl Handler<Routed> for ConversationActor {
                 Err(e) => {
                     // Closed meanwhile (say the customer opted out): give the slot back.
                     tracing::info!(conversation_id = %self.id, error = %e, "accepted offer no longer applies");
-                    self.engine
+                    self.services
                         .send_to_agent(agent, ReleaseConversation(self.id.clone()));
                     return done();
                 }
@@ -149,7 +149,7 @@ impl Handler<Routed> for ConversationActor {
         let counters =
             super::queue_actor::offer_outcome(&happened).map(|(queue, outcome)| CounterBump {
                 scope: super::queue_actor::figures_scope(queue),
-                day: super::queue_actor::utc_day(self.engine.now()),
+                day: super::queue_actor::utc_day(self.services.now()),
                 fields: vec![outcome.to_owned()],
             });
         let change = Change {

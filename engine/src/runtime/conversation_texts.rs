@@ -45,7 +45,7 @@ impl Handler<StartOutbound> for ConversationActor {
                 EngineError::AlreadyOpen(id),
             ))));
         }
-        let at = self.engine.now();
+        let at = self.services.now();
         let mut next = Conversation::open_outbound(
             Opening {
                 id: self.id.clone(),

@@ -27,15 +27,15 @@ impl Handler<Complete> for ConversationActor {
                 id,
             }))));
         };
-        let followups = match next.complete(&msg.agent, msg.disposition_required, self.engine.now())
-        {
-            Ok(f) => f,
-            Err(e) => {
-                return AtomicResponse::new(Box::pin(actix::fut::ready(Err(
-                    EngineError::Conversation(e),
-                ))));
-            }
-        };
+        let followups =
+            match next.complete(&msg.agent, msg.disposition_required, self.services.now()) {
+                Ok(f) => f,
+                Err(e) => {
+                    return AtomicResponse::new(Box::pin(actix::fut::ready(Err(
+                        EngineError::Conversation(e),
+                    ))));
+                }
+            };
         let by = Closing::Agent {
             agent_id: msg.agent.to_string(),
         };

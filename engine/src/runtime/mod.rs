@@ -11,6 +11,7 @@
 //! waiting can form. The [`Engine`] facade is split by idea into sibling modules (registry,
 //! recovery, send gate, inbound, transfers, conversation commands, thread, reconfigure).
 
+mod actor_services;
 mod agent_actor;
 mod clock;
 mod conversation_actor;

@@ -11,7 +11,7 @@ use actix::{
     Actor, ActorFutureExt, AsyncContext, Context, Handler, MessageResult, SpawnHandle, WrapFuture,
 };
 
-use super::Engine;
+use super::actor_services::ActorServices;
 use super::messages::AgentMail;
 use super::messages::Routed;
 use crate::domain::{AgentId, QueueId};
@@ -77,7 +77,7 @@ pub(super) fn utc_day(at: Millis) -> String {
 
 /// One queue.
 pub struct QueueActor {
-    engine: Engine,
+    services: ActorServices,
     core: QueueCore,
     /// Offer deadlines, earliest first. One actix timer serves them all: actix polls every
     /// future an actor has spawned on each message, so a timer per offer would make each
@@ -95,9 +95,9 @@ pub struct QueueActor {
 
 impl QueueActor {
     /// A queue actor around `core`.
-    pub fn new(engine: Engine, core: QueueCore) -> Self {
+    pub fn new(services: ActorServices, core: QueueCore) -> Self {
         Self {
-            engine,
+            services,
             core,
             deadlines: BTreeMap::new(),
             wake: None,
@@ -110,7 +110,7 @@ impl QueueActor {
     /// Runs one decision of the core, timing it.
     fn decide<T>(&mut self, decide: impl FnOnce(&mut QueueCore, Millis) -> T) -> T {
         let started = std::time::Instant::now();
-        let result = decide(&mut self.core, self.engine.now());
+        let result = decide(&mut self.core, self.services.now());
         metrics()
             .routing_decision
             .with_label_values(&[self.core.id().as_str()])
@@ -127,7 +127,7 @@ impl QueueActor {
             .with_label_values(&[queue])
             .set(line.len() as i64);
         let longest = line.head().map_or(0, |head| {
-            (self.engine.now() - head.waiting_since).max(0) / 1000
+            (self.services.now() - head.waiting_since).max(0) / 1000
         });
         metrics()
             .queue_longest_wait
@@ -155,7 +155,7 @@ impl QueueActor {
         if let Happened::OfferCreated { conversation, .. } = happened
             && let Some(key) = self.core.key_of(conversation)
         {
-            let waited = (self.engine.now() - key.waiting_since).max(0) as f64 / 1000.0;
+            let waited = (self.services.now() - key.waiting_since).max(0) as f64 / 1000.0;
             metrics()
                 .offer_wait
                 .with_label_values(&[queue])
@@ -165,7 +165,7 @@ impl QueueActor {
             return;
         };
         metrics().offers.with_label_values(&[queue, outcome]).inc();
-        let today = day_number(self.engine.now());
+        let today = day_number(self.services.now());
         if today != self.outcomes_day {
             // A new day's figures start from zero.
             self.outcomes.clear();
@@ -193,7 +193,7 @@ impl QueueActor {
             }
             ctx.cancel_future(handle);
         }
-        let delay = Duration::from_millis(u64::try_from(next - self.engine.now()).unwrap_or(0));
+        let delay = Duration::from_millis(u64::try_from(next - self.services.now()).unwrap_or(0));
         let handle = ctx.run_later(delay, |actor, ctx| {
             actor.wake = None;
             actor.expire_due(ctx);
@@ -203,7 +203,7 @@ impl QueueActor {
 
     /// Times out every offer whose deadline has passed.
     fn expire_due(&mut self, ctx: &mut Context<Self>) {
-        let now = self.engine.now();
+        let now = self.services.now();
         while let Some(entry) = self.deadlines.first_entry() {
             if entry.key().0 > now {
                 break;
@@ -222,10 +222,10 @@ impl QueueActor {
     fn apply(&mut self, fx: Effects, ctx: &mut Context<Self>) {
         self.gauges();
         for (agent, message) in fx.to_agents {
-            self.engine.send_to_agent(&agent, AgentMail(message));
+            self.services.send_to_agent(&agent, AgentMail(message));
         }
         for (queue, message) in fx.to_queues {
-            self.engine.send_to_queue(&queue, QueueMail(message));
+            self.services.send_to_queue(&queue, QueueMail(message));
         }
         for happened in fx.happened {
             self.count(&happened);
@@ -243,7 +243,7 @@ impl QueueActor {
                 | Happened::OfferEnded { conversation, .. }
                 | Happened::Assigned { conversation, .. }
                 | Happened::DirectRefused { conversation, .. } => {
-                    self.engine
+                    self.services
                         .conversation_addr(conversation)
                         .do_send(Routed(happened));
                 }
@@ -262,8 +262,8 @@ impl Actor for QueueActor {
         ctx.set_mailbox_capacity(1024);
         // Today's figures so far, as the store counted them: they survive a restart. Nothing
         // is handled until they are read, so no count is lost or doubled.
-        let store = self.engine.store().clone();
-        let now = self.engine.now();
+        let store = self.services.store().clone();
+        let now = self.services.now();
         let day = utc_day(now);
         let scope = figures_scope(self.core.id());
         ctx.wait(

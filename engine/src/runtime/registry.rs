@@ -3,6 +3,7 @@
 
 use actix::{Actor, Addr, Handler, Message};
 
+use super::actor_services::ActorServices;
 use super::agent_actor::AgentActor;
 use super::conversation_actor::ConversationActor;
 use super::engine::{Engine, queue_settings};
@@ -130,7 +131,7 @@ impl Engine {
                     let engine = self.clone();
                     let id = id.clone();
                     *addr = ConversationActor::start_in_arbiter(&self.inner.arbiter, move |_| {
-                        ConversationActor::new(engine, id)
+                        ConversationActor::new(ActorServices::new(engine), id)
                     });
                 }
             })
@@ -138,7 +139,7 @@ impl Engine {
                 let engine = self.clone();
                 let id = id.clone();
                 ConversationActor::start_in_arbiter(&self.inner.arbiter, move |_| {
-                    ConversationActor::new(engine, id)
+                    ConversationActor::new(ActorServices::new(engine), id)
                 })
             })
             .clone()
@@ -158,7 +159,9 @@ impl Engine {
             .entry(id.clone())
             .or_insert_with(move || {
                 let core = QueueCore::new(queue.id.clone(), settings);
-                QueueActor::start_in_arbiter(&arbiter, move |_| QueueActor::new(engine, core))
+                QueueActor::start_in_arbiter(&arbiter, move |_| {
+                    QueueActor::new(ActorServices::new(engine), core)
+                })
             })
             .clone())
     }
@@ -177,7 +180,9 @@ impl Engine {
             .entry(id.clone())
             .or_insert_with(move || {
                 let core = AgentCore::new(agent.id.clone(), agent.capacity.get(), now);
-                AgentActor::start_in_arbiter(&arbiter, move |_| AgentActor::new(engine, core))
+                AgentActor::start_in_arbiter(&arbiter, move |_| {
+                    AgentActor::new(ActorServices::new(engine), core)
+                })
             })
             .clone())
     }
