@@ -253,7 +253,7 @@ fn visible_contact(
             example = json!({"phone": "+15550001111", "name": "Maria Lopez", "email": "maria@example.com",
                 "address": null, "time_zone": "America/Chicago", "date_of_birth": "1990-04-01",
                 "external_ids": {"crm": "0031"}, "custom_fields": {"order": "A-1042"}, "opted_out": {},
-                "updated_at": "2026-11-23T10:00:00Z"})),
+                "updated_at": "2026-11-23T10:00:00.000Z"})),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 404, description = "No conversation of the caller's teams with this number", body = ErrorBody),
     ))]
