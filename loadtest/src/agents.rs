@@ -1,0 +1,379 @@
+//! Agents: simulated desktops on real websockets. Each goes available in every queue of the
+//! run, answers offers after a think time (accepting or rejecting as the scenario says, over
+//! the socket), loads each conversation it gets, replies (sometimes from a template),
+//! sometimes snoozes or transfers it once, records a disposition and completes it. A dropped
+//! socket is reopened with `?after=` and the replay counted.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use protocol::event::{Assignment, Event};
+use protocol::frame::FrameBody;
+use protocol::vocabulary::DeliveryStatus;
+use protocol::{ClientFrame, ServerFrame};
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::admin::{RunAgent, World};
+use crate::measure::Measures;
+use crate::records::{Records, SentReply};
+use crate::scenario::{Agents as Behaviour, Millis};
+
+/// What every desktop shares.
+pub struct Desk {
+    /// The target's base URL.
+    pub target: String,
+    /// The run's world.
+    pub world: World,
+    /// How agents behave.
+    pub behaviour: Behaviour,
+    /// HTTP.
+    pub http: reqwest::Client,
+    /// The records.
+    pub records: Arc<Records>,
+    /// The measures.
+    pub measures: Arc<Measures>,
+    /// When the run started.
+    pub started: Instant,
+    /// When the provider took each text, by SID.
+    pub taken_at: Arc<Mutex<HashMap<String, Instant>>>,
+    /// Each conversation's first customer text's intended send time (from `message.received`).
+    pub opened: Mutex<HashMap<String, Option<Duration>>>,
+    /// Conversations snoozed or transferred once already.
+    pub moved: Mutex<HashSet<String>>,
+    /// Replies in flight to the provider: message id → when acknowledged.
+    pub replies: Mutex<HashMap<String, Instant>>,
+    /// Stops every desktop.
+    pub stop: tokio::sync::watch::Receiver<bool>,
+}
+
+/// One desktop's run.
+pub async fn desktop(desk: Arc<Desk>, agent: RunAgent, index: u32, seed: u64) {
+    let rng = Arc::new(Mutex::new(StdRng::seed_from_u64(seed ^ u64::from(index) << 20)));
+    if let Err(e) = go_available(&desk, &agent).await {
+        desk.measures.count("errors.agent.setup", 1);
+        eprintln!("agent {} could not go available: {e}", agent.id);
+        return;
+    }
+    let mut last_id: Option<u64> = None;
+    let mut stop = desk.stop.clone();
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let url = format!(
+            "{}/v1/ws?token={}{}",
+            desk.target.replacen("http", "ws", 1),
+            agent.token,
+            last_id.map(|id| format!("&after={id}")).unwrap_or_default()
+        );
+        let opened = Instant::now();
+        let socket = match tokio_tungstenite::connect_async(&url).await {
+            Ok((socket, _)) => socket,
+            Err(_) => {
+                desk.measures.count("errors.ws.connect", 1);
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+        };
+        desk.measures.count("ws.sessions", 1);
+        let (mut sink, mut stream) = socket.split();
+        let (out, mut outgoing) = mpsc::unbounded_channel::<ClientFrame>();
+        let writer = tokio::spawn(async move {
+            while let Some(frame) = outgoing.recv().await {
+                let text = serde_json::to_string(&frame).expect("client frames serialise");
+                if sink.send(Message::text(text)).await.is_err() {
+                    break;
+                }
+            }
+            let _ = sink.close().await;
+        });
+        let resuming = last_id.is_some();
+        let mut replayed = 0u64;
+        let mut accepts: HashMap<String, Instant> = HashMap::new();
+        let reconnect_after = match desk.behaviour.reconnect_every_secs {
+            0 => Duration::from_secs(86_400 * 365),
+            secs => Duration::from_secs(secs),
+        };
+        let drop_at = tokio::time::Instant::now() + reconnect_after;
+        loop {
+            let message = tokio::select! {
+                m = stream.next() => m,
+                _ = tokio::time::sleep_until(drop_at) => {
+                    desk.measures.count("ws.dropped_on_purpose", 1);
+                    break;
+                }
+                _ = stop.changed() => { writer.abort(); return; }
+            };
+            let Some(Ok(message)) = message else {
+                desk.measures.count("ws.lost", 1);
+                break;
+            };
+            let Message::Text(text) = message else {
+                continue;
+            };
+            let frame = match ServerFrame::parse(&text) {
+                Ok(frame) => frame,
+                Err(e) => {
+                    desk.measures.count("errors.ws.frame_outside_contract", 1);
+                    eprintln!("frame outside the contract: {e}");
+                    continue;
+                }
+            };
+            if let Some(id) = frame.id {
+                last_id = Some(id);
+                if resuming {
+                    replayed += 1;
+                }
+            }
+            match frame.body {
+                FrameBody::Resumed(_) => {
+                    desk.measures.record("resume", opened.elapsed());
+                    desk.measures.count("ws.replayed_events", replayed);
+                }
+                FrameBody::ResumeGap(gap) => {
+                    desk.measures
+                        .count("ws.missed_events", gap.missed_to + 1 - gap.missed_from);
+                }
+                FrameBody::Reply(reply) => {
+                    if let Some(sent) = accepts.remove(&reply.offer_id) {
+                        desk.measures.record("offer_to_accept", sent.elapsed());
+                    }
+                }
+                FrameBody::Error(error) => {
+                    desk.measures.count(format!("errors.ws.{}", error.code), 1);
+                }
+                FrameBody::Event(event) => {
+                    on_event(&desk, &agent, &rng, &out, &mut accepts, event);
+                }
+                _ => {}
+            }
+        }
+        writer.abort();
+        desk.measures.count("ws.reconnects", 1);
+    }
+}
+
+async fn go_available(desk: &Desk, agent: &RunAgent) -> anyhow::Result<()> {
+    let base = &desk.target;
+    for (path, body) in [
+        (format!("/v1/agents/{}/presence", agent.id), json!({"presence": "available"})),
+        (
+            format!("/v1/agents/{}/queues", agent.id),
+            json!({"queue_ids": desk.world.queue_ids}),
+        ),
+    ] {
+        let response = desk
+            .http
+            .put(format!("{base}{path}"))
+            .bearer_auth(&agent.token)
+            .json(&body)
+            .send()
+            .await?;
+        anyhow::ensure!(
+            response.status().is_success(),
+            "PUT {path}: {}",
+            response.status()
+        );
+    }
+    Ok(())
+}
+
+fn think(rng: &Mutex<StdRng>, range: Millis) -> Duration {
+    let ms = rng
+        .lock()
+        .map(|mut r| r.random_range(range.min..=range.max))
+        .unwrap_or(range.min);
+    Duration::from_millis(ms)
+}
+
+fn chance(rng: &Mutex<StdRng>, percent: f64) -> bool {
+    rng.lock()
+        .map(|mut r| r.random_range(0.0..100.0) < percent)
+        .unwrap_or(false)
+}
+
+fn on_event(
+    desk: &Arc<Desk>,
+    agent: &RunAgent,
+    rng: &Arc<Mutex<StdRng>>,
+    out: &mpsc::UnboundedSender<ClientFrame>,
+    accepts: &mut HashMap<String, Instant>,
+    event: Event,
+) {
+    match event {
+        Event::MessageReceived(received) => {
+            let sid = received
+                .message
+                .provider_message_id
+                .as_deref()
+                .map(|id| id.trim_start_matches("twilio:").to_owned());
+            if let (Some(sid), Ok(mut opened)) = (sid, desk.opened.lock()) {
+                let intended = desk.records.intended.lock().ok().and_then(|i| i.get(&sid).copied());
+                opened.entry(received.conversation_id).or_insert(intended);
+            }
+        }
+        Event::OfferCreated(offer) if offer.agent_id == agent.id => {
+            // The first offer of a conversation: how long since its opening text was due.
+            if let Ok(mut opened) = desk.opened.lock()
+                && let Some(Some(due)) = opened.get_mut(&offer.conversation_id).map(Option::take)
+            {
+                desk.measures
+                    .record("text_to_offer", desk.started.elapsed().saturating_sub(due));
+            }
+            let accept = chance(rng, desk.behaviour.accept_percent);
+            let wait = think(rng, desk.behaviour.think_before_accept_ms);
+            let out = out.clone();
+            let offer_id = offer.offer_id.clone();
+            if accept {
+                accepts.insert(offer_id.clone(), Instant::now() + wait);
+            }
+            tokio::spawn(async move {
+                tokio::time::sleep(wait).await;
+                let frame = if accept {
+                    ClientFrame::Accept {
+                        offer_id: offer_id.clone(),
+                        reference: Some(offer_id),
+                    }
+                } else {
+                    ClientFrame::Reject {
+                        offer_id: offer_id.clone(),
+                        reference: Some(offer_id),
+                    }
+                };
+                let _ = out.send(frame);
+            });
+        }
+        Event::ConversationAssigned(assigned) if assigned.agent_id == agent.id => {
+            if matches!(assigned.how, Assignment::Offer { .. } | Assignment::Claimed { .. }) {
+                let (desk, agent, rng) = (desk.clone(), agent.clone(), rng.clone());
+                tokio::spawn(async move {
+                    work(&desk, &agent, &rng, &assigned.conversation_id).await;
+                });
+            }
+        }
+        Event::MessageStatus(status) if status.status == DeliveryStatus::Delivered => {
+            let ours = desk
+                .replies
+                .lock()
+                .map(|mut r| r.remove(&status.message_id).is_some())
+                .unwrap_or(false);
+            let taken = status.provider_message_id.as_ref().and_then(|sid| {
+                desk.taken_at.lock().ok().and_then(|t| t.get(sid).copied())
+            });
+            if ours && let Some(taken) = taken {
+                desk.measures.record("handoff_to_delivered", taken.elapsed());
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Works one conversation as a desktop would: loads it, replies, maybe snoozes or transfers
+/// it once, records a disposition and completes it.
+async fn work(desk: &Desk, agent: &RunAgent, rng: &Mutex<StdRng>, conversation: &str) {
+    let b = &desk.behaviour;
+    let Some(view) = call(desk, agent, reqwest::Method::GET, &format!("/v1/conversations/{conversation}"), None).await
+    else {
+        return;
+    };
+    let customer = view["customer"].as_str().unwrap_or_default().to_owned();
+    let number_id = view["number_id"].as_str().unwrap_or_default();
+    let number = desk
+        .world
+        .numbers
+        .iter()
+        .find(|n| n.id == number_id)
+        .map(|n| n.phone.clone())
+        .unwrap_or_default();
+    for k in 0..b.replies {
+        tokio::time::sleep(think(rng, b.think_before_reply_ms)).await;
+        let body = if chance(rng, b.template_percent) {
+            json!({"template_id": desk.world.template_id})
+        } else {
+            json!({"body": format!("On it ({k}) [{} {}]", agent.id, desk.started.elapsed().as_micros())})
+        };
+        let path = format!("/v1/conversations/{conversation}/messages");
+        let Some(entry) = call(desk, agent, reqwest::Method::POST, &path, Some(body)).await else {
+            return;
+        };
+        let message_id = entry["id"].as_str().unwrap_or_default().to_owned();
+        if let Ok(mut replies) = desk.replies.lock() {
+            replies.insert(message_id.clone(), Instant::now());
+        }
+        desk.records.reply(SentReply {
+            conversation_id: conversation.to_owned(),
+            message_id,
+            customer: customer.clone(),
+            number: number.clone(),
+            body: entry["body"].as_str().unwrap_or_default().to_owned(),
+            acked: desk.started.elapsed(),
+        });
+    }
+    let first_time = desk
+        .moved
+        .lock()
+        .map(|mut m| m.insert(conversation.to_owned()))
+        .unwrap_or(false);
+    if first_time && chance(rng, b.snooze_percent) {
+        let until = chrono::Utc::now() + chrono::Duration::seconds(3);
+        let body = json!({"until": until.to_rfc3339()});
+        call(desk, agent, reqwest::Method::POST, &format!("/v1/conversations/{conversation}/snooze"), Some(body)).await;
+        return;
+    }
+    if first_time && desk.world.queue_ids.len() > 1 && chance(rng, b.transfer_percent) {
+        let current = view["queue_id"].as_str().unwrap_or_default();
+        let to = desk.world.queue_ids.iter().find(|q| *q != current).cloned();
+        let body = json!({"to_queue": to, "note": "load test transfer"});
+        call(desk, agent, reqwest::Method::POST, &format!("/v1/conversations/{conversation}/transfer"), Some(body)).await;
+        return;
+    }
+    let code = json!({"code": desk.world.disposition});
+    call(desk, agent, reqwest::Method::POST, &format!("/v1/conversations/{conversation}/dispositions"), Some(code)).await;
+    call(desk, agent, reqwest::Method::POST, &format!("/v1/conversations/{conversation}/complete"), None).await;
+}
+
+/// A REST call as the agent; the answer's body on 2xx, counted by code otherwise.
+async fn call(
+    desk: &Desk,
+    agent: &RunAgent,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> Option<Value> {
+    let mut request = desk
+        .http
+        .request(method, format!("{}{path}", desk.target))
+        .bearer_auth(&agent.token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let action = path.rsplit('/').next().unwrap_or("conversation");
+    let action = if action.starts_with("cv_") { "load" } else { action };
+    match request.send().await {
+        Ok(response) if response.status().is_success() => {
+            desk.measures.count(format!("agent.{action}"), 1);
+            response.json().await.ok().or(Some(Value::Null))
+        }
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let code = response
+                .json::<Value>()
+                .await
+                .ok()
+                .and_then(|b| b["code"].as_str().map(str::to_owned))
+                .unwrap_or_default();
+            desk.measures
+                .count(format!("errors.agent.{action}.{status} {code}"), 1);
+            None
+        }
+        Err(_) => {
+            desk.measures.count(format!("errors.agent.{action}.transport"), 1);
+            None
+        }
+    }
+}

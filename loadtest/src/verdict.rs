@@ -1,0 +1,290 @@
+//! The verdicts that matter more than speed, from the generator's own records and the
+//! server's API after the run: nothing acknowledged was lost or stored twice, every reply
+//! reached the provider exactly once and in order, nothing reached a customer after their
+//! STOP was acknowledged. (The observer checks offers, owners and capacity as events come.)
+//! Each violation names its ids; any makes the run fail.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+
+use crate::admin::Admin;
+use crate::records::{Keyword, Receipt, Records, SentReply};
+
+/// A hand-off already on the wire when a STOP is acknowledged may still arrive: texts reaching
+/// the provider within this long after the acknowledgement are not held against the server.
+pub const IN_FLIGHT_ALLOWANCE: Duration = Duration::from_secs(1);
+
+/// Something that must never happen, and did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Violation {
+    /// Which check (`lost`, `duplicated`, `reply_lost`, ...: [`crate::VERDICT_CHECKS`]).
+    pub check: String,
+    /// What happened, with ids.
+    pub detail: String,
+}
+
+/// Acknowledged customer texts against what the threads hold: each exactly once.
+/// `stored` counts each provider message id in the run's threads.
+pub fn texts_stored_once(records: &Records, stored: &HashMap<String, u32>) -> Vec<Violation> {
+    let texts = records.texts.lock().map(|t| t.clone()).unwrap_or_default();
+    let mut violations = Vec::new();
+    for text in texts.iter().filter(|t| t.acked) {
+        match stored.get(&text.sid).copied().unwrap_or(0) {
+            1 => {}
+            0 => violations.push(Violation {
+                check: "lost".into(),
+                detail: format!(
+                    "{} from {} to {} was acknowledged and is in no thread",
+                    text.sid, text.customer, text.number
+                ),
+            }),
+            n => violations.push(Violation {
+                check: "duplicated".into(),
+                detail: format!("{} from {} is stored {n} times", text.sid, text.customer),
+            }),
+        }
+    }
+    violations
+}
+
+/// Replies against what the provider took: per conversation (customer and number), the
+/// provider's final answers (taken, or refused for good) are the acknowledged replies, each
+/// once, in order. Replies Switchboard failed because the customer had opted out are not
+/// expected to arrive.
+pub fn replies_sent_once_in_order(
+    replies: &[SentReply],
+    receipts: &[Receipt],
+    opted_out: &HashSet<String>,
+) -> Vec<Violation> {
+    let mut expected: BTreeMap<(String, String), Vec<&SentReply>> = BTreeMap::new();
+    for reply in replies.iter().filter(|r| !opted_out.contains(&r.message_id)) {
+        expected
+            .entry((reply.customer.clone(), reply.number.clone()))
+            .or_default()
+            .push(reply);
+    }
+    let mut violations = Vec::new();
+    for ((customer, number), mut sent) in expected {
+        sent.sort_by_key(|r| r.acked);
+        let bodies: HashSet<&str> = sent.iter().map(|r| r.body.as_str()).collect();
+        let arrived: Vec<&str> = receipts
+            .iter()
+            .filter(|r| r.to == customer && r.from == number)
+            .filter(|r| r.answered == 201 || r.answered == 400)
+            .map(|r| r.body.as_str())
+            .filter(|b| bodies.contains(b))
+            .collect();
+        let wanted: Vec<&str> = sent.iter().map(|r| r.body.as_str()).collect();
+        if arrived == wanted {
+            continue;
+        }
+        let count = |list: &[&str], body: &str| list.iter().filter(|b| **b == body).count();
+        let mut judged = HashSet::new();
+        for reply in &sent {
+            if !judged.insert(reply.body.as_str()) {
+                continue;
+            }
+            let (want, got) = (count(&wanted, &reply.body), count(&arrived, &reply.body));
+            if got < want {
+                violations.push(Violation {
+                    check: "reply_lost".into(),
+                    detail: format!(
+                        "{} in {} (to {customer}) never reached the provider",
+                        reply.message_id, reply.conversation_id
+                    ),
+                });
+            } else if got > want {
+                violations.push(Violation {
+                    check: "reply_duplicated".into(),
+                    detail: format!(
+                        "{} in {} (to {customer}) reached the provider {got} times",
+                        reply.message_id, reply.conversation_id
+                    ),
+                });
+            }
+        }
+        let same_counts = judged
+            .iter()
+            .all(|body| count(&wanted, body) == count(&arrived, body));
+        if same_counts {
+            violations.push(Violation {
+                check: "reply_out_of_order".into(),
+                detail: format!("replies to {customer} from {number} reached the provider out of order"),
+            });
+        }
+    }
+    violations
+}
+
+/// No text reached a customer after their STOP was acknowledged (until their START was).
+pub fn nothing_after_stop(records: &Records, receipts: &[Receipt]) -> Vec<Violation> {
+    let keywords = records.keywords.lock().map(|k| k.clone()).unwrap_or_default();
+    let mut violations = Vec::new();
+    for receipt in receipts.iter().filter(|r| r.answered == 201) {
+        let Some(history) = keywords.get(&receipt.to) else {
+            continue;
+        };
+        let cutoff = receipt.at.saturating_sub(IN_FLIGHT_ALLOWANCE);
+        let last = history.iter().rev().find(|(_, at)| *at <= cutoff);
+        let started_since = history
+            .iter()
+            .any(|(k, at)| *k == Keyword::Start && *at > cutoff && *at <= receipt.at);
+        if let Some((Keyword::Stop, stopped)) = last
+            && !started_since
+        {
+            violations.push(Violation {
+                check: "sent_after_stop".into(),
+                detail: format!(
+                    "a text reached the provider for {} at {:.3}s, after their STOP was acknowledged at {:.3}s",
+                    receipt.to,
+                    receipt.at.as_secs_f64(),
+                    stopped.as_secs_f64()
+                ),
+            });
+        }
+    }
+    violations
+}
+
+/// Counts every customer text (by provider message id) in the threads of the run's queues,
+/// reading them through the API, `parallel` conversations at a time.
+pub async fn stored_texts(
+    admin: &Admin,
+    queues: &[String],
+    parallel: usize,
+) -> anyhow::Result<HashMap<String, u32>> {
+    let mut conversations = Vec::new();
+    for queue in queues {
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!("/v1/conversations?view=all&queue={queue}&limit=200");
+            if let Some(cursor) = &cursor {
+                path.push_str(&format!("&cursor={cursor}"));
+            }
+            let page = admin.get_as(None, &path).await?;
+            for item in page["items"].as_array().into_iter().flatten() {
+                if let Some(id) = item["id"].as_str() {
+                    conversations.push(id.to_owned());
+                }
+            }
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => break,
+            }
+        }
+    }
+    let threads = futures_util::stream::iter(conversations)
+        .map(|id| async move { thread_ids(admin, &id).await })
+        .buffer_unordered(parallel.max(1))
+        .collect::<Vec<_>>()
+        .await;
+    let mut stored: HashMap<String, u32> = HashMap::new();
+    for ids in threads {
+        for id in ids? {
+            *stored.entry(id).or_default() += 1;
+        }
+    }
+    Ok(stored)
+}
+
+async fn thread_ids(admin: &Admin, conversation: &str) -> anyhow::Result<Vec<String>> {
+    let mut ids = Vec::new();
+    let mut from = 0;
+    loop {
+        let page = admin
+            .get_as(
+                None,
+                &format!("/v1/conversations/{conversation}/messages?from={from}&limit=200"),
+            )
+            .await?;
+        let items = page["items"].as_array().cloned().unwrap_or_default();
+        for item in &items {
+            if item["direction"] == "inbound"
+                && let Some(id) = item["provider_message_id"].as_str()
+            {
+                ids.push(id.trim_start_matches("twilio:").to_owned());
+            }
+        }
+        if items.len() < 200 {
+            return Ok(ids);
+        }
+        from += items.len();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::SentText;
+
+    fn reply(body: &str, at: u64) -> SentReply {
+        SentReply {
+            conversation_id: "cv_1".into(),
+            message_id: format!("m{at}"),
+            customer: "+1".into(),
+            number: "+2".into(),
+            body: body.into(),
+            acked: Duration::from_millis(at),
+        }
+    }
+
+    fn receipt(body: &str, at: u64, answered: u16) -> Receipt {
+        Receipt {
+            to: "+1".into(),
+            from: "+2".into(),
+            body: body.into(),
+            at: Duration::from_millis(at),
+            answered,
+        }
+    }
+
+    fn checks(v: &[Violation]) -> Vec<&str> {
+        v.iter().map(|v| v.check.as_str()).collect()
+    }
+
+    #[test]
+    fn replies_once_in_order_pass_and_every_fault_is_named() {
+        let sent = [reply("a", 1), reply("b", 2)];
+        let none = HashSet::new();
+        let ok = [receipt("a", 5, 429), receipt("a", 6, 201), receipt("help", 7, 201), receipt("b", 8, 201)];
+        assert!(replies_sent_once_in_order(&sent, &ok, &none).is_empty());
+        let twice = [receipt("a", 6, 201), receipt("a", 7, 201), receipt("b", 8, 201)];
+        assert_eq!(checks(&replies_sent_once_in_order(&sent, &twice, &none)), ["reply_duplicated"]);
+        let lost = [receipt("b", 8, 201)];
+        assert_eq!(checks(&replies_sent_once_in_order(&sent, &lost, &none)), ["reply_lost"]);
+        let swapped = [receipt("b", 6, 201), receipt("a", 8, 201)];
+        assert_eq!(checks(&replies_sent_once_in_order(&sent, &swapped, &none)), ["reply_out_of_order"]);
+        let opted_out: HashSet<String> = ["m2".to_owned()].into();
+        assert!(replies_sent_once_in_order(&sent, &ok[..2], &opted_out).is_empty());
+    }
+
+    #[test]
+    fn stop_holds_until_start_beyond_the_in_flight_allowance() {
+        let records = Records::default();
+        records.keyword("+1", Keyword::Stop, Duration::from_secs(10));
+        records.keyword("+1", Keyword::Start, Duration::from_secs(20));
+        let at = |s: f64| receipt("x", (s * 1000.0) as u64, 201);
+        assert!(nothing_after_stop(&records, &[at(9.0), at(10.5), at(21.5)]).is_empty());
+        assert_eq!(checks(&nothing_after_stop(&records, &[at(12.0)])), ["sent_after_stop"]);
+        assert!(nothing_after_stop(&records, &[receipt("x", 12_000, 429)]).is_empty());
+    }
+
+    #[test]
+    fn acknowledged_texts_are_stored_exactly_once() {
+        let records = Records::default();
+        for sid in ["s1", "s2", "s3"] {
+            records.text(SentText {
+                sid: sid.into(),
+                customer: "+1".into(),
+                number: "+2".into(),
+                intended: Duration::ZERO,
+                acked: true,
+            });
+        }
+        let stored: HashMap<String, u32> = [("s1".into(), 1), ("s2".into(), 2)].into();
+        assert_eq!(checks(&texts_stored_once(&records, &stored)), ["duplicated", "lost"]);
+    }
+}
