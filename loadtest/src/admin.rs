@@ -233,7 +233,10 @@ pub async fn set_up(
             )
             .await?;
         let token = admin
-            .post(&format!("/v1/agents/{id}/tokens"), json!({"label": "load test"}))
+            .post(
+                &format!("/v1/agents/{id}/tokens"),
+                json!({"label": "load test"}),
+            )
             .await?["token"]
             .as_str()
             .unwrap_or_default()

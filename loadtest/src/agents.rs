@@ -42,18 +42,22 @@ pub struct Desk {
     /// When the provider took each text, by SID.
     pub taken_at: Arc<Mutex<HashMap<String, Instant>>>,
     /// Each conversation's first customer text's intended send time (from `message.received`).
-    pub opened: Mutex<HashMap<String, Option<Duration>>>,
+    pub opened: Mutex<HashMap<String, Option<Instant>>>,
     /// Conversations snoozed or transferred once already.
     pub moved: Mutex<HashSet<String>>,
     /// Replies in flight to the provider: message id → when acknowledged.
     pub replies: Mutex<HashMap<String, Instant>>,
+    /// Outbound texts whose hand-off is over (taken by the provider, or failed), by message id.
+    pub settled: Mutex<HashSet<String>>,
     /// Stops every desktop.
     pub stop: tokio::sync::watch::Receiver<bool>,
 }
 
 /// One desktop's run.
 pub async fn desktop(desk: Arc<Desk>, agent: RunAgent, index: u32, seed: u64) {
-    let rng = Arc::new(Mutex::new(StdRng::seed_from_u64(seed ^ u64::from(index) << 20)));
+    let rng = Arc::new(Mutex::new(StdRng::seed_from_u64(
+        seed ^ u64::from(index) << 20,
+    )));
     if let Err(e) = go_available(&desk, &agent).await {
         desk.measures.count("errors.agent.setup", 1);
         eprintln!("agent {} could not go available: {e}", agent.id);
@@ -145,7 +149,16 @@ pub async fn desktop(desk: Arc<Desk>, agent: RunAgent, index: u32, seed: u64) {
                     }
                 }
                 FrameBody::Error(error) => {
-                    desk.measures.count(format!("errors.ws.{}", error.code), 1);
+                    // An offer rescinded or taken just before the accept arrived is a race
+                    // every desktop meets (the customer texted STOP, say), not a fault.
+                    let counter = match error.code.as_str() {
+                        "stale_offer" => "ws.stale_offer".to_owned(),
+                        code => format!("errors.ws.{code}"),
+                    };
+                    desk.measures.count(counter, 1);
+                    if std::env::var_os("LOADTEST_DEBUG").is_some() {
+                        eprintln!("{}: {} {}", agent.id, error.code, error.message);
+                    }
                 }
                 FrameBody::Event(event) => {
                     on_event(&desk, &agent, &rng, &out, &mut accepts, event);
@@ -161,7 +174,10 @@ pub async fn desktop(desk: Arc<Desk>, agent: RunAgent, index: u32, seed: u64) {
 async fn go_available(desk: &Desk, agent: &RunAgent) -> anyhow::Result<()> {
     let base = &desk.target;
     for (path, body) in [
-        (format!("/v1/agents/{}/presence", agent.id), json!({"presence": "available"})),
+        (
+            format!("/v1/agents/{}/presence", agent.id),
+            json!({"presence": "available"}),
+        ),
         (
             format!("/v1/agents/{}/queues", agent.id),
             json!({"queue_ids": desk.world.queue_ids}),
@@ -213,7 +229,12 @@ fn on_event(
                 .as_deref()
                 .map(|id| id.trim_start_matches("twilio:").to_owned());
             if let (Some(sid), Ok(mut opened)) = (sid, desk.opened.lock()) {
-                let intended = desk.records.intended.lock().ok().and_then(|i| i.get(&sid).copied());
+                let intended = desk
+                    .records
+                    .intended
+                    .lock()
+                    .ok()
+                    .and_then(|i| i.get(&sid).copied());
                 opened.entry(received.conversation_id).or_insert(intended);
             }
         }
@@ -222,8 +243,7 @@ fn on_event(
             if let Ok(mut opened) = desk.opened.lock()
                 && let Some(Some(due)) = opened.get_mut(&offer.conversation_id).map(Option::take)
             {
-                desk.measures
-                    .record("text_to_offer", desk.started.elapsed().saturating_sub(due));
+                desk.measures.record("text_to_offer", due.elapsed());
             }
             let accept = chance(rng, desk.behaviour.accept_percent);
             let wait = think(rng, desk.behaviour.think_before_accept_ms);
@@ -249,24 +269,40 @@ fn on_event(
             });
         }
         Event::ConversationAssigned(assigned) if assigned.agent_id == agent.id => {
-            if matches!(assigned.how, Assignment::Offer { .. } | Assignment::Claimed { .. }) {
+            if matches!(
+                assigned.how,
+                Assignment::Offer { .. } | Assignment::Claimed { .. }
+            ) {
                 let (desk, agent, rng) = (desk.clone(), agent.clone(), rng.clone());
                 tokio::spawn(async move {
                     work(&desk, &agent, &rng, &assigned.conversation_id).await;
                 });
             }
         }
-        Event::MessageStatus(status) if status.status == DeliveryStatus::Delivered => {
+        Event::MessageStatus(status) if status.status != DeliveryStatus::Delivered => {
+            // Taken by the provider (or failed for good): the hand-off is over.
+            if status.status.rank() >= DeliveryStatus::Queued.rank()
+                && let Ok(mut settled) = desk.settled.lock()
+            {
+                settled.insert(status.message_id);
+            }
+        }
+        Event::MessageStatus(status) => {
+            if let Ok(mut settled) = desk.settled.lock() {
+                settled.insert(status.message_id.clone());
+            }
             let ours = desk
                 .replies
                 .lock()
                 .map(|mut r| r.remove(&status.message_id).is_some())
                 .unwrap_or(false);
-            let taken = status.provider_message_id.as_ref().and_then(|sid| {
-                desk.taken_at.lock().ok().and_then(|t| t.get(sid).copied())
-            });
+            let taken = status
+                .provider_message_id
+                .as_ref()
+                .and_then(|sid| desk.taken_at.lock().ok().and_then(|t| t.get(sid).copied()));
             if ours && let Some(taken) = taken {
-                desk.measures.record("handoff_to_delivered", taken.elapsed());
+                desk.measures
+                    .record("handoff_to_delivered", taken.elapsed());
             }
         }
         _ => {}
@@ -277,7 +313,14 @@ fn on_event(
 /// it once, records a disposition and completes it.
 async fn work(desk: &Desk, agent: &RunAgent, rng: &Mutex<StdRng>, conversation: &str) {
     let b = &desk.behaviour;
-    let Some(view) = call(desk, agent, reqwest::Method::GET, &format!("/v1/conversations/{conversation}"), None).await
+    let Some(view) = call(
+        desk,
+        agent,
+        reqwest::Method::GET,
+        &format!("/v1/conversations/{conversation}"),
+        None,
+    )
+    .await
     else {
         return;
     };
@@ -298,6 +341,7 @@ async fn work(desk: &Desk, agent: &RunAgent, rng: &Mutex<StdRng>, conversation: 
             json!({"body": format!("On it ({k}) [{} {}]", agent.id, desk.started.elapsed().as_micros())})
         };
         let path = format!("/v1/conversations/{conversation}/messages");
+        let posted = desk.started.elapsed();
         let Some(entry) = call(desk, agent, reqwest::Method::POST, &path, Some(body)).await else {
             return;
         };
@@ -311,6 +355,7 @@ async fn work(desk: &Desk, agent: &RunAgent, rng: &Mutex<StdRng>, conversation: 
             customer: customer.clone(),
             number: number.clone(),
             body: entry["body"].as_str().unwrap_or_default().to_owned(),
+            posted,
             acked: desk.started.elapsed(),
         });
     }
@@ -322,19 +367,47 @@ async fn work(desk: &Desk, agent: &RunAgent, rng: &Mutex<StdRng>, conversation: 
     if first_time && chance(rng, b.snooze_percent) {
         let until = chrono::Utc::now() + chrono::Duration::seconds(3);
         let body = json!({"until": until.to_rfc3339()});
-        call(desk, agent, reqwest::Method::POST, &format!("/v1/conversations/{conversation}/snooze"), Some(body)).await;
+        call(
+            desk,
+            agent,
+            reqwest::Method::POST,
+            &format!("/v1/conversations/{conversation}/snooze"),
+            Some(body),
+        )
+        .await;
         return;
     }
     if first_time && desk.world.queue_ids.len() > 1 && chance(rng, b.transfer_percent) {
         let current = view["queue_id"].as_str().unwrap_or_default();
         let to = desk.world.queue_ids.iter().find(|q| *q != current).cloned();
         let body = json!({"to_queue": to, "note": "load test transfer"});
-        call(desk, agent, reqwest::Method::POST, &format!("/v1/conversations/{conversation}/transfer"), Some(body)).await;
+        call(
+            desk,
+            agent,
+            reqwest::Method::POST,
+            &format!("/v1/conversations/{conversation}/transfer"),
+            Some(body),
+        )
+        .await;
         return;
     }
     let code = json!({"code": desk.world.disposition});
-    call(desk, agent, reqwest::Method::POST, &format!("/v1/conversations/{conversation}/dispositions"), Some(code)).await;
-    call(desk, agent, reqwest::Method::POST, &format!("/v1/conversations/{conversation}/complete"), None).await;
+    call(
+        desk,
+        agent,
+        reqwest::Method::POST,
+        &format!("/v1/conversations/{conversation}/dispositions"),
+        Some(code),
+    )
+    .await;
+    call(
+        desk,
+        agent,
+        reqwest::Method::POST,
+        &format!("/v1/conversations/{conversation}/complete"),
+        None,
+    )
+    .await;
 }
 
 /// A REST call as the agent; the answer's body on 2xx, counted by code otherwise.
@@ -353,7 +426,11 @@ async fn call(
         request = request.json(&body);
     }
     let action = path.rsplit('/').next().unwrap_or("conversation");
-    let action = if action.starts_with("cv_") { "load" } else { action };
+    let action = if action.starts_with("cv_") {
+        "load"
+    } else {
+        action
+    };
     match request.send().await {
         Ok(response) if response.status().is_success() => {
             desk.measures.count(format!("agent.{action}"), 1);
@@ -372,7 +449,8 @@ async fn call(
             None
         }
         Err(_) => {
-            desk.measures.count(format!("errors.agent.{action}.transport"), 1);
+            desk.measures
+                .count(format!("errors.agent.{action}.transport"), 1);
             None
         }
     }

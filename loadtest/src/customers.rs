@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use serde_json::json;
@@ -39,8 +39,12 @@ pub struct Customers {
     http: reqwest::Client,
     records: Arc<Records>,
     measures: Arc<Measures>,
+    /// The run's start: every record's times count from it.
     started: Instant,
+    /// When the first stage starts: arrivals count from it.
+    stages_start: Instant,
     shard: (u32, u32),
+    run_id: u32,
     state: Mutex<Choices>,
 }
 
@@ -65,7 +69,9 @@ impl Customers {
         records: Arc<Records>,
         measures: Arc<Measures>,
         started: Instant,
+        stages_start: Instant,
         shard: (u32, u32),
+        run_id: u32,
     ) -> Self {
         Self {
             scenario: scenario.clone(),
@@ -77,7 +83,9 @@ impl Customers {
             records,
             measures,
             started,
+            stages_start,
             shard,
+            run_id,
             state: Mutex::new(Choices {
                 rng: StdRng::seed_from_u64(scenario.seed ^ 0xc057_0e45),
                 next_fresh: 0,
@@ -97,10 +105,10 @@ impl Customers {
             if i as u32 % self.shard.1 != self.shard.0 {
                 continue;
             }
-            let due_at = self.started + due;
+            let due_at = self.stages_start + due;
             tokio::time::sleep_until(due_at.into()).await;
             let me = self.clone();
-            in_flight.spawn(async move { me.send_one(due).await });
+            in_flight.spawn(async move { me.send_one(due_at).await });
             while in_flight.try_join_next().is_some() {}
         }
         while in_flight.join_next().await.is_some() {}
@@ -112,7 +120,8 @@ impl Customers {
         let mut s = self.state.lock().expect("customer choices");
         s.sequence += 1;
         let sequence = s.sequence;
-        let follow_up = !s.recent.is_empty() && s.rng.random_range(0.0..100.0) < c.follow_up_percent;
+        let follow_up =
+            !s.recent.is_empty() && s.rng.random_range(0.0..100.0) < c.follow_up_percent;
         let (customer, queue) = if follow_up {
             let recent = s.recent.len();
             let pick = s.rng.random_range(0..recent);
@@ -165,19 +174,18 @@ impl Customers {
         (customer, queue, kind, sequence)
     }
 
-    async fn send_one(&self, due: Duration) {
+    async fn send_one(&self, due: Instant) {
         let (customer, queue, kind, sequence) = self.choose();
         let from = Plan::customer_phone(self.block, customer);
         let number = &self.world.numbers[queue as usize];
-        let sid = format!(
-            "SM{:08x}{:04x}{:020x}",
-            self.scenario.seed as u32, self.shard.0, sequence
-        );
+        // Unique across runs: Switchboard drops a MessageSid it has seen as a provider retry.
+        let sid = format!("SM{:08x}{:04x}{:020x}", self.run_id, self.shard.0, sequence);
         let (body, media): (String, Vec<String>) = match kind {
             Kind::Plain => (format!("Where is my order {sequence}?"), Vec::new()),
             Kind::Unicode => (format!("¿Dónde está mi pedido {sequence}? 📦"), Vec::new()),
             Kind::Long => (
-                format!("Order {sequence}: ").to_owned() + &"my parcel has not arrived yet, ".repeat(20),
+                format!("Order {sequence}: ").to_owned()
+                    + &"my parcel has not arrived yet, ".repeat(20),
                 Vec::new(),
             ),
             Kind::Picture => (
@@ -224,7 +232,7 @@ impl Customers {
         }
         self.measures.count("texts.sent", 1);
         let result = request.send().await;
-        let latency = self.started.elapsed().saturating_sub(due);
+        let latency = due.elapsed();
         let acked = match result {
             Ok(response) if response.status().is_success() => {
                 self.measures.record("ack", latency);
@@ -239,11 +247,16 @@ impl Customers {
                     .ok()
                     .and_then(|b| b["code"].as_str().map(str::to_owned))
                     .unwrap_or_default();
-                self.measures.count(format!("errors.ack.{status} {code}"), 1);
+                self.measures
+                    .count(format!("errors.ack.{status} {code}"), 1);
                 false
             }
             Err(e) => {
-                let what = if e.is_timeout() { "timeout" } else { "transport" };
+                let what = if e.is_timeout() {
+                    "timeout"
+                } else {
+                    "transport"
+                };
                 self.measures.count(format!("errors.ack.{what}"), 1);
                 false
             }
@@ -260,7 +273,7 @@ impl Customers {
             sid,
             customer: from,
             number: number.phone.clone(),
-            intended: due,
+            intended: due.duration_since(self.started),
             acked,
         });
     }

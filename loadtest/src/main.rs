@@ -13,11 +13,18 @@ const BUILT_IN: [(&str, &str); 5] = [
     ("steady", include_str!("../scenarios/steady.toml")),
     ("burst", include_str!("../scenarios/burst.toml")),
     ("soak", include_str!("../scenarios/soak.toml")),
-    ("agents-heavy", include_str!("../scenarios/agents-heavy.toml")),
+    (
+        "agents-heavy",
+        include_str!("../scenarios/agents-heavy.toml"),
+    ),
 ];
 
 #[derive(Parser)]
-#[command(name = "switchboard-load", version, about = "Load generator for Switchboard: customers, agents and the SMS provider, with verdicts on what was lost")]
+#[command(
+    name = "switchboard-load",
+    version,
+    about = "Load generator for Switchboard: customers, agents and the SMS provider, with verdicts on what was lost"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -113,9 +120,7 @@ struct RunArgs {
 }
 
 fn shard(text: &str) -> Result<(u32, u32), String> {
-    let (i, n) = text
-        .split_once('/')
-        .ok_or("a shard is i/n, e.g. 0/2")?;
+    let (i, n) = text.split_once('/').ok_or("a shard is i/n, e.g. 0/2")?;
     let (i, n): (u32, u32) = (
         i.parse().map_err(|_| "a shard is i/n")?,
         n.parse().map_err(|_| "a shard is i/n")?,
@@ -132,20 +137,41 @@ fn scenario(args: &RunArgs) -> Result<Scenario, String> {
         None => std::fs::read_to_string(&args.scenario)
             .map_err(|e| format!("scenario {:?}: not built in, and {e}", args.scenario))?,
     };
-    let mut s = Scenario::from_toml(&text).map_err(|e| format!("scenario {}: {e}", args.scenario))?;
+    let mut s =
+        Scenario::from_toml(&text).map_err(|e| format!("scenario {}: {e}", args.scenario))?;
     if !args.stages.is_empty() {
         s.stages = args.stages.clone();
     }
-    if let Some(v) = args.customers { s.customers.count = v; }
-    if let Some(v) = args.queues { s.queues = v; }
-    if let Some(v) = args.agents { s.agents.count = v; }
-    if let Some(v) = args.capacity { s.agents.capacity = v; }
-    if let Some(v) = args.accept_percent { s.agents.accept_percent = v; }
-    if let Some(v) = args.think_before_accept_ms { s.agents.think_before_accept_ms = v; }
-    if let Some(v) = args.think_before_reply_ms { s.agents.think_before_reply_ms = v; }
-    if let Some(v) = args.inbound { s.customers.inbound = v; }
-    if let Some(v) = args.drain { s.drain_secs = v; }
-    if let Some(v) = args.seed { s.seed = v; }
+    if let Some(v) = args.customers {
+        s.customers.count = v;
+    }
+    if let Some(v) = args.queues {
+        s.queues = v;
+    }
+    if let Some(v) = args.agents {
+        s.agents.count = v;
+    }
+    if let Some(v) = args.capacity {
+        s.agents.capacity = v;
+    }
+    if let Some(v) = args.accept_percent {
+        s.agents.accept_percent = v;
+    }
+    if let Some(v) = args.think_before_accept_ms {
+        s.agents.think_before_accept_ms = v;
+    }
+    if let Some(v) = args.think_before_reply_ms {
+        s.agents.think_before_reply_ms = v;
+    }
+    if let Some(v) = args.inbound {
+        s.customers.inbound = v;
+    }
+    if let Some(v) = args.drain {
+        s.drain_secs = v;
+    }
+    if let Some(v) = args.seed {
+        s.seed = v;
+    }
     s.check()?;
     Ok(s)
 }
@@ -156,10 +182,16 @@ fn finish(result: &RunResult, output: &Output) -> ExitCode {
     for out in &output.out {
         let written = match out.split_once('=') {
             None if out == "json" => {
-                println!("{}", serde_json::to_string_pretty(result).expect("results serialise"));
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(result).expect("results serialise")
+                );
                 Ok(())
             }
-            Some(("json", path)) => std::fs::write(path, serde_json::to_string_pretty(result).expect("results serialise")),
+            Some(("json", path)) => std::fs::write(
+                path,
+                serde_json::to_string_pretty(result).expect("results serialise"),
+            ),
             Some(("csv", path)) => std::fs::write(path, result.csv()),
             _ => {
                 eprintln!("--out {out:?}: expected json, json=FILE or csv=FILE");
@@ -176,7 +208,11 @@ fn finish(result: &RunResult, output: &Output) -> ExitCode {
         match threshold.passes(result) {
             Ok(true) => eprintln!("threshold {:<30} ok", threshold.text),
             Ok(false) => {
-                eprintln!("threshold {:<30} CROSSED ({})", threshold.text, result.value_of(&threshold.name).unwrap_or(0.0));
+                eprintln!(
+                    "threshold {:<30} CROSSED ({})",
+                    threshold.text,
+                    result.value_of(&threshold.name).unwrap_or(0.0)
+                );
                 crossed = true;
             }
             Err(e) => {
@@ -199,7 +235,12 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Scenarios => {
             for (name, text) in BUILT_IN {
-                let summary = text.lines().next().unwrap_or_default().trim_start_matches('#').trim();
+                let summary = text
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .trim_start_matches('#')
+                    .trim();
                 println!("{name:<14} {summary}");
             }
             ExitCode::SUCCESS

@@ -10,11 +10,26 @@ use serde::{Deserialize, Serialize};
 
 /// The latencies measured, by name.
 pub const MEASURES: [(&str, &str); 6] = [
-    ("ack", "webhook acknowledged (from the text's intended send time)"),
-    ("text_to_offer", "customer's first text → offer on the agent's socket"),
-    ("offer_to_accept", "accept sent → accepted (the `reply` frame)"),
-    ("reply_to_handoff", "agent reply acknowledged → text at the provider"),
-    ("handoff_to_delivered", "text at the provider → `delivered` on the desktop"),
+    (
+        "ack",
+        "webhook acknowledged (from the text's intended send time)",
+    ),
+    (
+        "text_to_offer",
+        "customer's first text → offer on the agent's socket",
+    ),
+    (
+        "offer_to_accept",
+        "accept sent → accepted (the `reply` frame)",
+    ),
+    (
+        "reply_to_handoff",
+        "agent reply acknowledged → text at the provider",
+    ),
+    (
+        "handoff_to_delivered",
+        "text at the provider → `delivered` on the desktop",
+    ),
     ("resume", "reconnect → replay complete (`resumed`)"),
 ];
 

@@ -8,9 +8,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use futures_util::StreamExt;
+use protocol::ServerFrame;
 use protocol::event::{Assignment, Event, Update};
 use protocol::frame::FrameBody;
-use protocol::ServerFrame;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::measure::Measures;
@@ -94,7 +94,11 @@ impl Checks {
         let Some(conversation) = event.conversation_id().map(str::to_owned) else {
             return;
         };
-        let c = self.seen.conversations.entry(conversation.clone()).or_default();
+        let c = self
+            .seen
+            .conversations
+            .entry(conversation.clone())
+            .or_default();
         match event {
             Event::ConversationCreated(created) => c.opened_by_customer = !created.outbound,
             Event::OfferCreated(offer) => {
@@ -109,15 +113,19 @@ impl Checks {
                     );
                 }
             }
-            Event::OfferRejected(ended) | Event::OfferExpired(ended) => {
-                if c.pending_offer.as_ref().is_some_and(|(o, _)| *o == ended.offer_id) {
-                    c.pending_offer = None;
-                }
+            Event::OfferRejected(ended) | Event::OfferExpired(ended)
+                if c.pending_offer
+                    .as_ref()
+                    .is_some_and(|(o, _)| *o == ended.offer_id) =>
+            {
+                c.pending_offer = None;
             }
-            Event::OfferRescinded(ended) => {
-                if c.pending_offer.as_ref().is_some_and(|(o, _)| *o == ended.offer_id) {
-                    c.pending_offer = None;
-                }
+            Event::OfferRescinded(ended)
+                if c.pending_offer
+                    .as_ref()
+                    .is_some_and(|(o, _)| *o == ended.offer_id) =>
+            {
+                c.pending_offer = None;
             }
             Event::ConversationAssigned(assigned) => {
                 if let Assignment::Offer { offer_id } = &assigned.how
@@ -129,7 +137,10 @@ impl Checks {
                 if let Some(previous) = previous.filter(|p| *p != assigned.agent_id) {
                     self.violation(
                         "owned_by_two",
-                        format!("event {id}: {conversation} assigned to {} while {previous} owned it", assigned.agent_id),
+                        format!(
+                            "event {id}: {conversation} assigned to {} while {previous} owned it",
+                            assigned.agent_id
+                        ),
                     );
                     if let Some(load) = self.seen.load.get_mut(&previous) {
                         load.remove(&conversation);
@@ -159,8 +170,12 @@ impl Checks {
                 c.pending_offer = None;
                 self.release(&conversation);
             }
-            Event::MessageStatus(status) if status.error_code.as_deref() == Some("recipient_opted_out") => {
-                self.seen.opted_out_failures.insert(status.message_id.clone());
+            Event::MessageStatus(status)
+                if status.error_code.as_deref() == Some("recipient_opted_out") =>
+            {
+                self.seen
+                    .opted_out_failures
+                    .insert(status.message_id.clone());
             }
             _ => {}
         }
@@ -178,7 +193,10 @@ impl Checks {
             .collect();
         never.sort();
         for conversation in never {
-            self.violation("never_offered", format!("{conversation} was opened by a customer and never offered"));
+            self.violation(
+                "never_offered",
+                format!("{conversation} was opened by a customer and never offered"),
+            );
         }
     }
 }
@@ -260,13 +278,19 @@ mod tests {
     }
 
     fn offer(conversation: &str, offer: &str, agent: &str) -> Event {
-        event("offer.created", serde_json::json!({"offer_id": offer, "conversation_id": conversation,
-            "queue_id": "q", "agent_id": agent, "expires_at": "2026-12-01T10:00:00.000Z"}))
+        event(
+            "offer.created",
+            serde_json::json!({"offer_id": offer, "conversation_id": conversation,
+            "queue_id": "q", "agent_id": agent, "expires_at": "2026-12-01T10:00:00.000Z"}),
+        )
     }
 
     fn assigned(conversation: &str, offer: &str, agent: &str) -> Event {
-        event("conversation.assigned", serde_json::json!({"conversation_id": conversation,
-            "queue_id": "q", "agent_id": agent, "offer_id": offer}))
+        event(
+            "conversation.assigned",
+            serde_json::json!({"conversation_id": conversation,
+            "queue_id": "q", "agent_id": agent, "offer_id": offer}),
+        )
     }
 
     #[test]
@@ -277,26 +301,56 @@ mod tests {
         checks.event(3, &assigned("c1", "o1", "ann"));
         checks.event(4, &assigned("c1", "o2", "bob"));
         checks.event(5, &assigned("c2", "o3", "bob"));
-        let found: Vec<&str> = checks.seen.violations.iter().map(|v| v.check.as_str()).collect();
-        assert_eq!(found, ["offered_twice_at_once", "owned_by_two", "over_capacity"]);
+        let found: Vec<&str> = checks
+            .seen
+            .violations
+            .iter()
+            .map(|v| v.check.as_str())
+            .collect();
+        assert_eq!(
+            found,
+            ["offered_twice_at_once", "owned_by_two", "over_capacity"]
+        );
     }
 
     #[test]
     fn a_clean_life_passes_and_an_unoffered_conversation_fails() {
         let mut checks = Checks::new(&["q".into()], &["ann".into()], 1);
-        let created = |c: &str| event("conversation.created", serde_json::json!({"conversation_id": c,
-            "queue_id": "q", "number_id": "n", "campaign": "x"}));
+        let created = |c: &str| {
+            event(
+                "conversation.created",
+                serde_json::json!({"conversation_id": c,
+            "queue_id": "q", "number_id": "n", "campaign": "x"}),
+            )
+        };
         checks.event(1, &created("c1"));
         checks.event(2, &offer("c1", "o1", "ann"));
         checks.event(3, &assigned("c1", "o1", "ann"));
-        checks.event(4, &event("conversation.closed", serde_json::json!({"conversation_id": "c1", "queue_id": "q", "agent_id": "ann"})));
+        checks.event(
+            4,
+            &event(
+                "conversation.closed",
+                serde_json::json!({"conversation_id": "c1", "queue_id": "q", "agent_id": "ann"}),
+            ),
+        );
         checks.event(5, &offer("c9", "o9", "ann"));
         checks.event(6, &assigned("c9", "o9", "ann"));
         checks.event(7, &created("c2"));
-        checks.event(8, &event("conversation.created", serde_json::json!({"conversation_id": "c3",
-            "queue_id": "not-ours", "number_id": "n", "campaign": "x"})));
+        checks.event(
+            8,
+            &event(
+                "conversation.created",
+                serde_json::json!({"conversation_id": "c3",
+            "queue_id": "not-ours", "number_id": "n", "campaign": "x"}),
+            ),
+        );
         checks.finish();
-        let found: Vec<&str> = checks.seen.violations.iter().map(|v| v.detail.as_str()).collect();
+        let found: Vec<&str> = checks
+            .seen
+            .violations
+            .iter()
+            .map(|v| v.detail.as_str())
+            .collect();
         assert_eq!(found, ["c2 was opened by a customer and never offered"]);
     }
 }

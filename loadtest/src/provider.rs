@@ -157,7 +157,9 @@ async fn create(
         at,
         answered,
     });
-    state.measures.count(format!("provider.answered.{answered}"), 1);
+    state
+        .measures
+        .count(format!("provider.answered.{answered}"), 1);
     match outcome {
         Outcome::RateLimited => twilio_error(429, 20429, "Too Many Requests"),
         Outcome::ServerError => twilio_error(500, 20500, "Internal Server Error"),
@@ -178,9 +180,15 @@ async fn create(
                 at.insert(taken.sid.clone(), Instant::now());
             }
             let answer = resource(&taken, "queued");
-            let callback = field("StatusCallback")
-                .unwrap_or_else(|| state.config.default_callback.clone());
-            tokio::spawn(report(state.get_ref().clone(), callback, taken.sid.clone(), taken.from.clone(), taken.to.clone()));
+            let callback =
+                field("StatusCallback").unwrap_or_else(|| state.config.default_callback.clone());
+            tokio::spawn(report(
+                state.get_ref().clone(),
+                callback,
+                taken.sid.clone(),
+                taken.from.clone(),
+                taken.to.clone(),
+            ));
             if let Ok(mut list) = state.taken.lock() {
                 list.push(taken);
             }
@@ -257,7 +265,12 @@ async fn list(
     if !authorized(&req, &state.config) {
         return twilio_error(401, 20003, "Authenticate");
     }
-    let get = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let get = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
     let (to, from) = (get("To"), get("From"));
     let messages: Vec<Value> = state
         .taken
@@ -297,7 +310,7 @@ impl FakeProvider {
     ) -> anyhow::Result<Self> {
         let taken_at = Arc::new(Mutex::new(HashMap::new()));
         let state = Arc::new(State {
-            rng: Mutex::new(StdRng::seed_from_u64(config.seed ^ 0x5eed_0f_70)),
+            rng: Mutex::new(StdRng::seed_from_u64(config.seed ^ 0x5eed_0f70)),
             config,
             taken: Mutex::new(Vec::new()),
             started,

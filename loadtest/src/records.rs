@@ -43,6 +43,8 @@ pub struct SentReply {
     pub number: String,
     /// The text as the thread has it (with a footer when Switchboard added one).
     pub body: String,
+    /// When the agent posted it.
+    pub posted: Duration,
     /// When the answer came.
     pub acked: Duration,
 }
@@ -76,7 +78,7 @@ pub struct Records {
     /// Outbound texts Switchboard failed because the customer opted out (message ids).
     pub opted_out_failures: Mutex<Vec<String>>,
     /// Each customer text's intended send time, by SID (noted before it leaves).
-    pub intended: Mutex<std::collections::HashMap<String, Duration>>,
+    pub intended: Mutex<std::collections::HashMap<String, std::time::Instant>>,
 }
 
 impl Records {

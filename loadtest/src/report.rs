@@ -69,8 +69,14 @@ impl RunResult {
     /// Several generators' results as one: counts add, histograms merge, violations join.
     pub fn merge(results: &[RunResult]) -> RunResult {
         let mut merged = RunResult {
-            scenario: results.first().map(|r| r.scenario.clone()).unwrap_or_default(),
-            target: results.first().map(|r| r.target.clone()).unwrap_or_default(),
+            scenario: results
+                .first()
+                .map(|r| r.scenario.clone())
+                .unwrap_or_default(),
+            target: results
+                .first()
+                .map(|r| r.target.clone())
+                .unwrap_or_default(),
             ..RunResult::default()
         };
         for r in results {
@@ -86,7 +92,10 @@ impl RunResult {
             }
         }
         for (name, _) in MEASURES {
-            let all: Vec<&Figures> = results.iter().filter_map(|r| r.measures.get(name)).collect();
+            let all: Vec<&Figures> = results
+                .iter()
+                .filter_map(|r| r.measures.get(name))
+                .collect();
             merged.measures.insert(name.to_owned(), Figures::merge(all));
         }
         merged
@@ -124,8 +133,20 @@ impl RunResult {
                 name, f.count, f.p50, f.p90, f.p99, f.p999, f.max
             );
         }
-        let errors: Vec<_> = self.counters.iter().filter(|(k, _)| k.starts_with("errors.")).collect();
-        let _ = writeln!(out, "\nerrors: {}", if errors.is_empty() { "none".into() } else { String::new() });
+        let errors: Vec<_> = self
+            .counters
+            .iter()
+            .filter(|(k, _)| k.starts_with("errors."))
+            .collect();
+        let _ = writeln!(
+            out,
+            "\nerrors: {}",
+            if errors.is_empty() {
+                "none".into()
+            } else {
+                String::new()
+            }
+        );
         for (k, v) in errors {
             let _ = writeln!(out, "  {k:<50} {v}");
         }
@@ -136,14 +157,21 @@ impl RunResult {
             self.generator_cores_per_thousand()
         );
         if self.violations.is_empty() {
-            let _ = writeln!(out, "verdicts: nothing lost, duplicated, misrouted or sent after STOP");
+            let _ = writeln!(
+                out,
+                "verdicts: nothing lost, duplicated, misrouted or sent after STOP"
+            );
         } else {
             let _ = writeln!(out, "verdicts: {} VIOLATIONS", self.violations.len());
             for v in self.violations.iter().take(50) {
                 let _ = writeln!(out, "  {:<22} {}", v.check, v.detail);
             }
             if self.violations.len() > 50 {
-                let _ = writeln!(out, "  ... and {} more (see --out json)", self.violations.len() - 50);
+                let _ = writeln!(
+                    out,
+                    "  ... and {} more (see --out json)",
+                    self.violations.len() - 50
+                );
             }
         }
         out
@@ -214,7 +242,9 @@ impl std::str::FromStr for Threshold {
             .iter()
             .filter_map(|op| text.find(op).map(|i| (i, *op)))
             .min_by_key(|(i, op)| (*i, std::cmp::Reverse(op.len())))
-            .ok_or_else(|| format!("threshold {text:?}: expected NAME OP VALUE, e.g. ack.p99<5ms"))?;
+            .ok_or_else(|| {
+                format!("threshold {text:?}: expected NAME OP VALUE, e.g. ack.p99<5ms")
+            })?;
         let name = text[..at].trim().to_owned();
         let raw = text[at + op.len()..].trim();
         let (number, scale) = if let Some(n) = raw.strip_suffix("ms") {
@@ -269,7 +299,12 @@ pub fn cpu_seconds() -> f64 {
         return 0.0;
     };
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     // utime and stime are fields 14 and 15 of the line: 12 and 13 after the command.
     (ticks(11) + ticks(12)) / 100.0
 }
@@ -281,25 +316,53 @@ mod tests {
     #[test]
     fn thresholds_read_like_k6_and_judge() {
         let t: Threshold = "ack.p99<5ms".parse().unwrap();
-        assert_eq!((t.name.as_str(), t.op.as_str(), t.bound), ("ack.p99", "<", 5.0));
+        assert_eq!(
+            (t.name.as_str(), t.op.as_str(), t.bound),
+            ("ack.p99", "<", 5.0)
+        );
         let s: Threshold = "text_to_offer.max <= 2s".parse().unwrap();
         assert_eq!((s.op.as_str(), s.bound), ("<=", 2000.0));
         assert!("ack.p99".parse::<Threshold>().is_err());
         let mut result = RunResult::default();
-        result.measures.insert("ack".into(), Figures { p99: 3.0, ..Figures::default() });
+        result.measures.insert(
+            "ack".into(),
+            Figures {
+                p99: 3.0,
+                ..Figures::default()
+            },
+        );
         assert_eq!(t.passes(&result), Ok(true));
         let lost: Threshold = "lost==0".parse().unwrap();
         assert_eq!(lost.passes(&result), Ok(true));
-        result.violations.push(Violation { check: "lost".into(), detail: "x".into() });
+        result.violations.push(Violation {
+            check: "lost".into(),
+            detail: "x".into(),
+        });
         assert_eq!(lost.passes(&result), Ok(false));
-        assert!("nothing>1".parse::<Threshold>().unwrap().passes(&result).is_err());
+        assert!(
+            "nothing>1"
+                .parse::<Threshold>()
+                .unwrap()
+                .passes(&result)
+                .is_err()
+        );
     }
 
     #[test]
     fn results_merge_counts_and_histograms() {
-        let mut a = RunResult { acked: 10, duration_secs: 10.0, shards: vec!["0/2".into()], ..RunResult::default() };
+        let mut a = RunResult {
+            acked: 10,
+            duration_secs: 10.0,
+            shards: vec!["0/2".into()],
+            ..RunResult::default()
+        };
         a.counters.insert("errors.ack.503".into(), 2);
-        let b = RunResult { acked: 30, duration_secs: 10.0, shards: vec!["1/2".into()], ..a.clone() };
+        let b = RunResult {
+            acked: 30,
+            duration_secs: 10.0,
+            shards: vec!["1/2".into()],
+            ..a.clone()
+        };
         let merged = RunResult::merge(&[a, b]);
         assert_eq!(merged.acked, 40);
         assert_eq!(merged.errors(), 4);

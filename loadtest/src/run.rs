@@ -60,7 +60,10 @@ pub async fn run(scenario: &Scenario, target: &Target) -> Result<RunResult> {
     let run_id = (stamp ^ scenario.seed.rotate_left(17)) % 1_000_000;
     let block = ((run_id + u64::from(target.shard.0)) % 100) as u32;
     let prefix = format!("lt{run_id:06}s{}", target.shard.0);
-    let rng_hex = format!("{:032x}", u128::from(run_id) << 64 | u128::from(scenario.seed));
+    let rng_hex = format!(
+        "{:032x}",
+        u128::from(run_id) << 64 | u128::from(scenario.seed)
+    );
 
     let account_sid = format!("AC{rng_hex}");
     let auth_token = format!("lt{}", rng_hex.chars().rev().collect::<String>());
@@ -68,7 +71,10 @@ pub async fn run(scenario: &Scenario, target: &Target) -> Result<RunResult> {
         ProviderConfig {
             account_sid: account_sid.clone(),
             auth_token: auth_token.clone(),
-            default_callback: format!("{}/webhooks/twilio/status", target.url.trim_end_matches('/')),
+            default_callback: format!(
+                "{}/webhooks/twilio/status",
+                target.url.trim_end_matches('/')
+            ),
             behaviour: scenario.provider.clone(),
             seed: scenario.seed,
         },
@@ -135,15 +141,25 @@ pub async fn run(scenario: &Scenario, target: &Target) -> Result<RunResult> {
         opened: Mutex::new(HashMap::new()),
         moved: Mutex::new(HashSet::new()),
         replies: Mutex::new(HashMap::new()),
+        settled: Mutex::new(HashSet::new()),
         stop: stop_rx.clone(),
     });
     let mut desktops = tokio::task::JoinSet::new();
     for (i, agent) in world.agents.iter().enumerate() {
-        desktops.spawn(agents::desktop(desk.clone(), agent.clone(), i as u32, scenario.seed));
+        desktops.spawn(agents::desktop(
+            desk.clone(),
+            agent.clone(),
+            i as u32,
+            scenario.seed,
+        ));
     }
     // Let the desktops log in before the first text.
-    tokio::time::sleep(Duration::from_millis(500 + 2 * u64::from(scenario.agents.count).min(2000))).await;
+    tokio::time::sleep(Duration::from_millis(
+        500 + 2 * u64::from(scenario.agents.count).min(2000),
+    ))
+    .await;
 
+    let stages_started = Instant::now();
     let customers = Arc::new(Customers::new(
         scenario,
         &world,
@@ -153,10 +169,11 @@ pub async fn run(scenario: &Scenario, target: &Target) -> Result<RunResult> {
         http.clone(),
         records.clone(),
         measures.clone(),
-        Instant::now(),
+        started,
+        stages_started,
         target.shard,
+        run_id as u32,
     ));
-    let stages_started = Instant::now();
     let progress = target.progress.then(|| {
         tokio::spawn(show_progress(
             measures.clone(),
@@ -166,7 +183,7 @@ pub async fn run(scenario: &Scenario, target: &Target) -> Result<RunResult> {
     });
     customers.run().await;
     let stages_took = stages_started.elapsed();
-    tokio::time::sleep(Duration::from_secs(scenario.drain_secs)).await;
+    drain(&desk, &records, Duration::from_secs(scenario.drain_secs)).await;
     if let Some(progress) = progress {
         progress.abort();
         eprintln!();
@@ -192,9 +209,22 @@ pub async fn run(scenario: &Scenario, target: &Target) -> Result<RunResult> {
             detail: format!("the threads could not be read: {e}"),
         }),
     }
-    let receipts = records.receipts.lock().map(|r| r.clone()).unwrap_or_default();
-    let replies = records.replies.lock().map(|r| r.clone()).unwrap_or_default();
-    violations.extend(verdict::replies_sent_once_in_order(&replies, &receipts, &opted_out));
+    let receipts = records
+        .receipts
+        .lock()
+        .map(|r| r.clone())
+        .unwrap_or_default();
+    let replies = records
+        .replies
+        .lock()
+        .map(|r| r.clone())
+        .unwrap_or_default();
+    violations.extend(verdict::replies_sent_once_in_order(
+        &replies, &receipts, &opted_out,
+    ));
+    for latency in verdict::handoff_latencies(&replies, &receipts) {
+        measures.record("reply_to_handoff", latency);
+    }
     violations.extend(verdict::nothing_after_stop(&records, &receipts));
 
     provider.stop().await;
@@ -219,6 +249,29 @@ pub async fn run(scenario: &Scenario, target: &Target) -> Result<RunResult> {
     })
 }
 
+/// The agents' time to finish: at least `least`, then until every acknowledged reply's
+/// hand-off is over (taken by the provider or failed) — retries after 429s and 500s back off
+/// for seconds — for at most a minute more.
+async fn drain(desk: &Desk, records: &Records, least: Duration) {
+    tokio::time::sleep(least).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let replies: Vec<String> = records
+            .replies
+            .lock()
+            .map(|r| r.iter().map(|r| r.message_id.clone()).collect())
+            .unwrap_or_default();
+        let settled = desk
+            .settled
+            .lock()
+            .map(|s| replies.iter().all(|id| s.contains(id)));
+        if settled.unwrap_or(true) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 /// A line a second: elapsed/total, offered and achieved rate, current p99, errors. On a
 /// terminal it rewrites itself; otherwise it prints plain lines.
 async fn show_progress(measures: Arc<Measures>, started: Instant, total: Duration) {
@@ -228,7 +281,10 @@ async fn show_progress(measures: Arc<Measures>, started: Instant, total: Duratio
     let mut last_acked = 0;
     loop {
         tick.tick().await;
-        let (sent, acked) = (measures.counter("texts.sent"), measures.counter("texts.acked"));
+        let (sent, acked) = (
+            measures.counter("texts.sent"),
+            measures.counter("texts.acked"),
+        );
         let errors: u64 = measures
             .counters()
             .iter()

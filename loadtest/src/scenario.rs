@@ -197,7 +197,10 @@ impl Default for Agents {
             capacity: 3,
             accept_percent: 95.0,
             think_before_accept_ms: Millis { min: 100, max: 600 },
-            think_before_reply_ms: Millis { min: 200, max: 1500 },
+            think_before_reply_ms: Millis {
+                min: 200,
+                max: 1500,
+            },
             replies: 1,
             template_percent: 20.0,
             snooze_percent: 0.0,
@@ -316,7 +319,10 @@ impl Scenario {
             ("agents.template_percent", self.agents.template_percent),
             ("agents.snooze_percent", self.agents.snooze_percent),
             ("agents.transfer_percent", self.agents.transfer_percent),
-            ("provider.undelivered_percent", self.provider.undelivered_percent),
+            (
+                "provider.undelivered_percent",
+                self.provider.undelivered_percent,
+            ),
             ("STOP and HELP together", shares),
         ] {
             if !(0.0..=100.0).contains(&value) {

@@ -50,22 +50,27 @@ pub fn texts_stored_once(records: &Records, stored: &HashMap<String, u32>) -> Ve
     violations
 }
 
-/// Replies against what the provider took: per conversation (customer and number), the
-/// provider's final answers (taken, or refused for good) are the acknowledged replies, each
-/// once, in order. Replies Switchboard failed because the customer had opted out are not
-/// expected to arrive.
+/// Replies against what the provider took: per customer and number, the provider's final
+/// answers (taken, or refused for good) hold every acknowledged reply exactly once; and per
+/// conversation they came in the order the replies were acknowledged. Replies Switchboard
+/// failed because the customer had opted out are not expected to arrive. (Bodies that several
+/// conversations of one customer share — a template — count for exactly-once, not order.)
 pub fn replies_sent_once_in_order(
     replies: &[SentReply],
     receipts: &[Receipt],
     opted_out: &HashSet<String>,
 ) -> Vec<Violation> {
     let mut expected: BTreeMap<(String, String), Vec<&SentReply>> = BTreeMap::new();
-    for reply in replies.iter().filter(|r| !opted_out.contains(&r.message_id)) {
+    for reply in replies
+        .iter()
+        .filter(|r| !opted_out.contains(&r.message_id))
+    {
         expected
             .entry((reply.customer.clone(), reply.number.clone()))
             .or_default()
             .push(reply);
     }
+    let count = |list: &[&str], body: &str| list.iter().filter(|b| **b == body).count();
     let mut violations = Vec::new();
     for ((customer, number), mut sent) in expected {
         sent.sort_by_key(|r| r.acked);
@@ -78,50 +83,98 @@ pub fn replies_sent_once_in_order(
             .filter(|b| bodies.contains(b))
             .collect();
         let wanted: Vec<&str> = sent.iter().map(|r| r.body.as_str()).collect();
-        if arrived == wanted {
-            continue;
-        }
-        let count = |list: &[&str], body: &str| list.iter().filter(|b| **b == body).count();
         let mut judged = HashSet::new();
         for reply in &sent {
             if !judged.insert(reply.body.as_str()) {
                 continue;
             }
             let (want, got) = (count(&wanted, &reply.body), count(&arrived, &reply.body));
-            if got < want {
+            let check = match got.cmp(&want) {
+                std::cmp::Ordering::Equal => continue,
+                std::cmp::Ordering::Less => "reply_lost",
+                std::cmp::Ordering::Greater => "reply_duplicated",
+            };
+            violations.push(Violation {
+                check: check.into(),
+                detail: format!(
+                    "{} in {} (to {customer}) reached the provider {got} times, {want} expected",
+                    reply.message_id, reply.conversation_id
+                ),
+            });
+        }
+        // Order, per conversation, over the bodies only that conversation sent.
+        let mut owners: HashMap<&str, HashSet<&str>> = HashMap::new();
+        for reply in &sent {
+            owners
+                .entry(reply.body.as_str())
+                .or_default()
+                .insert(reply.conversation_id.as_str());
+        }
+        let mut conversations: Vec<&str> =
+            sent.iter().map(|r| r.conversation_id.as_str()).collect();
+        conversations.dedup();
+        let mut seen_conversations = HashSet::new();
+        for conversation in conversations {
+            if !seen_conversations.insert(conversation) {
+                continue;
+            }
+            let own = |body: &&str| {
+                owners
+                    .get(body)
+                    .is_some_and(|o| o.len() == 1 && o.contains(conversation))
+            };
+            let wanted_here: Vec<&str> = sent
+                .iter()
+                .filter(|r| r.conversation_id == conversation)
+                .map(|r| r.body.as_str())
+                .filter(own)
+                .collect();
+            let arrived_here: Vec<&str> = arrived.iter().copied().filter(own).collect();
+            let same_counts = wanted_here
+                .iter()
+                .all(|b| count(&wanted_here, b) == count(&arrived_here, b));
+            if same_counts && wanted_here != arrived_here {
                 violations.push(Violation {
-                    check: "reply_lost".into(),
-                    detail: format!(
-                        "{} in {} (to {customer}) never reached the provider",
-                        reply.message_id, reply.conversation_id
-                    ),
-                });
-            } else if got > want {
-                violations.push(Violation {
-                    check: "reply_duplicated".into(),
-                    detail: format!(
-                        "{} in {} (to {customer}) reached the provider {got} times",
-                        reply.message_id, reply.conversation_id
-                    ),
+                    check: "reply_out_of_order".into(),
+                    detail: format!("replies in {conversation} (to {customer}) reached the provider out of order"),
                 });
             }
-        }
-        let same_counts = judged
-            .iter()
-            .all(|body| count(&wanted, body) == count(&arrived, body));
-        if same_counts {
-            violations.push(Violation {
-                check: "reply_out_of_order".into(),
-                detail: format!("replies to {customer} from {number} reached the provider out of order"),
-            });
         }
     }
     violations
 }
 
+/// For each reply, how long from its post to the provider taking it (the first final answer
+/// to the same customer, from the same number, with the same body, not matched before).
+pub fn handoff_latencies(replies: &[SentReply], receipts: &[Receipt]) -> Vec<Duration> {
+    let mut used = vec![false; receipts.len()];
+    let mut sorted: Vec<&SentReply> = replies.iter().collect();
+    sorted.sort_by_key(|r| r.posted);
+    let mut latencies = Vec::new();
+    for reply in sorted {
+        let found = receipts.iter().enumerate().find(|(i, r)| {
+            !used[*i]
+                && (r.answered == 201 || r.answered == 400)
+                && r.to == reply.customer
+                && r.from == reply.number
+                && r.body == reply.body
+                && r.at >= reply.posted
+        });
+        if let Some((i, receipt)) = found {
+            used[i] = true;
+            latencies.push(receipt.at - reply.posted);
+        }
+    }
+    latencies
+}
+
 /// No text reached a customer after their STOP was acknowledged (until their START was).
 pub fn nothing_after_stop(records: &Records, receipts: &[Receipt]) -> Vec<Violation> {
-    let keywords = records.keywords.lock().map(|k| k.clone()).unwrap_or_default();
+    let keywords = records
+        .keywords
+        .lock()
+        .map(|k| k.clone())
+        .unwrap_or_default();
     let mut violations = Vec::new();
     for receipt in receipts.iter().filter(|r| r.answered == 201) {
         let Some(history) = keywords.get(&receipt.to) else {
@@ -227,6 +280,7 @@ mod tests {
             customer: "+1".into(),
             number: "+2".into(),
             body: body.into(),
+            posted: Duration::from_millis(at),
             acked: Duration::from_millis(at),
         }
     }
@@ -249,14 +303,32 @@ mod tests {
     fn replies_once_in_order_pass_and_every_fault_is_named() {
         let sent = [reply("a", 1), reply("b", 2)];
         let none = HashSet::new();
-        let ok = [receipt("a", 5, 429), receipt("a", 6, 201), receipt("help", 7, 201), receipt("b", 8, 201)];
+        let ok = [
+            receipt("a", 5, 429),
+            receipt("a", 6, 201),
+            receipt("help", 7, 201),
+            receipt("b", 8, 201),
+        ];
         assert!(replies_sent_once_in_order(&sent, &ok, &none).is_empty());
-        let twice = [receipt("a", 6, 201), receipt("a", 7, 201), receipt("b", 8, 201)];
-        assert_eq!(checks(&replies_sent_once_in_order(&sent, &twice, &none)), ["reply_duplicated"]);
+        let twice = [
+            receipt("a", 6, 201),
+            receipt("a", 7, 201),
+            receipt("b", 8, 201),
+        ];
+        assert_eq!(
+            checks(&replies_sent_once_in_order(&sent, &twice, &none)),
+            ["reply_duplicated"]
+        );
         let lost = [receipt("b", 8, 201)];
-        assert_eq!(checks(&replies_sent_once_in_order(&sent, &lost, &none)), ["reply_lost"]);
+        assert_eq!(
+            checks(&replies_sent_once_in_order(&sent, &lost, &none)),
+            ["reply_lost"]
+        );
         let swapped = [receipt("b", 6, 201), receipt("a", 8, 201)];
-        assert_eq!(checks(&replies_sent_once_in_order(&sent, &swapped, &none)), ["reply_out_of_order"]);
+        assert_eq!(
+            checks(&replies_sent_once_in_order(&sent, &swapped, &none)),
+            ["reply_out_of_order"]
+        );
         let opted_out: HashSet<String> = ["m2".to_owned()].into();
         assert!(replies_sent_once_in_order(&sent, &ok[..2], &opted_out).is_empty());
     }
@@ -268,7 +340,10 @@ mod tests {
         records.keyword("+1", Keyword::Start, Duration::from_secs(20));
         let at = |s: f64| receipt("x", (s * 1000.0) as u64, 201);
         assert!(nothing_after_stop(&records, &[at(9.0), at(10.5), at(21.5)]).is_empty());
-        assert_eq!(checks(&nothing_after_stop(&records, &[at(12.0)])), ["sent_after_stop"]);
+        assert_eq!(
+            checks(&nothing_after_stop(&records, &[at(12.0)])),
+            ["sent_after_stop"]
+        );
         assert!(nothing_after_stop(&records, &[receipt("x", 12_000, 429)]).is_empty());
     }
 
@@ -285,6 +360,9 @@ mod tests {
             });
         }
         let stored: HashMap<String, u32> = [("s1".into(), 1), ("s2".into(), 2)].into();
-        assert_eq!(checks(&texts_stored_once(&records, &stored)), ["duplicated", "lost"]);
+        assert_eq!(
+            checks(&texts_stored_once(&records, &stored)),
+            ["duplicated", "lost"]
+        );
     }
 }
