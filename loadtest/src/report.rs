@@ -289,6 +289,42 @@ impl Threshold {
     }
 }
 
+/// How the run ends for the shell: 0 when every verdict holds and every threshold passes; 1
+/// when a verdict failed (something was lost, duplicated, misrouted or sent after STOP); 99
+/// when only thresholds were crossed (as k6 does); 2 when a threshold names no metric.
+pub fn exit_code(result: &RunResult, thresholds: &[Threshold]) -> u8 {
+    let mut crossed = false;
+    for threshold in thresholds {
+        match threshold.passes(result) {
+            Ok(passed) => crossed |= !passed,
+            Err(_) => return 2,
+        }
+    }
+    if !result.violations.is_empty() {
+        1
+    } else if crossed {
+        99
+    } else {
+        0
+    }
+}
+
+/// One line per threshold: passed, crossed (with the value) or naming nothing.
+pub fn threshold_lines(result: &RunResult, thresholds: &[Threshold]) -> Vec<String> {
+    thresholds
+        .iter()
+        .map(|t| match t.passes(result) {
+            Ok(true) => format!("threshold {:<30} ok", t.text),
+            Ok(false) => format!(
+                "threshold {:<30} CROSSED ({})",
+                t.text,
+                result.value_of(&t.name).unwrap_or(0.0)
+            ),
+            Err(e) => e,
+        })
+        .collect()
+}
+
 /// CPU seconds this process has used (user + system), from `/proc/self/stat`; 0 elsewhere.
 pub fn cpu_seconds() -> f64 {
     let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {

@@ -37,6 +37,18 @@ pub struct Target {
     pub keep: bool,
     /// Print a progress line every second.
     pub progress: bool,
+    /// Faults planted on purpose, to prove the verdicts catch them.
+    pub faults: Vec<Fault>,
+}
+
+/// A fault planted in the generator's own records, so that a run against a healthy server
+/// must fail: the proof that the verdicts can.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Fault {
+    /// An acknowledged customer text that no thread holds (as if the server lost it).
+    LostText,
+    /// The provider takes one reply twice (as if the server sent it twice).
+    DuplicateReceipt,
 }
 
 /// Runs `scenario` against `target`.
@@ -182,6 +194,15 @@ pub async fn run(scenario: &Scenario, target: &Target) -> Result<RunResult> {
         ))
     });
     customers.run().await;
+    if target.faults.contains(&Fault::LostText) {
+        records.text(crate::records::SentText {
+            sid: format!("SM{run_id:08x}ffff{:020x}", 0xdead_u64),
+            customer: Plan::customer_phone(block, 0),
+            number: world.numbers[0].phone.clone(),
+            intended: started.elapsed(),
+            acked: true,
+        });
+    }
     let stages_took = stages_started.elapsed();
     drain(&desk, &records, Duration::from_secs(scenario.drain_secs)).await;
     if let Some(progress) = progress {
@@ -209,7 +230,7 @@ pub async fn run(scenario: &Scenario, target: &Target) -> Result<RunResult> {
             detail: format!("the threads could not be read: {e}"),
         }),
     }
-    let receipts = records
+    let mut receipts = records
         .receipts
         .lock()
         .map(|r| r.clone())
@@ -219,6 +240,16 @@ pub async fn run(scenario: &Scenario, target: &Target) -> Result<RunResult> {
         .lock()
         .map(|r| r.clone())
         .unwrap_or_default();
+    if target.faults.contains(&Fault::DuplicateReceipt)
+        && let Some(first) = replies.iter().find_map(|reply| {
+            receipts
+                .iter()
+                .find(|r| r.answered == 201 && r.body == reply.body && r.to == reply.customer)
+                .cloned()
+        })
+    {
+        receipts.push(first);
+    }
     violations.extend(verdict::replies_sent_once_in_order(
         &replies, &receipts, &opted_out,
     ));

@@ -9,29 +9,33 @@ use std::time::Duration;
 
 /// The freshly built server binary (built once per test run: a stale one would test old code).
 fn binary() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
+    built("switchboard-api", "switchboard")
+}
+
+/// The freshly built binary `bin` of `package`, built once per test process.
+pub fn built(package: &str, bin: &str) -> PathBuf {
+    static BUILT: OnceLock<std::sync::Mutex<std::collections::HashMap<String, PathBuf>>> =
+        OnceLock::new();
+    let mut built = BUILT
+        .get_or_init(Default::default)
+        .lock()
+        .expect("the build list");
+    built
+        .entry(bin.to_owned())
+        .or_insert_with(|| {
             let cargo = option_env!("CARGO").unwrap_or("cargo");
             let status = Command::new(cargo)
-                .args([
-                    "build",
-                    "--quiet",
-                    "-p",
-                    "switchboard-api",
-                    "--bin",
-                    "switchboard",
-                ])
+                .args(["build", "--quiet", "-p", package, "--bin", bin])
                 .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
                 .status()
                 .expect("cargo runs");
-            assert!(status.success(), "the switchboard binary builds");
+            assert!(status.success(), "the {bin} binary builds");
             // Tests run from <target>/debug/deps/: the binary is one level up.
             let exe = std::env::current_exe().expect("test binary path");
             exe.parent()
                 .and_then(|deps| deps.parent())
                 .expect("target directory")
-                .join("switchboard")
+                .join(bin)
         })
         .clone()
 }
