@@ -128,6 +128,10 @@ impl Application {
                 .default_service(web::to(routes::not_found))
         })
         .shutdown_timeout(settings.shutdown_timeout.as_secs())
+        // Websocket frames are small and each one matters now: without this, Nagle's
+        // algorithm holds a frame until the client's delayed ACK (40 ms on Linux) comes back,
+        // which the load generator measured as a 40 ms mode in offer → accept.
+        .tcp_nodelay(true)
         .listen(listener)?;
         if let Some(workers) = settings.workers {
             server = server.workers(workers);

@@ -65,6 +65,8 @@ pub async fn desktop(desk: Arc<Desk>, agent: RunAgent, index: u32, seed: u64) {
     }
     let mut last_id: Option<u64> = None;
     let mut stop = desk.stop.clone();
+    // The socket of the moment: an answer decided before a reconnect leaves on the new one.
+    let current: Current = Arc::new(Mutex::new(None));
     loop {
         if *stop.borrow() {
             return;
@@ -76,7 +78,7 @@ pub async fn desktop(desk: Arc<Desk>, agent: RunAgent, index: u32, seed: u64) {
             last_id.map(|id| format!("&after={id}")).unwrap_or_default()
         );
         let opened = Instant::now();
-        let socket = match tokio_tungstenite::connect_async(&url).await {
+        let socket = match tokio_tungstenite::connect_async_with_config(&url, None, true).await {
             Ok((socket, _)) => socket,
             Err(_) => {
                 desk.measures.count("errors.ws.connect", 1);
@@ -87,6 +89,9 @@ pub async fn desktop(desk: Arc<Desk>, agent: RunAgent, index: u32, seed: u64) {
         desk.measures.count("ws.sessions", 1);
         let (mut sink, mut stream) = socket.split();
         let (out, mut outgoing) = mpsc::unbounded_channel::<ClientFrame>();
+        if let Ok(mut current) = current.lock() {
+            *current = Some(out);
+        }
         let writer = tokio::spawn(async move {
             while let Some(frame) = outgoing.recv().await {
                 let text = serde_json::to_string(&frame).expect("client frames serialise");
@@ -161,10 +166,13 @@ pub async fn desktop(desk: Arc<Desk>, agent: RunAgent, index: u32, seed: u64) {
                     }
                 }
                 FrameBody::Event(event) => {
-                    on_event(&desk, &agent, &rng, &out, &mut accepts, event);
+                    on_event(&desk, &agent, &rng, &current, &mut accepts, event);
                 }
                 _ => {}
             }
+        }
+        if let Ok(mut current) = current.lock() {
+            *current = None;
         }
         writer.abort();
         desk.measures.count("ws.reconnects", 1);
@@ -199,6 +207,22 @@ async fn go_available(desk: &Desk, agent: &RunAgent) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The sender of the desktop's socket of the moment (`None` between connections).
+type Current = Arc<Mutex<Option<mpsc::UnboundedSender<ClientFrame>>>>;
+
+/// Sends `frame` on the socket of the moment, waiting out a reconnect (for up to 10 s).
+async fn send(current: &Current, frame: ClientFrame) {
+    for _ in 0..100 {
+        let sender = current.lock().ok().and_then(|c| c.clone());
+        if let Some(sender) = sender
+            && sender.send(frame.clone()).is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 fn think(rng: &Mutex<StdRng>, range: Millis) -> Duration {
     let ms = rng
         .lock()
@@ -217,7 +241,7 @@ fn on_event(
     desk: &Arc<Desk>,
     agent: &RunAgent,
     rng: &Arc<Mutex<StdRng>>,
-    out: &mpsc::UnboundedSender<ClientFrame>,
+    current: &Current,
     accepts: &mut HashMap<String, Instant>,
     event: Event,
 ) {
@@ -247,7 +271,7 @@ fn on_event(
             }
             let accept = chance(rng, desk.behaviour.accept_percent);
             let wait = think(rng, desk.behaviour.think_before_accept_ms);
-            let out = out.clone();
+            let current = current.clone();
             let offer_id = offer.offer_id.clone();
             if accept {
                 accepts.insert(offer_id.clone(), Instant::now() + wait);
@@ -265,7 +289,7 @@ fn on_event(
                         reference: Some(offer_id),
                     }
                 };
-                let _ = out.send(frame);
+                send(&current, frame).await;
             });
         }
         Event::ConversationAssigned(assigned) if assigned.agent_id == agent.id => {
@@ -343,7 +367,8 @@ async fn work(desk: &Desk, agent: &RunAgent, rng: &Mutex<StdRng>, conversation: 
         let path = format!("/v1/conversations/{conversation}/messages");
         let posted = desk.started.elapsed();
         let Some(entry) = call(desk, agent, reqwest::Method::POST, &path, Some(body)).await else {
-            return;
+            // Refused (the customer opted out, say): wrap the conversation up all the same.
+            break;
         };
         let message_id = entry["id"].as_str().unwrap_or_default().to_owned();
         if let Ok(mut replies) = desk.replies.lock() {

@@ -18,6 +18,7 @@ use crate::verdict::Violation;
 
 #[derive(Default)]
 struct Conversation {
+    queue: String,
     pending_offer: Option<(String, String)>,
     owner: Option<String>,
     offered: bool,
@@ -181,23 +182,19 @@ impl Checks {
         }
     }
 
-    /// The end-of-run checks: every conversation a customer opened was offered, or closed
-    /// (an opt-out) before it could be.
-    pub fn finish(&mut self) {
-        let mut never: Vec<String> = self
+    /// The conversations customers opened that were never offered nor closed (by an
+    /// opt-out) before they could be, with their queues, in id order. Whether that is a fault
+    /// depends on whether an agent was free meanwhile: see [`crate::run`].
+    pub fn never_offered(&self) -> Vec<(String, String)> {
+        let mut never: Vec<(String, String)> = self
             .seen
             .conversations
             .iter()
             .filter(|(_, c)| c.opened_by_customer && !c.offered && !c.closed)
-            .map(|(id, _)| id.clone())
+            .map(|(id, c)| (id.clone(), c.queue.clone()))
             .collect();
         never.sort();
-        for conversation in never {
-            self.violation(
-                "never_offered",
-                format!("{conversation} was opened by a customer and never offered"),
-            );
-        }
+        never
     }
 }
 
@@ -218,7 +215,8 @@ pub async fn observe(
             target.replacen("http", "ws", 1),
             last.map(|id| format!("&after={id}")).unwrap_or_default()
         );
-        let Ok((socket, _)) = tokio_tungstenite::connect_async(&url).await else {
+        let Ok((socket, _)) = tokio_tungstenite::connect_async_with_config(&url, None, true).await
+        else {
             measures.count("errors.observer.connect", 1);
             tokio::time::sleep(std::time::Duration::from_millis(500)).await;
             continue;

@@ -215,10 +215,11 @@ pub async fn run(scenario: &Scenario, target: &Target) -> Result<RunResult> {
 
     // Verdicts.
     let mut violations = Vec::new();
-    if let Ok(mut checks) = checks.lock() {
-        checks.finish();
+    let never_offered = checks.lock().map(|c| c.never_offered()).unwrap_or_default();
+    if let Ok(checks) = checks.lock() {
         violations.extend(checks.seen.violations.iter().cloned());
     }
+    violations.extend(waiting_while_agents_free(&admin, &never_offered, &measures).await);
     let opted_out: HashSet<String> = checks
         .lock()
         .map(|c| c.seen.opted_out_failures.clone())
@@ -278,6 +279,42 @@ pub async fn run(scenario: &Scenario, target: &Target) -> Result<RunResult> {
         violations,
         generator_cpu_secs: report::cpu_seconds() - cpu_at_start,
     })
+}
+
+/// Conversations customers opened and nobody was offered are a fault only if an agent could
+/// have taken them: at the end (the agents still available, nothing left to answer) a queue
+/// with such a conversation must have no agent ready. Those waiting because every agent was
+/// busy are counted (`conversations.waiting_at_end`), not held against the server.
+async fn waiting_while_agents_free(
+    admin: &Admin,
+    never_offered: &[(String, String)],
+    measures: &Measures,
+) -> Vec<verdict::Violation> {
+    let mut ready: HashMap<&str, u64> = HashMap::new();
+    let mut violations = Vec::new();
+    for (conversation, queue) in never_offered {
+        if !ready.contains_key(queue.as_str()) {
+            let stats = admin
+                .get_as(None, &format!("/v1/queues/{queue}/stats"))
+                .await;
+            let agents = stats
+                .map(|s| s["agents_ready"].as_u64().unwrap_or(0))
+                .unwrap_or(0);
+            ready.insert(queue, agents);
+        }
+        if ready[queue.as_str()] > 0 {
+            violations.push(verdict::Violation {
+                check: "never_offered".into(),
+                detail: format!(
+                    "{conversation} waits in {queue}, never offered, while {} agents are ready",
+                    ready[queue.as_str()]
+                ),
+            });
+        } else {
+            measures.count("conversations.waiting_at_end", 1);
+        }
+    }
+    violations
 }
 
 /// The agents' time to finish: at least `least`, then until every acknowledged reply's
