@@ -100,6 +100,9 @@ impl Checks {
             .conversations
             .entry(conversation.clone())
             .or_default();
+        if let Some(queue) = event.queue_id() {
+            c.queue = queue.to_owned();
+        }
         match event {
             Event::ConversationCreated(created) => c.opened_by_customer = !created.outbound,
             Event::OfferCreated(offer) => {
