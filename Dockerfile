@@ -2,7 +2,8 @@
 FROM rust:1-slim-bookworm AS build
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked -p switchboard-api --bin switchboard
+RUN cargo build --release --locked -p switchboard-api --bin switchboard \
+ && cargo build --release --locked -p switchboard-load --bin switchboard-load
 
 FROM debian:bookworm-slim
 RUN apt-get update \
@@ -10,6 +11,8 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --no-create-home switchboard
 COPY --from=build /src/target/release/switchboard /usr/local/bin/switchboard
+# The load generator ships in the same image: docker run --entrypoint switchboard-load ...
+COPY --from=build /src/target/release/switchboard-load /usr/local/bin/switchboard-load
 USER switchboard
 ENV SWITCHBOARD_BIND=0.0.0.0:8080
 EXPOSE 8080

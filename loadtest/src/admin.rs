@@ -100,6 +100,10 @@ pub struct RunAgent {
     pub id: String,
     /// Its token.
     pub token: String,
+    /// The queues of its team, which it logs into.
+    pub queue_ids: Vec<String>,
+    /// Its team's template.
+    pub template_id: String,
 }
 
 /// What a run created.
@@ -107,9 +111,9 @@ pub struct RunAgent {
 pub struct World {
     /// The run prefix every id starts with.
     pub prefix: String,
-    /// The team.
-    pub team_id: String,
-    /// The queues, in order.
+    /// The teams.
+    pub team_ids: Vec<String>,
+    /// The queues, in order (queue `q` is team `q % teams`'s).
     pub queue_ids: Vec<String>,
     /// One number per queue.
     pub numbers: Vec<RunNumber>,
@@ -121,9 +125,7 @@ pub struct World {
     pub auth_token: String,
     /// The disposition code agents record.
     pub disposition: String,
-    /// The template agents may reply with.
-    pub template_id: String,
-    /// The agents.
+    /// The agents (agent `a` is in team `a % teams`).
     pub agents: Vec<RunAgent>,
 }
 
@@ -135,6 +137,9 @@ pub struct Plan {
     /// The generator's number block (0–99): phones are `+155501BBQQQ`, customers
     /// `+15552BBCCCC`.
     pub block: u32,
+    /// Teams: queues and agents are dealt round-robin among them. A desktop receives every
+    /// conversation event of its teams, so team size sets the websocket fan-out.
+    pub teams: u32,
     /// Queues.
     pub queues: u32,
     /// Agents.
@@ -155,6 +160,14 @@ impl Plan {
     pub fn customer_phone(block: u32, c: u32) -> String {
         format!("+15552{:02}{:04}", block, c)
     }
+
+    fn team(&self, t: u32) -> String {
+        format!("{}-team{t}", self.prefix)
+    }
+
+    fn template(&self, t: u32) -> String {
+        format!("{}-thanks{t}", self.prefix)
+    }
 }
 
 /// Makes the run's world.
@@ -165,13 +178,24 @@ pub async fn set_up(
     auth_token: &str,
 ) -> Result<World> {
     let p = &plan.prefix;
-    let team_id = format!("{p}-team");
-    admin
-        .post(
-            "/v1/teams",
-            json!({"id": team_id, "name": format!("{p} load team")}),
-        )
-        .await?;
+    let teams = plan.teams.max(1);
+    let team_ids: Vec<String> = (0..teams).map(|t| plan.team(t)).collect();
+    for (t, team_id) in team_ids.iter().enumerate() {
+        admin
+            .post(
+                "/v1/teams",
+                json!({"id": team_id, "name": format!("{p} load team {t}")}),
+            )
+            .await?;
+        admin
+            .post(
+                "/v1/templates",
+                json!({"id": plan.template(t as u32), "name": format!("{p} thanks {t}"),
+                       "body": "Thanks for waiting, we are on it.",
+                       "scope": {"type": "team", "team_id": team_id}}),
+            )
+            .await?;
+    }
     let account_id = format!("{p}-twilio");
     admin
         .post(
@@ -184,6 +208,7 @@ pub async fn set_up(
     let mut numbers = Vec::new();
     for q in 0..plan.queues {
         let queue_id = format!("{p}-q{q}");
+        let team_id = &team_ids[(q % teams) as usize];
         admin
             .post(
                 "/v1/queues",
@@ -213,22 +238,14 @@ pub async fn set_up(
             json!({"id": disposition, "code": disposition, "label": "Resolved (load test)"}),
         )
         .await?;
-    let template_id = format!("{p}-thanks");
-    admin
-        .post(
-            "/v1/templates",
-            json!({"id": template_id, "name": format!("{p} thanks"),
-                   "body": "Thanks for waiting, we are on it.",
-                   "scope": {"type": "team", "team_id": team_id}}),
-        )
-        .await?;
     let mut agents = Vec::new();
     for a in 0..plan.agents {
         let id = format!("{p}-a{a}");
+        let team = a % teams;
         admin
             .post(
                 "/v1/agents",
-                json!({"id": id, "name": format!("{p} agent {a}"), "team_ids": [team_id],
+                json!({"id": id, "name": format!("{p} agent {a}"), "team_ids": [team_ids[team as usize]],
                        "capacity": plan.capacity}),
             )
             .await?;
@@ -241,18 +258,28 @@ pub async fn set_up(
             .as_str()
             .unwrap_or_default()
             .to_owned();
-        agents.push(RunAgent { id, token });
+        let queue_ids = queue_ids
+            .iter()
+            .enumerate()
+            .filter(|(q, _)| *q as u32 % teams == team)
+            .map(|(_, id)| id.clone())
+            .collect();
+        agents.push(RunAgent {
+            id,
+            token,
+            queue_ids,
+            template_id: plan.template(team),
+        });
     }
     Ok(World {
         prefix: p.clone(),
-        team_id,
+        team_ids,
         queue_ids,
         numbers,
         account_id,
         account_sid: account_sid.to_owned(),
         auth_token: auth_token.to_owned(),
         disposition,
-        template_id,
         agents,
     })
 }
@@ -264,7 +291,6 @@ pub async fn clean_up(admin: &Admin, plan: &Plan) -> Result<()> {
     let mut paths: Vec<String> = (0..plan.agents)
         .map(|a| format!("/v1/agents/{p}-a{a}"))
         .collect();
-    paths.push(format!("/v1/templates/{p}-thanks"));
     paths.push(format!("/v1/dispositions/{p}-resolved"));
     for q in 0..plan.queues {
         paths.push(format!("/v1/numbers/{p}-n{q}"));
@@ -273,7 +299,10 @@ pub async fn clean_up(admin: &Admin, plan: &Plan) -> Result<()> {
         paths.push(format!("/v1/queues/{p}-q{q}"));
     }
     paths.push(format!("/v1/provider_accounts/{p}-twilio"));
-    paths.push(format!("/v1/teams/{p}-team"));
+    for t in 0..plan.teams.max(1) {
+        paths.push(format!("/v1/templates/{}", plan.template(t)));
+        paths.push(format!("/v1/teams/{}", plan.team(t)));
+    }
     let mut failures = Vec::new();
     for path in paths {
         if let Err(e) = admin.delete(&path).await {

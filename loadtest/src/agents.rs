@@ -41,14 +41,13 @@ pub struct Desk {
     pub started: Instant,
     /// When the provider took each text, by SID.
     pub taken_at: Arc<Mutex<HashMap<String, Instant>>>,
-    /// Each conversation's first customer text's intended send time (from `message.received`).
-    pub opened: Mutex<HashMap<String, Option<Instant>>>,
+    /// Text → first offer, joined from both sides.
+    pub offers: Arc<crate::offer_clock::OfferClock>,
     /// Conversations snoozed or transferred once already.
     pub moved: Mutex<HashSet<String>>,
-    /// Replies in flight to the provider: message id → when acknowledged.
-    pub replies: Mutex<HashMap<String, Instant>>,
-    /// Outbound texts whose hand-off is over (taken by the provider, or failed), by message id.
-    pub settled: Mutex<HashSet<String>>,
+    /// Outbound texts whose hand-off is over (taken by the provider, or failed), by message id
+    /// (the observer fills it).
+    pub settled: Arc<Mutex<HashSet<String>>>,
     /// Stops every desktop.
     pub stop: tokio::sync::watch::Receiver<bool>,
 }
@@ -67,6 +66,8 @@ pub async fn desktop(desk: Arc<Desk>, agent: RunAgent, index: u32, seed: u64) {
     let mut stop = desk.stop.clone();
     // The socket of the moment: an answer decided before a reconnect leaves on the new one.
     let current: Current = Arc::new(Mutex::new(None));
+    // This desktop's replies not yet shown delivered.
+    let mine: Mine = Arc::new(Mutex::new(HashMap::new()));
     loop {
         if *stop.borrow() {
             return;
@@ -125,6 +126,20 @@ pub async fn desktop(desk: Arc<Desk>, agent: RunAgent, index: u32, seed: u64) {
             let Message::Text(text) = message else {
                 continue;
             };
+            // Frames are written with the journal id first: the resume cursor moves without
+            // parsing, and only frames for this desktop are read in full (a desktop receives
+            // every event of its teams; the observer checks them all against the contract).
+            if let Some(id) = leading_id(&text) {
+                last_id = Some(id);
+                if resuming {
+                    replayed += 1;
+                }
+                if !concerns_me(&text, &agent.id, &mine) {
+                    continue;
+                }
+            } else if text.contains(r#""type":"queue.stats""#) {
+                continue;
+            }
             let frame = match ServerFrame::parse(&text) {
                 Ok(frame) => frame,
                 Err(e) => {
@@ -133,12 +148,6 @@ pub async fn desktop(desk: Arc<Desk>, agent: RunAgent, index: u32, seed: u64) {
                     continue;
                 }
             };
-            if let Some(id) = frame.id {
-                last_id = Some(id);
-                if resuming {
-                    replayed += 1;
-                }
-            }
             match frame.body {
                 FrameBody::Resumed(_) => {
                     desk.measures.record("resume", opened.elapsed());
@@ -166,7 +175,7 @@ pub async fn desktop(desk: Arc<Desk>, agent: RunAgent, index: u32, seed: u64) {
                     }
                 }
                 FrameBody::Event(event) => {
-                    on_event(&desk, &agent, &rng, &current, &mut accepts, event);
+                    on_event(&desk, &agent, &rng, &current, &mut accepts, &mine, event);
                 }
                 _ => {}
             }
@@ -188,7 +197,7 @@ async fn go_available(desk: &Desk, agent: &RunAgent) -> anyhow::Result<()> {
         ),
         (
             format!("/v1/agents/{}/queues", agent.id),
-            json!({"queue_ids": desk.world.queue_ids}),
+            json!({"queue_ids": agent.queue_ids}),
         ),
     ] {
         let response = desk
@@ -205,6 +214,34 @@ async fn go_available(desk: &Desk, agent: &RunAgent) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// A desktop's replies not yet shown delivered: message id → when acknowledged.
+type Mine = Arc<Mutex<HashMap<String, Instant>>>;
+
+/// The journal id of an event frame, read off its start (`{"id":1042,...`) without parsing.
+fn leading_id(text: &str) -> Option<u64> {
+    let rest = text.strip_prefix(r#"{"id":"#)?;
+    let end = rest.find(|c: char| !c.is_ascii_digit())?;
+    rest[..end].parse().ok()
+}
+
+/// Whether an event frame is one this desktop acts on: an offer or assignment naming it, or
+/// the delivery of one of its replies.
+fn concerns_me(text: &str, agent: &str, mine: &Mine) -> bool {
+    let named = || text.contains(&format!(r#""agent_id":"{agent}""#));
+    if text.contains(r#""type":"offer.created""#)
+        || text.contains(r#""type":"conversation.assigned""#)
+    {
+        return named();
+    }
+    if text.contains(r#""type":"message.status""#) && text.contains(r#""status":"delivered""#) {
+        return mine
+            .lock()
+            .map(|m| m.keys().any(|id| text.contains(id.as_str())))
+            .unwrap_or(false);
+    }
+    false
 }
 
 /// The sender of the desktop's socket of the moment (`None` between connections).
@@ -243,32 +280,13 @@ fn on_event(
     rng: &Arc<Mutex<StdRng>>,
     current: &Current,
     accepts: &mut HashMap<String, Instant>,
+    mine: &Mine,
     event: Event,
 ) {
     match event {
-        Event::MessageReceived(received) => {
-            let sid = received
-                .message
-                .provider_message_id
-                .as_deref()
-                .map(|id| id.trim_start_matches("twilio:").to_owned());
-            if let (Some(sid), Ok(mut opened)) = (sid, desk.opened.lock()) {
-                let intended = desk
-                    .records
-                    .intended
-                    .lock()
-                    .ok()
-                    .and_then(|i| i.get(&sid).copied());
-                opened.entry(received.conversation_id).or_insert(intended);
-            }
-        }
         Event::OfferCreated(offer) if offer.agent_id == agent.id => {
-            // The first offer of a conversation: how long since its opening text was due.
-            if let Ok(mut opened) = desk.opened.lock()
-                && let Some(Some(due)) = opened.get_mut(&offer.conversation_id).map(Option::take)
-            {
-                desk.measures.record("text_to_offer", due.elapsed());
-            }
+            desk.offers
+                .offered(&offer.conversation_id, Instant::now(), &desk.measures);
             let accept = chance(rng, desk.behaviour.accept_percent);
             let wait = think(rng, desk.behaviour.think_before_accept_ms);
             let current = current.clone();
@@ -297,34 +315,24 @@ fn on_event(
                 assigned.how,
                 Assignment::Offer { .. } | Assignment::Claimed { .. }
             ) {
-                let (desk, agent, rng) = (desk.clone(), agent.clone(), rng.clone());
+                let (desk, agent, rng, mine) =
+                    (desk.clone(), agent.clone(), rng.clone(), mine.clone());
                 tokio::spawn(async move {
-                    work(&desk, &agent, &rng, &assigned.conversation_id).await;
+                    work(&desk, &agent, &rng, &mine, &assigned.conversation_id).await;
                 });
             }
         }
-        Event::MessageStatus(status) if status.status != DeliveryStatus::Delivered => {
-            // Taken by the provider (or failed for good): the hand-off is over.
-            if status.status.rank() >= DeliveryStatus::Queued.rank()
-                && let Ok(mut settled) = desk.settled.lock()
-            {
-                settled.insert(status.message_id);
-            }
-        }
-        Event::MessageStatus(status) => {
-            if let Ok(mut settled) = desk.settled.lock() {
-                settled.insert(status.message_id.clone());
-            }
-            let ours = desk
-                .replies
-                .lock()
-                .map(|mut r| r.remove(&status.message_id).is_some())
-                .unwrap_or(false);
+        Event::MessageStatus(status) if status.status == DeliveryStatus::Delivered => {
             let taken = status
                 .provider_message_id
                 .as_ref()
                 .and_then(|sid| desk.taken_at.lock().ok().and_then(|t| t.get(sid).copied()));
-            if ours && let Some(taken) = taken {
+            let ours = mine
+                .lock()
+                .map(|mut m| m.remove(&status.message_id).is_some());
+            if ours.unwrap_or(false)
+                && let Some(taken) = taken
+            {
                 desk.measures
                     .record("handoff_to_delivered", taken.elapsed());
             }
@@ -335,7 +343,7 @@ fn on_event(
 
 /// Works one conversation as a desktop would: loads it, replies, maybe snoozes or transfers
 /// it once, records a disposition and completes it.
-async fn work(desk: &Desk, agent: &RunAgent, rng: &Mutex<StdRng>, conversation: &str) {
+async fn work(desk: &Desk, agent: &RunAgent, rng: &Mutex<StdRng>, mine: &Mine, conversation: &str) {
     let b = &desk.behaviour;
     let Some(view) = call(
         desk,
@@ -360,7 +368,7 @@ async fn work(desk: &Desk, agent: &RunAgent, rng: &Mutex<StdRng>, conversation: 
     for k in 0..b.replies {
         tokio::time::sleep(think(rng, b.think_before_reply_ms)).await;
         let body = if chance(rng, b.template_percent) {
-            json!({"template_id": desk.world.template_id})
+            json!({"template_id": agent.template_id})
         } else {
             json!({"body": format!("On it ({k}) [{} {}]", agent.id, desk.started.elapsed().as_micros())})
         };
@@ -371,8 +379,8 @@ async fn work(desk: &Desk, agent: &RunAgent, rng: &Mutex<StdRng>, conversation: 
             break;
         };
         let message_id = entry["id"].as_str().unwrap_or_default().to_owned();
-        if let Ok(mut replies) = desk.replies.lock() {
-            replies.insert(message_id.clone(), Instant::now());
+        if let Ok(mut mine) = mine.lock() {
+            mine.insert(message_id.clone(), Instant::now());
         }
         desk.records.reply(SentReply {
             conversation_id: conversation.to_owned(),
@@ -402,9 +410,9 @@ async fn work(desk: &Desk, agent: &RunAgent, rng: &Mutex<StdRng>, conversation: 
         .await;
         return;
     }
-    if first_time && desk.world.queue_ids.len() > 1 && chance(rng, b.transfer_percent) {
+    if first_time && agent.queue_ids.len() > 1 && chance(rng, b.transfer_percent) {
         let current = view["queue_id"].as_str().unwrap_or_default();
-        let to = desk.world.queue_ids.iter().find(|q| *q != current).cloned();
+        let to = agent.queue_ids.iter().find(|q| *q != current).cloned();
         let body = json!({"to_queue": to, "note": "load test transfer"});
         call(
             desk,

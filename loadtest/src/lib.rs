@@ -11,6 +11,7 @@ pub mod agents;
 pub mod customers;
 pub mod measure;
 pub mod observer;
+pub mod offer_clock;
 pub mod provider;
 pub mod records;
 pub mod report;

@@ -14,7 +14,10 @@ use protocol::frame::FrameBody;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::measure::Measures;
+use crate::offer_clock::OfferClock;
+use crate::records::Records;
 use crate::verdict::Violation;
+use protocol::vocabulary::DeliveryStatus;
 
 #[derive(Default)]
 struct Conversation {
@@ -201,11 +204,51 @@ impl Checks {
     }
 }
 
-/// Follows the admin websocket until `stop`, feeding `checks`.
+/// What the observer keeps for the rest of the run besides its checks.
+pub struct Sinks {
+    /// Text → first offer: the observer gives the opening side.
+    pub offers: Arc<OfferClock>,
+    /// The customers' texts' intended send times.
+    pub records: Arc<Records>,
+    /// Outbound texts whose hand-off is over.
+    pub settled: Arc<Mutex<HashSet<String>>>,
+}
+
+impl Sinks {
+    fn event(&self, event: &Event, measures: &Measures) {
+        match event {
+            Event::MessageReceived(received) => {
+                let sid = received.message.provider_message_id.as_deref();
+                let sid = sid.map(|id| id.trim_start_matches("twilio:"));
+                let due = sid.and_then(|sid| {
+                    self.records
+                        .intended
+                        .lock()
+                        .ok()
+                        .and_then(|i| i.get(sid).copied())
+                });
+                if let Some(due) = due {
+                    self.offers.opened(&received.conversation_id, due, measures);
+                }
+            }
+            Event::MessageStatus(status)
+                if status.status.rank() >= DeliveryStatus::Queued.rank() =>
+            {
+                if let Ok(mut settled) = self.settled.lock() {
+                    settled.insert(status.message_id.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Follows the admin websocket until `stop`, feeding `checks` and `sinks`.
 pub async fn observe(
     target: String,
     admin_token: String,
     checks: Arc<Mutex<Checks>>,
+    sinks: Sinks,
     measures: Arc<Measures>,
     mut stop: tokio::sync::watch::Receiver<bool>,
     ready: tokio::sync::oneshot::Sender<()>,
@@ -262,6 +305,7 @@ pub async fn observe(
                         if let Ok(mut checks) = checks.lock() {
                             checks.event(id, &event);
                         }
+                        sinks.event(&event, &measures);
                     }
                 }
                 _ => {}

@@ -99,6 +99,7 @@ pub async fn run(scenario: &Scenario, target: &Target) -> Result<RunResult> {
     let plan = Plan {
         prefix,
         block,
+        teams: scenario.teams,
         queues: scenario.queues,
         agents: scenario.agents.count,
         capacity: scenario.agents.capacity,
@@ -131,10 +132,18 @@ pub async fn run(scenario: &Scenario, target: &Target) -> Result<RunResult> {
         scenario.agents.capacity,
     )));
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let offers = Arc::new(crate::offer_clock::OfferClock::default());
+    let settled = Arc::new(Mutex::new(HashSet::new()));
+    let sinks = observer::Sinks {
+        offers: offers.clone(),
+        records: records.clone(),
+        settled: settled.clone(),
+    };
     let observer = tokio::spawn(observer::observe(
         target.url.clone(),
         target.admin_token.clone(),
         checks.clone(),
+        sinks,
         measures.clone(),
         stop_rx.clone(),
         ready_tx,
@@ -150,10 +159,9 @@ pub async fn run(scenario: &Scenario, target: &Target) -> Result<RunResult> {
         measures: measures.clone(),
         started,
         taken_at: provider.taken_at.clone(),
-        opened: Mutex::new(HashMap::new()),
+        offers,
         moved: Mutex::new(HashSet::new()),
-        replies: Mutex::new(HashMap::new()),
-        settled: Mutex::new(HashSet::new()),
+        settled,
         stop: stop_rx.clone(),
     });
     let mut desktops = tokio::task::JoinSet::new();
@@ -224,7 +232,7 @@ pub async fn run(scenario: &Scenario, target: &Target) -> Result<RunResult> {
         .lock()
         .map(|c| c.seen.opted_out_failures.clone())
         .unwrap_or_default();
-    match verdict::stored_texts(&admin, &world.queue_ids, 16).await {
+    match stored_texts(&admin, &world.queue_ids, &records).await {
         Ok(stored) => violations.extend(verdict::texts_stored_once(&records, &stored)),
         Err(e) => violations.push(verdict::Violation {
             check: "verdicts_incomplete".into(),
@@ -279,6 +287,31 @@ pub async fn run(scenario: &Scenario, target: &Target) -> Result<RunResult> {
         violations,
         generator_cpu_secs: report::cpu_seconds() - cpu_at_start,
     })
+}
+
+/// Every acknowledged text's count in the threads: the run's queues' conversations, then the
+/// histories of the customers whose texts that pass did not find.
+async fn stored_texts(
+    admin: &Admin,
+    queues: &[String],
+    records: &Records,
+) -> Result<HashMap<String, u32>> {
+    let mut stored = verdict::stored_texts(admin, queues, 16).await?;
+    let mut unseen: Vec<String> = records
+        .texts
+        .lock()
+        .map(|texts| {
+            texts
+                .iter()
+                .filter(|t| t.acked && !stored.counts.contains_key(&t.sid))
+                .map(|t| t.customer.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    unseen.sort();
+    unseen.dedup();
+    verdict::texts_of_customers(admin, &unseen, 16, &mut stored).await?;
+    Ok(stored.counts)
 }
 
 /// Conversations customers opened and nobody was offered are a fault only if an agent could

@@ -252,6 +252,9 @@ pub struct Scenario {
     pub name: String,
     /// The arrival stages, in order.
     pub stages: Vec<Stage>,
+    /// Teams the queues and agents are dealt among (each desktop receives its teams'
+    /// conversation events: smaller teams, less fan-out).
+    pub teams: u32,
     /// Queues (one business number each) the customers text.
     pub queues: u32,
     /// The customers.
@@ -274,6 +277,7 @@ impl Default for Scenario {
                 Stage::try_from("10s:50".to_owned()).expect("a valid stage"),
                 Stage::try_from("50s:50".to_owned()).expect("a valid stage"),
             ],
+            teams: 1,
             queues: 2,
             customers: Customers::default(),
             agents: Agents::default(),
@@ -302,6 +306,9 @@ impl Scenario {
         }
         if !(1..=999).contains(&self.queues) {
             return Err("queues must be 1 to 999".into());
+        }
+        if self.teams == 0 || self.teams > self.queues || self.teams > self.agents.count.max(1) {
+            return Err("teams must be at least 1 and at most the queues and the agents".into());
         }
         if self.agents.count > 20_000 || self.agents.capacity == 0 {
             return Err("agents.count must be at most 20,000 and capacity at least 1".into());

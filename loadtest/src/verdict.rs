@@ -202,13 +202,25 @@ pub fn nothing_after_stop(records: &Records, receipts: &[Receipt]) -> Vec<Violat
     violations
 }
 
-/// Counts every customer text (by provider message id) in the threads of the run's queues,
-/// reading them through the API, `parallel` conversations at a time.
+/// Every customer text (by provider message id) in the threads of the run's queues, counted,
+/// reading them through the API `parallel` conversations at a time. The list is read page by
+/// page while the server may still be working (an overloaded one catches up after the run), so
+/// a conversation whose activity moves during the reading can be missed: texts not found on
+/// this pass get a second look through their customers' histories
+/// ([`texts_of_customers`]).
+pub struct Stored {
+    /// How often each provider message id is stored.
+    pub counts: HashMap<String, u32>,
+    /// The conversations read.
+    pub read: HashSet<String>,
+}
+
+/// The first pass: every conversation the run's queues list.
 pub async fn stored_texts(
     admin: &Admin,
     queues: &[String],
     parallel: usize,
-) -> anyhow::Result<HashMap<String, u32>> {
+) -> anyhow::Result<Stored> {
     let mut conversations = Vec::new();
     for queue in queues {
         let mut cursor: Option<String> = None;
@@ -229,18 +241,68 @@ pub async fn stored_texts(
             }
         }
     }
-    let threads = futures_util::stream::iter(conversations)
+    let mut stored = Stored {
+        counts: HashMap::new(),
+        read: HashSet::new(),
+    };
+    read_threads(admin, conversations, parallel, &mut stored).await?;
+    Ok(stored)
+}
+
+/// The second look: the conversations of `customers` not read yet.
+pub async fn texts_of_customers(
+    admin: &Admin,
+    customers: &[String],
+    parallel: usize,
+    stored: &mut Stored,
+) -> anyhow::Result<()> {
+    let mut conversations = Vec::new();
+    for customer in customers {
+        let phone = customer.replace('+', "%2B");
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!("/v1/contacts/{phone}/conversations?limit=200");
+            if let Some(cursor) = &cursor {
+                path.push_str(&format!("&cursor={cursor}"));
+            }
+            let Ok(page) = admin.get_as(None, &path).await else {
+                break;
+            };
+            for item in page["items"].as_array().into_iter().flatten() {
+                if let Some(id) = item["id"].as_str() {
+                    conversations.push(id.to_owned());
+                }
+            }
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => break,
+            }
+        }
+    }
+    read_threads(admin, conversations, parallel, stored).await
+}
+
+async fn read_threads(
+    admin: &Admin,
+    conversations: Vec<String>,
+    parallel: usize,
+    stored: &mut Stored,
+) -> anyhow::Result<()> {
+    let fresh: Vec<String> = conversations
+        .into_iter()
+        .filter(|c| stored.read.insert(c.clone()))
+        .collect();
+    let threads = futures_util::stream::iter(fresh)
         .map(|id| async move { thread_ids(admin, &id).await })
         .buffer_unordered(parallel.max(1))
         .collect::<Vec<_>>()
         .await;
-    let mut stored: HashMap<String, u32> = HashMap::new();
     for ids in threads {
         for id in ids? {
-            *stored.entry(id).or_default() += 1;
+            *stored.counts.entry(id).or_default() += 1;
         }
     }
-    Ok(stored)
+    Ok(())
 }
 
 async fn thread_ids(admin: &Admin, conversation: &str) -> anyhow::Result<Vec<String>> {
