@@ -72,9 +72,10 @@ pub async fn run(scenario: &Scenario, target: &Target) -> Result<RunResult> {
     let run_id = (stamp ^ scenario.seed.rotate_left(17)) % 1_000_000;
     let block = ((run_id + u64::from(target.shard.0)) % 100) as u32;
     let prefix = format!("lt{run_id:06}s{}", target.shard.0);
+    // Distinct per shard too: shards started in the same millisecond share a run id.
     let rng_hex = format!(
         "{:032x}",
-        u128::from(run_id) << 64 | u128::from(scenario.seed)
+        u128::from(run_id) << 64 | u128::from(scenario.seed) << 8 | u128::from(target.shard.0)
     );
 
     let account_sid = format!("AC{rng_hex}");
