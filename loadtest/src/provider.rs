@@ -69,7 +69,9 @@ enum Outcome {
     InvalidTo,
 }
 
-fn twilio_error(status: u16, code: u32, message: &str) -> HttpResponse {
+/// An error as Twilio's API answers it (`code`, `message`, `more_info`, `status`), with
+/// `Retry-After: 1` on a 429.
+pub fn twilio_error(status: u16, code: u32, message: &str) -> HttpResponse {
     let mut response = HttpResponse::build(
         actix_web::http::StatusCode::from_u16(status).expect("a valid status"),
     )
@@ -85,10 +87,14 @@ fn twilio_error(status: u16, code: u32, message: &str) -> HttpResponse {
 }
 
 fn authorized(req: &HttpRequest, config: &ProviderConfig) -> bool {
+    basic_auth_matches(req, &config.account_sid, &config.auth_token)
+}
+
+/// Whether the request's basic auth is the account SID and auth token, as Twilio requires.
+pub fn basic_auth_matches(req: &HttpRequest, account_sid: &str, auth_token: &str) -> bool {
     let expected = format!(
         "Basic {}",
-        base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:{}", config.account_sid, config.auth_token))
+        base64::engine::general_purpose::STANDARD.encode(format!("{account_sid}:{auth_token}"))
     );
     req.headers()
         .get("authorization")

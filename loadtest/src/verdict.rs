@@ -223,23 +223,8 @@ pub async fn stored_texts(
 ) -> anyhow::Result<Stored> {
     let mut conversations = Vec::new();
     for queue in queues {
-        let mut cursor: Option<String> = None;
-        loop {
-            let mut path = format!("/v1/conversations?view=all&queue={queue}&limit=200");
-            if let Some(cursor) = &cursor {
-                path.push_str(&format!("&cursor={cursor}"));
-            }
-            let page = admin.get_as(None, &path).await?;
-            for item in page["items"].as_array().into_iter().flatten() {
-                if let Some(id) = item["id"].as_str() {
-                    conversations.push(id.to_owned());
-                }
-            }
-            match page["next_cursor"].as_str() {
-                Some(next) => cursor = Some(next.to_owned()),
-                None => break,
-            }
-        }
+        let path = format!("/v1/conversations?view=all&queue={queue}&limit=200");
+        conversations.extend(conversation_ids(admin, &path).await?);
     }
     let mut stored = Stored {
         counts: HashMap::new(),
@@ -259,27 +244,35 @@ pub async fn texts_of_customers(
     let mut conversations = Vec::new();
     for customer in customers {
         let phone = customer.replace('+', "%2B");
-        let mut cursor: Option<String> = None;
-        loop {
-            let mut path = format!("/v1/contacts/{phone}/conversations?limit=200");
-            if let Some(cursor) = &cursor {
-                path.push_str(&format!("&cursor={cursor}"));
-            }
-            let Ok(page) = admin.get_as(None, &path).await else {
-                break;
-            };
-            for item in page["items"].as_array().into_iter().flatten() {
-                if let Some(id) = item["id"].as_str() {
-                    conversations.push(id.to_owned());
-                }
-            }
-            match page["next_cursor"].as_str() {
-                Some(next) => cursor = Some(next.to_owned()),
-                None => break,
-            }
+        let path = format!("/v1/contacts/{phone}/conversations?limit=200");
+        // A customer none of whose conversations the list has (404) simply has none.
+        if let Ok(ids) = conversation_ids(admin, &path).await {
+            conversations.extend(ids);
         }
     }
     read_threads(admin, conversations, parallel, stored).await
+}
+
+/// Every conversation id of a paged conversation list (`path` without its cursor).
+async fn conversation_ids(admin: &Admin, path: &str) -> anyhow::Result<Vec<String>> {
+    let mut ids = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page_path = match &cursor {
+            Some(cursor) => format!("{path}&cursor={cursor}"),
+            None => path.to_owned(),
+        };
+        let page = admin.get_as(None, &page_path).await?;
+        for item in page["items"].as_array().into_iter().flatten() {
+            if let Some(id) = item["id"].as_str() {
+                ids.push(id.to_owned());
+            }
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return Ok(ids),
+        }
+    }
 }
 
 async fn read_threads(

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-use base64::Engine as _;
+use loadtest::provider::{basic_auth_matches, twilio_error};
 use serde_json::{Value, json};
 
 /// What the fake answers to the next send.
@@ -95,25 +95,8 @@ pub struct FakeTwilio {
 /// The fields Switchboard may send: anything else is a wire-format mistake.
 const KNOWN_FIELDS: [&str; 5] = ["To", "From", "Body", "MediaUrl", "StatusCallback"];
 
-fn twilio_error(status: u16, code: u32, message: &str) -> HttpResponse {
-    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap()).json(json!({
-        "code": code,
-        "message": message,
-        "more_info": format!("https://www.twilio.com/docs/errors/{code}"),
-        "status": status,
-    }))
-}
-
 fn authorized(req: &HttpRequest, state: &FakeState) -> bool {
-    let expected = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:{}", state.account_sid, state.auth_token))
-    );
-    req.headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        == Some(expected.as_str())
+    basic_auth_matches(req, &state.account_sid, &state.auth_token)
 }
 
 fn resource(message: &Taken, status: &str) -> Value {
@@ -211,14 +194,7 @@ async fn create(
         Scripted::InvalidTo => {
             twilio_error(400, 21211, "The 'To' number is not a valid phone number.")
         }
-        Scripted::RateLimited => {
-            let mut response = twilio_error(429, 20429, "Too Many Requests");
-            response.headers_mut().insert(
-                actix_web::http::header::RETRY_AFTER,
-                actix_web::http::header::HeaderValue::from_static("1"),
-            );
-            response
-        }
+        Scripted::RateLimited => twilio_error(429, 20429, "Too Many Requests"),
         Scripted::ServerError => twilio_error(500, 20500, "Internal Server Error"),
         Scripted::Stall => {
             tokio::time::sleep(Duration::from_secs(3600)).await;

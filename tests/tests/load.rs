@@ -19,12 +19,9 @@ fn server(name: &str) -> ServerProcess {
     ])
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_smoke_scenario_passes_every_verdict() {
-    let server = server("load-smoke");
-    let scenario =
-        Scenario::from_toml(include_str!("../../loadtest/scenarios/smoke.toml")).unwrap();
-    let target = Target {
+/// The whole of `server`, from one generator, with `faults` planted.
+fn target(server: &ServerProcess, faults: Vec<Fault>) -> Target {
+    Target {
         url: server.address.clone(),
         admin_token: ADMIN.to_owned(),
         provider_bind: "127.0.0.1:0".into(),
@@ -32,9 +29,18 @@ async fn the_smoke_scenario_passes_every_verdict() {
         shard: (0, 1),
         keep: false,
         progress: false,
-        faults: Vec::new(),
-    };
-    let result = run(&scenario, &target).await.expect("the run completes");
+        faults,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_smoke_scenario_passes_every_verdict() {
+    let server = server("load-smoke");
+    let scenario =
+        Scenario::from_toml(include_str!("../../loadtest/scenarios/smoke.toml")).unwrap();
+    let result = run(&scenario, &target(&server, Vec::new()))
+        .await
+        .expect("the run completes");
     eprintln!("{}", result.table());
     assert!(
         result.violations.is_empty(),
@@ -73,17 +79,10 @@ async fn planted_faults_fail_the_run_and_its_exit_code() {
         Scenario::from_toml(include_str!("../../loadtest/scenarios/smoke.toml")).unwrap();
     scenario.stages = vec!["2s:20".parse().unwrap(), "1s:0".parse().unwrap()];
     scenario.drain_secs = 3;
-    let target = Target {
-        url: server.address.clone(),
-        admin_token: ADMIN.to_owned(),
-        provider_bind: "127.0.0.1:0".into(),
-        provider_url: None,
-        shard: (0, 1),
-        keep: false,
-        progress: false,
-        faults: vec![Fault::LostText, Fault::DuplicateReceipt],
-    };
-    let result = run(&scenario, &target).await.expect("the run completes");
+    let faults = vec![Fault::LostText, Fault::DuplicateReceipt];
+    let result = run(&scenario, &target(&server, faults))
+        .await
+        .expect("the run completes");
     let mut checks: Vec<&str> = result.violations.iter().map(|v| v.check.as_str()).collect();
     checks.sort();
     assert_eq!(
