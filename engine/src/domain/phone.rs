@@ -3,8 +3,9 @@
 //! `phonenumber` crate (libphonenumber's metadata): the country code must exist, and a number
 //! written without one is read in the deployment's default region when one is configured.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::RwLock;
+use std::sync::{LazyLock, Mutex, RwLock};
 
 use super::ValidationError;
 
@@ -32,6 +33,29 @@ pub fn phone_region(region: &str) -> Result<phonenumber::country::Id, String> {
 
 fn default_region() -> Option<phonenumber::country::Id> {
     *DEFAULT_REGION.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// International numbers already parsed, by their digits: every inbound text names one of a
+/// few business numbers and, mostly, a returning customer, and a full parse runs the
+/// metadata's regular expressions (about 11 µs for a US number; `benches/phone.rs`). Only
+/// `+`-prefixed input is kept — its parse does not depend on the default region — and only
+/// successes. Bounded: emptied when full, which costs one full parse per number afterwards.
+static PARSED: LazyLock<Mutex<HashMap<String, PhoneNumber>>> = LazyLock::new(Mutex::default);
+
+/// Numbers [`PARSED`] keeps before it starts over.
+const PARSED_CAP: usize = 100_000;
+
+fn parsed(digits: &str) -> Option<PhoneNumber> {
+    PARSED.lock().ok()?.get(digits).cloned()
+}
+
+fn remember(digits: String, phone: &PhoneNumber) {
+    if let Ok(mut parsed) = PARSED.lock() {
+        if parsed.len() >= PARSED_CAP {
+            parsed.clear();
+        }
+        parsed.insert(digits, phone.clone());
+    }
 }
 
 /// Every country calling code the metadata knows, ascending.
@@ -106,7 +130,28 @@ impl PhoneNumber {
         if plus && !(7..=15).contains(&digits.len()) {
             return Err(invalid("must have 7 to 15 digits"));
         }
-        let input = if plus { format!("+{digits}") } else { digits };
+        if plus && let Some(phone) = parsed(&digits) {
+            return Ok(phone);
+        }
+        let result = Self::parse_in_full(&invalid, plus, region, &digits);
+        if plus && let Ok(phone) = &result {
+            remember(digits, phone);
+        }
+        result
+    }
+
+    /// The metadata's parse of `digits` (after `+` when `plus`, else in `region`).
+    fn parse_in_full(
+        invalid: &dyn Fn(&str) -> ValidationError,
+        plus: bool,
+        region: Option<phonenumber::country::Id>,
+        digits: &str,
+    ) -> Result<Self, ValidationError> {
+        let input = if plus {
+            format!("+{digits}")
+        } else {
+            digits.to_owned()
+        };
         let parsed = match phonenumber::parse(region, &input) {
             Ok(parsed) => parsed,
             // The parser trips over some well-formed international numbers (all zeros
@@ -192,6 +237,35 @@ impl fmt::Debug for PhoneNumber {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_number_parsed_again_reads_as_the_first_time() {
+        // Trunk prefixes after the country code, separators, all-zero subscribers: the kept
+        // parse must be exactly the full one, and refusals are never kept.
+        for input in [
+            "+44 (0)20 7123 4567",
+            "+4402071234567",
+            "+1 555 010 2000",
+            "+33000000000",
+        ] {
+            let first = PhoneNumber::parse("phone", input);
+            let again = PhoneNumber::parse("phone", input);
+            assert_eq!(first, again, "{input}");
+            let digits: String = input.chars().filter(char::is_ascii_digit).collect();
+            let invalid = |m: &str| ValidationError::InvalidPhoneNumber {
+                field: "phone".into(),
+                message: m.into(),
+            };
+            assert_eq!(
+                first,
+                PhoneNumber::parse_in_full(&invalid, true, None, &digits)
+            );
+        }
+        for bad in ["+12", "+0123456789"] {
+            assert!(PhoneNumber::parse("phone", bad).is_err());
+            assert!(PhoneNumber::parse("phone", bad).is_err());
+        }
+    }
 
     #[test]
     fn phone_strips_separators() {
