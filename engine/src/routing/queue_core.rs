@@ -142,6 +142,16 @@ impl QueueCore {
         self.roster.len()
     }
 
+    /// Tags a conversation with its campaign for the per-campaign figures.
+    pub fn tag(&mut self, conversation: ConversationId, campaign: &str) {
+        self.line.tag(conversation, campaign);
+    }
+
+    /// Forgets a conversation's campaign: the queue no longer holds it.
+    pub fn untag(&mut self, conversation: &ConversationId) {
+        self.line.untag(conversation);
+    }
+
     /// The waiting line (conversations not being offered).
     pub fn line(&self) -> &WaitingLine {
         &self.line

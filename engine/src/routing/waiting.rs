@@ -1,7 +1,10 @@
 //! A queue's waiting line: conversations in serving order — higher priority first, then the
-//! longest waiting — with O(log n) insert, remove and head.
+//! longest waiting — with O(log n) insert, remove and head; and how many wait per tag (the
+//! conversation's campaign, for the beacon), kept as conversations come and go so that the
+//! figure costs nothing however long the line.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use super::{LinePriority, Millis};
 use crate::domain::ConversationId;
@@ -46,6 +49,10 @@ impl WaitKey {
 pub struct WaitingLine {
     order: BTreeSet<WaitKey>,
     keys: HashMap<ConversationId, WaitKey>,
+    /// Each conversation's tag, kept while the queue holds it (in line or offered).
+    tags: HashMap<ConversationId, Arc<str>>,
+    /// How many conversations in line carry each tag (no zero entries).
+    waiting_by_tag: HashMap<Arc<str>, usize>,
 }
 
 impl WaitingLine {
@@ -68,7 +75,12 @@ impl WaitingLine {
                 self.order.remove(old);
                 since
             }
-            None => waiting_since,
+            None => {
+                if let Some(tag) = self.tags.get(&conversation) {
+                    *self.waiting_by_tag.entry(tag.clone()).or_default() += 1;
+                }
+                waiting_since
+            }
         };
         let key = WaitKey {
             priority,
@@ -83,7 +95,56 @@ impl WaitingLine {
     pub fn remove(&mut self, conversation: &ConversationId) -> Option<WaitKey> {
         let key = self.keys.remove(conversation)?;
         self.order.remove(&key);
+        if let Some(tag) = self.tags.get(conversation) {
+            self.count_out(&tag.clone());
+        }
         Some(key)
+    }
+
+    /// Tags a conversation (its campaign); the tag holds until [`WaitingLine::untag`], in
+    /// line or out of it.
+    pub fn tag(&mut self, conversation: ConversationId, tag: &str) {
+        let tag: Arc<str> = match self.waiting_by_tag.get_key_value(tag) {
+            Some((shared, _)) => shared.clone(),
+            None => Arc::from(tag),
+        };
+        let waiting = self.keys.contains_key(&conversation);
+        if let Some(old) = self.tags.insert(conversation, tag.clone())
+            && waiting
+        {
+            self.count_out(&old);
+        }
+        if waiting {
+            *self.waiting_by_tag.entry(tag).or_default() += 1;
+        }
+    }
+
+    /// Forgets a conversation's tag (the queue no longer holds it).
+    pub fn untag(&mut self, conversation: &ConversationId) {
+        if let Some(tag) = self.tags.remove(conversation)
+            && self.keys.contains_key(conversation)
+        {
+            self.count_out(&tag);
+        }
+    }
+
+    fn count_out(&mut self, tag: &Arc<str>) {
+        if let Some(count) = self.waiting_by_tag.get_mut(tag) {
+            *count -= 1;
+            if *count == 0 {
+                self.waiting_by_tag.remove(tag);
+            }
+        }
+    }
+
+    /// How many conversations in line carry each tag; those without one count under `""`.
+    pub fn waiting_by_tag(&self) -> impl Iterator<Item = (&str, usize)> {
+        let tagged: usize = self.waiting_by_tag.values().sum();
+        let untagged = self.keys.len() - tagged;
+        self.waiting_by_tag
+            .iter()
+            .map(|(tag, count)| (&**tag, *count))
+            .chain((untagged > 0).then_some(("", untagged)))
     }
 
     /// The conversation served next.
@@ -196,6 +257,29 @@ mod tests {
             }
             for key in listed {
                 prop_assert_eq!(model[&key.conversation], (key.priority, key.waiting_since));
+            }
+        }
+
+        /// The per-tag counts always equal a count of the line, whatever the order of
+        /// tagging, queueing, offering (out of line) and forgetting.
+        #[test]
+        fn waiting_by_tag_always_matches_a_recount(ops in proptest::collection::vec((0u32..12, 0u8..4, 0u8..3), 1..300)) {
+            let mut line = WaitingLine::new();
+            let mut tags: HashMap<ConversationId, String> = HashMap::new();
+            for (n, op, tag) in ops {
+                let tag = ["Spring", "Fall", "Winter"][tag as usize];
+                match op {
+                    0 => line.insert(cv(n), 0, i64::from(n)),
+                    1 => { line.remove(&cv(n)); }
+                    2 => { line.tag(cv(n), tag); tags.insert(cv(n), tag.to_owned()); }
+                    _ => { line.untag(&cv(n)); tags.remove(&cv(n)); }
+                }
+                let mut recount: HashMap<String, usize> = HashMap::new();
+                for key in line.iter() {
+                    *recount.entry(tags.get(&key.conversation).cloned().unwrap_or_default()).or_default() += 1;
+                }
+                let kept: HashMap<String, usize> = line.waiting_by_tag().map(|(t, c)| (t.to_owned(), c)).collect();
+                prop_assert_eq!(kept, recount);
             }
         }
     }

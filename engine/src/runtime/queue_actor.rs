@@ -85,8 +85,6 @@ pub struct QueueActor {
     deadlines: BTreeMap<(Millis, OfferId), AgentId>,
     /// When the one timer is set to fire, and its handle.
     wake: Option<(Millis, SpawnHandle)>,
-    /// Campaign of each conversation this queue holds, for the beacon.
-    campaigns: std::collections::HashMap<crate::domain::ConversationId, String>,
     /// Today's offers by outcome (loaded from the store's daily counters at start).
     outcomes: BTreeMap<String, u64>,
     /// The UTC day `outcomes` counts.
@@ -101,7 +99,6 @@ impl QueueActor {
             core,
             deadlines: BTreeMap::new(),
             wake: None,
-            campaigns: std::collections::HashMap::new(),
             outcomes: BTreeMap::new(),
             outcomes_day: i64::MIN,
         }
@@ -140,14 +137,14 @@ impl QueueActor {
     fn count(&mut self, happened: &Happened) {
         match happened {
             Happened::Assigned { conversation, .. } => {
-                self.campaigns.remove(conversation);
+                self.core.untag(conversation);
             }
             // A warm transfer that ended leaves nothing here.
             Happened::OfferEnded { conversation, .. }
             | Happened::DirectRefused { conversation, .. }
                 if !self.core.holds(conversation) =>
             {
-                self.campaigns.remove(conversation);
+                self.core.untag(conversation);
             }
             _ => {}
         }
@@ -289,7 +286,7 @@ impl Handler<QueueMail> for QueueActor {
 
     fn handle(&mut self, QueueMail(message): QueueMail, ctx: &mut Context<Self>) {
         if let ToQueue::Withdraw { conversation } = &message {
-            self.campaigns.remove(conversation);
+            self.core.untag(conversation);
         }
         let fx = self.decide(|core, now| core.handle(message, now));
         self.apply(fx, ctx);
@@ -322,7 +319,7 @@ impl Handler<TagCampaign> for QueueActor {
     type Result = ();
 
     fn handle(&mut self, msg: TagCampaign, _: &mut Context<Self>) {
-        self.campaigns.insert(msg.conversation, msg.campaign);
+        self.core.tag(msg.conversation, &msg.campaign);
     }
 }
 
@@ -345,15 +342,10 @@ impl Handler<GetQueueView> for QueueActor {
                 .map(|k| (k.conversation.clone(), k.waiting_since))
                 .collect(),
             agents_ready: self.core.ready_agents(),
-            waiting_by_campaign: line.iter().fold(BTreeMap::new(), |mut counts, key| {
-                let campaign = self
-                    .campaigns
-                    .get(&key.conversation)
-                    .cloned()
-                    .unwrap_or_default();
-                *counts.entry(campaign).or_default() += 1;
-                counts
-            }),
+            waiting_by_campaign: line
+                .waiting_by_tag()
+                .map(|(campaign, count)| (campaign.to_owned(), count))
+                .collect(),
             offers_by_outcome: self.outcomes.clone(),
         })
     }
