@@ -92,6 +92,13 @@ async fn run() {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     let offered = started.elapsed();
+    let reference = reference_micros();
+    let each = acked.as_secs_f64() * 1e6 / messages as f64;
+    // For scripts/bench-check: the machine's speed of the moment divided out.
+    println!(
+        "bench-check: inbound {each:.2} µs, reference {reference:.2} µs, ratio {:.3}",
+        each / reference
+    );
     println!(
         "{} store, {messages} inbound texts, {agents} agents: acknowledged in {:.0} ms ({:.0}/s, {:.1} µs each, slowest {} µs); all {offered_target} offered after {:.0} ms",
         if redis.is_some() { "redis" } else { "memory" },
@@ -101,4 +108,25 @@ async fn run() {
         slowest.as_micros(),
         offered.as_secs_f64() * 1000.0,
     );
+}
+
+/// A same-run reference for `scripts/bench-check`: a fixed piece of CPU work of the kind an
+/// inbound text does (a conversation-sized JSON document written and read back), so that the
+/// ratio of the two moves with the engine's code, not with the machine's load.
+fn reference_micros() -> f64 {
+    let document = serde_json::json!({
+        "id": "cv_01jd8x4k6m2n9p8q7r", "customer": "+15550001111", "number_id": "num_spring",
+        "campaign": "Spring", "queue_id": "inbound", "priority": 0, "status": "queued",
+        "owner": null, "subscribers": [], "public": false, "waiting_since": 1795456831000i64,
+        "alerts": [], "dispositions": [], "created_at": 1795456831000i64,
+        "last_message": {"direction": "inbound", "preview": "Where is my order?", "at": 1795456831000i64}
+    });
+    let rounds = 20_000;
+    let started = Instant::now();
+    for _ in 0..rounds {
+        let text = serde_json::to_string(std::hint::black_box(&document)).unwrap();
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        std::hint::black_box(back);
+    }
+    started.elapsed().as_secs_f64() * 1e6 / rounds as f64
 }
