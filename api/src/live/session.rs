@@ -204,7 +204,8 @@ impl SessionTask {
                 }
             }
         }
-        let mut changed = self.live.feed.subscribe();
+        // Woken only by events this caller may see (the feed works out each one's audience).
+        let watcher = self.live.feed.watch(self.viewer.clone());
         let mut heartbeat = tokio::time::interval(config.heartbeat);
         heartbeat.reset();
         loop {
@@ -225,7 +226,7 @@ impl SessionTask {
                     }
                     None => return End::Client,
                 },
-                result = changed.changed() => {
+                result = watcher.changed() => {
                     if result.is_err() {
                         return End::Close(close::GOING_AWAY, "server stopping");
                     }
@@ -253,6 +254,7 @@ impl SessionTask {
                     if let Err(end) = self.recheck_caller().await {
                         return end;
                     }
+                    watcher.set_viewer(self.viewer.clone());
                     match timeout(config.send_timeout, self.session.ping(b"")).await {
                         Ok(Ok(())) => {}
                         Ok(Err(_)) => return End::Client,

@@ -12,6 +12,7 @@
 //! the feed holds one bounded ring however many readers there are.
 
 pub mod audience;
+pub mod watchers;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, RwLock};
@@ -21,6 +22,7 @@ use ::protocol::Event;
 use tokio::sync::watch;
 
 pub use audience::{Audience, AudienceResolver, Scope, Viewer};
+pub use watchers::{FeedClosed, Watcher, Watchers};
 
 use crate::catalog::Catalog;
 use crate::store::{AnyStore, Store, StoreError, StoredEvent};
@@ -85,7 +87,14 @@ struct Inner {
     resolver: AudienceResolver,
     ring: RwLock<VecDeque<Arc<FeedEvent>>>,
     latest: watch::Sender<u64>,
+    watchers: Watchers,
     config: FeedConfig,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.watchers.close();
+    }
 }
 
 /// The feed. Cloning shares it.
@@ -118,12 +127,18 @@ impl EventFeed {
                 store,
                 ring: RwLock::new(VecDeque::with_capacity(config.ring.min(4096))),
                 latest: watch::Sender::new(last),
+                watchers: Watchers::default(),
                 config,
             }),
         };
         let follower = feed.clone();
         tokio::spawn(async move { follower.follow(last).await });
         Ok(feed)
+    }
+
+    /// Registers a reader: its [`Watcher`] wakes when an event it may see arrives.
+    pub fn watch(&self, viewer: Viewer) -> Arc<Watcher> {
+        self.inner.watchers.register(viewer)
     }
 
     /// The newest event id the feed has seen.
@@ -240,13 +255,15 @@ impl EventFeed {
                     parsed.push(Arc::new(self.parse(event).await));
                 }
                 if let Ok(mut ring) = self.inner.ring.write() {
-                    ring.extend(parsed);
+                    ring.extend(parsed.iter().cloned());
                     while ring.len() > self.inner.config.ring {
                         ring.pop_front();
                     }
                 }
                 cursor = last;
                 self.inner.latest.send_replace(cursor);
+                // After the ring and the newest id: a woken reader finds the events there.
+                self.inner.watchers.wake(&parsed);
             }
         }
     }
