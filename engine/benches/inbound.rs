@@ -8,9 +8,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use engine::catalog::Catalog;
-use engine::domain::{
-    Agent, AgentId, AgentRole, Capacity, Name, Number, NumberId, PhoneNumber, Presence,
-};
+use engine::domain::{Agent, AgentId, AgentRole, Capacity, Name, PhoneNumber, Presence};
 use engine::runtime::{Clock, Engine, EngineConfig, InboundMessage};
 
 mod common;
@@ -29,19 +27,7 @@ async fn run() {
     let (redis, store) = common::store();
     let catalog = Catalog::new(store.clone());
     let (team, queue) = common::team_and_queue(&catalog).await;
-    catalog
-        .create(Number {
-            id: NumberId::parse("n").unwrap(),
-            phone: PhoneNumber::parse("phone", "+15550100000").unwrap(),
-            campaign: Name::parse("campaign", "C").unwrap(),
-            queue_id: queue.clone(),
-            provider_account_id: None,
-            sends_per_second: engine::domain::DEFAULT_SENDS_PER_SECOND,
-            help_text: None,
-            opt_out_footer: None,
-        })
-        .await
-        .unwrap();
+    common::number(&catalog, "n", "+15550100000", "C", &queue).await;
     let engine = Engine::start(store, Clock::system(), EngineConfig::default());
     // Enough capacity for every conversation to be offered at once.
     let capacity = (messages / agents + 1).min(100) as i64;

@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use engine::catalog::Catalog;
-use engine::domain::{Name, Number, NumberId, PhoneNumber};
+use engine::domain::PhoneNumber;
 use engine::runtime::{Clock, Engine, EngineConfig, InboundMessage};
 
 mod common;
@@ -21,19 +21,8 @@ async fn run() {
     let catalog = Catalog::new(store.clone());
     let (_, queue) = common::team_and_queue(&catalog).await;
     for (n, campaign) in [("n1", "Spring"), ("n2", "Fall")] {
-        catalog
-            .create(Number {
-                id: NumberId::parse(n).unwrap(),
-                phone: PhoneNumber::parse("phone", &format!("+1555010000{}", &n[1..])).unwrap(),
-                campaign: Name::parse("campaign", campaign).unwrap(),
-                queue_id: queue.clone(),
-                provider_account_id: None,
-                sends_per_second: engine::domain::DEFAULT_SENDS_PER_SECOND,
-                help_text: None,
-                opt_out_footer: None,
-            })
-            .await
-            .unwrap();
+        let phone = format!("+1555010000{}", &n[1..]);
+        common::number(&catalog, n, &phone, campaign, &queue).await;
     }
     let engine = Engine::start(store, Clock::system(), EngineConfig::default());
     let mut waiting = 0usize;

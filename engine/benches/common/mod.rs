@@ -72,3 +72,28 @@ pub async fn team_and_queue(catalog: &Catalog<AnyStore>) -> (TeamId, QueueId) {
         .unwrap();
     (team, queue)
 }
+
+/// A business number `id` with `phone`, under `campaign`, feeding `queue` (simulator, default
+/// send rate, default compliance texts).
+#[allow(dead_code)] // not every bench has numbers
+pub async fn number(
+    catalog: &Catalog<AnyStore>,
+    id: &str,
+    phone: &str,
+    campaign: &str,
+    queue: &QueueId,
+) {
+    catalog
+        .create(engine::domain::Number {
+            id: engine::domain::NumberId::parse(id).unwrap(),
+            phone: engine::domain::PhoneNumber::parse("phone", phone).unwrap(),
+            campaign: Name::parse("campaign", campaign).unwrap(),
+            queue_id: queue.clone(),
+            provider_account_id: None,
+            sends_per_second: engine::domain::DEFAULT_SENDS_PER_SECOND,
+            help_text: None,
+            opt_out_footer: None,
+        })
+        .await
+        .unwrap();
+}
