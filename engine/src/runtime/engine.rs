@@ -39,7 +39,9 @@ pub(super) struct Inner {
     /// they were made (two saves racing could leave an older state last).
     pub(super) runtime_saves: tokio::sync::mpsc::UnboundedSender<RuntimeSave>,
     /// Business numbers by phone (every inbound text looks one up).
-    pub(super) numbers: super::number_cache::NumberCache,
+    pub(super) numbers: super::config_cache::ConfigCache<Option<crate::domain::Number>>,
+    /// Queues by id (every inbound text reads its queue's settings).
+    pub(super) queue_configs: super::config_cache::ConfigCache<crate::domain::Queue>,
 }
 
 /// The routing engine. Cloning shares it.
@@ -71,7 +73,8 @@ impl Engine {
                 contacts: crate::contacts::Contacts::new(store.clone(), directory.clone()),
                 outbox: outbox.clone(),
                 runtime_saves,
-                numbers: super::number_cache::NumberCache::default(),
+                numbers: super::config_cache::ConfigCache::default(),
+                queue_configs: super::config_cache::ConfigCache::default(),
                 store,
                 clock,
                 config,

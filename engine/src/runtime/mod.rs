@@ -14,6 +14,7 @@
 mod actor_services;
 mod agent_actor;
 mod clock;
+mod config_cache;
 mod conversation_actor;
 mod conversation_commands;
 mod conversation_events;
@@ -24,7 +25,6 @@ mod durable;
 mod engine;
 mod inbound;
 mod messages;
-mod number_cache;
 mod queue_actor;
 mod reconfigure;
 mod recovery;

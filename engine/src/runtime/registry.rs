@@ -187,6 +187,21 @@ impl Engine {
             .clone())
     }
 
+    /// A queue's configuration, cached (see [`super::config_cache`]): read for every inbound
+    /// text, changed rarely.
+    pub(super) async fn queue_config(&self, id: &QueueId) -> Result<Queue, EngineError> {
+        // Read before the store: a change landing meanwhile makes the entry stale at once.
+        let generation = self.inner.catalog.generation();
+        if let Some(queue) = self.inner.queue_configs.get(id.as_str(), generation) {
+            return Ok(queue);
+        }
+        let queue = self.inner.catalog.get::<Queue>(id.as_str()).await?.resource;
+        self.inner
+            .queue_configs
+            .put(id.as_str(), generation, queue.clone());
+        Ok(queue)
+    }
+
     /// The open conversation of `customer` with `number` (opening one when there is none:
     /// the bool says so), and where it is routed.
     pub(super) async fn open_or_get(
@@ -194,12 +209,7 @@ impl Engine {
         number: Number,
         customer: &crate::domain::PhoneNumber,
     ) -> Result<(ConversationId, bool, Routing), EngineError> {
-        let queue = self
-            .inner
-            .catalog
-            .get::<Queue>(number.queue_id.as_str())
-            .await?
-            .resource;
+        let queue = self.queue_config(&number.queue_id).await?;
         self.ensure_queue(&queue.id).await?;
         let candidate = ConversationId::generate();
         let (conversation_id, opened) = self
