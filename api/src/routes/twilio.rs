@@ -99,11 +99,10 @@ async fn account_of(state: &AppState, number: &Number) -> Result<ProviderAccount
     };
     let id = number.provider_account_id.as_deref().ok_or_else(refuse)?;
     let account = state
-        .catalog
-        .find::<ProviderAccount>(id)
+        .engine
+        .provider_account(id)
         .await?
-        .ok_or_else(refuse)?
-        .resource;
+        .ok_or_else(refuse)?;
     if account.provider != ProviderKind::Twilio || account.auth_token.is_none() {
         return Err(refuse());
     }

@@ -42,6 +42,8 @@ pub(super) struct Inner {
     pub(super) numbers: super::config_cache::ConfigCache<Option<crate::domain::Number>>,
     /// Queues by id (every inbound text reads its queue's settings).
     pub(super) queue_configs: super::config_cache::ConfigCache<crate::domain::Queue>,
+    /// Provider accounts by id (every provider webhook checks its signature with one).
+    pub(super) accounts: super::config_cache::ConfigCache<Option<crate::domain::ProviderAccount>>,
 }
 
 /// The routing engine. Cloning shares it.
@@ -75,6 +77,7 @@ impl Engine {
                 runtime_saves,
                 numbers: super::config_cache::ConfigCache::default(),
                 queue_configs: super::config_cache::ConfigCache::default(),
+                accounts: super::config_cache::ConfigCache::default(),
                 store,
                 clock,
                 config,

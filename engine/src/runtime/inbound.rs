@@ -89,6 +89,25 @@ impl Engine {
         Ok(number)
     }
 
+    /// The provider account `id`, if one is configured (cached: every provider webhook checks
+    /// its signature with one).
+    pub async fn provider_account(
+        &self,
+        id: &str,
+    ) -> Result<Option<crate::domain::ProviderAccount>, EngineError> {
+        let generation = self.catalog().generation();
+        if let Some(cached) = self.inner.accounts.get(id, generation) {
+            return Ok(cached);
+        }
+        let account = self
+            .catalog()
+            .find::<crate::domain::ProviderAccount>(id)
+            .await?
+            .map(|s| s.resource);
+        self.inner.accounts.put(id, generation, account.clone());
+        Ok(account)
+    }
+
     /// Acts on a compliance keyword in a stored customer message. Idempotent: a provider retry
     /// (a duplicate message) runs it again harmlessly, which also completes one a crash cut
     /// short.
