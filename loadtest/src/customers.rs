@@ -140,30 +140,18 @@ impl Customers {
             Kind::Start
         } else {
             let draw = s.rng.random_range(0.0..100.0);
-            let mut edge = c.stop_percent;
-            if draw < edge {
+            let shares = [
+                (c.stop_percent, Kind::Stop),
+                (c.help_percent, Kind::Help),
+                (c.mms_percent, Kind::Picture),
+                (c.unicode_percent, Kind::Unicode),
+                (c.long_percent, Kind::Long),
+            ];
+            let kind = crate::scenario::pick(draw, &shares).unwrap_or(Kind::Plain);
+            if kind == Kind::Stop {
                 s.stopped.insert(customer);
-                Kind::Stop
-            } else if draw < {
-                edge += c.help_percent;
-                edge
-            } {
-                Kind::Help
-            } else if draw < {
-                edge += c.mms_percent;
-                edge
-            } {
-                Kind::Picture
-            } else if draw < {
-                edge += c.unicode_percent;
-                edge
-            } {
-                Kind::Unicode
-            } else if draw < edge + c.long_percent {
-                Kind::Long
-            } else {
-                Kind::Plain
             }
+            kind
         };
         if !follow_up {
             s.recent.push(key);
@@ -273,7 +261,6 @@ impl Customers {
             sid,
             customer: from,
             number: number.phone.clone(),
-            intended: due.duration_since(self.started),
             acked,
         });
     }

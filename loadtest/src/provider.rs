@@ -61,6 +61,7 @@ pub struct FakeProvider {
     handle: actix_web::dev::ServerHandle,
 }
 
+#[derive(Clone, Copy)]
 enum Outcome {
     Created,
     RateLimited,
@@ -131,24 +132,13 @@ async fn create(
             .lock()
             .map(|mut r| r.random_range(0.0..100.0))
             .unwrap_or(100.0);
-        let mut edge = b.rate_limited_percent;
-        if draw < edge {
-            Outcome::RateLimited
-        } else if draw < {
-            edge += b.server_error_percent;
-            edge
-        } {
-            Outcome::ServerError
-        } else if draw < {
-            edge += b.unsubscribed_percent;
-            edge
-        } {
-            Outcome::Unsubscribed
-        } else if draw < edge + b.invalid_to_percent {
-            Outcome::InvalidTo
-        } else {
-            Outcome::Created
-        }
+        let shares = [
+            (b.rate_limited_percent, Outcome::RateLimited),
+            (b.server_error_percent, Outcome::ServerError),
+            (b.unsubscribed_percent, Outcome::Unsubscribed),
+            (b.invalid_to_percent, Outcome::InvalidTo),
+        ];
+        crate::scenario::pick(draw, &shares).unwrap_or(Outcome::Created)
     };
     let answered = match outcome {
         Outcome::Created => 201,

@@ -15,8 +15,6 @@ pub struct SentText {
     pub customer: String,
     /// The business number texted.
     pub number: String,
-    /// When it was due.
-    pub intended: Duration,
     /// Whether Switchboard acknowledged it (2xx).
     pub acked: bool,
 }

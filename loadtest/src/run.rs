@@ -208,7 +208,6 @@ pub async fn run(scenario: &Scenario, target: &Target) -> Result<RunResult> {
             sid: format!("SM{run_id:08x}ffff{:020x}", 0xdead_u64),
             customer: Plan::customer_phone(block, 0),
             number: world.numbers[0].phone.clone(),
-            intended: started.elapsed(),
             acked: true,
         });
     }

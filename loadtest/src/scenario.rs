@@ -117,6 +117,16 @@ impl From<Millis> for String {
     }
 }
 
+/// Which of several shares (percent, in order) a draw in `0..100` falls in; `None` past them
+/// all (the rest).
+pub fn pick<T: Copy>(draw: f64, shares: &[(f64, T)]) -> Option<T> {
+    let mut edge = 0.0;
+    shares.iter().find_map(|(share, value)| {
+        edge += share;
+        (draw < edge).then_some(*value)
+    })
+}
+
 /// How customers' texts reach Switchboard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
@@ -405,6 +415,16 @@ mod tests {
 
     fn stage(text: &str) -> Stage {
         Stage::try_from(text.to_owned()).unwrap()
+    }
+
+    #[test]
+    fn draws_fall_in_their_shares_in_order() {
+        let shares = [(10.0, 'a'), (0.0, 'b'), (5.0, 'c')];
+        assert_eq!(pick(0.0, &shares), Some('a'));
+        assert_eq!(pick(9.99, &shares), Some('a'));
+        assert_eq!(pick(10.0, &shares), Some('c'));
+        assert_eq!(pick(14.99, &shares), Some('c'));
+        assert_eq!(pick(15.0, &shares), None);
     }
 
     #[test]

@@ -410,7 +410,6 @@ mod tests {
                 sid: sid.into(),
                 customer: "+1".into(),
                 number: "+2".into(),
-                intended: Duration::ZERO,
                 acked: true,
             });
         }

@@ -189,18 +189,14 @@ impl ServerFrame {
 
     /// The frame as its JSON text.
     pub fn to_json(&self) -> String {
-        let (id, at, reference) = (self.id, self.at, self.reference.as_deref());
-        let kind = self.body.kind();
-        match &self.body {
-            FrameBody::Event(event) => write(id, kind, at, reference, event.data()),
-            FrameBody::Hello(data) => write(id, kind, at, reference, data),
-            FrameBody::QueueStats(data) => write(id, kind, at, reference, data),
-            FrameBody::Reply(data) => write(id, kind, at, reference, data),
-            FrameBody::Error(data) => write(id, kind, at, reference, data),
-            FrameBody::Pong(data) => write(id, kind, at, reference, data),
-            FrameBody::Resumed(data) => write(id, kind, at, reference, data),
-            FrameBody::ResumeGap(data) => write(id, kind, at, reference, data),
-        }
+        let reference = self.reference.as_deref();
+        write(
+            self.id,
+            self.body.kind(),
+            self.at,
+            reference,
+            BodyData(&self.body),
+        )
     }
 
     /// Reads a server frame.
@@ -244,6 +240,24 @@ impl ServerFrame {
             reference: read.reference,
             body,
         })
+    }
+}
+
+/// A frame body's data alone, serialisable.
+struct BodyData<'a>(&'a FrameBody);
+
+impl Serialize for BodyData<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            FrameBody::Event(event) => event.data().serialize(serializer),
+            FrameBody::Hello(data) => data.serialize(serializer),
+            FrameBody::QueueStats(data) => data.serialize(serializer),
+            FrameBody::Reply(data) => data.serialize(serializer),
+            FrameBody::Error(data) => data.serialize(serializer),
+            FrameBody::Pong(data) => data.serialize(serializer),
+            FrameBody::Resumed(data) => data.serialize(serializer),
+            FrameBody::ResumeGap(data) => data.serialize(serializer),
+        }
     }
 }
 

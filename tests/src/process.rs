@@ -13,7 +13,7 @@ fn binary() -> PathBuf {
 }
 
 /// The freshly built binary `bin` of `package`, built once per test process.
-pub fn built(package: &str, bin: &str) -> PathBuf {
+fn built(package: &str, bin: &str) -> PathBuf {
     static BUILT: OnceLock<std::sync::Mutex<std::collections::HashMap<String, PathBuf>>> =
         OnceLock::new();
     let mut built = BUILT

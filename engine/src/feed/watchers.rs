@@ -136,7 +136,8 @@ mod tests {
         }
     }
 
-    #[tokio::test]
+    // Paused time: "still asleep after a while" costs no real waiting and cannot race.
+    #[tokio::test(start_paused = true)]
     async fn only_the_readers_an_event_is_for_wake() {
         let watchers = Watchers::default();
         let red = watchers.register(member("red"));

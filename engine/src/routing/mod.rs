@@ -14,6 +14,7 @@
 //! so every decision is reproducible in a test.
 
 mod agent_core;
+mod ended_offers;
 mod policy;
 pub mod protocol;
 mod queue_core;

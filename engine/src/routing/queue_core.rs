@@ -8,17 +8,15 @@
 //! - a conversation put back in line keeps its original `waiting_since`;
 //! - the queue never counts on a slot the agent has not granted.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 
+use super::ended_offers::EndedOffers;
 use super::protocol::{
     AgentNews, Answer, Effects, EnqueueHint, Happened, OfferEnd, OfferId, RescindReason,
     StaleReason, ToAgent, ToQueue,
 };
 use super::{AgentRoster, Millis, RosterEntry, WaitKey, WaitingLine, pick_agents};
 use crate::domain::{AgentId, ConversationId, QueueId, RoutingStrategy};
-
-/// How many ended offers a queue remembers, to say why a late answer is stale.
-const REMEMBERED_ENDS: usize = 4096;
 
 /// Why an answer to an offer was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -91,9 +89,8 @@ pub struct QueueCore {
     offers: HashMap<OfferId, Pending>,
     /// Agents to try first for a conversation, once.
     preferred: HashMap<ConversationId, AgentId>,
-    /// How recent offers ended, to say why a late answer is stale (bounded, oldest dropped).
-    ended: HashMap<OfferId, (AgentId, StaleReason)>,
-    ended_order: VecDeque<OfferId>,
+    /// How recent offers ended, to say why a late answer is stale.
+    ended: EndedOffers,
     next_seq: u64,
 }
 
@@ -112,8 +109,7 @@ impl QueueCore {
             declined: HashMap::new(),
             offers: HashMap::new(),
             preferred: HashMap::new(),
-            ended: HashMap::new(),
-            ended_order: VecDeque::new(),
+            ended: EndedOffers::default(),
             next_seq: 0,
         }
     }
@@ -327,7 +323,8 @@ impl QueueCore {
         let mut fx = Effects::default();
         match answer {
             Answer::Accept => {
-                self.remember_end(offer, &pending.agent, StaleReason::Taken);
+                self.ended
+                    .remember(offer, &pending.agent, StaleReason::Taken);
                 let out = self.out_of_line.remove(&pending.conversation);
                 self.declined.remove(&pending.conversation);
                 // Broadcast: every other offer of the conversation is rescinded.
@@ -356,7 +353,7 @@ impl QueueCore {
                 } else {
                     (OfferEnd::Rejected, StaleReason::Rejected)
                 };
-                self.remember_end(offer, &pending.agent, stale);
+                self.ended.remember(offer, &pending.agent, stale);
                 self.declined
                     .entry(pending.conversation.clone())
                     .or_default()
@@ -384,31 +381,15 @@ impl QueueCore {
 
     /// Why `offer` cannot be answered by `agent` now.
     fn stale(&self, offer: &OfferId, agent: &AgentId) -> AnswerError {
-        let reason = match self.ended.get(offer) {
-            Some((made_to, _)) if made_to != agent => StaleReason::NotYours,
-            Some((_, reason)) => *reason,
-            None => match self.offers.get(offer) {
+        let reason = self
+            .ended
+            .reason(offer, agent)
+            .unwrap_or(match self.offers.get(offer) {
                 // Still being reserved: not made yet, so not answerable.
                 Some(p) if p.agent != *agent => StaleReason::NotYours,
                 _ => StaleReason::Unknown,
-            },
-        };
+            });
         AnswerError::Stale(offer.clone(), reason)
-    }
-
-    fn remember_end(&mut self, offer: &OfferId, agent: &AgentId, reason: StaleReason) {
-        if self
-            .ended
-            .insert(offer.clone(), (agent.clone(), reason))
-            .is_none()
-        {
-            self.ended_order.push_back(offer.clone());
-        }
-        while self.ended_order.len() > REMEMBERED_ENDS {
-            if let Some(old) = self.ended_order.pop_front() {
-                self.ended.remove(&old);
-            }
-        }
     }
 
     /// The oldest conversation in line that `agent` has not declined.
@@ -618,7 +599,7 @@ impl QueueCore {
                 RescindReason::Taken => StaleReason::Taken,
                 _ => StaleReason::Rescinded,
             };
-            self.remember_end(offer, &pending.agent, stale);
+            self.ended.remember(offer, &pending.agent, stale);
             fx.to_agents.push((
                 pending.agent.clone(),
                 ToAgent::Release {
