@@ -139,7 +139,7 @@ async fn a_restarted_engine_comes_back_in_the_same_state_and_routing_goes_on() {
         id: doc.id.clone(),
         number_id: public.number_id().to_string(),
         customer: public.customer().to_string(),
-        body: serde_json::to_string(&public).unwrap(),
+        body: Some(serde_json::to_string(&public).unwrap()),
         closed: false,
         message: None,
         provider_message_id: None,

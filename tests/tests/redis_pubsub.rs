@@ -25,7 +25,7 @@ async fn journaled_events_are_published_on_the_events_channel() {
         id: "c1".into(),
         number_id: "n1".into(),
         customer: "+15550001111".into(),
-        body: "{}".into(),
+        body: Some("{}".into()),
         closed: false,
         message: None,
         provider_message_id: None,

@@ -299,7 +299,7 @@ mod cases {
             id: id.to_owned(),
             number_id: "n1".into(),
             customer: "+15550001111".into(),
-            body: body.to_owned(),
+            body: Some(body.to_owned()),
             closed: false,
             message: None,
             provider_message_id: None,
@@ -410,6 +410,41 @@ mod cases {
         );
         assert!(s.events_after(3, 10).await.unwrap().is_empty());
         assert_eq!(s.events_oldest().await.unwrap(), Some(1));
+        assert_eq!(s.conversations_open().await.unwrap(), vec!["c1"]);
+    }
+
+    pub async fn a_commit_without_a_document_journals_and_counts_only<S: Store>(s: &S) {
+        let mut opening = commit("c1", "v1");
+        opening.customer = "+1555".into();
+        s.conversation_commit(opening).await.unwrap();
+        let mut offer = commit("c1", "ignored");
+        offer.body = None;
+        offer.customer = "+1555".into();
+        // `closed` is not looked at without a document: the conversation stays open.
+        offer.closed = true;
+        offer.events = vec![event("offer.created", 20)];
+        offer.counters = Some(engine::store::CounterBump {
+            scope: "queue:q1".into(),
+            day: "2026-12-01".into(),
+            fields: vec!["created".into()],
+        });
+        assert_eq!(stored(s.conversation_commit(offer).await.unwrap()), vec![1]);
+        assert_eq!(s.conversation_get("c1").await.unwrap().unwrap().body, "v1");
+        assert_eq!(s.conversations_open().await.unwrap(), vec!["c1"]);
+        assert_eq!(
+            s.conversation_open_or_get("n1", "+1555", "c2")
+                .await
+                .unwrap(),
+            ("c1".into(), false)
+        );
+        let counts = s.counters("queue:q1", "2026-12-01").await.unwrap();
+        assert_eq!(counts.get("created"), Some(&1));
+        // Nor does it bring a conversation into being.
+        let mut stray = commit("c9", "");
+        stray.body = None;
+        stray.events = vec![event("offer.ended", 30)];
+        s.conversation_commit(stray).await.unwrap();
+        assert_eq!(s.conversation_get("c9").await.unwrap(), None);
         assert_eq!(s.conversations_open().await.unwrap(), vec!["c1"]);
     }
 
@@ -571,7 +606,7 @@ mod cases {
         first.events = vec![event("message.received", 10)];
         stored(s.conversation_commit(first.clone()).await.unwrap());
         let mut retry = first;
-        retry.body = "v2".into();
+        retry.body = Some("v2".into());
         assert_eq!(
             s.conversation_commit(retry).await.unwrap(),
             CommitOutcome::Duplicate
@@ -791,6 +826,7 @@ contract!(
     commit_stores_document_thread_and_events_in_order,
     repeated_provider_message_is_stored_once,
     appended_events_share_the_journal_numbering,
+    a_commit_without_a_document_journals_and_counts_only,
     runtime_state_is_kept_by_kind_and_id,
     conversations_page_in_id_order_open_and_closed,
     idempotency_keys_are_claimed_once_and_answer_later_callers,

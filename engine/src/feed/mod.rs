@@ -2,9 +2,10 @@
 //! [`Audience`], to any number of live readers (websocket sessions) without each of them
 //! reading the store.
 //!
-//! The journal is the truth and the feed only a window on it: a follower task reads new
-//! journal entries in order (woken by the store's journal signal, with a slow poll as a
-//! safety net), keeps the most recent ones in a ring, and bumps a `watch` with the newest id.
+//! The journal is the truth and the feed only a window on it: a follower task takes the
+//! events this process journaled from memory (the store's [`crate::store::JournalTap`]),
+//! reads the journal only for other processes' events (a slow poll) and for holes, delivers
+//! in id order, keeps the most recent ones in a ring, and bumps a `watch` with the newest id.
 //! A reader keeps its own cursor (the last id it delivered) and asks [`EventFeed::after`] for
 //! what follows: from the ring when the ring still reaches back that far, from the store's
 //! journal otherwise, and — when even the journal has dropped events past the cursor — with
@@ -14,12 +15,13 @@
 pub mod audience;
 pub mod watchers;
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use ::protocol::Event;
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 pub use audience::{Audience, AudienceResolver, Scope, Viewer};
 pub use watchers::{FeedClosed, Watcher, Watchers};
@@ -120,6 +122,8 @@ impl EventFeed {
         catalog: Catalog<AnyStore>,
         config: FeedConfig,
     ) -> Result<Self, StoreError> {
+        // Listening before the newest id is read: nothing journaled after it is missed.
+        store.journal_tap().follow();
         let last = store.events_last().await?;
         let feed = Self {
             inner: Arc::new(Inner {
@@ -225,49 +229,108 @@ impl EventFeed {
         }
     }
 
-    /// The follower: reads the journal after `cursor` whenever signalled (or polled), parses
-    /// and keeps the events, and tells readers.
+    /// The follower: delivers what this process journaled from the store's [`JournalTap`] in
+    /// id order, and reads the journal itself only to follow other processes (every
+    /// `config.poll`) and to fill a hole the tap left open for longer than [`HOLE_GRACE`]
+    /// (an event of another process, or a write whose answer never came back here). Any
+    /// event with an id above another is in the journal only after it, so reading the
+    /// journal up to the tap's lowest id is always complete.
     async fn follow(self, mut cursor: u64) {
-        let signal = self.inner.store.journal_signal();
+        let tap = self.inner.store.journal_tap();
+        // Events from the tap not yet deliverable: their predecessors have not come.
+        let mut held: BTreeMap<u64, StoredEvent> = BTreeMap::new();
+        let mut next_poll = Instant::now() + self.inner.config.poll;
+        let mut hole_deadline: Option<Instant> = None;
         loop {
-            tokio::select! {
-                () = signal.notified() => {}
-                () = tokio::time::sleep(self.inner.config.poll) => {}
-            }
-            loop {
-                let batch = match self
-                    .inner
-                    .store
-                    .events_after(cursor, self.inner.config.batch)
-                    .await
-                {
-                    Ok(batch) => batch,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "event feed cannot read the journal; retrying");
-                        break;
-                    }
-                };
-                let Some(last) = batch.last().map(|e| e.id) else {
-                    break;
-                };
-                let mut parsed = Vec::with_capacity(batch.len());
-                for event in batch {
-                    parsed.push(Arc::new(self.parse(event).await));
+            let wake_at = hole_deadline.map_or(next_poll, |h| h.min(next_poll));
+            let timed_out = tokio::select! {
+                () = tap.recorded() => false,
+                () = tokio::time::sleep_until(wake_at) => true,
+            };
+            for event in tap.take() {
+                if event.id > cursor {
+                    held.insert(event.id, event);
                 }
-                if let Ok(mut ring) = self.inner.ring.write() {
-                    ring.extend(parsed.iter().cloned());
-                    while ring.len() > self.inner.config.ring {
-                        ring.pop_front();
-                    }
-                }
-                cursor = last;
-                self.inner.latest.send_replace(cursor);
-                // After the ring and the newest id: a woken reader finds the events there.
-                self.inner.watchers.wake(&parsed);
             }
+            let mut run = Vec::new();
+            while let Some(event) = held.remove(&(cursor + 1)) {
+                cursor = event.id;
+                run.push(event);
+            }
+            self.deliver(run).await;
+            let now = Instant::now();
+            if timed_out && (now >= next_poll || hole_deadline.is_some_and(|h| now >= h)) {
+                cursor = self.read_journal(cursor, &mut held).await;
+                next_poll = now + self.inner.config.poll;
+            }
+            hole_deadline = match (held.is_empty(), hole_deadline) {
+                (true, _) => None,
+                (false, Some(deadline)) if deadline > now => Some(deadline),
+                (false, _) => Some(now + HOLE_GRACE),
+            };
         }
     }
+
+    /// Reads the journal after `cursor` until it has no more (then takes what the tap holds
+    /// past it), and returns the new cursor. A store error leaves the cursor where the reading
+    /// stopped: the next poll tries again.
+    async fn read_journal(&self, mut cursor: u64, held: &mut BTreeMap<u64, StoredEvent>) -> u64 {
+        loop {
+            let batch = match self
+                .inner
+                .store
+                .events_after(cursor, self.inner.config.batch)
+                .await
+            {
+                Ok(batch) => batch,
+                Err(e) => {
+                    tracing::warn!(error = %e, "event feed cannot read the journal; retrying");
+                    return cursor;
+                }
+            };
+            let Some(last) = batch.last().map(|e| e.id) else {
+                break;
+            };
+            cursor = last;
+            self.deliver(batch).await;
+        }
+        // The journal read may have passed events the tap holds; what follows them on may be
+        // deliverable now.
+        held.retain(|id, _| *id > cursor);
+        let mut run = Vec::new();
+        while let Some(event) = held.remove(&(cursor + 1)) {
+            cursor = event.id;
+            run.push(event);
+        }
+        self.deliver(run).await;
+        cursor
+    }
+
+    /// Parses and keeps events (in id order, each after the feed's newest), and tells readers.
+    async fn deliver(&self, events: Vec<StoredEvent>) {
+        let Some(last) = events.last().map(|e| e.id) else {
+            return;
+        };
+        let mut parsed = Vec::with_capacity(events.len());
+        for event in events {
+            parsed.push(Arc::new(self.parse(event).await));
+        }
+        if let Ok(mut ring) = self.inner.ring.write() {
+            ring.extend(parsed.iter().cloned());
+            while ring.len() > self.inner.config.ring {
+                ring.pop_front();
+            }
+        }
+        self.inner.latest.send_replace(last);
+        // After the ring and the newest id: a woken reader finds the events there.
+        self.inner.watchers.wake(&parsed);
+    }
 }
+
+/// How long the follower waits for the tap to fill a hole before reading the journal for it:
+/// writes of this process on other connections answer out of order within microseconds, so
+/// this is only spent on other processes' events and on lost answers.
+const HOLE_GRACE: Duration = Duration::from_millis(20);
 
 #[cfg(test)]
 mod tests {
@@ -364,5 +427,77 @@ mod tests {
         );
         let batch = feed.after(3, 10).await.unwrap();
         assert_eq!((ids(&batch), batch.gap), (vec![4, 5, 6], None));
+    }
+
+    /// Events written past the tap (another process) arrive by the slow poll.
+    #[tokio::test(start_paused = true)]
+    async fn other_processes_events_arrive_by_the_poll() {
+        let memory = MemoryStore::new();
+        let store = AnyStore::Memory(memory.clone());
+        let feed = EventFeed::start(
+            store.clone(),
+            Catalog::new(store.clone()),
+            FeedConfig {
+                ring: 100,
+                poll: Duration::from_secs(1),
+                batch: 2,
+            },
+        )
+        .await
+        .unwrap();
+        memory
+            .events_append((1..=3).map(event).collect())
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(900)).await;
+        assert_eq!(feed.latest(), 0, "not before the poll");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(feed.latest(), 3);
+        assert_eq!(ids(&feed.after(0, 10).await.unwrap()), vec![1, 2, 3]);
+    }
+
+    /// The tap's events go out in id order whatever order their writes were confirmed in; a
+    /// hole the tap does not fill is read from the journal after a short grace.
+    #[tokio::test(start_paused = true)]
+    async fn the_tap_is_delivered_in_id_order_and_holes_are_read() {
+        let memory = MemoryStore::new();
+        let store = AnyStore::Memory(memory.clone());
+        let feed = EventFeed::start(
+            store.clone(),
+            Catalog::new(store.clone()),
+            FeedConfig {
+                ring: 100,
+                poll: Duration::from_secs(3600),
+                batch: 10,
+            },
+        )
+        .await
+        .unwrap();
+        let tap = store.journal_tap();
+        // Ids 1..=5 are in the journal; the tap hears of 3, then 1 and 2, then 5 — never 4.
+        memory
+            .events_append((1..=5).map(event).collect())
+            .await
+            .unwrap();
+        tap.record(&[3], vec![event(3)]);
+        tap.record(&[1, 2], vec![event(1), event(2)]);
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        assert_eq!(feed.latest(), 3);
+        tap.record(&[5], vec![event(5)]);
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        assert_eq!(feed.latest(), 3, "5 waits for 4");
+        tokio::time::sleep(HOLE_GRACE).await;
+        assert_eq!(feed.latest(), 5);
+        assert_eq!(ids(&feed.after(0, 10).await.unwrap()), vec![1, 2, 3, 4, 5]);
+    }
+
+    /// What this process writes through the store reaches the feed without a poll.
+    #[tokio::test(start_paused = true)]
+    async fn own_writes_arrive_without_a_poll() {
+        let store = AnyStore::Memory(MemoryStore::new());
+        let feed = feed(&store, 100).await;
+        store.events_append(vec![event(1), event(2)]).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        assert_eq!(feed.latest(), 2);
     }
 }

@@ -27,6 +27,9 @@ pub struct ConversationActor {
     pub(super) conversation: Option<Conversation>,
     /// When it last handled a message, for passivation.
     pub(super) last_active: tokio::time::Instant,
+    /// Whether its state is to be read from the store when it starts (not for a conversation
+    /// this process has just opened).
+    stored: bool,
 }
 
 /// A change ready to commit: the next state and what goes with it.
@@ -76,6 +79,16 @@ impl ConversationActor {
             id,
             conversation: None,
             last_active: tokio::time::Instant::now(),
+            stored: true,
+        }
+    }
+
+    /// The same actor for a conversation whose id was claimed just now: nothing is stored
+    /// under it, so it starts without reading the store.
+    pub fn new_conversation(self) -> Self {
+        Self {
+            stored: false,
+            ..self
         }
     }
 
@@ -117,6 +130,8 @@ impl ConversationActor {
                 _ => None,
             })
             .collect();
+        // An offer made or ended journals an event and leaves the document as it is.
+        let unchanged = self.conversation.as_ref() == Some(&change.next);
         let delivery = match &change.message {
             Some(ThreadEntry::Outbound(record)) => Some(delivery_of(&change.next, record, now)),
             _ => None,
@@ -129,7 +144,8 @@ impl ConversationActor {
             id: self.id.to_string(),
             number_id: change.next.number_id().to_string(),
             customer: change.next.customer().to_string(),
-            body: serde_json::to_string(&change.next).expect("conversations serialise"),
+            body: (!unchanged)
+                .then(|| serde_json::to_string(&change.next).expect("conversations serialise")),
             closed: !change.next.is_open(),
             message: change
                 .message
@@ -150,7 +166,9 @@ impl ConversationActor {
                         if let Some(delivery) = delivery {
                             actor.services.outbox().enqueue(delivery);
                         }
-                        actor.services.directory().upsert(&change.next);
+                        if !unchanged {
+                            actor.services.directory().upsert(&change.next);
+                        }
                         actor.conversation = Some(change.next);
                         actor.follow(change.followups);
                     }
@@ -254,6 +272,9 @@ impl Actor for ConversationActor {
     fn started(&mut self, ctx: &mut Self::Context) {
         let every = self.services.passivate_after() / 2;
         ctx.run_interval(every, |actor, ctx| actor.maybe_passivate(ctx));
+        if !self.stored {
+            return;
+        }
         // Nothing is handled until the state is loaded: messages wait in the mailbox, in order.
         let store = self.services.store().clone();
         let id = self.id.to_string();

@@ -34,10 +34,15 @@ impl Engine {
     ) -> Result<InboundAck, EngineError> {
         let customer = message.from.clone();
         let keyword = classify(&message.body);
-        let (conversation_id, _, routing) = self.open_or_get(number.clone(), &customer).await?;
-        let ack = self
-            .ask_conversation(&conversation_id, CustomerMessage { message, routing })
-            .await??;
+        let (conversation_id, opened, routing) =
+            self.open_or_get(number.clone(), &customer).await?;
+        let message = CustomerMessage { message, routing };
+        let ack = if opened {
+            self.ask_new_conversation(&conversation_id, message)
+                .await??
+        } else {
+            self.ask_conversation(&conversation_id, message).await??
+        };
         if let Some(keyword) = keyword {
             self.apply_keyword(keyword, number, &customer, &ack).await?;
         }

@@ -74,7 +74,44 @@ impl Engine {
         M::Result: Send,
         ConversationActor: Handler<M>,
     {
-        match self.conversation_addr(id).send(message.clone()).await {
+        self.ask_conversation_at(self.conversation_addr(id), id, message)
+            .await
+    }
+
+    /// [`Engine::ask_conversation`] for a conversation this process has just opened: its
+    /// actor starts without reading the store, where nothing is stored under its new id yet
+    /// (one round trip less for every new conversation).
+    pub(super) async fn ask_new_conversation<M>(
+        &self,
+        id: &ConversationId,
+        message: M,
+    ) -> Result<M::Result, EngineError>
+    where
+        M: Message + Clone + Send + 'static,
+        M::Result: Send,
+        ConversationActor: Handler<M>,
+    {
+        let addr = self
+            .inner
+            .conversations
+            .entry(id.clone())
+            .or_insert_with(|| self.start_conversation(id, false))
+            .clone();
+        self.ask_conversation_at(addr, id, message).await
+    }
+
+    async fn ask_conversation_at<M>(
+        &self,
+        addr: Addr<ConversationActor>,
+        id: &ConversationId,
+        message: M,
+    ) -> Result<M::Result, EngineError>
+    where
+        M: Message + Clone + Send + 'static,
+        M::Result: Send,
+        ConversationActor: Handler<M>,
+    {
+        match addr.send(message.clone()).await {
             Ok(answer) => Ok(answer),
             Err(_) => {
                 let addr = self.conversation_addr(id);
@@ -128,21 +165,25 @@ impl Engine {
             .and_modify(|addr| {
                 // A passivated actor left its address behind: start afresh.
                 if !addr.connected() {
-                    let engine = self.clone();
-                    let id = id.clone();
-                    *addr = ConversationActor::start_in_arbiter(&self.inner.arbiter, move |_| {
-                        ConversationActor::new(ActorServices::new(engine), id)
-                    });
+                    *addr = self.start_conversation(id, true);
                 }
             })
-            .or_insert_with(|| {
-                let engine = self.clone();
-                let id = id.clone();
-                ConversationActor::start_in_arbiter(&self.inner.arbiter, move |_| {
-                    ConversationActor::new(ActorServices::new(engine), id)
-                })
-            })
+            .or_insert_with(|| self.start_conversation(id, true))
             .clone()
+    }
+
+    /// Starts a conversation's actor, loading its state from the store when `stored`.
+    fn start_conversation(&self, id: &ConversationId, stored: bool) -> Addr<ConversationActor> {
+        let engine = self.clone();
+        let id = id.clone();
+        ConversationActor::start_in_arbiter(&self.inner.arbiter, move |_| {
+            let actor = ConversationActor::new(ActorServices::new(engine), id);
+            if stored {
+                actor
+            } else {
+                actor.new_conversation()
+            }
+        })
     }
 
     pub(super) async fn ensure_queue(&self, id: &QueueId) -> Result<Addr<QueueActor>, EngineError> {

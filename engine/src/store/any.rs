@@ -4,8 +4,8 @@
 
 use super::{
     CommitOutcome, ConfigDoc, ConfigWrite, ConversationCommit, ConversationDoc, DeliveryWrite,
-    DueTimer, MemoryStore, NewEvent, RedisStore, ResourceKind, ResourceRef, Store, StoreError,
-    StoredEvent,
+    DueTimer, JournalTap, MemoryStore, NewEvent, RedisStore, ResourceKind, ResourceRef, Store,
+    StoreError, StoredEvent,
 };
 
 /// Either store.
@@ -32,19 +32,27 @@ impl AnyStore {
         })
     }
 
-    /// Notified (one stored permit, so no wake-up is lost) after every write through this
-    /// process that journals events: the event feed follows the journal on this signal
-    /// instead of polling it. Writers in other processes are caught by the feed's slow poll.
-    pub fn journal_signal(&self) -> std::sync::Arc<tokio::sync::Notify> {
+    /// What writes through this process journaled, with their ids, once the store confirmed
+    /// them: the event feed delivers these from memory and reads the journal only for what
+    /// other processes wrote (see [`JournalTap`]).
+    pub fn journal_tap(&self) -> std::sync::Arc<JournalTap> {
         match self {
-            Self::Memory(store) => store.journal_signal(),
-            Self::Redis(store) => store.journal_signal(),
+            Self::Memory(store) => store.journal_tap(),
+            Self::Redis(store) => store.journal_tap(),
         }
     }
 
-    fn journaled(&self, any: bool) {
-        if any {
-            self.journal_signal().notify_one();
+    /// A copy of `events` for the tap, when a follower listens (a copy only then).
+    fn tap_copy(&self, events: &[NewEvent]) -> Option<Vec<NewEvent>> {
+        (!events.is_empty() && self.journal_tap().followed()).then(|| events.to_vec())
+    }
+
+    fn journaled(&self, ids: &[u64], copy: Option<Vec<NewEvent>>) {
+        let tap = self.journal_tap();
+        match copy {
+            Some(events) => tap.record(ids, events),
+            None if !ids.is_empty() => tap.nudge(),
+            None => {}
         }
     }
 
@@ -126,15 +134,18 @@ impl Store for AnyStore {
         &self,
         commit: ConversationCommit,
     ) -> Result<CommitOutcome, StoreError> {
-        let journals = !commit.events.is_empty();
+        let copy = self.tap_copy(&commit.events);
         let outcome = dispatch!(self, s => s.conversation_commit(commit))?;
-        self.journaled(journals && matches!(outcome, CommitOutcome::Stored { .. }));
+        if let CommitOutcome::Stored { event_ids } = &outcome {
+            self.journaled(event_ids, copy);
+        }
         Ok(outcome)
     }
 
     async fn events_append(&self, events: Vec<NewEvent>) -> Result<Vec<u64>, StoreError> {
+        let copy = self.tap_copy(&events);
         let ids = dispatch!(self, s => s.events_append(events))?;
-        self.journaled(!ids.is_empty());
+        self.journaled(&ids, copy);
         Ok(ids)
     }
 
@@ -182,8 +193,9 @@ impl Store for AnyStore {
         body: &str,
         events: Vec<NewEvent>,
     ) -> Result<Vec<u64>, StoreError> {
+        let copy = self.tap_copy(&events);
         let ids = dispatch!(self, s => s.runtime_put(kind, id, body, events))?;
-        self.journaled(!ids.is_empty());
+        self.journaled(&ids, copy);
         Ok(ids)
     }
 
@@ -202,8 +214,9 @@ impl Store for AnyStore {
         cap: usize,
         events: Vec<NewEvent>,
     ) -> Result<Vec<u64>, StoreError> {
+        let copy = self.tap_copy(&events);
         let ids = dispatch!(self, s => s.chat_append(thread, entry, cap, events))?;
-        self.journaled(!ids.is_empty());
+        self.journaled(&ids, copy);
         Ok(ids)
     }
 
@@ -251,8 +264,9 @@ impl Store for AnyStore {
     }
 
     async fn delivery_put(&self, write: DeliveryWrite) -> Result<Vec<u64>, StoreError> {
+        let copy = self.tap_copy(&write.events);
         let ids = dispatch!(self, s => s.delivery_put(write))?;
-        self.journaled(!ids.is_empty());
+        self.journaled(&ids, copy);
         Ok(ids)
     }
 

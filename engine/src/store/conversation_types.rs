@@ -84,8 +84,10 @@ pub struct ConversationCommit {
     pub number_id: String,
     /// The customer's number.
     pub customer: String,
-    /// The new document.
-    pub body: String,
+    /// The new document, or `None` when the change leaves it as it is (an offer made or
+    /// ended journals an event and counts it, and rewrites nothing): then `closed` is not
+    /// looked at and the conversation's indexes stay as they are.
+    pub body: Option<String>,
     /// Whether the conversation is closed now (its index entry goes, so the customer's next
     /// text opens a new one).
     pub closed: bool,

@@ -105,7 +105,7 @@ impl State {
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStore {
     state: Arc<Mutex<State>>,
-    journal_signal: Arc<tokio::sync::Notify>,
+    journal_tap: Arc<super::JournalTap>,
 }
 
 impl MemoryStore {
@@ -137,9 +137,10 @@ impl MemoryStore {
         Ok(state)
     }
 
-    /// Notified after every write that journals events (see [`super::AnyStore::journal_signal`]).
-    pub fn journal_signal(&self) -> Arc<tokio::sync::Notify> {
-        self.journal_signal.clone()
+    /// What writes through [`super::AnyStore`] journaled (see
+    /// [`super::AnyStore::journal_tap`]).
+    pub fn journal_tap(&self) -> Arc<super::JournalTap> {
+        self.journal_tap.clone()
     }
 }
 
@@ -361,8 +362,11 @@ impl Store for MemoryStore {
             }
             state.seen_messages.insert(provider_id.clone());
         }
-        state.conversation_ids.insert(commit.id.clone());
-        state.conversations.insert(commit.id.clone(), commit.body);
+        let unchanged = commit.body.is_none();
+        if let Some(body) = commit.body {
+            state.conversation_ids.insert(commit.id.clone());
+            state.conversations.insert(commit.id.clone(), body);
+        }
         if let Some(message) = commit.message {
             state
                 .messages
@@ -378,7 +382,9 @@ impl Store for MemoryStore {
             state.deliveries.insert(item.message_id, item.record);
         }
         let index_key = (commit.number_id, commit.customer);
-        if commit.closed {
+        if unchanged {
+            // The document and its indexes stay as they are.
+        } else if commit.closed {
             state.open.remove(&commit.id);
             if state.open_index.get(&index_key) == Some(&commit.id) {
                 state.open_index.remove(&index_key);

@@ -8,6 +8,7 @@
 mod any;
 mod conversation_types;
 mod error;
+mod journal_tap;
 pub mod keys;
 mod memory;
 mod redis;
@@ -19,6 +20,7 @@ pub use conversation_types::{
     NewEvent, OutboxItem, StoredEvent, TimerChange,
 };
 pub use error::StoreError;
+pub use journal_tap::{JournalTap, TAP_LIMIT};
 pub use memory::{JOURNAL_CAP, MemoryStore};
 pub use redis::{RedisStore, RedisStoreConfig};
 pub use types::{ConfigDoc, ConfigWrite, Expect, ResourceKind, ResourceRef, UniqueKey};

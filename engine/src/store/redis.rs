@@ -120,7 +120,7 @@ pub struct RedisStore {
     keys: Keys,
     timeout: Duration,
     config: RedisStoreConfig,
-    journal_signal: Arc<tokio::sync::Notify>,
+    journal_tap: Arc<super::JournalTap>,
     journal_cap: usize,
 }
 
@@ -157,7 +157,7 @@ impl RedisStore {
             keys: Keys::new(&config.key_prefix),
             timeout: config.timeout,
             config: config.clone(),
-            journal_signal: Arc::default(),
+            journal_tap: Arc::default(),
             journal_cap: JOURNAL_CAP,
         })
     }
@@ -174,16 +174,16 @@ impl RedisStore {
     /// another runtime being free to run.
     pub fn reopen(&self) -> Result<Self, StoreError> {
         Ok(Self {
-            journal_signal: self.journal_signal.clone(),
+            journal_tap: self.journal_tap.clone(),
             journal_cap: self.journal_cap,
             ..Self::open(&self.config)?
         })
     }
 
-    /// Notified after every write of this store (or a reopened copy) that journals events
-    /// (see [`super::AnyStore::journal_signal`]).
-    pub fn journal_signal(&self) -> Arc<tokio::sync::Notify> {
-        self.journal_signal.clone()
+    /// What writes through this store (or a reopened copy) journaled (see
+    /// [`super::AnyStore::journal_tap`]).
+    pub fn journal_tap(&self) -> Arc<super::JournalTap> {
+        self.journal_tap.clone()
     }
 
     /// The key schema this store writes.
@@ -548,7 +548,7 @@ impl Store for RedisStore {
                 None => self.keys.conversation(&commit.id),
             })
             .arg(&commit.id)
-            .arg(&commit.body)
+            .arg(commit.body.as_deref().unwrap_or(""))
             .arg(if commit.closed { "1" } else { "0" })
             .arg(commit.message.as_deref().unwrap_or(""))
             .arg(if commit.provider_message_id.is_some() {

@@ -5,7 +5,8 @@
 -- KEYS[6] event stream          KEYS[7] last event id        KEYS[8] timers sorted set
 -- KEYS[9] every conversation id (sorted set, score 0)
 -- KEYS[10] outbox (sorted set)   KEYS[11] outbox position     KEYS[12] delivery record key
--- ARGV[1] conversation id       ARGV[2] body                 ARGV[3] "1" when closed
+-- ARGV[1] conversation id       ARGV[2] body, or "" to leave the document and its indexes
+--                                                            ARGV[3] "1" when closed
 -- ARGV[4] message or ""         ARGV[5] "1" when KEYS[5] dedupes a provider message id
 -- ARGV[6] events: JSON [[kind, at, data], ...]
 -- ARGV[7] timers: JSON [["arm", kind, at] | ["disarm", kind], ...]
@@ -25,19 +26,21 @@ if ARGV[5] == '1' then
   end
 end
 
-redis.call('SET', KEYS[1], ARGV[2])
-redis.call('ZADD', KEYS[9], 'NX', 0, id)
 if ARGV[4] ~= '' then
   redis.call('RPUSH', KEYS[2], ARGV[4])
 end
-if ARGV[3] == '1' then
-  redis.call('SREM', KEYS[4], id)
-  if redis.call('GET', KEYS[3]) == id then
-    redis.call('DEL', KEYS[3])
+if ARGV[2] ~= '' then
+  redis.call('SET', KEYS[1], ARGV[2])
+  redis.call('ZADD', KEYS[9], 'NX', 0, id)
+  if ARGV[3] == '1' then
+    redis.call('SREM', KEYS[4], id)
+    if redis.call('GET', KEYS[3]) == id then
+      redis.call('DEL', KEYS[3])
+    end
+  else
+    redis.call('SADD', KEYS[4], id)
+    redis.call('SET', KEYS[3], id, 'NX')
   end
-else
-  redis.call('SADD', KEYS[4], id)
-  redis.call('SET', KEYS[3], id, 'NX')
 end
 
 if ARGV[11] ~= '' then
