@@ -73,11 +73,14 @@ impl Application {
             .await
             .context("starting the routing engine")?;
         // Live events: the journal followed on this runtime, with a connection of its own.
-        let feed = engine::feed::EventFeed::start(
+        let feed = engine::feed::EventFeed::start_with(
             store
                 .reopen()
                 .context("opening the event feed's store connection")?,
-            engine::catalog::Catalog::new(store.clone()),
+            // The directory says who works on each conversation, for desktops that follow
+            // only their own work.
+            engine::feed::AudienceResolver::new(engine::catalog::Catalog::new(store.clone()))
+                .with_directory(engine.directory().clone()),
             engine::feed::FeedConfig {
                 // The ring never reaches further back than the journal: resume promises the
                 // journal's reach, no more and no less.

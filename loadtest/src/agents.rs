@@ -72,8 +72,12 @@ pub async fn desktop(desk: Arc<Desk>, agent: RunAgent, index: u32, seed: u64) {
         if *stop.borrow() {
             return;
         }
+        let follow = match desk.behaviour.follow {
+            protocol::vocabulary::Follow::Own => "own",
+            protocol::vocabulary::Follow::Team => "team",
+        };
         let url = format!(
-            "{}/v1/ws?token={}{}",
+            "{}/v1/ws?token={}&follow={follow}{}",
             desk.target.replacen("http", "ws", 1),
             agent.token,
             last_id.map(|id| format!("&after={id}")).unwrap_or_default()

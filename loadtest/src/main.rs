@@ -91,6 +91,9 @@ struct RunArgs {
     /// Think time before each reply, `MIN..MAX` ms.
     #[arg(long)]
     think_before_reply_ms: Option<Millis>,
+    /// What each desktop's websocket follows: `own` work or the whole `team`.
+    #[arg(long, value_parser = follow)]
+    follow: Option<protocol::vocabulary::Follow>,
     /// How customers' texts arrive.
     #[arg(long, value_enum)]
     inbound: Option<InboundPath>,
@@ -121,6 +124,14 @@ struct RunArgs {
     faults: Vec<loadtest::run::Fault>,
     #[command(flatten)]
     output: Output,
+}
+
+fn follow(text: &str) -> Result<protocol::vocabulary::Follow, String> {
+    match text {
+        "own" => Ok(protocol::vocabulary::Follow::Own),
+        "team" => Ok(protocol::vocabulary::Follow::Team),
+        _ => Err("own or team".into()),
+    }
 }
 
 fn shard(text: &str) -> Result<(u32, u32), String> {
@@ -163,6 +174,9 @@ fn scenario(args: &RunArgs) -> Result<Scenario, String> {
     }
     if let Some(v) = args.think_before_accept_ms {
         s.agents.think_before_accept_ms = v;
+    }
+    if let Some(v) = args.follow {
+        s.agents.follow = v;
     }
     if let Some(v) = args.think_before_reply_ms {
         s.agents.think_before_reply_ms = v;

@@ -198,6 +198,10 @@ pub struct Agents {
     pub transfer_percent: f64,
     /// Each desktop drops its socket and resumes this often (0: never), seconds.
     pub reconnect_every_secs: u64,
+    /// What each desktop's websocket follows: `own` (its offers and the conversations it
+    /// works on: an agent's desktop at scale) or `team` (every event of its team, as a desktop
+    /// showing the team's inbox does: each event is then written to every desktop of the team).
+    pub follow: protocol::vocabulary::Follow,
 }
 
 impl Default for Agents {
@@ -216,6 +220,7 @@ impl Default for Agents {
             snooze_percent: 0.0,
             transfer_percent: 0.0,
             reconnect_every_secs: 0,
+            follow: protocol::vocabulary::Follow::Own,
         }
     }
 }

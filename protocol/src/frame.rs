@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use crate::event::{Event, EventError};
 use crate::time::Time;
-use crate::vocabulary::CallerRole;
+use crate::vocabulary::{CallerRole, Follow};
 
 /// One frame from the server.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,6 +88,10 @@ pub struct Hello {
     pub agent_id: Option<String>,
     /// How often the server pings.
     pub heartbeat_secs: u64,
+    /// What the session follows (`?follow=`); absent from servers before it existed, which
+    /// behave as `team`.
+    #[serde(default)]
+    pub follow: Follow,
 }
 
 /// A queue's live numbers: the `queue.stats` frame and `GET /v1/queues/{id}/stats`.

@@ -195,3 +195,18 @@ pub enum PresenceReason {
     /// Set away after the queue's `missed_offers_before_away` offers timed out in a row.
     MissedOffers,
 }
+
+/// What a member's websocket follows of what it may see (`?follow=` on `GET /v1/ws`, echoed
+/// in `hello`). The admin always receives everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Follow {
+    /// Everything its teams may see: every conversation of its teams' queues, and (for a
+    /// supervisor) its teams' offers and presence. A wallboard, a supervisor's desk.
+    #[default]
+    Team,
+    /// Only its own work: events naming it (its offers, its presence, chat to it) and the
+    /// events of conversations it owns or is subscribed to, with the queues' numbers. An
+    /// agent's desktop at scale: with 25 agents a team, about one twenty-fifth of the frames.
+    Own,
+}

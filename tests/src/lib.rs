@@ -131,6 +131,11 @@ impl TestApp {
         WsClient::connect(&self.address, token, None).await
     }
 
+    /// Opens a websocket session with `token` that follows only its own work (`?follow=own`).
+    pub async fn ws_following_own(&self, token: &str) -> WsClient {
+        WsClient::connect_with(&self.address, token, "follow=own").await
+    }
+
     /// Opens a websocket session with `token` resuming after event `after` (`?after=`).
     pub async fn ws_after(&self, token: &str, after: u64) -> WsClient {
         WsClient::connect(&self.address, token, Some(after)).await

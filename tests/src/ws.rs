@@ -23,12 +23,19 @@ pub struct WsClient {
 impl WsClient {
     /// Connects to `address` (`http://…`) with `token`, optionally resuming after an id.
     pub async fn connect(address: &str, token: &str, after: Option<u64>) -> Self {
+        let query = after.map(|after| format!("after={after}"));
+        Self::connect_with(address, token, query.as_deref().unwrap_or("")).await
+    }
+
+    /// Connects with more of the query (`follow=own`, say) after the token.
+    pub async fn connect_with(address: &str, token: &str, query: &str) -> Self {
         let mut url = format!(
             "{}/v1/ws?token={token}",
             address.replacen("http://", "ws://", 1)
         );
-        if let Some(after) = after {
-            url.push_str(&format!("&after={after}"));
+        if !query.is_empty() {
+            url.push('&');
+            url.push_str(query);
         }
         let (socket, _) = connect_async(url).await.expect("websocket connects");
         let mut client = Self {

@@ -171,6 +171,7 @@ fn team_audience(team: TeamId) -> Audience {
     Audience {
         teams: vec![team],
         agents: Vec::new(),
+        involved: Vec::new(),
         scope: Scope::Team,
     }
 }

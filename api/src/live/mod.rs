@@ -55,6 +55,10 @@ pub struct WsQuery {
     /// Resume: replay every event after this id before going live (the same as sending a
     /// `resume` frame first).
     pub after: Option<u64>,
+    /// What an agent's or supervisor's session follows: `team` (the default: everything its
+    /// teams may see) or `own` (events naming it and the conversations it owns or is
+    /// subscribed to, with the queues' numbers). The admin receives everything either way.
+    pub follow: Option<protocol::vocabulary::Follow>,
 }
 
 /// Opens a websocket session. Frames, resume rules and close codes: `docs/websocket.md`.
@@ -96,7 +100,11 @@ pub async fn connect(
         live.get_ref().clone(),
         state.get_ref().clone(),
         session,
-        session::Caller { principal, token },
+        session::Caller {
+            principal,
+            token,
+            follow: query.follow.unwrap_or_default(),
+        },
     );
     actix_web::rt::spawn(task.run(stream, query.after));
     Ok(response)

@@ -21,7 +21,7 @@ use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::state::AppState;
 use protocol::frame::{FrameBody, Hello, Pong, Reply, ReplyOutcome, ResumeGap, Resumed};
-use protocol::vocabulary::CallerRole;
+use protocol::vocabulary::{CallerRole, Follow};
 
 /// Events read from the feed per step.
 const BATCH: usize = 200;
@@ -69,6 +69,8 @@ pub struct Caller {
     pub principal: Principal,
     /// The token presented, to re-check now and then (revocation, changed teams).
     pub token: String,
+    /// What it follows.
+    pub follow: Follow,
 }
 
 /// A running session.
@@ -83,14 +85,15 @@ pub struct SessionTask {
     last_heard: Instant,
 }
 
-/// Whom a principal's session shows events to.
-pub fn viewer_of(principal: &Principal) -> Viewer {
-    match principal {
+/// Whom a caller's session shows events to.
+pub fn viewer_of(caller: &Caller) -> Viewer {
+    match &caller.principal {
         Principal::Admin => Viewer::Admin,
         Principal::Agent(owner) => Viewer::Member {
             agent: owner.agent.id.clone(),
             role: owner.agent.role,
             teams: owner.agent.team_ids.to_vec(),
+            follow: caller.follow,
         },
     }
 }
@@ -98,7 +101,7 @@ pub fn viewer_of(principal: &Principal) -> Viewer {
 impl SessionTask {
     /// A session for `caller`, delivering events after `after` (or from now).
     pub fn new(live: Live, state: AppState, session: Session, caller: Caller) -> Self {
-        let viewer = viewer_of(&caller.principal);
+        let viewer = viewer_of(&caller);
         let cursor = live.feed.latest();
         Self {
             live,
@@ -150,6 +153,7 @@ impl SessionTask {
             role,
             agent_id,
             heartbeat_secs: config.heartbeat.as_secs(),
+            follow: self.caller.follow,
         });
         if let Err(end) = self.send(frames::frame(self.now(), None, hello)).await {
             return end;
@@ -427,7 +431,7 @@ impl SessionTask {
         match self.state.catalog.authenticate(&self.caller.token).await {
             Ok(Some(owner)) => {
                 self.caller.principal = Principal::Agent(owner);
-                self.viewer = viewer_of(&self.caller.principal);
+                self.viewer = viewer_of(&self.caller);
                 Ok(())
             }
             Ok(None) => Err(End::Close(close::UNAUTHORIZED, "token no longer valid")),

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use ::protocol::Event;
 
+use super::Involvement;
 use crate::catalog::Catalog;
 use crate::domain::{Agent, AgentId, AgentRole, Queue, TeamId};
 use crate::store::AnyStore;
@@ -24,6 +25,9 @@ pub struct Audience {
     pub teams: Vec<TeamId>,
     /// The agents it names (the offered agent, the agent whose presence changed).
     pub agents: Vec<AgentId>,
+    /// The agents working on its conversation — owner and subscribers — when the feed read
+    /// it (see [`super::Involvement`]): what a desktop following only its own work receives.
+    pub involved: Vec<AgentId>,
     /// Which members of those teams see it.
     pub scope: Scope,
 }
@@ -53,21 +57,34 @@ pub enum Viewer {
         role: AgentRole,
         /// Its teams.
         teams: Vec<TeamId>,
+        /// What of it the viewer follows.
+        follow: Follow,
     },
 }
+
+pub use ::protocol::vocabulary::Follow;
 
 impl Audience {
     /// Whether `viewer` may see the event.
     pub fn admits(&self, viewer: &Viewer) -> bool {
         match viewer {
             Viewer::Admin => true,
-            Viewer::Member { agent, role, teams } => {
+            Viewer::Member {
+                agent,
+                role,
+                teams,
+                follow,
+            } => {
                 let named = self.agents.contains(agent);
                 let shares_team = self.teams.iter().any(|t| teams.contains(t));
-                match self.scope {
+                let sees = match self.scope {
                     Scope::Team => shares_team,
                     Scope::Supervisors => named || (*role == AgentRole::Supervisor && shares_team),
                     Scope::Named => named,
+                };
+                sees && match follow {
+                    Follow::Team => true,
+                    Follow::Own => named || self.involved.contains(agent),
                 }
             }
         }
@@ -108,6 +125,7 @@ type Cache<V> = Mutex<HashMap<String, (Instant, V)>>;
 /// burst of events costs a few catalog reads, not one per event.
 pub struct AudienceResolver {
     catalog: Catalog<AnyStore>,
+    involvement: Involvement,
     queue_team: Cache<Option<TeamId>>,
     agent_teams: Cache<Vec<TeamId>>,
 }
@@ -123,14 +141,33 @@ impl AudienceResolver {
     pub fn new(catalog: Catalog<AnyStore>) -> Self {
         Self {
             catalog,
+            involvement: Involvement::default(),
             queue_team: Mutex::default(),
             agent_teams: Mutex::default(),
         }
     }
 
+    /// The same resolver asking `directory` who works on each conversation (without one, the
+    /// owners and subscribers the events themselves name).
+    pub fn with_directory(self, directory: crate::directory::Directory) -> Self {
+        Self {
+            involvement: Involvement::with_directory(directory),
+            ..self
+        }
+    }
+
     /// The audience of `event`: the team of its queue (for an agent's presence, the agent's
-    /// teams) and the agents it names.
+    /// teams), the agents it names and those working on its conversation. Called once per
+    /// event, in journal order (the involvement remembers each conversation's last event).
     pub async fn resolve(&self, event: &Event) -> Audience {
+        let mut audience = self.resolve_replayed(event).await;
+        audience.involved = self.involvement.of(event);
+        audience
+    }
+
+    /// [`AudienceResolver::resolve`] for an event read again from the journal, out of the
+    /// feed's order: involvement as it is now.
+    pub async fn resolve_replayed(&self, event: &Event) -> Audience {
         let agents: Vec<AgentId> = event
             .agents()
             .into_iter()
@@ -154,6 +191,7 @@ impl AudienceResolver {
         Audience {
             teams,
             agents,
+            involved: self.involvement.of_replayed(event),
             scope: scope_of(event),
         }
     }
@@ -218,6 +256,21 @@ mod tests {
             agent: agent(id),
             role,
             teams: teams.iter().map(|t| team(t)).collect(),
+            follow: Follow::Team,
+        }
+    }
+
+    fn following_own(viewer: Viewer) -> Viewer {
+        match viewer {
+            Viewer::Member {
+                agent, role, teams, ..
+            } => Viewer::Member {
+                agent,
+                role,
+                teams,
+                follow: Follow::Own,
+            },
+            admin => admin,
         }
     }
 
@@ -225,8 +278,38 @@ mod tests {
         Audience {
             teams: teams.iter().map(|t| team(t)).collect(),
             agents: agents.iter().map(|a| agent(a)).collect(),
+            involved: Vec::new(),
             scope,
         }
+    }
+
+    #[test]
+    fn following_own_work_narrows_what_a_member_may_see_to_its_own() {
+        use AgentRole::{Agent as A, Supervisor as S};
+        // Ann owns the conversation; Bob is a teammate; Sue supervises the team.
+        let mut conversation = audience(Scope::Team, &["red"], &[]);
+        conversation.involved = vec![agent("ann")];
+        let offer_to_bob = audience(Scope::Supervisors, &["red"], &["bob"]);
+        let other_team = {
+            let mut a = audience(Scope::Team, &["blue"], &[]);
+            a.involved = vec![agent("ann")];
+            a
+        };
+        let cases = [
+            (member("ann", A, &["red"]), [true, false, false]),
+            (member("bob", A, &["red"]), [false, true, false]),
+            (member("sue", S, &["red"]), [false, false, false]),
+        ];
+        for (viewer, want) in cases {
+            let own = following_own(viewer.clone());
+            let got = [&conversation, &offer_to_bob, &other_team].map(|a| a.admits(&own));
+            assert_eq!(got, want, "{viewer:?} following own work");
+            // Following own work never shows more than following the team.
+            for a in [&conversation, &offer_to_bob, &other_team] {
+                assert!(!a.admits(&own) || a.admits(&viewer));
+            }
+        }
+        assert!(conversation.admits(&following_own(Viewer::Admin)));
     }
 
     #[test]

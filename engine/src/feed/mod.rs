@@ -13,6 +13,7 @@
 //! the feed holds one bounded ring however many readers there are.
 
 pub mod audience;
+pub mod involvement;
 pub mod watchers;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -23,7 +24,8 @@ use ::protocol::Event;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-pub use audience::{Audience, AudienceResolver, Scope, Viewer};
+pub use audience::{Audience, AudienceResolver, Follow, Scope, Viewer};
+pub use involvement::Involvement;
 pub use watchers::{FeedClosed, Watcher, Watchers};
 
 use crate::catalog::Catalog;
@@ -122,12 +124,22 @@ impl EventFeed {
         catalog: Catalog<AnyStore>,
         config: FeedConfig,
     ) -> Result<Self, StoreError> {
+        Self::start_with(store, AudienceResolver::new(catalog), config).await
+    }
+
+    /// [`EventFeed::start`] with a resolver of its own (one that knows the conversation
+    /// directory, say).
+    pub async fn start_with(
+        store: AnyStore,
+        resolver: AudienceResolver,
+        config: FeedConfig,
+    ) -> Result<Self, StoreError> {
         // Listening before the newest id is read: nothing journaled after it is missed.
         store.journal_tap().follow();
         let last = store.events_last().await?;
         let feed = Self {
             inner: Arc::new(Inner {
-                resolver: AudienceResolver::new(catalog),
+                resolver,
                 store,
                 ring: RwLock::new(VecDeque::with_capacity(config.ring.min(4096))),
                 latest: watch::Sender::new(last),
@@ -187,7 +199,7 @@ impl EventFeed {
         };
         let mut events = Vec::with_capacity(stored.len());
         for event in stored {
-            events.push(Arc::new(self.parse(event).await));
+            events.push(Arc::new(self.parse(event, Reading::Replay).await));
         }
         Ok(Batch { events, gap })
     }
@@ -207,7 +219,7 @@ impl EventFeed {
         Some(ring.iter().skip(start).take(limit).cloned().collect())
     }
 
-    async fn parse(&self, stored: StoredEvent) -> FeedEvent {
+    async fn parse(&self, stored: StoredEvent, reading: Reading) -> FeedEvent {
         let event = match Event::parse(&stored.kind, &stored.data) {
             Ok(event) => Some(event),
             Err(e) => {
@@ -218,7 +230,10 @@ impl EventFeed {
             }
         };
         let audience = match &event {
-            Some(event) => self.inner.resolver.resolve(event).await,
+            Some(event) => match reading {
+                Reading::Live => self.inner.resolver.resolve(event).await,
+                Reading::Replay => self.inner.resolver.resolve_replayed(event).await,
+            },
             None => Audience::default(),
         };
         FeedEvent {
@@ -313,7 +328,7 @@ impl EventFeed {
         };
         let mut parsed = Vec::with_capacity(events.len());
         for event in events {
-            parsed.push(Arc::new(self.parse(event).await));
+            parsed.push(Arc::new(self.parse(event, Reading::Live).await));
         }
         if let Ok(mut ring) = self.inner.ring.write() {
             ring.extend(parsed.iter().cloned());
@@ -325,6 +340,14 @@ impl EventFeed {
         // After the ring and the newest id: a woken reader finds the events there.
         self.inner.watchers.wake(&parsed);
     }
+}
+
+/// Whether an event is read by the follower, in journal order, for the first time, or again
+/// for a reader further behind than the ring.
+#[derive(Clone, Copy)]
+enum Reading {
+    Live,
+    Replay,
 }
 
 /// How long the follower waits for the tap to fill a hole before reading the journal for it:

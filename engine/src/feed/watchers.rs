@@ -123,6 +123,7 @@ mod tests {
             audience: Audience {
                 teams: vec![TeamId::parse(team).unwrap()],
                 agents: Vec::new(),
+                involved: Vec::new(),
                 scope: Scope::Team,
             },
         })
@@ -133,6 +134,7 @@ mod tests {
             agent: AgentId::parse("ann").unwrap(),
             role: AgentRole::Agent,
             teams: vec![TeamId::parse(team).unwrap()],
+            follow: crate::feed::Follow::Team,
         }
     }
 

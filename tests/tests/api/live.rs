@@ -164,6 +164,90 @@ async fn events_reach_only_those_who_may_see_them() {
 }
 
 #[tokio::test]
+async fn a_desktop_following_its_own_work_sees_only_its_conversations() {
+    let f = floor().await;
+    let mut ann = f.app.ws_following_own(&f.ann).await;
+    let mut bob = f.app.ws_following_own(&f.bob).await;
+    let mut sue = f.app.ws(&f.sue).await;
+    let mut admin = f.app.ws(harness::ADMIN_TOKEN).await;
+    assert_eq!(ann.hello["data"]["follow"], "own");
+    assert_eq!(sue.hello["data"]["follow"], "team");
+    f.go_available(&f.ann, "ann").await;
+    let mine = f.text("+15550001111", "Hello").await;
+    let offer = ann.next_of("offer.created").await;
+    assert_eq!(offer["data"]["conversation_id"], mine.as_str());
+    ann.send(json!({"type": "accept", "offer_id": offer["data"]["offer_id"]}))
+        .await;
+    ann.next_of("conversation.assigned").await;
+    // Ann steps away: the next customer waits in the queue, nobody's work yet.
+    f.app
+        .request(
+            Method::PUT,
+            "/v1/agents/ann/presence",
+            Some(&f.ann),
+            Some(&json!({"presence": "away"})),
+        )
+        .await
+        .expect_status(200);
+    let waiting = f.text("+15550002222", "Anyone?").await;
+    f.text("+15550001111", "Still there?").await;
+    let last = admin.next_of("message.received").await;
+    let last = loop {
+        let event = admin.next_frame().await;
+        if event["type"] == "message.received" && event["data"]["conversation_id"] == mine.as_str()
+        {
+            break event["id"].as_u64().unwrap();
+        }
+    }
+    .max(last["id"].as_u64().unwrap());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let seen = |events: Vec<Value>| -> Vec<(String, String)> {
+        events
+            .into_iter()
+            .filter(|e| e["id"].as_u64().unwrap() <= last)
+            .map(|e| {
+                let about = e["data"]["conversation_id"].as_str().unwrap_or("-");
+                (e["type"].as_str().unwrap().to_owned(), about.to_owned())
+            })
+            .collect()
+    };
+    let ann_saw = seen(ann.events_within(Duration::from_millis(200)).await);
+    let bob_saw = seen(bob.events_within(Duration::from_millis(200)).await);
+    let sue_saw = seen(sue.events_within(Duration::from_millis(200)).await);
+    // Ann: her own conversation's next text and her presence, nothing of the waiting one.
+    assert!(
+        ann_saw.contains(&("message.received".into(), mine.clone())),
+        "{ann_saw:?}"
+    );
+    assert!(ann_saw.contains(&("agent.updated".into(), "-".into())));
+    assert!(
+        ann_saw.iter().all(|(_, about)| about != &waiting),
+        "{ann_saw:?}"
+    );
+    // Bob owns nothing and is named by nothing: nothing at all.
+    assert!(bob_saw.is_empty(), "{bob_saw:?}");
+    // Sue follows the team: both conversations.
+    assert!(sue_saw.contains(&("conversation.created".into(), waiting.clone())));
+    assert!(sue_saw.contains(&("message.received".into(), mine.clone())));
+
+    // Bob subscribes to Ann's conversation: from then on he follows it too.
+    f.app
+        .request(
+            Method::POST,
+            &format!("/v1/conversations/{mine}/subscribe"),
+            Some(&f.bob),
+            None,
+        )
+        .await
+        .expect_status(200);
+    let subscribed = bob.next_of("conversation.updated").await;
+    assert_eq!(subscribed["data"]["agent_id"], "bob");
+    f.text("+15550001111", "Thanks both").await;
+    let text = bob.next_of("message.received").await;
+    assert_eq!(text["data"]["conversation_id"], mine.as_str());
+}
+
+#[tokio::test]
 async fn a_dropped_session_resumes_with_every_missed_event_once_and_in_order() {
     let f = floor().await;
     // Ann's second tab stays connected throughout: what it sees is what the first must get.
