@@ -55,17 +55,28 @@ impl Involvement {
         let Some(conversation) = event.conversation_id() else {
             return Vec::new();
         };
-        let mut now = self.in_directory(conversation);
+        let Ok(mut last_known) = self.last_known.lock() else {
+            return Vec::new();
+        };
+        let before = last_known.get(conversation).cloned().unwrap_or_default();
+        // The directory's row when it has one; else what the events said so far.
+        let mut now = self
+            .in_directory(conversation)
+            .unwrap_or_else(|| before.clone());
         match event {
             Event::ConversationAssigned(e) => add(&mut now, &e.agent_id),
             Event::ConversationUpdated(e) => {
                 if let Update::Subscription {
                     agent_id,
-                    subscribed: true,
+                    subscribed,
                     ..
                 } = &e.change
                 {
-                    add(&mut now, agent_id);
+                    if *subscribed {
+                        add(&mut now, agent_id);
+                    } else {
+                        now.retain(|agent| agent.as_str() != agent_id);
+                    }
                 }
             }
             _ => {}
@@ -73,19 +84,16 @@ impl Involvement {
         if !live {
             return now;
         }
-        let Ok(mut last_known) = self.last_known.lock() else {
-            return now;
-        };
-        let before = if matches!(event, Event::ConversationClosed(_)) {
-            last_known.remove(conversation)
+        if matches!(event, Event::ConversationClosed(_)) {
+            last_known.remove(conversation);
         } else {
             if last_known.len() >= REMEMBERED_CAP {
                 last_known.clear();
             }
-            last_known.insert(conversation.to_owned(), now.clone())
-        };
+            last_known.insert(conversation.to_owned(), now.clone());
+        }
         let mut involved = now;
-        for agent in before.into_iter().flatten() {
+        for agent in before {
             if !involved.contains(&agent) {
                 involved.push(agent);
             }
@@ -93,19 +101,20 @@ impl Involvement {
         involved
     }
 
-    fn in_directory(&self, conversation: &str) -> Vec<AgentId> {
-        let Some(row) = self.directory.as_ref().and_then(|directory| {
+    /// Who the directory says works on the conversation, when it has its row.
+    fn in_directory(&self, conversation: &str) -> Option<Vec<AgentId>> {
+        let row = self.directory.as_ref().and_then(|directory| {
             ConversationId::parse(conversation)
                 .ok()
                 .and_then(|id| directory.get(&id))
-        }) else {
-            return Vec::new();
-        };
-        row.owner()
-            .iter()
-            .chain(row.subscribers())
-            .cloned()
-            .collect()
+        })?;
+        Some(
+            row.owner()
+                .iter()
+                .chain(row.subscribers())
+                .cloned()
+                .collect(),
+        )
     }
 }
 
@@ -152,10 +161,49 @@ mod tests {
         assert!(tracker.of(&received("c1")).is_empty());
         assert_eq!(names(tracker.of(&assigned("c1", "ann"))), ["ann"]);
         assert_eq!(names(tracker.of(&received("c1"))), ["ann"]);
-        // Given to bob: ann still receives the event that took it from her.
+        // Given to bob: ann still receives the event that took it from her. Without a
+        // directory, what the events said is all the tracker knows: it cannot tell the owner
+        // from a subscriber, so ann stays (a directory's row would say she left).
         assert_eq!(names(tracker.of(&assigned("c1", "bob"))), ["ann", "bob"]);
-        // Without a directory, what the events named is all the tracker knows.
-        assert_eq!(names(tracker.of(&received("c1"))), ["bob"]);
+        assert_eq!(names(tracker.of(&received("c1"))), ["ann", "bob"]);
+        // Replays remember nothing.
+        assert_eq!(
+            names(tracker.of_replayed(&assigned("c1", "cat"))),
+            ["ann", "bob", "cat"]
+        );
+        assert_eq!(names(tracker.of(&received("c1"))), ["ann", "bob"]);
+    }
+
+    #[test]
+    fn the_directory_says_who_works_on_it_now_and_the_events_who_did_before() {
+        use crate::conversation::{Conversation, Opening};
+        use crate::domain::{Name, NumberId, PhoneNumber, QueueId};
+        let id = "cv_01jd8x4k6m2n3p4q5r6s7t8v9w";
+        let owned_by = |agent: &str| {
+            let (mut row, _) = Conversation::open(
+                Opening {
+                    id: ConversationId::parse(id).unwrap(),
+                    customer: PhoneNumber::parse("phone", "+15550001111").unwrap(),
+                    number_id: NumberId::parse("n1").unwrap(),
+                    campaign: Name::parse("campaign", "Spring").unwrap(),
+                    queue_id: QueueId::parse("q").unwrap(),
+                    priority: 0,
+                    public_minutes: 20,
+                },
+                1_000,
+            );
+            row.assign(&AgentId::parse(agent).unwrap()).unwrap();
+            row
+        };
+        let directory = Directory::new();
+        let tracker = Involvement::with_directory(directory.clone());
+        directory.upsert(&owned_by("ann"));
+        assert_eq!(names(tracker.of(&received(id))), ["ann"]);
+        // The directory has moved on to bob before the feed reads the event that moved it.
+        directory.upsert(&owned_by("bob"));
+        assert_eq!(names(tracker.of(&assigned(id, "bob"))), ["ann", "bob"]);
+        // From then on only bob: the directory knows ann left.
+        assert_eq!(names(tracker.of(&received(id))), ["bob"]);
     }
 
     #[test]
