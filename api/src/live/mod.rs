@@ -110,10 +110,10 @@ pub async fn connect(
     Ok(response)
 }
 
-/// Registers the route (inside `/v1`).
+/// Registers the route (inside `/ws`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/ws")
+        web::resource("")
             .route(web::get().to(connect))
             .default_service(crate::routes::crud::method_not_allowed("GET")),
     );

@@ -269,16 +269,17 @@ pub async fn revoke_token(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Registers the token routes (the agent CRUD routes come from [`super::crud`]).
+/// Registers the token routes inside `/agents` (the agent CRUD routes come from
+/// [`super::crud`]).
 pub fn configure_tokens(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/agents/{id}/tokens")
+        web::resource("/{id}/tokens")
             .route(web::post().to(issue_token))
             .route(web::get().to(list_tokens))
             .default_service(method_not_allowed("GET, POST")),
     )
     .service(
-        web::resource("/agents/{id}/tokens/{token_id}")
+        web::resource("/{id}/tokens/{token_id}")
             .route(web::delete().to(revoke_token))
             .default_service(method_not_allowed("DELETE")),
     );

@@ -145,7 +145,7 @@ pub async fn thread(
 /// Registers the routes (inside `/v1`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/chat/{agent_id}/messages")
+        web::resource("/{agent_id}/messages")
             .route(web::get().to(thread))
             .route(web::post().to(send))
             .default_service(method_not_allowed("GET, POST")),

@@ -350,13 +350,13 @@ pub async fn history(
 /// Registers the routes (inside `/v1`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/contacts/{phone}")
+        web::resource("/{phone}")
             .route(web::get().to(get))
             .route(web::patch().to(patch))
             .default_service(method_not_allowed("GET, PATCH")),
     )
     .service(
-        web::resource("/contacts/{phone}/conversations")
+        web::resource("/{phone}/conversations")
             .route(web::get().to(history))
             .default_service(method_not_allowed("GET")),
     );

@@ -838,24 +838,24 @@ pub async fn complete(
 /// Registers the routes (inside `/v1`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     let post_only = |path: &str, route: actix_web::Route| {
-        web::resource(format!("/conversations/{{id}}/{path}"))
+        web::resource(format!("/{{id}}/{path}"))
             .route(route)
             .default_service(method_not_allowed("POST"))
     };
     cfg.service(
-        web::resource("/conversations")
+        web::resource("")
             .route(web::get().to(super::conversation_list::list))
             .route(web::post().to(super::outbound::start))
             .default_service(method_not_allowed("GET, POST")),
     )
     .service(
-        web::resource("/conversations/{id}")
+        web::resource("/{id}")
             .route(web::get().to(get))
             .route(web::patch().to(patch))
             .default_service(method_not_allowed("GET, PATCH")),
     )
     .service(
-        web::resource("/conversations/{id}/messages")
+        web::resource("/{id}/messages")
             .route(web::get().to(thread))
             .route(web::post().to(reply))
             .default_service(method_not_allowed("GET, POST")),

@@ -189,20 +189,24 @@ pub fn method_not_allowed(allow: &'static str) -> actix_web::Route {
     })
 }
 
-/// Registers the five operations of `R`.
-pub fn configure<R: ResourceApi>(cfg: &mut web::ServiceConfig) {
-    // Mounted inside the `/v1` scope; `PATH` is the full path for links and documentation.
-    let path = R::PATH
+/// The scope of `R`'s collection inside `/v1` (`/teams`): `PATH` is the full path, for links
+/// and documentation.
+pub fn collection<R: ResourceApi>() -> &'static str {
+    R::PATH
         .strip_prefix("/v1")
-        .expect("resource paths start with /v1");
+        .expect("resource paths start with /v1")
+}
+
+/// Registers the five operations of `R` (inside its [`collection`] scope).
+pub fn configure<R: ResourceApi>(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource(path)
+        web::resource("")
             .route(web::post().to(create::<R>))
             .route(web::get().to(list::<R>))
             .default_service(method_not_allowed("GET, POST")),
     )
     .service(
-        web::resource(format!("{path}/{{id}}"))
+        web::resource("/{id}")
             .route(R::get_route())
             .route(web::patch().to(update::<R>))
             .route(web::delete().to(delete::<R>))

@@ -123,7 +123,7 @@ pub async fn inbound(
 /// Registers the route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/inbound")
+        web::resource("")
             .route(web::post().to(inbound))
             .default_service(super::crud::method_not_allowed("POST")),
     );

@@ -324,22 +324,26 @@ pub async fn teammates(
 /// Registers the routes (inside `/v1`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/me")
+        web::resource("")
             .route(web::get().to(me))
             .default_service(method_not_allowed("GET")),
     )
     .service(
-        web::resource("/me/templates")
+        web::resource("/templates")
             .route(web::get().to(outbound_templates))
             .default_service(method_not_allowed("GET")),
     )
     .service(
-        web::resource("/me/teammates")
+        web::resource("/teammates")
             .route(web::get().to(teammates))
             .default_service(method_not_allowed("GET")),
-    )
-    .service(
-        web::resource("/queues/{id}/dispositions")
+    );
+}
+
+/// Registers a queue's dispositions for its agents (inside `/queues`).
+pub fn configure_queues(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/{id}/dispositions")
             .route(web::get().to(queue_dispositions))
             .default_service(method_not_allowed("GET")),
     );

@@ -242,10 +242,10 @@ pub async fn applicable(
     Ok(items)
 }
 
-/// Registers the route (inside `/v1`).
+/// Registers the route (inside `/conversations`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/conversations/{id}/templates")
+        web::resource("/{id}/templates")
             .route(web::get().to(list))
             .default_service(super::crud::method_not_allowed("GET")),
     );

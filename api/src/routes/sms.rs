@@ -77,7 +77,7 @@ pub async fn segments(
 /// Registers the route (inside `/v1`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/sms/segments")
+        web::resource("/segments")
             .route(web::post().to(segments))
             .default_service(method_not_allowed("POST")),
     );

@@ -311,31 +311,39 @@ pub async fn current_stats(
     })
 }
 
-/// Registers the routes (inside `/v1`).
-pub fn configure(cfg: &mut web::ServiceConfig) {
+/// Registers the agents' routes (inside `/agents`).
+pub fn configure_agents(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/agents/{id}/presence")
+        web::resource("/{id}/presence")
             .route(web::put().to(set_presence))
             .route(web::get().to(get_presence))
             .default_service(method_not_allowed("GET, PUT")),
     )
     .service(
-        web::resource("/agents/{id}/queues")
+        web::resource("/{id}/queues")
             .route(web::put().to(set_queues))
             .default_service(method_not_allowed("PUT")),
-    )
-    .service(
-        web::resource("/offers/{id}/accept")
+    );
+}
+
+/// Registers the offers' routes (inside `/offers`).
+pub fn configure_offers(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/{id}/accept")
             .route(web::post().to(accept))
             .default_service(method_not_allowed("POST")),
     )
     .service(
-        web::resource("/offers/{id}/reject")
+        web::resource("/{id}/reject")
             .route(web::post().to(reject))
             .default_service(method_not_allowed("POST")),
-    )
-    .service(
-        web::resource("/queues/{id}/stats")
+    );
+}
+
+/// Registers the queues' live numbers (inside `/queues`).
+pub fn configure_queues(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/{id}/stats")
             .route(web::get().to(queue_stats))
             .default_service(method_not_allowed("GET")),
     );

@@ -532,6 +532,26 @@ async fn contract_corners_found_by_fuzzing_hold() {
         answer.expect_error(405, "method_not_allowed");
         assert_eq!(answer.allow.as_deref(), Some("GET"), "{path}");
     }
+    // Every route sits in its collection's scope: paths beside, under and past the
+    // collections' own answer the API's 404, and known ones a wrong method with 405.
+    for path in [
+        "/v1/teamsx",
+        "/v1/teams/inbound/extra",
+        "/v1/conversations/cv_1/unknown",
+        "/v1/me/nothing",
+        "/v1/offers",
+        "/v1/inbound/x",
+        "/v1/nothing",
+    ] {
+        app.get(path).await.expect_error(404, "not_found");
+    }
+    let wrong = app.request(Method::DELETE, "/v1/inbound", None, None).await;
+    wrong.expect_error(405, "method_not_allowed");
+    assert_eq!(wrong.allow.as_deref(), Some("POST"));
+    app.get("/v1/queues/inbound/stats").await.expect_status(200);
+    app.get("/v1/queues/inbound/dispositions")
+        .await
+        .expect_status(200);
     // The websocket route answers a bad query in JSON, and ignores parameters it does not
     // know (a plain GET is then refused only for not being a handshake).
     let bad = app
