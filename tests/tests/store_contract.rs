@@ -378,6 +378,16 @@ mod cases {
 
         assert_eq!(s.conversation_get("c1").await.unwrap().unwrap().body, "v2");
         assert_eq!(s.conversation_get("nope").await.unwrap(), None);
+        let many = s
+            .conversations_get(&["nope".into(), "c1".into(), "c1".into()])
+            .await
+            .unwrap();
+        let many: Vec<(&str, &str)> = many
+            .iter()
+            .map(|d| (d.id.as_str(), d.body.as_str()))
+            .collect();
+        assert_eq!(many, [("c1", "v2"), ("c1", "v2")]);
+        assert!(s.conversations_get(&[]).await.unwrap().is_empty());
         assert_eq!(
             s.conversation_messages("c1", 0, 10).await.unwrap(),
             vec!["m1", "m2"]

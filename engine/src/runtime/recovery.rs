@@ -12,6 +12,9 @@ use crate::domain::{Agent, AgentId, Presence, QueueId};
 use crate::routing::protocol::EnqueueHint;
 use crate::store::{Store, StoreError};
 
+/// Open conversations read per round trip at recovery.
+const RECOVERY_BATCH: usize = 500;
+
 /// An agent's routing state as saved for a restart.
 #[derive(Debug, serde::Deserialize)]
 struct SavedAgent {
@@ -21,68 +24,74 @@ struct SavedAgent {
 
 impl Engine {
     /// Brings back what the store holds after a restart: owned conversations to their agents,
-    /// waiting and public ones to their queues (in their original order, by `waiting_since`),
-    /// then the agents' logins and presence, which re-makes the offers. Overdue timers fire
-    /// on the sweeper's first round.
+    /// waiting and public conversations to their queues (oldest first, in their original
+    /// order), then the agents' logins and presence, which re-makes the offers, then warm
+    /// transfers; the directory's closed conversations last.
+    /// Overdue timers fire on the sweeper's first round. Open conversations are read in
+    /// batches of [`RECOVERY_BATCH`] (one round trip each), with progress in the log.
     pub async fn recover(&self) -> Result<(), EngineError> {
         use crate::conversation::ConversationStatus;
-        let mut enqueued = 0usize;
+        let started = std::time::Instant::now();
+        let open = self.inner.store.conversations_open().await?;
+        tracing::info!(open = open.len(), "recovering open conversations");
+        let mut waiting = Vec::new();
         let mut transfers = Vec::new();
-        for id in self.inner.store.conversations_open().await? {
-            let Some(doc) = self.inner.store.conversation_get(&id).await? else {
-                continue;
-            };
-            let conversation: Conversation = serde_json::from_str(&doc.body)
-                .map_err(|e| StoreError::Corrupt(format!("conversation {id}: {e}")))?;
-            if let (ConversationStatus::Owned, Some(owner)) =
-                (conversation.status(), conversation.owner())
-            {
-                match self.ensure_agent(owner).await {
-                    Ok(addr) => addr.do_send(RestoreOwned(conversation.id().clone())),
-                    Err(e) => {
-                        tracing::warn!(conversation_id = %id, error = %e, "owner not restored")
+        let mut reported = std::time::Instant::now();
+        for (batch, ids) in open.chunks(RECOVERY_BATCH).enumerate() {
+            for doc in self.inner.store.conversations_get(ids).await? {
+                let conversation: Conversation = serde_json::from_str(&doc.body)
+                    .map_err(|e| StoreError::Corrupt(format!("conversation {}: {e}", doc.id)))?;
+                if let (ConversationStatus::Owned, Some(owner)) =
+                    (conversation.status(), conversation.owner())
+                {
+                    match self.ensure_agent(owner).await {
+                        Ok(addr) => addr.do_send(RestoreOwned(conversation.id().clone())),
+                        Err(e) => {
+                            tracing::warn!(conversation_id = %doc.id, error = %e, "owner not restored")
+                        }
                     }
                 }
+                let in_line =
+                    conversation.status() == ConversationStatus::Queued || conversation.public();
+                if let (true, Some(since)) = (in_line, conversation.waiting_since()) {
+                    waiting.push((since, conversation.clone()));
+                }
+                if let (ConversationStatus::Owned, Some(_)) =
+                    (conversation.status(), conversation.pending_transfer())
+                {
+                    transfers.push(conversation.clone());
+                }
+                self.inner.directory.load(conversation);
             }
-            let waiting =
-                conversation.status() == ConversationStatus::Queued || conversation.public();
-            if let (true, Some(since)) = (waiting, conversation.waiting_since()) {
-                self.ensure_queue(conversation.queue_id()).await?;
-                let hint = match (conversation.owner(), conversation.public()) {
-                    // A public conversation goes to the owner's colleagues.
-                    (Some(owner), true) => EnqueueHint::NotTo(owner.clone()),
-                    _ => EnqueueHint::None,
-                };
-                self.put_in_line(&conversation, conversation.queue_id(), since, hint);
-                enqueued += 1;
-            }
-            if let (ConversationStatus::Owned, Some(_)) =
-                (conversation.status(), conversation.pending_transfer())
-            {
-                transfers.push(conversation);
+            if reported.elapsed() >= std::time::Duration::from_secs(1) {
+                let read = ((batch + 1) * RECOVERY_BATCH).min(open.len());
+                tracing::info!(read, of = open.len(), "recovering open conversations");
+                reported = std::time::Instant::now();
             }
         }
-        let mut agents = 0usize;
-        for (id, state) in self.inner.store.runtime_all("agent").await? {
-            let Ok(agent) = AgentId::parse(id.as_str()) else {
-                continue;
+        // Every line is whole before the agents come back: an agent's first offer is then its
+        // queues' longest-waiting conversation, and a public conversation's owner is known
+        // to have declined it before anyone can be asked.
+        waiting.sort_by_key(|(since, _)| *since);
+        let enqueued = waiting.len();
+        for (since, conversation) in waiting {
+            self.ensure_queue(conversation.queue_id()).await?;
+            let hint = match (conversation.owner(), conversation.public()) {
+                // A public conversation goes to the owner's colleagues.
+                (Some(owner), true) => EnqueueHint::NotTo(owner.clone()),
+                _ => EnqueueHint::None,
             };
-            let Ok(state) = serde_json::from_str::<SavedAgent>(&state) else {
-                continue;
-            };
-            if self
-                .inner
-                .catalog
-                .find::<Agent>(agent.as_str())
-                .await?
-                .is_none()
-            {
-                continue; // deleted meanwhile
-            }
-            self.set_logins(&agent, state.logins).await?;
-            self.set_presence(&agent, state.presence).await?;
-            agents += 1;
+            self.put_in_line(&conversation, conversation.queue_id(), since, hint);
         }
+        // Owned conversations are on their agents' loads already (sent above, so each agent's
+        // mailbox has them before its presence).
+        let agents = self.restore_agents().await?;
+        tracing::info!(
+            enqueued,
+            agents,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "routing state recovered"
+        );
         // Warm transfers under way are offered to their targets again, now that the agents
         // are back (one who is not available declines it, and the owner keeps it).
         for conversation in transfers {
@@ -104,12 +113,37 @@ impl Engine {
         }
         let listed = self.load_directory().await?;
         tracing::info!(
-            enqueued,
-            agents,
             conversations = listed,
-            "routing state recovered"
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "conversation directory loaded"
         );
         Ok(())
+    }
+
+    /// Brings back every saved agent's logins and presence (which re-makes the offers).
+    async fn restore_agents(&self) -> Result<usize, EngineError> {
+        let mut agents = 0usize;
+        for (id, state) in self.inner.store.runtime_all("agent").await? {
+            let Ok(agent) = AgentId::parse(id.as_str()) else {
+                continue;
+            };
+            let Ok(state) = serde_json::from_str::<SavedAgent>(&state) else {
+                continue;
+            };
+            if self
+                .inner
+                .catalog
+                .find::<Agent>(agent.as_str())
+                .await?
+                .is_none()
+            {
+                continue; // deleted meanwhile
+            }
+            self.set_logins(&agent, state.logins).await?;
+            self.set_presence(&agent, state.presence).await?;
+            agents += 1;
+        }
+        Ok(agents)
     }
 
     /// Fills the directory with every stored conversation and the contacts' names.

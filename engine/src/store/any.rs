@@ -130,6 +130,10 @@ impl Store for AnyStore {
         dispatch!(self, s => s.conversation_get(id))
     }
 
+    async fn conversations_get(&self, ids: &[String]) -> Result<Vec<ConversationDoc>, StoreError> {
+        dispatch!(self, s => s.conversations_get(ids))
+    }
+
     async fn conversation_commit(
         &self,
         commit: ConversationCommit,

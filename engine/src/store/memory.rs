@@ -351,6 +351,19 @@ impl Store for MemoryStore {
         }))
     }
 
+    async fn conversations_get(&self, ids: &[String]) -> Result<Vec<ConversationDoc>, StoreError> {
+        let state = self.lock()?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| {
+                state.conversations.get(id).map(|body| ConversationDoc {
+                    id: id.clone(),
+                    body: body.clone(),
+                })
+            })
+            .collect())
+    }
+
     async fn conversation_commit(
         &self,
         commit: ConversationCommit,

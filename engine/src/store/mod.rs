@@ -94,6 +94,13 @@ pub trait Store: Send + Sync + 'static {
         id: &str,
     ) -> impl Future<Output = Result<Option<ConversationDoc>, StoreError>> + Send;
 
+    /// The documents of `ids` that exist, in the order asked, in one round trip (recovery
+    /// reads the open conversations in batches of these).
+    fn conversations_get(
+        &self,
+        ids: &[String],
+    ) -> impl Future<Output = Result<Vec<ConversationDoc>, StoreError>> + Send;
+
     /// Stores one change of a conversation atomically (see [`ConversationCommit`]).
     fn conversation_commit(
         &self,

@@ -507,6 +507,27 @@ impl Store for RedisStore {
         }))
     }
 
+    async fn conversations_get(&self, ids: &[String]) -> Result<Vec<ConversationDoc>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut con = self.connection.clone();
+        let keys: Vec<String> = ids.iter().map(|id| self.keys.conversation(id)).collect();
+        let bodies: Vec<Option<String>> = self
+            .bounded(redis::cmd("MGET").arg(keys).query_async(&mut con))
+            .await?;
+        Ok(ids
+            .iter()
+            .zip(bodies)
+            .filter_map(|(id, body)| {
+                body.map(|body| ConversationDoc {
+                    id: id.clone(),
+                    body,
+                })
+            })
+            .collect())
+    }
+
     async fn conversation_commit(
         &self,
         commit: ConversationCommit,
