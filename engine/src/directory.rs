@@ -124,6 +124,14 @@ impl Directory {
         }
     }
 
+    /// Whether it has a row for conversation `id` (as the store spells it).
+    pub fn contains(&self, id: &str) -> bool {
+        let Ok(id) = ConversationId::parse(id) else {
+            return false;
+        };
+        self.rows.read().is_ok_and(|rows| rows.contains_key(&id))
+    }
+
     /// A conversation's row.
     pub fn get(&self, id: &ConversationId) -> Option<Arc<Conversation>> {
         self.rows.read().ok()?.get(id).cloned()

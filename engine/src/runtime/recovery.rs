@@ -26,19 +26,57 @@ impl Engine {
     /// Brings back what the store holds after a restart: owned conversations to their agents,
     /// waiting and public conversations to their queues (oldest first, in their original
     /// order), then the agents' logins and presence, which re-makes the offers, then warm
-    /// transfers; the directory's closed conversations last.
-    /// Overdue timers fire on the sweeper's first round. Open conversations are read in
-    /// batches of [`RECOVERY_BATCH`] (one round trip each), with progress in the log.
+    /// transfers; the directory's closed conversations alongside. Overdue timers fire on the
+    /// sweeper's first round. Open conversations are read in batches of [`RECOVERY_BATCH`]
+    /// (one round trip each), with progress in the log.
     pub async fn recover(&self) -> Result<(), EngineError> {
-        use crate::conversation::ConversationStatus;
         let started = std::time::Instant::now();
+        // The directory's closed conversations load meanwhile: their reads overlap the
+        // routing state's work on this one thread.
+        let (routing, listed) = tokio::join!(self.recover_routing(started), self.load_directory());
+        routing?;
+        tracing::info!(
+            conversations = listed?,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "conversation directory loaded"
+        );
+        Ok(())
+    }
+
+    async fn recover_routing(&self, started: std::time::Instant) -> Result<(), EngineError> {
+        use crate::conversation::ConversationStatus;
         let open = self.inner.store.conversations_open().await?;
         tracing::info!(open = open.len(), "recovering open conversations");
         let mut waiting = Vec::new();
         let mut transfers = Vec::new();
         let mut reported = std::time::Instant::now();
-        for (batch, ids) in open.chunks(RECOVERY_BATCH).enumerate() {
-            for doc in self.inner.store.conversations_get(ids).await? {
+        // The next batch is read while this one is worked through: Redis's time and ours
+        // overlap.
+        let (batches, mut read) = tokio::sync::mpsc::channel(2);
+        let reader = {
+            let store = self.inner.store.clone();
+            let open = open.clone();
+            actix::spawn(async move {
+                for ids in open.chunks(RECOVERY_BATCH) {
+                    let docs = store.conversations_get(ids).await;
+                    let failed = docs.is_err();
+                    if batches.send(docs).await.is_err() || failed {
+                        return;
+                    }
+                }
+            })
+        };
+        let mut batch = 0usize;
+        while let Some(docs) = read.recv().await {
+            batch += 1;
+            let docs = match docs {
+                Ok(docs) => docs,
+                Err(e) => {
+                    reader.abort();
+                    return Err(e.into());
+                }
+            };
+            for doc in docs {
                 let conversation: Conversation = serde_json::from_str(&doc.body)
                     .map_err(|e| StoreError::Corrupt(format!("conversation {}: {e}", doc.id)))?;
                 if let (ConversationStatus::Owned, Some(owner)) =
@@ -64,7 +102,7 @@ impl Engine {
                 self.inner.directory.load(conversation);
             }
             if reported.elapsed() >= std::time::Duration::from_secs(1) {
-                let read = ((batch + 1) * RECOVERY_BATCH).min(open.len());
+                let read = (batch * RECOVERY_BATCH).min(open.len());
                 tracing::info!(read, of = open.len(), "recovering open conversations");
                 reported = std::time::Instant::now();
             }
@@ -111,12 +149,6 @@ impl Engine {
             };
             self.put_in_line(&conversation, conversation.queue_id(), since, hint);
         }
-        let listed = self.load_directory().await?;
-        tracing::info!(
-            conversations = listed,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "conversation directory loaded"
-        );
         Ok(())
     }
 
@@ -159,6 +191,10 @@ impl Engine {
                 break;
             };
             for doc in page {
+                // Open conversations were read (and their rows filled) by recovery already.
+                if self.inner.directory.contains(&doc.id) {
+                    continue;
+                }
                 match serde_json::from_str::<Conversation>(&doc.body) {
                     Ok(conversation) => self.inner.directory.load(conversation),
                     Err(e) => {
