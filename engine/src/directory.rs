@@ -14,6 +14,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::conversation::{Conversation, ConversationStatus};
 use crate::domain::{AgentId, ConversationId, PhoneNumber, QueueId};
+use crate::fast_hash::FastMap;
 use crate::routing::Millis;
 
 /// Which conversations a list shows (the Message Center's filters); `?view=` on the API.
@@ -107,7 +108,7 @@ pub struct Page {
 /// The directory. Cloning shares it.
 #[derive(Debug, Clone, Default)]
 pub struct Directory {
-    rows: Arc<RwLock<HashMap<ConversationId, Arc<Conversation>>>>,
+    rows: Arc<RwLock<FastMap<ConversationId, Arc<Conversation>>>>,
     contact_names: Arc<RwLock<HashMap<String, String>>>,
 }
 

@@ -19,6 +19,7 @@ pub mod contacts;
 pub mod conversation;
 pub mod directory;
 pub mod domain;
+mod fast_hash;
 pub mod feed;
 pub mod metrics;
 pub mod outbox;

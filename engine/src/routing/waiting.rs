@@ -3,7 +3,11 @@
 //! conversation's campaign, for the beacon), kept as conversations come and go so that the
 //! figure costs nothing however long the line.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+#[cfg(test)]
+use std::collections::HashMap;
+
+use crate::fast_hash::FastMap;
 use std::sync::Arc;
 
 use super::{LinePriority, Millis};
@@ -48,11 +52,11 @@ impl WaitKey {
 #[derive(Debug, Clone, Default)]
 pub struct WaitingLine {
     order: BTreeSet<WaitKey>,
-    keys: HashMap<ConversationId, WaitKey>,
+    keys: FastMap<ConversationId, WaitKey>,
     /// Each conversation's tag, kept while the queue holds it (in line or offered).
-    tags: HashMap<ConversationId, Arc<str>>,
+    tags: FastMap<ConversationId, Arc<str>>,
     /// How many conversations in line carry each tag (no zero entries).
-    waiting_by_tag: HashMap<Arc<str>, usize>,
+    waiting_by_tag: FastMap<Arc<str>, usize>,
 }
 
 impl WaitingLine {
