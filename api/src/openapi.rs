@@ -41,7 +41,7 @@ use crate::routes::{
                 work::PresenceRequest, work::QueuesRequest, work::AgentStateView, work::OfferView, work::QueueStatsView,
         conversations::ConversationView, conversations::ConversationPatch, conversations::RecordedDisposition, conversations::TextRequest,
         conversations::ReplyRequest, conversations::ReadRequest, conversations::EmptyRequest, conversation_list::ConversationPage, conversation_list::ConversationRow,
-        conversation_list::LastMessageView, engine::directory::View, contacts::ContactView, contacts::ContactPatchRequest,
+        conversation_list::LastMessageView, engine::directory::View, protocol::vocabulary::Follow, contacts::ContactView, contacts::ContactPatchRequest,
         quick_replies::QuickReplyView, quick_replies::QuickReplyList, chat::ChatRequest, chat::ChatThread, outbound::StartRequest, outbound::StartedView, sms::SegmentsRequest, sms::SegmentsView, twilio::TwilioSmsForm, twilio::TwilioStatusForm, crate::routes::provider_accounts::SimulatorInput,
         conversations::DispositionRequest, conversations::SnoozeRequest, conversations::TransferRequest, conversations::TransferMode, health::Health, agents::IssueTokenRequest, agents::TokenView, agents::IssuedTokenView, agents::TokenList,
         me::MeView, me::AgentBrief, me::TeamBrief, me::QueueBrief, me::DispositionChoice, me::DispositionChoices, me::TeammateView, me::TeammateList)),
