@@ -249,13 +249,18 @@ impl Customers {
                 false
             }
         };
-        if acked {
-            let now = self.started.elapsed();
-            match kind {
-                Kind::Stop => self.records.keyword(&from, Keyword::Stop, now),
-                Kind::Start => self.records.keyword(&from, Keyword::Start, now),
-                _ => {}
+        let now = self.started.elapsed();
+        match (kind, acked) {
+            (Kind::Stop, true) => self.records.keyword(&from, Keyword::Stop, now),
+            (Kind::Start, true) => self.records.keyword(&from, Keyword::Start, now),
+            // Unanswered (a timeout, a dropped connection, an error) is not unapplied: the
+            // server may have opted the customer back in, so texts after it are no violation.
+            // (An unanswered STOP is not counted the other way: only a promise is held.)
+            (Kind::Start, false) => {
+                self.records
+                    .keyword(&from, Keyword::Start, now.saturating_sub(latency))
             }
+            _ => {}
         }
         self.records.text(SentText {
             sid,
