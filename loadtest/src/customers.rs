@@ -251,15 +251,19 @@ impl Customers {
         };
         let now = self.started.elapsed();
         match (kind, acked) {
+            // A STOP binds the server from its acknowledgement: that is what it promised.
             (Kind::Stop, true) => self.records.keyword(&from, Keyword::Stop, now),
-            (Kind::Start, true) => self.records.keyword(&from, Keyword::Start, now),
-            // Unanswered (a timeout, a dropped connection, an error) is not unapplied: the
-            // server may have opted the customer back in, so texts after it are no violation.
-            // (An unanswered STOP is not counted the other way: only a promise is held.)
-            (Kind::Start, false) => {
-                self.records
-                    .keyword(&from, Keyword::Start, now.saturating_sub(latency))
-            }
+            // A START may take effect any time between its sending and its answer (the server
+            // applies it before a slow answer arrives, or answers never), so it is noted with
+            // both. Counting it from its answer alone flagged legitimate HELP answers as "sent
+            // after STOP" whenever acknowledgements lagged by seconds.
+            (Kind::Start, acked) => self.records.keyword(
+                &from,
+                Keyword::Start {
+                    answered: acked.then_some(now),
+                },
+                now.saturating_sub(latency),
+            ),
             _ => {}
         }
         self.records.text(SentText {

@@ -22,10 +22,14 @@ pub struct SentText {
 /// A compliance keyword Switchboard acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Keyword {
-    /// `STOP`.
+    /// `STOP`, noted when acknowledged.
     Stop,
-    /// `START`.
-    Start,
+    /// `START`, noted when sent (it may take effect any time from then), with when it was
+    /// answered (`None`: never — a timeout, a dropped connection, an error).
+    Start {
+        /// When its acknowledgement arrived.
+        answered: Option<std::time::Duration>,
+    },
 }
 
 /// An agent's reply Switchboard acknowledged (201).

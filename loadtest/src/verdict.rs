@@ -168,7 +168,10 @@ pub fn handoff_latencies(replies: &[SentReply], receipts: &[Receipt]) -> Vec<Dur
     latencies
 }
 
-/// No text reached a customer after their STOP was acknowledged (until their START was).
+/// No text reached a customer after their STOP was acknowledged, unless a START of theirs may
+/// have taken effect after that STOP: one sent before the text arrived and answered after the
+/// STOP (or never answered). Requests of one customer in flight together may be applied in
+/// either order, so only what the server promised is held against it.
 pub fn nothing_after_stop(records: &Records, receipts: &[Receipt]) -> Vec<Violation> {
     let keywords = records
         .keywords
@@ -181,12 +184,17 @@ pub fn nothing_after_stop(records: &Records, receipts: &[Receipt]) -> Vec<Violat
             continue;
         };
         let cutoff = receipt.at.saturating_sub(IN_FLIGHT_ALLOWANCE);
-        let last = history.iter().rev().find(|(_, at)| *at <= cutoff);
-        let started_since = history
+        let last_stop = history
             .iter()
-            .any(|(k, at)| *k == Keyword::Start && *at > cutoff && *at <= receipt.at);
-        if let Some((Keyword::Stop, stopped)) = last
-            && !started_since
+            .rev()
+            .find(|(k, at)| *k == Keyword::Stop && *at <= cutoff);
+        if let Some((_, stopped)) = last_stop
+            && !history.iter().any(|(k, sent)| match k {
+                Keyword::Start { answered } => {
+                    *sent <= receipt.at && answered.is_none_or(|a| a > *stopped)
+                }
+                Keyword::Stop => false,
+            })
         {
             violations.push(Violation {
                 check: "sent_after_stop".into(),
@@ -392,14 +400,40 @@ mod tests {
     fn stop_holds_until_start_beyond_the_in_flight_allowance() {
         let records = Records::default();
         records.keyword("+1", Keyword::Stop, Duration::from_secs(10));
-        records.keyword("+1", Keyword::Start, Duration::from_secs(20));
+        let start = |answered: Option<u64>| Keyword::Start {
+            answered: answered.map(Duration::from_secs),
+        };
+        records.keyword("+1", start(Some(21)), Duration::from_secs(20));
         let at = |s: f64| receipt("x", (s * 1000.0) as u64, 201);
-        assert!(nothing_after_stop(&records, &[at(9.0), at(10.5), at(21.5)]).is_empty());
+        assert!(nothing_after_stop(&records, &[at(9.0), at(10.5), at(20.5)]).is_empty());
         assert_eq!(
             checks(&nothing_after_stop(&records, &[at(12.0)])),
             ["sent_after_stop"]
         );
         assert!(nothing_after_stop(&records, &[receipt("x", 12_000, 429)]).is_empty());
+        // A START sent before a later STOP and answered before it does not lift it; one in
+        // flight when the STOP was answered (or never answered) may have been applied after.
+        let records = Records::default();
+        records.keyword("+2", start(Some(5)), Duration::from_secs(4));
+        records.keyword("+2", Keyword::Stop, Duration::from_secs(10));
+        let at = |s: f64| Receipt {
+            to: "+2".into(),
+            ..receipt("y", (s * 1000.0) as u64, 201)
+        };
+        assert_eq!(
+            checks(&nothing_after_stop(&records, &[at(12.0)])),
+            ["sent_after_stop"]
+        );
+        records.keyword("+2", start(Some(15)), Duration::from_secs(8));
+        assert!(nothing_after_stop(&records, &[at(12.0)]).is_empty());
+        let records = Records::default();
+        records.keyword("+3", Keyword::Stop, Duration::from_secs(10));
+        records.keyword("+3", start(None), Duration::from_secs(9));
+        let at = |s: f64| Receipt {
+            to: "+3".into(),
+            ..receipt("z", (s * 1000.0) as u64, 201)
+        };
+        assert!(nothing_after_stop(&records, &[at(12.0)]).is_empty());
     }
 
     #[test]
