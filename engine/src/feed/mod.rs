@@ -452,9 +452,9 @@ mod tests {
         assert_eq!((ids(&batch), batch.gap), (vec![4, 5, 6], None));
     }
 
-    /// Events written past the tap (another process) arrive by the slow poll.
-    #[tokio::test(start_paused = true)]
-    async fn other_processes_events_arrive_by_the_poll() {
+    /// A feed on a memory store polling every `poll`, with the store itself: writes to it
+    /// directly pass the tap, as another process's would.
+    async fn polling_every(poll: Duration, batch: usize) -> (MemoryStore, AnyStore, EventFeed) {
         let memory = MemoryStore::new();
         let store = AnyStore::Memory(memory.clone());
         let feed = EventFeed::start(
@@ -462,12 +462,19 @@ mod tests {
             Catalog::new(store.clone()),
             FeedConfig {
                 ring: 100,
-                poll: Duration::from_secs(1),
-                batch: 2,
+                poll,
+                batch,
             },
         )
         .await
         .unwrap();
+        (memory, store, feed)
+    }
+
+    /// Events written past the tap (another process) arrive by the slow poll.
+    #[tokio::test(start_paused = true)]
+    async fn other_processes_events_arrive_by_the_poll() {
+        let (memory, _, feed) = polling_every(Duration::from_secs(1), 2).await;
         memory
             .events_append((1..=3).map(event).collect())
             .await
@@ -483,19 +490,7 @@ mod tests {
     /// hole the tap does not fill is read from the journal after a short grace.
     #[tokio::test(start_paused = true)]
     async fn the_tap_is_delivered_in_id_order_and_holes_are_read() {
-        let memory = MemoryStore::new();
-        let store = AnyStore::Memory(memory.clone());
-        let feed = EventFeed::start(
-            store.clone(),
-            Catalog::new(store.clone()),
-            FeedConfig {
-                ring: 100,
-                poll: Duration::from_secs(3600),
-                batch: 10,
-            },
-        )
-        .await
-        .unwrap();
+        let (memory, store, feed) = polling_every(Duration::from_secs(3600), 10).await;
         let tap = store.journal_tap();
         // Ids 1..=5 are in the journal; the tap hears of 3, then 1 and 2, then 5 — never 4.
         memory
