@@ -294,7 +294,7 @@ mod cases {
         );
     }
 
-    fn commit(id: &str, body: &str) -> ConversationCommit {
+    pub(super) fn commit(id: &str, body: &str) -> ConversationCommit {
         ConversationCommit {
             id: id.to_owned(),
             number_id: "n1".into(),
@@ -320,7 +320,7 @@ mod cases {
 
     fn stored(outcome: CommitOutcome) -> Vec<u64> {
         match outcome {
-            CommitOutcome::Stored { event_ids } => event_ids,
+            CommitOutcome::Stored { event_ids, .. } => event_ids,
             CommitOutcome::Duplicate => panic!("unexpected duplicate"),
         }
     }
@@ -456,6 +456,33 @@ mod cases {
         s.conversation_commit(stray).await.unwrap();
         assert_eq!(s.conversation_get("c9").await.unwrap(), None);
         assert_eq!(s.conversations_open().await.unwrap(), vec!["c1"]);
+    }
+
+    /// Redis answers its catalog's version with every commit (other processes' configuration
+    /// changes reach a server's caches that way); the memory store, one process's own, has
+    /// nothing to tell.
+    pub async fn commits_answer_the_catalog_version<S: Store>(s: &S) {
+        let version = |outcome: CommitOutcome| match outcome {
+            CommitOutcome::Stored {
+                catalog_version, ..
+            } => catalog_version,
+            CommitOutcome::Duplicate => panic!("stored expected"),
+        };
+        let before = version(s.conversation_commit(commit("c1", "v1")).await.unwrap());
+        s.config_put(doc(Team, "t1", "{}")).await.unwrap();
+        let after_put = version(s.conversation_commit(commit("c1", "v2")).await.unwrap());
+        s.config_delete(Team, "t1").await.unwrap();
+        let after_delete = version(s.conversation_commit(commit("c1", "v3")).await.unwrap());
+        // A refused write changes nothing, the version included.
+        s.config_delete(Team, "t1").await.unwrap_err();
+        let after_refusal = version(s.conversation_commit(commit("c1", "v4")).await.unwrap());
+        match (before, after_put, after_delete, after_refusal) {
+            (Some(b), Some(p), Some(d), Some(r)) => {
+                assert!(b < p && p < d && d == r, "{b} {p} {d} {r}")
+            }
+            (None, None, None, None) => {}
+            other => panic!("the catalog version comes always or never: {other:?}"),
+        }
     }
 
     pub async fn appended_events_share_the_journal_numbering<S: Store>(s: &S) {
@@ -837,6 +864,7 @@ contract!(
     repeated_provider_message_is_stored_once,
     appended_events_share_the_journal_numbering,
     a_commit_without_a_document_journals_and_counts_only,
+    commits_answer_the_catalog_version,
     runtime_state_is_kept_by_kind_and_id,
     conversations_page_in_id_order_open_and_closed,
     idempotency_keys_are_claimed_once_and_answer_later_callers,
@@ -846,3 +874,24 @@ contract!(
     a_duplicate_commit_puts_nothing_in_the_outbox,
     daily_counters_grow_with_their_commits_only,
 );
+
+/// Redis, shared by every server process, does answer a version (the contract case accepts a
+/// store that never does).
+#[tokio::test]
+async fn redis_commits_answer_a_catalog_version() {
+    let s = redis_store();
+    let stored = s
+        .conversation_commit(cases::commit("c1", "v1"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            stored,
+            CommitOutcome::Stored {
+                catalog_version: Some(_),
+                ..
+            }
+        ),
+        "{stored:?}"
+    );
+}

@@ -55,6 +55,8 @@ pub struct Catalog<S> {
     /// Bumped by every successful change through this catalog (and its clones): caches of
     /// configuration compare it to know, synchronously, that what they hold may be stale.
     generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// The highest catalog version the store has answered.
+    seen_version: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Timestamps are kept to the millisecond: what clients see is what a round trip returns.
@@ -88,13 +90,29 @@ impl<S: Store> Catalog<S> {
             store,
             changes: None,
             generation: std::sync::Arc::default(),
+            seen_version: std::sync::Arc::default(),
         }
     }
 
-    /// How many changes this catalog (and its clones) has made: a cache filled at one
-    /// generation is stale at the next.
+    /// How many changes this catalog (and its clones) has made or heard of: a cache filled
+    /// at one generation is stale at the next.
     pub fn generation(&self) -> u64 {
         self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Notes the store's catalog version as a write just answered it (see
+    /// [`crate::store::CommitOutcome::Stored`]): one higher than any seen before means some
+    /// process changed the configuration, and every cache keyed by the generation starts
+    /// over. Costs no round trip: busy servers hear of other processes' changes with their
+    /// next commit, idle ones within their caches' time limit.
+    pub fn observe_version(&self, version: u64) {
+        let seen = self
+            .seen_version
+            .fetch_max(version, std::sync::atomic::Ordering::AcqRel);
+        if version > seen {
+            self.generation
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        }
     }
 
     /// The same catalog, announcing every resource it creates, changes or deletes on
@@ -269,5 +287,26 @@ impl<S: Store> Catalog<S> {
             .filter(|d| d.kind == R::KIND)
             .map(decode)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+
+    #[test]
+    fn a_higher_catalog_version_makes_caches_start_over_once() {
+        let catalog = Catalog::new(MemoryStore::new());
+        let clone = catalog.clone();
+        let start = catalog.generation();
+        catalog.observe_version(3);
+        assert_eq!(clone.generation(), start + 1, "clones share it");
+        // The same or an older version (an answer overtaken by a newer one) changes nothing.
+        catalog.observe_version(3);
+        clone.observe_version(2);
+        assert_eq!(catalog.generation(), start + 1);
+        clone.observe_version(4);
+        assert_eq!(catalog.generation(), start + 2);
     }
 }

@@ -41,6 +41,11 @@ impl ActorServices {
         self.engine.outbox()
     }
 
+    /// The catalog, told the store's catalog version after each commit.
+    pub(super) fn catalog(&self) -> &crate::catalog::Catalog<AnyStore> {
+        self.engine.catalog()
+    }
+
     /// The conversation directory, which takes each committed conversation state.
     pub(super) fn directory(&self) -> &crate::directory::Directory {
         self.engine.directory()

@@ -162,6 +162,14 @@ impl ConversationActor {
                 .into_actor(self)
                 .map(move |result, actor, _| {
                     let outcome = result.map_err(EngineError::Store)?;
+                    if let CommitOutcome::Stored {
+                        catalog_version: Some(version),
+                        ..
+                    } = outcome
+                    {
+                        // Another process's configuration change reaches this one's caches.
+                        actor.services.catalog().observe_version(version);
+                    }
                     if let CommitOutcome::Stored { .. } = outcome {
                         if let Some(delivery) = delivery {
                             actor.services.outbox().enqueue(delivery);

@@ -140,7 +140,7 @@ impl Store for AnyStore {
     ) -> Result<CommitOutcome, StoreError> {
         let copy = self.tap_copy(&commit.events);
         let outcome = dispatch!(self, s => s.conversation_commit(commit))?;
-        if let CommitOutcome::Stored { event_ids } = &outcome {
+        if let CommitOutcome::Stored { event_ids, .. } = &outcome {
             self.journaled(event_ids, copy);
         }
         Ok(outcome)

@@ -152,6 +152,10 @@ pub enum CommitOutcome {
     Stored {
         /// One id per event, in order.
         event_ids: Vec<u64>,
+        /// The catalog's version when it was stored, where the store shares its catalog with
+        /// other processes (Redis): a higher one than last seen means another process changed
+        /// the configuration.
+        catalog_version: Option<u64>,
     },
     /// The provider message id was seen before: nothing was stored.
     Duplicate,

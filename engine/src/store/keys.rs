@@ -13,6 +13,7 @@
 //! | `<p>:{cfg}:unique:<kind>:<field>` | hash | unique value → id of the document holding it |
 //! | `<p>:{cfg}:refby:<kind>:<id>` | set | `kind:id` of every document referencing this one |
 //! | `<p>:{cfg}:children:<kind>:<id>` | set | `kind:id` of every document this one owns (deleted with it) |
+//! | `<p>:{cfg}:version` | string | grows by one with every configuration write or delete; every conversation commit answers it, so each process learns of other processes' changes |
 //! | `<p>:conv:<id>` | string | a conversation document (JSON) |
 //! | `<p>:conv:<id>:msgs` | list | its thread: messages, notes and system entries (JSON each) |
 //! | `<p>:open:<number_id>:<customer>` | string | the open conversation of a customer with a number |
@@ -77,6 +78,11 @@ impl Keys {
     /// The start of every configuration key; the scripts append the rest.
     pub fn config_base(&self) -> &str {
         &self.config_base
+    }
+
+    /// The catalog's version: one more with every configuration write or delete.
+    pub fn catalog_version(&self) -> String {
+        format!("{}version", self.config_base)
     }
 
     /// The hash holding one configuration document.

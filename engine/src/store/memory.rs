@@ -433,7 +433,11 @@ impl Store for MemoryStore {
             .into_iter()
             .map(|event| state.journal_push(event))
             .collect();
-        Ok(CommitOutcome::Stored { event_ids })
+        Ok(CommitOutcome::Stored {
+            event_ids,
+            // One process: its catalog knows every change already.
+            catalog_version: None,
+        })
     }
 
     async fn counters(

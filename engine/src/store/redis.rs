@@ -568,6 +568,7 @@ impl Store for RedisStore {
                 Some(bump) => self.keys.counters(&bump.scope, &bump.day),
                 None => self.keys.conversation(&commit.id),
             })
+            .key(self.keys.catalog_version())
             .arg(&commit.id)
             .arg(commit.body.as_deref().unwrap_or(""))
             .arg(if commit.closed { "1" } else { "0" })
@@ -592,8 +593,9 @@ impl Store for RedisStore {
         let reply = script_reply(self.bounded(invocation.invoke_async(&mut con)).await?)?;
         match reply.first().map(String::as_str) {
             Some("duplicate") => Ok(CommitOutcome::Duplicate),
-            Some("stored") => Ok(CommitOutcome::Stored {
-                event_ids: reply[1..]
+            Some("stored") if reply.len() >= 2 => Ok(CommitOutcome::Stored {
+                catalog_version: Some(parse_revision(&reply[1])?),
+                event_ids: reply[2..]
                     .iter()
                     .map(|id| parse_revision(id))
                     .collect::<Result<_, _>>()?,

@@ -41,4 +41,6 @@ for _, child in ipairs(redis.call('SMEMBERS', base .. 'children:' .. self_ref)) 
 end
 redis.call('DEL', base .. 'children:' .. self_ref)
 remove(self_ref)
+-- Other processes learn of the change from the catalog's version (see config_put.lua).
+redis.call('INCR', base .. 'version')
 return {'ok'}

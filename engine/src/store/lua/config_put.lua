@@ -9,6 +9,7 @@
 -- ARGV[7]  uniques: JSON array of [field, value] no other document of the kind may hold
 -- ARGV[8]  owner: "kind:id" that must exist and owns this document, or ""
 --
+-- On success the catalog's version (<base>version) grows by one.
 -- Returns {"ok", rev} or one refusal, and then nothing has changed:
 -- {"exists"} {"not_found"} {"revision", current} {"missing_ref", "kind:id"}
 -- {"unique", field, value, holder_id}
@@ -60,4 +61,5 @@ end
 local rev = tostring((tonumber(current) or 0) + 1)
 redis.call('HSET', doc, 'rev', rev, 'body', body, 'refs', refs_json, 'uniques', uniques_json, 'owner', owner)
 redis.call('ZADD', base .. 'index:' .. kind, 0, id)
+redis.call('INCR', base .. 'version')
 return {'ok', rev}

@@ -17,8 +17,10 @@
 -- KEYS[13] daily counters hash (or the doc key again when none)
 -- ARGV[13] counter fields to add one to: JSON ["created", ...] ("[]" for none)
 -- ARGV[14] the counters' TTL (seconds)
+-- KEYS[14] the catalog's version, answered so the process learns of configuration changes
+--          other processes made without asking separately
 --
--- Returns {"duplicate"} (nothing changed) or {"stored", event_id, ...}.
+-- Returns {"duplicate"} (nothing changed) or {"stored", catalog_version, event_id, ...}.
 local id = ARGV[1]
 if ARGV[5] == '1' then
   if redis.call('SET', KEYS[5], id, 'NX', 'EX', tonumber(ARGV[9])) == false then
@@ -65,7 +67,7 @@ for _, field in ipairs(cjson.decode(ARGV[13])) do
   end
 end
 
-local reply = {'stored'}
+local reply = {'stored', redis.call('GET', KEYS[14]) or '0'}
 for _, e in ipairs(cjson.decode(ARGV[6])) do
   local event_id = redis.call('INCR', KEYS[7])
     redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[8], event_id .. '-0', 'kind', e[1], 'at', e[2], 'data', e[3])
