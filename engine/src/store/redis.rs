@@ -41,14 +41,18 @@ static IDEMPOTENCY_BEGIN: LazyLock<Script> = LazyLock::new(|| {
 });
 
 /// The journaling step every event-writing script ends with: for each event of the JSON array
-/// in `ARGV[events]`, the next id from `KEYS[last]`, an entry in the capped stream
-/// `KEYS[stream]` and a message on the channel `ARGV[channel]`; the ids go into `reply`.
+/// in `ARGV[events]`, the next id (one `INCRBY` of `KEYS[last]` numbers them all), an entry
+/// in the capped stream `KEYS[stream]` and a message on the channel `ARGV[channel]`; the ids
+/// go into `reply`.
 /// One text, so the scripts cannot drift apart in how events are numbered and published.
 fn journal_lua(stream: usize, last: usize, cap: usize, events: usize, channel: usize) -> String {
     format!(
         "local reply = {{}} \
-         for _, e in ipairs(cjson.decode(ARGV[{events}])) do \
-           local id = redis.call('INCR', KEYS[{last}]) \
+         local events = cjson.decode(ARGV[{events}]) \
+         local id = 0 \
+         if #events > 0 then id = redis.call('INCRBY', KEYS[{last}], #events) - #events end \
+         for _, e in ipairs(events) do \
+           id = id + 1 \
            redis.call('XADD', KEYS[{stream}], 'MAXLEN', '~', ARGV[{cap}], id .. '-0', 'kind', e[1], 'at', e[2], 'data', e[3]) \
            redis.call('PUBLISH', ARGV[{channel}], '{{\"id\":' .. id .. ',\"kind\":\"' .. e[1] .. '\",\"at\":' .. e[2] .. ',\"data\":' .. e[3] .. '}}') \
            table.insert(reply, tostring(id)) \

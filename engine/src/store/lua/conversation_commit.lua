@@ -68,8 +68,15 @@ for _, field in ipairs(cjson.decode(ARGV[13])) do
 end
 
 local reply = {'stored', redis.call('GET', KEYS[14]) or '0'}
-for _, e in ipairs(cjson.decode(ARGV[6])) do
-  local event_id = redis.call('INCR', KEYS[7])
+-- One INCRBY numbers every event of the commit (ids stay dense and in order).
+local events = cjson.decode(ARGV[6])
+local next_id = 0
+if #events > 0 then
+  next_id = redis.call('INCRBY', KEYS[7], #events) - #events
+end
+for _, e in ipairs(events) do
+  next_id = next_id + 1
+  local event_id = next_id
     redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[8], event_id .. '-0', 'kind', e[1], 'at', e[2], 'data', e[3])
   redis.call('PUBLISH', ARGV[10], '{"id":' .. event_id .. ',"kind":"' .. e[1] .. '","at":' .. e[2] .. ',"data":' .. e[3] .. '}')
   table.insert(reply, tostring(event_id))
