@@ -140,10 +140,10 @@ impl Directory {
 
     /// Adds a conversation read from the store unless its row is there already (a row
     /// written by its actor meanwhile is newer).
-    pub fn load(&self, conversation: Conversation) {
+    pub fn load(&self, conversation: Arc<Conversation>) {
         if let Ok(mut rows) = self.rows.write() {
             rows.entry(conversation.id().clone())
-                .or_insert_with(|| Arc::new(conversation));
+                .or_insert(conversation);
         }
     }
 

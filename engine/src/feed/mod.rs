@@ -267,12 +267,7 @@ impl EventFeed {
                     held.insert(event.id, event);
                 }
             }
-            let mut run = Vec::new();
-            while let Some(event) = held.remove(&(cursor + 1)) {
-                cursor = event.id;
-                run.push(event);
-            }
-            self.deliver(run).await;
+            self.deliver(next_in_order(&mut held, &mut cursor)).await;
             let now = Instant::now();
             if timed_out && (now >= next_poll || hole_deadline.is_some_and(|h| now >= h)) {
                 cursor = self.read_journal(cursor, &mut held).await;
@@ -312,12 +307,7 @@ impl EventFeed {
         // The journal read may have passed events the tap holds; what follows them on may be
         // deliverable now.
         held.retain(|id, _| *id > cursor);
-        let mut run = Vec::new();
-        while let Some(event) = held.remove(&(cursor + 1)) {
-            cursor = event.id;
-            run.push(event);
-        }
-        self.deliver(run).await;
+        self.deliver(next_in_order(held, &mut cursor)).await;
         cursor
     }
 
@@ -340,6 +330,16 @@ impl EventFeed {
         // After the ring and the newest id: a woken reader finds the events there.
         self.inner.watchers.wake(&parsed);
     }
+}
+
+/// Takes out of `held` the events that follow `cursor` without a hole, moving it on.
+fn next_in_order(held: &mut BTreeMap<u64, StoredEvent>, cursor: &mut u64) -> Vec<StoredEvent> {
+    let mut run = Vec::new();
+    while let Some(event) = held.remove(&(*cursor + 1)) {
+        *cursor = event.id;
+        run.push(event);
+    }
+    run
 }
 
 /// Whether an event is read by the follower, in journal order, for the first time, or again

@@ -1,8 +1,9 @@
 //! Configuration read on the hot path, cached: every inbound text looks up its business number
 //! by phone and its queue's settings, and configuration changes rarely. An entry is good while
-//! the catalog has made no change since it was filled (changes through this process are seen
-//! at once, through [`Catalog::generation`](crate::catalog::Catalog::generation)) and for at
-//! most [`TTL`] (changes made by another process over the same Redis are seen within it).
+//! the catalog's [generation](crate::catalog::Catalog::generation) holds — it moves with every
+//! change through this process, and with another process's change as soon as a commit
+//! answers a newer catalog version (ADR 016) — and for at most [`TTL`] (another process's
+//! change seen by a process that commits nothing).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -40,6 +41,23 @@ impl<V: Clone> ConfigCache<V> {
         let entry = entries.get(key)?;
         let fresh = entry.generation == generation && entry.filled.elapsed() < TTL;
         fresh.then(|| entry.value.clone())
+    }
+
+    /// The value of `key`: cached when still good at `generation` (read it before `load`
+    /// starts, so that a change landing meanwhile makes the new entry stale at once), else
+    /// what `load` reads, remembered.
+    pub async fn get_or_load<E>(
+        &self,
+        key: &str,
+        generation: u64,
+        load: impl Future<Output = Result<V, E>>,
+    ) -> Result<V, E> {
+        if let Some(value) = self.get(key, generation) {
+            return Ok(value);
+        }
+        let value = load.await?;
+        self.put(key, generation, value.clone());
+        Ok(value)
     }
 
     /// Remembers what the catalog said of `key` at `generation`.

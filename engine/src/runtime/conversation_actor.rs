@@ -196,11 +196,7 @@ impl ConversationActor {
                     queue,
                     waiting_since,
                 } => {
-                    // A public conversation goes to the owner's colleagues, not back to the owner.
-                    let hint = match (conversation.owner(), conversation.public()) {
-                        (Some(owner), true) => EnqueueHint::NotTo(owner.clone()),
-                        _ => EnqueueHint::None,
-                    };
+                    let hint = super::registry::line_hint(conversation);
                     self.services
                         .put_in_line(conversation, &queue, waiting_since, hint);
                 }

@@ -36,13 +36,12 @@ impl Engine {
         let keyword = classify(&message.body);
         let (conversation_id, opened, routing) =
             self.open_or_get(number.clone(), &customer).await?;
-        let message = CustomerMessage { message, routing };
-        let ack = if opened {
-            self.ask_new_conversation(&conversation_id, message)
-                .await??
-        } else {
-            self.ask_conversation(&conversation_id, message).await??
-        };
+        if opened {
+            self.start_new_conversation(&conversation_id);
+        }
+        let ack = self
+            .ask_conversation(&conversation_id, CustomerMessage { message, routing })
+            .await??;
         if let Some(keyword) = keyword {
             self.apply_keyword(keyword, number, &customer, &ack).await?;
         }
@@ -71,27 +70,24 @@ impl Engine {
         &self,
         phone: &PhoneNumber,
     ) -> Result<Option<Number>, EngineError> {
-        // Read before the store: a change landing meanwhile makes the entry stale at once.
         let generation = self.catalog().generation();
-        if let Some(cached) = self.inner.numbers.get(phone.as_str(), generation) {
-            return Ok(cached);
-        }
-        let number = match self
-            .store()
-            .config_find_unique(ResourceKind::Number, "phone", phone.as_str())
-            .await?
-        {
-            Some(id) => self
-                .catalog()
-                .find::<Number>(&id)
-                .await?
-                .map(|s| s.resource),
-            None => None,
-        };
         self.inner
             .numbers
-            .put(phone.as_str(), generation, number.clone());
-        Ok(number)
+            .get_or_load(phone.as_str(), generation, async {
+                let found = self
+                    .store()
+                    .config_find_unique(ResourceKind::Number, "phone", phone.as_str())
+                    .await?;
+                Ok(match found {
+                    Some(id) => self
+                        .catalog()
+                        .find::<Number>(&id)
+                        .await?
+                        .map(|s| s.resource),
+                    None => None,
+                })
+            })
+            .await
     }
 
     /// The provider account `id`, if one is configured (cached: every provider webhook checks
@@ -101,16 +97,16 @@ impl Engine {
         id: &str,
     ) -> Result<Option<crate::domain::ProviderAccount>, EngineError> {
         let generation = self.catalog().generation();
-        if let Some(cached) = self.inner.accounts.get(id, generation) {
-            return Ok(cached);
-        }
-        let account = self
-            .catalog()
-            .find::<crate::domain::ProviderAccount>(id)
-            .await?
-            .map(|s| s.resource);
-        self.inner.accounts.put(id, generation, account.clone());
-        Ok(account)
+        self.inner
+            .accounts
+            .get_or_load(id, generation, async {
+                Ok(self
+                    .catalog()
+                    .find::<crate::domain::ProviderAccount>(id)
+                    .await?
+                    .map(|s| s.resource))
+            })
+            .await
     }
 
     /// Acts on a compliance keyword in a stored customer message. Idempotent: a provider retry

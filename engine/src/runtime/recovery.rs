@@ -3,6 +3,7 @@
 //! offers), warm transfers re-offered, and the conversation directory refilled.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use super::engine::Engine;
 use super::messages::RestoreOwned;
@@ -46,7 +47,8 @@ impl Engine {
     async fn recover_routing(&self, started: std::time::Instant) -> Result<(), EngineError> {
         use crate::conversation::ConversationStatus;
         let open = self.inner.store.conversations_open().await?;
-        tracing::info!(open = open.len(), "recovering open conversations");
+        let total = open.len();
+        tracing::info!(open = total, "recovering open conversations");
         let mut waiting = Vec::new();
         let mut transfers = Vec::new();
         let mut reported = std::time::Instant::now();
@@ -55,7 +57,6 @@ impl Engine {
         let (batches, mut read) = tokio::sync::mpsc::channel(2);
         let reader = {
             let store = self.inner.store.clone();
-            let open = open.clone();
             actix::spawn(async move {
                 for ids in open.chunks(RECOVERY_BATCH) {
                     let docs = store.conversations_get(ids).await;
@@ -77,8 +78,10 @@ impl Engine {
                 }
             };
             for doc in docs {
+                // Shared by the directory and the lists below: no copies.
                 let conversation: Conversation = serde_json::from_str(&doc.body)
                     .map_err(|e| StoreError::Corrupt(format!("conversation {}: {e}", doc.id)))?;
+                let conversation = Arc::new(conversation);
                 if let (ConversationStatus::Owned, Some(owner)) =
                     (conversation.status(), conversation.owner())
                 {
@@ -92,18 +95,18 @@ impl Engine {
                 let in_line =
                     conversation.status() == ConversationStatus::Queued || conversation.public();
                 if let (true, Some(since)) = (in_line, conversation.waiting_since()) {
-                    waiting.push((since, conversation.clone()));
+                    waiting.push((since, Arc::clone(&conversation)));
                 }
                 if let (ConversationStatus::Owned, Some(_)) =
                     (conversation.status(), conversation.pending_transfer())
                 {
-                    transfers.push(conversation.clone());
+                    transfers.push(Arc::clone(&conversation));
                 }
                 self.inner.directory.load(conversation);
             }
             if reported.elapsed() >= std::time::Duration::from_secs(1) {
-                let read = (batch * RECOVERY_BATCH).min(open.len());
-                tracing::info!(read, of = open.len(), "recovering open conversations");
+                let read = (batch * RECOVERY_BATCH).min(total);
+                tracing::info!(read, of = total, "recovering open conversations");
                 reported = std::time::Instant::now();
             }
         }
@@ -114,11 +117,7 @@ impl Engine {
         let enqueued = waiting.len();
         for (since, conversation) in waiting {
             self.ensure_queue(conversation.queue_id()).await?;
-            let hint = match (conversation.owner(), conversation.public()) {
-                // A public conversation goes to the owner's colleagues.
-                (Some(owner), true) => EnqueueHint::NotTo(owner.clone()),
-                _ => EnqueueHint::None,
-            };
+            let hint = super::registry::line_hint(&conversation);
             self.put_in_line(&conversation, conversation.queue_id(), since, hint);
         }
         // Owned conversations are on their agents' loads already (sent above, so each agent's
@@ -196,7 +195,7 @@ impl Engine {
                     continue;
                 }
                 match serde_json::from_str::<Conversation>(&doc.body) {
-                    Ok(conversation) => self.inner.directory.load(conversation),
+                    Ok(conversation) => self.inner.directory.load(Arc::new(conversation)),
                     Err(e) => {
                         tracing::warn!(conversation_id = %doc.id, error = %e, "unreadable conversation skipped")
                     }

@@ -17,6 +17,15 @@ use crate::routing::protocol::{EnqueueHint, ToQueue};
 use crate::routing::{AgentCore, Millis, QueueCore};
 use crate::store::{Store, StoreError};
 
+/// How a conversation going back in line is to be offered: a public one goes to the owner's
+/// colleagues, not back to the owner.
+pub(super) fn line_hint(conversation: &Conversation) -> EnqueueHint {
+    match (conversation.owner(), conversation.public()) {
+        (Some(owner), true) => EnqueueHint::NotTo(owner.clone()),
+        _ => EnqueueHint::None,
+    }
+}
+
 impl Engine {
     /// Puts a conversation in `queue`'s line (or offers it as `hint` says), telling the queue
     /// its campaign first for the beacon.
@@ -74,44 +83,7 @@ impl Engine {
         M::Result: Send,
         ConversationActor: Handler<M>,
     {
-        self.ask_conversation_at(self.conversation_addr(id), id, message)
-            .await
-    }
-
-    /// [`Engine::ask_conversation`] for a conversation this process has just opened: its
-    /// actor starts without reading the store, where nothing is stored under its new id yet
-    /// (one round trip less for every new conversation).
-    pub(super) async fn ask_new_conversation<M>(
-        &self,
-        id: &ConversationId,
-        message: M,
-    ) -> Result<M::Result, EngineError>
-    where
-        M: Message + Clone + Send + 'static,
-        M::Result: Send,
-        ConversationActor: Handler<M>,
-    {
-        let addr = self
-            .inner
-            .conversations
-            .entry(id.clone())
-            .or_insert_with(|| self.start_conversation(id, false))
-            .clone();
-        self.ask_conversation_at(addr, id, message).await
-    }
-
-    async fn ask_conversation_at<M>(
-        &self,
-        addr: Addr<ConversationActor>,
-        id: &ConversationId,
-        message: M,
-    ) -> Result<M::Result, EngineError>
-    where
-        M: Message + Clone + Send + 'static,
-        M::Result: Send,
-        ConversationActor: Handler<M>,
-    {
-        match addr.send(message.clone()).await {
+        match self.conversation_addr(id).send(message.clone()).await {
             Ok(answer) => Ok(answer),
             Err(_) => {
                 let addr = self.conversation_addr(id);
@@ -170,6 +142,16 @@ impl Engine {
             })
             .or_insert_with(|| self.start_conversation(id, true))
             .clone()
+    }
+
+    /// Starts the actor of a conversation this process has just opened, without reading the
+    /// store: nothing is stored under its new id yet (one round trip less for every new
+    /// conversation). [`Engine::ask_conversation`] then finds it.
+    pub(super) fn start_new_conversation(&self, id: &ConversationId) {
+        self.inner
+            .conversations
+            .entry(id.clone())
+            .or_insert_with(|| self.start_conversation(id, false));
     }
 
     /// Starts a conversation's actor, loading its state from the store when `stored`.
@@ -231,16 +213,13 @@ impl Engine {
     /// A queue's configuration, cached (see [`super::config_cache`]): read for every inbound
     /// text, changed rarely.
     pub(super) async fn queue_config(&self, id: &QueueId) -> Result<Queue, EngineError> {
-        // Read before the store: a change landing meanwhile makes the entry stale at once.
         let generation = self.inner.catalog.generation();
-        if let Some(queue) = self.inner.queue_configs.get(id.as_str(), generation) {
-            return Ok(queue);
-        }
-        let queue = self.inner.catalog.get::<Queue>(id.as_str()).await?.resource;
         self.inner
             .queue_configs
-            .put(id.as_str(), generation, queue.clone());
-        Ok(queue)
+            .get_or_load(id.as_str(), generation, async {
+                Ok(self.inner.catalog.get::<Queue>(id.as_str()).await?.resource)
+            })
+            .await
     }
 
     /// The open conversation of `customer` with `number` (opening one when there is none:

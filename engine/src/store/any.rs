@@ -47,12 +47,10 @@ impl AnyStore {
         (!events.is_empty() && self.journal_tap().followed()).then(|| events.to_vec())
     }
 
+    /// Hands a write's events to the tap (a copy exists only when a follower listens).
     fn journaled(&self, ids: &[u64], copy: Option<Vec<NewEvent>>) {
-        let tap = self.journal_tap();
-        match copy {
-            Some(events) => tap.record(ids, events),
-            None if !ids.is_empty() => tap.nudge(),
-            None => {}
+        if let Some(events) = copy {
+            self.journal_tap().record(ids, events);
         }
     }
 

@@ -62,11 +62,6 @@ impl JournalTap {
         self.signal.notify_one();
     }
 
-    /// Wakes the follower without recording anything (a write whose events it must read).
-    pub fn nudge(&self) {
-        self.signal.notify_one();
-    }
-
     /// Everything recorded since the last call, in the order the writes were confirmed
     /// (which is not always id order: writes on different connections race).
     pub fn take(&self) -> Vec<StoredEvent> {
