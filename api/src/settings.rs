@@ -79,6 +79,10 @@ pub struct ServeArgs {
     /// HTTP worker threads [default: one per CPU].
     #[arg(long, env = "SWITCHBOARD_WORKERS")]
     pub workers: Option<usize>,
+    /// Threads running conversation actors, each with its own Redis connection [default:
+    /// one per CPU].
+    #[arg(long, env = "SWITCHBOARD_ENGINE_THREADS")]
+    pub engine_threads: Option<usize>,
     /// Log filter, e.g. `info` or `switchboard=debug,info` [default: info].
     #[arg(long, env = "SWITCHBOARD_LOG")]
     pub log: Option<String>,
@@ -107,6 +111,7 @@ struct FileSettings {
     store_timeout_ms: Option<u64>,
     shutdown_timeout_secs: Option<u64>,
     workers: Option<usize>,
+    engine_threads: Option<usize>,
     log: Option<String>,
     public_url: Option<String>,
     journal_cap: Option<usize>,
@@ -142,6 +147,8 @@ pub struct Settings {
     pub shutdown_timeout: Duration,
     /// HTTP workers; `None` for one per CPU.
     pub workers: Option<usize>,
+    /// Threads running conversation actors; `None` for one per CPU.
+    pub engine_threads: Option<usize>,
     /// Log filter.
     pub log: String,
     /// Whether the server stops on SIGTERM/SIGINT itself (off in tests, which stop it).
@@ -167,6 +174,7 @@ impl Settings {
             store_timeout: Duration::from_millis(DEFAULT_STORE_TIMEOUT_MS),
             shutdown_timeout: Duration::from_secs(DEFAULT_SHUTDOWN_TIMEOUT_SECS),
             workers: None,
+            engine_threads: None,
             log: "info".to_owned(),
             handle_signals: true,
             websocket: crate::live::SessionConfig::default(),
@@ -205,6 +213,7 @@ impl Settings {
             settings.shutdown_timeout = Duration::from_secs(secs);
         }
         settings.workers = args.workers.or(file.workers);
+        settings.engine_threads = args.engine_threads.or(file.engine_threads);
         if let Some(log) = args.log.or(file.log) {
             settings.log = log;
         }
@@ -232,6 +241,9 @@ impl Settings {
         }
         if self.workers == Some(0) {
             bail!("workers must be at least 1");
+        }
+        if self.engine_threads == Some(0) {
+            bail!("engine threads must be at least 1");
         }
         if self.journal_cap < 100 {
             bail!("the journal must keep at least 100 events");

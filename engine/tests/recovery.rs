@@ -147,6 +147,7 @@ async fn a_restarted_engine_comes_back_in_the_same_state_and_routing_goes_on() {
         timers: Vec::new(),
         outbox: None,
         counters: None,
+        guard: Default::default(),
     })
     .await
     .unwrap();

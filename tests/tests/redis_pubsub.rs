@@ -37,6 +37,7 @@ async fn journaled_events_are_published_on_the_events_channel() {
         timers: Vec::new(),
         outbox: None,
         counters: None,
+        guard: Default::default(),
     };
     store.conversation_commit(commit).await.unwrap();
     store

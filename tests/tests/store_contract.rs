@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use engine::store::{
-    CommitOutcome, ConfigWrite, ConversationCommit, DeliveryWrite, Expect, NewEvent, OutboxItem,
-    RedisStore, RedisStoreConfig, ResourceKind, ResourceRef, Store, StoreError, TimerChange,
-    UniqueKey,
+    CommitOutcome, ConfigWrite, ConversationCommit, DeliveryWrite, Expect, NewEvent, OpenGuard,
+    OutboxItem, RedisStore, RedisStoreConfig, ResourceKind, ResourceRef, Store, StoreError,
+    TimerChange, UniqueKey,
 };
 use harness::{shared_redis_url, unique_prefix};
 
@@ -307,6 +307,7 @@ mod cases {
             timers: Vec::new(),
             outbox: None,
             counters: None,
+            guard: OpenGuard::None,
         }
     }
 
@@ -321,8 +322,98 @@ mod cases {
     fn stored(outcome: CommitOutcome) -> Vec<u64> {
         match outcome {
             CommitOutcome::Stored { event_ids, .. } => event_ids,
-            CommitOutcome::Duplicate => panic!("unexpected duplicate"),
+            other => panic!("stored expected, got {other:?}"),
         }
+    }
+
+    /// A customer's text is committed to the conversation the engine believes open, or to a
+    /// new one it claims, and the store checks the belief with the write: a wrong one stores
+    /// nothing and names the customer's open conversation.
+    pub async fn guarded_commits_store_only_where_the_customer_is<S: Store>(s: &S) {
+        let texted = |id: &str, guard: OpenGuard| {
+            let mut c = commit(id, &format!("{id}-doc"));
+            c.message = Some(format!("{{\"to\":\"{id}\"}}"));
+            c.events = vec![event("message.received", 10)];
+            c.guard = guard;
+            c
+        };
+        // Nothing open: holding fails, a claim opens c1.
+        assert_eq!(
+            s.conversation_commit(texted("c1", OpenGuard::Holds))
+                .await
+                .unwrap(),
+            CommitOutcome::Taken { holder: None }
+        );
+        assert_eq!(s.conversation_get("c1").await.unwrap(), None);
+        assert_eq!(
+            stored(
+                s.conversation_commit(texted("c1", OpenGuard::Claim))
+                    .await
+                    .unwrap()
+            )
+            .len(),
+            1
+        );
+        assert_eq!(
+            s.conversation_open_or_get("n1", "+15550001111", "cX")
+                .await
+                .unwrap(),
+            ("c1".into(), false),
+            "the claim opened c1 for the customer and number"
+        );
+        // A second claim (another process's) loses to c1 and stores nothing.
+        assert_eq!(
+            s.conversation_commit(texted("c2", OpenGuard::Claim))
+                .await
+                .unwrap(),
+            CommitOutcome::Taken {
+                holder: Some("c1".into())
+            }
+        );
+        assert_eq!(s.conversation_get("c2").await.unwrap(), None);
+        assert!(
+            s.conversation_messages("c2", 0, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // Holding c1 (and claiming it again) stores.
+        stored(
+            s.conversation_commit(texted("c1", OpenGuard::Holds))
+                .await
+                .unwrap(),
+        );
+        stored(
+            s.conversation_commit(texted("c1", OpenGuard::Claim))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(s.conversation_messages("c1", 0, 10).await.unwrap().len(), 3);
+        // A refused commit does not use up its provider message id.
+        let mut retried = texted("c2", OpenGuard::Holds);
+        retried.provider_message_id = Some("SM-guarded".into());
+        assert!(matches!(
+            s.conversation_commit(retried.clone()).await.unwrap(),
+            CommitOutcome::Taken { .. }
+        ));
+        retried.id = "c1".into();
+        stored(s.conversation_commit(retried).await.unwrap());
+        // Once c1 closes, holding it fails and a claim opens the next one.
+        let mut closing = commit("c1", "closed");
+        closing.closed = true;
+        s.conversation_commit(closing).await.unwrap();
+        assert_eq!(
+            s.conversation_commit(texted("c1", OpenGuard::Holds))
+                .await
+                .unwrap(),
+            CommitOutcome::Taken { holder: None }
+        );
+        stored(
+            s.conversation_commit(texted("c3", OpenGuard::Claim))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(s.conversations_open().await.unwrap(), vec!["c3"]);
     }
 
     pub async fn one_open_conversation_per_customer_and_number<S: Store>(s: &S) {
@@ -466,7 +557,7 @@ mod cases {
             CommitOutcome::Stored {
                 catalog_version, ..
             } => catalog_version,
-            CommitOutcome::Duplicate => panic!("stored expected"),
+            other => panic!("stored expected, got {other:?}"),
         };
         let before = version(s.conversation_commit(commit("c1", "v1")).await.unwrap());
         s.config_put(doc(Team, "t1", "{}")).await.unwrap();
@@ -860,6 +951,7 @@ contract!(
     owned_documents_go_with_their_owner,
     lists_page_in_id_order,
     one_open_conversation_per_customer_and_number,
+    guarded_commits_store_only_where_the_customer_is,
     commit_stores_document_thread_and_events_in_order,
     repeated_provider_message_is_stored_once,
     appended_events_share_the_journal_numbering,

@@ -19,11 +19,19 @@ use crate::store::AnyStore;
 #[derive(Clone)]
 pub struct ActorServices {
     engine: Engine,
+    /// The store connection of the thread the actor runs on (see [`super::shards`]).
+    store: AnyStore,
 }
 
 impl ActorServices {
     pub(super) fn new(engine: Engine) -> Self {
-        Self { engine }
+        let store = engine.store().clone();
+        Self { engine, store }
+    }
+
+    /// The same services using `store`, the connection of the actor's own thread.
+    pub(super) fn with_store(self, store: AnyStore) -> Self {
+        Self { store, ..self }
     }
 
     /// Now, on the engine's clock.
@@ -33,7 +41,7 @@ impl ActorServices {
 
     /// The store.
     pub(super) fn store(&self) -> &AnyStore {
-        self.engine.store()
+        &self.store
     }
 
     /// The outbox, which takes each committed outbound text.
@@ -49,6 +57,11 @@ impl ActorServices {
     /// The conversation directory, which takes each committed conversation state.
     pub(super) fn directory(&self) -> &crate::directory::Directory {
         self.engine.directory()
+    }
+
+    /// The customers' open conversations, told each committed state.
+    pub(super) fn open_conversations(&self) -> &super::open_conversations::OpenConversations {
+        &self.engine.inner.open_conversations
     }
 
     /// Saves an agent's or queue's runtime state with its event, in order.

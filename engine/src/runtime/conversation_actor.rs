@@ -17,7 +17,8 @@ use crate::domain::ConversationId;
 use crate::outbox::{Delivery, NewText};
 use crate::routing::protocol::{EnqueueHint, ToQueue};
 use crate::store::{
-    CommitOutcome, ConversationCommit, CounterBump, NewEvent, OutboxItem, Store, TimerChange,
+    CommitOutcome, ConversationCommit, CounterBump, NewEvent, OpenGuard, OutboxItem, Store,
+    TimerChange,
 };
 
 /// One conversation.
@@ -95,7 +96,17 @@ impl ConversationActor {
     /// Commits `change`; on success adopts its state and carries out its follow-ups.
     pub(super) fn commit(
         &mut self,
+        change: Change,
+    ) -> ResponseActFuture<Self, Result<CommitOutcome, EngineError>> {
+        self.commit_guarded(change, OpenGuard::None)
+    }
+
+    /// [`Self::commit`] if the customer's open conversation is as `guard` requires; when it
+    /// is not, nothing is stored and nothing changes here ([`CommitOutcome::Taken`]).
+    pub(super) fn commit_guarded(
+        &mut self,
         mut change: Change,
+        guard: OpenGuard,
     ) -> ResponseActFuture<Self, Result<CommitOutcome, EngineError>> {
         let now = self.services.now();
         // Every transition leaves the alerts in line with the new state.
@@ -155,6 +166,7 @@ impl ConversationActor {
             events: change.events.iter().map(|e| NewEvent::of(e, now)).collect(),
             timers,
             counters: change.counters.clone(),
+            guard,
         };
         let store = self.services.store().clone();
         Box::pin(
@@ -176,6 +188,7 @@ impl ConversationActor {
                         }
                         if !unchanged {
                             actor.services.directory().upsert(&change.next);
+                            actor.services.open_conversations().observe(&change.next);
                         }
                         actor.conversation = Some(change.next);
                         actor.follow(change.followups);

@@ -6,7 +6,7 @@ use super::messages::*;
 use ::protocol::event::{Assignment, Update};
 use ::protocol::thread::ThreadEntry;
 use ::protocol::vocabulary::{ConversationStatus, DeclineReason};
-use actix::{ActorFutureExt, AtomicResponse, Context, Handler};
+use actix::{ActorContext, ActorFutureExt, AsyncContext, AtomicResponse, Context, Handler};
 
 use super::conversation_events as wire;
 
@@ -14,12 +14,13 @@ use super::conversation_actor::*;
 use super::engine::{EngineError, InboundAck};
 use super::messages::ReleaseConversation;
 use crate::conversation::{AlertKind, Conversation, Direction, Followup, Opening, TimerKind};
+use crate::domain::ConversationId;
 use crate::metrics::metrics;
 use crate::routing::protocol::Happened;
 use crate::store::{CommitOutcome, CounterBump};
 
 impl Handler<CustomerMessage> for ConversationActor {
-    type Result = AtomicResponse<Self, Result<InboundAck, EngineError>>;
+    type Result = AtomicResponse<Self, Result<CustomerMessageOutcome, EngineError>>;
 
     fn handle(&mut self, msg: CustomerMessage, _: &mut Context<Self>) -> Self::Result {
         self.last_active = tokio::time::Instant::now();
@@ -71,16 +72,31 @@ impl Handler<CustomerMessage> for ConversationActor {
             events,
             followups,
         };
-        let commit = self.commit(change);
-        AtomicResponse::new(Box::pin(commit.map(move |outcome, _, _| {
-            let duplicate = outcome? == CommitOutcome::Duplicate;
+        let commit = self.commit_guarded(change, msg.guard);
+        AtomicResponse::new(Box::pin(commit.map(move |outcome, actor, ctx| {
+            let duplicate = match outcome? {
+                CommitOutcome::Taken { holder } => {
+                    if actor.conversation.is_none() {
+                        // A conversation that never was (its claim lost to another): nothing
+                        // will ask for it again.
+                        actor
+                            .services
+                            .forget_conversation(&actor.id, &ctx.address());
+                        ctx.stop();
+                    }
+                    let holder = holder.and_then(|h| ConversationId::parse(h).ok());
+                    return Ok(CustomerMessageOutcome::Elsewhere(holder));
+                }
+                CommitOutcome::Duplicate => true,
+                CommitOutcome::Stored { .. } => false,
+            };
             if !duplicate {
                 metrics().messages.with_label_values(&["inbound"]).inc();
             }
-            Ok(InboundAck {
+            Ok(CustomerMessageOutcome::Stored(InboundAck {
                 conversation_id: id,
                 duplicate,
-            })
+            }))
         })))
     }
 }

@@ -28,7 +28,10 @@ pub(super) struct Inner {
     pub(super) catalog: Catalog<AnyStore>,
     pub(super) clock: Clock,
     pub(super) config: EngineConfig,
+    /// Where queue and agent actors (and the engine's tasks) run.
     pub(super) arbiter: ArbiterHandle,
+    /// Where conversation actors run, by conversation id.
+    pub(super) conversation_shards: super::shards::ConversationShards,
     pub(super) queues: DashMap<QueueId, Addr<QueueActor>>,
     pub(super) agents: DashMap<AgentId, Addr<AgentActor>>,
     pub(super) conversations: DashMap<ConversationId, Addr<ConversationActor>>,
@@ -42,6 +45,9 @@ pub(super) struct Inner {
     pub(super) numbers: super::config_cache::ConfigCache<Option<crate::domain::Number>>,
     /// Queues by id (every inbound text reads its queue's settings).
     pub(super) queue_configs: super::config_cache::ConfigCache<crate::domain::Queue>,
+    /// Which conversation each customer has open with each number, as far as this process
+    /// knows (a customer's text is committed to it directly, guarded).
+    pub(super) open_conversations: super::open_conversations::OpenConversations,
     /// Provider accounts by id (every provider webhook checks its signature with one).
     pub(super) accounts: super::config_cache::ConfigCache<Option<crate::domain::ProviderAccount>>,
 }
@@ -61,14 +67,20 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
-    /// Starts an engine whose actors run on the current actix arbiter (inside a `System`),
-    /// and its timer sweeper. Call [`Engine::recover`] next to bring back stored state.
+    /// Starts an engine whose actors run on the current actix arbiter (inside a `System`) —
+    /// conversation actors on `config.conversation_threads` threads of their own when that is
+    /// more than one — and its timer sweeper. Call [`Engine::recover`] next to bring back stored state.
     pub fn start(store: AnyStore, clock: Clock, config: EngineConfig) -> Self {
         let directory = crate::directory::Directory::new();
         let (outbox, outbox_commands) = crate::outbox::Outbox::channel();
         let (changes, changed) = tokio::sync::mpsc::unbounded_channel();
         let (runtime_saves, saves) = tokio::sync::mpsc::unbounded_channel();
         let outbox_config = config.outbox.clone();
+        let conversation_shards = super::shards::ConversationShards::start(
+            config.conversation_threads,
+            actix::Arbiter::current(),
+            &store,
+        );
         let engine = Self {
             inner: Arc::new(Inner {
                 catalog: Catalog::new(store.clone()).announcing(changes),
@@ -78,16 +90,22 @@ impl Engine {
                 numbers: super::config_cache::ConfigCache::default(),
                 queue_configs: super::config_cache::ConfigCache::default(),
                 accounts: super::config_cache::ConfigCache::default(),
+                open_conversations: super::open_conversations::OpenConversations::default(),
                 store,
                 clock,
                 config,
                 arbiter: actix::Arbiter::current(),
+                conversation_shards,
                 queues: DashMap::new(),
                 agents: DashMap::new(),
                 conversations: DashMap::new(),
                 directory,
             }),
         };
+        tracing::info!(
+            threads = engine.inner.conversation_shards.len(),
+            "conversation actors sharded"
+        );
         let sweeper = engine.clone();
         actix::spawn(async move { sweeper.sweep_timers().await });
         actix::spawn(engine.clone().follow_configuration(changed));
@@ -126,7 +144,7 @@ impl Engine {
                 let system = actix::System::new();
                 system.block_on(async {
                     let engine = Engine::start(store, Clock::system(), config);
-                                        if let Err(e) = engine.recover().await {
+                    if let Err(e) = engine.recover().await {
                         // The store may still be coming up: serve what arrives meanwhile, and
                         // keep trying (recovery is idempotent: a conversation already in line
                         // keeps its earliest place).

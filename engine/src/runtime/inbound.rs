@@ -7,11 +7,15 @@
 //! can miss it: every send to an opted-out customer is refused (`RecipientOptedOut`), and the
 //! outbox asks again before every hand-off.
 
-use super::messages::CustomerMessage;
+use super::messages::{CustomerMessage, CustomerMessageOutcome, Routing};
 use super::{Engine, EngineError, InboundAck, InboundMessage};
-use crate::domain::{Number, PhoneNumber};
+use crate::domain::{ConversationId, Number, PhoneNumber};
 use crate::sms::keywords::{Keyword, classify};
-use crate::store::{ResourceKind, Store};
+use crate::store::{OpenGuard, ResourceKind, Store, StoreError};
+
+/// How often a customer's text is sent to another conversation than first thought before
+/// the request fails (retryably): twice is the most an honest race needs.
+const MAX_TRIES: usize = 4;
 
 impl Engine {
     /// Stores a customer's message in its conversation (opening one if needed), queues or
@@ -34,18 +38,56 @@ impl Engine {
     ) -> Result<InboundAck, EngineError> {
         let customer = message.from.clone();
         let keyword = classify(&message.body);
-        let (conversation_id, opened, routing) =
-            self.open_or_get(number.clone(), &customer).await?;
-        if opened {
-            self.start_new_conversation(&conversation_id);
-        }
-        let ack = self
-            .ask_conversation(&conversation_id, CustomerMessage { message, routing })
-            .await??;
+        let routing = self.routing_of(number.clone()).await?;
+        let ack = self.store_in_conversation(routing, message).await?;
         if let Some(keyword) = keyword {
             self.apply_keyword(keyword, number, &customer, &ack).await?;
         }
         Ok(ack)
+    }
+
+    /// Stores a customer's message in the customer's open conversation with the number, or
+    /// in a new one — in one round trip when this process knows the conversation (or the
+    /// customer has none): the commit checks the guess (see [`OpenConversations`]), and a
+    /// wrong one, which stored nothing, is retried with the conversation the store named.
+    ///
+    /// [`OpenConversations`]: super::open_conversations::OpenConversations
+    async fn store_in_conversation(
+        &self,
+        routing: Routing,
+        message: InboundMessage,
+    ) -> Result<InboundAck, EngineError> {
+        let number_id = routing.number_id.clone();
+        let customer = message.from.clone();
+        let open = &self.inner.open_conversations;
+        let mut guess = open.guess(number_id.as_str(), customer.as_str());
+        // A wrong guess is corrected by the store's answer, so the second try succeeds unless
+        // the customer's conversation closes or opens again in between, every time.
+        for _ in 0..MAX_TRIES {
+            let (id, guard) = match guess.take() {
+                Some(id) => (id, OpenGuard::Holds),
+                None => {
+                    let id = ConversationId::generate();
+                    self.start_new_conversation(&id);
+                    (id, OpenGuard::Claim)
+                }
+            };
+            let delivered = CustomerMessage {
+                message: message.clone(),
+                routing: routing.clone(),
+                guard,
+            };
+            match self.ask_conversation(&id, delivered).await?? {
+                CustomerMessageOutcome::Stored(ack) => return Ok(ack),
+                CustomerMessageOutcome::Elsewhere(holder) => {
+                    open.learn(number_id.as_str(), customer.as_str(), holder.clone());
+                    guess = holder;
+                }
+            }
+        }
+        Err(EngineError::Store(StoreError::Unavailable(
+            "the customer's conversation kept changing while the text was stored; retry".into(),
+        )))
     }
 
     /// Receives simulated customers' answers from the outbox's simulator, like any inbound

@@ -117,14 +117,28 @@ pub struct Routing {
     pub alerts: AlertThresholds,
 }
 
-/// A customer's message for this conversation.
+/// A customer's message for this conversation, if the customer's open conversation with
+/// the number is as `guard` says (checked by the commit).
 #[derive(Message, Clone)]
-#[rtype(result = "Result<InboundAck, EngineError>")]
+#[rtype(result = "Result<CustomerMessageOutcome, EngineError>")]
 pub struct CustomerMessage {
     /// The message.
     pub message: InboundMessage,
     /// Where it goes.
     pub routing: Routing,
+    /// [`OpenGuard::Claim`] for a conversation this text opens, [`OpenGuard::Holds`] for the
+    /// one the engine believes open.
+    pub guard: crate::store::OpenGuard,
+}
+
+/// What became of a customer's message sent to a conversation.
+#[derive(Debug)]
+pub enum CustomerMessageOutcome {
+    /// Stored in this conversation (or a duplicate of one that was).
+    Stored(InboundAck),
+    /// Not this conversation's: the customer's open conversation with the number is this
+    /// one (none when `None`). Nothing was stored.
+    Elsewhere(Option<ConversationId>),
 }
 
 /// Something the routing did to this conversation.

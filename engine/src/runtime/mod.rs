@@ -10,6 +10,8 @@
 //! from the [`Engine`] handle (called by HTTP handlers), never between actors, so no cycle of
 //! waiting can form. The [`Engine`] facade is split by idea into sibling modules (registry,
 //! recovery, send gate, inbound, transfers, conversation commands, thread, reconfigure).
+//! Conversation actors run on shards — threads chosen by conversation id (`shards`) — while
+//! queues and agents share the engine's thread.
 
 mod actor_services;
 mod agent_actor;
@@ -25,11 +27,13 @@ mod durable;
 mod engine;
 mod inbound;
 mod messages;
+mod open_conversations;
 mod queue_actor;
 mod reconfigure;
 mod recovery;
 mod registry;
 mod send_gate;
+mod shards;
 mod thread;
 mod transfers;
 mod types;

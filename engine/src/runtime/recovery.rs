@@ -102,6 +102,7 @@ impl Engine {
                 {
                     transfers.push(Arc::clone(&conversation));
                 }
+                self.inner.open_conversations.observe(&conversation);
                 self.inner.directory.load(conversation);
             }
             if reported.elapsed() >= std::time::Duration::from_secs(1) {

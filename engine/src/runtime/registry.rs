@@ -158,8 +158,10 @@ impl Engine {
     fn start_conversation(&self, id: &ConversationId, stored: bool) -> Addr<ConversationActor> {
         let engine = self.clone();
         let id = id.clone();
-        ConversationActor::start_in_arbiter(&self.inner.arbiter, move |_| {
-            let actor = ConversationActor::new(ActorServices::new(engine), id);
+        let shard = self.inner.conversation_shards.of(&id).clone();
+        ConversationActor::start_in_arbiter(&shard.arbiter, move |_| {
+            let services = ActorServices::new(engine).with_store(shard.store);
+            let actor = ConversationActor::new(services, id);
             if stored {
                 actor
             } else {
@@ -229,8 +231,7 @@ impl Engine {
         number: Number,
         customer: &crate::domain::PhoneNumber,
     ) -> Result<(ConversationId, bool, Routing), EngineError> {
-        let queue = self.queue_config(&number.queue_id).await?;
-        self.ensure_queue(&queue.id).await?;
+        let routing = self.routing_of(number.clone()).await?;
         let candidate = ConversationId::generate();
         let (conversation_id, opened) = self
             .inner
@@ -239,7 +240,14 @@ impl Engine {
             .await?;
         let conversation_id = ConversationId::parse(conversation_id)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let routing = Routing {
+        Ok((conversation_id, opened, routing))
+    }
+
+    /// Where a text to `number` goes: its queue (running), campaign and the queue's settings.
+    pub(super) async fn routing_of(&self, number: Number) -> Result<Routing, EngineError> {
+        let queue = self.queue_config(&number.queue_id).await?;
+        self.ensure_queue(&queue.id).await?;
+        Ok(Routing {
             number_id: number.id,
             campaign: number.campaign,
             queue_id: queue.id,
@@ -249,7 +257,6 @@ impl Engine {
                 unclaimed_secs: queue.alerts.unclaimed_secs.get(),
                 awaiting_reply_secs: queue.alerts.awaiting_reply_secs.get(),
             },
-        };
-        Ok((conversation_id, opened, routing))
+        })
     }
 }

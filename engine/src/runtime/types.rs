@@ -18,6 +18,10 @@ pub struct EngineConfig {
     pub passivate_after: std::time::Duration,
     /// How outbound texts leave.
     pub outbox: crate::outbox::OutboxConfig,
+    /// How many threads run conversation actors, each with its own store connection. One
+    /// runs them on the engine's own thread — the default, and what tests on paused tokio
+    /// time need (other threads do not see a paused clock); the server runs one per core.
+    pub conversation_threads: usize,
 }
 
 impl Default for EngineConfig {
@@ -26,6 +30,7 @@ impl Default for EngineConfig {
             timer_poll: std::time::Duration::from_secs(1),
             passivate_after: std::time::Duration::from_secs(600),
             outbox: crate::outbox::OutboxConfig::default(),
+            conversation_threads: 1,
         }
     }
 }

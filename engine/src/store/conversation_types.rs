@@ -104,6 +104,47 @@ pub struct ConversationCommit {
     pub outbox: Option<OutboxItem>,
     /// Daily counters to add one to, with the events that they count (see [`CounterBump`]).
     pub counters: Option<CounterBump>,
+    /// What the customer's open-conversation index entry must say for the commit to be
+    /// stored (see [`OpenGuard`]).
+    pub guard: OpenGuard,
+}
+
+/// What a commit requires of the open-conversation index entry of its number and customer —
+/// checked, with the rest of the commit, in one atomic step. This is how a customer's text
+/// reaches its conversation in one round trip: the engine guesses the conversation from
+/// memory (or proposes a new id) and the commit itself proves the guess; a wrong guess stores
+/// nothing and answers [`CommitOutcome::Taken`] with the right conversation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OpenGuard {
+    /// No requirement (every change but a customer's text).
+    #[default]
+    None,
+    /// A new conversation: the customer has no open conversation with the number (or it is
+    /// this one). Storing it opens it, so of two processes claiming at once one wins.
+    Claim,
+    /// The customer's open conversation with the number is this one.
+    Holds,
+}
+
+impl OpenGuard {
+    /// The guard's name in the Redis script's arguments.
+    pub(crate) fn as_arg(self) -> &'static str {
+        match self {
+            Self::None => "",
+            Self::Claim => "claim",
+            Self::Holds => "holds",
+        }
+    }
+
+    /// Whether a customer whose open conversation is `holder` passes the guard of a commit
+    /// to conversation `id`.
+    pub fn admits(self, id: &str, holder: Option<&str>) -> bool {
+        match (self, holder) {
+            (Self::None, _) | (Self::Claim, None) => true,
+            (Self::Claim | Self::Holds, Some(holder)) => holder == id,
+            (Self::Holds, None) => false,
+        }
+    }
 }
 
 /// Daily figures counted with the commit that records what they count, so that they survive
@@ -159,4 +200,10 @@ pub enum CommitOutcome {
     },
     /// The provider message id was seen before: nothing was stored.
     Duplicate,
+    /// The commit's [`OpenGuard`] did not hold: nothing was stored. The customer's open
+    /// conversation with the number is `holder` (none when `None`).
+    Taken {
+        /// The open conversation's id.
+        holder: Option<String>,
+    },
 }

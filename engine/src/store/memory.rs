@@ -369,6 +369,11 @@ impl Store for MemoryStore {
         commit: ConversationCommit,
     ) -> Result<CommitOutcome, StoreError> {
         let mut state = self.lock()?;
+        let index_key = (commit.number_id, commit.customer);
+        let holder = state.open_index.get(&index_key).cloned();
+        if !commit.guard.admits(&commit.id, holder.as_deref()) {
+            return Ok(CommitOutcome::Taken { holder });
+        }
         if let Some(provider_id) = &commit.provider_message_id {
             if state.seen_messages.contains(provider_id) {
                 return Ok(CommitOutcome::Duplicate);
@@ -394,7 +399,6 @@ impl Store for MemoryStore {
             state.outbox_position.insert(item.message_id.clone(), seq);
             state.deliveries.insert(item.message_id, item.record);
         }
-        let index_key = (commit.number_id, commit.customer);
         if unchanged {
             // The document and its indexes stay as they are.
         } else if commit.closed {

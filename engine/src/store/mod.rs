@@ -17,7 +17,7 @@ mod types;
 pub use any::AnyStore;
 pub use conversation_types::{
     CommitOutcome, ConversationCommit, ConversationDoc, CounterBump, DeliveryWrite, DueTimer,
-    NewEvent, OutboxItem, StoredEvent, TimerChange,
+    NewEvent, OpenGuard, OutboxItem, StoredEvent, TimerChange,
 };
 pub use error::StoreError;
 pub use journal_tap::{JournalTap, TAP_LIMIT};

@@ -593,10 +593,14 @@ impl Store for RedisStore {
                 serde_json::to_string(commit.counters.as_ref().map_or(&[][..], |b| &b.fields))
                     .expect("field names serialise"),
             )
-            .arg(COUNTERS_TTL_SECS);
+            .arg(COUNTERS_TTL_SECS)
+            .arg(commit.guard.as_arg());
         let reply = script_reply(self.bounded(invocation.invoke_async(&mut con)).await?)?;
         match reply.first().map(String::as_str) {
             Some("duplicate") => Ok(CommitOutcome::Duplicate),
+            Some("taken") if reply.len() == 2 => Ok(CommitOutcome::Taken {
+                holder: Some(reply[1].clone()).filter(|holder| !holder.is_empty()),
+            }),
             Some("stored") if reply.len() >= 2 => Ok(CommitOutcome::Stored {
                 catalog_version: Some(parse_revision(&reply[1])?),
                 event_ids: reply[2..]

@@ -19,9 +19,18 @@
 -- ARGV[14] the counters' TTL (seconds)
 -- KEYS[14] the catalog's version, answered so the process learns of configuration changes
 --          other processes made without asking separately
+-- ARGV[15] what KEYS[3] (the customer's open conversation) must say first: "" nothing,
+--          "claim" nothing or this id (a new conversation), "holds" this id
 --
--- Returns {"duplicate"} (nothing changed) or {"stored", catalog_version, event_id, ...}.
+-- Returns {"taken", open id or ""} or {"duplicate"} (nothing changed), or
+-- {"stored", catalog_version, event_id, ...}.
 local id = ARGV[1]
+if ARGV[15] ~= '' then
+  local holder = redis.call('GET', KEYS[3])
+  if (holder and holder ~= id) or (not holder and ARGV[15] == 'holds') then
+    return {'taken', holder or ''}
+  end
+end
 if ARGV[5] == '1' then
   if redis.call('SET', KEYS[5], id, 'NX', 'EX', tonumber(ARGV[9])) == false then
     return {'duplicate'}
