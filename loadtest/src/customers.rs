@@ -252,7 +252,13 @@ impl Customers {
         let now = self.started.elapsed();
         match (kind, acked) {
             // A STOP binds the server from its acknowledgement: that is what it promised.
-            (Kind::Stop, true) => self.records.keyword(&from, Keyword::Stop, now),
+            (Kind::Stop, true) => self.records.keyword(
+                &from,
+                Keyword::Stop {
+                    sent: now.saturating_sub(latency),
+                },
+                now,
+            ),
             // A START may take effect any time between its sending and its answer (the server
             // applies it before a slow answer arrives, or answers never), so it is noted with
             // both. Counting it from its answer alone flagged legitimate HELP answers as "sent

@@ -22,8 +22,12 @@ pub struct SentText {
 /// A compliance keyword Switchboard acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Keyword {
-    /// `STOP`, noted when acknowledged.
-    Stop,
+    /// `STOP`, noted when acknowledged (the server's promise binds from then), with when it
+    /// was sent (a START in flight at the same time may be applied after it).
+    Stop {
+        /// When it was sent.
+        sent: std::time::Duration,
+    },
     /// `START`, noted when sent (it may take effect any time from then), with when it was
     /// answered (`None`: never — a timeout, a dropped connection, an error).
     Start {

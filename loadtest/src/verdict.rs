@@ -170,8 +170,9 @@ pub fn handoff_latencies(replies: &[SentReply], receipts: &[Receipt]) -> Vec<Dur
 
 /// No text reached a customer after their STOP was acknowledged, unless a START of theirs may
 /// have taken effect after that STOP: one sent before the text arrived and answered after the
-/// STOP (or never answered). Requests of one customer in flight together may be applied in
-/// either order, so only what the server promised is held against it.
+/// STOP was sent (or never answered) — in flight together, the two may be applied in either
+/// order, and a START applied between the STOP's opt-out and its (slow) acknowledgement lifts
+/// it. Only what the server promised is held against it.
 pub fn nothing_after_stop(records: &Records, receipts: &[Receipt]) -> Vec<Violation> {
     let keywords = records
         .keywords
@@ -184,16 +185,16 @@ pub fn nothing_after_stop(records: &Records, receipts: &[Receipt]) -> Vec<Violat
             continue;
         };
         let cutoff = receipt.at.saturating_sub(IN_FLIGHT_ALLOWANCE);
-        let last_stop = history
-            .iter()
-            .rev()
-            .find(|(k, at)| *k == Keyword::Stop && *at <= cutoff);
-        if let Some((_, stopped)) = last_stop
+        let last_stop = history.iter().rev().find_map(|(k, at)| match k {
+            Keyword::Stop { sent } if *at <= cutoff => Some((*sent, *at)),
+            _ => None,
+        });
+        if let Some((stop_sent, stopped)) = last_stop
             && !history.iter().any(|(k, sent)| match k {
                 Keyword::Start { answered } => {
-                    *sent <= receipt.at && answered.is_none_or(|a| a > *stopped)
+                    *sent <= receipt.at && answered.is_none_or(|a| a > stop_sent)
                 }
-                Keyword::Stop => false,
+                Keyword::Stop { .. } => false,
             })
         {
             violations.push(Violation {
@@ -399,7 +400,10 @@ mod tests {
     #[test]
     fn stop_holds_until_start_beyond_the_in_flight_allowance() {
         let records = Records::default();
-        records.keyword("+1", Keyword::Stop, Duration::from_secs(10));
+        let stop = |sent: u64| Keyword::Stop {
+            sent: Duration::from_secs(sent),
+        };
+        records.keyword("+1", stop(9), Duration::from_secs(10));
         let start = |answered: Option<u64>| Keyword::Start {
             answered: answered.map(Duration::from_secs),
         };
@@ -411,11 +415,11 @@ mod tests {
             ["sent_after_stop"]
         );
         assert!(nothing_after_stop(&records, &[receipt("x", 12_000, 429)]).is_empty());
-        // A START sent before a later STOP and answered before it does not lift it; one in
-        // flight when the STOP was answered (or never answered) may have been applied after.
+        // A START answered before a later STOP was sent does not lift it; one in flight when
+        // the STOP was sent (or never answered) may have been applied after it.
         let records = Records::default();
         records.keyword("+2", start(Some(5)), Duration::from_secs(4));
-        records.keyword("+2", Keyword::Stop, Duration::from_secs(10));
+        records.keyword("+2", stop(6), Duration::from_secs(10));
         let at = |s: f64| Receipt {
             to: "+2".into(),
             ..receipt("y", (s * 1000.0) as u64, 201)
@@ -424,10 +428,12 @@ mod tests {
             checks(&nothing_after_stop(&records, &[at(12.0)])),
             ["sent_after_stop"]
         );
-        records.keyword("+2", start(Some(15)), Duration::from_secs(8));
+        // Sent before the STOP, answered after it was sent but before it was acknowledged:
+        // the server may have applied it between the STOP's opt-out and its answer.
+        records.keyword("+2", start(Some(7)), Duration::from_secs(5));
         assert!(nothing_after_stop(&records, &[at(12.0)]).is_empty());
         let records = Records::default();
-        records.keyword("+3", Keyword::Stop, Duration::from_secs(10));
+        records.keyword("+3", stop(9), Duration::from_secs(10));
         records.keyword("+3", start(None), Duration::from_secs(9));
         let at = |s: f64| Receipt {
             to: "+3".into(),

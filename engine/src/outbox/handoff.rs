@@ -108,6 +108,27 @@ impl Worker {
                 .later(delivery, &format!("store unavailable: {e}"))
                 .await;
         }
+        // A STOP may have been stored while the text was being marked: ask once more, after
+        // that write and just before the send, so that the window in which a STOP already
+        // acknowledged can still be followed by this send is the send itself, not a store
+        // round trip under load (a 4,000 texts/s overload showed a HELP answer reaching the
+        // provider 2 s after its customer's STOP was acknowledged). Should the store fail
+        // to answer now, the check a moment ago stands.
+        if !lost_before
+            && let Ok(true) = self
+                .context
+                .contacts()
+                .opted_out(&delivery.to, &number.opt_out_scope())
+                .await
+        {
+            delivery.attempts -= 1;
+            delivery.fail(
+                "recipient_opted_out",
+                "the customer opted out (STOP) before the text left; it was not sent",
+                self.context.now(),
+            );
+            return self.settle(delivery).await;
+        }
         self.held.insert(delivery.message_id.clone(), delivery);
         self.in_flight += 1;
         let commands = self.commands.clone();
