@@ -80,7 +80,7 @@ pub struct ServeArgs {
     #[arg(long, env = "SWITCHBOARD_WORKERS")]
     pub workers: Option<usize>,
     /// Threads running conversation actors, each with its own Redis connection [default:
-    /// one per CPU].
+    /// 1, the engine's own thread].
     #[arg(long, env = "SWITCHBOARD_ENGINE_THREADS")]
     pub engine_threads: Option<usize>,
     /// Log filter, e.g. `info` or `switchboard=debug,info` [default: info].
@@ -147,7 +147,7 @@ pub struct Settings {
     pub shutdown_timeout: Duration,
     /// HTTP workers; `None` for one per CPU.
     pub workers: Option<usize>,
-    /// Threads running conversation actors; `None` for one per CPU.
+    /// Threads running conversation actors; `None` for one (the engine's own thread).
     pub engine_threads: Option<usize>,
     /// Log filter.
     pub log: String,

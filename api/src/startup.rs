@@ -67,9 +67,9 @@ impl Application {
                 public_url: settings.public_url.clone(),
                 ..engine::outbox::OutboxConfig::default()
             },
-            conversation_threads: settings.engine_threads.unwrap_or_else(|| {
-                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-            }),
+            // One by default: on the 2-core benchmark box more did not raise inbound
+            // throughput and slowed the outbox under the whole lifecycle (BENCHMARKS.md).
+            conversation_threads: settings.engine_threads.unwrap_or(1),
             ..EngineConfig::default()
         };
         let (engine, engine_system) = Engine::spawn(&store, engine_config)

@@ -3,7 +3,9 @@
 //! number. Every number that ever texted has a card, empty until someone fills it in.
 //!
 //! Opt-out state is part of the card but written only by the SMS channel's compliance
-//! (STOP/START), never by a PATCH.
+//! (STOP/START), never by a PATCH. Opt-outs stored through this process are also numbered in
+//! memory ([`Contacts::stop_mark`]), so that the outbox can tell without a store round trip
+//! whether one was stored while it was preparing a hand-off.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -110,6 +112,10 @@ pub struct Contacts {
     // Card changes are read-modify-write: one at a time in this process, so that two edits
     // of different fields both land.
     writing: Arc<tokio::sync::Mutex<()>>,
+    /// Opt-outs stored through this process: the mark of the newest, by account and phone.
+    stops: Arc<dashmap::DashMap<(String, String), u64>>,
+    /// The mark the next opt-out stored here gets.
+    next_stop: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Contacts {
@@ -119,7 +125,23 @@ impl Contacts {
             store,
             directory,
             writing: Arc::default(),
+            stops: Arc::default(),
+            next_stop: Arc::new(std::sync::atomic::AtomicU64::new(1)),
         }
+    }
+
+    /// A mark to compare later opt-outs with ([`Contacts::stopped_since`]).
+    pub fn stop_mark(&self) -> u64 {
+        self.next_stop.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Whether an opt-out of `phone` from `account` was stored through this process since
+    /// `mark` was taken. Opt-outs stored by other processes are not seen here: the store is
+    /// the truth, this only says when asking it again is worth a round trip.
+    pub fn stopped_since(&self, phone: &PhoneNumber, account: &str, mark: u64) -> bool {
+        self.stops
+            .get(&(account.to_owned(), phone.as_str().to_owned()))
+            .is_some_and(|stopped| *stopped >= mark)
     }
 
     /// The card of `phone` (empty when never filled in).
@@ -150,15 +172,30 @@ impl Contacts {
         account: &str,
         at: Option<Millis>,
     ) -> Result<Contact, StoreError> {
-        self.modify(phone, |card| match at {
-            Some(at) => {
-                card.opted_out.entry(account.to_owned()).or_insert(at);
+        let card = self
+            .modify(phone, |card| match at {
+                Some(at) => {
+                    card.opted_out.entry(account.to_owned()).or_insert(at);
+                }
+                None => {
+                    card.opted_out.remove(account);
+                }
+            })
+            .await?;
+        let key = (account.to_owned(), phone.as_str().to_owned());
+        match at {
+            // Numbered once stored: a hand-off that took its mark before this asks again.
+            Some(_) => {
+                let mark = self
+                    .next_stop
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                self.stops.insert(key, mark);
             }
             None => {
-                card.opted_out.remove(account);
+                self.stops.remove(&key);
             }
-        })
-        .await
+        }
+        Ok(card)
     }
 
     /// Records that `phone` got a text from number `number_id` (callers know it is the
@@ -251,5 +288,36 @@ mod tests {
             again.get(&phone).await.unwrap().name.as_deref(),
             Some("Ann")
         );
+    }
+
+    #[tokio::test]
+    async fn opt_outs_stored_here_are_seen_by_marks_taken_before_them() {
+        let contacts = Contacts::new(
+            AnyStore::Memory(crate::store::MemoryStore::new()),
+            Directory::new(),
+        );
+        let ann = PhoneNumber::parse("phone", "+15550001111").unwrap();
+        let bob = PhoneNumber::parse("phone", "+15550002222").unwrap();
+        let before = contacts.stop_mark();
+        contacts.set_opt_out(&ann, "acct", Some(5)).await.unwrap();
+        assert!(contacts.stopped_since(&ann, "acct", before));
+        assert!(
+            !contacts.stopped_since(&ann, "other", before),
+            "per account"
+        );
+        assert!(
+            !contacts.stopped_since(&bob, "acct", before),
+            "per customer"
+        );
+        let after = contacts.stop_mark();
+        assert!(
+            !contacts.stopped_since(&ann, "acct", after),
+            "older than the mark"
+        );
+        // A START forgets it; a later STOP is seen again.
+        contacts.set_opt_out(&ann, "acct", None).await.unwrap();
+        assert!(!contacts.stopped_since(&ann, "acct", before));
+        contacts.set_opt_out(&ann, "acct", Some(9)).await.unwrap();
+        assert!(contacts.stopped_since(&ann, "acct", after));
     }
 }

@@ -89,6 +89,9 @@ pub fn test_settings(redis_url: &str, key_prefix: &str) -> Settings {
     settings.store_timeout = Duration::from_millis(500);
     settings.shutdown_timeout = Duration::from_secs(2);
     settings.workers = Some(1);
+    // Conversations on two threads of their own (ADR 018): every API test drives the sharded
+    // engine, which the engine's paused-time tests cannot.
+    settings.engine_threads = Some(2);
     settings.handle_signals = false;
     settings
 }

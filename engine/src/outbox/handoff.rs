@@ -40,6 +40,7 @@ impl Worker {
         // A text whose last hand-off may have gone through is looked up first, whatever the
         // opt-out says now: it may have left before the STOP. A send is what the check stops.
         let lost_before = delivery.status == DeliveryStatus::Sending;
+        let checked_at = self.context.contacts().stop_mark();
         let opted_out = if lost_before {
             Ok(false)
         } else {
@@ -108,17 +109,21 @@ impl Worker {
                 .later(delivery, &format!("store unavailable: {e}"))
                 .await;
         }
-        // A STOP may have been stored while the text was being marked: ask once more, after
-        // that write and just before the send, so that the window in which a STOP already
-        // acknowledged can still be followed by this send is the send itself, not a store
-        // round trip under load (a 4,000 texts/s overload showed a HELP answer reaching the
-        // provider 2 s after its customer's STOP was acknowledged). Should the store fail
+        // A STOP may have been stored while the text was being marked: when this process
+        // stored one for the customer since the check above, ask the store once more, just
+        // before the send, so that a STOP acknowledged meanwhile is not followed by the send
+        // (a STOP taken by another process relies on the check above). Should the store fail
         // to answer now, the check a moment ago stands.
+        let scope = number.opt_out_scope();
         if !lost_before
+            && self
+                .context
+                .contacts()
+                .stopped_since(&delivery.to, &scope, checked_at)
             && let Ok(true) = self
                 .context
                 .contacts()
-                .opted_out(&delivery.to, &number.opt_out_scope())
+                .opted_out(&delivery.to, &scope)
                 .await
         {
             delivery.attempts -= 1;
