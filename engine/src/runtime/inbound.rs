@@ -9,6 +9,7 @@
 
 use super::messages::{CustomerMessage, CustomerMessageOutcome, Routing};
 use super::{Engine, EngineError, InboundAck, InboundMessage};
+use crate::conversation::ConversationError;
 use crate::domain::{ConversationId, Number, PhoneNumber};
 use crate::sms::keywords::{Keyword, classify};
 use crate::store::{OpenGuard, ResourceKind, Store, StoreError};
@@ -170,7 +171,12 @@ impl Engine {
                 // Texts still waiting in the outbox fail now; the check before every
                 // hand-off would stop them anyway.
                 self.outbox().opted_out(scope, customer.clone());
-                self.close_opted_out(&ack.conversation_id).await?;
+                match self.close_opted_out(&ack.conversation_id).await {
+                    // An agent closed it between the STOP's storing and now: nothing to close,
+                    // and the opt-out stands. The STOP is not refused for it.
+                    Ok(_) | Err(EngineError::Conversation(ConversationError::Closed)) => {}
+                    Err(e) => return Err(e),
+                }
                 tracing::info!(conversation_id = %ack.conversation_id, "customer opted out");
             }
             Keyword::OptIn => {
@@ -188,6 +194,11 @@ impl Engine {
                     // Nothing goes to a customer who opted out, not even the help text.
                     Err(EngineError::RecipientOptedOut(_)) => {
                         tracing::info!(conversation_id = %ack.conversation_id, "HELP from an opted-out customer not answered")
+                    }
+                    // An agent closed the conversation between the HELP's storing and its
+                    // answer: the text is stored, and refusing it would not answer it either.
+                    Err(EngineError::Conversation(ConversationError::Closed)) => {
+                        tracing::warn!(conversation_id = %ack.conversation_id, "HELP not answered: its conversation closed meanwhile")
                     }
                     Err(e) => return Err(e),
                 }
