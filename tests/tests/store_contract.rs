@@ -736,9 +736,21 @@ mod cases {
         let mut retry = first;
         retry.body = Some("v2".into());
         assert_eq!(
-            s.conversation_commit(retry).await.unwrap(),
-            CommitOutcome::Duplicate
+            s.conversation_commit(retry.clone()).await.unwrap(),
+            CommitOutcome::Duplicate {
+                original: Some("c1".into())
+            }
         );
+        // A retry arriving for another conversation (the first closed meanwhile) is still a
+        // duplicate, and names the conversation that has the message.
+        retry.id = "c2".into();
+        assert_eq!(
+            s.conversation_commit(retry).await.unwrap(),
+            CommitOutcome::Duplicate {
+                original: Some("c1".into())
+            }
+        );
+        assert_eq!(s.conversation_get("c2").await.unwrap(), None);
         assert_eq!(s.conversation_get("c1").await.unwrap().unwrap().body, "v1");
         assert_eq!(
             s.conversation_messages("c1", 0, 10).await.unwrap(),
@@ -863,7 +875,9 @@ mod cases {
         again.provider_message_id = Some("p1".into());
         assert_eq!(
             s.conversation_commit(again).await.unwrap(),
-            CommitOutcome::Duplicate
+            CommitOutcome::Duplicate {
+                original: Some("c1".into())
+            }
         );
         assert_eq!(s.outbox_pending().await.unwrap(), ["record-m1-0"]);
     }
@@ -894,7 +908,9 @@ mod cases {
         again.provider_message_id = Some("p1".into());
         assert_eq!(
             s.conversation_commit(again).await.unwrap(),
-            CommitOutcome::Duplicate
+            CommitOutcome::Duplicate {
+                original: Some("c1".into())
+            }
         );
         let counts = s.counters("queue:q1", "2026-12-01").await.unwrap();
         assert_eq!(counts.get("created"), Some(&2));

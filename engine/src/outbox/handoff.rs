@@ -40,13 +40,14 @@ impl Worker {
         // A text whose last hand-off may have gone through is looked up first, whatever the
         // opt-out says now: it may have left before the STOP. A send is what the check stops.
         let lost_before = delivery.status == DeliveryStatus::Sending;
+        let scope = number.opt_out_scope();
         let checked_at = self.context.contacts().stop_mark();
         let opted_out = if lost_before {
             Ok(false)
         } else {
             self.context
                 .contacts()
-                .opted_out(&delivery.to, &number.opt_out_scope())
+                .opted_out(&delivery.to, &scope)
                 .await
         };
         match opted_out {
@@ -114,7 +115,6 @@ impl Worker {
         // before the send, so that a STOP acknowledged meanwhile is not followed by the send
         // (a STOP taken by another process relies on the check above). Should the store fail
         // to answer now, the check a moment ago stands.
-        let scope = number.opt_out_scope();
         if !lost_before
             && self
                 .context

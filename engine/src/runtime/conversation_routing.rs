@@ -74,29 +74,34 @@ impl Handler<CustomerMessage> for ConversationActor {
         };
         let commit = self.commit_guarded(change, msg.guard);
         AtomicResponse::new(Box::pin(commit.map(move |outcome, actor, ctx| {
-            let duplicate = match outcome? {
-                CommitOutcome::Taken { holder } => {
-                    if actor.conversation.is_none() {
-                        // A conversation that never was (its claim lost to another): nothing
-                        // will ask for it again.
-                        actor
-                            .services
-                            .forget_conversation(&actor.id, &ctx.address());
-                        ctx.stop();
-                    }
-                    let holder = holder.and_then(|h| ConversationId::parse(h).ok());
-                    return Ok(CustomerMessageOutcome::Elsewhere(holder));
-                }
-                CommitOutcome::Duplicate => true,
-                CommitOutcome::Stored { .. } => false,
-            };
-            if !duplicate {
-                metrics().messages.with_label_values(&["inbound"]).inc();
+            let outcome = outcome?;
+            if actor.conversation.is_none() {
+                // A claim that stored nothing (lost to another conversation, or a retry of a
+                // message stored before) leaves a conversation that never was: nothing will
+                // ask for it again.
+                actor
+                    .services
+                    .forget_conversation(&actor.id, &ctx.address());
+                ctx.stop();
             }
-            Ok(CustomerMessageOutcome::Stored(InboundAck {
-                conversation_id: id,
-                duplicate,
-            }))
+            let parse = |stored: Option<String>| stored.and_then(|s| ConversationId::parse(s).ok());
+            Ok(match outcome {
+                CommitOutcome::Taken { holder } => CustomerMessageOutcome::Elsewhere(parse(holder)),
+                // The provider's retry is answered like the message it repeats.
+                CommitOutcome::Duplicate { original } => {
+                    CustomerMessageOutcome::Stored(InboundAck {
+                        conversation_id: parse(original).unwrap_or(id),
+                        duplicate: true,
+                    })
+                }
+                CommitOutcome::Stored { .. } => {
+                    metrics().messages.with_label_values(&["inbound"]).inc();
+                    CustomerMessageOutcome::Stored(InboundAck {
+                        conversation_id: id,
+                        duplicate: false,
+                    })
+                }
+            })
         })))
     }
 }

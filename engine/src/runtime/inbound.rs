@@ -39,7 +39,7 @@ impl Engine {
     ) -> Result<InboundAck, EngineError> {
         let customer = message.from.clone();
         let keyword = classify(&message.body);
-        let routing = self.routing_of(number.clone()).await?;
+        let routing = self.routing_of(number).await?;
         let ack = self.store_in_conversation(routing, message).await?;
         if let Some(keyword) = keyword {
             self.apply_keyword(keyword, number, &customer, &ack).await?;
@@ -171,12 +171,7 @@ impl Engine {
                 // Texts still waiting in the outbox fail now; the check before every
                 // hand-off would stop them anyway.
                 self.outbox().opted_out(scope, customer.clone());
-                match self.close_opted_out(&ack.conversation_id).await {
-                    // An agent closed it between the STOP's storing and now: nothing to close,
-                    // and the opt-out stands. The STOP is not refused for it.
-                    Ok(_) | Err(EngineError::Conversation(ConversationError::Closed)) => {}
-                    Err(e) => return Err(e),
-                }
+                self.close_opted_out(&ack.conversation_id).await?;
                 tracing::info!(conversation_id = %ack.conversation_id, "customer opted out");
             }
             Keyword::OptIn => {

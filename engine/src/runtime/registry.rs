@@ -228,10 +228,10 @@ impl Engine {
     /// the bool says so), and where it is routed.
     pub(super) async fn open_or_get(
         &self,
-        number: Number,
+        number: &Number,
         customer: &crate::domain::PhoneNumber,
     ) -> Result<(ConversationId, bool, Routing), EngineError> {
-        let routing = self.routing_of(number.clone()).await?;
+        let routing = self.routing_of(number).await?;
         let candidate = ConversationId::generate();
         let (conversation_id, opened) = self
             .inner
@@ -244,12 +244,12 @@ impl Engine {
     }
 
     /// Where a text to `number` goes: its queue (running), campaign and the queue's settings.
-    pub(super) async fn routing_of(&self, number: Number) -> Result<Routing, EngineError> {
+    pub(super) async fn routing_of(&self, number: &Number) -> Result<Routing, EngineError> {
         let queue = self.queue_config(&number.queue_id).await?;
         self.ensure_queue(&queue.id).await?;
         Ok(Routing {
-            number_id: number.id,
-            campaign: number.campaign,
+            number_id: number.id.clone(),
+            campaign: number.campaign.clone(),
             queue_id: queue.id,
             priority: queue.priority.get(),
             public_minutes: queue.public_minutes.get(),

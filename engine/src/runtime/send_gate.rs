@@ -25,7 +25,7 @@ impl Engine {
         text: OutgoingText,
     ) -> Result<OutboundStarted, EngineError> {
         let (text, first) = self.prepare_text(&number, customer, text).await?;
-        let (conversation_id, _, routing) = self.open_or_get(number.clone(), customer).await?;
+        let (conversation_id, _, routing) = self.open_or_get(&number, customer).await?;
         let agent_addr = self.ensure_agent(agent).await?;
         agent_addr
             .send(TakeConversation(conversation_id.clone()))

@@ -198,8 +198,14 @@ pub enum CommitOutcome {
         /// the configuration.
         catalog_version: Option<u64>,
     },
-    /// The provider message id was seen before: nothing was stored.
-    Duplicate,
+    /// The provider message id was seen before: nothing was stored. `original` is the
+    /// conversation the message was stored in (`None` only for a record from before stores
+    /// kept it), which need not be the one this commit was for: a retry may arrive after
+    /// that conversation closed.
+    Duplicate {
+        /// The conversation holding the message.
+        original: Option<String>,
+    },
     /// The commit's [`OpenGuard`] did not hold: nothing was stored. The customer's open
     /// conversation with the number is `holder` (none when `None`).
     Taken {

@@ -2,7 +2,7 @@
 //! Redis store's semantics (the same contract suite runs against both). Not durable: a
 //! restart forgets everything, which the server says at start-up.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{
@@ -36,7 +36,8 @@ struct State {
     counters: HashMap<(String, String), BTreeMap<String, u64>>,
     open_index: HashMap<(String, String), String>,
     open: BTreeSet<String>,
-    seen_messages: HashSet<String>,
+    /// Provider message ids stored, with the conversation each went to.
+    seen_messages: HashMap<String, String>,
     journal: VecDeque<StoredEvent>,
     last_event: u64,
     timers: BTreeSet<(i64, String, String)>,
@@ -375,10 +376,14 @@ impl Store for MemoryStore {
             return Ok(CommitOutcome::Taken { holder });
         }
         if let Some(provider_id) = &commit.provider_message_id {
-            if state.seen_messages.contains(provider_id) {
-                return Ok(CommitOutcome::Duplicate);
+            if let Some(original) = state.seen_messages.get(provider_id) {
+                return Ok(CommitOutcome::Duplicate {
+                    original: Some(original.clone()),
+                });
             }
-            state.seen_messages.insert(provider_id.clone());
+            state
+                .seen_messages
+                .insert(provider_id.clone(), commit.id.clone());
         }
         let unchanged = commit.body.is_none();
         if let Some(body) = commit.body {

@@ -597,7 +597,9 @@ impl Store for RedisStore {
             .arg(commit.guard.as_arg());
         let reply = script_reply(self.bounded(invocation.invoke_async(&mut con)).await?)?;
         match reply.first().map(String::as_str) {
-            Some("duplicate") => Ok(CommitOutcome::Duplicate),
+            Some("duplicate") => Ok(CommitOutcome::Duplicate {
+                original: reply.get(1).filter(|id| !id.is_empty()).cloned(),
+            }),
             Some("taken") if reply.len() == 2 => Ok(CommitOutcome::Taken {
                 holder: Some(reply[1].clone()).filter(|holder| !holder.is_empty()),
             }),

@@ -124,3 +124,30 @@ async fn an_open_conversation_survives_a_server_restart() {
         before.body["conversation_id"]
     );
 }
+
+/// A provider retrying a STOP after it closed the customer's conversation gets the same answer:
+/// the conversation that holds the STOP, as a duplicate, and nothing new is opened.
+#[tokio::test]
+async fn a_retried_stop_names_the_conversation_it_closed() {
+    let app = spawn_app().await;
+    with_number(&app).await;
+    let mut stop = text("+15550003333", Some("SMstop"));
+    stop["body"] = json!("STOP");
+    let first = app.post("/v1/inbound", stop.clone()).await;
+    first.expect_status(200);
+    let closed = first.body["conversation_id"].clone();
+    let retry = app.post("/v1/inbound", stop).await;
+    assert_eq!(
+        retry.body,
+        json!({"conversation_id": closed, "duplicate": true})
+    );
+    let listed = app.get("/v1/conversations?view=all").await;
+    listed.expect_status(200);
+    let ids: Vec<&Value> = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["id"])
+        .collect();
+    assert_eq!(ids, [&closed], "no conversation opened by the retry");
+}

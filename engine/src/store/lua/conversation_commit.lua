@@ -22,7 +22,8 @@
 -- ARGV[15] what KEYS[3] (the customer's open conversation) must say first: "" nothing,
 --          "claim" nothing or this id (a new conversation), "holds" this id
 --
--- Returns {"taken", open id or ""} or {"duplicate"} (nothing changed), or
+-- Returns {"taken", open id or ""} or {"duplicate", conversation holding the message}
+-- (nothing changed), or
 -- {"stored", catalog_version, event_id, ...}.
 local id = ARGV[1]
 if ARGV[15] ~= '' then
@@ -33,7 +34,7 @@ if ARGV[15] ~= '' then
 end
 if ARGV[5] == '1' then
   if redis.call('SET', KEYS[5], id, 'NX', 'EX', tonumber(ARGV[9])) == false then
-    return {'duplicate'}
+    return {'duplicate', redis.call('GET', KEYS[5]) or ''}
   end
 end
 
