@@ -88,13 +88,15 @@ pub enum ErrorCode {
     RecipientOptedOut,
     /// The store cannot be reached.
     StoreUnavailable,
+    /// After a restart, closed conversations are still loading; retry after `Retry-After`.
+    DirectoryLoading,
     /// A bug; the message says nothing more on purpose.
     InternalError,
 }
 
 impl ErrorCode {
     /// Every code, for documentation and the test that pins them.
-    pub const ALL: [ErrorCode; 37] = [
+    pub const ALL: [ErrorCode; 38] = [
         Self::Unauthorized,
         Self::Forbidden,
         Self::NotFound,
@@ -131,6 +133,7 @@ impl ErrorCode {
         Self::InvalidSignature,
         Self::RecipientOptedOut,
         Self::StoreUnavailable,
+        Self::DirectoryLoading,
         Self::InternalError,
     ];
 
@@ -184,6 +187,7 @@ impl ErrorCode {
             Self::InvalidSignature => ("invalid_signature", StatusCode::FORBIDDEN),
             Self::RecipientOptedOut => ("recipient_opted_out", StatusCode::CONFLICT),
             Self::StoreUnavailable => ("store_unavailable", StatusCode::SERVICE_UNAVAILABLE),
+            Self::DirectoryLoading => ("directory_loading", StatusCode::SERVICE_UNAVAILABLE),
             Self::InternalError => ("internal_error", StatusCode::INTERNAL_SERVER_ERROR),
         }
     }
@@ -282,6 +286,9 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         if self.code == ErrorCode::Unauthorized {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        }
+        if self.code == ErrorCode::DirectoryLoading {
+            response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
         }
         response.json(body)
     }
@@ -462,6 +469,7 @@ mod tests {
             ("invalid_signature", 403),
             ("recipient_opted_out", 409),
             ("store_unavailable", 503),
+            ("directory_loading", 503),
             ("internal_error", 500),
         ];
         assert_eq!(ErrorCode::ALL.len(), expected.len());

@@ -84,7 +84,10 @@ async fn embedded_mode_generates_a_token_and_stops_cleanly_on_sigterm() {
         .json()
         .await
         .unwrap();
-    assert_eq!(health, json!({"status": "ok", "store": "memory"}));
+    assert_eq!(
+        health,
+        json!({"status": "ok", "store": "memory", "directory": "complete"})
+    );
     let (status, took, stdout) = server.terminate();
     assert!(status.success(), "exit status {status:?}");
     assert!(took < Duration::from_secs(10), "shutdown took {took:?}");

@@ -156,6 +156,9 @@ async fn a_restarted_engine_comes_back_in_the_same_state_and_routing_goes_on() {
         Engine::spawn(&store(&redis.url(), &prefix), EngineConfig::default())
             .await
             .unwrap();
+    // Fewer conversations than one page: the directory is whole before recovery returns.
+    assert!(second.directory().is_complete());
+    assert_eq!(second.directory().len(), conversations.len());
     // Owned and snoozed conversations are back as they were.
     let owned = second.conversation(&conversations[1]).await.unwrap();
     assert_eq!(owned.owner().clone(), Some(agent("ann")));

@@ -235,14 +235,17 @@ fn visible_contact(
 ) -> Result<PhoneNumber, ApiError> {
     let not_found = || ApiError::not_found("contact", raw);
     let phone = PhoneNumber::parse("phone", raw).map_err(|_| not_found())?;
+    let directory = state.engine.directory();
     let visible = match visible_among(teams, principal) {
         None => true,
-        Some(queues) => state
-            .engine
-            .directory()
-            .customer_seen_in(&phone, Some(&queues)),
+        Some(queues) => directory.customer_seen_in(&phone, Some(&queues)),
     };
-    if visible { Ok(phone) } else { Err(not_found()) }
+    match (visible, directory.is_complete()) {
+        (true, _) => Ok(phone),
+        // The conversation that would show it may be among those still loading.
+        (false, false) => Err(super::conversation_list::directory_loading()),
+        (false, true) => Err(not_found()),
+    }
 }
 
 /// A contact card.
@@ -256,6 +259,7 @@ fn visible_contact(
                 "updated_at": "2026-11-23T10:00:00.000Z"})),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 404, description = "No conversation of the caller's teams with this number", body = ErrorBody),
+        (status = 503, description = "`directory_loading`: just after a restart, while closed conversations load; retry after `Retry-After` seconds", body = ErrorBody),
     ))]
 pub async fn get(
     principal: Principal,
@@ -278,6 +282,7 @@ pub async fn get(
         (status = 400, description = "Bad input", body = ErrorBody),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 404, description = "No conversation of the caller's teams with this number", body = ErrorBody),
+        (status = 503, description = "`directory_loading`: just after a restart, while closed conversations load; retry after `Retry-After` seconds", body = ErrorBody),
     ))]
 pub async fn patch(
     principal: Principal,
@@ -323,6 +328,7 @@ pub struct HistoryQuery {
         (status = 400, description = "`invalid_query` or `invalid_cursor`", body = ErrorBody),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 404, description = "No conversation of the caller's teams with this number", body = ErrorBody),
+        (status = 503, description = "`directory_loading`: just after a restart, while closed conversations load; retry after `Retry-After` seconds", body = ErrorBody),
     ))]
 pub async fn history(
     req: HttpRequest,

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::DateTime;
-use engine::conversation::{Conversation, Direction};
-use engine::directory::{ListQuery, Position, View};
+use engine::conversation::Direction;
+use engine::directory::{Directory, ListQuery, Position, Summary, View};
 use engine::domain::{AgentId, QueueId, TeamId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -125,27 +125,27 @@ fn label<T: Serialize>(value: &T) -> String {
 /// Rows for `conversations`, naming teams and contacts.
 pub async fn rows(
     state: &AppState,
-    conversations: &[std::sync::Arc<Conversation>],
+    conversations: &[Summary],
     teams: &HashMap<QueueId, TeamId>,
 ) -> Result<Vec<ConversationRow>, ApiError> {
     let mut names: HashMap<&str, Option<String>> = HashMap::new();
     let mut rows = Vec::with_capacity(conversations.len());
     for c in conversations {
-        let phone = c.customer().as_str();
+        let phone = c.customer.as_str();
         if !names.contains_key(phone) {
-            names.insert(phone, state.contacts.get(c.customer()).await?.name);
+            names.insert(phone, state.contacts.get(&c.customer).await?.name);
         }
         rows.push(ConversationRow {
-            id: c.id().to_string(),
+            id: c.id.to_string(),
             customer: phone.to_owned(),
             contact_name: names.get(phone).cloned().flatten(),
-            campaign: c.campaign().to_string(),
-            queue_id: c.queue_id().to_string(),
-            team_id: teams.get(c.queue_id()).map(ToString::to_string),
-            status: label(&c.status()),
-            owner: c.owner().as_ref().map(ToString::to_string),
-            public: c.public(),
-            last_message: c.last_message().as_ref().map(|m| LastMessageView {
+            campaign: c.campaign.to_string(),
+            queue_id: c.queue_id.to_string(),
+            team_id: teams.get(&c.queue_id).map(ToString::to_string),
+            status: label(&c.status),
+            owner: c.owner.as_ref().map(ToString::to_string),
+            public: c.public,
+            last_message: c.last_message.as_ref().map(|m| LastMessageView {
                 direction: match m.direction {
                     Direction::Inbound => "inbound",
                     Direction::Outbound => "outbound",
@@ -154,15 +154,32 @@ pub async fn rows(
                 preview: m.preview.clone(),
                 at: time(m.at),
             }),
-            unread: c.unread(),
-            alerts: c.alerts().iter().map(label).collect(),
-            waiting_since: c.waiting_since().map(time),
+            unread: c.unread,
+            alerts: c.alerts.iter().map(label).collect(),
+            waiting_since: c.waiting_since.map(time),
             last_activity_at: time(c.activity_at()),
-            created_at: time(c.created_at()),
-            closed_at: c.closed_at().map(time),
+            created_at: time(c.created_at),
+            closed_at: c.closed_at.map(time),
         });
     }
     Ok(rows)
+}
+
+/// Whether `view` can be answered now: not while a restarted server still loads closed
+/// conversations and the view could show them (it would silently lack some).
+fn listable(directory: &Directory, view: View) -> Result<(), ApiError> {
+    if Directory::needs_complete(view) && !directory.is_complete() {
+        return Err(directory_loading());
+    }
+    Ok(())
+}
+
+/// 503 `directory_loading`, answered with `Retry-After`.
+pub fn directory_loading() -> ApiError {
+    ApiError::new(
+        ErrorCode::DirectoryLoading,
+        "closed conversations are still loading after a restart; retry shortly",
+    )
 }
 
 fn invalid(field: &str, message: impl Into<String>) -> ApiError {
@@ -235,6 +252,7 @@ fn filter_from(req: &HttpRequest) -> Result<ConversationFilter, ApiError> {
         (status = 400, description = "`invalid_query` or `invalid_cursor`", body = ErrorBody),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 403, description = "`forbidden`: `view=mine` with the admin token", body = ErrorBody),
+        (status = 503, description = "`directory_loading`: `view=closed` or `all` just after a restart, while closed conversations load; retry after `Retry-After` seconds", body = ErrorBody),
     ))]
 pub async fn list(
     req: HttpRequest,
@@ -309,9 +327,28 @@ pub async fn page(
     query: &ListQuery,
     teams: &HashMap<QueueId, TeamId>,
 ) -> Result<HttpResponse, ApiError> {
-    let found = state.engine.directory().list(query);
+    let directory = state.engine.directory();
+    listable(directory, query.view)?;
+    let found = directory.list(query);
     Ok(HttpResponse::Ok().json(ConversationPage {
         items: rows(state, &found.items, teams).await?,
         next_cursor: found.next.map(|p| p.encode()),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_views_that_show_closed_conversations_wait_for_the_directory() {
+        let loading = Directory::new();
+        for view in [View::Open, View::Waiting, View::Unassigned, View::Mine] {
+            assert!(listable(&loading, view).is_ok(), "{view:?}");
+        }
+        for view in [View::Closed, View::All] {
+            let refused = listable(&loading, view).unwrap_err();
+            assert_eq!(refused.code, ErrorCode::DirectoryLoading, "{view:?}");
+        }
+    }
 }

@@ -17,6 +17,18 @@ pub struct Health {
     pub status: &'static str,
     /// The store backend, `redis` or `memory`.
     pub store: &'static str,
+    /// `complete`, or `loading` just after a restart while closed conversations load in
+    /// the background (routing is back already; lists of closed conversations answer
+    /// `directory_loading` until then).
+    pub directory: &'static str,
+}
+
+fn directory_state(state: &AppState) -> &'static str {
+    if state.engine.directory().is_complete() {
+        "complete"
+    } else {
+        "loading"
+    }
 }
 
 /// Answers while the process serves HTTP, whatever the store does.
@@ -26,6 +38,7 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(Health {
         status: "ok",
         store: state.store().backend(),
+        directory: directory_state(&state),
     })
 }
 
@@ -42,6 +55,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
         Ok(()) => Ok(HttpResponse::Ok().json(Health {
             status: "ready",
             store: store.backend(),
+            directory: directory_state(&state),
         })),
         Err(e) => Err(ApiError::new(
             ErrorCode::StoreUnavailable,

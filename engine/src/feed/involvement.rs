@@ -103,18 +103,8 @@ impl Involvement {
 
     /// Who the directory says works on the conversation, when it has its row.
     fn in_directory(&self, conversation: &str) -> Option<Vec<AgentId>> {
-        let row = self.directory.as_ref().and_then(|directory| {
-            ConversationId::parse(conversation)
-                .ok()
-                .and_then(|id| directory.get(&id))
-        })?;
-        Some(
-            row.owner()
-                .iter()
-                .chain(row.subscribers())
-                .cloned()
-                .collect(),
-        )
+        let id = ConversationId::parse(conversation).ok()?;
+        self.directory.as_ref()?.involved(&id)
     }
 }
 

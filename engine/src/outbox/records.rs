@@ -60,8 +60,8 @@ impl Worker {
         let queue_id = self
             .context
             .directory()
-            .get(&delivery.conversation_id)
-            .map(|c| c.queue_id().to_string());
+            .queue_of(&delivery.conversation_id)
+            .map(String::from);
         let event = Event::MessageStatus(MessageStatus {
             conversation_id: delivery.conversation_id.to_string(),
             queue_id,

@@ -23,6 +23,7 @@ mod conversation_events;
 mod conversation_routing;
 mod conversation_texts;
 mod conversation_work;
+mod directory_loading;
 mod durable;
 mod engine;
 mod inbound;

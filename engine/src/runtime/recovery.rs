@@ -1,6 +1,7 @@
 //! Recovery after a restart: owned conversations back to their agents, waiting and public
 //! ones back in line in their original order, agents' logins and presence (which re-makes the
-//! offers), warm transfers re-offered, and the conversation directory refilled.
+//! offers), warm transfers re-offered; then the directory's closed conversations
+//! (`directory_loading`).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -27,21 +28,16 @@ impl Engine {
     /// Brings back what the store holds after a restart: owned conversations to their agents,
     /// waiting and public conversations to their queues (oldest first, in their original
     /// order), then the agents' logins and presence, which re-makes the offers, then warm
-    /// transfers; the directory's closed conversations alongside. Overdue timers fire on the
+    /// transfers; then the directory's closed conversations, the first page now and the rest
+    /// in the background. Overdue timers fire on the
     /// sweeper's first round. Open conversations are read in batches of [`RECOVERY_BATCH`]
     /// (one round trip each), with progress in the log.
     pub async fn recover(&self) -> Result<(), EngineError> {
         let started = std::time::Instant::now();
-        // The directory's closed conversations load meanwhile: their reads overlap the
-        // routing state's work on this one thread.
-        let (routing, listed) = tokio::join!(self.recover_routing(started), self.load_directory());
-        routing?;
-        tracing::info!(
-            conversations = listed?,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "conversation directory loaded"
-        );
-        Ok(())
+        self.recover_routing(started).await?;
+        // Closed conversations only fill lists: they must not hold routing back, however
+        // many a contact center has kept (see directory_loading).
+        self.start_loading_directory(started).await
     }
 
     async fn recover_routing(&self, started: std::time::Instant) -> Result<(), EngineError> {
@@ -103,7 +99,7 @@ impl Engine {
                     transfers.push(Arc::clone(&conversation));
                 }
                 self.inner.open_conversations.observe(&conversation);
-                self.inner.directory.load(conversation);
+                self.inner.directory.load(&conversation);
             }
             if reported.elapsed() >= std::time::Duration::from_secs(1) {
                 let read = (batch * RECOVERY_BATCH).min(total);
@@ -176,42 +172,5 @@ impl Engine {
             agents += 1;
         }
         Ok(agents)
-    }
-
-    /// Fills the directory with every stored conversation and the contacts' names.
-    pub(super) async fn load_directory(&self) -> Result<usize, EngineError> {
-        let mut after: Option<String> = None;
-        loop {
-            let page = self
-                .inner
-                .store
-                .conversations_page(after.as_deref(), 500)
-                .await?;
-            let Some(last) = page.last().map(|d| d.id.clone()) else {
-                break;
-            };
-            for doc in page {
-                // Open conversations were read (and their rows filled) by recovery already.
-                if self.inner.directory.contains(&doc.id) {
-                    continue;
-                }
-                match serde_json::from_str::<Conversation>(&doc.body) {
-                    Ok(conversation) => self.inner.directory.load(Arc::new(conversation)),
-                    Err(e) => {
-                        tracing::warn!(conversation_id = %doc.id, error = %e, "unreadable conversation skipped")
-                    }
-                }
-            }
-            after = Some(last);
-        }
-        for (phone, card) in self.inner.store.runtime_all(crate::contacts::KIND).await? {
-            let name = serde_json::from_str::<crate::contacts::Contact>(&card)
-                .ok()
-                .and_then(|c| c.name);
-            self.inner
-                .directory
-                .set_contact_name(&phone, name.as_deref());
-        }
-        Ok(self.inner.directory.len())
     }
 }

@@ -16,7 +16,7 @@ async fn healthz_and_readyz_answer_with_redis() {
     ready.expect_status(200);
     assert_eq!(
         ready.body,
-        serde_json::json!({"status": "ready", "store": "redis"})
+        serde_json::json!({"status": "ready", "store": "redis", "directory": "complete"})
     );
 }
 

@@ -184,3 +184,101 @@ async fn settled_stats(app: &harness::TestApp, token: &str) -> serde_json::Value
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// A restart with more closed conversations than one page: routing is back at once, lists
+/// that could show closed conversations answer `directory_loading` (503, `Retry-After`) or
+/// the whole list, never a partial one, and every closed conversation is listed once loaded.
+#[tokio::test]
+async fn closed_conversations_load_after_a_restart_without_holding_routing_back() {
+    const COPIES: usize = 1_499;
+    let prefix = unique_prefix("restart-closed");
+    let url = shared_redis_url();
+    let first = spawn_app_with(test_settings(&url, &prefix)).await;
+    first.two_teams(&[]).await;
+    let text = |from: &str, body: &str| json!({"from": from, "to": "+15550102000", "body": body});
+    let opened = first.post("/v1/inbound", text("+15550001111", "Hi")).await;
+    let closed_id = opened.body["conversation_id"].as_str().unwrap().to_owned();
+    first
+        .post("/v1/inbound", text("+15550001111", "STOP"))
+        .await
+        .expect_status(200);
+    first.stop().await;
+
+    // Copies of the closed conversation's document under new ids and customers, written the
+    // way the store keeps them (a document and the id in the set of all conversations).
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut redis = client.get_multiplexed_async_connection().await.unwrap();
+    let original: String = redis::cmd("GET")
+        .arg(format!("{prefix}:conv:{closed_id}"))
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert!(original.contains(r#""status":"closed""#), "{original}");
+    let mut pipe = redis::pipe();
+    for n in 0..COPIES {
+        let id = format!("cv_copy{n:05}");
+        let doc = original
+            .replace(&closed_id, &id)
+            .replace("+15550001111", &format!("+1555700{n:04}"));
+        pipe.cmd("SET").arg(format!("{prefix}:conv:{id}")).arg(doc);
+        pipe.cmd("ZADD")
+            .arg(format!("{prefix}:convs"))
+            .arg(0)
+            .arg(&id);
+    }
+    let () = pipe.query_async(&mut redis).await.unwrap();
+
+    let second = spawn_app_with(test_settings(&url, &prefix)).await;
+    // Routing does not wait for the directory.
+    second
+        .post("/v1/inbound", text("+15550002222", "Still there?"))
+        .await
+        .expect_status(200);
+    let closed_page = || second.get("/v1/conversations?view=closed&limit=200");
+    let first_try = closed_page().await;
+    if first_try.status == 503 {
+        first_try.expect_error(503, "directory_loading");
+        let raw = reqwest::Client::new()
+            .get(format!("{}/v1/conversations?view=closed", second.address))
+            .bearer_auth(harness::ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        if raw.status() == 503 {
+            assert_eq!(raw.headers()["retry-after"], "1");
+        }
+    } else {
+        first_try.expect_status(200);
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let ready = second.get("/readyz").await;
+        ready.expect_status(200);
+        if ready.body["directory"] == "complete" {
+            break;
+        }
+        assert_eq!(ready.body["directory"], "loading");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the directory never loaded"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let mut listed = std::collections::HashSet::new();
+    let mut path = "/v1/conversations?view=closed&limit=200".to_owned();
+    loop {
+        let page = second.get(&path).await;
+        page.expect_status(200);
+        for row in page.body["items"].as_array().unwrap() {
+            assert!(listed.insert(row["id"].as_str().unwrap().to_owned()));
+        }
+        match page.body["next_cursor"].as_str() {
+            Some(cursor) => {
+                path = format!("/v1/conversations?view=closed&limit=200&cursor={cursor}")
+            }
+            None => break,
+        }
+    }
+    assert_eq!(listed.len(), COPIES + 1);
+    assert!(listed.contains(&closed_id));
+}

@@ -3,19 +3,25 @@
 //! histories.
 //!
 //! It is a read model: the conversation actors are the writers and replace a conversation's
-//! row after every commit; a restart reloads it from the store. Lists are answered by a scan
-//! of the rows — the filters are cheap and a contact center holds thousands to hundreds of
-//! thousands of conversations, which scan in milliseconds (see BENCHMARKS.md); per-view
-//! indexes can come when that stops being true.
+//! row after every commit; a restart reloads it from the store. A row is a compact copy of
+//! what lists show ([`row`]), so a million closed conversations fit in a few hundred
+//! megabytes. Lists are answered by a scan of the rows with every filter turned into integer
+//! comparisons first — a contact center holds thousands to a million conversations, which
+//! scan in milliseconds (see BENCHMARKS.md); per-view indexes can come when that stops being
+//! true.
+
+mod row;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
-use crate::conversation::{Conversation, ConversationStatus};
+use crate::conversation::Conversation;
 use crate::domain::{AgentId, ConversationId, PhoneNumber, QueueId};
-use crate::fast_hash::FastMap;
 use crate::routing::Millis;
+pub use row::Summary;
+use row::{Row, Slot, Symbols};
 
 /// Which conversations a list shows (the Message Center's filters); `?view=` on the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, utoipa::ToSchema)]
@@ -100,16 +106,27 @@ pub struct ListQuery {
 #[derive(Debug, Clone)]
 pub struct Page {
     /// The rows.
-    pub items: Vec<Arc<Conversation>>,
+    pub items: Vec<Summary>,
     /// Where the next page starts, when there is one.
     pub next: Option<Position>,
+}
+
+/// The rows and the values they share.
+#[derive(Debug, Default)]
+struct Table {
+    rows: HashSet<Slot, foldhash::fast::RandomState>,
+    symbols: Symbols,
 }
 
 /// The directory. Cloning shares it.
 #[derive(Debug, Clone, Default)]
 pub struct Directory {
-    rows: Arc<RwLock<FastMap<ConversationId, Arc<Conversation>>>>,
+    table: Arc<RwLock<Table>>,
     contact_names: Arc<RwLock<HashMap<String, String>>>,
+    /// Whether every stored conversation has its row. After a restart the open ones are
+    /// there once routing is back; the closed ones load after, while the server already
+    /// routes.
+    complete: Arc<AtomicBool>,
 }
 
 impl Directory {
@@ -118,32 +135,68 @@ impl Directory {
         Self::default()
     }
 
+    /// Whether every stored conversation has its row (open ones always do).
+    pub fn is_complete(&self) -> bool {
+        self.complete.load(Ordering::Acquire)
+    }
+
+    /// Records that every stored conversation has its row.
+    pub(crate) fn mark_complete(&self) {
+        self.complete.store(true, Ordering::Release);
+    }
+
+    /// Whether the answer to `view` may lack conversations while closed ones still load.
+    pub fn needs_complete(view: View) -> bool {
+        matches!(view, View::Closed | View::All)
+    }
+
     /// Replaces a conversation's row.
     pub fn upsert(&self, conversation: &Conversation) {
-        if let Ok(mut rows) = self.rows.write() {
-            rows.insert(conversation.id().clone(), Arc::new(conversation.clone()));
+        if let Ok(mut table) = self.table.write() {
+            let row = Row::of(conversation, &mut table.symbols);
+            table.rows.replace(Slot(Box::new(row)));
         }
     }
 
     /// Whether it has a row for conversation `id` (as the store spells it).
     pub fn contains(&self, id: &str) -> bool {
-        let Ok(id) = ConversationId::parse(id) else {
-            return false;
-        };
-        self.rows.read().is_ok_and(|rows| rows.contains_key(&id))
+        self.table.read().is_ok_and(|t| t.rows.contains(id))
     }
 
     /// A conversation's row.
-    pub fn get(&self, id: &ConversationId) -> Option<Arc<Conversation>> {
-        self.rows.read().ok()?.get(id).cloned()
+    pub fn get(&self, id: &ConversationId) -> Option<Summary> {
+        let table = self.table.read().ok()?;
+        let slot = table.rows.get(id.as_str())?;
+        Some(slot.0.summary(&table.symbols))
+    }
+
+    /// The queue serving conversation `id`.
+    pub fn queue_of(&self, id: &ConversationId) -> Option<QueueId> {
+        let table = self.table.read().ok()?;
+        let slot = table.rows.get(id.as_str())?;
+        Some(table.symbols.queues.get(slot.0.queue).clone())
+    }
+
+    /// Who works on conversation `id`: its owner, then its subscribers.
+    pub fn involved(&self, id: &ConversationId) -> Option<Vec<AgentId>> {
+        let table = self.table.read().ok()?;
+        let slot = table.rows.get(id.as_str())?;
+        Some(
+            slot.0
+                .people()
+                .map(|a| table.symbols.agents.get(a).clone())
+                .collect(),
+        )
     }
 
     /// Adds a conversation read from the store unless its row is there already (a row
     /// written by its actor meanwhile is newer).
-    pub fn load(&self, conversation: Arc<Conversation>) {
-        if let Ok(mut rows) = self.rows.write() {
-            rows.entry(conversation.id().clone())
-                .or_insert(conversation);
+    pub fn load(&self, conversation: &Conversation) {
+        if let Ok(mut table) = self.table.write()
+            && !table.rows.contains(conversation.id().as_str())
+        {
+            let row = Row::of(conversation, &mut table.symbols);
+            table.rows.insert(Slot(Box::new(row)));
         }
     }
 
@@ -159,7 +212,7 @@ impl Directory {
 
     /// How many conversations it holds.
     pub fn len(&self) -> usize {
-        self.rows.read().map_or(0, |r| r.len())
+        self.table.read().map_or(0, |t| t.rows.len())
     }
 
     /// Whether it holds none.
@@ -173,18 +226,27 @@ impl Directory {
         customer: &PhoneNumber,
         visible_queues: Option<&HashSet<QueueId>>,
     ) -> bool {
-        self.rows.read().is_ok_and(|rows| {
-            rows.values().any(|c| {
-                c.customer() == customer && visible_queues.is_none_or(|v| v.contains(c.queue_id()))
-            })
+        let Ok(table) = self.table.read() else {
+            return false;
+        };
+        let digits = customer.e164_digits();
+        let queues = visible_queues.map(|v| queue_symbols(&table.symbols, v));
+        table.rows.iter().any(|Slot(row)| {
+            row.customer == digits && queues.as_ref().is_none_or(|q| q.contains(&row.queue))
         })
     }
 
     /// A page of the conversations `query` selects.
     pub fn list(&self, query: &ListQuery) -> Page {
         let limit = query.limit.max(1);
-        let needle = query.q.as_ref().map(|q| q.to_lowercase());
-        let (Ok(rows), Ok(names)) = (self.rows.read(), self.contact_names.read()) else {
+        let (Ok(table), Ok(names)) = (self.table.read(), self.contact_names.read()) else {
+            return Page {
+                items: Vec::new(),
+                next: None,
+            };
+        };
+        let Some(filter) = Filter::of(query, &table.symbols, &names) else {
+            // It names a queue, agent or code no conversation has: nothing matches.
             return Page {
                 items: Vec::new(),
                 next: None,
@@ -193,65 +255,93 @@ impl Directory {
         // Only the newest `limit + 1` matches are needed (one more tells whether a page
         // follows): a bounded heap keeps them in O(n log limit) instead of sorting every match.
         let mut newest: BinaryHeap<Reverse<Ranked>> = BinaryHeap::with_capacity(limit + 2);
-        for c in rows.values() {
-            let at = c.activity_at();
+        for Slot(row) in &table.rows {
+            let at = row.activity_at();
             if let Some(p) = &query.after
-                && (at, c.id()) >= (p.at, &p.id)
+                && (at, &row.id) >= (p.at, &p.id)
             {
                 continue;
             }
             if newest.len() > limit
                 && newest
                     .peek()
-                    .is_some_and(|Reverse(lowest)| (at, c.id()) <= (lowest.0, &lowest.1))
+                    .is_some_and(|Reverse(lowest)| (at, &row.id) <= (lowest.0, &lowest.1.id))
             {
                 continue;
             }
-            if !matches(c, query, needle.as_deref(), &names) {
+            if !filter.matches(row, at) {
                 continue;
             }
-            newest.push(Reverse(Ranked(at, c.id().clone(), c.clone())));
+            newest.push(Reverse(Ranked(at, row)));
             if newest.len() > limit + 1 {
                 newest.pop();
             }
         }
         let mut hits: Vec<Ranked> = newest.into_iter().map(|Reverse(r)| r).collect();
-        hits.sort_unstable_by(|a, b| (b.0, &b.1).cmp(&(a.0, &a.1)));
+        hits.sort_unstable_by(|a, b| b.cmp(a));
         let next = (hits.len() > limit).then(|| {
             let last = &hits[limit - 1];
             Position {
                 at: last.0,
-                id: last.1.clone(),
+                id: last.1.id.clone(),
             }
         });
         hits.truncate(limit);
         Page {
-            items: hits.into_iter().map(|r| r.2).collect(),
+            items: hits
+                .into_iter()
+                .map(|r| r.1.summary(&table.symbols))
+                .collect(),
             next,
         }
     }
 }
 
-/// A row with its place in the list: activity time, then id.
-struct Ranked(Millis, ConversationId, Arc<Conversation>);
+/// The symbols of `queues` that some row names.
+fn queue_symbols(symbols: &Symbols, queues: &HashSet<QueueId>) -> HashSet<u32> {
+    queues
+        .iter()
+        .filter_map(|q| symbols.queues.find(q))
+        .collect()
+}
 
-impl PartialEq for Ranked {
+/// The E.164 text of a row's customer digits, written into `buffer` (a scan would otherwise
+/// allocate a string per row).
+fn e164_text(mut digits: u64, buffer: &mut [u8; 16]) -> &str {
+    let mut start = buffer.len();
+    loop {
+        start -= 1;
+        buffer[start] = b'0' + (digits % 10) as u8;
+        digits /= 10;
+        if digits == 0 || start == 1 {
+            break;
+        }
+    }
+    start -= 1;
+    buffer[start] = b'+';
+    std::str::from_utf8(&buffer[start..]).unwrap_or_default()
+}
+
+/// A row with its place in the list: activity time, then id.
+struct Ranked<'a>(Millis, &'a Row);
+
+impl PartialEq for Ranked<'_> {
     fn eq(&self, other: &Self) -> bool {
-        (self.0, &self.1) == (other.0, &other.1)
+        (self.0, &self.1.id) == (other.0, &other.1.id)
     }
 }
 
-impl Eq for Ranked {}
+impl Eq for Ranked<'_> {}
 
-impl PartialOrd for Ranked {
+impl PartialOrd for Ranked<'_> {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
     }
 }
 
-impl Ord for Ranked {
+impl Ord for Ranked<'_> {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.0, &self.1).cmp(&(other.0, &other.1))
+        (self.0, &self.1.id).cmp(&(other.0, &other.1.id))
     }
 }
 
@@ -266,55 +356,133 @@ fn contains_ignoring_case(haystack: &str, needle: &str) -> bool {
     }
 }
 
-fn matches(
-    c: &Conversation,
-    query: &ListQuery,
-    needle: Option<&str>,
-    names: &HashMap<String, String>,
-) -> bool {
-    let in_view = match query.view {
-        View::Open => c.is_open(),
-        View::Waiting => c.is_open() && c.waiting_since().is_some(),
-        View::Unassigned => c.is_open() && c.owner().is_none(),
-        View::Mine => {
-            c.status() != ConversationStatus::Closed && query.me.is_some() && *c.owner() == query.me
-        }
-        View::Closed => !c.is_open(),
-        View::All => true,
-    };
-    let activity = c.activity_at();
-    in_view
-        && query
-            .visible_queues
-            .as_ref()
-            .is_none_or(|v| v.contains(c.queue_id()))
-        && query.queue.as_ref().is_none_or(|q| c.queue_id() == q)
-        && query
-            .campaign
-            .as_ref()
-            .is_none_or(|k| c.campaign().as_str().eq_ignore_ascii_case(k))
-        && query
-            .agent
-            .as_ref()
-            .is_none_or(|a| c.owner().as_ref() == Some(a) || c.subscribers().contains(a))
-        && query
-            .tag
-            .as_ref()
-            .is_none_or(|t| c.dispositions().iter().any(|d| d.code.as_str() == t))
-        && query.unread.is_none_or(|u| (c.unread() > 0) == u)
-        && query.from.is_none_or(|f| activity >= f)
-        && query.to.is_none_or(|t| activity < t)
-        && query.customer.as_ref().is_none_or(|p| c.customer() == p)
-        && needle.is_none_or(|n| {
-            c.customer().as_str().contains(n)
-                || contains_ignoring_case(c.campaign().as_str(), n)
-                || names
-                    .get(c.customer().as_str())
-                    .is_some_and(|name| name.contains(n))
-                || c.last_message()
-                    .as_ref()
-                    .is_some_and(|m| contains_ignoring_case(&m.preview, n))
+/// A list query with its values turned into the symbols rows hold, so that matching a row
+/// compares integers.
+struct Filter<'a> {
+    view: View,
+    me: Option<u32>,
+    visible_queues: Option<HashSet<u32>>,
+    queue: Option<u32>,
+    /// The symbols of the campaigns spelled like the query's (case differs).
+    campaigns: Option<Vec<u32>>,
+    agent: Option<u32>,
+    tag: Option<u32>,
+    unread: Option<bool>,
+    from: Option<Millis>,
+    to: Option<Millis>,
+    customer: Option<u64>,
+    search: Option<Search<'a>>,
+}
+
+/// The `q` text search.
+struct Search<'a> {
+    needle: String,
+    /// The campaigns whose name contains the needle.
+    campaigns: Vec<u32>,
+    names: &'a HashMap<String, String>,
+}
+
+impl<'a> Filter<'a> {
+    /// The filter for `query`, or `None` when it names a queue, agent or code no row has
+    /// (so nothing can match).
+    fn of(
+        query: &ListQuery,
+        symbols: &Symbols,
+        names: &'a HashMap<String, String>,
+    ) -> Option<Self> {
+        let me = match (&query.view, &query.me) {
+            (View::Mine, Some(me)) => Some(symbols.agents.find(me)?),
+            (View::Mine, None) => return None,
+            _ => None,
+        };
+        let needle = query.q.as_ref().map(|q| q.to_lowercase());
+        Some(Self {
+            view: query.view,
+            me,
+            visible_queues: query
+                .visible_queues
+                .as_ref()
+                .map(|v| queue_symbols(symbols, v)),
+            queue: match &query.queue {
+                Some(q) => Some(symbols.queues.find(q)?),
+                None => None,
+            },
+            campaigns: query.campaign.as_ref().map(|k| {
+                symbols
+                    .campaigns
+                    .iter()
+                    .filter(|(_, name)| name.as_str().eq_ignore_ascii_case(k))
+                    .map(|(symbol, _)| symbol)
+                    .collect()
+            }),
+            agent: match &query.agent {
+                Some(a) => Some(symbols.agents.find(a)?),
+                None => None,
+            },
+            tag: match &query.tag {
+                Some(t) => Some(symbols.codes.iter().find(|(_, code)| code.as_str() == t)?.0),
+                None => None,
+            },
+            unread: query.unread,
+            from: query.from,
+            to: query.to,
+            customer: query.customer.as_ref().map(PhoneNumber::e164_digits),
+            search: needle.map(|needle| Search {
+                campaigns: symbols
+                    .campaigns
+                    .iter()
+                    .filter(|(_, name)| contains_ignoring_case(name.as_str(), &needle))
+                    .map(|(symbol, _)| symbol)
+                    .collect(),
+                needle,
+                names,
+            }),
         })
+    }
+
+    fn matches(&self, row: &Row, activity: Millis) -> bool {
+        let in_view = match self.view {
+            View::Open => row.is_open(),
+            View::Waiting => row.is_open() && row.is_waiting(),
+            View::Unassigned => row.is_open() && !row.has_owner(),
+            View::Mine => row.is_open() && self.me == Some(row.owner),
+            View::Closed => !row.is_open(),
+            View::All => true,
+        };
+        in_view
+            && self
+                .visible_queues
+                .as_ref()
+                .is_none_or(|v| v.contains(&row.queue))
+            && self.queue.is_none_or(|q| row.queue == q)
+            && self
+                .campaigns
+                .as_ref()
+                .is_none_or(|k| k.contains(&row.campaign))
+            && self.agent.is_none_or(|a| row.involves(a))
+            && self.tag.is_none_or(|t| row.carries(t))
+            && self.unread.is_none_or(|u| (row.unread > 0) == u)
+            && self.from.is_none_or(|f| activity >= f)
+            && self.to.is_none_or(|t| activity < t)
+            && self.customer.is_none_or(|p| row.customer == p)
+            && self.search.as_ref().is_none_or(|s| s.finds(row))
+    }
+}
+
+impl Search<'_> {
+    fn finds(&self, row: &Row) -> bool {
+        let mut buffer = [0u8; 16];
+        let phone = e164_text(row.customer, &mut buffer);
+        phone.contains(&self.needle)
+            || self.campaigns.contains(&row.campaign)
+            || self
+                .names
+                .get(phone)
+                .is_some_and(|name| name.contains(&self.needle))
+            || row
+                .preview()
+                .is_some_and(|p| contains_ignoring_case(p, &self.needle))
+    }
 }
 
 #[cfg(test)]
@@ -341,7 +509,7 @@ mod tests {
     }
 
     fn ids(page: &Page) -> Vec<&str> {
-        page.items.iter().map(|c| c.id().as_str()).collect()
+        page.items.iter().map(|c| c.id.as_str()).collect()
     }
 
     fn query(view: View) -> ListQuery {
@@ -455,6 +623,85 @@ mod tests {
     }
 
     #[test]
+    fn a_summary_spells_out_what_the_conversation_holds() {
+        let ann = AgentId::parse("ann").unwrap();
+        let mut c = conversation("cv_9", "+447700900123", "q1", 1_000);
+        c.assign(&ann).unwrap();
+        c.agent_reply(&ann, 1_500).unwrap();
+        c.record_message(Direction::Outbound, "Sorted — anything else?", 1_500);
+        for code in ["sale", "sale", "upsell"] {
+            c.add_disposition(DispositionEntry {
+                code: Slug::parse("code", code).unwrap(),
+                note: Some("a note the list never shows".into()),
+                agent: ann.clone(),
+                at: 1_600,
+            })
+            .unwrap();
+        }
+        c.complete(&ann, false, 1_700).unwrap();
+        let d = Directory::new();
+        d.upsert(&c);
+        let s = d.get(c.id()).unwrap();
+        assert_eq!(s.id, *c.id());
+        assert_eq!(s.customer, *c.customer());
+        assert_eq!(s.campaign, *c.campaign());
+        assert_eq!(s.queue_id, *c.queue_id());
+        assert_eq!(s.status, c.status());
+        assert_eq!(s.owner, *c.owner());
+        assert_eq!(
+            s.subscribers,
+            c.subscribers().iter().cloned().collect::<Vec<_>>()
+        );
+        assert_eq!(s.public, c.public());
+        assert_eq!(s.last_message, *c.last_message());
+        assert_eq!(s.unread, c.unread());
+        assert_eq!(s.alerts, c.alerts().iter().copied().collect::<Vec<_>>());
+        assert_eq!(
+            s.dispositions.iter().map(Slug::as_str).collect::<Vec<_>>(),
+            ["sale", "upsell"]
+        );
+        assert_eq!(s.waiting_since, c.waiting_since());
+        assert_eq!(s.created_at, c.created_at());
+        assert_eq!(s.closed_at, c.closed_at());
+        assert_eq!(s.activity_at(), c.activity_at());
+        let open = conversation("cv_8", "+15550000001", "q1", 2_000);
+        d.upsert(&open);
+        let s = d.get(open.id()).unwrap();
+        assert_eq!(
+            (s.waiting_since, s.closed_at, s.owner),
+            (Some(2_000), None, None)
+        );
+    }
+
+    #[test]
+    fn names_no_row_has_select_nothing() {
+        let d = floor();
+        let mut q = query(View::All);
+        q.queue = Some(QueueId::parse("q9").unwrap());
+        assert!(d.list(&q).items.is_empty());
+        let mut q = query(View::All);
+        q.agent = Some(AgentId::parse("zed").unwrap());
+        assert!(d.list(&q).items.is_empty());
+        let mut q = query(View::Mine);
+        q.me = Some(AgentId::parse("zed").unwrap());
+        assert!(d.list(&q).items.is_empty());
+        let mut q = query(View::All);
+        q.tag = Some("nope".into());
+        assert!(d.list(&q).items.is_empty());
+    }
+
+    #[test]
+    fn customer_digits_print_as_e164() {
+        let mut buffer = [0u8; 16];
+        assert_eq!(e164_text(15550000001, &mut buffer), "+15550000001");
+        assert_eq!(
+            e164_text(999_999_999_999_999, &mut buffer),
+            "+999999999999999"
+        );
+        assert_eq!(e164_text(1234567, &mut buffer), "+1234567");
+    }
+
+    #[test]
     fn a_newer_version_replaces_the_row() {
         let d = floor();
         let mut c1 = conversation("cv_1", "+15550000001", "q1", 1_000);
@@ -462,7 +709,7 @@ mod tests {
         d.upsert(&c1);
         assert_eq!(d.len(), 4);
         assert_eq!(ids(&d.list(&query(View::Open)))[0], "cv_1");
-        assert_eq!(d.list(&query(View::Open)).items[0].unread(), 2);
+        assert_eq!(d.list(&query(View::Open)).items[0].unread, 2);
     }
 
     proptest::proptest! {
@@ -489,7 +736,7 @@ mod tests {
             loop {
                 let page = d.list(&q);
                 proptest::prop_assert!(page.items.len() <= limit);
-                walked.extend(page.items.iter().map(|c| (c.activity_at(), c.id().to_string())));
+                walked.extend(page.items.iter().map(|c| (c.activity_at(), c.id.to_string())));
                 match page.next {
                     Some(next) => q.after = Some(next),
                     None => break,
