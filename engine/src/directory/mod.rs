@@ -475,10 +475,11 @@ impl Search<'_> {
         let phone = e164_text(row.customer, &mut buffer);
         phone.contains(&self.needle)
             || self.campaigns.contains(&row.campaign)
-            || self
-                .names
-                .get(phone)
-                .is_some_and(|name| name.contains(&self.needle))
+            || (!self.names.is_empty()
+                && self
+                    .names
+                    .get(phone)
+                    .is_some_and(|name| name.contains(&self.needle)))
             || row
                 .preview()
                 .is_some_and(|p| contains_ignoring_case(p, &self.needle))

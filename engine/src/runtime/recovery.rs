@@ -24,6 +24,29 @@ struct SavedAgent {
     logins: BTreeSet<QueueId>,
 }
 
+/// How often one batch's read is tried before recovery as a whole fails (and starts over).
+const BATCH_TRIES: u32 = 5;
+
+/// Reads one batch of open conversations, trying again after a timeout or a dropped
+/// connection: with a million conversations, one slow round trip (the engine's thread busy
+/// growing its tables while the read's clock runs) must not throw away the whole recovery.
+async fn read_batch(
+    store: &crate::store::AnyStore,
+    ids: &[String],
+) -> Result<Vec<crate::store::ConversationDoc>, StoreError> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match store.conversations_get(ids).await {
+            Err(e) if e.is_unavailable() && tries < BATCH_TRIES => {
+                tracing::warn!(error = %e, tries, "reading open conversations; trying again");
+                tokio::time::sleep(std::time::Duration::from_millis(100 * u64::from(tries))).await;
+            }
+            answer => return answer,
+        }
+    }
+}
+
 impl Engine {
     /// Brings back what the store holds after a restart: owned conversations to their agents,
     /// waiting and public conversations to their queues (oldest first, in their original
@@ -55,7 +78,7 @@ impl Engine {
             let store = self.inner.store.clone();
             actix::spawn(async move {
                 for ids in open.chunks(RECOVERY_BATCH) {
-                    let docs = store.conversations_get(ids).await;
+                    let docs = read_batch(&store, ids).await;
                     let failed = docs.is_err();
                     if batches.send(docs).await.is_err() || failed {
                         return;
