@@ -1,4 +1,5 @@
-//! Logging: structured `tracing` output to stderr, filtered by the `log` setting.
+//! Logging and request metrics: structured `tracing` output to stderr, filtered by the `log`
+//! setting, and the HTTP RED metrics (`switchboard_http_*`).
 //!
 //! Request lines name the matched route pattern (`/v1/queues/{id}`), never the concrete path
 //! or query, so ids, phone numbers and tokens in URLs stay out of the logs.
@@ -20,7 +21,37 @@ pub fn init(filter: &str) {
         .try_init();
 }
 
-/// Middleware logging one line per request: method, route pattern, status, latency.
+/// Counts the request in the HTTP metrics: by route pattern (bounded: the patterns, and
+/// `unmatched`), method and status class.
+fn record(route: &str, method: &str, status: u16, elapsed: std::time::Duration) {
+    let metrics = engine::metrics::metrics();
+    let class = match status {
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    };
+    // Methods outside the standard set would be unbounded labels (and are refused anyway).
+    let method = match method {
+        "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS" => method,
+        _ => "other",
+    };
+    metrics
+        .http_requests
+        .with_label_values(&[route, method, class])
+        .inc();
+    // A websocket's "request" lasts the whole session: it would drown the latencies.
+    if status != 101 {
+        metrics
+            .http_request_duration
+            .with_label_values(&[route, method])
+            .observe(elapsed.as_secs_f64());
+    }
+}
+
+/// Middleware logging one line per request (method, route pattern, status, latency) and
+/// counting it in the HTTP metrics.
 pub async fn log_requests(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -32,7 +63,9 @@ pub async fn log_requests(
         .unwrap_or_else(|| "unmatched".to_owned());
     let response = next.call(req).await?;
     let status = response.status().as_u16();
-    let micros = started.elapsed().as_micros() as u64;
+    let elapsed = started.elapsed();
+    let micros = elapsed.as_micros() as u64;
+    record(&route, method.as_str(), status, elapsed);
     if status >= 500 {
         tracing::warn!(%method, route, status, micros, "request");
     } else if route.starts_with("/healthz") || route.starts_with("/readyz") {

@@ -23,6 +23,7 @@ mod fast_hash;
 pub mod feed;
 pub mod metrics;
 pub mod outbox;
+mod process_metrics;
 pub mod routing;
 pub mod runtime;
 pub mod sms;

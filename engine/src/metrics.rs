@@ -28,6 +28,12 @@ pub const OUTBOUND_SMS: &str = "switchboard_outbound_sms_total";
 /// Outbound texts in the outbox: waiting for their turn, a retry, or in flight.
 pub const OUTBOX_WAITING: &str = "switchboard_outbox_waiting";
 
+/// HTTP requests by route pattern, method and status class (`2xx` ... `5xx`).
+pub const HTTP_REQUESTS: &str = "switchboard_http_requests_total";
+/// Seconds an HTTP request took, by route pattern and method (websocket upgrades excluded:
+/// their "request" is the whole session).
+pub const HTTP_REQUEST_DURATION: &str = "switchboard_http_request_duration_seconds";
+
 /// Open websocket sessions.
 pub const WS_SESSIONS: &str = "switchboard_ws_sessions";
 /// Websocket sessions the server ended, by reason (`no answer to pings`, `too slow`, ...).
@@ -58,7 +64,34 @@ pub struct Metrics {
     pub ws_sessions: prometheus::IntGauge,
     /// See [`WS_DROPPED`].
     pub ws_dropped: IntCounterVec,
+    /// See [`HTTP_REQUESTS`].
+    pub http_requests: IntCounterVec,
+    /// See [`HTTP_REQUEST_DURATION`].
+    pub http_request_duration: HistogramVec,
+    process: crate::process_metrics::ProcessMetrics,
 }
+
+/// Offer outcomes, as `switchboard_offers_total` labels them.
+pub const OFFER_OUTCOMES: [&str; 5] = ["created", "accepted", "rejected", "expired", "rescinded"];
+/// Why the server ends websocket sessions, as `switchboard_ws_dropped_total` labels them (the
+/// close frames' reasons).
+pub const WS_DROP_REASONS: [&str; 6] = [
+    "protocol error",
+    "server stopping",
+    "no answer to pings",
+    "too slow",
+    "token no longer valid",
+    "frames are JSON text; binary is not supported",
+];
+/// Outbound outcomes, as `switchboard_outbound_sms_total` labels them.
+pub const OUTBOUND_OUTCOMES: [&str; 6] = [
+    "accepted",
+    "retried",
+    "failed",
+    "sent",
+    "delivered",
+    "undelivered",
+];
 
 fn register<C: prometheus::core::Collector + Clone + 'static>(
     registry: &Registry,
@@ -92,7 +125,7 @@ impl Metrics {
                     .expect("valid metric"),
             )
         };
-        Self {
+        let metrics = Self {
             queue_waiting: gauge(QUEUE_WAITING, "Conversations waiting in line", &["queue"]),
             queue_longest_wait: gauge(
                 QUEUE_LONGEST_WAIT,
@@ -105,8 +138,10 @@ impl Metrics {
                 OFFER_WAIT,
                 "Seconds from waiting_since to an offer",
                 &["queue"],
+                // From a tenth of a second (an agent ready when the text arrives) to an hour.
                 vec![
-                    1.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0,
+                    0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0,
+                    1800.0, 3600.0,
                 ],
             ),
             routing_decision: histogram(
@@ -139,12 +174,55 @@ impl Metrics {
                 "Websocket sessions ended by the server, by reason",
                 &["reason"],
             ),
+            http_requests: counter(
+                HTTP_REQUESTS,
+                "HTTP requests by route pattern, method and status class",
+                &["route", "method", "status"],
+            ),
+            http_request_duration: histogram(
+                HTTP_REQUEST_DURATION,
+                "Seconds an HTTP request took, by route pattern and method",
+                &["route", "method"],
+                vec![
+                    0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                    5.0, 10.0,
+                ],
+            ),
+            process: crate::process_metrics::ProcessMetrics::register(&registry),
             registry,
+        };
+        // Families with fixed labels are there from start-up, at zero: a panel shows 0, not
+        // "no data", before the first event.
+        for direction in ["inbound", "outbound"] {
+            metrics.messages.with_label_values(&[direction]);
+        }
+        for outcome in OUTBOUND_OUTCOMES {
+            metrics.outbound_sms.with_label_values(&[outcome]);
+        }
+        for presence in ["offline", "available", "away"] {
+            metrics.agents.with_label_values(&[presence]);
+        }
+        for reason in WS_DROP_REASONS {
+            metrics.ws_dropped.with_label_values(&[reason]);
+        }
+        metrics
+    }
+
+    /// Puts a queue's families on the page at zero (called when its actor starts), so that
+    /// every known queue has every series before its first event.
+    pub fn touch_queue(&self, queue: &str) {
+        self.queue_waiting.with_label_values(&[queue]);
+        self.queue_longest_wait.with_label_values(&[queue]);
+        self.offer_wait.with_label_values(&[queue]);
+        self.routing_decision.with_label_values(&[queue]);
+        for outcome in OFFER_OUTCOMES {
+            self.offers.with_label_values(&[queue, outcome]);
         }
     }
 
     /// The metrics in Prometheus's text format.
     pub fn render(&self) -> String {
+        self.process.refresh();
         let mut out = Vec::new();
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut out)
@@ -160,7 +238,7 @@ pub fn metrics() -> &'static Metrics {
 }
 
 /// Every metric name, for the test that checks dashboards use only these.
-pub const ALL: [&str; 7] = [
+pub const ALL: [&str; 13] = [
     QUEUE_WAITING,
     QUEUE_LONGEST_WAIT,
     OFFERS,
@@ -168,4 +246,84 @@ pub const ALL: [&str; 7] = [
     OFFER_WAIT,
     ROUTING_DECISION,
     MESSAGES,
+    OUTBOUND_SMS,
+    OUTBOX_WAITING,
+    WS_SESSIONS,
+    WS_DROPPED,
+    HTTP_REQUESTS,
+    HTTP_REQUEST_DURATION,
 ];
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    /// The families `docs/metrics.md` documents: name → (type, labels).
+    fn documented() -> BTreeMap<String, (String, Vec<String>)> {
+        let doc = include_str!("../../docs/metrics.md");
+        doc.lines()
+            .filter(|line| line.starts_with("| `"))
+            .map(|line| {
+                let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+                let name = cells[1].trim_matches('`').to_owned();
+                let labels = cells[3]
+                    .split(',')
+                    .map(|l| l.trim().trim_matches('`').to_owned())
+                    .filter(|l| !l.is_empty() && l != "—")
+                    .collect();
+                (name, (cells[2].to_owned(), labels))
+            })
+            .collect()
+    }
+
+    /// Every family on `/metrics` is documented with its type and labels, and every
+    /// documented family is on `/metrics` from start-up (before any event).
+    #[test]
+    fn the_registry_and_docs_metrics_md_agree() {
+        let metrics = super::Metrics::new();
+        metrics.touch_queue("q1");
+        // The HTTP families' labels are route patterns, known once a request is counted
+        // (the first scrape counts itself).
+        metrics
+            .http_requests
+            .with_label_values(&["/metrics", "GET", "2xx"]);
+        metrics
+            .http_request_duration
+            .with_label_values(&["/metrics", "GET"]);
+        let page = metrics.render();
+        let mut served: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
+        for family in metrics.registry.gather() {
+            let kind = format!("{:?}", family.get_field_type()).to_lowercase();
+            let labels = family
+                .get_metric()
+                .first()
+                .map(|m| m.get_label().iter().map(|l| l.name().to_owned()).collect())
+                .unwrap_or_default();
+            served.insert(family.name().to_owned(), (kind, labels));
+        }
+        let documented = documented();
+        assert_eq!(
+            served.keys().collect::<Vec<_>>(),
+            documented.keys().collect::<Vec<_>>(),
+            "families served vs documented"
+        );
+        for (name, (kind, labels)) in &documented {
+            let (served_kind, served_labels) = &served[name];
+            assert_eq!(served_kind, kind, "{name}'s type");
+            // A family whose labels no event has filled yet shows none; the ones at zero
+            // from start-up show theirs.
+            if !served_labels.is_empty() {
+                let mut a = served_labels.clone();
+                let mut b = labels.clone();
+                a.sort();
+                b.sort();
+                assert_eq!(a, b, "{name}'s labels");
+            }
+        }
+        for name in super::ALL {
+            assert!(documented.contains_key(name), "{name} is not documented");
+        }
+        assert!(page.contains(r#"switchboard_offers_total{outcome="expired",queue="q1"} 0"#));
+        assert!(page.contains(r#"switchboard_messages_total{direction="inbound"} 0"#));
+    }
+}

@@ -126,6 +126,10 @@ mod metrics {
     }
 
     pub fn dropped(reason: &str) {
+        debug_assert!(
+            engine::metrics::WS_DROP_REASONS.contains(&reason),
+            "{reason} is missing from WS_DROP_REASONS"
+        );
         engine::metrics::metrics()
             .ws_dropped
             .with_label_values(&[reason])

@@ -257,6 +257,7 @@ impl Actor for QueueActor {
         // The queue's mailbox must never drop a routing message: they are sent with
         // `do_send`, which ignores the capacity, so the capacity only bounds `send`.
         ctx.set_mailbox_capacity(1024);
+        metrics().touch_queue(self.core.id().as_str());
         // Today's figures so far, as the store counted them: they survive a restart. Nothing
         // is handled until they are read, so no count is lost or doubled.
         let store = self.services.store().clone();

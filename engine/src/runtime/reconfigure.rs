@@ -42,6 +42,8 @@ impl Engine {
                     return Ok(());
                 };
                 let Some(addr) = self.queue_addr(&id) else {
+                    // A new queue is on /metrics at zero before its first conversation.
+                    crate::metrics::metrics().touch_queue(id.as_str());
                     return Ok(());
                 };
                 if let Some(queue) = self.catalog().find::<Queue>(id.as_str()).await? {

@@ -57,10 +57,30 @@ impl Engine {
     /// (one round trip each), with progress in the log.
     pub async fn recover(&self) -> Result<(), EngineError> {
         let started = std::time::Instant::now();
+        self.touch_known_queues().await?;
         self.recover_routing(started).await?;
         // Closed conversations only fill lists: they must not hold routing back, however
         // many a contact center has kept (see directory_loading).
         self.start_loading_directory(started).await
+    }
+
+    /// Puts every configured queue on `/metrics` at zero, idle ones included.
+    async fn touch_known_queues(&self) -> Result<(), EngineError> {
+        let mut after: Option<String> = None;
+        loop {
+            let page = self
+                .inner
+                .catalog
+                .list::<crate::domain::Queue>(after.as_deref(), crate::catalog::MAX_PAGE_SIZE)
+                .await?;
+            for queue in &page.items {
+                crate::metrics::metrics().touch_queue(queue.resource.id.as_str());
+            }
+            match page.next_after {
+                Some(next) => after = Some(next),
+                None => return Ok(()),
+            }
+        }
     }
 
     async fn recover_routing(&self, started: std::time::Instant) -> Result<(), EngineError> {

@@ -90,6 +90,13 @@ async fn metrics_are_served_for_prometheus_without_a_token() {
     )
     .await
     .expect_status(201);
+    // A queue no text ever reaches is on the page too, at zero.
+    app.post(
+        "/v1/queues",
+        serde_json::json!({"id": "mq-idle", "name": "Idle queue", "team_id": "m"}),
+    )
+    .await
+    .expect_status(201);
     app.post(
         "/v1/numbers",
         serde_json::json!({"phone": "+15550109090", "campaign": "C", "queue_id": "mq"}),
@@ -131,5 +138,15 @@ async fn metrics_are_served_for_prometheus_without_a_token() {
         text.contains("switchboard_queue_waiting{queue=\"mq\"}"),
         "{text}"
     );
+    for expected in [
+        r#"switchboard_offers_total{outcome="expired",queue="mq-idle"} 0"#,
+        r#"switchboard_queue_waiting{queue="mq-idle"} 0"#,
+        r#"switchboard_http_requests_total{method="POST",route="/v1/inbound",status="2xx"}"#,
+        r#"switchboard_http_request_duration_seconds_bucket{method="POST",route="/v1/inbound""#,
+        "process_resident_memory_bytes ",
+        "process_cpu_seconds_total ",
+    ] {
+        assert!(text.contains(expected), "{expected} missing from:\n{text}");
+    }
     assert!(!text.contains("+1555"), "no phone numbers in metrics");
 }
