@@ -28,6 +28,23 @@ pub const OUTBOUND_SMS: &str = "switchboard_outbound_sms_total";
 /// Outbound texts in the outbox: waiting for their turn, a retry, or in flight.
 pub const OUTBOX_WAITING: &str = "switchboard_outbox_waiting";
 
+/// Conversations opened, per queue.
+pub const CONVERSATIONS_OPENED: &str = "switchboard_conversations_opened_total";
+/// Conversations closed, per queue.
+pub const CONVERSATIONS_CLOSED: &str = "switchboard_conversations_closed_total";
+/// Conversations closed while still waiting in line, never taken, per queue.
+pub const CONVERSATIONS_ABANDONED: &str = "switchboard_conversations_abandoned_total";
+/// Seconds a waiting conversation waited until an agent took it (speed of answer), per queue.
+pub const SPEED_OF_ANSWER: &str = "switchboard_speed_of_answer_seconds";
+/// Seconds from the customer's first text to the first agent text, per queue.
+pub const FIRST_RESPONSE: &str = "switchboard_first_response_seconds";
+/// Seconds from the customer's oldest unanswered text to the agent text answering it.
+pub const RESPONSE: &str = "switchboard_response_seconds";
+/// Seconds from the last owner taking a conversation to its close, per queue.
+pub const HANDLE: &str = "switchboard_handle_seconds";
+/// Disposition codes recorded, per queue and code.
+pub const DISPOSITIONS: &str = "switchboard_dispositions_total";
+
 /// HTTP requests by route pattern, method and status class (`2xx` ... `5xx`).
 pub const HTTP_REQUESTS: &str = "switchboard_http_requests_total";
 /// Seconds an HTTP request took, by route pattern and method (websocket upgrades excluded:
@@ -68,8 +85,31 @@ pub struct Metrics {
     pub http_requests: IntCounterVec,
     /// See [`HTTP_REQUEST_DURATION`].
     pub http_request_duration: HistogramVec,
+    /// See [`CONVERSATIONS_OPENED`].
+    pub conversations_opened: IntCounterVec,
+    /// See [`CONVERSATIONS_CLOSED`].
+    pub conversations_closed: IntCounterVec,
+    /// See [`CONVERSATIONS_ABANDONED`].
+    pub conversations_abandoned: IntCounterVec,
+    /// See [`SPEED_OF_ANSWER`].
+    pub speed_of_answer: HistogramVec,
+    /// See [`FIRST_RESPONSE`].
+    pub first_response: HistogramVec,
+    /// See [`RESPONSE`].
+    pub response: HistogramVec,
+    /// See [`HANDLE`].
+    pub handle: HistogramVec,
+    /// See [`DISPOSITIONS`].
+    pub dispositions: IntCounterVec,
     process: crate::process_metrics::ProcessMetrics,
 }
+
+/// Buckets for contact-center times: from a tenth of a second (an agent ready when the text
+/// arrives) to an hour, finest where service-level thresholds usually sit (20 s to 5 min).
+const KPI_BUCKETS: [f64; 17] = [
+    0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 120.0, 180.0, 300.0, 600.0,
+    1800.0, 3600.0,
+];
 
 /// Offer outcomes, as `switchboard_offers_total` labels them.
 pub const OFFER_OUTCOMES: [&str; 5] = ["created", "accepted", "rejected", "expired", "rescinded"];
@@ -138,11 +178,7 @@ impl Metrics {
                 OFFER_WAIT,
                 "Seconds from waiting_since to an offer",
                 &["queue"],
-                // From a tenth of a second (an agent ready when the text arrives) to an hour.
-                vec![
-                    0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0,
-                    1800.0, 3600.0,
-                ],
+                KPI_BUCKETS.to_vec(),
             ),
             routing_decision: histogram(
                 ROUTING_DECISION,
@@ -188,6 +224,42 @@ impl Metrics {
                     5.0, 10.0,
                 ],
             ),
+            conversations_opened: counter(CONVERSATIONS_OPENED, "Conversations opened", &["queue"]),
+            conversations_closed: counter(CONVERSATIONS_CLOSED, "Conversations closed", &["queue"]),
+            conversations_abandoned: counter(
+                CONVERSATIONS_ABANDONED,
+                "Conversations closed while still waiting in line",
+                &["queue"],
+            ),
+            speed_of_answer: histogram(
+                SPEED_OF_ANSWER,
+                "Seconds a waiting conversation waited until an agent took it",
+                &["queue"],
+                KPI_BUCKETS.to_vec(),
+            ),
+            first_response: histogram(
+                FIRST_RESPONSE,
+                "Seconds from the customer's first text to the first agent text",
+                &["queue"],
+                KPI_BUCKETS.to_vec(),
+            ),
+            response: histogram(
+                RESPONSE,
+                "Seconds from the customer's oldest unanswered text to the agent text answering it",
+                &["queue"],
+                KPI_BUCKETS.to_vec(),
+            ),
+            handle: histogram(
+                HANDLE,
+                "Seconds from the last owner taking a conversation to its close",
+                &["queue"],
+                KPI_BUCKETS.to_vec(),
+            ),
+            dispositions: counter(
+                DISPOSITIONS,
+                "Disposition codes recorded",
+                &["queue", "code"],
+            ),
             process: crate::process_metrics::ProcessMetrics::register(&registry),
             registry,
         };
@@ -215,8 +287,56 @@ impl Metrics {
         self.queue_longest_wait.with_label_values(&[queue]);
         self.offer_wait.with_label_values(&[queue]);
         self.routing_decision.with_label_values(&[queue]);
+        self.conversations_opened.with_label_values(&[queue]);
+        self.conversations_closed.with_label_values(&[queue]);
+        self.conversations_abandoned.with_label_values(&[queue]);
+        self.speed_of_answer.with_label_values(&[queue]);
+        self.first_response.with_label_values(&[queue]);
+        self.response.with_label_values(&[queue]);
+        self.handle.with_label_values(&[queue]);
         for outcome in OFFER_OUTCOMES {
             self.offers.with_label_values(&[queue, outcome]);
+        }
+    }
+
+    /// Counts what a conversation's change in `queue` gave (see
+    /// [`crate::conversation::advance`]).
+    pub fn observe(&self, queue: &str, observations: &[crate::conversation::Observation]) {
+        use crate::conversation::Observation;
+        let seconds = |ms: i64| ms as f64 / 1000.0;
+        for observation in observations {
+            match observation {
+                Observation::Opened => self.conversations_opened.with_label_values(&[queue]).inc(),
+                Observation::Answered { waited } => self
+                    .speed_of_answer
+                    .with_label_values(&[queue])
+                    .observe(seconds(*waited)),
+                Observation::FirstResponse { after } => self
+                    .first_response
+                    .with_label_values(&[queue])
+                    .observe(seconds(*after)),
+                Observation::Response { after } => self
+                    .response
+                    .with_label_values(&[queue])
+                    .observe(seconds(*after)),
+                Observation::Closed { abandoned, handled } => {
+                    self.conversations_closed.with_label_values(&[queue]).inc();
+                    if *abandoned {
+                        self.conversations_abandoned
+                            .with_label_values(&[queue])
+                            .inc();
+                    }
+                    if let Some(handled) = handled {
+                        self.handle
+                            .with_label_values(&[queue])
+                            .observe(seconds(*handled));
+                    }
+                }
+                Observation::Disposition { code } => self
+                    .dispositions
+                    .with_label_values(&[queue, code.as_str()])
+                    .inc(),
+            }
         }
     }
 
@@ -238,7 +358,15 @@ pub fn metrics() -> &'static Metrics {
 }
 
 /// Every metric name, for the test that checks dashboards use only these.
-pub const ALL: [&str; 13] = [
+pub const ALL: [&str; 21] = [
+    CONVERSATIONS_OPENED,
+    CONVERSATIONS_CLOSED,
+    CONVERSATIONS_ABANDONED,
+    SPEED_OF_ANSWER,
+    FIRST_RESPONSE,
+    RESPONSE,
+    HANDLE,
+    DISPOSITIONS,
     QUEUE_WAITING,
     QUEUE_LONGEST_WAIT,
     OFFERS,
@@ -290,6 +418,8 @@ mod tests {
         metrics
             .http_request_duration
             .with_label_values(&["/metrics", "GET"]);
+        // Codes are known once recorded.
+        metrics.dispositions.with_label_values(&["q1", "sale"]);
         let page = metrics.render();
         let mut served: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
         for family in metrics.registry.gather() {

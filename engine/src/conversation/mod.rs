@@ -3,10 +3,12 @@
 //! command returns what must follow ([`Followup`]) for the queue, the agent and the timers.
 
 mod alerts;
+mod milestones;
 mod state;
 mod transfers;
 
 pub use alerts::{AlertKind, AlertThresholds};
+pub use milestones::{Milestones, Observation, advance};
 
 pub use state::{
     Conversation, ConversationError, ConversationStatus, Direction, DispositionEntry, Followup,

@@ -224,6 +224,12 @@ pub struct Conversation {
     /// Customer messages an agent has read (a reply reads them all).
     #[serde(default)]
     pub(super) read_count: u32,
+    /// Agent texts sent.
+    #[serde(default)]
+    pub(super) outbound_count: u32,
+    /// What it has passed through, for statistics and reports.
+    #[serde(default)]
+    pub(super) milestones: super::milestones::Milestones,
 }
 
 /// Reading a conversation: its state changes only through its transitions (the methods
@@ -422,6 +428,8 @@ impl Conversation {
             last_message: None,
             inbound_count: 0,
             read_count: 0,
+            outbound_count: 0,
+            milestones: super::milestones::Milestones::default(),
         };
         (
             conversation,
@@ -449,13 +457,26 @@ impl Conversation {
     pub fn record_message(&mut self, direction: Direction, body: &str, at: Millis) {
         match direction {
             Direction::Inbound => self.inbound_count += 1,
-            Direction::Outbound => self.read_count = self.inbound_count,
+            Direction::Outbound => {
+                self.read_count = self.inbound_count;
+                self.outbound_count += 1;
+            }
         }
         self.last_message = Some(LastMessage {
             direction,
             preview: body.chars().take(PREVIEW_CHARS).collect(),
             at,
         });
+    }
+
+    /// Agent texts sent.
+    pub fn outbound_count(&self) -> u32 {
+        self.outbound_count
+    }
+
+    /// What it has passed through (first text, acceptances, first response).
+    pub fn milestones(&self) -> &super::milestones::Milestones {
+        &self.milestones
     }
 
     /// Marks customer messages read: all of them, or the first `through` (never fewer than

@@ -141,6 +141,10 @@ impl ConversationActor {
                 _ => None,
             })
             .collect();
+        // The milestones go into the new state (durable with it); what they count for is
+        // counted once the change is stored.
+        let observations =
+            crate::conversation::advance(self.conversation.as_ref(), &mut change.next, now);
         // An offer made or ended journals an event and leaves the document as it is.
         let unchanged = self.conversation.as_ref() == Some(&change.next);
         let delivery = match &change.message {
@@ -190,6 +194,8 @@ impl ConversationActor {
                             actor.services.directory().upsert(&change.next);
                             actor.services.open_conversations().observe(&change.next);
                         }
+                        crate::metrics::metrics()
+                            .observe(change.next.queue_id().as_str(), &observations);
                         actor.conversation = Some(change.next);
                         actor.follow(change.followups);
                     }

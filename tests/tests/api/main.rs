@@ -10,6 +10,7 @@ mod health;
 mod idempotency;
 mod inbound;
 mod live;
+mod metrics;
 mod outbound;
 mod outbox_restart;
 mod persistence;

@@ -1,0 +1,148 @@
+//! The contact-center figures on `/metrics`, from a conversation driven through the API:
+//! opened, answered, responded to, disposed, completed. The queue is this test's own, so its
+//! series count only this conversation (the registry is shared by every app of the process).
+
+use std::time::{Duration, Instant};
+
+use harness::spawn_app;
+use reqwest::Method;
+use serde_json::json;
+
+use super::conversations::call;
+
+/// The value of the sample named exactly `series` on the page.
+fn sample(page: &str, series: &str) -> Option<f64> {
+    page.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+#[tokio::test]
+async fn a_handled_conversation_counts_for_every_figure_of_its_queue() {
+    let app = spawn_app().await;
+    app.post("/v1/teams", json!({"id": "kpi", "name": "KPI"}))
+        .await
+        .expect_status(201);
+    app.post(
+        "/v1/queues",
+        json!({"id": "kpi-line", "name": "KPI line", "team_id": "kpi"}),
+    )
+    .await
+    .expect_status(201);
+    app.post(
+        "/v1/numbers",
+        json!({"phone": "+15550109191", "campaign": "KPI", "queue_id": "kpi-line"}),
+    )
+    .await
+    .expect_status(201);
+    app.post(
+        "/v1/dispositions",
+        json!({"code": "kpi-sale", "label": "Sale"}),
+    )
+    .await
+    .expect_status(201);
+    app.post(
+        "/v1/agents",
+        json!({"id": "kim", "name": "Kim", "team_ids": ["kpi"], "role": "agent"}),
+    )
+    .await
+    .expect_status(201);
+    let kim = app.issue_token("kim").await;
+    for (path, body) in [
+        ("/v1/agents/kim/queues", json!({"queue_ids": ["kpi-line"]})),
+        ("/v1/agents/kim/presence", json!({"presence": "available"})),
+    ] {
+        call(&app, &kim, Method::PUT, path, Some(body))
+            .await
+            .expect_status(200);
+    }
+    app.post(
+        "/v1/inbound",
+        json!({"from": "+15550007777", "to": "+15550109191", "body": "Hello?"}),
+    )
+    .await
+    .expect_status(200);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let conversation = loop {
+        let state = call(&app, &kim, Method::GET, "/v1/agents/kim/presence", None).await;
+        if let Some(offer) = state.body["offers"].as_array().and_then(|o| o.first()) {
+            let offer_id = offer["offer_id"].as_str().unwrap();
+            call(
+                &app,
+                &kim,
+                Method::POST,
+                &format!("/v1/offers/{offer_id}/accept"),
+                None,
+            )
+            .await
+            .expect_status(204);
+            break offer["conversation_id"].as_str().unwrap().to_owned();
+        }
+        assert!(Instant::now() < deadline, "no offer: {}", state.body);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let reply = call(
+            &app,
+            &kim,
+            Method::POST,
+            &format!("/v1/conversations/{conversation}/messages"),
+            Some(json!({"body": "Hi, how can I help?"})),
+        )
+        .await;
+        // The acceptance reaches the conversation just after the offer's answer.
+        if reply.status == 201 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "reply refused: {:?}", reply.body);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    app.dispose_and_complete(&kim, &conversation, "kpi-sale")
+        .await;
+
+    let page = reqwest::get(format!("{}/metrics", app.address))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let q = r#"queue="kpi-line""#;
+    for (series, expected) in [
+        (
+            format!("switchboard_conversations_opened_total{{{q}}}"),
+            1.0,
+        ),
+        (
+            format!("switchboard_conversations_closed_total{{{q}}}"),
+            1.0,
+        ),
+        (
+            format!("switchboard_conversations_abandoned_total{{{q}}}"),
+            0.0,
+        ),
+        (
+            format!("switchboard_speed_of_answer_seconds_count{{{q}}}"),
+            1.0,
+        ),
+        (
+            format!("switchboard_first_response_seconds_count{{{q}}}"),
+            1.0,
+        ),
+        (format!("switchboard_response_seconds_count{{{q}}}"), 1.0),
+        (format!("switchboard_handle_seconds_count{{{q}}}"), 1.0),
+        (
+            format!(r#"switchboard_dispositions_total{{code="kpi-sale",{q}}}"#),
+            1.0,
+        ),
+    ] {
+        assert_eq!(
+            sample(&page, &series),
+            Some(expected),
+            "{series} in:\n{page}"
+        );
+    }
+    // Answered within the first bucket that holds a few seconds of test time at most.
+    let within_a_minute = format!(r#"switchboard_speed_of_answer_seconds_bucket{{{q},le="60"}}"#);
+    assert_eq!(sample(&page, &within_a_minute), Some(1.0), "{page}");
+}
