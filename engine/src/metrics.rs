@@ -45,6 +45,11 @@ pub const HANDLE: &str = "switchboard_handle_seconds";
 /// Disposition codes recorded, per queue and code.
 pub const DISPOSITIONS: &str = "switchboard_dispositions_total";
 
+/// Open conversations with an alert raised, by kind (`unclaimed`, `awaiting_reply`).
+pub const ALERTS_ACTIVE: &str = "switchboard_alerts_active";
+/// Conversation actors running (conversations in memory; idle ones passivate).
+pub const CONVERSATION_ACTORS: &str = "switchboard_conversation_actors";
+
 /// HTTP requests by route pattern, method and status class (`2xx` ... `5xx`).
 pub const HTTP_REQUESTS: &str = "switchboard_http_requests_total";
 /// Seconds an HTTP request took, by route pattern and method (websocket upgrades excluded:
@@ -101,6 +106,10 @@ pub struct Metrics {
     pub handle: HistogramVec,
     /// See [`DISPOSITIONS`].
     pub dispositions: IntCounterVec,
+    /// See [`ALERTS_ACTIVE`].
+    pub alerts_active: IntGaugeVec,
+    /// See [`CONVERSATION_ACTORS`].
+    pub conversation_actors: prometheus::IntGauge,
     process: crate::process_metrics::ProcessMetrics,
 }
 
@@ -123,6 +132,19 @@ pub const WS_DROP_REASONS: [&str; 6] = [
     "token no longer valid",
     "frames are JSON text; binary is not supported",
 ];
+/// Every alert kind, for `switchboard_alerts_active`'s labels.
+pub const ALERT_KINDS: [crate::conversation::AlertKind; 2] = [
+    crate::conversation::AlertKind::Unclaimed,
+    crate::conversation::AlertKind::AwaitingReply,
+];
+/// An alert kind's label (its wire name).
+pub fn alert_label(kind: crate::conversation::AlertKind) -> &'static str {
+    match kind {
+        crate::conversation::AlertKind::Unclaimed => "unclaimed",
+        crate::conversation::AlertKind::AwaitingReply => "awaiting_reply",
+    }
+}
+
 /// Outbound outcomes, as `switchboard_outbound_sms_total` labels them.
 pub const OUTBOUND_OUTCOMES: [&str; 6] = [
     "accepted",
@@ -260,6 +282,16 @@ impl Metrics {
                 "Disposition codes recorded",
                 &["queue", "code"],
             ),
+            alerts_active: gauge(
+                ALERTS_ACTIVE,
+                "Open conversations with an alert raised, by kind",
+                &["kind"],
+            ),
+            conversation_actors: register(
+                &registry,
+                prometheus::IntGauge::new(CONVERSATION_ACTORS, "Conversation actors running")
+                    .expect("valid metric"),
+            ),
             process: crate::process_metrics::ProcessMetrics::register(&registry),
             registry,
         };
@@ -273,6 +305,11 @@ impl Metrics {
         }
         for presence in ["offline", "available", "away"] {
             metrics.agents.with_label_values(&[presence]);
+        }
+        for kind in ALERT_KINDS {
+            metrics
+                .alerts_active
+                .with_label_values(&[alert_label(kind)]);
         }
         for reason in WS_DROP_REASONS {
             metrics.ws_dropped.with_label_values(&[reason]);
@@ -358,7 +395,9 @@ pub fn metrics() -> &'static Metrics {
 }
 
 /// Every metric name, for the test that checks dashboards use only these.
-pub const ALL: [&str; 21] = [
+pub const ALL: [&str; 23] = [
+    ALERTS_ACTIVE,
+    CONVERSATION_ACTORS,
     CONVERSATIONS_OPENED,
     CONVERSATIONS_CLOSED,
     CONVERSATIONS_ABANDONED,

@@ -145,6 +145,14 @@ impl ConversationActor {
         // counted once the change is stored.
         let observations =
             crate::conversation::advance(self.conversation.as_ref(), &mut change.next, now);
+        let alerts: Vec<(crate::conversation::AlertKind, bool)> = change
+            .followups
+            .iter()
+            .filter_map(|f| match f {
+                Followup::Alert { kind, raised } => Some((*kind, *raised)),
+                _ => None,
+            })
+            .collect();
         // An offer made or ended journals an event and leaves the document as it is.
         let unchanged = self.conversation.as_ref() == Some(&change.next);
         let delivery = match &change.message {
@@ -194,8 +202,14 @@ impl ConversationActor {
                             actor.services.directory().upsert(&change.next);
                             actor.services.open_conversations().observe(&change.next);
                         }
-                        crate::metrics::metrics()
-                            .observe(change.next.queue_id().as_str(), &observations);
+                        let metrics = crate::metrics::metrics();
+                        metrics.observe(change.next.queue_id().as_str(), &observations);
+                        for (kind, raised) in alerts {
+                            let gauge = metrics
+                                .alerts_active
+                                .with_label_values(&[crate::metrics::alert_label(kind)]);
+                            if raised { gauge.inc() } else { gauge.dec() }
+                        }
                         actor.conversation = Some(change.next);
                         actor.follow(change.followups);
                     }
@@ -293,6 +307,7 @@ impl Actor for ConversationActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        crate::metrics::metrics().conversation_actors.inc();
         let every = self.services.passivate_after() / 2;
         ctx.run_interval(every, |actor, ctx| actor.maybe_passivate(ctx));
         if !self.stored {
@@ -311,6 +326,10 @@ impl Actor for ConversationActor {
                 Err(e) => tracing::error!(conversation_id = %actor.id, error = %e, "could not load conversation"),
             }
         }));
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        crate::metrics::metrics().conversation_actors.dec();
     }
 }
 

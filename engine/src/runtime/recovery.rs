@@ -90,6 +90,10 @@ impl Engine {
         tracing::info!(open = total, "recovering open conversations");
         let mut waiting = Vec::new();
         let mut transfers = Vec::new();
+        let mut alerts: std::collections::BTreeMap<&'static str, i64> = crate::metrics::ALERT_KINDS
+            .iter()
+            .map(|k| (crate::metrics::alert_label(*k), 0))
+            .collect();
         let mut reported = std::time::Instant::now();
         // The next batch is read while this one is worked through: Redis's time and ours
         // overlap.
@@ -141,6 +145,11 @@ impl Engine {
                 {
                     transfers.push(Arc::clone(&conversation));
                 }
+                for kind in conversation.alerts() {
+                    *alerts
+                        .entry(crate::metrics::alert_label(*kind))
+                        .or_default() += 1;
+                }
                 self.inner.open_conversations.observe(&conversation);
                 self.inner.directory.load(&conversation);
             }
@@ -149,6 +158,13 @@ impl Engine {
                 tracing::info!(read, of = total, "recovering open conversations");
                 reported = std::time::Instant::now();
             }
+        }
+        // Set, not added: a recovery that starts over must not count twice.
+        for (kind, count) in alerts {
+            crate::metrics::metrics()
+                .alerts_active
+                .with_label_values(&[kind])
+                .set(count);
         }
         // Every line is whole before the agents come back: an agent's first offer is then its
         // queues' longest-waiting conversation, and a public conversation's owner is known

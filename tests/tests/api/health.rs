@@ -143,6 +143,9 @@ async fn metrics_are_served_for_prometheus_without_a_token() {
         r#"switchboard_queue_waiting{queue="mq-idle"} 0"#,
         r#"switchboard_http_requests_total{method="POST",route="/v1/inbound",status="2xx"}"#,
         r#"switchboard_http_request_duration_seconds_bucket{method="POST",route="/v1/inbound""#,
+        r#"switchboard_alerts_active{kind="unclaimed"}"#,
+        r#"switchboard_alerts_active{kind="awaiting_reply"}"#,
+        "switchboard_conversation_actors ",
         "process_resident_memory_bytes ",
         "process_cpu_seconds_total ",
     ] {
