@@ -6,8 +6,10 @@
 //! durable with it, for statistics and reports) and says what to count.
 //!
 //! Definitions, as messaging contact centers read them:
-//! - **answered**: an agent takes a conversation whose customer was waiting in line (an
-//!   accepted offer, a claim, a transfer taken); the wait runs from `waiting_since`.
+//! - **answered**: an agent first takes a conversation whose customer was waiting in line
+//!   (an accepted offer, a claim); the wait (speed of answer) runs from `waiting_since`. Once
+//!   per conversation, as service level is read per conversation: a public conversation
+//!   taken again by a teammate is a hand-back, not a second answer.
 //! - **response**: an agent's text that answers the customer's oldest unanswered one; the
 //!   **first response** is the first agent text after the customer's first.
 //! - **handle time**: from the current owner taking it to its close.
@@ -32,6 +34,10 @@ pub struct Milestones {
     /// Who first took it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_accepted_by: Option<AgentId>,
+    /// How long the customer had waited in line when an agent first took it (speed of
+    /// answer); none for a conversation an agent started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_answer_wait: Option<Millis>,
     /// The first agent text after the customer's first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_response_at: Option<Millis>,
@@ -45,7 +51,7 @@ pub struct Milestones {
 pub enum Observation {
     /// A conversation opened.
     Opened,
-    /// An agent took a waiting conversation after it waited this long.
+    /// An agent first took the conversation after its customer waited this long.
     Answered {
         /// From `waiting_since` to the agent taking it.
         waited: Millis,
@@ -102,12 +108,12 @@ pub fn advance(
         if m.first_accepted_at.is_none() {
             m.first_accepted_at = Some(at);
             m.first_accepted_by.clone_from(&next.owner);
-        }
-        let was_waiting = prior.status == ConversationStatus::Queued || prior.public;
-        if let (true, Some(since)) = (was_waiting, prior.waiting_since) {
-            seen.push(Observation::Answered {
-                waited: (at - since).max(0),
-            });
+            let was_waiting = prior.status == ConversationStatus::Queued || prior.public;
+            if let (true, Some(since)) = (was_waiting, prior.waiting_since) {
+                let waited = (at - since).max(0);
+                m.first_answer_wait = Some(waited);
+                seen.push(Observation::Answered { waited });
+            }
         }
     }
     let replied = next.last_agent_at.is_some() && next.last_agent_at != prior.last_agent_at;
@@ -184,6 +190,7 @@ mod tests {
             c.assign(&ag("ann")).unwrap();
         });
         assert_eq!(seen, [Observation::Answered { waited: 4_000 }]);
+        assert_eq!(c.milestones.first_answer_wait, Some(4_000));
         assert_eq!(c.milestones.first_accepted_at, Some(5_000));
         assert_eq!(c.milestones.first_accepted_by, Some(ag("ann")));
         // Her reply 3 s later answers the first text: a response and the first response.
@@ -299,7 +306,7 @@ mod tests {
     }
 
     #[test]
-    fn a_public_conversation_taken_by_a_teammate_is_answered_again() {
+    fn a_public_conversation_taken_by_a_teammate_is_not_answered_twice() {
         let mut opening = opening();
         opening.public_minutes = 1;
         let (mut c, _) = Conversation::open(opening, 0);
@@ -315,8 +322,10 @@ mod tests {
         let seen = step(&mut c, 70_000, |c| {
             c.assign(&ag("bob")).unwrap();
         });
-        assert_eq!(seen, [Observation::Answered { waited: 70_000 }]);
+        assert!(seen.is_empty(), "{seen:?}");
+        // Bob's handle time runs from now; the answer stays Ann's, after 1 s.
         assert_eq!(c.milestones.owned_since, Some(70_000));
         assert_eq!(c.milestones.first_accepted_by, Some(ag("ann")));
+        assert_eq!(c.milestones.first_answer_wait, Some(1_000));
     }
 }
