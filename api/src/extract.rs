@@ -228,10 +228,14 @@ pub struct ListQuery {
 impl ListQuery {
     /// Reads the query string, refusing unknown parameters and out-of-range values.
     pub fn from_request(req: &HttpRequest) -> Result<Self, ApiError> {
-        let mut query: Self = serde_urlencoded_from(req.query_string())?;
+        Self::from_query(req.query_string())
+    }
+
+    /// [`Self::from_request`] for a query string.
+    pub fn from_query(query_string: &str) -> Result<Self, ApiError> {
+        let mut query: Self = serde_urlencoded_from(query_string)?;
         // The form decoder reads `cursor=` as absent; it is a malformed cursor.
-        let empty_cursor = req
-            .query_string()
+        let empty_cursor = query_string
             .split('&')
             .any(|pair| pair == "cursor" || pair == "cursor=");
         if empty_cursor {

@@ -177,6 +177,7 @@ fn close_request_schemas(doc: OpenApi) -> serde_json::Value {
     add_idempotency_header(&mut value);
     add_unsupported_media_type(&mut value);
     describe_agent_view(&mut value);
+    describe_agent_list(&mut value);
     hide_secrets(&mut value);
     // A Twilio account needs its credentials, and takes no simulator settings.
     if let Some(create) = value
@@ -392,6 +393,58 @@ fn describe_agent_view(doc: &mut serde_json::Value) {
             "description": "`forbidden`: a teammate's agent view",
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
         }));
+    }
+}
+
+/// `GET /v1/agents` serves supervisors too: their teams' floor, each agent with its state.
+fn describe_agent_list(doc: &mut serde_json::Value) {
+    let Some(get) = doc.pointer_mut("/paths/~1v1~1agents/get") else {
+        return;
+    };
+    get["description"] = serde_json::json!(
+        "The admin: the agents' configuration, paged by id. A supervisor: the agents of its \
+         teams (with `team=`, of that one), each with its routing state under `state` \
+         (presence and since when, queue logins, capacity, load, pending offers, owned \
+         conversations). The admin gets the same floor view with `team=`. An agent gets 403 \
+         (its teammates are at `GET /v1/me/teammates`); another team's id answers 404."
+    );
+    let parameters = get.as_object_mut().map(|g| {
+        g.entry("parameters")
+            .or_insert_with(|| serde_json::json!([]))
+    });
+    if let Some(serde_json::Value::Array(parameters)) = parameters {
+        // An id's schema, as the list's `cursor` spells it.
+        let id_schema = parameters
+            .iter()
+            .find(|p| p["name"] == "cursor")
+            .map(|p| p["schema"].clone())
+            .unwrap_or_else(|| serde_json::json!({"type": "string"}));
+        parameters.insert(0, serde_json::json!({
+            "name": "team", "in": "query", "required": false,
+            "description": "Only this team's agents, each with its routing state (a supervisor: one of its teams)",
+            "schema": id_schema
+        }));
+    }
+    if let Some(responses) = get.get_mut("responses").and_then(|r| r.as_object_mut()) {
+        responses.insert(
+            "403".into(),
+            error_json("`forbidden`: an agent (not a supervisor)"),
+        );
+        responses.insert(
+            "404".into(),
+            error_json("`not_found`: `team` is not one of the caller's teams"),
+        );
+    }
+    // The list's rows carry `state` in the floor view (the schema serves only this list).
+    if let Some(items) = doc.pointer_mut("/components/schemas/AgentList/properties/items/items") {
+        let config = items.take();
+        *items = serde_json::json!({"allOf": [config, {
+            "type": "object",
+            "properties": {"state": {
+                "$ref": "#/components/schemas/AgentStateView",
+                "description": "The routing state: in a supervisor's answer, and the admin's with `team=`"
+            }}
+        }]});
     }
 }
 

@@ -84,6 +84,10 @@ impl ResourceApi for Agent {
         actix_web::web::get().to(super::work::get_agent)
     }
 
+    fn list_route() -> actix_web::Route {
+        actix_web::web::get().to(super::team_agents::list_agents)
+    }
+
     fn create(input: CreateAgent) -> Result<Self, ValidationError> {
         Ok(Agent {
             id: id_or_generate(input.id, AgentId::parse, AgentId::generate)?,

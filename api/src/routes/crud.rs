@@ -49,6 +49,15 @@ pub trait ResourceApi: ConfigResource + utoipa::ToSchema {
     {
         web::get().to(get::<Self>)
     }
+
+    /// The `GET` of the collection: the admin's configuration list, unless the resource's
+    /// list serves others too (supervisors list their teams' agents).
+    fn list_route() -> actix_web::Route
+    where
+        Self: Sized,
+    {
+        web::get().to(list::<Self>)
+    }
 }
 
 /// A resource as answered: its fields plus timestamps and revision.
@@ -120,7 +129,14 @@ async fn list<R: ResourceApi>(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let query = ListQuery::from_request(&req)?;
+    list_page::<R>(&state, &ListQuery::from_request(&req)?).await
+}
+
+/// A page of the admin's configuration list.
+pub async fn list_page<R: ResourceApi>(
+    state: &AppState,
+    query: &ListQuery,
+) -> Result<HttpResponse, ApiError> {
     let page = state
         .catalog
         .list::<R>(query.after()?.as_deref(), query.limit())
@@ -202,7 +218,7 @@ pub fn configure<R: ResourceApi>(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("")
             .route(web::post().to(create::<R>))
-            .route(web::get().to(list::<R>))
+            .route(R::list_route())
             .default_service(method_not_allowed("GET, POST")),
     )
     .service(

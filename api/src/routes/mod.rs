@@ -17,6 +17,7 @@ pub mod provider_accounts;
 pub mod queues;
 pub mod quick_replies;
 pub mod sms;
+pub mod team_agents;
 pub mod teams;
 pub mod templates;
 pub mod twilio;

@@ -147,7 +147,14 @@ async fn agent_and_supervisor_tokens_are_forbidden_on_admin_routes() {
             let agent_view = *method == Method::GET
                 && path.starts_with("/v1/agents/")
                 && !path.ends_with("/tokens");
-            if agent_view {
+            let floor = *method == Method::GET && path == "/v1/agents";
+            if floor && token == &supervisor_token {
+                // A supervisor lists its own teams' agents (and only theirs).
+                answer.expect_status(200);
+                for agent in answer.body["items"].as_array().unwrap() {
+                    assert_eq!(agent["team_ids"], json!([team]), "{agent}");
+                }
+            } else if agent_view {
                 // The agent view is theirs to read for their own teams; this agent is in
                 // another team, so it does not exist for them.
                 answer.expect_error(404, "not_found");

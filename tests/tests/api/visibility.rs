@@ -572,3 +572,89 @@ async fn snapshot(app: &TestApp, c: &str) -> (Value, Value, Value, Value) {
         app.get("/v1/conversations?view=all").await.body,
     )
 }
+
+/// `GET /v1/agents` for a supervisor is its teams' floor, with each agent's routing state;
+/// the admin gets the configuration list, or a team's floor with `team=`; an agent is refused.
+#[tokio::test]
+async fn a_supervisor_lists_only_its_teams_agents_with_their_state() {
+    use reqwest::Method;
+    let app = harness::spawn_app().await;
+    let tokens = app
+        .two_teams(&[
+            ("ann", "support", "agent"),
+            ("sue", "support", "supervisor"),
+            ("eve", "sales", "agent"),
+        ])
+        .await;
+    let (ann, sue) = (&tokens[0], &tokens[1]);
+    app.request(
+        Method::PUT,
+        "/v1/agents/ann/presence",
+        Some(ann),
+        Some(&serde_json::json!({"presence": "available"})),
+    )
+    .await
+    .expect_status(200);
+    let ids = |answer: &harness::Answer| -> Vec<String> {
+        answer.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let floor = app
+        .request(Method::GET, "/v1/agents", Some(sue), None)
+        .await;
+    floor.expect_status(200);
+    assert_eq!(ids(&floor), ["ann", "sue"]);
+    assert_eq!(floor.body["items"][0]["state"]["presence"], "available");
+    assert!(floor.body["items"][0]["state"]["presence_since"].is_string());
+    assert_eq!(
+        floor.body["items"][0]["team_ids"],
+        serde_json::json!(["support"])
+    );
+    let one = app
+        .request(Method::GET, "/v1/agents?team=support", Some(sue), None)
+        .await;
+    assert_eq!(ids(&one), ["ann", "sue"]);
+    // Paged like every list.
+    let first = app
+        .request(Method::GET, "/v1/agents?limit=1", Some(sue), None)
+        .await;
+    assert_eq!(ids(&first), ["ann"]);
+    let cursor = first.body["next_cursor"].as_str().unwrap().to_owned();
+    let second = app
+        .request(
+            Method::GET,
+            &format!("/v1/agents?limit=1&cursor={cursor}"),
+            Some(sue),
+            None,
+        )
+        .await;
+    assert_eq!(ids(&second), ["sue"]);
+    assert!(second.body["next_cursor"].is_null());
+    // Another team is not there, whether it exists or not.
+    app.request(Method::GET, "/v1/agents?team=sales", Some(sue), None)
+        .await
+        .expect_error(404, "not_found");
+    app.request(Method::GET, "/v1/agents?team=nowhere", Some(sue), None)
+        .await
+        .expect_error(404, "not_found");
+    app.request(Method::GET, "/v1/agents", Some(ann), None)
+        .await
+        .expect_error(403, "forbidden");
+    app.request(Method::GET, "/v1/agents?team=no%20id", Some(sue), None)
+        .await
+        .expect_error(400, "invalid_query");
+    app.request(Method::GET, "/v1/agents?teams=support", Some(sue), None)
+        .await
+        .expect_error(400, "invalid_query");
+    // The admin: configuration only, or a team's floor.
+    let all = app.get("/v1/agents").await;
+    assert_eq!(ids(&all), ["ann", "eve", "sue"]);
+    assert!(all.body["items"][0].get("state").is_none());
+    let sales = app.get("/v1/agents?team=sales").await;
+    assert_eq!(ids(&sales), ["eve"]);
+    assert_eq!(sales.body["items"][0]["state"]["presence"], "offline");
+}
