@@ -50,6 +50,11 @@ pub const ALERTS_ACTIVE: &str = "switchboard_alerts_active";
 /// Conversation actors running (conversations in memory; idle ones passivate).
 pub const CONVERSATION_ACTORS: &str = "switchboard_conversation_actors";
 
+/// Seconds a Redis call took, by store operation (`conversation_commit`, `config_get`, ...).
+pub const STORE_CALL: &str = "switchboard_store_call_seconds";
+/// Redis calls that failed, by store operation and error (`unavailable`, `timeout`).
+pub const STORE_ERRORS: &str = "switchboard_store_errors_total";
+
 /// HTTP requests by route pattern, method and status class (`2xx` ... `5xx`).
 pub const HTTP_REQUESTS: &str = "switchboard_http_requests_total";
 /// Seconds an HTTP request took, by route pattern and method (websocket upgrades excluded:
@@ -110,6 +115,10 @@ pub struct Metrics {
     pub alerts_active: IntGaugeVec,
     /// See [`CONVERSATION_ACTORS`].
     pub conversation_actors: prometheus::IntGauge,
+    /// See [`STORE_CALL`].
+    pub store_call: HistogramVec,
+    /// See [`STORE_ERRORS`].
+    pub store_errors: IntCounterVec,
     process: crate::process_metrics::ProcessMetrics,
 }
 
@@ -292,6 +301,20 @@ impl Metrics {
                 prometheus::IntGauge::new(CONVERSATION_ACTORS, "Conversation actors running")
                     .expect("valid metric"),
             ),
+            store_call: histogram(
+                STORE_CALL,
+                "Seconds a Redis call took, by store operation",
+                &["operation"],
+                vec![
+                    0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1,
+                    0.25, 0.5, 1.0, 2.5,
+                ],
+            ),
+            store_errors: counter(
+                STORE_ERRORS,
+                "Redis calls that failed, by store operation and error",
+                &["operation", "error"],
+            ),
             process: crate::process_metrics::ProcessMetrics::register(&registry),
             registry,
         };
@@ -377,6 +400,27 @@ impl Metrics {
         }
     }
 
+    /// Counts one Redis call of `operation` that took `elapsed` and failed with `error`.
+    pub fn store_call(
+        &self,
+        operation: &str,
+        elapsed: std::time::Duration,
+        error: Option<&crate::store::StoreError>,
+    ) {
+        self.store_call
+            .with_label_values(&[operation])
+            .observe(elapsed.as_secs_f64());
+        if let Some(error) = error {
+            let kind = match error {
+                crate::store::StoreError::Timeout(_) => "timeout",
+                _ => "unavailable",
+            };
+            self.store_errors
+                .with_label_values(&[operation, kind])
+                .inc();
+        }
+    }
+
     /// The metrics in Prometheus's text format.
     pub fn render(&self) -> String {
         self.process.refresh();
@@ -395,7 +439,9 @@ pub fn metrics() -> &'static Metrics {
 }
 
 /// Every metric name, for the test that checks dashboards use only these.
-pub const ALL: [&str; 23] = [
+pub const ALL: [&str; 25] = [
+    STORE_CALL,
+    STORE_ERRORS,
     ALERTS_ACTIVE,
     CONVERSATION_ACTORS,
     CONVERSATIONS_OPENED,
@@ -457,6 +503,11 @@ mod tests {
         metrics
             .http_request_duration
             .with_label_values(&["/metrics", "GET"]);
+        // Store operations are known once called.
+        metrics.store_call("conversation_commit", std::time::Duration::ZERO, None);
+        metrics
+            .store_errors
+            .with_label_values(&["conversation_commit", "timeout"]);
         // Codes are known once recorded.
         metrics.dispositions.with_label_values(&["q1", "sale"]);
         let page = metrics.render();

@@ -201,7 +201,10 @@ impl RedisStore {
         invocation: &redis::ScriptInvocation<'_>,
         con: &mut ConnectionManager,
     ) -> Result<Vec<u64>, StoreError> {
-        let reply = script_reply(self.bounded(invocation.invoke_async(con)).await?)?;
+        let reply = script_reply(
+            self.bounded("event_ids", invocation.invoke_async(con))
+                .await?,
+        )?;
         reply.iter().map(|id| parse_revision(id)).collect()
     }
 
@@ -217,18 +220,23 @@ impl RedisStore {
         }
         let mut con = self.connection.clone();
         let stop = (from + limit - 1) as isize;
-        self.bounded(con.lrange(key, from as isize, stop)).await
+        self.bounded("list_range", con.lrange(key, from as isize, stop))
+            .await
     }
 
     /// Runs one Redis call under the store timeout.
     async fn bounded<T>(
         &self,
+        operation: &'static str,
         call: impl Future<Output = redis::RedisResult<T>>,
     ) -> Result<T, StoreError> {
-        match tokio::time::timeout(self.timeout, call).await {
+        let started = std::time::Instant::now();
+        let answer = match tokio::time::timeout(self.timeout, call).await {
             Ok(result) => result.map_err(unavailable),
             Err(_) => Err(StoreError::Timeout(self.timeout.as_millis() as u64)),
-        }
+        };
+        crate::metrics::metrics().store_call(operation, started.elapsed(), answer.as_ref().err());
+        answer
     }
 }
 
@@ -291,7 +299,7 @@ impl Store for RedisStore {
     async fn ping(&self) -> Result<(), StoreError> {
         let mut con = self.connection.clone();
         let reply: String = self
-            .bounded(redis::cmd("PING").query_async(&mut con))
+            .bounded("ping", redis::cmd("PING").query_async(&mut con))
             .await?;
         if reply == "PONG" {
             Ok(())
@@ -307,8 +315,9 @@ impl Store for RedisStore {
     ) -> Result<Option<ConfigDoc>, StoreError> {
         let mut con = self.connection.clone();
         let key = self.keys.config_doc(kind, id);
-        let (rev, body): (Option<String>, Option<String>) =
-            self.bounded(con.hmget(&key, &["rev", "body"])).await?;
+        let (rev, body): (Option<String>, Option<String>) = self
+            .bounded("config_get", con.hmget(&key, &["rev", "body"]))
+            .await?;
         match (rev, body) {
             (Some(rev), Some(body)) => Ok(Some(ConfigDoc {
                 kind,
@@ -330,6 +339,7 @@ impl Store for RedisStore {
         let start = after.map_or_else(|| "-".to_owned(), |id| format!("({id}"));
         let ids: Vec<String> = self
             .bounded(
+                "config_list",
                 redis::cmd("ZRANGE")
                     .arg(self.keys.config_index(kind))
                     .arg(start)
@@ -349,8 +359,9 @@ impl Store for RedisStore {
         for id in &ids {
             pipe.hmget(self.keys.config_doc(kind, id), &["rev", "body"]);
         }
-        let rows: Vec<(Option<String>, Option<String>)> =
-            self.bounded(pipe.query_async(&mut con)).await?;
+        let rows: Vec<(Option<String>, Option<String>)> = self
+            .bounded("config_list", pipe.query_async(&mut con))
+            .await?;
         let mut docs = Vec::with_capacity(ids.len());
         for (id, row) in ids.into_iter().zip(rows) {
             // A document deleted between the two reads is simply not listed.
@@ -373,8 +384,11 @@ impl Store for RedisStore {
         value: &str,
     ) -> Result<Option<String>, StoreError> {
         let mut con = self.connection.clone();
-        self.bounded(con.hget(self.keys.config_unique(kind, field), value))
-            .await
+        self.bounded(
+            "config_find_unique",
+            con.hget(self.keys.config_unique(kind, field), value),
+        )
+        .await
     }
 
     async fn config_put(&self, write: ConfigWrite) -> Result<u64, StoreError> {
@@ -404,7 +418,10 @@ impl Store for RedisStore {
             .arg(serde_json::to_string(&refs).expect("strings always serialise"))
             .arg(serde_json::to_string(&uniques).expect("strings always serialise"))
             .arg(owner);
-        let reply = script_reply(self.bounded(invocation.invoke_async(&mut con)).await?)?;
+        let reply = script_reply(
+            self.bounded("config_put", invocation.invoke_async(&mut con))
+                .await?,
+        )?;
         match reply
             .iter()
             .map(String::as_str)
@@ -434,7 +451,10 @@ impl Store for RedisStore {
             .arg(self.keys.config_base())
             .arg(kind.as_str())
             .arg(id);
-        let reply = script_reply(self.bounded(invocation.invoke_async(&mut con)).await?)?;
+        let reply = script_reply(
+            self.bounded("config_delete", invocation.invoke_async(&mut con))
+                .await?,
+        )?;
         match reply.first().map(String::as_str) {
             Some("ok") => Ok(()),
             Some("not_found") => Err(StoreError::NotFound),
@@ -454,7 +474,10 @@ impl Store for RedisStore {
     async fn config_owned(&self, owner: &ResourceRef) -> Result<Vec<ConfigDoc>, StoreError> {
         let mut con = self.connection.clone();
         let mut children: Vec<String> = self
-            .bounded(con.smembers(self.keys.config_children(owner)))
+            .bounded(
+                "config_owned",
+                con.smembers(self.keys.config_children(owner)),
+            )
             .await?;
         children.sort();
         let refs = children
@@ -468,8 +491,9 @@ impl Store for RedisStore {
         for r in &refs {
             pipe.hmget(self.keys.config_doc(r.kind, &r.id), &["rev", "body"]);
         }
-        let rows: Vec<(Option<String>, Option<String>)> =
-            self.bounded(pipe.query_async(&mut con)).await?;
+        let rows: Vec<(Option<String>, Option<String>)> = self
+            .bounded("config_owned", pipe.query_async(&mut con))
+            .await?;
         let mut docs = Vec::with_capacity(refs.len());
         for (r, row) in refs.into_iter().zip(rows) {
             if let (Some(rev), Some(body)) = row {
@@ -493,7 +517,13 @@ impl Store for RedisStore {
         let mut con = self.connection.clone();
         let mut invocation = OPEN_OR_GET.key(self.keys.open_conversation(number_id, customer));
         invocation.arg(candidate);
-        let reply = script_reply(self.bounded(invocation.invoke_async(&mut con)).await?)?;
+        let reply = script_reply(
+            self.bounded(
+                "conversation_open_or_get",
+                invocation.invoke_async(&mut con),
+            )
+            .await?,
+        )?;
         match reply.as_slice() {
             [id, created] => Ok((id.clone(), created == "1")),
             other => Err(StoreError::Corrupt(format!(
@@ -504,7 +534,9 @@ impl Store for RedisStore {
 
     async fn conversation_get(&self, id: &str) -> Result<Option<ConversationDoc>, StoreError> {
         let mut con = self.connection.clone();
-        let body: Option<String> = self.bounded(con.get(self.keys.conversation(id))).await?;
+        let body: Option<String> = self
+            .bounded("conversation_get", con.get(self.keys.conversation(id)))
+            .await?;
         Ok(body.map(|body| ConversationDoc {
             id: id.to_owned(),
             body,
@@ -518,7 +550,10 @@ impl Store for RedisStore {
         let mut con = self.connection.clone();
         let keys: Vec<String> = ids.iter().map(|id| self.keys.conversation(id)).collect();
         let bodies: Vec<Option<String>> = self
-            .bounded(redis::cmd("MGET").arg(keys).query_async(&mut con))
+            .bounded(
+                "conversations_get",
+                redis::cmd("MGET").arg(keys).query_async(&mut con),
+            )
             .await?;
         Ok(ids
             .iter()
@@ -595,7 +630,10 @@ impl Store for RedisStore {
             )
             .arg(COUNTERS_TTL_SECS)
             .arg(commit.guard.as_arg());
-        let reply = script_reply(self.bounded(invocation.invoke_async(&mut con)).await?)?;
+        let reply = script_reply(
+            self.bounded("conversation_commit", invocation.invoke_async(&mut con))
+                .await?,
+        )?;
         match reply.first().map(String::as_str) {
             Some("duplicate") => Ok(CommitOutcome::Duplicate {
                 original: reply.get(1).filter(|id| !id.is_empty()).cloned(),
@@ -643,7 +681,10 @@ impl Store for RedisStore {
     async fn conversations_open(&self) -> Result<Vec<String>, StoreError> {
         let mut con = self.connection.clone();
         let mut ids: Vec<String> = self
-            .bounded(con.smembers(self.keys.open_conversations()))
+            .bounded(
+                "conversations_open",
+                con.smembers(self.keys.open_conversations()),
+            )
             .await?;
         ids.sort();
         Ok(ids)
@@ -652,21 +693,29 @@ impl Store for RedisStore {
     async fn events_after(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
         let mut con = self.connection.clone();
         let reply: redis::streams::StreamRangeReply = self
-            .bounded(con.xrange_count(self.keys.events(), format!("({after}-0"), "+", limit))
+            .bounded(
+                "events_after",
+                con.xrange_count(self.keys.events(), format!("({after}-0"), "+", limit),
+            )
             .await?;
         reply.ids.into_iter().map(stream_event).collect()
     }
 
     async fn events_last(&self) -> Result<u64, StoreError> {
         let mut con = self.connection.clone();
-        let last: Option<u64> = self.bounded(con.get(self.keys.events_last())).await?;
+        let last: Option<u64> = self
+            .bounded("events_last", con.get(self.keys.events_last()))
+            .await?;
         Ok(last.unwrap_or(0))
     }
 
     async fn events_oldest(&self) -> Result<Option<u64>, StoreError> {
         let mut con = self.connection.clone();
         let reply: redis::streams::StreamRangeReply = self
-            .bounded(con.xrange_count(self.keys.events(), "-", "+", 1))
+            .bounded(
+                "events_oldest",
+                con.xrange_count(self.keys.events(), "-", "+", 1),
+            )
             .await?;
         reply
             .ids
@@ -683,6 +732,7 @@ impl Store for RedisStore {
     ) -> Result<std::collections::BTreeMap<String, u64>, StoreError> {
         let mut con = self.connection.clone();
         self.bounded(
+            "counters",
             redis::cmd("HGETALL")
                 .arg(self.keys.counters(scope, day))
                 .query_async(&mut con),
@@ -694,6 +744,7 @@ impl Store for RedisStore {
         let mut con = self.connection.clone();
         let rows: Vec<(String, f64)> = self
             .bounded(
+                "timers_due",
                 redis::cmd("ZRANGE")
                     .arg(self.keys.timers())
                     .arg("-inf")
@@ -742,15 +793,17 @@ impl Store for RedisStore {
 
     async fn runtime_all(&self, kind: &str) -> Result<Vec<(String, String)>, StoreError> {
         let mut con = self.connection.clone();
-        let mut all: Vec<(String, String)> =
-            self.bounded(con.hgetall(self.keys.runtime(kind))).await?;
+        let mut all: Vec<(String, String)> = self
+            .bounded("runtime_all", con.hgetall(self.keys.runtime(kind)))
+            .await?;
         all.sort();
         Ok(all)
     }
 
     async fn runtime_get(&self, kind: &str, id: &str) -> Result<Option<String>, StoreError> {
         let mut con = self.connection.clone();
-        self.bounded(con.hget(self.keys.runtime(kind), id)).await
+        self.bounded("runtime_get", con.hget(self.keys.runtime(kind), id))
+            .await
     }
 
     async fn chat_append(
@@ -790,6 +843,7 @@ impl Store for RedisStore {
     ) -> Result<Option<String>, StoreError> {
         let mut con = self.connection.clone();
         self.bounded(
+            "idempotency_begin",
             IDEMPOTENCY_BEGIN
                 .key(self.keys.idempotency(key))
                 .arg(pending)
@@ -806,18 +860,24 @@ impl Store for RedisStore {
         ttl_secs: u64,
     ) -> Result<(), StoreError> {
         let mut con = self.connection.clone();
-        self.bounded(con.set_ex(self.keys.idempotency(key), answer, ttl_secs.max(1)))
-            .await
+        self.bounded(
+            "idempotency_finish",
+            con.set_ex(self.keys.idempotency(key), answer, ttl_secs.max(1)),
+        )
+        .await
     }
 
     async fn idempotency_release(&self, key: &str) -> Result<(), StoreError> {
         let mut con = self.connection.clone();
-        self.bounded(con.del(self.keys.idempotency(key))).await
+        self.bounded("idempotency_release", con.del(self.keys.idempotency(key)))
+            .await
     }
 
     async fn outbox_pending(&self) -> Result<Vec<String>, StoreError> {
         let mut con = self.connection.clone();
-        let ids: Vec<String> = self.bounded(con.zrange(self.keys.outbox(), 0, -1)).await?;
+        let ids: Vec<String> = self
+            .bounded("outbox_pending", con.zrange(self.keys.outbox(), 0, -1))
+            .await?;
         let records = self.deliveries(&ids).await?;
         Ok(records.into_iter().flatten().collect())
     }
@@ -858,8 +918,11 @@ impl Store for RedisStore {
             .iter()
             .map(|id| self.keys.delivery(id))
             .collect();
-        self.bounded(redis::cmd("MGET").arg(keys).query_async(&mut con))
-            .await
+        self.bounded(
+            "deliveries",
+            redis::cmd("MGET").arg(keys).query_async(&mut con),
+        )
+        .await
     }
 
     async fn delivery_by_provider_id(
@@ -867,8 +930,11 @@ impl Store for RedisStore {
         provider_message_id: &str,
     ) -> Result<Option<String>, StoreError> {
         let mut con = self.connection.clone();
-        self.bounded(con.get(self.keys.delivery_by_provider(provider_message_id)))
-            .await
+        self.bounded(
+            "delivery_by_provider_id",
+            con.get(self.keys.delivery_by_provider(provider_message_id)),
+        )
+        .await
     }
 
     async fn conversations_page(
@@ -880,6 +946,7 @@ impl Store for RedisStore {
         let min = after.map_or_else(|| "-".to_owned(), |a| format!("({a}"));
         let ids: Vec<String> = self
             .bounded(
+                "conversations_page",
                 redis::cmd("ZRANGE")
                     .arg(self.keys.all_conversations())
                     .arg(min)
@@ -896,7 +963,10 @@ impl Store for RedisStore {
         }
         let keys: Vec<String> = ids.iter().map(|id| self.keys.conversation(id)).collect();
         let bodies: Vec<Option<String>> = self
-            .bounded(redis::cmd("MGET").arg(keys).query_async(&mut con))
+            .bounded(
+                "conversations_page",
+                redis::cmd("MGET").arg(keys).query_async(&mut con),
+            )
             .await?;
         Ok(ids
             .into_iter()

@@ -146,6 +146,7 @@ async fn metrics_are_served_for_prometheus_without_a_token() {
         r#"switchboard_alerts_active{kind="unclaimed"}"#,
         r#"switchboard_alerts_active{kind="awaiting_reply"}"#,
         "switchboard_conversation_actors ",
+        r#"switchboard_store_call_seconds_count{operation="conversation_commit"}"#,
         "process_resident_memory_bytes ",
         "process_cpu_seconds_total ",
     ] {
