@@ -251,6 +251,17 @@ where
 
 /// Every resource of type `R`, all pages (configuration is small: a few pages at most).
 pub async fn every<R: ConfigResource>(state: &AppState) -> Result<Vec<R>, ApiError> {
+    Ok(every_stored::<R>(state)
+        .await?
+        .into_iter()
+        .map(|s| s.resource)
+        .collect())
+}
+
+/// Every resource of a kind as stored (with timestamps and revision), in id order.
+pub async fn every_stored<R: ConfigResource>(
+    state: &AppState,
+) -> Result<Vec<engine::catalog::Stored<R>>, ApiError> {
     let mut all = Vec::new();
     let mut after: Option<String> = None;
     loop {
@@ -258,7 +269,7 @@ pub async fn every<R: ConfigResource>(state: &AppState) -> Result<Vec<R>, ApiErr
             .catalog
             .list::<R>(after.as_deref(), engine::catalog::MAX_PAGE_SIZE)
             .await?;
-        all.extend(page.items.into_iter().map(|s| s.resource));
+        all.extend(page.items);
         match page.next_after {
             Some(next) => after = Some(next),
             None => return Ok(all),

@@ -9,7 +9,7 @@ use engine::domain::{Agent, AgentRole, TeamId};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::crud::{View, every};
+use super::crud::{View, every_stored};
 use super::work::AgentStateView;
 use crate::auth::Principal;
 use crate::error::{ApiError, ErrorCode};
@@ -75,30 +75,38 @@ pub async fn list_agents(
         return super::crud::list_page::<Agent>(&state, &page).await;
     }
     let after = page.after()?;
-    let mut floor: Vec<Agent> = every::<Agent>(&state)
+    // In id order already (the catalog lists by id), each with its timestamps and revision.
+    let mut floor: Vec<_> = every_stored::<Agent>(&state)
         .await?
         .into_iter()
-        .filter(|agent| match &team {
-            Some(team) => agent.team_ids.contains(team),
-            None => agent.team_ids.iter().any(|t| principal.sees_team(t)),
+        .filter(|stored| match &team {
+            Some(team) => stored.resource.team_ids.contains(team),
+            None => stored
+                .resource
+                .team_ids
+                .iter()
+                .any(|t| principal.sees_team(t)),
         })
-        .filter(|agent| after.as_deref().is_none_or(|a| agent.id.as_str() > a))
+        .filter(|stored| {
+            after
+                .as_deref()
+                .is_none_or(|a| stored.resource.id.as_str() > a)
+        })
         .collect();
-    floor.sort_by(|a, b| a.id.cmp(&b.id));
     let more = floor.len() > page.limit();
     floor.truncate(page.limit());
     let mut items = Vec::with_capacity(floor.len());
-    for agent in &floor {
-        let stored = state.catalog.get::<Agent>(agent.id.as_str()).await?;
+    for stored in &floor {
+        let agent = &stored.resource;
         let routing = state.engine.agent_snapshot(&agent.id).await?;
         let mut item: Value =
-            serde_json::to_value(View::from(&stored)).map_err(ApiError::internal)?;
+            serde_json::to_value(View::from(stored)).map_err(ApiError::internal)?;
         item["state"] = serde_json::to_value(AgentStateView::new(&agent.id, routing))
             .map_err(ApiError::internal)?;
         items.push(item);
     }
     let next_cursor = more
-        .then(|| floor.last().map(|a| encode_cursor(a.id.as_str())))
+        .then(|| floor.last().map(|s| encode_cursor(s.resource.id.as_str())))
         .flatten();
     Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": next_cursor})))
 }

@@ -50,27 +50,40 @@ pub(crate) async fn text(app: &TestApp, from: &str) -> String {
 
 /// Ann logs in, goes available and accepts the first offer; returns its conversation.
 pub(crate) async fn ann_takes_one(app: &TestApp, ann: &str) -> String {
+    takes_one(app, ann, "ann", "inbound").await
+}
+
+/// `agent` (with `token`) logs into `queue`, goes available and accepts the first offer;
+/// returns its conversation.
+pub(crate) async fn takes_one(app: &TestApp, token: &str, agent: &str, queue: &str) -> String {
     call(
         app,
-        ann,
+        token,
         Method::PUT,
-        "/v1/agents/ann/queues",
-        Some(json!({"queue_ids": ["inbound"]})),
+        &format!("/v1/agents/{agent}/queues"),
+        Some(json!({"queue_ids": [queue]})),
     )
     .await
     .expect_status(200);
     call(
         app,
-        ann,
+        token,
         Method::PUT,
-        "/v1/agents/ann/presence",
+        &format!("/v1/agents/{agent}/presence"),
         Some(json!({"presence": "available"})),
     )
     .await
     .expect_status(200);
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let state = call(app, ann, Method::GET, "/v1/agents/ann/presence", None).await;
+        let state = call(
+            app,
+            token,
+            Method::GET,
+            &format!("/v1/agents/{agent}/presence"),
+            None,
+        )
+        .await;
         if let Some(offer) = state.body["offers"].as_array().and_then(|o| o.first()) {
             let (offer_id, conversation) = (
                 offer["offer_id"].as_str().unwrap(),
@@ -78,7 +91,7 @@ pub(crate) async fn ann_takes_one(app: &TestApp, ann: &str) -> String {
             );
             call(
                 app,
-                ann,
+                token,
                 Method::POST,
                 &format!("/v1/offers/{offer_id}/accept"),
                 None,

@@ -8,7 +8,7 @@ use harness::spawn_app;
 use reqwest::Method;
 use serde_json::json;
 
-use super::conversations::call;
+use super::conversations::{call, takes_one};
 
 /// The value of the sample named exactly `series` on the page.
 fn sample(page: &str, series: &str) -> Option<f64> {
@@ -48,39 +48,13 @@ async fn a_handled_conversation_counts_for_every_figure_of_its_queue() {
     .await
     .expect_status(201);
     let kim = app.issue_token("kim").await;
-    for (path, body) in [
-        ("/v1/agents/kim/queues", json!({"queue_ids": ["kpi-line"]})),
-        ("/v1/agents/kim/presence", json!({"presence": "available"})),
-    ] {
-        call(&app, &kim, Method::PUT, path, Some(body))
-            .await
-            .expect_status(200);
-    }
     app.post(
         "/v1/inbound",
         json!({"from": "+15550007777", "to": "+15550109191", "body": "Hello?"}),
     )
     .await
     .expect_status(200);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let conversation = loop {
-        let state = call(&app, &kim, Method::GET, "/v1/agents/kim/presence", None).await;
-        if let Some(offer) = state.body["offers"].as_array().and_then(|o| o.first()) {
-            let offer_id = offer["offer_id"].as_str().unwrap();
-            call(
-                &app,
-                &kim,
-                Method::POST,
-                &format!("/v1/offers/{offer_id}/accept"),
-                None,
-            )
-            .await
-            .expect_status(204);
-            break offer["conversation_id"].as_str().unwrap().to_owned();
-        }
-        assert!(Instant::now() < deadline, "no offer: {}", state.body);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let conversation = takes_one(&app, &kim, "kim", "kpi-line").await;
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let reply = call(
