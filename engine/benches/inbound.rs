@@ -48,7 +48,10 @@ async fn run() {
             .set_logins(&id, BTreeSet::from([queue.clone()]))
             .await
             .unwrap();
-        engine.set_presence(&id, Presence::Available).await.unwrap();
+        engine
+            .set_presence(&id, Presence::Available, None)
+            .await
+            .unwrap();
     }
     let offered_target = messages.min(agents * capacity as usize);
 

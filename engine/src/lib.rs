@@ -27,4 +27,5 @@ mod process_metrics;
 pub mod routing;
 pub mod runtime;
 pub mod sms;
+pub mod stats;
 pub mod store;

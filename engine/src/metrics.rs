@@ -14,8 +14,15 @@ pub const QUEUE_WAITING: &str = "switchboard_queue_waiting";
 pub const QUEUE_LONGEST_WAIT: &str = "switchboard_queue_longest_wait_seconds";
 /// Offers by queue and outcome (`created`, `accepted`, `rejected`, `expired`, `rescinded`).
 pub const OFFERS: &str = "switchboard_offers_total";
-/// Agents by presence (`offline`, `available`, `away`) among those the engine has loaded.
+/// Agents by team and presence (`offline`, `available`, `away`) among those the engine has
+/// loaded; an agent counts in each of its teams.
 pub const AGENTS: &str = "switchboard_agents";
+/// Away agents by team and reason (the team's `away_reasons`, `missed_offers`, `unspecified`).
+pub const AGENTS_AWAY: &str = "switchboard_agents_away";
+/// Offered plus owned conversations of a team's agents that are not offline.
+pub const TEAM_LOAD: &str = "switchboard_team_load";
+/// Capacity of a team's agents that are not offline (occupancy = load / capacity).
+pub const TEAM_CAPACITY: &str = "switchboard_team_capacity";
 /// Seconds a conversation waited (from `waiting_since`) until an offer was made, per queue.
 pub const OFFER_WAIT: &str = "switchboard_offer_wait_seconds";
 /// Seconds one routing decision took inside a queue (handling one message).
@@ -77,6 +84,12 @@ pub struct Metrics {
     pub offers: IntCounterVec,
     /// See [`AGENTS`].
     pub agents: IntGaugeVec,
+    /// See [`AGENTS_AWAY`].
+    pub agents_away: IntGaugeVec,
+    /// See [`TEAM_LOAD`].
+    pub team_load: IntGaugeVec,
+    /// See [`TEAM_CAPACITY`].
+    pub team_capacity: IntGaugeVec,
     /// See [`OFFER_WAIT`].
     pub offer_wait: HistogramVec,
     /// See [`ROUTING_DECISION`].
@@ -204,7 +217,22 @@ impl Metrics {
                 &["queue"],
             ),
             offers: counter(OFFERS, "Offers by outcome", &["queue", "outcome"]),
-            agents: gauge(AGENTS, "Agents by presence", &["presence"]),
+            agents: gauge(AGENTS, "Agents by team and presence", &["team", "presence"]),
+            agents_away: gauge(
+                AGENTS_AWAY,
+                "Away agents by team and reason",
+                &["team", "reason"],
+            ),
+            team_load: gauge(
+                TEAM_LOAD,
+                "Offered plus owned conversations of the team's agents not offline",
+                &["team"],
+            ),
+            team_capacity: gauge(
+                TEAM_CAPACITY,
+                "Capacity of the team's agents not offline",
+                &["team"],
+            ),
             offer_wait: histogram(
                 OFFER_WAIT,
                 "Seconds from waiting_since to an offer",
@@ -326,9 +354,6 @@ impl Metrics {
         for outcome in OUTBOUND_OUTCOMES {
             metrics.outbound_sms.with_label_values(&[outcome]);
         }
-        for presence in ["offline", "available", "away"] {
-            metrics.agents.with_label_values(&[presence]);
-        }
         for kind in ALERT_KINDS {
             metrics
                 .alerts_active
@@ -357,6 +382,23 @@ impl Metrics {
         for outcome in OFFER_OUTCOMES {
             self.offers.with_label_values(&[queue, outcome]);
         }
+    }
+
+    /// Puts a team's agent families on the page at zero (at recovery and when the team is
+    /// created or changed), with a series for each of its away reasons.
+    pub fn touch_team(&self, team: &crate::domain::Team) {
+        let id = team.id.as_str();
+        for presence in ["offline", "available", "away"] {
+            self.agents.with_label_values(&[id, presence]);
+        }
+        for reason in crate::runtime::ENGINE_AWAY_REASONS {
+            self.agents_away.with_label_values(&[id, reason]);
+        }
+        for reason in &team.away_reasons {
+            self.agents_away.with_label_values(&[id, reason.as_str()]);
+        }
+        self.team_load.with_label_values(&[id]);
+        self.team_capacity.with_label_values(&[id]);
     }
 
     /// Counts what a conversation's change in `queue` gave (see
@@ -439,7 +481,10 @@ pub fn metrics() -> &'static Metrics {
 }
 
 /// Every metric name, for the test that checks dashboards use only these.
-pub const ALL: [&str; 25] = [
+pub const ALL: [&str; 28] = [
+    AGENTS_AWAY,
+    TEAM_LOAD,
+    TEAM_CAPACITY,
     STORE_CALL,
     STORE_ERRORS,
     ALERTS_ACTIVE,
@@ -495,6 +540,11 @@ mod tests {
     fn the_registry_and_docs_metrics_md_agree() {
         let metrics = super::Metrics::new();
         metrics.touch_queue("q1");
+        metrics.touch_team(&crate::domain::Team {
+            id: crate::domain::TeamId::parse("t1").unwrap(),
+            name: crate::domain::Name::parse("name", "T").unwrap(),
+            away_reasons: crate::domain::default_away_reasons(),
+        });
         // The HTTP families' labels are route patterns, known once a request is counted
         // (the first scrape counts itself).
         metrics

@@ -52,7 +52,7 @@ async fn floor() -> (Engine, ConversationId) {
         .await
         .unwrap();
     engine
-        .set_presence(&ann, Presence::Available)
+        .set_presence(&ann, Presence::Available, None)
         .await
         .unwrap();
     engine

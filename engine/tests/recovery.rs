@@ -79,7 +79,7 @@ async fn a_restarted_engine_comes_back_in_the_same_state_and_routing_goes_on() {
         .await
         .unwrap();
     first
-        .set_presence(&agent("ann"), Presence::Available)
+        .set_presence(&agent("ann"), Presence::Available, None)
         .await
         .unwrap();
     let view = queue_until(&first, |v| v.offers.len() == 2).await;
@@ -196,7 +196,7 @@ async fn a_restarted_engine_comes_back_in_the_same_state_and_routing_goes_on() {
         .await
         .unwrap();
     second
-        .set_presence(&agent("bob"), Presence::Available)
+        .set_presence(&agent("bob"), Presence::Available, None)
         .await
         .unwrap();
     let last = queue_until(&second, |v| v.offers.len() == 2).await;

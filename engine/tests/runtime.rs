@@ -75,7 +75,7 @@ async fn ready(engine: &Engine, name: &str) {
         .await
         .unwrap();
     engine
-        .set_presence(&agent(name), Presence::Available)
+        .set_presence(&agent(name), Presence::Available, None)
         .await
         .unwrap();
     settle().await;

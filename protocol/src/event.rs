@@ -11,8 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::thread::{ChatEntry, InboundMessage, Note, OutboundMessage, TransferEntry};
 use crate::time::Time;
 use crate::vocabulary::{
-    AlertKind, ConversationStatus, DeclineReason, DeliveryStatus, Presence, PresenceReason,
-    RescindReason,
+    AlertKind, ConversationStatus, DeclineReason, DeliveryStatus, Presence, RescindReason,
 };
 
 /// An event's data did not read as its type says.
@@ -502,8 +501,10 @@ pub struct AgentUpdated {
     pub presence: Presence,
     /// The queues it is logged into now.
     pub logins: Vec<String>,
-    /// Why, when the agent did not ask for it.
-    pub reason: Option<PresenceReason>,
+    /// Why it is away: `missed_offers` when the engine set it away after the queue's
+    /// `missed_offers_before_away` offers timed out in a row, or the reason the agent gave
+    /// (one of its teams' `away_reasons`); `null` when not away or no reason was given.
+    pub reason: Option<String>,
 }
 
 /// `chat.message`.

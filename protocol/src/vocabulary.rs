@@ -188,14 +188,6 @@ pub enum DeclineReason {
     Unavailable,
 }
 
-/// Why an agent's presence changed without the agent asking (`agent.updated`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PresenceReason {
-    /// Set away after the queue's `missed_offers_before_away` offers timed out in a row.
-    MissedOffers,
-}
-
 /// What a member's websocket follows of what it may see (`?follow=` on `GET /v1/ws`, echoed
 /// in `hello`). The admin always receives everything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash, Serialize, Deserialize, ToSchema)]

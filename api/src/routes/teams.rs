@@ -1,6 +1,6 @@
 //! `/v1/teams`: groups of agents; agents see only their teams' queues.
 
-use engine::domain::{Name, Team, TeamId, ValidationError};
+use engine::domain::{Name, Slug, Team, TeamId, ValidationError, default_away_reasons};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -17,6 +17,10 @@ pub struct CreateTeam {
     /// Unique among teams, ignoring case.
     #[schema(value_type = crate::schema::NameText)]
     pub name: String,
+    /// The reasons its agents may give for being `away` (each 1 to 64 lowercase letters,
+    /// digits, `_`, `-`; at most 20); `break`, `lunch`, `training`, `meeting` when absent.
+    #[schema(max_items = 20)]
+    pub away_reasons: Option<Vec<String>>,
 }
 
 /// Changes to a team; absent fields stay as they are.
@@ -26,6 +30,17 @@ pub struct PatchTeam {
     /// A new name.
     #[schema(value_type = Option<crate::schema::NameText>)]
     pub name: Option<String>,
+    /// A new list of away reasons (replaces the old one).
+    #[schema(max_items = 20)]
+    pub away_reasons: Option<Vec<String>>,
+}
+
+fn away_reasons(reasons: &[String]) -> Result<Vec<Slug>, ValidationError> {
+    reasons
+        .iter()
+        .enumerate()
+        .map(|(i, reason)| Slug::parse(&format!("away_reasons[{i}]"), reason))
+        .collect()
 }
 
 impl ResourceApi for Team {
@@ -38,12 +53,19 @@ impl ResourceApi for Team {
         Ok(Team {
             id: id_or_generate(input.id, TeamId::parse, TeamId::generate)?,
             name: Name::parse("name", &input.name)?,
+            away_reasons: match &input.away_reasons {
+                Some(reasons) => away_reasons(reasons)?,
+                None => default_away_reasons(),
+            },
         })
     }
 
     fn patch(mut self, input: &PatchTeam) -> Result<Self, ValidationError> {
         if let Some(name) = &input.name {
             self.name = Name::parse("name", name)?;
+        }
+        if let Some(reasons) = &input.away_reasons {
+            self.away_reasons = away_reasons(reasons)?;
         }
         Ok(self)
     }

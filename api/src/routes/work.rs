@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use actix_web::{HttpResponse, web};
-use engine::domain::{Agent, AgentId, Presence};
+use engine::domain::{Agent, AgentId, Presence, Slug, Team, ValidationError};
 use engine::routing::protocol::Answer;
 use engine::runtime::AgentSnapshot;
 use serde::{Deserialize, Serialize};
@@ -25,6 +25,49 @@ use crate::visibility::visible_queue;
 pub struct PresenceRequest {
     /// `available` takes offers; `away` and `offline` take none.
     pub presence: Presence,
+    /// With `away`: why (one of the agent's teams' `away_reasons`, e.g. `break`, `lunch`);
+    /// reported in statistics and metrics. Not allowed with another presence.
+    #[schema(value_type = Option<String>, example = "lunch")]
+    pub reason: Option<String>,
+}
+
+/// The away reason of a presence change, checked against the agent's teams' reasons.
+async fn away_reason(
+    state: &AppState,
+    agent: &Agent,
+    request: &PresenceRequest,
+) -> Result<Option<String>, ApiError> {
+    let Some(reason) = &request.reason else {
+        return Ok(None);
+    };
+    if request.presence != Presence::Away {
+        return Err(ValidationError::NotApplicable {
+            field: "reason".into(),
+            message: "is given only with presence away".into(),
+        }
+        .into());
+    }
+    let reason = Slug::parse("reason", reason)?;
+    let mut allowed = Vec::new();
+    for team in &agent.team_ids {
+        if let Some(team) = state.catalog.find::<Team>(team.as_str()).await? {
+            allowed.extend(team.resource.away_reasons);
+        }
+    }
+    if !allowed.contains(&reason) {
+        let mut names: Vec<String> = allowed.iter().map(ToString::to_string).collect();
+        names.sort();
+        names.dedup();
+        return Err(ValidationError::invalid(
+            "reason",
+            format!(
+                "is not an away reason of the agent's teams ({})",
+                names.join(", ")
+            ),
+        )
+        .into());
+    }
+    Ok(Some(reason.to_string()))
 }
 
 /// The queues to be logged into (replaces the current set; `[]` logs out of all).
@@ -55,6 +98,10 @@ pub struct AgentStateView {
     /// Since when (time in state counts up from it; this process's start for an agent not
     /// seen since).
     pub presence_since: Option<protocol::Time>,
+    /// Why it is away: the reason it gave (one of its teams' `away_reasons`) or
+    /// `missed_offers`; absent when not away or no reason was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub away_reason: Option<String>,
     /// Queues logged into.
     pub queue_ids: Vec<String>,
     /// Conversations it may hold at once.
@@ -74,6 +121,7 @@ impl AgentStateView {
             presence: state.presence,
             presence_since: chrono::DateTime::from_timestamp_millis(state.presence_since)
                 .map(protocol::Time),
+            away_reason: state.away_reason.clone(),
             queue_ids: state.logins.iter().map(ToString::to_string).collect(),
             capacity: state.capacity,
             load: state.load,
@@ -149,6 +197,7 @@ pub async fn get_agent(
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 403, description = "`forbidden`: another agent", body = ErrorBody),
         (status = 404, description = "No such agent (or not visible)", body = ErrorBody),
+        (status = 422, description = "`field_not_applicable`: a reason with a presence other than away", body = ErrorBody),
     ))]
 pub async fn set_presence(
     principal: Principal,
@@ -157,9 +206,10 @@ pub async fn set_presence(
     body: ValidJson<PresenceRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let agent = agent_for(&state, &principal, &id).await?;
+    let reason = away_reason(&state, &agent, &body.0).await?;
     let view = state
         .engine
-        .set_presence(&agent.id, body.0.presence)
+        .set_presence(&agent.id, body.0.presence, reason)
         .await?;
     tracing::info!(agent_id = %agent.id, presence = ?view.presence, "presence set");
     Ok(HttpResponse::Ok().json(AgentStateView::new(&agent.id, view)))

@@ -52,6 +52,7 @@ pub async fn team_and_queue(catalog: &Catalog<AnyStore>) -> (TeamId, QueueId) {
         .create(Team {
             id: team.clone(),
             name: Name::parse("name", "T").unwrap(),
+            away_reasons: engine::domain::default_away_reasons(),
         })
         .await
         .unwrap();

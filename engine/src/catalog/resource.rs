@@ -55,6 +55,9 @@ impl ConfigResource for Team {
             value: name_key(self.name.as_str()),
         }]
     }
+    fn validate(&self) -> Result<(), ValidationError> {
+        Team::validate(self)
+    }
 }
 
 impl ConfigResource for Queue {

@@ -44,6 +44,29 @@ pub struct Milestones {
     /// When its current owner took it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owned_since: Option<Millis>,
+    /// Agent texts that answered the customer's oldest unanswered one.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub responses: u32,
+    /// Their response times added up.
+    #[serde(default, skip_serializing_if = "is_zero_ms")]
+    pub response_total: Millis,
+    /// Who owned it when it closed (the agent it counts as handled by).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handled_by: Option<AgentId>,
+    /// How long that owner had it (handle time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handle_time: Option<Millis>,
+    /// Closed still waiting in line, never taken.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub abandoned: bool,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+fn is_zero_ms(n: &Millis) -> bool {
+    *n == 0
 }
 
 /// A figure a change gives, in milliseconds where it is a time.
@@ -119,9 +142,10 @@ pub fn advance(
     let replied = next.last_agent_at.is_some() && next.last_agent_at != prior.last_agent_at;
     if replied {
         if let (Some(since), None) = (prior.waiting_since, next.waiting_since) {
-            seen.push(Observation::Response {
-                after: (at - since).max(0),
-            });
+            let after = (at - since).max(0);
+            m.responses += 1;
+            m.response_total += after;
+            seen.push(Observation::Response { after });
         }
         if let (None, Some(first)) = (m.first_response_at, m.first_customer_at)
             && first <= at
@@ -141,6 +165,12 @@ pub fn advance(
             (Some(_), Some(since)) => Some((at - since).max(0)),
             _ => None,
         };
+        let m = &mut next.milestones;
+        m.abandoned = abandoned;
+        m.handle_time = handled;
+        if handled.is_some() {
+            m.handled_by.clone_from(&prior.owner);
+        }
         seen.push(Observation::Closed { abandoned, handled });
     }
     seen
@@ -245,6 +275,12 @@ mod tests {
                 handled: Some(15_000)
             }]
         );
+        // What statistics and reports read back from the stored conversation.
+        let m = &c.milestones;
+        assert_eq!((m.responses, m.response_total), (2, 7_000 + 2_500));
+        assert_eq!(m.handled_by, Some(ag("ann")));
+        assert_eq!(m.handle_time, Some(15_000));
+        assert!(!m.abandoned);
     }
 
     #[test]

@@ -120,6 +120,17 @@ struct Table {
     symbols: Symbols,
 }
 
+/// Whose conversations [`Directory::alive_in`] selects.
+#[derive(Debug, Clone, Copy)]
+pub enum Involving<'a> {
+    /// Those of these queues.
+    Queues(&'a HashSet<QueueId>),
+    /// Those the agent owns or owned, or replied to.
+    Agent(&'a AgentId),
+    /// Every conversation.
+    Everything,
+}
+
 /// The directory. Cloning shares it.
 #[derive(Debug, Clone, Default)]
 pub struct Directory {
@@ -236,6 +247,32 @@ impl Directory {
         table.rows.iter().any(|Slot(row)| {
             row.customer == digits && queues.as_ref().is_none_or(|q| q.contains(&row.queue))
         })
+    }
+
+    /// The conversations of `scope` that were open at some moment of `from..=to`, by id:
+    /// what window statistics and reports read from the store. Call it once the directory
+    /// [`is_complete`](Self::is_complete), or closed conversations are missing.
+    pub fn alive_in(&self, scope: &Involving<'_>, from: Millis, to: Millis) -> Vec<ConversationId> {
+        let Ok(table) = self.table.read() else {
+            return Vec::new();
+        };
+        let selects: Box<dyn Fn(&Row) -> bool> = match scope {
+            Involving::Queues(queues) => {
+                let queues = queue_symbols(&table.symbols, queues);
+                Box::new(move |row: &Row| queues.contains(&row.queue))
+            }
+            Involving::Agent(agent) => match table.symbols.agents.find(agent) {
+                Some(agent) => Box::new(move |row: &Row| row.involves(agent)),
+                None => return Vec::new(),
+            },
+            Involving::Everything => Box::new(|_: &Row| true),
+        };
+        table
+            .rows
+            .iter()
+            .filter(|Slot(row)| row.alive_in(from, to) && selects(row))
+            .map(|Slot(row)| row.id.clone())
+            .collect()
     }
 
     /// A page of the conversations `query` selects.

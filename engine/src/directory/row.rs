@@ -118,6 +118,12 @@ impl Row {
         message.max(self.created_at).max(self.closed_at.max(0))
     }
 
+    /// Whether it was open at some moment of `from..=to`: opened by `to`, and not closed
+    /// before `from`.
+    pub(super) fn alive_in(&self, from: Millis, to: Millis) -> bool {
+        self.created_at <= to && (self.closed_at == NONE || self.closed_at >= from)
+    }
+
     pub(super) fn is_open(&self) -> bool {
         self.status != ConversationStatus::Closed
     }

@@ -21,7 +21,8 @@ pub use name::{Name, Slug};
 pub use phone::{PhoneNumber, country_codes, e164_pattern, phone_region, set_default_region};
 pub use resources::{
     Agent, AgentRole, DEFAULT_OPT_OUT_FOOTER, DEFAULT_SENDS_PER_SECOND, Disposition,
-    MAX_COMPLIANCE_TEXT, MAX_SENDS_PER_SECOND, Number, Presence, ProviderAccount, ProviderKind,
-    Queue, QueueAlerts, RoutingStrategy, SimulatorSettings, Team, Template, TemplateScope, Token,
+    MAX_AWAY_REASONS, MAX_COMPLIANCE_TEXT, MAX_SENDS_PER_SECOND, MISSED_OFFERS_REASON, Number,
+    Presence, ProviderAccount, ProviderKind, Queue, QueueAlerts, RoutingStrategy,
+    SimulatorSettings, Team, Template, TemplateScope, Token, default_away_reasons,
 };
 pub use template::TemplateBody;

@@ -23,6 +23,52 @@ pub struct Team {
     pub id: TeamId,
     /// Unique among teams.
     pub name: Name,
+    /// The reasons its agents may give for being `away` (break, lunch, ...), reported in
+    /// statistics and metrics; `missed_offers` is the engine's own and always allowed.
+    #[serde(default = "default_away_reasons")]
+    #[schema(value_type = Vec<String>, example = json!(["break", "lunch", "training", "meeting"]))]
+    pub away_reasons: Vec<Slug>,
+}
+
+/// The most away reasons a team may have: each is a metrics label, so they stay few.
+pub const MAX_AWAY_REASONS: usize = 20;
+
+/// The away reason the engine gives when it sets an agent away after missed offers.
+pub const MISSED_OFFERS_REASON: &str = "missed_offers";
+
+/// The away reasons a team starts with (teams stored before reasons existed get them too).
+pub fn default_away_reasons() -> Vec<Slug> {
+    ["break", "lunch", "training", "meeting"]
+        .into_iter()
+        .map(|code| Slug::parse("away_reasons", code).expect("valid slugs"))
+        .collect()
+}
+
+impl Team {
+    /// Checks the away reasons: at most [`MAX_AWAY_REASONS`], none twice, not the engine's own.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        if self.away_reasons.len() > MAX_AWAY_REASONS {
+            return Err(ValidationError::invalid(
+                "away_reasons",
+                format!("must list at most {MAX_AWAY_REASONS} reasons"),
+            ));
+        }
+        for (i, reason) in self.away_reasons.iter().enumerate() {
+            if self.away_reasons[..i].contains(reason) {
+                return Err(ValidationError::invalid(
+                    format!("away_reasons[{i}]"),
+                    format!("lists {reason} twice"),
+                ));
+            }
+            if reason.as_str() == MISSED_OFFERS_REASON {
+                return Err(ValidationError::invalid(
+                    format!("away_reasons[{i}]"),
+                    "missed_offers is set by the engine only",
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// How a queue picks the agent for its next offer, among the agents who could take it now

@@ -12,7 +12,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::protocol::{AgentNews, Effects, Happened, OfferId, RescindReason, ToAgent, ToQueue};
 use super::{Millis, RosterEntry, WaitKey};
-use crate::domain::{AgentId, ConversationId, Presence, QueueId};
+use crate::domain::{AgentId, ConversationId, MISSED_OFFERS_REASON, Presence, QueueId};
 
 /// Why an agent command was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,6 +38,8 @@ pub struct AgentCore {
     presence: Presence,
     /// When the presence last changed.
     presence_since: Millis,
+    /// Why it is away (a team's reason code, or `missed_offers`); `None` otherwise.
+    away_reason: Option<String>,
     logins: BTreeSet<QueueId>,
     capacity: u16,
     reserved: HashMap<OfferId, ConversationId>,
@@ -56,6 +58,7 @@ impl AgentCore {
             id,
             presence: Presence::Offline,
             presence_since: now,
+            away_reason: None,
             logins: BTreeSet::new(),
             capacity: capacity.max(1),
             reserved: HashMap::new(),
@@ -91,6 +94,11 @@ impl AgentCore {
     /// When the presence last changed (time in state runs from it).
     pub fn presence_since(&self) -> Millis {
         self.presence_since
+    }
+
+    /// Why the agent is away, when it gave a reason or the engine set it away.
+    pub fn away_reason(&self) -> Option<&str> {
+        self.away_reason.as_deref()
     }
 
     /// Slots reserved for offers (made, or about to be), with their conversations.
@@ -164,8 +172,16 @@ impl AgentCore {
 
     /// Sets the presence. Leaving `available` takes back every offer the agent has not
     /// answered (the queues re-offer them); the slots free when the queues confirm.
-    pub fn set_presence(&mut self, presence: Presence, now: Millis) -> Effects {
+    ///
+    /// `reason` says why the agent is away; it is kept only with `away`.
+    pub fn set_presence(
+        &mut self,
+        presence: Presence,
+        reason: Option<String>,
+        now: Millis,
+    ) -> Effects {
         let mut fx = Effects::default();
+        self.away_reason = reason.filter(|_| presence == Presence::Away);
         if presence == Presence::Available {
             self.missed_in_row = 0;
         }
@@ -332,6 +348,7 @@ impl AgentCore {
                         {
                             self.presence = Presence::Away;
                             self.presence_since = now;
+                            self.away_reason = Some(MISSED_OFFERS_REASON.to_owned());
                             self.pull = None;
                             self.missed_in_row = 0;
                             self.rescind_offers(&mut fx);

@@ -291,7 +291,7 @@ impl World {
                     .agents
                     .get_mut(&agent_id(agent))
                     .unwrap()
-                    .set_presence(presence, now);
+                    .set_presence(presence, None, now);
                 self.apply(fx);
             }
             Step::Logins { agent, mask } => {

@@ -5,13 +5,12 @@ use super::messages::*;
 use std::collections::BTreeSet;
 
 use ::protocol::event::{AgentUpdated, Event};
-use ::protocol::vocabulary::PresenceReason;
 use actix::{Actor, Context, Handler, MessageResult};
 
 use super::actor_services::ActorServices;
+use super::agent_gauges::AgentGauges;
 use super::messages::QueueMail;
 use crate::domain::{ConversationId, Presence, QueueId};
-use crate::metrics::metrics;
 use crate::routing::protocol::{Effects, Happened};
 use crate::routing::{AgentCore, AgentError};
 
@@ -27,11 +26,20 @@ impl Handler<SetCapacity> for AgentActor {
     }
 }
 
+impl Handler<SetTeams> for AgentActor {
+    type Result = ();
+
+    fn handle(&mut self, SetTeams(teams): SetTeams, _: &mut Context<Self>) {
+        self.gauges.set_teams(teams);
+    }
+}
+
 impl Handler<RestoreOwned> for AgentActor {
     type Result = ();
 
     fn handle(&mut self, RestoreOwned(conversation): RestoreOwned, _: &mut Context<Self>) {
         self.core.restore_owned(conversation);
+        self.gauges.show(&self.core);
     }
 }
 
@@ -42,6 +50,8 @@ pub struct AgentView {
     pub presence: Presence,
     /// When the presence last changed.
     pub presence_since: crate::routing::Millis,
+    /// Why it is away (a team's reason, or `missed_offers`).
+    pub away_reason: Option<String>,
     /// Queues logged into.
     pub logins: BTreeSet<QueueId>,
     /// Capacity.
@@ -54,49 +64,33 @@ pub struct AgentView {
     pub offers: Vec<(crate::routing::protocol::OfferId, ConversationId)>,
 }
 
-fn presence_label(presence: Presence) -> &'static str {
-    match presence {
-        Presence::Offline => "offline",
-        Presence::Available => "available",
-        Presence::Away => "away",
-    }
-}
-
 /// One agent.
 pub struct AgentActor {
     services: ActorServices,
     core: AgentCore,
+    gauges: AgentGauges,
 }
 
 impl AgentActor {
-    /// An agent actor around `core`.
-    pub fn new(services: ActorServices, core: AgentCore) -> Self {
-        metrics()
-            .agents
-            .with_label_values(&[presence_label(core.presence())])
-            .inc();
-        Self { services, core }
-    }
-
-    /// Runs a change of the core, keeping the presence gauge right.
-    fn change<T>(&mut self, change: impl FnOnce(&mut AgentCore, i64) -> T) -> T {
-        let before = self.core.presence();
-        let result = change(&mut self.core, self.services.now());
-        let after = self.core.presence();
-        if before != after {
-            metrics()
-                .agents
-                .with_label_values(&[presence_label(before)])
-                .dec();
-            metrics()
-                .agents
-                .with_label_values(&[presence_label(after)])
-                .inc();
+    /// An agent actor around `core`, counted in the gauges of `teams`.
+    pub fn new(services: ActorServices, core: AgentCore, teams: Vec<String>) -> Self {
+        let mut gauges = AgentGauges::new(teams);
+        gauges.show(&core);
+        Self {
+            services,
+            core,
+            gauges,
         }
-        result
     }
 
+    /// Runs a change of the core.
+    fn change<T>(&mut self, change: impl FnOnce(&mut AgentCore, i64) -> T) -> T {
+        change(&mut self.core, self.services.now())
+    }
+
+    /// Carries out a change's effects and brings the agent gauges up to date.
     fn apply(&mut self, fx: Effects) {
+        self.gauges.show(&self.core);
         for (queue, message) in fx.to_queues {
             self.services.send_to_queue(&queue, QueueMail(message));
         }
@@ -106,23 +100,24 @@ impl AgentActor {
         for happened in fx.happened {
             if let Happened::AgentSetAway { agent } = happened {
                 tracing::info!(agent_id = %agent, "agent set away after missed offers");
-                self.persist(Some(PresenceReason::MissedOffers));
+                self.persist();
             }
         }
     }
 
     /// Saves presence and logins, so a restart brings the agent back as it was, with the
     /// `agent.updated` event in the same write.
-    fn persist(&self, reason: Option<PresenceReason>) {
+    fn persist(&self) {
         let state = serde_json::json!({
             "presence": self.core.presence(),
             "logins": self.core.logins(),
+            "away_reason": self.core.away_reason(),
         });
         let event = Event::AgentUpdated(AgentUpdated {
             agent_id: self.core.id().to_string(),
             presence: self.core.presence(),
             logins: self.core.logins().iter().map(ToString::to_string).collect(),
-            reason,
+            reason: self.core.away_reason().map(str::to_owned),
         });
         self.services
             .save_runtime("agent", self.core.id().to_string(), state, event);
@@ -132,6 +127,7 @@ impl AgentActor {
         AgentView {
             presence: self.core.presence(),
             presence_since: self.core.presence_since(),
+            away_reason: self.core.away_reason().map(str::to_owned),
             logins: self.core.logins().clone(),
             capacity: self.core.capacity(),
             load: self.core.load(),
@@ -167,12 +163,12 @@ impl Handler<SetPresence> for AgentActor {
 
     fn handle(
         &mut self,
-        SetPresence(presence): SetPresence,
+        SetPresence(presence, reason): SetPresence,
         _: &mut Context<Self>,
     ) -> Self::Result {
-        let fx = self.change(|core, now| core.set_presence(presence, now));
+        let fx = self.change(|core, now| core.set_presence(presence, reason, now));
         self.apply(fx);
-        self.persist(None);
+        self.persist();
         MessageResult(self.view())
     }
 }
@@ -183,7 +179,7 @@ impl Handler<SetLogins> for AgentActor {
     fn handle(&mut self, SetLogins(logins): SetLogins, _: &mut Context<Self>) -> Self::Result {
         let fx = self.change(|core, now| core.set_logins(logins, now));
         self.apply(fx);
-        self.persist(None);
+        self.persist();
         MessageResult(self.view())
     }
 }

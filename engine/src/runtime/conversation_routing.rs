@@ -171,7 +171,11 @@ impl Handler<Routed> for ConversationActor {
             super::queue_actor::offer_outcome(&happened).map(|(queue, outcome)| CounterBump {
                 scope: super::queue_actor::figures_scope(queue),
                 day: super::queue_actor::utc_day(self.services.now()),
-                fields: vec![outcome.to_owned()],
+                // The day's total (today's figures) and the minute's (window statistics).
+                fields: vec![
+                    outcome.to_owned(),
+                    crate::stats::offer_minutes::minute_field(outcome, self.services.now()),
+                ],
             });
         let change = Change {
             counters,

@@ -198,14 +198,16 @@ impl Engine {
         &self.inner.outbox
     }
 
-    /// Sets an agent's presence.
+    /// Sets an agent's presence, with why it is away (a reason code its teams allow, checked
+    /// by the caller; kept only with `away`).
     pub async fn set_presence(
         &self,
         agent: &AgentId,
         presence: Presence,
+        reason: Option<String>,
     ) -> Result<AgentSnapshot, EngineError> {
         let addr = self.ensure_agent(agent).await?;
-        addr.send(SetPresence(presence))
+        addr.send(SetPresence(presence, reason))
             .await
             .map_err(|_| EngineError::Stopped)
     }

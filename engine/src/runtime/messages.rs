@@ -26,7 +26,12 @@ pub struct AgentMail(pub ToAgent);
 /// Sets the agent's presence.
 #[derive(Message)]
 #[rtype(result = "AgentView")]
-pub struct SetPresence(pub Presence);
+pub struct SetPresence(pub Presence, pub Option<String>);
+
+/// The agent's teams changed (its gauges move to the new ones).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetTeams(pub Vec<String>);
 
 /// Replaces the queues the agent is logged into.
 #[derive(Message)]

@@ -15,6 +15,7 @@
 
 mod actor_services;
 mod agent_actor;
+mod agent_gauges;
 mod clock;
 mod config_cache;
 mod conversation_actor;
@@ -35,10 +36,12 @@ mod recovery;
 mod registry;
 mod send_gate;
 mod shards;
+mod statistics;
 mod thread;
 mod transfers;
 mod types;
 
+pub use agent_gauges::ENGINE_REASONS as ENGINE_AWAY_REASONS;
 pub use clock::Clock;
 pub use engine::{
     AgentSnapshot, Engine, EngineConfig, EngineError, InboundAck, InboundMessage, OutboundStarted,

@@ -269,7 +269,14 @@ impl Actor for QueueActor {
                 .into_actor(self)
                 .map(move |loaded, actor, _| {
                     match loaded {
-                        Ok(counts) => actor.outcomes = counts,
+                        Ok(counts) => {
+                            actor.outcomes = counts
+                                .into_iter()
+                                .filter(|(field, _)| {
+                                    crate::stats::offer_minutes::is_day_total(field)
+                                })
+                                .collect();
+                        }
                         Err(e) => {
                             tracing::warn!(queue_id = %actor.core.id(), error = %e, "today's offer figures not loaded")
                         }

@@ -13,9 +13,9 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::engine::queue_settings;
 use super::messages::Configure;
-use super::messages::{GetAgentView, SetCapacity};
+use super::messages::{GetAgentView, SetCapacity, SetTeams};
 use super::{Engine, EngineError};
-use crate::domain::{Agent, AgentId, Queue, QueueId};
+use crate::domain::{Agent, AgentId, Queue, QueueId, Team};
 use crate::store::{ResourceKind, ResourceRef};
 
 impl Engine {
@@ -51,6 +51,13 @@ impl Engine {
                 }
                 Ok(())
             }
+            ResourceKind::Team => {
+                // A team's families (and its away reasons) are on /metrics at zero.
+                if let Some(team) = self.catalog().find::<Team>(change.id.as_str()).await? {
+                    crate::metrics::metrics().touch_team(&team.resource);
+                }
+                Ok(())
+            }
             _ => Ok(()),
         }
     }
@@ -65,6 +72,14 @@ impl Engine {
             return Ok(());
         };
         addr.do_send(SetCapacity(agent.resource.capacity.get()));
+        addr.do_send(SetTeams(
+            agent
+                .resource
+                .team_ids
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+        ));
         let view = addr
             .send(GetAgentView)
             .await

@@ -22,6 +22,9 @@ const RECOVERY_BATCH: usize = 500;
 struct SavedAgent {
     presence: Presence,
     logins: BTreeSet<QueueId>,
+    /// Why it is away (saved since away reasons exist).
+    #[serde(default)]
+    away_reason: Option<String>,
 }
 
 /// How often one batch's read is tried before recovery as a whole fails (and starts over).
@@ -64,21 +67,31 @@ impl Engine {
         self.start_loading_directory(started).await
     }
 
-    /// Puts every configured queue on `/metrics` at zero, idle ones included.
+    /// Puts every configured queue and team on `/metrics` at zero, idle ones included.
     async fn touch_known_queues(&self) -> Result<(), EngineError> {
+        for queue in self.every::<crate::domain::Queue>().await? {
+            crate::metrics::metrics().touch_queue(queue.id.as_str());
+        }
+        for team in self.every::<crate::domain::Team>().await? {
+            crate::metrics::metrics().touch_team(&team);
+        }
+        Ok(())
+    }
+
+    /// Every configured resource of a kind, page by page.
+    async fn every<R: crate::catalog::ConfigResource>(&self) -> Result<Vec<R>, EngineError> {
+        let mut all = Vec::new();
         let mut after: Option<String> = None;
         loop {
             let page = self
                 .inner
                 .catalog
-                .list::<crate::domain::Queue>(after.as_deref(), crate::catalog::MAX_PAGE_SIZE)
+                .list::<R>(after.as_deref(), crate::catalog::MAX_PAGE_SIZE)
                 .await?;
-            for queue in &page.items {
-                crate::metrics::metrics().touch_queue(queue.resource.id.as_str());
-            }
+            all.extend(page.items.into_iter().map(|stored| stored.resource));
             match page.next_after {
                 Some(next) => after = Some(next),
-                None => return Ok(()),
+                None => return Ok(all),
             }
         }
     }
@@ -227,7 +240,8 @@ impl Engine {
                 continue; // deleted meanwhile
             }
             self.set_logins(&agent, state.logins).await?;
-            self.set_presence(&agent, state.presence).await?;
+            self.set_presence(&agent, state.presence, state.away_reason)
+                .await?;
             agents += 1;
         }
         Ok(agents)

@@ -205,8 +205,9 @@ impl Engine {
             .entry(id.clone())
             .or_insert_with(move || {
                 let core = AgentCore::new(agent.id.clone(), agent.capacity.get(), now);
+                let teams = agent.team_ids.iter().map(ToString::to_string).collect();
                 AgentActor::start_in_arbiter(&arbiter, move |_| {
-                    AgentActor::new(ActorServices::new(engine), core)
+                    AgentActor::new(ActorServices::new(engine), core, teams)
                 })
             })
             .clone())

@@ -43,6 +43,7 @@ pub async fn configure(store: &AnyStore, setup: Setup<'_>) {
         .create(Team {
             id: team.clone(),
             name: Name::parse("name", "Support").unwrap(),
+            away_reasons: engine::domain::default_away_reasons(),
         })
         .await
         .unwrap();

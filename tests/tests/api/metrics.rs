@@ -120,3 +120,104 @@ async fn a_handled_conversation_counts_for_every_figure_of_its_queue() {
     let within_a_minute = format!(r#"switchboard_speed_of_answer_seconds_bucket{{{q},le="60"}}"#);
     assert_eq!(sample(&page, &within_a_minute), Some(1.0), "{page}");
 }
+
+/// An agent away for lunch counts under its team's `lunch`; a reason its teams do not have,
+/// or a reason with another presence, is refused and changes nothing; available again, its
+/// load and capacity count for the team's occupancy.
+#[tokio::test]
+async fn away_reasons_are_checked_and_counted_per_team() {
+    let app = spawn_app().await;
+    app.post(
+        "/v1/teams",
+        json!({"id": "floor-r", "name": "Floor R", "away_reasons": ["lunch", "coaching"]}),
+    )
+    .await
+    .expect_status(201);
+    app.post(
+        "/v1/agents",
+        json!({"id": "rae", "name": "Rae", "team_ids": ["floor-r"], "capacity": 3}),
+    )
+    .await
+    .expect_status(201);
+    let rae = app.issue_token("rae").await;
+    let page = || async {
+        reqwest::get(format!("{}/metrics", app.address))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let t = r#"team="floor-r""#;
+    let before = page().await;
+    assert_eq!(
+        sample(
+            &before,
+            &format!(r#"switchboard_agents_away{{reason="coaching",{t}}}"#)
+        ),
+        Some(0.0),
+        "a new team's reasons are on the page at zero:\n{before}"
+    );
+
+    let set = |body: serde_json::Value| {
+        call(
+            &app,
+            &rae,
+            Method::PUT,
+            "/v1/agents/rae/presence",
+            Some(body),
+        )
+    };
+    let refused = set(json!({"presence": "away", "reason": "break"})).await;
+    assert_eq!(refused.status, 400, "{:?}", refused.body);
+    assert_eq!(refused.body["code"], "invalid_value");
+    let refused = set(json!({"presence": "available", "reason": "lunch"})).await;
+    assert_eq!(refused.status, 422, "{:?}", refused.body);
+    assert_eq!(refused.body["code"], "field_not_applicable");
+
+    let away = set(json!({"presence": "away", "reason": "lunch"})).await;
+    assert_eq!(away.status, 200, "{:?}", away.body);
+    assert_eq!(away.body["away_reason"], "lunch");
+    let during = page().await;
+    for (series, expected) in [
+        (
+            format!(r#"switchboard_agents_away{{reason="lunch",{t}}}"#),
+            1.0,
+        ),
+        (format!(r#"switchboard_agents{{presence="away",{t}}}"#), 1.0),
+        (
+            format!(r#"switchboard_agents{{presence="offline",{t}}}"#),
+            0.0,
+        ),
+        (format!("switchboard_team_capacity{{{t}}}"), 3.0),
+        (format!("switchboard_team_load{{{t}}}"), 0.0),
+    ] {
+        assert_eq!(
+            sample(&during, &series),
+            Some(expected),
+            "{series} in:\n{during}"
+        );
+    }
+
+    let back = set(json!({"presence": "available"})).await;
+    assert_eq!(back.status, 200, "{:?}", back.body);
+    assert!(back.body.get("away_reason").is_none(), "{:?}", back.body);
+    let after = page().await;
+    for (series, expected) in [
+        (
+            format!(r#"switchboard_agents_away{{reason="lunch",{t}}}"#),
+            0.0,
+        ),
+        (
+            format!(r#"switchboard_agents{{presence="available",{t}}}"#),
+            1.0,
+        ),
+        (format!(r#"switchboard_agents{{presence="away",{t}}}"#), 0.0),
+    ] {
+        assert_eq!(
+            sample(&after, &series),
+            Some(expected),
+            "{series} in:\n{after}"
+        );
+    }
+}
