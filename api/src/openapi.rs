@@ -19,7 +19,7 @@ use crate::error::ErrorBody;
 use crate::routes::crud::ResourceApi;
 use crate::routes::{
     agents, chat, contacts, conversation_list, conversations, health, inbound, me, metrics,
-    outbound, quick_replies, sms, twilio, work,
+    outbound, quick_replies, sms, stats, twilio, work,
 };
 
 /// The document, assembled from annotated handlers and the generated configuration paths.
@@ -36,7 +36,8 @@ use crate::routes::{
         conversations::get, conversations::patch, conversations::thread, conversations::claim, conversations::reply, conversations::note,
         conversations::disposition, conversations::snooze, conversations::transfer, conversations::subscribe, conversations::unsubscribe, conversations::complete, agents::issue_token, agents::list_tokens, agents::revoke_token, crate::live::connect,
         conversations::read, conversation_list::list, contacts::get, contacts::patch, contacts::history, quick_replies::list, chat::send, chat::thread, outbound::start, sms::segments, twilio::inbound_sms, twilio::status_callback,
-        me::me, me::queue_dispositions, me::outbound_templates, me::teammates),
+        me::me, me::queue_dispositions, me::outbound_templates, me::teammates,
+        stats::queue_stats, stats::team_stats, stats::agent_stats),
             components(schemas(ErrorBody, inbound::InboundRequest, inbound::InboundResponse,
                 work::PresenceRequest, work::QueuesRequest, work::AgentStateView, work::OfferView, work::QueueStatsView,
         conversations::ConversationView, conversations::ConversationPatch, conversations::RecordedDisposition, conversations::TextRequest,
@@ -44,7 +45,9 @@ use crate::routes::{
         conversation_list::LastMessageView, engine::directory::View, protocol::vocabulary::Follow, contacts::ContactView, contacts::ContactPatchRequest,
         quick_replies::QuickReplyView, quick_replies::QuickReplyList, chat::ChatRequest, chat::ChatThread, outbound::StartRequest, outbound::StartedView, sms::SegmentsRequest, sms::SegmentsView, twilio::TwilioSmsForm, twilio::TwilioStatusForm, crate::routes::provider_accounts::SimulatorInput,
         conversations::DispositionRequest, conversations::SnoozeRequest, conversations::TransferRequest, conversations::TransferMode, health::Health, agents::IssueTokenRequest, agents::TokenView, agents::IssuedTokenView, agents::TokenList,
-        me::MeView, me::AgentBrief, me::TeamBrief, me::QueueBrief, me::DispositionChoice, me::DispositionChoices, me::TeammateView, me::TeammateList)),
+        me::MeView, me::AgentBrief, me::TeamBrief, me::QueueBrief, me::DispositionChoice, me::DispositionChoices, me::TeammateView, me::TeammateList,
+        stats::StatsView, stats::WindowView, stats::Realtime, stats::AgentPresenceView, engine::stats::Cumulative, engine::stats::Counts,
+        engine::stats::Timing, engine::stats::Average, engine::stats::ServiceLevel)),
     modifiers(&ConfigurationPaths, &BearerAuth),
     tags(
         (name = "teams", description = "Groups of agents"),
@@ -57,6 +60,7 @@ use crate::routes::{
                         (name = "messages", description = "Customer messages from SMS providers"),
                 (name = "work", description = "Agent work: presence, queue logins, offers, queue stats"),
         (name = "conversations", description = "A conversation's detail, thread and actions"),
+        (name = "stats", description = "Statistics: a window's figures and the real-time part, per queue, team and agent"),
         (name = "sms", description = "SMS text rules: segments and encodings"),
         (name = "chat", description = "Internal chat between agents, never sent to customers"),
         (name = "contacts", description = "Contact cards and their conversation history"),

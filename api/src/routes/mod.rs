@@ -17,6 +17,7 @@ pub mod provider_accounts;
 pub mod queues;
 pub mod quick_replies;
 pub mod sms;
+pub mod stats;
 pub mod team_agents;
 pub mod teams;
 pub mod templates;
@@ -78,6 +79,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(collection::<ProviderAccount>())
                 .service(web::scope("/contacts").configure(contacts::configure))
                 .service(web::scope("/chat").configure(chat::configure))
+                .service(web::scope("/stats").configure(stats::configure))
                 .service(web::scope("/sms").configure(sms::configure)),
         );
 }

@@ -18,6 +18,7 @@ mod readiness;
 mod routing_faults;
 mod sending;
 mod sms;
+mod stats;
 mod transfers;
 mod twilio;
 mod validation;
