@@ -68,6 +68,33 @@ pub const HTTP_REQUESTS: &str = "switchboard_http_requests_total";
 /// their "request" is the whole session).
 pub const HTTP_REQUEST_DURATION: &str = "switchboard_http_request_duration_seconds";
 
+/// Seconds from a text entering the outbox to the provider's answer that settled its
+/// hand-off, by provider and outcome (`accepted`, `failed`): pacing and retries included.
+pub const OUTBOUND_HANDOFF: &str = "switchboard_outbound_handoff_seconds";
+/// Seconds from a text entering the outbox to the provider's final report, by provider and
+/// outcome (`delivered`, `undelivered`, `failed`).
+pub const OUTBOUND_DELIVERY: &str = "switchboard_outbound_delivery_seconds";
+/// Whether the store answered its last call (1) or not (0).
+pub const STORE_UP: &str = "switchboard_store_up";
+/// Seconds from an event being journaled to the feed handing it to websocket sessions.
+pub const FEED_LAG: &str = "switchboard_feed_lag_seconds";
+/// Events the journal holds (it is capped; resuming reaches back this far).
+pub const JOURNAL_EVENTS: &str = "switchboard_journal_events";
+/// 1 for each queue, labelled with its team: joins per-queue series to teams in PromQL.
+pub const QUEUE_INFO: &str = "switchboard_queue_info";
+/// Conversations an agent closed as their owner.
+pub const AGENT_HANDLED: &str = "switchboard_agent_handled_total";
+/// Handle time of those conversations, added up, in seconds.
+pub const AGENT_HANDLE_SECONDS: &str = "switchboard_agent_handle_seconds_total";
+/// An agent's texts that answered the customer's oldest unanswered one.
+pub const AGENT_RESPONSES: &str = "switchboard_agent_responses_total";
+/// Their response times, added up, in seconds.
+pub const AGENT_RESPONSE_SECONDS: &str = "switchboard_agent_response_seconds_total";
+/// Offers an agent let expire.
+pub const AGENT_MISSED_OFFERS: &str = "switchboard_agent_missed_offers_total";
+/// Seconds an agent spent in each presence (counted on each change and every 15 s).
+pub const AGENT_PRESENCE_SECONDS: &str = "switchboard_agent_presence_seconds_total";
+
 /// Open websocket sessions.
 pub const WS_SESSIONS: &str = "switchboard_ws_sessions";
 /// Websocket sessions the server ended, by reason (`no answer to pings`, `too slow`, ...).
@@ -132,8 +159,40 @@ pub struct Metrics {
     pub store_call: HistogramVec,
     /// See [`STORE_ERRORS`].
     pub store_errors: IntCounterVec,
+    /// See [`OUTBOUND_HANDOFF`].
+    pub outbound_handoff: HistogramVec,
+    /// See [`OUTBOUND_DELIVERY`].
+    pub outbound_delivery: HistogramVec,
+    /// See [`STORE_UP`].
+    pub store_up: prometheus::IntGauge,
+    /// See [`FEED_LAG`].
+    pub feed_lag: prometheus::Histogram,
+    /// See [`JOURNAL_EVENTS`].
+    pub journal_events: prometheus::IntGauge,
+    /// See [`QUEUE_INFO`].
+    pub queue_info: IntGaugeVec,
+    /// The team each queue's info series names, to move it when the queue changes team.
+    queue_teams: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    /// See [`AGENT_HANDLED`].
+    pub agent_handled: IntCounterVec,
+    /// See [`AGENT_HANDLE_SECONDS`].
+    pub agent_handle_seconds: prometheus::CounterVec,
+    /// See [`AGENT_RESPONSES`].
+    pub agent_responses: IntCounterVec,
+    /// See [`AGENT_RESPONSE_SECONDS`].
+    pub agent_response_seconds: prometheus::CounterVec,
+    /// See [`AGENT_MISSED_OFFERS`].
+    pub agent_missed_offers: IntCounterVec,
+    /// See [`AGENT_PRESENCE_SECONDS`].
+    pub agent_presence_seconds: prometheus::CounterVec,
     process: crate::process_metrics::ProcessMetrics,
 }
+
+/// Buckets for outbound hand-off and delivery: from 10 ms (a simulator) to 10 minutes (a
+/// carrier's delivery receipt after retries).
+const SMS_BUCKETS: [f64; 14] = [
+    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 600.0,
+];
 
 /// Buckets for contact-center times: from a tenth of a second (an agent ready when the text
 /// arrives) to an hour, finest where service-level thresholds usually sit (20 s to 5 min).
@@ -343,9 +402,97 @@ impl Metrics {
                 "Redis calls that failed, by store operation and error",
                 &["operation", "error"],
             ),
+            outbound_handoff: histogram(
+                OUTBOUND_HANDOFF,
+                "Seconds from entering the outbox to the provider's answer settling the hand-off",
+                &["provider", "outcome"],
+                SMS_BUCKETS.to_vec(),
+            ),
+            outbound_delivery: histogram(
+                OUTBOUND_DELIVERY,
+                "Seconds from entering the outbox to the provider's final report",
+                &["provider", "outcome"],
+                SMS_BUCKETS.to_vec(),
+            ),
+            store_up: register(
+                &registry,
+                prometheus::IntGauge::new(STORE_UP, "Whether the store answered its last call")
+                    .expect("valid metric"),
+            ),
+            feed_lag: register(
+                &registry,
+                prometheus::Histogram::with_opts(
+                    HistogramOpts::new(
+                        FEED_LAG,
+                        "Seconds from an event being journaled to the feed delivering it",
+                    )
+                    .buckets(vec![
+                        0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                    ]),
+                )
+                .expect("valid metric"),
+            ),
+            journal_events: register(
+                &registry,
+                prometheus::IntGauge::new(JOURNAL_EVENTS, "Events the journal holds")
+                    .expect("valid metric"),
+            ),
+            queue_info: gauge(
+                QUEUE_INFO,
+                "1 for each queue, labelled with its team",
+                &["queue", "team"],
+            ),
+            queue_teams: std::sync::Mutex::default(),
+            agent_handled: counter(
+                AGENT_HANDLED,
+                "Conversations an agent closed as their owner",
+                &["agent"],
+            ),
+            agent_handle_seconds: register(
+                &registry,
+                prometheus::CounterVec::new(
+                    Opts::new(
+                        AGENT_HANDLE_SECONDS,
+                        "Handle time of an agent's closed conversations",
+                    ),
+                    &["agent"],
+                )
+                .expect("valid metric"),
+            ),
+            agent_responses: counter(
+                AGENT_RESPONSES,
+                "An agent's texts answering the customer's oldest unanswered one",
+                &["agent"],
+            ),
+            agent_response_seconds: register(
+                &registry,
+                prometheus::CounterVec::new(
+                    Opts::new(AGENT_RESPONSE_SECONDS, "An agent's response times added up"),
+                    &["agent"],
+                )
+                .expect("valid metric"),
+            ),
+            agent_missed_offers: counter(
+                AGENT_MISSED_OFFERS,
+                "Offers an agent let expire",
+                &["agent"],
+            ),
+            agent_presence_seconds: register(
+                &registry,
+                prometheus::CounterVec::new(
+                    Opts::new(
+                        AGENT_PRESENCE_SECONDS,
+                        "Seconds an agent spent in each presence",
+                    ),
+                    &["agent", "presence"],
+                )
+                .expect("valid metric"),
+            ),
             process: crate::process_metrics::ProcessMetrics::register(&registry),
             registry,
         };
+        // Up until a call says otherwise (the memory store never fails).
+        metrics.store_up.set(1);
         // Families with fixed labels are there from start-up, at zero: a panel shows 0, not
         // "no data", before the first event.
         for direction in ["inbound", "outbound"] {
@@ -384,6 +531,32 @@ impl Metrics {
         }
     }
 
+    /// Records `queue`'s team on its info series (moving it when the team changed).
+    pub fn set_queue_team(&self, queue: &str, team: &str) {
+        let Ok(mut teams) = self.queue_teams.lock() else {
+            return;
+        };
+        if let Some(old) = teams.insert(queue.to_owned(), team.to_owned())
+            && old != team
+        {
+            let _ = self.queue_info.remove_label_values(&[queue, &old]);
+        }
+        self.queue_info.with_label_values(&[queue, team]).set(1);
+    }
+
+    /// Puts an agent's families on the page at zero (when its actor starts).
+    pub fn touch_agent(&self, agent: &str) {
+        self.agent_handled.with_label_values(&[agent]);
+        self.agent_handle_seconds.with_label_values(&[agent]);
+        self.agent_responses.with_label_values(&[agent]);
+        self.agent_response_seconds.with_label_values(&[agent]);
+        self.agent_missed_offers.with_label_values(&[agent]);
+        for presence in ["offline", "available", "away"] {
+            self.agent_presence_seconds
+                .with_label_values(&[agent, presence]);
+        }
+    }
+
     /// Puts a team's agent families on the page at zero (at recovery and when the team is
     /// created or changed), with a series for each of its away reasons.
     pub fn touch_team(&self, team: &crate::domain::Team) {
@@ -417,11 +590,32 @@ impl Metrics {
                     .first_response
                     .with_label_values(&[queue])
                     .observe(seconds(*after)),
-                Observation::Response { after } => self
-                    .response
-                    .with_label_values(&[queue])
-                    .observe(seconds(*after)),
-                Observation::Closed { abandoned, handled } => {
+                Observation::Response { after, by } => {
+                    self.response
+                        .with_label_values(&[queue])
+                        .observe(seconds(*after));
+                    if let Some(agent) = by {
+                        self.agent_responses
+                            .with_label_values(&[agent.as_str()])
+                            .inc();
+                        self.agent_response_seconds
+                            .with_label_values(&[agent.as_str()])
+                            .inc_by(seconds(*after));
+                    }
+                }
+                Observation::Closed {
+                    abandoned,
+                    handled,
+                    by,
+                } => {
+                    if let (Some(agent), Some(handled)) = (by, handled) {
+                        self.agent_handled
+                            .with_label_values(&[agent.as_str()])
+                            .inc();
+                        self.agent_handle_seconds
+                            .with_label_values(&[agent.as_str()])
+                            .inc_by(seconds(*handled));
+                    }
                     self.conversations_closed.with_label_values(&[queue]).inc();
                     if *abandoned {
                         self.conversations_abandoned
@@ -452,6 +646,10 @@ impl Metrics {
         self.store_call
             .with_label_values(&[operation])
             .observe(elapsed.as_secs_f64());
+        // A timeout is a slow store, not a missing one.
+        let unavailable =
+            matches!(error, Some(e) if !matches!(e, crate::store::StoreError::Timeout(_)));
+        self.store_up.set(i64::from(!unavailable));
         if let Some(error) = error {
             let kind = match error {
                 crate::store::StoreError::Timeout(_) => "timeout",
@@ -481,7 +679,19 @@ pub fn metrics() -> &'static Metrics {
 }
 
 /// Every metric name, for the test that checks dashboards use only these.
-pub const ALL: [&str; 28] = [
+pub const ALL: [&str; 40] = [
+    OUTBOUND_HANDOFF,
+    OUTBOUND_DELIVERY,
+    STORE_UP,
+    FEED_LAG,
+    JOURNAL_EVENTS,
+    QUEUE_INFO,
+    AGENT_HANDLED,
+    AGENT_HANDLE_SECONDS,
+    AGENT_RESPONSES,
+    AGENT_RESPONSE_SECONDS,
+    AGENT_MISSED_OFFERS,
+    AGENT_PRESENCE_SECONDS,
     AGENTS_AWAY,
     TEAM_LOAD,
     TEAM_CAPACITY,
@@ -558,6 +768,14 @@ mod tests {
         metrics
             .store_errors
             .with_label_values(&["conversation_commit", "timeout"]);
+        metrics.set_queue_team("q1", "t1");
+        metrics.touch_agent("ann");
+        metrics
+            .outbound_handoff
+            .with_label_values(&["simulator", "accepted"]);
+        metrics
+            .outbound_delivery
+            .with_label_values(&["simulator", "delivered"]);
         // Codes are known once recorded.
         metrics.dispositions.with_label_values(&["q1", "sale"]);
         let page = metrics.render();

@@ -131,7 +131,8 @@ fn window_of(query: &StatsQuery, now: i64) -> Result<(Window, Vec<u32>), ApiErro
             }
         }
         (None, from, to) => {
-            let from = parse_time("from", from.as_deref())?.unwrap_or(now - now.rem_euclid(86_400_000));
+            let from =
+                parse_time("from", from.as_deref())?.unwrap_or(now - now.rem_euclid(86_400_000));
             let to = parse_time("to", to.as_deref())?.unwrap_or(now);
             if from > to {
                 return Err(invalid("from", "from must not be after to"));
@@ -193,7 +194,10 @@ async fn figures(
     if !state.engine.directory().is_complete() {
         return Err(directory_loading());
     }
-    Ok(state.engine.window_figures(subject, window, thresholds).await?)
+    Ok(state
+        .engine
+        .window_figures(subject, window, thresholds)
+        .await?)
 }
 
 /// The real-time part over `queues` and `agents`.
@@ -227,7 +231,10 @@ async fn realtime(
             .unwrap_or_default();
         *out.agents_by_presence.entry(presence).or_default() += 1;
         if snapshot.presence == Presence::Away {
-            let reason = snapshot.away_reason.clone().unwrap_or_else(|| "unspecified".into());
+            let reason = snapshot
+                .away_reason
+                .clone()
+                .unwrap_or_else(|| "unspecified".into());
             *out.away_by_reason.entry(reason).or_default() += 1;
         }
         if snapshot.presence != Presence::Offline {

@@ -88,6 +88,8 @@ pub enum Observation {
     Response {
         /// From the customer's oldest unanswered text.
         after: Millis,
+        /// The owner when it was answered (the agent it counts for).
+        by: Option<AgentId>,
     },
     /// It closed; `handled` is how long its last owner had it (none if nobody owned it).
     Closed {
@@ -95,6 +97,8 @@ pub enum Observation {
         abandoned: bool,
         /// From the owner taking it to the close.
         handled: Option<Millis>,
+        /// That owner.
+        by: Option<AgentId>,
     },
     /// A disposition code was recorded.
     Disposition {
@@ -145,7 +149,10 @@ pub fn advance(
             let after = (at - since).max(0);
             m.responses += 1;
             m.response_total += after;
-            seen.push(Observation::Response { after });
+            seen.push(Observation::Response {
+                after,
+                by: next.owner.clone(),
+            });
         }
         if let (None, Some(first)) = (m.first_response_at, m.first_customer_at)
             && first <= at
@@ -171,7 +178,11 @@ pub fn advance(
         if handled.is_some() {
             m.handled_by.clone_from(&prior.owner);
         }
-        seen.push(Observation::Closed { abandoned, handled });
+        seen.push(Observation::Closed {
+            abandoned,
+            handled,
+            by: handled.and(prior.owner.clone()),
+        });
     }
     seen
 }
@@ -231,7 +242,10 @@ mod tests {
         assert_eq!(
             seen,
             [
-                Observation::Response { after: 7_000 },
+                Observation::Response {
+                    after: 7_000,
+                    by: Some(ag("ann"))
+                },
                 Observation::FirstResponse { after: 7_000 }
             ]
         );
@@ -242,7 +256,13 @@ mod tests {
         let seen = step(&mut c, 12_500, |c| {
             c.agent_reply(&ag("ann"), 12_500).unwrap();
         });
-        assert_eq!(seen, [Observation::Response { after: 2_500 }]);
+        assert_eq!(
+            seen,
+            [Observation::Response {
+                after: 2_500,
+                by: Some(ag("ann"))
+            }]
+        );
         // A second reply with nobody waiting counts for nothing.
         assert!(
             step(&mut c, 13_000, |c| {
@@ -272,7 +292,8 @@ mod tests {
             seen,
             [Observation::Closed {
                 abandoned: false,
-                handled: Some(15_000)
+                handled: Some(15_000),
+                by: Some(ag("ann"))
             }]
         );
         // What statistics and reports read back from the stored conversation.
@@ -294,7 +315,8 @@ mod tests {
             seen,
             [Observation::Closed {
                 abandoned: true,
-                handled: None
+                handled: None,
+                by: None
             }]
         );
     }
@@ -313,7 +335,8 @@ mod tests {
             seen,
             [Observation::Closed {
                 abandoned: false,
-                handled: Some(7_000)
+                handled: Some(7_000),
+                by: Some(ag("ann"))
             }]
         );
     }
@@ -335,7 +358,10 @@ mod tests {
         assert_eq!(
             seen,
             [
-                Observation::Response { after: 1_000 },
+                Observation::Response {
+                    after: 1_000,
+                    by: Some(ag("ann"))
+                },
                 Observation::FirstResponse { after: 1_000 }
             ]
         );

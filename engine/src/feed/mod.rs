@@ -304,6 +304,13 @@ impl EventFeed {
             cursor = last;
             self.deliver(batch).await;
         }
+        // How much the capped journal holds (what a reconnecting desktop can resume over).
+        if let Ok(Some(oldest)) = self.inner.store.events_oldest().await {
+            let newest = (*self.inner.latest.borrow()).max(cursor);
+            crate::metrics::metrics()
+                .journal_events
+                .set(newest.saturating_sub(oldest).saturating_add(1) as i64);
+        }
         // The journal read may have passed events the tap holds; what follows them on may be
         // deliverable now.
         held.retain(|id, _| *id > cursor);
@@ -316,6 +323,13 @@ impl EventFeed {
         let Some(last) = events.last().map(|e| e.id) else {
             return;
         };
+        // How far behind the journal the feed runs: the newest event's age on delivery.
+        if let Some(newest) = events.last() {
+            let now = chrono::Utc::now().timestamp_millis();
+            crate::metrics::metrics()
+                .feed_lag
+                .observe((now - newest.at).max(0) as f64 / 1000.0);
+        }
         let mut parsed = Vec::with_capacity(events.len());
         for event in events {
             parsed.push(Arc::new(self.parse(event, Reading::Live).await));

@@ -196,6 +196,7 @@ impl Worker {
                     .outbound_sms
                     .with_label_values(&["accepted"])
                     .inc();
+                observe_handoff(&delivery, "accepted", now);
                 let early = delivery
                     .provider_message_id
                     .as_ref()
@@ -280,6 +281,11 @@ impl Worker {
     pub(super) async fn settle(&mut self, delivery: Delivery) {
         if delivery.status == DeliveryStatus::Failed {
             metrics().outbound_sms.with_label_values(&["failed"]).inc();
+            // Never accepted by the provider: the hand-off failed, and so did delivery.
+            if delivery.provider_message_id.is_none() {
+                observe_handoff(&delivery, "failed", delivery.updated_at);
+            }
+            observe_delivery(&delivery, "failed", delivery.updated_at);
         }
         let event = self.status_event(&delivery);
         let write = self.write(&delivery, true, vec![event]);
@@ -314,4 +320,25 @@ impl Worker {
             }
         }
     }
+}
+
+/// Counts how long a text took from the outbox to the provider's answer on its hand-off.
+fn observe_handoff(delivery: &Delivery, outcome: &str, at: Millis) {
+    metrics()
+        .outbound_handoff
+        .with_label_values(&[provider_label(delivery), outcome])
+        .observe((at - delivery.created_at).max(0) as f64 / 1000.0);
+}
+
+/// Counts how long a text took from the outbox to its final report.
+pub(super) fn observe_delivery(delivery: &Delivery, outcome: &str, at: Millis) {
+    metrics()
+        .outbound_delivery
+        .with_label_values(&[provider_label(delivery), outcome])
+        .observe((at - delivery.created_at).max(0) as f64 / 1000.0);
+}
+
+/// The provider label of a delivery (`none` before one was chosen).
+fn provider_label(delivery: &Delivery) -> &str {
+    delivery.provider.as_deref().unwrap_or("none")
 }

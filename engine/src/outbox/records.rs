@@ -50,6 +50,16 @@ impl Worker {
             .outbound_sms
             .with_label_values(&[delivery.status.as_str()])
             .inc();
+        if matches!(
+            delivery.status,
+            DeliveryStatus::Delivered | DeliveryStatus::Undelivered | DeliveryStatus::Failed
+        ) {
+            super::handoff::observe_delivery(
+                &delivery,
+                delivery.status.as_str(),
+                delivery.updated_at,
+            );
+        }
         let event = self.status_event(&delivery);
         let write = self.write(&delivery, true, vec![event]);
         self.context.store().delivery_put(write).await?;

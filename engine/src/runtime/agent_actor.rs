@@ -5,7 +5,7 @@ use super::messages::*;
 use std::collections::BTreeSet;
 
 use ::protocol::event::{AgentUpdated, Event};
-use actix::{Actor, Context, Handler, MessageResult};
+use actix::{Actor, AsyncContext, Context, Handler, MessageResult};
 
 use super::actor_services::ActorServices;
 use super::agent_gauges::AgentGauges;
@@ -39,7 +39,7 @@ impl Handler<RestoreOwned> for AgentActor {
 
     fn handle(&mut self, RestoreOwned(conversation): RestoreOwned, _: &mut Context<Self>) {
         self.core.restore_owned(conversation);
-        self.gauges.show(&self.core);
+        self.gauges.show(&self.core, self.services.now());
     }
 }
 
@@ -74,8 +74,9 @@ pub struct AgentActor {
 impl AgentActor {
     /// An agent actor around `core`, counted in the gauges of `teams`.
     pub fn new(services: ActorServices, core: AgentCore, teams: Vec<String>) -> Self {
-        let mut gauges = AgentGauges::new(teams);
-        gauges.show(&core);
+        let now = services.now();
+        let mut gauges = AgentGauges::new(core.id().to_string(), teams, now);
+        gauges.show(&core, now);
         Self {
             services,
             core,
@@ -90,7 +91,7 @@ impl AgentActor {
 
     /// Carries out a change's effects and brings the agent gauges up to date.
     fn apply(&mut self, fx: Effects) {
-        self.gauges.show(&self.core);
+        self.gauges.show(&self.core, self.services.now());
         for (queue, message) in fx.to_queues {
             self.services.send_to_queue(&queue, QueueMail(message));
         }
@@ -147,6 +148,13 @@ impl AgentActor {
 
 impl Actor for AgentActor {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        // Time in presence keeps counting while the agent stays in one.
+        ctx.run_interval(std::time::Duration::from_secs(15), |actor, _| {
+            actor.gauges.count_time(actor.services.now());
+        });
+    }
 }
 
 impl Handler<AgentMail> for AgentActor {

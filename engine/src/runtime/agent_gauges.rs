@@ -6,7 +6,7 @@
 
 use crate::domain::{MISSED_OFFERS_REASON, Presence};
 use crate::metrics::metrics;
-use crate::routing::AgentCore;
+use crate::routing::{AgentCore, Millis};
 
 /// The `reason` label of an agent away without giving one.
 pub const NO_REASON: &str = "unspecified";
@@ -41,23 +41,49 @@ pub fn presence_label(presence: Presence) -> &'static str {
 }
 
 /// The gauges' view of one agent.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct AgentGauges {
+    agent: String,
     teams: Vec<String>,
     shown: Option<Figures>,
+    /// Up to when its time in presence has been counted.
+    counted_until: Millis,
 }
 
 impl AgentGauges {
-    /// An agent of `teams`, not shown yet.
-    pub fn new(teams: Vec<String>) -> Self {
-        Self { teams, shown: None }
+    /// Agent `agent` of `teams`, not shown yet; its time counts from `now`.
+    pub fn new(agent: String, teams: Vec<String>, now: Millis) -> Self {
+        metrics().touch_agent(&agent);
+        Self {
+            agent,
+            teams,
+            shown: None,
+            counted_until: now,
+        }
     }
 
-    /// Brings the gauges up to the agent's state now.
-    pub fn show(&mut self, core: &AgentCore) {
+    /// Counts the time since the last count as spent in the presence shown (on every change
+    /// and every few seconds, so the counter moves while an agent stays put).
+    pub fn count_time(&mut self, now: Millis) {
+        if let Some(shown) = &self.shown
+            && now > self.counted_until
+        {
+            metrics()
+                .agent_presence_seconds
+                .with_label_values(&[&self.agent, presence_label(shown.presence)])
+                .inc_by((now - self.counted_until) as f64 / 1000.0);
+        }
+        self.counted_until = self.counted_until.max(now);
+    }
+
+    /// Brings the gauges up to the agent's state at `at`.
+    pub fn show(&mut self, core: &AgentCore, at: Millis) {
         let now = Figures::of(core);
         if self.shown.as_ref() == Some(&now) {
             return;
+        }
+        if self.shown.as_ref().map(|f| f.presence) != Some(now.presence) {
+            self.count_time(at);
         }
         if let Some(before) = self.shown.take() {
             self.add(&before, -1);

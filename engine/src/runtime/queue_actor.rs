@@ -162,6 +162,17 @@ impl QueueActor {
             return;
         };
         metrics().offers.with_label_values(&[queue, outcome]).inc();
+        if let Happened::OfferEnded {
+            agent,
+            end: OfferEnd::Expired,
+            ..
+        } = happened
+        {
+            metrics()
+                .agent_missed_offers
+                .with_label_values(&[agent.as_str()])
+                .inc();
+        }
         let today = day_number(self.services.now());
         if today != self.outcomes_day {
             // A new day's figures start from zero.

@@ -41,13 +41,15 @@ impl Engine {
                 let Ok(id) = QueueId::parse(change.id.as_str()) else {
                     return Ok(());
                 };
-                let Some(addr) = self.queue_addr(&id) else {
-                    // A new queue is on /metrics at zero before its first conversation.
-                    crate::metrics::metrics().touch_queue(id.as_str());
+                let Some(queue) = self.catalog().find::<Queue>(id.as_str()).await? else {
                     return Ok(());
                 };
-                if let Some(queue) = self.catalog().find::<Queue>(id.as_str()).await? {
-                    addr.do_send(Configure(queue_settings(&queue.resource)));
+                let metrics = crate::metrics::metrics();
+                metrics.set_queue_team(id.as_str(), queue.resource.team_id.as_str());
+                match self.queue_addr(&id) {
+                    Some(addr) => addr.do_send(Configure(queue_settings(&queue.resource))),
+                    // A new queue is on /metrics at zero before its first conversation.
+                    None => metrics.touch_queue(id.as_str()),
                 }
                 Ok(())
             }

@@ -109,6 +109,21 @@ async fn a_handled_conversation_counts_for_every_figure_of_its_queue() {
             format!(r#"switchboard_dispositions_total{{code="kpi-sale",{q}}}"#),
             1.0,
         ),
+        // Kim's own figures, for the agents board.
+        (
+            r#"switchboard_agent_handled_total{agent="kim"}"#.to_owned(),
+            1.0,
+        ),
+        (
+            r#"switchboard_agent_responses_total{agent="kim"}"#.to_owned(),
+            1.0,
+        ),
+        (
+            r#"switchboard_agent_missed_offers_total{agent="kim"}"#.to_owned(),
+            0.0,
+        ),
+        // The queue's team, for the dashboards' team variable.
+        (format!(r#"switchboard_queue_info{{{q},team="kpi"}}"#), 1.0),
     ] {
         assert_eq!(
             sample(&page, &series),

@@ -31,11 +31,16 @@ async fn supervisors_agents_and_windows_see_what_they_may() {
     .expect_status(201);
     text(&app, "+15550004444").await;
     let conversation = takes_one(&app, &ann, "ann", "inbound").await;
-    app.dispose_and_complete(&ann, &conversation, "resolved").await;
+    app.dispose_and_complete(&ann, &conversation, "resolved")
+        .await;
     text(&app, "+15550005555").await;
 
-
-    let queue = get(&app, &sue, "/v1/stats/queues/inbound?minutes=60&split_by_wait_time=60,30").await;
+    let queue = get(
+        &app,
+        &sue,
+        "/v1/stats/queues/inbound?minutes=60&split_by_wait_time=60,30",
+    )
+    .await;
     assert_eq!(queue.status, 200, "{:?}", queue.body);
     let c = &queue.body["cumulative"];
     assert_eq!(c["conversations"]["opened"], 2, "{c}");
@@ -53,7 +58,10 @@ async fn supervisors_agents_and_windows_see_what_they_may() {
     assert_eq!(thresholds, [30, 60], "sorted thresholds");
     let r = &queue.body["realtime"];
     assert_eq!(r["agents"].as_array().unwrap().len(), 2, "{r}");
-    assert!(r["agents_by_presence"]["available"].as_u64().unwrap() >= 1, "{r}");
+    assert!(
+        r["agents_by_presence"]["available"].as_u64().unwrap() >= 1,
+        "{r}"
+    );
 
     // The team's figures hold its queue's.
     let team = get(&app, &sue, "/v1/stats/teams/support?minutes=60").await;
@@ -67,7 +75,11 @@ async fn supervisors_agents_and_windows_see_what_they_may() {
     assert_eq!(own.body["realtime"]["agents"][0]["agent_id"], "ann");
     let live_only = get(&app, &ann, "/v1/stats/queues/inbound").await;
     assert_eq!(live_only.status, 200, "{:?}", live_only.body);
-    assert!(live_only.body.get("cumulative").is_none(), "{:?}", live_only.body);
+    assert!(
+        live_only.body.get("cumulative").is_none(),
+        "{:?}",
+        live_only.body
+    );
     assert_eq!(get(&app, &ann, "/v1/stats/agents/sue").await.status, 404);
 
     // Another team's supervisor sees none of it.
