@@ -82,6 +82,8 @@ pub const FEED_LAG: &str = "switchboard_feed_lag_seconds";
 pub const JOURNAL_EVENTS: &str = "switchboard_journal_events";
 /// 1 for each queue, labelled with its team: joins per-queue series to teams in PromQL.
 pub const QUEUE_INFO: &str = "switchboard_queue_info";
+/// A queue's alert thresholds in seconds, by kind (`unclaimed`, `awaiting_reply`; 0: off).
+pub const QUEUE_ALERT_THRESHOLD: &str = "switchboard_queue_alert_threshold_seconds";
 /// Conversations an agent closed as their owner.
 pub const AGENT_HANDLED: &str = "switchboard_agent_handled_total";
 /// Handle time of those conversations, added up, in seconds.
@@ -171,6 +173,8 @@ pub struct Metrics {
     pub journal_events: prometheus::IntGauge,
     /// See [`QUEUE_INFO`].
     pub queue_info: IntGaugeVec,
+    /// See [`QUEUE_ALERT_THRESHOLD`].
+    pub queue_alert_threshold: IntGaugeVec,
     /// The team each queue's info series names, to move it when the queue changes team.
     queue_teams: std::sync::Mutex<std::collections::HashMap<String, String>>,
     /// See [`AGENT_HANDLED`].
@@ -443,6 +447,11 @@ impl Metrics {
                 &["queue", "team"],
             ),
             queue_teams: std::sync::Mutex::default(),
+            queue_alert_threshold: gauge(
+                QUEUE_ALERT_THRESHOLD,
+                "A queue's alert thresholds in seconds, by kind (0: off)",
+                &["queue", "kind"],
+            ),
             agent_handled: counter(
                 AGENT_HANDLED,
                 "Conversations an agent closed as their owner",
@@ -531,8 +540,22 @@ impl Metrics {
         }
     }
 
+    /// Describes a queue: its team on its info series, and its alert thresholds.
+    pub fn describe_queue(&self, queue: &crate::domain::Queue) {
+        let id = queue.id.as_str();
+        self.set_queue_team(id, queue.team_id.as_str());
+        for (kind, secs) in [
+            ("unclaimed", queue.alerts.unclaimed_secs.get()),
+            ("awaiting_reply", queue.alerts.awaiting_reply_secs.get()),
+        ] {
+            self.queue_alert_threshold
+                .with_label_values(&[id, kind])
+                .set(i64::from(secs));
+        }
+    }
+
     /// Records `queue`'s team on its info series (moving it when the team changed).
-    pub fn set_queue_team(&self, queue: &str, team: &str) {
+    fn set_queue_team(&self, queue: &str, team: &str) {
         let Ok(mut teams) = self.queue_teams.lock() else {
             return;
         };
@@ -679,7 +702,8 @@ pub fn metrics() -> &'static Metrics {
 }
 
 /// Every metric name, for the test that checks dashboards use only these.
-pub const ALL: [&str; 40] = [
+pub const ALL: [&str; 41] = [
+    QUEUE_ALERT_THRESHOLD,
     OUTBOUND_HANDOFF,
     OUTBOUND_DELIVERY,
     STORE_UP,
@@ -744,6 +768,80 @@ mod tests {
             .collect()
     }
 
+    /// The dashboards and Prometheus rules the project ships, by file name.
+    const DASHBOARDS_AND_RULES: [(&str, &str); 5] = [
+        (
+            "wallboard.json",
+            include_str!("../../dashboards/wallboard.json"),
+        ),
+        ("agents.json", include_str!("../../dashboards/agents.json")),
+        (
+            "operations.json",
+            include_str!("../../dashboards/operations.json"),
+        ),
+        (
+            "prometheus/recording.yml",
+            include_str!("../../dashboards/prometheus/recording.yml"),
+        ),
+        (
+            "prometheus/alerts.yml",
+            include_str!("../../dashboards/prometheus/alerts.yml"),
+        ),
+    ];
+
+    /// The names in a PromQL-bearing text: runs of letters, digits, `_` and `:`.
+    fn names(text: &str) -> impl Iterator<Item = &str> {
+        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+            .filter(|t| !t.is_empty())
+    }
+
+    /// The registry, `docs/metrics.md` and the dashboards and rules name the same families:
+    /// every metric a panel or rule reads is exported and documented, every recording rule
+    /// one reads is defined, and every documented family is read by a panel or a rule.
+    #[test]
+    fn dashboards_and_rules_use_exactly_the_documented_families() {
+        let documented = documented();
+        let recorded: std::collections::BTreeSet<&str> = DASHBOARDS_AND_RULES[3]
+            .1
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("- record: "))
+            .map(str::trim)
+            .collect();
+        assert!(!recorded.is_empty());
+        let mut used = std::collections::BTreeSet::new();
+        for (file, text) in DASHBOARDS_AND_RULES {
+            for name in names(text) {
+                if name.contains(':') {
+                    // A recording rule (level:metric:operations).
+                    if name.matches(':').count() == 2 && name.contains("switchboard") {
+                        assert!(
+                            recorded.contains(name),
+                            "{file} reads {name}, never recorded"
+                        );
+                    }
+                    continue;
+                }
+                if !(name.starts_with("switchboard_") || name.starts_with("process_")) {
+                    continue;
+                }
+                let family = ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .find_map(|suffix| {
+                        let base = name.strip_suffix(suffix)?;
+                        (documented.get(base)?.0 == "histogram").then_some(base)
+                    })
+                    .unwrap_or(name);
+                assert!(
+                    documented.contains_key(family),
+                    "{file} reads {name}, which /metrics does not serve"
+                );
+                used.insert(family.to_owned());
+            }
+        }
+        let unused: Vec<_> = documented.keys().filter(|n| !used.contains(*n)).collect();
+        assert!(unused.is_empty(), "no dashboard or rule reads {unused:?}");
+    }
+
     /// Every family on `/metrics` is documented with its type and labels, and every
     /// documented family is on `/metrics` from start-up (before any event).
     #[test]
@@ -769,6 +867,9 @@ mod tests {
             .store_errors
             .with_label_values(&["conversation_commit", "timeout"]);
         metrics.set_queue_team("q1", "t1");
+        metrics
+            .queue_alert_threshold
+            .with_label_values(&["q1", "unclaimed"]);
         metrics.touch_agent("ann");
         metrics
             .outbound_handoff

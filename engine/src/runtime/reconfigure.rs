@@ -45,7 +45,7 @@ impl Engine {
                     return Ok(());
                 };
                 let metrics = crate::metrics::metrics();
-                metrics.set_queue_team(id.as_str(), queue.resource.team_id.as_str());
+                metrics.describe_queue(&queue.resource);
                 match self.queue_addr(&id) {
                     Some(addr) => addr.do_send(Configure(queue_settings(&queue.resource))),
                     // A new queue is on /metrics at zero before its first conversation.

@@ -71,7 +71,7 @@ impl Engine {
     async fn touch_known_queues(&self) -> Result<(), EngineError> {
         for queue in self.every::<crate::domain::Queue>().await? {
             crate::metrics::metrics().touch_queue(queue.id.as_str());
-            crate::metrics::metrics().set_queue_team(queue.id.as_str(), queue.team_id.as_str());
+            crate::metrics::metrics().describe_queue(&queue);
         }
         for team in self.every::<crate::domain::Team>().await? {
             crate::metrics::metrics().touch_team(&team);
