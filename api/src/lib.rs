@@ -7,6 +7,7 @@ pub mod extract;
 pub mod idempotency;
 pub mod live;
 pub mod openapi;
+pub mod pdf;
 pub mod routes;
 pub mod schema;
 pub mod settings;

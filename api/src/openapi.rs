@@ -19,7 +19,7 @@ use crate::error::ErrorBody;
 use crate::routes::crud::ResourceApi;
 use crate::routes::{
     agents, chat, contacts, conversation_list, conversations, health, inbound, me, metrics,
-    outbound, quick_replies, sms, stats, twilio, work,
+    outbound, quick_replies, reports, sms, stats, transcript, twilio, work,
 };
 
 /// The document, assembled from annotated handlers and the generated configuration paths.
@@ -37,7 +37,7 @@ use crate::routes::{
         conversations::disposition, conversations::snooze, conversations::transfer, conversations::subscribe, conversations::unsubscribe, conversations::complete, agents::issue_token, agents::list_tokens, agents::revoke_token, crate::live::connect,
         conversations::read, conversation_list::list, contacts::get, contacts::patch, contacts::history, quick_replies::list, chat::send, chat::thread, outbound::start, sms::segments, twilio::inbound_sms, twilio::status_callback,
         me::me, me::queue_dispositions, me::outbound_templates, me::teammates,
-        stats::queue_stats, stats::team_stats, stats::agent_stats),
+        stats::queue_stats, stats::team_stats, stats::agent_stats, reports::conversations, transcript::export),
             components(schemas(ErrorBody, inbound::InboundRequest, inbound::InboundResponse,
                 work::PresenceRequest, work::QueuesRequest, work::AgentStateView, work::OfferView, work::QueueStatsView,
         conversations::ConversationView, conversations::ConversationPatch, conversations::RecordedDisposition, conversations::TextRequest,
@@ -47,7 +47,7 @@ use crate::routes::{
         conversations::DispositionRequest, conversations::SnoozeRequest, conversations::TransferRequest, conversations::TransferMode, health::Health, agents::IssueTokenRequest, agents::TokenView, agents::IssuedTokenView, agents::TokenList,
         me::MeView, me::AgentBrief, me::TeamBrief, me::QueueBrief, me::DispositionChoice, me::DispositionChoices, me::TeammateView, me::TeammateList,
         stats::StatsView, stats::WindowView, stats::Realtime, stats::AgentPresenceView, engine::stats::Cumulative, engine::stats::Counts,
-        engine::stats::Timing, engine::stats::Average, engine::stats::ServiceLevel)),
+        engine::stats::Timing, engine::stats::Average, engine::stats::ServiceLevel, reports::ReportRow, reports::ReportPage, transcript::Transcript, transcript::TranscriptEntry)),
     modifiers(&ConfigurationPaths, &BearerAuth),
     tags(
         (name = "teams", description = "Groups of agents"),

@@ -6,7 +6,7 @@
 //! agree with `/v1/stats` for the same window.
 //!
 //! Needs the `prometheus` binary (Debian's package; `scripts/test` installs it and sets
-//! `SWITCHBOARD_REQUIRE_PROMETHEUS=1`, so CI cannot skip it). Without it, and without that
+//! `SWITCHBOARD_REQUIRE_TOOLS=1`, so CI cannot skip it). Without it, and without that
 //! variable, the test says so and passes.
 
 use std::path::{Path, PathBuf};
@@ -175,8 +175,8 @@ fn expand_ms(expr: &str, queue: &str, range_ms: u64) -> String {
 async fn every_panel_and_rule_answers_and_agrees_with_the_statistics_api() {
     let Some(binary) = on_path("prometheus") else {
         assert!(
-            std::env::var("SWITCHBOARD_REQUIRE_PROMETHEUS").as_deref() != Ok("1"),
-            "prometheus is required (SWITCHBOARD_REQUIRE_PROMETHEUS=1) but not on the PATH"
+            std::env::var("SWITCHBOARD_REQUIRE_TOOLS").as_deref() != Ok("1"),
+            "prometheus is required (SWITCHBOARD_REQUIRE_TOOLS=1) but not on the PATH"
         );
         eprintln!("skipped: no prometheus on the PATH (apt-get install prometheus)");
         return;

@@ -16,11 +16,13 @@ pub mod outbound;
 pub mod provider_accounts;
 pub mod queues;
 pub mod quick_replies;
+pub mod reports;
 pub mod sms;
 pub mod stats;
 pub mod team_agents;
 pub mod teams;
 pub mod templates;
+pub mod transcript;
 pub mod twilio;
 pub mod work;
 
@@ -54,6 +56,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(
                     web::scope("/conversations")
                         .configure(conversations::configure)
+                        .configure(transcript::configure)
                         .configure(quick_replies::configure),
                 )
                 .service(web::scope("/offers").configure(work::configure_offers))
@@ -80,6 +83,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(web::scope("/contacts").configure(contacts::configure))
                 .service(web::scope("/chat").configure(chat::configure))
                 .service(web::scope("/stats").configure(stats::configure))
+                .service(web::scope("/reports").configure(reports::configure))
                 .service(web::scope("/sms").configure(sms::configure)),
         );
 }

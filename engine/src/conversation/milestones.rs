@@ -28,6 +28,9 @@ pub struct Milestones {
     /// The customer's first text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_customer_at: Option<Millis>,
+    /// When it was first offered to an agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_offered_at: Option<Millis>,
     /// When an agent first took it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_accepted_at: Option<Millis>,
@@ -67,6 +70,13 @@ fn is_zero(n: &u32) -> bool {
 
 fn is_zero_ms(n: &Millis) -> bool {
     *n == 0
+}
+
+impl Conversation {
+    /// Records an offer of it made at `at` (the first one is kept, for reports).
+    pub fn mark_offered(&mut self, at: Millis) {
+        self.milestones.first_offered_at.get_or_insert(at);
+    }
 }
 
 /// A figure a change gives, in milliseconds where it is a time.

@@ -275,6 +275,44 @@ impl Directory {
             .collect()
     }
 
+    /// The conversations of `scope` opened in `from..=to`, oldest first (ties by id), with
+    /// when each opened: what reports list.
+    pub fn opened_in(
+        &self,
+        scope: &Involving<'_>,
+        from: Millis,
+        to: Millis,
+    ) -> Vec<(Millis, ConversationId)> {
+        let Ok(table) = self.table.read() else {
+            return Vec::new();
+        };
+        let queues = match scope {
+            Involving::Queues(queues) => Some(queue_symbols(&table.symbols, queues)),
+            _ => None,
+        };
+        let agent = match scope {
+            Involving::Agent(agent) => match table.symbols.agents.find(agent) {
+                Some(agent) => Some(agent),
+                None => return Vec::new(),
+            },
+            _ => None,
+        };
+        let mut out: Vec<(Millis, ConversationId)> = table
+            .rows
+            .iter()
+            .filter(|Slot(row)| {
+                let at = row.created_at();
+                at >= from
+                    && at <= to
+                    && queues.as_ref().is_none_or(|q| q.contains(&row.queue))
+                    && agent.is_none_or(|a| row.involves(a))
+            })
+            .map(|Slot(row)| (row.created_at(), row.id.clone()))
+            .collect();
+        out.sort_unstable_by(|a, b| (a.0, a.1.as_str()).cmp(&(b.0, b.1.as_str())));
+        out
+    }
+
     /// A page of the conversations `query` selects.
     pub fn list(&self, query: &ListQuery) -> Page {
         let limit = query.limit.max(1);

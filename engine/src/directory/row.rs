@@ -118,6 +118,11 @@ impl Row {
         message.max(self.created_at).max(self.closed_at.max(0))
     }
 
+    /// When it opened.
+    pub(super) fn created_at(&self) -> Millis {
+        self.created_at
+    }
+
     /// Whether it was open at some moment of `from..=to`: opened by `to`, and not closed
     /// before `from`.
     pub(super) fn alive_in(&self, from: Millis, to: Millis) -> bool {

@@ -123,10 +123,13 @@ impl Handler<Routed> for ConversationActor {
                 agent,
                 expires_at,
                 ..
-            } => (
-                wire::offer_created(&next, offer, agent, *expires_at),
-                Vec::new(),
-            ),
+            } => {
+                next.mark_offered(self.services.now());
+                (
+                    wire::offer_created(&next, offer, agent, *expires_at),
+                    Vec::new(),
+                )
+            }
             Happened::OfferEnded {
                 offer, agent, end, ..
             } => {

@@ -48,3 +48,4 @@ pub use engine::{
     OutgoingText, QueueSnapshot, TargetRefusal,
 };
 pub use messages::TransferTarget;
+pub use statistics::READ_BATCH;

@@ -15,6 +15,7 @@ mod outbound;
 mod outbox_restart;
 mod persistence;
 mod readiness;
+mod reports;
 mod routing_faults;
 mod sending;
 mod sms;
