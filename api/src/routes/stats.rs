@@ -255,6 +255,38 @@ async fn realtime(
     Ok(out)
 }
 
+/// What one answer covers: its subject, the figures' subject (none: the caller sees only the
+/// real-time part), and the queues and agents of the real-time part.
+struct Answer<'a> {
+    kind: &'static str,
+    id: String,
+    figures_of: Option<Subject>,
+    queues: &'a [QueueId],
+    agents: &'a [Agent],
+    with_ready: bool,
+}
+
+/// Computes and sends an answer.
+async fn answer(
+    state: &AppState,
+    ask: Answer<'_>,
+    window: Window,
+    thresholds: &[u32],
+) -> Result<HttpResponse, ApiError> {
+    let cumulative = match &ask.figures_of {
+        Some(subject) => Some(figures(state, subject, window, thresholds).await?),
+        None => None,
+    };
+    let realtime = realtime(state, ask.queues, ask.agents, ask.with_ready).await?;
+    Ok(HttpResponse::Ok().json(StatsView {
+        subject: ask.kind.into(),
+        id: ask.id,
+        window: window_view(window),
+        cumulative,
+        realtime,
+    }))
+}
+
 /// The agents of `team`.
 async fn team_agents(state: &AppState, team: &TeamId) -> Result<Vec<Agent>, ApiError> {
     Ok(every::<Agent>(state)
@@ -284,21 +316,17 @@ pub async fn queue_stats(
     let query: StatsQuery = serde_urlencoded_from(req.query_string())?;
     let queue = visible_queue(&state, &principal, &id).await?;
     let (window, thresholds) = window_of(&query, state.engine.now())?;
-    let cumulative = if oversees(&principal) {
-        let subject = Subject::Queues(HashSet::from([queue.id.clone()]));
-        Some(figures(&state, &subject, window, &thresholds).await?)
-    } else {
-        None
-    };
     let agents = team_agents(&state, &queue.team_id).await?;
-    let realtime = realtime(&state, std::slice::from_ref(&queue.id), &agents, true).await?;
-    Ok(HttpResponse::Ok().json(StatsView {
-        subject: "queue".into(),
+    let ask = Answer {
+        kind: "queue",
         id: queue.id.to_string(),
-        window: window_view(window),
-        cumulative,
-        realtime,
-    }))
+        figures_of: oversees(&principal)
+            .then(|| Subject::Queues(HashSet::from([queue.id.clone()]))),
+        queues: std::slice::from_ref(&queue.id),
+        agents: &agents,
+        with_ready: true,
+    };
+    answer(&state, ask, window, &thresholds).await
 }
 
 /// A team's statistics: the figures of all its queues and the real-time part of its queues
@@ -337,21 +365,16 @@ pub async fn team_stats(
         .filter(|q| q.team_id == team.id)
         .map(|q| q.id)
         .collect();
-    let cumulative = if oversees(&principal) {
-        let subject = Subject::Queues(queues.iter().cloned().collect());
-        Some(figures(&state, &subject, window, &thresholds).await?)
-    } else {
-        None
-    };
     let agents = team_agents(&state, &team.id).await?;
-    let realtime = realtime(&state, &queues, &agents, false).await?;
-    Ok(HttpResponse::Ok().json(StatsView {
-        subject: "team".into(),
+    let ask = Answer {
+        kind: "team",
         id: team.id.to_string(),
-        window: window_view(window),
-        cumulative,
-        realtime,
-    }))
+        figures_of: oversees(&principal).then(|| Subject::Queues(queues.iter().cloned().collect())),
+        queues: &queues,
+        agents: &agents,
+        with_ready: false,
+    };
+    answer(&state, ask, window, &thresholds).await
 }
 
 /// An agent's statistics: what it answered, handled and recorded in the window, and its
@@ -392,16 +415,15 @@ pub async fn agent_stats(
         return Err(not_found());
     }
     let (window, thresholds) = window_of(&query, state.engine.now())?;
-    let subject = Subject::Agent(agent.id.clone());
-    let cumulative = Some(figures(&state, &subject, window, &thresholds).await?);
-    let realtime = realtime(&state, &[], std::slice::from_ref(&agent), false).await?;
-    Ok(HttpResponse::Ok().json(StatsView {
-        subject: "agent".into(),
+    let ask = Answer {
+        kind: "agent",
         id: agent.id.to_string(),
-        window: window_view(window),
-        cumulative,
-        realtime,
-    }))
+        figures_of: Some(Subject::Agent(agent.id.clone())),
+        queues: &[],
+        agents: std::slice::from_ref(&agent),
+        with_ready: false,
+    };
+    answer(&state, ask, window, &thresholds).await
 }
 
 /// Registers the routes (inside `/stats`).

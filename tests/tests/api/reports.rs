@@ -10,24 +10,7 @@ use super::conversations::{call, takes_one, text};
 
 #[tokio::test]
 async fn reports_list_the_callers_conversations_as_json_pages_and_csv() {
-    let app = spawn_app().await;
-    let tokens = app
-        .two_teams(&[
-            ("ann", "support", "agent"),
-            ("sue", "support", "supervisor"),
-            ("eve", "sales", "supervisor"),
-        ])
-        .await;
-    let [ann, sue, eve] = <[String; 3]>::try_from(tokens).expect("three tokens");
-    app.post(
-        "/v1/dispositions",
-        json!({"code": "resolved", "label": "Resolved"}),
-    )
-    .await
-    .expect_status(201);
-    text(&app, "+15550004444").await;
-    let handled = takes_one(&app, &ann, "ann", "inbound").await;
-    app.dispose_and_complete(&ann, &handled, "resolved").await;
+    let (app, [ann, sue, eve], handled) = super::stats::supervised_floor().await;
     for phone in ["+15550005555", "+15550006666"] {
         text(&app, phone).await;
     }

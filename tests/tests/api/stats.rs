@@ -12,8 +12,11 @@ async fn get(app: &harness::TestApp, token: &str, path: &str) -> harness::Answer
     call(app, token, Method::GET, path, None).await
 }
 
-#[tokio::test]
-async fn supervisors_agents_and_windows_see_what_they_may() {
+/// A supervised floor: team `support` (queue `inbound`) with agent Ann and supervisor Sue,
+/// team `sales` with supervisor Eve, the code `resolved`, and one conversation Ann handled
+/// (from +15550004444). Returns the app, the tokens of Ann, Sue and Eve, and that
+/// conversation.
+pub(crate) async fn supervised_floor() -> (harness::TestApp, [String; 3], String) {
     let app = spawn_app().await;
     let tokens = app
         .two_teams(&[
@@ -22,7 +25,7 @@ async fn supervisors_agents_and_windows_see_what_they_may() {
             ("eve", "sales", "supervisor"),
         ])
         .await;
-    let [ann, sue, eve] = <[String; 3]>::try_from(tokens).expect("three tokens");
+    let tokens = <[String; 3]>::try_from(tokens).expect("three tokens");
     app.post(
         "/v1/dispositions",
         json!({"code": "resolved", "label": "Resolved"}),
@@ -30,9 +33,15 @@ async fn supervisors_agents_and_windows_see_what_they_may() {
     .await
     .expect_status(201);
     text(&app, "+15550004444").await;
-    let conversation = takes_one(&app, &ann, "ann", "inbound").await;
-    app.dispose_and_complete(&ann, &conversation, "resolved")
+    let handled = takes_one(&app, &tokens[0], "ann", "inbound").await;
+    app.dispose_and_complete(&tokens[0], &handled, "resolved")
         .await;
+    (app, tokens, handled)
+}
+
+#[tokio::test]
+async fn supervisors_agents_and_windows_see_what_they_may() {
+    let (app, [ann, sue, eve], _) = supervised_floor().await;
     text(&app, "+15550005555").await;
 
     let queue = get(
