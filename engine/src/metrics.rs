@@ -518,6 +518,18 @@ impl Metrics {
         for reason in WS_DROP_REASONS {
             metrics.ws_dropped.with_label_values(&[reason]);
         }
+        for provider in ["twilio", "simulator"] {
+            for outcome in ["accepted", "failed"] {
+                metrics
+                    .outbound_handoff
+                    .with_label_values(&[provider, outcome]);
+            }
+            for outcome in ["delivered", "undelivered", "failed"] {
+                metrics
+                    .outbound_delivery
+                    .with_label_values(&[provider, outcome]);
+            }
+        }
         metrics
     }
 

@@ -81,6 +81,9 @@ pub struct Realtime {
     pub waiting: usize,
     /// Seconds the longest-waiting one has waited.
     pub longest_wait_seconds: i64,
+    /// Open conversations by status (`queued`, `owned`, `snoozed`): TaskRouter's tasks by
+    /// status.
+    pub conversations_by_status: BTreeMap<String, u64>,
     /// Agents who could take an offer now (queues only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agents_ready: Option<usize>,
@@ -218,6 +221,18 @@ async fn realtime(
     }
     if with_ready {
         out.agents_ready = Some(ready);
+    }
+    for status in ["queued", "owned", "snoozed"] {
+        out.conversations_by_status.insert(status.to_owned(), 0);
+    }
+    let scope: HashSet<QueueId> = queues.iter().cloned().collect();
+    for (status, count) in state.engine.directory().open_by_status(&scope) {
+        if let Some(name) = serde_json::to_value(status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+        {
+            out.conversations_by_status.insert(name, count);
+        }
     }
     for presence in ["offline", "available", "away"] {
         out.agents_by_presence.insert(presence.to_owned(), 0);

@@ -275,6 +275,25 @@ impl Directory {
             .collect()
     }
 
+    /// How many open conversations of `queues` are in each status now (queued ones include
+    /// those being offered).
+    pub fn open_by_status(
+        &self,
+        queues: &HashSet<QueueId>,
+    ) -> HashMap<crate::conversation::ConversationStatus, u64> {
+        let mut counts = HashMap::new();
+        let Ok(table) = self.table.read() else {
+            return counts;
+        };
+        let queues = queue_symbols(&table.symbols, queues);
+        for Slot(row) in &table.rows {
+            if row.is_open() && queues.contains(&row.queue) {
+                *counts.entry(row.status).or_default() += 1;
+            }
+        }
+        counts
+    }
+
     /// The conversations of `scope` opened in `from..=to`, oldest first (ties by id), with
     /// when each opened: what reports list.
     pub fn opened_in(

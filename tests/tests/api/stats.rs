@@ -66,6 +66,12 @@ async fn supervisors_agents_and_windows_see_what_they_may() {
         .collect();
     assert_eq!(thresholds, [30, 60], "sorted thresholds");
     let r = &queue.body["realtime"];
+    assert_eq!(
+        r["conversations_by_status"]["queued"].as_u64().unwrap()
+            + r["conversations_by_status"]["owned"].as_u64().unwrap(),
+        1,
+        "{r}"
+    );
     assert_eq!(r["agents"].as_array().unwrap().len(), 2, "{r}");
     assert!(
         r["agents_by_presence"]["available"].as_u64().unwrap() >= 1,
