@@ -24,6 +24,8 @@ pub struct TeamBrief {
     pub id: String,
     /// Its name.
     pub name: String,
+    /// The reasons its agents may give for being away (`PUT /v1/agents/{id}/presence`).
+    pub away_reasons: Vec<String>,
 }
 
 /// A queue the caller may log into.
@@ -151,6 +153,7 @@ pub async fn me(
         .map(|t| TeamBrief {
             id: t.id.to_string(),
             name: t.name.to_string(),
+            away_reasons: t.away_reasons.iter().map(ToString::to_string).collect(),
         })
         .collect();
     let queues = every::<Queue>(&state)
