@@ -190,6 +190,14 @@ pub async fn read_body<S>(payload: &mut S) -> Result<BytesMut, ApiError>
 where
     S: futures_util::Stream<Item = Result<Bytes, actix_web::error::PayloadError>> + Unpin,
 {
+    read_body_within(payload, MAX_JSON_BYTES).await
+}
+
+/// Reads a whole request body, refusing (413) as soon as it passes `limit` bytes.
+pub async fn read_body_within<S>(payload: &mut S, limit: usize) -> Result<BytesMut, ApiError>
+where
+    S: futures_util::Stream<Item = Result<Bytes, actix_web::error::PayloadError>> + Unpin,
+{
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk: Bytes = chunk.map_err(|e| {
@@ -198,10 +206,10 @@ where
                 format!("the body could not be read: {e}"),
             )
         })?;
-        if body.len() + chunk.len() > MAX_JSON_BYTES {
+        if body.len() + chunk.len() > limit {
             return Err(ApiError::new(
                 ErrorCode::PayloadTooLarge,
-                format!("the body must be at most {MAX_JSON_BYTES} bytes"),
+                format!("the body must be at most {limit} bytes"),
             ));
         }
         body.extend_from_slice(&chunk);

@@ -75,3 +75,56 @@ pub async fn log_requests(
     }
     Ok(response)
 }
+
+/// Lets a repeated log line through at most once per window, saying how many were held back:
+/// what an outside client can trigger at will must not be able to flood the log.
+pub struct LogThrottle {
+    window_secs: u64,
+    /// The window (seconds since the epoch ÷ `window_secs`) last let through.
+    last: std::sync::atomic::AtomicU64,
+    /// Lines held back since.
+    held: std::sync::atomic::AtomicU64,
+}
+
+impl LogThrottle {
+    /// One line per `window_secs`.
+    pub const fn new(window_secs: u64) -> Self {
+        Self {
+            window_secs,
+            last: std::sync::atomic::AtomicU64::new(0),
+            held: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// `Some(lines held back since the last one)` when this one may be logged.
+    pub fn allow(&self) -> Option<u64> {
+        use std::sync::atomic::Ordering;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let window = now / self.window_secs.max(1) + 1;
+        let last = self.last.load(Ordering::Relaxed);
+        if last != window
+            && self
+                .last
+                .compare_exchange(last, window, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+        {
+            return Some(self.held.swap(0, Ordering::AcqRel));
+        }
+        self.held.fetch_add(1, Ordering::Relaxed);
+        None
+    }
+}
+
+#[cfg(test)]
+mod throttle_tests {
+    #[test]
+    fn one_line_per_window_then_the_count_held_back() {
+        let throttle = super::LogThrottle::new(3600);
+        assert_eq!(throttle.allow(), Some(0));
+        assert_eq!(throttle.allow(), None);
+        assert_eq!(throttle.allow(), None);
+        assert_eq!(throttle.held.load(std::sync::atomic::Ordering::Relaxed), 2);
+    }
+}

@@ -88,15 +88,7 @@ pub async fn send(
     agent_id: web::Path<String>,
     body: ValidJson<ChatRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let text = body.0.body;
-    let chars = text.chars().count();
-    if crate::schema::is_blank(&text) || chars > 1600 {
-        return Err(engine::domain::ValidationError::invalid(
-            "body",
-            "must be 1 to 1600 characters, not blank",
-        )
-        .into());
-    }
+    let text = super::conversations::text("body", &body.0.body)?;
     let (me, other) = partners(&state, &principal, &agent_id).await?;
     let entry = state
         .chat

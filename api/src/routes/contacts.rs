@@ -124,6 +124,12 @@ fn text_field(
                     format!("must be 1 to {MAX_FIELD_CHARS} characters, or null to clear"),
                 ));
             }
+            if v.chars().any(engine::sms::is_forbidden_control) {
+                return Err(ValidationError::invalid(
+                    field,
+                    "must not contain control characters other than line breaks and tabs",
+                ));
+            }
             Ok(Some(Some(v)))
         }
         other => Ok(other),

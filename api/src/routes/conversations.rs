@@ -20,7 +20,7 @@ use crate::state::AppState;
 use crate::visibility::visible_queue;
 
 /// The longest reply or note, in characters.
-pub const MAX_TEXT_CHARS: usize = 1600;
+pub const MAX_TEXT_CHARS: usize = engine::sms::MAX_MESSAGE_CHARS;
 
 /// One recorded disposition.
 #[derive(Debug, Serialize, ToSchema)]
@@ -150,13 +150,21 @@ fn actor(principal: &Principal) -> Result<AgentId, ApiError> {
         )),
     }
 }
-/// A reply or note text: 1 to 1600 characters, not blank.
+/// A reply, note or chat text: 1 to 1600 characters, not blank, no control characters but
+/// line breaks and tabs (`engine::sms::is_forbidden_control`).
 pub fn text(field: &str, value: &str) -> Result<String, ApiError> {
     let chars = value.chars().count();
     if crate::schema::is_blank(value) || chars > MAX_TEXT_CHARS {
         return Err(engine::domain::ValidationError::invalid(
             field,
             format!("must be 1 to {MAX_TEXT_CHARS} characters, not blank"),
+        )
+        .into());
+    }
+    if value.chars().any(engine::sms::is_forbidden_control) {
+        return Err(engine::domain::ValidationError::invalid(
+            field,
+            "must not contain control characters other than line breaks and tabs",
         )
         .into());
     }

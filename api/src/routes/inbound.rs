@@ -12,8 +12,8 @@ use crate::error::ApiError;
 use crate::extract::ValidJson;
 use crate::state::AppState;
 
-/// The longest message body accepted: ten concatenated SMS segments of UCS-2 and then some.
-pub const MAX_BODY_CHARS: usize = 5_000;
+/// The longest message body accepted: Twilio's, as on every route.
+pub const MAX_BODY_CHARS: usize = engine::sms::MAX_MESSAGE_CHARS;
 
 /// A customer's message.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -28,7 +28,7 @@ pub struct InboundRequest {
     pub to: String,
     /// The text. May be empty (an MMS whose media failed, say): a provider's message is
     /// stored whatever it holds rather than refused and retried forever.
-    #[schema(max_length = 5000)]
+    #[schema(max_length = 1600)]
     pub body: String,
     /// Media attached (MMS).
     #[serde(default)]

@@ -16,7 +16,6 @@ use engine::sms::twilio_signature;
 use serde_json::json;
 
 use crate::error::{ApiError, ErrorCode};
-use crate::extract::read_body;
 use crate::state::AppState;
 
 /// Twilio's "nothing to do" answer.
@@ -142,8 +141,9 @@ pub struct TwilioSmsForm {
         (status = 200, description = "Stored (or a retry of a stored message): empty TwiML", content_type = "text/xml", body = String,
             example = json!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>")),
         (status = 400, description = "Bad input (`missing_field`, `invalid_phone_number`)", body = crate::error::ErrorBody),
-        (status = 403, description = "`invalid_signature`: the signature does not match, or the number has no Twilio account", body = crate::error::ErrorBody),
-        (status = 404, description = "`unknown_number`: no business number has this `To`", body = crate::error::ErrorBody),
+        (status = 403, description = "`invalid_signature`: no Twilio account's token signs the request (checked first: an unsigned request learns nothing else), or the number has no Twilio account", body = crate::error::ErrorBody),
+        (status = 404, description = "`unknown_number`: a signed request for a `To` no business number has", body = crate::error::ErrorBody),
+        (status = 413, description = "`payload_too_large`: over 32 KB", body = crate::error::ErrorBody),
         (status = 415, description = "`unsupported_media_type`: not form-encoded", body = crate::error::ErrorBody),
     ))]
 pub async fn inbound_sms(
@@ -201,7 +201,8 @@ pub struct TwilioStatusForm {
         (status = 200, description = "Taken (a late or repeated status changes nothing): empty TwiML", content_type = "text/xml", body = String,
             example = json!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>")),
         (status = 400, description = "Bad input (`missing_field`, `invalid_value`, `invalid_phone_number`)", body = crate::error::ErrorBody),
-        (status = 403, description = "`invalid_signature`", body = crate::error::ErrorBody),
+        (status = 403, description = "`invalid_signature` (checked first)", body = crate::error::ErrorBody),
+        (status = 413, description = "`payload_too_large`: over 32 KB", body = crate::error::ErrorBody),
         (status = 404, description = "`unknown_number` (no business number has this `From`) or `unknown_message` (no text has this `MessageSid`)", body = crate::error::ErrorBody),
         (status = 415, description = "`unsupported_media_type`: not form-encoded", body = crate::error::ErrorBody),
     ))]
@@ -260,9 +261,69 @@ fn message_sid(form: &Form) -> Result<String, ApiError> {
     Ok(sid.to_owned())
 }
 
+/// The largest webhook body taken: Twilio's inbound form is about 20 fields plus 10 media
+/// pairs, and a 1,600-character body URL-encodes to at most ~20 KB.
+pub const MAX_WEBHOOK_BYTES: usize = 32 * 1024;
+/// The most parameters a webhook form may have (Twilio sends about 50 at most).
+pub const MAX_WEBHOOK_PARAMETERS: usize = 200;
+/// The longest text a customer message may carry, in characters (Twilio's own limit).
+pub const MAX_BODY_CHARS: usize = engine::sms::MAX_MESSAGE_CHARS;
+
+/// Refused webhooks are logged at most once a minute, with how many were refused meanwhile:
+/// an unsigned flood must not flood the log too.
+static REFUSALS: crate::telemetry::LogThrottle = crate::telemetry::LogThrottle::new(60);
+
+/// The body of a webhook, refused before any parsing when it is too large (413) or has too
+/// many parameters (400).
+async fn webhook_body(req: &HttpRequest, payload: &mut web::Payload) -> Result<Form, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("a webhook body is at most {MAX_WEBHOOK_BYTES} bytes"),
+        )
+    };
+    let announced = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if announced.is_some_and(|n| n > MAX_WEBHOOK_BYTES) {
+        return Err(too_large());
+    }
+    let body = crate::extract::read_body_within(payload, MAX_WEBHOOK_BYTES).await?;
+    let parameters = body.iter().filter(|&&b| b == b'&').count() + 1;
+    if parameters > MAX_WEBHOOK_PARAMETERS {
+        return Err(ApiError::new(
+            ErrorCode::InvalidValue,
+            format!("a webhook form has at most {MAX_WEBHOOK_PARAMETERS} parameters"),
+        )
+        .with_details(json!({"field": "form"})));
+    }
+    Ok(Form(form_urlencoded::parse(&body).into_owned().collect()))
+}
+
+/// Whether any Twilio account's token signs this request: for a request naming no number
+/// that has a Twilio account, so that only Twilio learns which numbers are configured.
+async fn signed_by_any_account(
+    state: &AppState,
+    url: &str,
+    parameters: &str,
+    signature: &str,
+) -> Result<bool, ApiError> {
+    let accounts = super::crud::every::<ProviderAccount>(state).await?;
+    Ok(accounts.iter().any(|account| {
+        account.provider == ProviderKind::Twilio
+            && account.auth_token.as_deref().is_some_and(|token| {
+                twilio_signature::is_valid_signed(token, url, parameters, signature)
+            })
+    }))
+}
+
 /// Reads a Twilio webhook's form and checks its signature against the auth token of the
 /// account that owns the business number in `number_field` (`To` for texts in, `From` for
-/// status callbacks). Nothing is acted on before this passes.
+/// status callbacks). The signature is checked before anything else is said: an unsigned
+/// request learns only `403 invalid_signature`, whatever number it names. Nothing is acted
+/// on before this passes.
 async fn signed_form(
     req: &HttpRequest,
     payload: &mut web::Payload,
@@ -275,35 +336,68 @@ async fn signed_form(
             "Twilio webhooks are application/x-www-form-urlencoded",
         ));
     }
-    let body = read_body(payload).await?;
-    let form = Form(form_urlencoded::parse(&body).into_owned().collect());
-    let phone = PhoneNumber::parse(number_field, form.required(number_field)?)?;
-    let Some(number) = state.engine.number_by_phone(&phone).await? else {
-        tracing::warn!(
-            field = number_field,
-            "twilio webhook for a number that is not configured; nothing stored"
-        );
-        tracing::debug!(number = %phone, "unknown number");
-        return Err(ApiError::new(
-            ErrorCode::UnknownNumber,
-            format!("no business number has this {number_field}"),
-        )
-        .with_details(json!({"field": number_field})));
-    };
-    let account = account_of(state, &number).await?;
+    let form = webhook_body(req, payload).await?;
+    let parameters = twilio_signature::signed_parameters(&form.0);
     let signature = req
         .headers()
         .get("x-twilio-signature")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let url = signed_url(state, req);
-    let token = account.auth_token.as_deref().unwrap_or_default();
-    if !twilio_signature::is_valid(token, &url, &form.0, signature) {
-        tracing::warn!(account_id = %account.id, "twilio webhook with an invalid signature refused");
+    let phone = form
+        .get(number_field)
+        .and_then(|raw| PhoneNumber::parse(number_field, raw).ok());
+    let number = match &phone {
+        Some(phone) => state.engine.number_by_phone(phone).await?,
+        None => None,
+    };
+    let account = match &number {
+        Some(number) => account_of(state, number).await.ok(),
+        None => None,
+    };
+    let signed = match &account {
+        Some(account) => twilio_signature::is_valid_signed(
+            account.auth_token.as_deref().unwrap_or_default(),
+            &url,
+            &parameters,
+            signature,
+        ),
+        None => signed_by_any_account(state, &url, &parameters, signature).await?,
+    };
+    if !signed {
+        if let Some(suppressed) = REFUSALS.allow() {
+            tracing::warn!(
+                suppressed,
+                "twilio webhook with an invalid signature refused (logged once a minute)"
+            );
+        }
         return Err(ApiError::new(
             ErrorCode::InvalidSignature,
             "X-Twilio-Signature does not match this request",
         ));
+    }
+    // Signed by one of the accounts: now say exactly what is wrong, if anything.
+    PhoneNumber::parse(number_field, form.required(number_field)?)?;
+    let Some(number) = number else {
+        tracing::warn!(
+            field = number_field,
+            "signed twilio webhook for a number that is not configured; nothing stored"
+        );
+        return Err(ApiError::new(
+            ErrorCode::UnknownNumber,
+            format!("no business number has this {number_field}"),
+        )
+        .with_details(json!({"field": number_field})));
+    };
+    account_of(state, &number).await?;
+    if let Some(body) = form.get("Body")
+        && body.chars().count() > MAX_BODY_CHARS
+    {
+        return Err(ApiError::new(
+            ErrorCode::InvalidValue,
+            format!("Body is at most {MAX_BODY_CHARS} characters"),
+        )
+        .with_details(json!({"field": "Body"})));
     }
     Ok((form, number))
 }

@@ -35,8 +35,13 @@ impl Engine {
     pub async fn receive(
         &self,
         number: &Number,
-        message: InboundMessage,
+        mut message: InboundMessage,
     ) -> Result<InboundAck, EngineError> {
+        if let std::borrow::Cow::Owned(clean) =
+            crate::sms::without_forbidden_controls(&message.body)
+        {
+            message.body = clean;
+        }
         let customer = message.from.clone();
         let keyword = classify(&message.body);
         let routing = self.routing_of(number).await?;

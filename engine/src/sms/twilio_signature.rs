@@ -9,36 +9,48 @@ use hmac::{Hmac, Mac};
 use sha1::Sha1;
 use subtle::ConstantTimeEq;
 
-/// The signature of a request to `url` with form `params`.
-pub fn compute(auth_token: &str, url: &str, params: &[(String, String)]) -> String {
-    let mut names: Vec<&str> = params.iter().map(|(n, _)| n.as_str()).collect();
-    names.sort_unstable();
-    names.dedup();
-    let mut signed = url.to_owned();
-    for name in names {
-        let mut values: Vec<&str> = params
-            .iter()
-            .filter(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-            .collect();
-        values.sort_unstable();
-        values.dedup();
-        for value in values {
-            signed.push_str(name);
-            signed.push_str(value);
-        }
+/// What Twilio signs after the URL: every parameter's name and value, ordered by name and
+/// then value, repeated pairs once. One sort, so a request with thousands of parameters
+/// costs O(n log n) before it can be refused.
+pub fn signed_parameters(params: &[(String, String)]) -> String {
+    let mut pairs: Vec<(&str, &str)> = params
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    let mut signed = String::with_capacity(pairs.iter().map(|(n, v)| n.len() + v.len()).sum());
+    for (name, value) in pairs {
+        signed.push_str(name);
+        signed.push_str(value);
     }
+    signed
+}
+
+fn sign(auth_token: &str, url: &str, parameters: &str) -> String {
     let mut mac =
         Hmac::<Sha1>::new_from_slice(auth_token.as_bytes()).expect("HMAC takes any key length");
-    mac.update(signed.as_bytes());
+    mac.update(url.as_bytes());
+    mac.update(parameters.as_bytes());
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// The signature of a request to `url` with form `params`.
+pub fn compute(auth_token: &str, url: &str, params: &[(String, String)]) -> String {
+    sign(auth_token, url, &signed_parameters(params))
 }
 
 /// Whether `signature` is Twilio's for this request (with the URL's default port given or
 /// not). Compared in constant time.
 pub fn is_valid(auth_token: &str, url: &str, params: &[(String, String)], signature: &str) -> bool {
+    is_valid_signed(auth_token, url, &signed_parameters(params), signature)
+}
+
+/// [`is_valid`] over parameters already put in order with [`signed_parameters`] (so that
+/// several tokens or URL forms are tried without sorting again).
+pub fn is_valid_signed(auth_token: &str, url: &str, parameters: &str, signature: &str) -> bool {
     url_variants(url).iter().any(|candidate| {
-        let expected = compute(auth_token, candidate, params);
+        let expected = sign(auth_token, candidate, parameters);
         bool::from(expected.as_bytes().ct_eq(signature.trim().as_bytes()))
     })
 }
@@ -155,5 +167,17 @@ mod tests {
             &params(),
             "RSOYDt4T1cUTdK1PDd93/VVr8B8="
         ));
+    }
+
+    #[test]
+    fn ten_thousand_parameters_are_put_in_order_once() {
+        // The old per-name scan was quadratic: 10,000 distinct names took seconds.
+        let params: Vec<(String, String)> = (0..10_000)
+            .rev()
+            .map(|i| (format!("p{i:05}"), String::new()))
+            .collect();
+        let signed = signed_parameters(&params);
+        assert!(signed.starts_with("p00000p00001"));
+        assert_eq!(signed.len(), 60_000);
     }
 }

@@ -216,3 +216,63 @@ async fn signatures_are_checked_against_the_configured_public_url() {
     let public = "https://sms.example.com/webhooks/twilio/sms";
     assert_eq!(deliver(&app, &params, public, TOKEN).await.0, 200);
 }
+
+/// What an unsigned client can make the webhook do is bounded: an unknown number learns
+/// only 403 (as a bad signature does), a parameter flood is refused before it is parsed, an
+/// oversized body before it is read, and a signed text over 1,600 characters is refused as
+/// on every route; a customer's NUL and escape characters are dropped, not stored.
+#[tokio::test]
+async fn floods_oversized_forms_and_unsigned_guesses_are_refused_cheaply() {
+    let app = spawn_app().await;
+    floor(&app).await;
+    let url = format!("{}/webhooks/twilio/sms", app.address);
+    let client = reqwest::Client::new();
+    // Unsigned, for a number nobody configured: the same 403 as any bad signature.
+    let unknown = form("SM0101", "+15550001111", "+15550109999", "Hi");
+    let response = client.post(&url).form(&unknown).send().await.unwrap();
+    assert_eq!(response.status(), 403);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "invalid_signature");
+    // 9,000 distinct empty parameters (~60 KB): refused unread past the limit.
+    let flood: String = (0..9000).map(|i| format!("p{i}=&")).collect();
+    let response = client
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(flood)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    // 2,500 parameters in under 32 KB: refused before parsing.
+    let flood: String = (0..2500).map(|i| format!("p{i}=&")).collect();
+    let response = client
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(flood)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["details"]["field"], "form");
+    // Signed but too long.
+    let long = form("SM0102", "+15550001111", "+15550102000", &"a".repeat(1601));
+    let (status, _, body) = deliver(&app, &long, &url, TOKEN).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("Body"), "{body}");
+    // Signed with control characters: stored without them.
+    let noisy = form(
+        "SM0103",
+        "+15550001111",
+        "+15550102000",
+        "Hi\0 there\u{1b}!\nBye",
+    );
+    let (status, _, body) = deliver(&app, &noisy, &url, TOKEN).await;
+    assert_eq!(status, 200, "{body}");
+    let listed = all_conversations(&app).await;
+    let id = listed["items"][0]["id"].as_str().unwrap().to_owned();
+    let thread = app.get(&format!("/v1/conversations/{id}/messages")).await;
+    assert_eq!(thread.body["items"][0]["body"], "Hi there!\nBye");
+    // The server kept answering meanwhile.
+    app.get("/healthz").await.expect_status(200);
+}

@@ -588,3 +588,56 @@ async fn contract_corners_found_by_fuzzing_hold() {
     }
     assert!(without_415.is_empty(), "{without_415:?}");
 }
+
+/// One rule for control characters: line breaks and tabs are text; a NUL or an escape in
+/// what an agent writes (a reply, a note, a chat message, a contact field) is refused and
+/// changes nothing.
+#[tokio::test]
+async fn control_characters_other_than_line_breaks_and_tabs_are_refused() {
+    use super::conversations::{ann_takes_one, call, floor, text};
+    let (app, ann, bob, _) = floor().await;
+    text(&app, "+15550008888").await;
+    let id = ann_takes_one(&app, &ann).await;
+    for (path, body) in [
+        (
+            format!("/v1/conversations/{id}/messages"),
+            json!({"body": "Hi\u{0}"}),
+        ),
+        (
+            format!("/v1/conversations/{id}/notes"),
+            json!({"body": "esc \u{1b}[31m"}),
+        ),
+        (
+            "/v1/chat/bob/messages".to_owned(),
+            json!({"body": "bell \u{7}"}),
+        ),
+    ] {
+        let answer = call(&app, &ann, reqwest::Method::POST, &path, Some(body)).await;
+        assert_eq!(answer.status, 400, "{path}: {:?}", answer.body);
+        assert_eq!(answer.body["code"], "invalid_value", "{path}");
+    }
+    let note = call(
+        &app,
+        &ann,
+        reqwest::Method::POST,
+        &format!("/v1/conversations/{id}/notes"),
+        Some(json!({"body": "line one\nline two\tend"})),
+    )
+    .await;
+    assert_eq!(note.status, 201, "{:?}", note.body);
+    let contact = call(
+        &app,
+        &ann,
+        reqwest::Method::PATCH,
+        "/v1/contacts/+15550008888",
+        Some(json!({"name": "Ann\u{0}ie"})),
+    )
+    .await;
+    assert_eq!(contact.status, 400, "{:?}", contact.body);
+    assert!(
+        contact.body["message"].as_str().unwrap().contains("control characters"),
+        "{:?}",
+        contact.body
+    );
+    let _ = bob;
+}
