@@ -81,6 +81,8 @@ impl Beacon {
     }
 
     async fn run(self, feed: EventFeed, engine: Engine, window: Duration) {
+        // Started without the store, the feed knows the journal's newest id only later.
+        feed.started().await;
         let mut changed = feed.subscribe();
         let mut cursor = feed.latest();
         // A safety net for changes no event names (an agent logging out of a queue names

@@ -68,6 +68,7 @@ pub struct WsQuery {
         (status = 101, description = "Switching to the websocket protocol"),
         (status = 400, description = "`invalid_query`, or `websocket_required`: not a websocket handshake", body = ErrorBody),
         (status = 401, description = "`unauthorized`: no valid token in `token` or `Authorization`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: started without Redis, the server has not reached the event journal yet; retry", body = ErrorBody),
     ))]
 pub async fn connect(
     req: HttpRequest,
@@ -87,6 +88,14 @@ pub async fn connect(
             (crate::auth::resolve(&state, &token).await?, token)
         }
     };
+    if !live.feed.is_started() {
+        // Started without Redis, the feed does not know where the journal ends yet: a
+        // session could not say what "from now" is.
+        return Err(ApiError::new(
+            crate::error::ErrorCode::StoreUnavailable,
+            "the event journal is not reachable yet; retry shortly",
+        ));
+    }
     let (response, session, stream) = actix_ws::handle(&req, body).map_err(|e| {
         ApiError::new(
             crate::error::ErrorCode::WebsocketRequired,

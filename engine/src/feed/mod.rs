@@ -91,6 +91,8 @@ struct Inner {
     resolver: AudienceResolver,
     ring: RwLock<VecDeque<Arc<FeedEvent>>>,
     latest: watch::Sender<u64>,
+    /// Whether the journal's newest id has been read and the follower runs.
+    started: watch::Sender<bool>,
     watchers: Watchers,
     config: FeedConfig,
 }
@@ -136,20 +138,63 @@ impl EventFeed {
     ) -> Result<Self, StoreError> {
         // Listening before the newest id is read: nothing journaled after it is missed.
         store.journal_tap().follow();
-        let last = store.events_last().await?;
+        let first_read = store.events_last().await;
         let feed = Self {
             inner: Arc::new(Inner {
                 resolver,
                 store,
                 ring: RwLock::new(VecDeque::with_capacity(config.ring.min(4096))),
-                latest: watch::Sender::new(last),
+                latest: watch::Sender::new(*first_read.as_ref().unwrap_or(&0)),
+                started: watch::Sender::new(first_read.is_ok()),
                 watchers: Watchers::default(),
                 config,
             }),
         };
         let follower = feed.clone();
-        tokio::spawn(async move { follower.follow(last).await });
+        match first_read {
+            Ok(last) => {
+                tokio::spawn(async move { follower.follow(last).await });
+            }
+            Err(e) => {
+                // The server starts without its store (Redis still loading, or not there yet)
+                // and serves /healthz meanwhile; the feed starts when the journal answers.
+                tracing::warn!(error = %e, "event feed waits for the store; retrying");
+                tokio::spawn(async move { follower.start_when_reachable().await });
+            }
+        }
         Ok(feed)
+    }
+
+    /// Reads the journal's newest id until the store answers (backing off to a second), then
+    /// follows from it.
+    async fn start_when_reachable(self) {
+        let mut wait = Duration::from_millis(50);
+        loop {
+            tokio::time::sleep(wait).await;
+            match self.inner.store.events_last().await {
+                Ok(last) => {
+                    self.inner.latest.send_replace(last);
+                    self.inner.started.send_replace(true);
+                    tracing::info!(last, "event feed started");
+                    return self.follow(last).await;
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "event feed still waits for the store");
+                    wait = (wait * 2).min(Duration::from_secs(1));
+                }
+            }
+        }
+    }
+
+    /// Whether the feed follows the journal (it waits for the store when started without it).
+    pub fn is_started(&self) -> bool {
+        *self.inner.started.borrow()
+    }
+
+    /// Waits until the feed follows the journal.
+    pub async fn started(&self) {
+        let mut started = self.inner.started.subscribe();
+        let _ = started.wait_for(|s| *s).await;
     }
 
     /// Registers a reader: its [`Watcher`] wakes when an event it may see arrives.

@@ -175,6 +175,12 @@ impl Keys {
         format!("{}:events:last", self.prefix)
     }
 
+    /// The readiness probe's key: written (and expiring) on every `/readyz`, so that a Redis
+    /// that answers but refuses writes is not ready.
+    pub fn health(&self) -> String {
+        format!("{}:health", self.prefix)
+    }
+
     /// Runtime state of one kind (e.g. `agent`): a hash from id to JSON.
     pub fn runtime(&self, kind: &str) -> String {
         format!("{}:rt:{kind}", self.prefix)

@@ -30,7 +30,8 @@ use std::future::Future;
 /// The operations every store offers. Each write is atomic: it happens whole or not at all,
 /// and its checks (existence, revision, references, uniqueness) hold at the moment it lands.
 pub trait Store: Send + Sync + 'static {
-    /// Succeeds when the store can serve requests now.
+    /// Succeeds when the store can serve requests now — writes included: a store that
+    /// answers but refuses writes (out of memory, a read-only replica) fails it.
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// A configuration document by kind and id.

@@ -297,14 +297,26 @@ fn parse_revision(text: &str) -> Result<u64, StoreError> {
 
 impl Store for RedisStore {
     async fn ping(&self) -> Result<(), StoreError> {
+        // A write, not a PING: a Redis out of memory (noeviction) or a read-only replica
+        // answers PING but refuses every commit, and must not count as ready.
         let mut con = self.connection.clone();
         let reply: String = self
-            .bounded("ping", redis::cmd("PING").query_async(&mut con))
+            .bounded(
+                "ping",
+                redis::cmd("SET")
+                    .arg(self.keys.health())
+                    .arg(chrono::Utc::now().timestamp_millis())
+                    .arg("PX")
+                    .arg(60_000)
+                    .query_async(&mut con),
+            )
             .await?;
-        if reply == "PONG" {
+        if reply == "OK" {
             Ok(())
         } else {
-            Err(StoreError::Unavailable(format!("PING answered {reply:?}")))
+            Err(StoreError::Unavailable(format!(
+                "the probe write answered {reply:?}"
+            )))
         }
     }
 

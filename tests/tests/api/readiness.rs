@@ -93,3 +93,71 @@ async fn a_frozen_redis_never_makes_a_request_hang_past_the_store_timeout() {
         .await
         .expect_status(200);
 }
+
+/// Started before Redis exists, the server still starts: `/healthz` 200, `/readyz` 503, and
+/// once Redis appears it becomes ready by itself — configuration, texts and the websocket
+/// feed all work, with no restart.
+#[tokio::test]
+async fn the_server_starts_without_redis_and_becomes_ready_when_it_appears() {
+    let mut redis = RedisServer::start();
+    redis.stop();
+    let app = spawn_app_with(test_settings(&redis.url(), &unique_prefix("late"))).await;
+    app.request(Method::GET, "/healthz", None, None)
+        .await
+        .expect_status(200);
+    wait_for_ready_status(&app, 503, Duration::from_secs(2)).await;
+
+    redis.restart();
+    let took = wait_for_ready_status(&app, 200, Duration::from_secs(15)).await;
+    eprintln!("ready {took:?} after Redis appeared");
+    let tokens = app.two_teams(&[("ann", "support", "agent")]).await;
+    // The event feed finds the journal by itself too: a session opens and is told of a
+    // text that arrives after it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut ws = loop {
+        let probe = reqwest::Client::new()
+            .get(format!("{}/v1/ws?token={}", app.address, tokens[0]))
+            .send()
+            .await
+            .unwrap();
+        // Not a websocket request: 400 websocket_required once the feed runs, 503 before.
+        if probe.status() != 503 {
+            break app.ws(&tokens[0]).await;
+        }
+        assert!(Instant::now() < deadline, "the event feed never started");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    app.post(
+        "/v1/inbound",
+        serde_json::json!({"from": "+15550004321", "to": "+15550102000", "body": "Hello?"}),
+    )
+    .await
+    .expect_status(200);
+    let opened = ws.next_of("conversation.created").await;
+    assert_eq!(opened["data"]["queue_id"], "inbound", "{opened}");
+}
+
+/// A Redis that answers but refuses writes (out of memory with `noeviction`) is not ready.
+#[tokio::test]
+async fn readyz_is_503_while_redis_refuses_writes() {
+    let redis = RedisServer::start();
+    let app = spawn_app_with(test_settings(&redis.url(), &unique_prefix("full"))).await;
+    wait_for_ready_status(&app, 200, Duration::from_secs(2)).await;
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut con = client.get_multiplexed_async_connection().await.unwrap();
+    let set = |key: &'static str, value: &'static str| {
+        redis::cmd("CONFIG")
+            .arg("SET")
+            .arg(key)
+            .arg(value)
+            .to_owned()
+    };
+    let _: () = set("maxmemory-policy", "noeviction")
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    let _: () = set("maxmemory", "1").query_async(&mut con).await.unwrap();
+    wait_for_ready_status(&app, 503, Duration::from_secs(2)).await;
+    let _: () = set("maxmemory", "0").query_async(&mut con).await.unwrap();
+    wait_for_ready_status(&app, 200, Duration::from_secs(2)).await;
+}

@@ -635,7 +635,10 @@ async fn control_characters_other_than_line_breaks_and_tabs_are_refused() {
     .await;
     assert_eq!(contact.status, 400, "{:?}", contact.body);
     assert!(
-        contact.body["message"].as_str().unwrap().contains("control characters"),
+        contact.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("control characters"),
         "{:?}",
         contact.body
     );
