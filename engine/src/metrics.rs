@@ -209,8 +209,9 @@ const KPI_BUCKETS: [f64; 17] = [
 pub const OFFER_OUTCOMES: [&str; 5] = ["created", "accepted", "rejected", "expired", "rescinded"];
 /// Why the server ends websocket sessions, as `switchboard_ws_dropped_total` labels them (the
 /// close frames' reasons).
-pub const WS_DROP_REASONS: [&str; 6] = [
+pub const WS_DROP_REASONS: [&str; 7] = [
     "protocol error",
+    "message too big",
     "server stopping",
     "no answer to pings",
     "too slow",

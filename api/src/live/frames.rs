@@ -39,6 +39,8 @@ pub mod close {
     pub const GOING_AWAY: u16 = 1001;
     /// The client sent binary frames.
     pub const UNSUPPORTED: u16 = 1003;
+    /// The client announced a message over the limit (64 KiB).
+    pub const TOO_BIG: u16 = 1009;
     /// The token was revoked or its agent deleted.
     pub const UNAUTHORIZED: u16 = 4401;
     /// Nothing heard from the client (no pong, no frame) within the timeout.

@@ -4,6 +4,7 @@
 //! `docs/websocket.md`.
 
 pub mod beacon;
+pub mod frame_guard;
 pub mod frames;
 pub mod session;
 
@@ -61,6 +62,9 @@ pub struct WsQuery {
     pub follow: Option<protocol::vocabulary::Follow>,
 }
 
+/// The largest message a client may send (a frame, or a fragmented message as a whole).
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
 /// Opens a websocket session. Frames, resume rules and close codes: `docs/websocket.md`.
 #[utoipa::path(get, path = "/v1/ws", tag = "live",
     params(WsQuery),
@@ -96,14 +100,29 @@ pub async fn connect(
             "the event journal is not reachable yet; retry shortly",
         ));
     }
+    // Oversized messages are refused from their frame headers, before they are buffered.
+    let oversized = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let guarded =
+        frame_guard::FrameGuard::new(body.into_inner(), MAX_MESSAGE_BYTES, oversized.clone());
+    let boxed: std::pin::Pin<
+        Box<dyn futures_util::Stream<Item = Result<web::Bytes, actix_web::error::PayloadError>>>,
+    > = Box::pin(guarded);
+    let mut raw = actix_web::dev::Payload::Stream { payload: boxed };
+    let body = <web::Payload as actix_web::FromRequest>::from_request(&req, &mut raw)
+        .await
+        .map_err(ApiError::internal)?;
     let (response, session, stream) = actix_ws::handle(&req, body).map_err(|e| {
         ApiError::new(
             crate::error::ErrorCode::WebsocketRequired,
             format!("{e}: connect with a websocket client"),
         )
     })?;
-    // Frames are small JSON; a client sending more than 64 KiB at once is broken.
-    let stream = stream.max_frame_size(64 * 1024);
+    // Frames are small JSON; a client sending more than 64 KiB at once is broken. Fragmented
+    // messages are put together (up to the same limit) rather than ignored.
+    let stream = stream
+        .max_frame_size(MAX_MESSAGE_BYTES)
+        .aggregate_continuations()
+        .max_continuation_size(MAX_MESSAGE_BYTES);
     tracing::info!(role = principal.role(), "websocket session opened");
     let task = session::SessionTask::new(
         live.get_ref().clone(),
@@ -114,6 +133,7 @@ pub async fn connect(
             token,
             follow: query.follow.unwrap_or_default(),
         },
+        oversized,
     );
     actix_web::rt::spawn(task.run(stream, query.after));
     Ok(response)

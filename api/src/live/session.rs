@@ -8,7 +8,10 @@
 
 use std::time::Duration;
 
-use actix_ws::{CloseCode, CloseReason, Message, MessageStream, Session};
+use actix_ws::{
+    AggregatedMessage as Message, AggregatedMessageStream as MessageStream, CloseCode, CloseReason,
+    Session,
+};
 use engine::feed::Viewer;
 use engine::routing::protocol::Answer;
 use futures_util::StreamExt;
@@ -54,8 +57,10 @@ impl Default for SessionConfig {
 
 /// Why a session ended.
 enum End {
-    /// The client closed or went away.
+    /// The client went away.
     Client,
+    /// The client sent a close frame: it is answered with one (RFC 6455 §5.5.1).
+    ClientClosed(Option<CloseReason>),
     /// The server closes with this code and reason.
     Close(u16, &'static str),
     /// The client stopped reading: the connection is dropped (a close frame could not get
@@ -83,6 +88,8 @@ pub struct SessionTask {
     cursor: u64,
     delivered_any: bool,
     last_heard: Instant,
+    /// Set by the connection's frame guard when it cut an oversized message.
+    oversized: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Whom a caller's session shows events to.
@@ -100,7 +107,13 @@ pub fn viewer_of(caller: &Caller) -> Viewer {
 
 impl SessionTask {
     /// A session for `caller`, delivering events after `after` (or from now).
-    pub fn new(live: Live, state: AppState, session: Session, caller: Caller) -> Self {
+    pub fn new(
+        live: Live,
+        state: AppState,
+        session: Session,
+        caller: Caller,
+        oversized: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) -> Self {
         let viewer = viewer_of(&caller);
         let cursor = live.feed.latest();
         Self {
@@ -112,6 +125,7 @@ impl SessionTask {
             cursor,
             delivered_any: false,
             last_heard: Instant::now(),
+            oversized,
         }
     }
 
@@ -122,6 +136,14 @@ impl SessionTask {
         super::metrics::sessions().dec();
         match end {
             End::Client => {}
+            End::ClientClosed(reason) => {
+                // Echo the client's code, as the RFC asks; then the connection ends.
+                let echo = reason.map(|r| CloseReason {
+                    code: r.code,
+                    description: None,
+                });
+                let _ = timeout(Duration::from_secs(1), self.session.close(echo)).await;
+            }
             End::Close(code, reason) => {
                 tracing::info!(code, reason, "websocket closed by the server");
                 super::metrics::dropped(reason);
@@ -203,7 +225,8 @@ impl SessionTask {
                                 return end;
                             }
                         }
-                        _ => return End::Client,
+                        Some(Err(e)) => return self.stream_error(&e),
+                        None => return End::Client,
                     }
                 }
             }
@@ -224,10 +247,7 @@ impl SessionTask {
                         }
                     }
                     // A protocol error (oversized frame, bad framing) or the end of stream.
-                    Some(Err(e)) => {
-                        tracing::info!(error = %e, "websocket protocol error");
-                        return End::Close(1002, "protocol error");
-                    }
+                    Some(Err(e)) => return self.stream_error(&e),
                     None => return End::Client,
                 },
                 result = watcher.changed() => {
@@ -267,6 +287,16 @@ impl SessionTask {
                 }
             }
         }
+    }
+
+    /// How a session ends on a protocol error: 1009 for a message over the limit (cut by
+    /// the frame guard), 1002 for anything else (bad framing).
+    fn stream_error(&self, e: &actix_ws::ProtocolError) -> End {
+        if self.oversized.load(std::sync::atomic::Ordering::Acquire) {
+            return End::Close(close::TOO_BIG, "message too big");
+        }
+        tracing::info!(error = %e, "websocket protocol error");
+        End::Close(1002, "protocol error")
     }
 
     fn now(&self) -> i64 {
@@ -342,12 +372,12 @@ impl SessionTask {
                 Ok(()) => Ok(()),
                 Err(_) => Err(End::Client),
             },
-            Message::Pong(_) | Message::Nop | Message::Continuation(_) => Ok(()),
+            Message::Pong(_) => Ok(()),
             Message::Binary(_) => Err(End::Close(
                 close::UNSUPPORTED,
                 "frames are JSON text; binary is not supported",
             )),
-            Message::Close(_) => Err(End::Client),
+            Message::Close(reason) => Err(End::ClientClosed(reason)),
         }
     }
 

@@ -26,3 +26,4 @@ mod validation;
 mod visibility;
 mod volley;
 mod work;
+mod ws_abuse;

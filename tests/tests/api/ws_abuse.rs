@@ -1,0 +1,107 @@
+//! What one websocket client can do to the server, driven byte by byte over a raw TCP
+//! connection: a frame announcing a gigabyte is refused from its header with 1009 (the
+//! server never buffers it) while other clients are served; a client's close frame is
+//! answered with the server's own.
+
+use std::time::Duration;
+
+use harness::{ADMIN_TOKEN, spawn_app};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Opens a websocket on a raw connection (the handshake by hand) and returns it after the
+/// server's 101.
+async fn raw_socket(address: &str) -> TcpStream {
+    let host = address.trim_start_matches("http://");
+    let mut tcp = TcpStream::connect(host).await.unwrap();
+    let request = format!(
+        "GET /v1/ws?token={ADMIN_TOKEN} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Version: 13\r\n\r\n"
+    );
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        tcp.read_exact(&mut byte).await.unwrap();
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    tcp
+}
+
+/// Reads server frames until a close frame; returns its code.
+async fn close_code(tcp: &mut TcpStream) -> u16 {
+    loop {
+        let mut header = [0u8; 2];
+        tcp.read_exact(&mut header).await.unwrap();
+        let len = match header[1] & 0x7f {
+            126 => u64::from(tcp.read_u16().await.unwrap()),
+            127 => tcp.read_u64().await.unwrap(),
+            n => u64::from(n),
+        };
+        let mut payload = vec![0u8; len as usize];
+        tcp.read_exact(&mut payload).await.unwrap();
+        if header[0] & 0x0f == 0x8 {
+            return u16::from_be_bytes([payload[0], payload[1]]);
+        }
+    }
+}
+
+/// A masked client frame header.
+fn header(opcode: u8, len: u64) -> Vec<u8> {
+    let mut h = vec![0x80 | opcode, 0x80 | 127];
+    h.extend_from_slice(&len.to_be_bytes());
+    h.extend_from_slice(&[0x11, 0x22, 0x33, 0x44]);
+    h
+}
+
+#[tokio::test]
+async fn a_gigabyte_frame_is_refused_from_its_header_with_1009() {
+    let app = spawn_app().await;
+    let mut tcp = raw_socket(&app.address).await;
+    tcp.write_all(&header(0x2, 1 << 30)).await.unwrap();
+    // The payload starts to follow (the server reads none of it past the header's verdict).
+    let _ = tcp.write_all(&vec![0u8; 16 * 1024]).await;
+    let code = tokio::time::timeout(Duration::from_secs(5), close_code(&mut tcp))
+        .await
+        .expect("a close frame within 5 s");
+    assert_eq!(code, 1009);
+    // Others are served meanwhile.
+    app.get("/healthz").await.expect_status(200);
+}
+
+#[tokio::test]
+async fn a_fragmented_message_over_the_limit_is_refused_too() {
+    let app = spawn_app().await;
+    let mut tcp = raw_socket(&app.address).await;
+    // Three 30 KiB fragments of one text message: 90 KiB in all, over 64 KiB.
+    for (i, opcode) in [0x1u8, 0x0, 0x0].into_iter().enumerate() {
+        let mut frame = vec![if i == 2 { 0x80 } else { 0 } | opcode, 0x80 | 126];
+        frame.extend_from_slice(&(30u16 * 1024).to_be_bytes());
+        frame.extend_from_slice(&[0, 0, 0, 0]);
+        frame.extend(std::iter::repeat_n(b' ', 30 * 1024));
+        if tcp.write_all(&frame).await.is_err() {
+            break;
+        }
+    }
+    let code = tokio::time::timeout(Duration::from_secs(5), close_code(&mut tcp))
+        .await
+        .expect("a close frame within 5 s");
+    assert_eq!(code, 1009);
+}
+
+#[tokio::test]
+async fn a_clients_close_frame_is_answered_with_the_servers() {
+    let app = spawn_app().await;
+    let mut tcp = raw_socket(&app.address).await;
+    // A masked close frame with code 1000 (mask 0: the payload as is).
+    tcp.write_all(&[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8])
+        .await
+        .unwrap();
+    let code = tokio::time::timeout(Duration::from_secs(5), close_code(&mut tcp))
+        .await
+        .expect("the server answers the close");
+    assert_eq!(code, 1000);
+}
