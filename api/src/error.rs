@@ -86,6 +86,8 @@ pub enum ErrorCode {
     InvalidSignature,
     /// The customer opted out (STOP) of this number's texts.
     RecipientOptedOut,
+    /// The request body did not arrive within the body timeout.
+    RequestTimeout,
     /// The store cannot be reached.
     StoreUnavailable,
     /// After a restart, closed conversations are still loading; retry after `Retry-After`.
@@ -96,7 +98,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and the test that pins them.
-    pub const ALL: [ErrorCode; 38] = [
+    pub const ALL: [ErrorCode; 39] = [
         Self::Unauthorized,
         Self::Forbidden,
         Self::NotFound,
@@ -132,6 +134,7 @@ impl ErrorCode {
         Self::IdempotencyInProgress,
         Self::InvalidSignature,
         Self::RecipientOptedOut,
+        Self::RequestTimeout,
         Self::StoreUnavailable,
         Self::DirectoryLoading,
         Self::InternalError,
@@ -188,6 +191,7 @@ impl ErrorCode {
             Self::RecipientOptedOut => ("recipient_opted_out", StatusCode::CONFLICT),
             Self::StoreUnavailable => ("store_unavailable", StatusCode::SERVICE_UNAVAILABLE),
             Self::DirectoryLoading => ("directory_loading", StatusCode::SERVICE_UNAVAILABLE),
+            Self::RequestTimeout => ("request_timeout", StatusCode::REQUEST_TIMEOUT),
             Self::InternalError => ("internal_error", StatusCode::INTERNAL_SERVER_ERROR),
         }
     }
@@ -468,6 +472,7 @@ mod tests {
             ("idempotency_in_progress", 409),
             ("invalid_signature", 403),
             ("recipient_opted_out", 409),
+            ("request_timeout", 408),
             ("store_unavailable", 503),
             ("directory_loading", 503),
             ("internal_error", 500),

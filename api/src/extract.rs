@@ -200,11 +200,17 @@ where
 {
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk: Bytes = chunk.map_err(|e| {
-            ApiError::new(
+        let chunk: Bytes = chunk.map_err(|e| match e {
+            actix_web::error::PayloadError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
+                ApiError::new(
+                    ErrorCode::RequestTimeout,
+                    "the request body did not arrive in time",
+                )
+            }
+            e => ApiError::new(
                 ErrorCode::MalformedJson,
                 format!("the body could not be read: {e}"),
-            )
+            ),
         })?;
         if body.len() + chunk.len() > limit {
             return Err(ApiError::new(

@@ -14,6 +14,8 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_STORE_TIMEOUT_MS: u64 = 2000;
 /// The default time in-flight requests get to finish on shutdown.
 pub const DEFAULT_SHUTDOWN_TIMEOUT_SECS: u64 = 30;
+/// Seconds a client has to send a request body once its headers are in.
+pub const DEFAULT_BODY_TIMEOUT_SECS: u64 = 10;
 /// The shortest admin token accepted: anything shorter is guessable.
 pub const MIN_ADMIN_TOKEN_LEN: usize = 16;
 
@@ -76,6 +78,10 @@ pub struct ServeArgs {
     /// Seconds in-flight requests get to finish on SIGTERM/SIGINT [default: 30].
     #[arg(long, env = "SWITCHBOARD_SHUTDOWN_TIMEOUT_SECS")]
     pub shutdown_timeout_secs: Option<u64>,
+    /// Seconds a client has to send a whole request body once its headers are in; a slower
+    /// one gets 408 [default: 10].
+    #[arg(long, env = "SWITCHBOARD_BODY_TIMEOUT_SECS")]
+    pub body_timeout_secs: Option<u64>,
     /// HTTP worker threads [default: one per CPU].
     #[arg(long, env = "SWITCHBOARD_WORKERS")]
     pub workers: Option<usize>,
@@ -110,6 +116,7 @@ struct FileSettings {
     key_prefix: Option<String>,
     store_timeout_ms: Option<u64>,
     shutdown_timeout_secs: Option<u64>,
+    body_timeout_secs: Option<u64>,
     workers: Option<usize>,
     engine_threads: Option<usize>,
     log: Option<String>,
@@ -145,6 +152,8 @@ pub struct Settings {
     pub store_timeout: Duration,
     /// Time in-flight requests get on shutdown.
     pub shutdown_timeout: Duration,
+    /// Time a client has to send a request body (websocket sessions excepted).
+    pub body_timeout: Duration,
     /// HTTP workers; `None` for one per CPU.
     pub workers: Option<usize>,
     /// Threads running conversation actors; `None` for one (the engine's own thread).
@@ -173,6 +182,7 @@ impl Settings {
             key_prefix: engine::store::keys::DEFAULT_PREFIX.to_owned(),
             store_timeout: Duration::from_millis(DEFAULT_STORE_TIMEOUT_MS),
             shutdown_timeout: Duration::from_secs(DEFAULT_SHUTDOWN_TIMEOUT_SECS),
+            body_timeout: Duration::from_secs(DEFAULT_BODY_TIMEOUT_SECS),
             workers: None,
             engine_threads: None,
             log: "info".to_owned(),
@@ -211,6 +221,9 @@ impl Settings {
         }
         if let Some(secs) = args.shutdown_timeout_secs.or(file.shutdown_timeout_secs) {
             settings.shutdown_timeout = Duration::from_secs(secs);
+        }
+        if let Some(secs) = args.body_timeout_secs.or(file.body_timeout_secs) {
+            settings.body_timeout = Duration::from_secs(secs.max(1));
         }
         settings.workers = args.workers.or(file.workers);
         settings.engine_threads = args.engine_threads.or(file.engine_threads);

@@ -105,11 +105,14 @@ impl Application {
         let state = web::Data::new(shared);
         let openapi = web::Data::new(crate::openapi::document());
 
+        let body_timeout = settings.body_timeout;
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .app_data(live.clone())
                 .app_data(web::PayloadConfig::new(MAX_JSON_BYTES))
+                .app_data(web::Data::new(crate::telemetry::BodyTimeout(body_timeout)))
+                .wrap(from_fn(crate::telemetry::body_deadline))
                 .wrap(from_fn(crate::telemetry::log_requests))
                 .app_data(openapi.clone())
                 .route(

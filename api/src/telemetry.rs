@@ -128,3 +128,90 @@ mod throttle_tests {
         assert_eq!(throttle.held.load(std::sync::atomic::Ordering::Relaxed), 2);
     }
 }
+
+/// A request body that must arrive whole by a deadline: a client trickling bytes (or none)
+/// holds a worker's connection only so long, then gets `408 request_timeout`.
+pub struct BodyDeadline<S> {
+    inner: S,
+    deadline: std::pin::Pin<Box<tokio::time::Sleep>>,
+    expired: bool,
+}
+
+impl<S> BodyDeadline<S> {
+    /// `inner`, to be read whole within `limit`.
+    pub fn new(inner: S, limit: std::time::Duration) -> Self {
+        Self {
+            inner,
+            deadline: Box::pin(tokio::time::sleep(limit)),
+            expired: false,
+        }
+    }
+}
+
+impl<S> futures_util::Stream for BodyDeadline<S>
+where
+    S: futures_util::Stream<Item = Result<actix_web::web::Bytes, actix_web::error::PayloadError>>
+        + Unpin,
+{
+    type Item = Result<actix_web::web::Bytes, actix_web::error::PayloadError>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        let this = self.get_mut();
+        if this.expired {
+            return Poll::Ready(None);
+        }
+        if let Poll::Ready(item) = std::pin::Pin::new(&mut this.inner).poll_next(cx) {
+            return Poll::Ready(item);
+        }
+        if this.deadline.as_mut().poll(cx).is_ready() {
+            this.expired = true;
+            return Poll::Ready(Some(Err(actix_web::error::PayloadError::Io(
+                std::io::Error::new(std::io::ErrorKind::TimedOut, "request body timeout"),
+            ))));
+        }
+        Poll::Pending
+    }
+}
+
+/// Middleware giving every request body (websocket upgrades excepted: their "body" is the
+/// session) the configured time to arrive, see [`BodyDeadline`].
+pub async fn body_deadline(
+    mut req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let headers = req.headers();
+    let upgrade = headers
+        .get(actix_web::http::header::UPGRADE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
+    // A request announcing no body (most GETs) needs no timer.
+    let bodiless = headers
+        .get(actix_web::http::header::TRANSFER_ENCODING)
+        .is_none()
+        && headers
+            .get(actix_web::http::header::CONTENT_LENGTH)
+            .is_none_or(|v| v.as_bytes() == b"0");
+    let upgrade = upgrade || bodiless;
+    let limit = req
+        .app_data::<actix_web::web::Data<BodyTimeout>>()
+        .map(|t| t.0);
+    if let (false, Some(limit)) = (upgrade, limit) {
+        let payload = actix_web::HttpMessage::take_payload(&mut req);
+        let timed: std::pin::Pin<
+            Box<
+                dyn futures_util::Stream<
+                        Item = Result<actix_web::web::Bytes, actix_web::error::PayloadError>,
+                    >,
+            >,
+        > = Box::pin(BodyDeadline::new(payload, limit));
+        req.set_payload(actix_web::dev::Payload::Stream { payload: timed });
+    }
+    next.call(req).await
+}
+
+/// The body timeout, as app data for [`body_deadline`].
+#[derive(Debug, Clone, Copy)]
+pub struct BodyTimeout(pub std::time::Duration);
