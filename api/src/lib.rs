@@ -17,7 +17,7 @@ pub mod telemetry;
 pub mod visibility;
 
 pub use settings::{Settings, StoreSettings};
-pub use startup::Application;
+pub use startup::{Application, Stopper};
 
 use base64::Engine;
 

@@ -21,6 +21,48 @@ pub struct Application {
     server: Server,
     store: AnyStore,
     engine_system: actix::System,
+    stopper: Stopper,
+    handle_signals: bool,
+}
+
+/// Stops the server the way SIGTERM does: every websocket closes with 1001 at once, then the
+/// server stops accepting and lets in-flight requests finish (within the shutdown timeout).
+#[derive(Clone)]
+pub struct Stopper {
+    live: web::Data<crate::live::Live>,
+    handle: ServerHandle,
+}
+
+impl Stopper {
+    /// Stops gracefully and waits until the server has.
+    pub async fn stop(&self) {
+        self.live.stop_sessions();
+        // A moment for the close frames to leave before connections are closed.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        self.handle.stop(true).await;
+    }
+}
+
+/// Waits for SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// The store the settings ask for. The Redis store connects lazily: the server starts (and
@@ -100,6 +142,7 @@ impl Application {
             engine.clone(),
             settings.websocket,
         ));
+        let live_for_stop = live.clone();
         let mut shared = AppState::new(store.clone(), engine, &admin_token);
         shared.public_url = settings.public_url.clone();
         let state = web::Data::new(shared);
@@ -145,20 +188,27 @@ impl Application {
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
         }
-        if !settings.handle_signals {
-            server = server.disable_signals();
-        }
+        // Signals are handled here, not by actix: websockets must close before the server
+        // waits for in-flight requests, or every open session holds shutdown for its timeout.
+        server = server.disable_signals();
         tracing::info!(
             port,
             store = store.backend(),
             durable = store.is_durable(),
             "listening"
         );
+        let server = server.run();
+        let stopper = Stopper {
+            live: live_for_stop,
+            handle: server.handle(),
+        };
         Ok(Self {
             port,
-            server: server.run(),
+            server,
             store,
             engine_system,
+            stopper,
+            handle_signals: settings.handle_signals,
         })
     }
 
@@ -172,9 +222,24 @@ impl Application {
         self.server.handle()
     }
 
+    /// Stops the server as SIGTERM does (websockets closed with 1001 first).
+    pub fn stopper(&self) -> Stopper {
+        self.stopper.clone()
+    }
+
     /// Serves until stopped (SIGTERM, SIGINT or [`ServerHandle::stop`]): stops accepting,
     /// lets in-flight requests finish, then closes the store.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        if self.handle_signals {
+            let stopper = self.stopper.clone();
+            actix_web::rt::spawn(async move {
+                shutdown_signal().await;
+                tracing::info!(
+                    "stopping: websocket sessions closed with 1001, in-flight requests finishing"
+                );
+                stopper.stop().await;
+            });
+        }
         let result = self.server.await;
         self.engine_system.stop();
         self.store.close().await;

@@ -39,7 +39,7 @@ pub struct TestApp {
     /// The Redis URL it uses.
     pub redis_url: String,
     client: reqwest::Client,
-    handle: actix_web::dev::ServerHandle,
+    stopper: api::Stopper,
 }
 
 /// An HTTP answer: status and parsed JSON body (`Value::Null` when empty).
@@ -113,7 +113,7 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
         .await
         .expect("application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
-    let handle = app.handle();
+    let stopper = app.stopper();
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
@@ -124,7 +124,7 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
         key_prefix,
         redis_url,
         client,
-        handle,
+        stopper,
     }
 }
 
@@ -144,9 +144,9 @@ impl TestApp {
         WsClient::connect(&self.address, token, Some(after)).await
     }
 
-    /// Stops the server gracefully and waits for it.
+    /// Stops the server as SIGTERM does (websockets closed with 1001) and waits for it.
     pub async fn stop(&self) {
-        self.handle.stop(true).await;
+        self.stopper.stop().await;
     }
 
     /// Sends a request with an optional bearer token and JSON body.

@@ -30,9 +30,17 @@ pub struct Live {
     pub beacon: Beacon,
     /// Session timings.
     pub config: SessionConfig,
+    /// Turns true when the server stops: every session closes with 1001 at once, instead of
+    /// holding shutdown for its whole timeout.
+    pub stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl Live {
+    /// Tells every session the server is stopping (each closes with 1001).
+    pub fn stop_sessions(&self) {
+        self.stopping.send_replace(true);
+    }
+
     /// Starts the feed's follower and the beacon on the current runtime.
     pub fn new(feed: EventFeed, engine: engine::runtime::Engine, config: SessionConfig) -> Self {
         let beacon = Beacon::start(feed.clone(), engine, Duration::from_millis(250));
@@ -40,6 +48,7 @@ impl Live {
             feed,
             beacon,
             config,
+            stopping: tokio::sync::watch::Sender::new(false),
         }
     }
 }

@@ -233,6 +233,7 @@ impl SessionTask {
         }
         // Woken only by events this caller may see (the feed works out each one's audience).
         let watcher = self.live.feed.watch(self.viewer.clone());
+        let mut stopping = self.live.stopping.subscribe();
         let mut heartbeat = tokio::time::interval(config.heartbeat);
         heartbeat.reset();
         loop {
@@ -250,6 +251,9 @@ impl SessionTask {
                     Some(Err(e)) => return self.stream_error(&e),
                     None => return End::Client,
                 },
+                _ = stopping.wait_for(|stop| *stop) => {
+                    return End::Close(close::GOING_AWAY, "server stopping");
+                }
                 result = watcher.changed() => {
                     if result.is_err() {
                         return End::Close(close::GOING_AWAY, "server stopping");
@@ -368,10 +372,15 @@ impl SessionTask {
         self.last_heard = Instant::now();
         match message {
             Message::Text(text) => self.on_frame(&text).await,
-            Message::Ping(bytes) => match self.session.pong(&bytes).await {
-                Ok(()) => Ok(()),
-                Err(_) => Err(End::Client),
-            },
+            // Bounded like every send: a client flooding pings without reading must not
+            // wedge the session past its heartbeat.
+            Message::Ping(bytes) => {
+                match timeout(self.live.config.send_timeout, self.session.pong(&bytes)).await {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(_)) => Err(End::Client),
+                    Err(_) => Err(End::Stuck),
+                }
+            }
             Message::Pong(_) => Ok(()),
             Message::Binary(_) => Err(End::Close(
                 close::UNSUPPORTED,

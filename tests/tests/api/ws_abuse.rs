@@ -105,3 +105,33 @@ async fn a_clients_close_frame_is_answered_with_the_servers() {
         .expect("the server answers the close");
     assert_eq!(code, 1000);
 }
+
+/// Stopping the server (as SIGTERM does) closes every websocket with 1001 at once, and the
+/// server is down well within its shutdown timeout instead of waiting it out for the
+/// sessions.
+#[tokio::test]
+async fn stopping_closes_websockets_with_1001_and_does_not_wait_for_them() {
+    let mut settings = harness::test_settings(
+        &harness::shared_redis_url(),
+        &harness::unique_prefix("stop"),
+    );
+    settings.shutdown_timeout = Duration::from_secs(10);
+    let app = harness::spawn_app_with(settings).await;
+    let mut first = app.ws(ADMIN_TOKEN).await;
+    let mut second = app.ws(ADMIN_TOKEN).await;
+    let started = std::time::Instant::now();
+    let (_, a, b) = tokio::join!(
+        app.stop(),
+        first.closed(Duration::from_secs(5)),
+        second.closed(Duration::from_secs(5))
+    );
+    for closed in [a, b] {
+        let (code, reason) = closed.expect("a close frame");
+        assert_eq!((code, reason.as_str()), (1001, "server stopping"));
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "stopped after {:?}",
+        started.elapsed()
+    );
+}
