@@ -83,10 +83,56 @@ pub async fn authenticate(
             .app_data::<web::Data<AppState>>()
             .cloned()
             .ok_or_else(|| ApiError::internal("AppState is not registered"))?;
-        let principal = resolve(&state, &token).await?;
+        let client = client_address(req.request());
+        let principal = resolve_limited(&state, client.as_deref(), &token).await?;
         req.extensions_mut().insert(principal);
     }
     next.call(req).await
+}
+
+/// The client's address, without its port: the forwarding proxy's account of it
+/// (`Forwarded`, `X-Forwarded-For`) when there is one, else the peer's.
+pub fn client_address(req: &HttpRequest) -> Option<String> {
+    let info = req.connection_info();
+    let raw = info.realip_remote_addr()?;
+    Some(match raw.parse::<std::net::SocketAddr>() {
+        Ok(addr) => addr.ip().to_string(),
+        Err(_) => raw.to_owned(),
+    })
+}
+
+/// [`resolve`], refused with `429 too_many_attempts` while the client or the token's prefix
+/// is past its failed-authentication limit (see [`crate::auth_limit`]); a failure counts.
+pub async fn resolve_limited(
+    state: &AppState,
+    client: Option<&str>,
+    token: &str,
+) -> Result<Principal, ApiError> {
+    let keys = crate::auth_limit::keys(client, token);
+    let now = std::time::Instant::now();
+    if let Err(wait) = state.failed_auth.check(&keys, now) {
+        return Err(ApiError::new(
+            crate::error::ErrorCode::TooManyAttempts,
+            "too many failed authentications from this client or for this token; retry later",
+        )
+        .with_details(serde_json::json!({"retry_after_secs": wait})));
+    }
+    let resolved = resolve(state, token).await;
+    if let Err(e) = &resolved
+        && e.code == crate::error::ErrorCode::Unauthorized
+    {
+        engine::metrics::metrics()
+            .auth_failures
+            .with_label_values(&["token"])
+            .inc();
+        if state.failed_auth.fail(&keys, now) {
+            tracing::warn!(
+                client,
+                "failed authentications reached the limit; refused for the rest of the minute"
+            );
+        }
+    }
+    resolved
 }
 
 /// The principal a token stands for: the admin's, or an issued token's agent; 401 when

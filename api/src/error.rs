@@ -88,6 +88,9 @@ pub enum ErrorCode {
     RecipientOptedOut,
     /// The request body did not arrive within the body timeout.
     RequestTimeout,
+    /// Too many failed authentications from this client or for this token; retry after
+    /// `Retry-After` seconds.
+    TooManyAttempts,
     /// The store cannot be reached.
     StoreUnavailable,
     /// After a restart, closed conversations are still loading; retry after `Retry-After`.
@@ -98,7 +101,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and the test that pins them.
-    pub const ALL: [ErrorCode; 39] = [
+    pub const ALL: [ErrorCode; 40] = [
         Self::Unauthorized,
         Self::Forbidden,
         Self::NotFound,
@@ -135,6 +138,7 @@ impl ErrorCode {
         Self::InvalidSignature,
         Self::RecipientOptedOut,
         Self::RequestTimeout,
+        Self::TooManyAttempts,
         Self::StoreUnavailable,
         Self::DirectoryLoading,
         Self::InternalError,
@@ -192,6 +196,7 @@ impl ErrorCode {
             Self::StoreUnavailable => ("store_unavailable", StatusCode::SERVICE_UNAVAILABLE),
             Self::DirectoryLoading => ("directory_loading", StatusCode::SERVICE_UNAVAILABLE),
             Self::RequestTimeout => ("request_timeout", StatusCode::REQUEST_TIMEOUT),
+            Self::TooManyAttempts => ("too_many_attempts", StatusCode::TOO_MANY_REQUESTS),
             Self::InternalError => ("internal_error", StatusCode::INTERNAL_SERVER_ERROR),
         }
     }
@@ -293,6 +298,10 @@ impl ResponseError for ApiError {
         }
         if self.code == ErrorCode::DirectoryLoading {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
+        }
+        if self.code == ErrorCode::TooManyAttempts {
+            let wait = self.details["retry_after_secs"].as_u64().unwrap_or(60);
+            response.insert_header((header::RETRY_AFTER, wait.to_string()));
         }
         response.json(body)
     }
@@ -473,6 +482,7 @@ mod tests {
             ("invalid_signature", 403),
             ("recipient_opted_out", 409),
             ("request_timeout", 408),
+            ("too_many_attempts", 429),
             ("store_unavailable", 503),
             ("directory_loading", 503),
             ("internal_error", 500),

@@ -2,6 +2,7 @@
 //! server start-up the `switchboard` binary runs.
 
 pub mod auth;
+pub mod auth_limit;
 pub mod error;
 pub mod extract;
 pub mod idempotency;

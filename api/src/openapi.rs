@@ -180,6 +180,7 @@ fn close_request_schemas(doc: OpenApi) -> serde_json::Value {
     );
     add_idempotency_header(&mut value);
     add_unsupported_media_type(&mut value);
+    add_guard_responses(&mut value);
     describe_agent_view(&mut value);
     describe_agent_list(&mut value);
     hide_secrets(&mut value);
@@ -488,6 +489,40 @@ fn add_unsupported_media_type(doc: &mut serde_json::Value) {
             });
             responses.entry("413").or_insert_with(|| {
                 error_json("`payload_too_large`: the body is over the route's limit (64 KiB)")
+            });
+        }
+    }
+}
+
+/// Answers every operation may give because of what guards the server: 429
+/// `too_many_attempts` where a token is checked (too many failed authentications), 408
+/// `request_timeout` where a body is read (it did not arrive within the body timeout).
+fn add_guard_responses(doc: &mut serde_json::Value) {
+    let operations = doc
+        .get_mut("paths")
+        .and_then(|p| p.as_object_mut())
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(|item| item.as_object_mut())
+        .flat_map(|item| item.values_mut());
+    for operation in operations {
+        let has_body = operation.get("requestBody").is_some();
+        let Some(responses) = operation
+            .get_mut("responses")
+            .and_then(|r| r.as_object_mut())
+        else {
+            continue;
+        };
+        if responses.contains_key("401") {
+            responses.entry("429").or_insert_with(|| {
+                error_json(
+                    "`too_many_attempts`: too many failed authentications from this client or for this token; retry after `Retry-After` seconds",
+                )
+            });
+        }
+        if has_body {
+            responses.entry("408").or_insert_with(|| {
+                error_json("`request_timeout`: the body did not arrive within the body timeout")
             });
         }
     }

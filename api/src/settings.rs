@@ -82,6 +82,10 @@ pub struct ServeArgs {
     /// one gets 408 [default: 10].
     #[arg(long, env = "SWITCHBOARD_BODY_TIMEOUT_SECS")]
     pub body_timeout_secs: Option<u64>,
+    /// Failed authentications allowed per client address, and per token prefix, in a
+    /// minute; past it, 429 until the minute ends [default: 30].
+    #[arg(long, env = "SWITCHBOARD_AUTH_FAILURES_PER_MINUTE")]
+    pub auth_failures_per_minute: Option<u32>,
     /// HTTP worker threads [default: one per CPU].
     #[arg(long, env = "SWITCHBOARD_WORKERS")]
     pub workers: Option<usize>,
@@ -117,6 +121,7 @@ struct FileSettings {
     store_timeout_ms: Option<u64>,
     shutdown_timeout_secs: Option<u64>,
     body_timeout_secs: Option<u64>,
+    auth_failures_per_minute: Option<u32>,
     workers: Option<usize>,
     engine_threads: Option<usize>,
     log: Option<String>,
@@ -154,6 +159,8 @@ pub struct Settings {
     pub shutdown_timeout: Duration,
     /// Time a client has to send a request body (websocket sessions excepted).
     pub body_timeout: Duration,
+    /// Failed authentications allowed per client address and per token prefix a minute.
+    pub auth_failures_per_minute: u32,
     /// HTTP workers; `None` for one per CPU.
     pub workers: Option<usize>,
     /// Threads running conversation actors; `None` for one (the engine's own thread).
@@ -183,6 +190,7 @@ impl Settings {
             store_timeout: Duration::from_millis(DEFAULT_STORE_TIMEOUT_MS),
             shutdown_timeout: Duration::from_secs(DEFAULT_SHUTDOWN_TIMEOUT_SECS),
             body_timeout: Duration::from_secs(DEFAULT_BODY_TIMEOUT_SECS),
+            auth_failures_per_minute: crate::auth_limit::DEFAULT_LIMIT,
             workers: None,
             engine_threads: None,
             log: "info".to_owned(),
@@ -224,6 +232,12 @@ impl Settings {
         }
         if let Some(secs) = args.body_timeout_secs.or(file.body_timeout_secs) {
             settings.body_timeout = Duration::from_secs(secs.max(1));
+        }
+        if let Some(limit) = args
+            .auth_failures_per_minute
+            .or(file.auth_failures_per_minute)
+        {
+            settings.auth_failures_per_minute = limit.max(1);
         }
         settings.workers = args.workers.or(file.workers);
         settings.engine_threads = args.engine_threads.or(file.engine_threads);

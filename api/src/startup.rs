@@ -145,6 +145,9 @@ impl Application {
         let live_for_stop = live.clone();
         let mut shared = AppState::new(store.clone(), engine, &admin_token);
         shared.public_url = settings.public_url.clone();
+        shared.failed_auth = std::sync::Arc::new(crate::auth_limit::FailedAuth::new(
+            settings.auth_failures_per_minute,
+        ));
         let state = web::Data::new(shared);
         let openapi = web::Data::new(crate::openapi::document());
 

@@ -20,6 +20,8 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// SHA-256 of the admin token: compared in constant time, never kept in clear.
     admin_token_sha256: [u8; 32],
+    /// Failed authentications by client address and token prefix.
+    pub failed_auth: std::sync::Arc<crate::auth_limit::FailedAuth>,
 }
 
 impl AppState {
@@ -34,6 +36,9 @@ impl AppState {
             // The engine's catalog: configuration changed through the API reaches routing.
             catalog: engine.catalog().clone(),
             admin_token_sha256: Sha256::digest(admin_token.as_bytes()).into(),
+            failed_auth: std::sync::Arc::new(crate::auth_limit::FailedAuth::new(
+                crate::auth_limit::DEFAULT_LIMIT,
+            )),
             engine,
         }
     }

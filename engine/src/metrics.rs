@@ -97,6 +97,10 @@ pub const AGENT_MISSED_OFFERS: &str = "switchboard_agent_missed_offers_total";
 /// Seconds an agent spent in each presence (counted on each change and every 15 s).
 pub const AGENT_PRESENCE_SECONDS: &str = "switchboard_agent_presence_seconds_total";
 
+/// Failed authentications, by kind (`token`: a bearer token nobody issued;
+/// `webhook_signature`: a provider webhook no account signed).
+pub const AUTH_FAILURES: &str = "switchboard_auth_failures_total";
+
 /// Open websocket sessions.
 pub const WS_SESSIONS: &str = "switchboard_ws_sessions";
 /// Websocket sessions the server ended, by reason (`no answer to pings`, `too slow`, ...).
@@ -129,6 +133,8 @@ pub struct Metrics {
     pub outbound_sms: IntCounterVec,
     /// See [`OUTBOX_WAITING`].
     pub outbox_waiting: prometheus::IntGauge,
+    /// See [`AUTH_FAILURES`].
+    pub auth_failures: IntCounterVec,
     /// See [`WS_SESSIONS`].
     pub ws_sessions: prometheus::IntGauge,
     /// See [`WS_DROPPED`].
@@ -328,6 +334,7 @@ impl Metrics {
                 prometheus::IntGauge::new(WS_SESSIONS, "Open websocket sessions")
                     .expect("valid metric"),
             ),
+            auth_failures: counter(AUTH_FAILURES, "Failed authentications, by kind", &["kind"]),
             ws_dropped: counter(
                 WS_DROPPED,
                 "Websocket sessions ended by the server, by reason",
@@ -518,6 +525,9 @@ impl Metrics {
         }
         for reason in WS_DROP_REASONS {
             metrics.ws_dropped.with_label_values(&[reason]);
+        }
+        for kind in ["token", "webhook_signature"] {
+            metrics.auth_failures.with_label_values(&[kind]);
         }
         for provider in ["twilio", "simulator"] {
             for outcome in ["accepted", "failed"] {
@@ -715,7 +725,8 @@ pub fn metrics() -> &'static Metrics {
 }
 
 /// Every metric name, for the test that checks dashboards use only these.
-pub const ALL: [&str; 41] = [
+pub const ALL: [&str; 42] = [
+    AUTH_FAILURES,
     QUEUE_ALERT_THRESHOLD,
     OUTBOUND_HANDOFF,
     OUTBOUND_DELIVERY,

@@ -98,7 +98,11 @@ pub async fn connect(
         Some(principal) => (principal, bearer(&req).unwrap_or_default()),
         None => {
             let token = query.token.clone().ok_or_else(ApiError::unauthorized)?;
-            (crate::auth::resolve(&state, &token).await?, token)
+            let client = crate::auth::client_address(&req);
+            (
+                crate::auth::resolve_limited(&state, client.as_deref(), &token).await?,
+                token,
+            )
         }
     };
     if !live.feed.is_started() {

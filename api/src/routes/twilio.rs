@@ -365,6 +365,10 @@ async fn signed_form(
         None => signed_by_any_account(state, &url, &parameters, signature).await?,
     };
     if !signed {
+        engine::metrics::metrics()
+            .auth_failures
+            .with_label_values(&["webhook_signature"])
+            .inc();
         if let Some(suppressed) = REFUSALS.allow() {
             tracing::warn!(
                 suppressed,

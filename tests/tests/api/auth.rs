@@ -257,3 +257,53 @@ async fn token_requests_for_unknown_agents_are_404() {
     .await
     .expect_error(404, "not_found");
 }
+
+/// Guessing is slow and visible: past the per-minute limit of failed authentications, the
+/// client gets 429 with `Retry-After` — even with a valid token — and so does the guessed
+/// token's prefix from any client; other clients are unaffected.
+#[tokio::test]
+async fn failed_authentications_past_the_limit_are_refused_with_429() {
+    let mut settings = harness::test_settings(
+        &harness::shared_redis_url(),
+        &harness::unique_prefix("guess"),
+    );
+    settings.auth_failures_per_minute = 5;
+    let app = harness::spawn_app_with(settings).await;
+    for i in 0..5 {
+        app.request(
+            Method::GET,
+            "/v1/teams",
+            Some(&format!("sbt_guess_{i:04}")),
+            None,
+        )
+        .await
+        .expect_error(401, "unauthorized");
+    }
+    let refused = reqwest::Client::new()
+        .get(format!("{}/v1/teams", app.address))
+        .bearer_auth(harness::ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 429);
+    let wait: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["code"], "too_many_attempts");
+    // Counted on /metrics.
+    let page = reqwest::get(format!("{}/metrics", app.address))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.lines()
+            .any(|l| l.starts_with(r#"switchboard_auth_failures_total{kind="token"}"#)),
+        "{page}"
+    );
+}
