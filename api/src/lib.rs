@@ -20,25 +20,17 @@ pub mod visibility;
 pub use settings::{Settings, StoreSettings};
 pub use startup::{Application, Stopper};
 
-use base64::Engine;
-
 /// The admin token to use: the configured one, or — only with the embedded store, where
 /// nothing outlives the process anyway — a fresh random one (the bool says it was made).
 /// With Redis a token must be configured: a generated one would change on every restart.
 pub fn admin_token_or_generate(settings: &Settings) -> anyhow::Result<(String, bool)> {
     match (&settings.admin_token, &settings.store) {
         (Some(token), _) => Ok((token.clone(), false)),
-        (None, StoreSettings::Memory) => {
-            let mut bytes = [0u8; 24];
-            rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
-            Ok((
-                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes),
-                true,
-            ))
-        }
+        (None, StoreSettings::Memory) => Ok((settings::generate_admin_token(), true)),
         (None, StoreSettings::Redis { .. }) => anyhow::bail!(
-            "SWITCHBOARD_ADMIN_TOKEN is required with REDIS_URL: set it (at least 16 characters) \
-             in the environment, the config file, or --admin-token"
+            "SWITCHBOARD_ADMIN_TOKEN is required with REDIS_URL: set it (at least 32 characters; \
+             `switchboard token` prints a strong one) in the environment, the config file, or \
+             --admin-token"
         ),
     }
 }

@@ -11,7 +11,12 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
-    let mut settings = Settings::load(Cli::parse().into_serve_args())?;
+    let Some(args) = Cli::parse().into_serve_args() else {
+        // `switchboard token`: a secret for the operator's eyes, printed, never logged.
+        println!("{}", api::settings::generate_admin_token());
+        return Ok(());
+    };
+    let mut settings = Settings::load(args)?;
     telemetry::init(&settings.log);
 
     let (admin_token, generated) = admin_token_or_generate(&settings)?;

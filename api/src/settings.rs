@@ -17,7 +17,7 @@ pub const DEFAULT_SHUTDOWN_TIMEOUT_SECS: u64 = 30;
 /// Seconds a client has to send a request body once its headers are in.
 pub const DEFAULT_BODY_TIMEOUT_SECS: u64 = 10;
 /// The shortest admin token accepted: anything shorter is guessable.
-pub const MIN_ADMIN_TOKEN_LEN: usize = 16;
+pub const MIN_ADMIN_TOKEN_LEN: usize = 32;
 
 /// `switchboard`: the command line.
 #[derive(Debug, Parser)]
@@ -39,17 +39,28 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
+    /// Print a strong random admin token (256 bits) for SWITCHBOARD_ADMIN_TOKEN, and exit.
+    Token,
 }
 
 impl Cli {
-    /// The serve flags, wherever they were given.
-    pub fn into_serve_args(self) -> ServeArgs {
+    /// The serve flags, wherever they were given; `None` for `token`.
+    pub fn into_serve_args(self) -> Option<ServeArgs> {
         match self.command {
-            Some(Command::Serve(args)) => args,
-            None => self.serve,
+            Some(Command::Serve(args)) => Some(*args),
+            Some(Command::Token) => None,
+            None => Some(self.serve),
         }
     }
+}
+
+/// A strong random admin token: 32 random bytes, URL-safe base64 (43 characters).
+pub fn generate_admin_token() -> String {
+    use base64::Engine;
+    let mut bytes = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// Flags (and their environment variables) of `serve`.
@@ -65,7 +76,7 @@ pub struct ServeArgs {
     /// in-memory store is used.
     #[arg(long, env = "REDIS_URL")]
     pub redis_url: Option<String>,
-    /// The admin bearer token (at least 16 characters). Prefer the environment or the file:
+    /// The admin bearer token (at least 32 characters; `switchboard token` prints one). Prefer the environment or the file:
     /// flags show in `ps`.
     #[arg(long, env = "SWITCHBOARD_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
@@ -286,7 +297,10 @@ impl Settings {
         if let Some(token) = &self.admin_token
             && token.len() < MIN_ADMIN_TOKEN_LEN
         {
-            bail!("SWITCHBOARD_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_LEN} characters");
+            bail!(
+                "SWITCHBOARD_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_LEN} characters \
+                 (`switchboard token` prints a strong one)"
+            );
         }
         Ok(())
     }
@@ -306,6 +320,7 @@ mod tests {
         Cli::try_parse_from(std::iter::once("switchboard").chain(list.iter().copied()))
             .expect("valid flags")
             .into_serve_args()
+            .expect("serve flags")
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-const TOKEN: &str = "binary-test-admin-token";
+const TOKEN: &str = "binary-test-admin-token-0123456789ab";
 
 /// A running `switchboard` process and what it printed.
 struct Server {
@@ -122,7 +122,24 @@ fn short_admin_token_is_refused() {
         .output()
         .unwrap();
     assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("at least 16 characters"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("at least 32 characters"));
+}
+
+#[test]
+fn the_token_command_prints_a_strong_token() {
+    let run = || {
+        let output = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .env_clear()
+            .arg("token")
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    };
+    let (a, b) = (run(), run());
+    assert_eq!(a.len(), 43, "{a}");
+    assert!(a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+    assert_ne!(a, b);
 }
 
 #[tokio::test]

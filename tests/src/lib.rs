@@ -17,7 +17,7 @@ pub mod process;
 mod ws;
 
 /// The admin token every test app is started with.
-pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdefghij";
 
 /// Every configuration collection, in dependency order.
 pub const COLLECTIONS: [&str; 7] = [
