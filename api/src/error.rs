@@ -327,10 +327,19 @@ impl From<engine::runtime::EngineError> for ApiError {
             EngineError::UnknownNumber(number) => Self::new(ErrorCode::UnknownNumber, message)
                 .with_details(json!({"field": "to", "number": number})),
             EngineError::NotFound { kind, id } => Self::not_found(kind, &id),
+            // Another agent's offer answers exactly as one that never existed: nobody learns
+            // from a refusal that an offer id is real.
+            EngineError::NotYourOffer(offer)
+            | EngineError::StaleOffer(offer, engine::routing::protocol::StaleReason::NotYours) => {
+                let unknown = EngineError::StaleOffer(
+                    offer.clone(),
+                    engine::routing::protocol::StaleReason::Unknown,
+                );
+                Self::new(ErrorCode::StaleOffer, unknown.to_string())
+                    .with_details(json!({"offer_id": offer, "reason": "unknown"}))
+            }
             EngineError::StaleOffer(offer, reason) => Self::new(ErrorCode::StaleOffer, message)
                 .with_details(json!({"offer_id": offer, "reason": reason.as_str()})),
-            EngineError::NotYourOffer(offer) => Self::new(ErrorCode::StaleOffer, message)
-                .with_details(json!({"offer_id": offer, "reason": "not_yours"})),
             EngineError::Conversation(engine::conversation::ConversationError::SnoozeInPast) => {
                 Self::new(ErrorCode::SnoozeInPast, message).with_details(json!({"field": "until"}))
             }

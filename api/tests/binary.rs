@@ -138,7 +138,10 @@ fn the_token_command_prints_a_strong_token() {
     };
     let (a, b) = (run(), run());
     assert_eq!(a.len(), 43, "{a}");
-    assert!(a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+    assert!(
+        a.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    );
     assert_ne!(a, b);
 }
 

@@ -26,7 +26,30 @@ pub struct OfferId {
 
 impl fmt::Display for OfferId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "of_{}_{}", self.queue, self.seq)
+        write!(f, "of_{}_{}-{}", self.queue, self.seq, self.tag())
+    }
+}
+
+impl OfferId {
+    /// The id's unguessable part: a keyed hash of queue and sequence, with a key drawn at
+    /// start (offers do not outlive the process: recovery makes them again). Without it,
+    /// `of_<queue>_1` could be guessed and its existence probed.
+    pub fn tag(&self) -> String {
+        use std::hash::BuildHasher;
+        static KEY: std::sync::LazyLock<std::collections::hash_map::RandomState> =
+            std::sync::LazyLock::new(std::collections::hash_map::RandomState::new);
+        format!("{:016x}", KEY.hash_one((self.queue.as_str(), self.seq)))
+    }
+
+    /// Reads `of_<queue>_<seq>-<tag>` (queue ids may hold `_`), refusing a wrong tag.
+    pub fn parse(text: &str) -> Option<Self> {
+        let (head, last) = text.strip_prefix("of_")?.rsplit_once('_')?;
+        let (seq, tag) = last.split_once('-')?;
+        let id = Self {
+            queue: QueueId::parse(head).ok()?,
+            seq: seq.parse().ok()?,
+        };
+        (id.tag() == tag).then_some(id)
     }
 }
 

@@ -280,13 +280,9 @@ pub(super) fn queue_settings(queue: &Queue) -> QueueSettings {
     }
 }
 
-/// Reads `of_<queue>_<seq>`; queue ids may hold `_`, the sequence is the digits after the last.
+/// Reads an offer id as [`OfferId`] writes it (its tag checked).
 fn parse_offer_id(text: &str) -> Option<OfferId> {
-    let (head, seq) = text.strip_prefix("of_")?.rsplit_once('_')?;
-    Some(OfferId {
-        queue: QueueId::parse(head).ok()?,
-        seq: seq.parse().ok()?,
-    })
+    OfferId::parse(text)
 }
 
 #[cfg(test)]
@@ -294,14 +290,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn offer_ids_round_trip_through_text() {
+    fn offer_ids_round_trip_through_text_and_cannot_be_guessed() {
         let offer = OfferId {
             queue: QueueId::parse("q_01_x").unwrap(),
             seq: 42,
         };
-        assert_eq!(parse_offer_id(&offer.to_string()), Some(offer));
+        let text = offer.to_string();
+        assert!(text.starts_with("of_q_01_x_42-"), "{text}");
+        assert_eq!(parse_offer_id(&text), Some(offer));
+        // The sequence alone, or with another tag, is no offer.
+        assert_eq!(parse_offer_id("of_q_01_x_42"), None);
+        assert_eq!(parse_offer_id("of_q_01_x_42-0000000000000000"), None);
         assert_eq!(parse_offer_id("of_q1"), None);
         assert_eq!(parse_offer_id("nope"), None);
-        assert_eq!(parse_offer_id("of_bad id_3"), None);
+        assert_eq!(parse_offer_id("of_bad id_3-00"), None);
     }
 }

@@ -11,7 +11,7 @@ use harness::process::ServerProcess;
 use harness::{shared_redis_url, unique_prefix};
 use serde_json::{Value, json};
 
-const ADMIN: &str = "restart-admin-token-0123456789";
+const ADMIN: &str = "restart-admin-token-0123456789abcdef";
 const SID: &str = "AC00000000000000000000000000000077";
 const TOKEN: &str = "twilio-auth-token-77";
 const PUBLIC: &str = "https://sb.example.com";

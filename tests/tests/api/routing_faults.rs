@@ -330,9 +330,21 @@ async fn stale_offers_say_why() {
     ready(&app, &ann, "ann").await;
     text(&app, "+15550001111").await;
     let offer = wait_offers(&app, &ann, "ann", 1).await[0].0.clone();
+    // Another agent's offer answers exactly as an unknown one: nothing says it exists.
     let theirs = answer(&app, &bob, &offer, "accept").await;
     theirs.expect_error(409, "stale_offer");
-    assert_eq!(theirs.body["details"]["reason"], "not_yours");
+    assert_eq!(theirs.body["details"]["reason"], "unknown");
+    let made_up = answer(&app, &bob, "of_inbound_999999", "accept").await;
+    assert_eq!(
+        theirs.body["message"]
+            .as_str()
+            .unwrap()
+            .replace(&offer, "X"),
+        made_up.body["message"]
+            .as_str()
+            .unwrap()
+            .replace("of_inbound_999999", "X")
+    );
     answer(&app, &ann, &offer, "accept")
         .await
         .expect_status(204);
