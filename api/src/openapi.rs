@@ -462,17 +462,21 @@ fn error_json(description: &str) -> serde_json::Value {
     })
 }
 
-/// Every operation with a JSON request body answers 415 `unsupported_media_type` to a body of
-/// another content type, and 413 `payload_too_large` to one over the limit: say so on each,
-/// so that clients generated from the document know it.
-fn add_unsupported_media_type(doc: &mut serde_json::Value) {
-    let operations = doc
-        .get_mut("paths")
+/// Every operation of the document (each method of each path).
+fn operations_mut(doc: &mut serde_json::Value) -> impl Iterator<Item = &mut serde_json::Value> {
+    doc.get_mut("paths")
         .and_then(|p| p.as_object_mut())
         .into_iter()
         .flat_map(|paths| paths.values_mut())
         .filter_map(|item| item.as_object_mut())
-        .flat_map(|item| item.values_mut());
+        .flat_map(|item| item.values_mut())
+}
+
+/// Every operation with a JSON request body answers 415 `unsupported_media_type` to a body of
+/// another content type, and 413 `payload_too_large` to one over the limit: say so on each,
+/// so that clients generated from the document know it.
+fn add_unsupported_media_type(doc: &mut serde_json::Value) {
+    let operations = operations_mut(doc);
     for operation in operations {
         if operation
             .pointer("/requestBody/content/application~1json")
@@ -498,13 +502,7 @@ fn add_unsupported_media_type(doc: &mut serde_json::Value) {
 /// `too_many_attempts` where a token is checked (too many failed authentications), 408
 /// `request_timeout` where a body is read (it did not arrive within the body timeout).
 fn add_guard_responses(doc: &mut serde_json::Value) {
-    let operations = doc
-        .get_mut("paths")
-        .and_then(|p| p.as_object_mut())
-        .into_iter()
-        .flat_map(|paths| paths.values_mut())
-        .filter_map(|item| item.as_object_mut())
-        .flat_map(|item| item.values_mut());
+    let operations = operations_mut(doc);
     for operation in operations {
         let has_body = operation.get("requestBody").is_some();
         let Some(responses) = operation

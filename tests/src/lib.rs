@@ -147,6 +147,16 @@ impl TestApp {
         WsClient::connect(&self.address, token, Some(after)).await
     }
 
+    /// The `/metrics` page, as Prometheus scrapes it (no token).
+    pub async fn metrics_page(&self) -> String {
+        reqwest::get(format!("{}/metrics", self.address))
+            .await
+            .expect("metrics answered")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
     /// Stops the server as SIGTERM does (websockets closed with 1001) and waits for it.
     pub async fn stop(&self) {
         self.stopper.stop().await;

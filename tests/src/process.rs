@@ -92,3 +92,21 @@ impl Drop for ServerProcess {
         let _ = self.child.wait();
     }
 }
+
+/// The load generator aimed at the whole of `server`, as one generator, with `faults`
+/// planted (none for an honest run).
+pub fn load_target(
+    server: &ServerProcess,
+    faults: Vec<loadtest::run::Fault>,
+) -> loadtest::run::Target {
+    loadtest::run::Target {
+        url: server.address.clone(),
+        admin_token: crate::ADMIN_TOKEN.to_owned(),
+        provider_bind: "127.0.0.1:0".into(),
+        provider_url: None,
+        shard: (0, 1),
+        keep: false,
+        progress: false,
+        faults,
+    }
+}

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use harness::ADMIN_TOKEN as ADMIN;
 use harness::process::ServerProcess;
-use loadtest::run::{Target, run};
+use loadtest::run::run;
 use loadtest::scenario::Scenario;
 use testkit::{shared_redis_url, unique_prefix};
 
@@ -36,16 +36,7 @@ async fn killed_under_load_it_loses_and_doubles_nothing() {
         Scenario::from_toml(include_str!("../../loadtest/scenarios/smoke.toml")).unwrap();
     scenario.stages = vec!["8s:30".parse().unwrap(), "1s:0".parse().unwrap()];
     scenario.drain_secs = 12;
-    let target = Target {
-        url: first.address.clone(),
-        admin_token: ADMIN.to_owned(),
-        provider_bind: "127.0.0.1:0".into(),
-        provider_url: None,
-        shard: (0, 1),
-        keep: false,
-        progress: false,
-        faults: Vec::new(),
-    };
+    let target = harness::process::load_target(&first, Vec::new());
     let load = tokio::spawn(async move { run(&scenario, &target).await });
     // Well into the run: conversations waiting, offered, owned, replies in the outbox.
     tokio::time::sleep(Duration::from_secs(5)).await;

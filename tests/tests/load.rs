@@ -21,16 +21,7 @@ fn server(name: &str) -> ServerProcess {
 
 /// The whole of `server`, from one generator, with `faults` planted.
 fn target(server: &ServerProcess, faults: Vec<Fault>) -> Target {
-    Target {
-        url: server.address.clone(),
-        admin_token: ADMIN.to_owned(),
-        provider_bind: "127.0.0.1:0".into(),
-        provider_url: None,
-        shard: (0, 1),
-        keep: false,
-        progress: false,
-        faults,
-    }
+    harness::process::load_target(server, faults)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use harness::ADMIN_TOKEN as ADMIN;
 use harness::process::ServerProcess;
-use loadtest::run::{Target, run};
+use loadtest::run::run;
 use loadtest::scenario::Scenario;
 use serde_json::Value;
 use testkit::{shared_redis_url, unique_prefix};
@@ -196,21 +196,9 @@ async fn every_panel_and_rule_answers_and_agrees_with_the_statistics_api() {
 
     let scenario =
         Scenario::from_toml(include_str!("../../loadtest/scenarios/smoke.toml")).unwrap();
-    let result = run(
-        &scenario,
-        &Target {
-            url: server.address.clone(),
-            admin_token: ADMIN.to_owned(),
-            provider_bind: "127.0.0.1:0".into(),
-            provider_url: None,
-            shard: (0, 1),
-            keep: true,
-            progress: false,
-            faults: Vec::new(),
-        },
-    )
-    .await
-    .expect("the run completes");
+    let mut target = harness::process::load_target(&server, Vec::new());
+    target.keep = true;
+    let result = run(&scenario, &target).await.expect("the run completes");
     assert!(result.violations.is_empty(), "{:#?}", result.violations);
     // Scrapes and rule evaluations after the last event.
     tokio::time::sleep(Duration::from_secs(4)).await;

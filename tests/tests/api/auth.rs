@@ -295,12 +295,7 @@ async fn failed_authentications_past_the_limit_are_refused_with_429() {
     let body: serde_json::Value = refused.json().await.unwrap();
     assert_eq!(body["code"], "too_many_attempts");
     // Counted on /metrics.
-    let page = reqwest::get(format!("{}/metrics", app.address))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.metrics_page().await;
     assert!(
         page.lines()
             .any(|l| l.starts_with(r#"switchboard_auth_failures_total{kind="token"}"#)),

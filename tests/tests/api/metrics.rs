@@ -75,12 +75,7 @@ async fn a_handled_conversation_counts_for_every_figure_of_its_queue() {
     app.dispose_and_complete(&kim, &conversation, "kpi-sale")
         .await;
 
-    let page = reqwest::get(format!("{}/metrics", app.address))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.metrics_page().await;
     let q = r#"queue="kpi-line""#;
     for (series, expected) in [
         (
