@@ -73,6 +73,8 @@ def number(value, unit):
             v /= 1024
         return f"{v:.1f} TiB"
     if unit == "s":
+        if 0 < abs(v) < 0.001:
+            return f"{v * 1e6:.0f} µs"
         return f"{v * 1000:.0f} ms" if 0 < abs(v) < 1 else f"{v:.1f} s"
     text = f"{v:.0f}" if abs(v) >= 100 or v == int(v) else f"{v:.2f}"
     return text + (" " + UNITS[unit] if unit in UNITS and unit not in ("s",) else "")
