@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use engine::conversation::Conversation;
-use engine::directory::Involving;
+use engine::directory::{Involving, Span};
 use engine::domain::{AgentId, AgentRole, Number, NumberId, Queue, QueueId, TeamId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -406,8 +406,9 @@ pub async fn conversations(
     if !state.engine.directory().is_complete() {
         return Err(directory_loading());
     }
-    let ids = state.engine.directory().opened_in(
+    let ids = state.engine.directory().select(
         &Involving::Queues(&selection.queues),
+        Span::Opened,
         selection.from,
         selection.to,
     );

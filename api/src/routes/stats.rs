@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use engine::domain::{Agent, AgentId, AgentRole, Presence, Queue, QueueId, Team, TeamId};
+use engine::domain::{Agent, AgentRole, Presence, Queue, QueueId, Team, TeamId};
 use engine::stats::{Cumulative, Subject, Window};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -393,13 +393,14 @@ pub async fn team_stats(
 }
 
 /// An agent's statistics: what it answered, handled and recorded in the window, and its
-/// presence now. Its own, or (supervisors) its team's agents'.
+/// presence now. Its own, or (supervisors) its team's agents' — as for its presence.
 #[utoipa::path(get, path = "/v1/stats/agents/{id}", tag = "stats",
     params(("id" = String, Path, description = "The agent"), StatsQuery),
     responses(
         (status = 200, description = "The agent's statistics", body = StatsView),
         (status = 400, description = "`invalid_query`: a bad window or threshold", body = ErrorBody),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: a teammate's figures, asked by an agent", body = ErrorBody),
         (status = 404, description = "No such agent (or not visible)", body = ErrorBody),
         (status = 503, description = "`directory_loading`: closed conversations still loading after a restart", body = ErrorBody),
     ))]
@@ -410,25 +411,9 @@ pub async fn agent_stats(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let query: StatsQuery = serde_urlencoded_from(req.query_string())?;
-    let not_found = || ApiError::not_found("agent", id.as_str());
-    let agent_id = AgentId::parse(id.as_str()).map_err(|_| not_found())?;
-    let agent = state
-        .catalog
-        .find::<Agent>(agent_id.as_str())
-        .await?
-        .ok_or_else(not_found)?
-        .resource;
-    let allowed = match &principal {
-        Principal::Admin => true,
-        Principal::Agent(owner) => {
-            owner.agent.id == agent.id
-                || (owner.agent.role == AgentRole::Supervisor
-                    && agent.team_ids.iter().any(|t| principal.sees_team(t)))
-        }
-    };
-    if !allowed {
-        return Err(not_found());
-    }
+    // Visible (404 otherwise) and the caller's own or a supervisor's of its team (403
+    // otherwise), as for the agent's presence.
+    let agent = super::work::agent_for(&state, &principal, &id).await?;
     let (window, thresholds) = window_of(&query, state.engine.now())?;
     let ask = Answer {
         kind: "agent",

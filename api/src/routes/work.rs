@@ -142,7 +142,11 @@ impl AgentStateView {
 pub use protocol::frame::QueueStats as QueueStatsView;
 
 /// The agent `id`, if the caller may see it (404 otherwise) and act for it (403 otherwise).
-async fn agent_for(state: &AppState, principal: &Principal, id: &str) -> Result<Agent, ApiError> {
+pub(crate) async fn agent_for(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+) -> Result<Agent, ApiError> {
     let not_found = || ApiError::not_found("agent", id);
     let Ok(agent_id) = AgentId::parse(id) else {
         return Err(not_found());

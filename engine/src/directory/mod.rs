@@ -120,15 +120,22 @@ struct Table {
     symbols: Symbols,
 }
 
-/// Whose conversations [`Directory::alive_in`] selects.
+/// Which conversations of a window [`Directory::select`] picks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Span {
+    /// Opened in it (reports).
+    Opened,
+    /// Open at some moment of it (statistics: anything that happened in it).
+    Alive,
+}
+
+/// Whose conversations [`Directory::select`] picks.
 #[derive(Debug, Clone, Copy)]
 pub enum Involving<'a> {
     /// Those of these queues.
     Queues(&'a HashSet<QueueId>),
     /// Those the agent owns or owned, or replied to.
     Agent(&'a AgentId),
-    /// Every conversation.
-    Everything,
 }
 
 /// The directory. Cloning shares it.
@@ -249,32 +256,6 @@ impl Directory {
         })
     }
 
-    /// The conversations of `scope` that were open at some moment of `from..=to`, by id:
-    /// what window statistics and reports read from the store. Call it once the directory
-    /// [`is_complete`](Self::is_complete), or closed conversations are missing.
-    pub fn alive_in(&self, scope: &Involving<'_>, from: Millis, to: Millis) -> Vec<ConversationId> {
-        let Ok(table) = self.table.read() else {
-            return Vec::new();
-        };
-        let selects: Box<dyn Fn(&Row) -> bool> = match scope {
-            Involving::Queues(queues) => {
-                let queues = queue_symbols(&table.symbols, queues);
-                Box::new(move |row: &Row| queues.contains(&row.queue))
-            }
-            Involving::Agent(agent) => match table.symbols.agents.find(agent) {
-                Some(agent) => Box::new(move |row: &Row| row.involves(agent)),
-                None => return Vec::new(),
-            },
-            Involving::Everything => Box::new(|_: &Row| true),
-        };
-        table
-            .rows
-            .iter()
-            .filter(|Slot(row)| row.alive_in(from, to) && selects(row))
-            .map(|Slot(row)| row.id.clone())
-            .collect()
-    }
-
     /// How many open conversations of `queues` are in each status now (queued ones include
     /// those being offered).
     pub fn open_by_status(
@@ -294,11 +275,14 @@ impl Directory {
         counts
     }
 
-    /// The conversations of `scope` opened in `from..=to`, oldest first (ties by id), with
-    /// when each opened: what reports list.
-    pub fn opened_in(
+    /// The conversations of `scope` that `span` picks in `from..=to`, oldest first (ties by
+    /// id), with when each opened: what window statistics and reports read from the store.
+    /// Call it once the directory [`is_complete`](Self::is_complete), or closed
+    /// conversations are missing.
+    pub fn select(
         &self,
         scope: &Involving<'_>,
+        span: Span,
         from: Millis,
         to: Millis,
     ) -> Vec<(Millis, ConversationId)> {
@@ -320,9 +304,11 @@ impl Directory {
             .rows
             .iter()
             .filter(|Slot(row)| {
-                let at = row.created_at();
-                at >= from
-                    && at <= to
+                let in_span = match span {
+                    Span::Opened => (from..=to).contains(&row.created_at()),
+                    Span::Alive => row.alive_in(from, to),
+                };
+                in_span
                     && queues.as_ref().is_none_or(|q| q.contains(&row.queue))
                     && agent.is_none_or(|a| row.involves(a))
             })

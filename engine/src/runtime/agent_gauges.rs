@@ -21,6 +21,15 @@ struct Figures {
 }
 
 impl Figures {
+    /// Whether these are `core`'s figures now (checked on every agent message, so without
+    /// building new figures and copying the reason).
+    fn shows(&self, core: &AgentCore) -> bool {
+        self.presence == core.presence()
+            && self.load == core.load()
+            && self.capacity == core.capacity()
+            && self.away_reason.as_deref() == core.away_reason()
+    }
+
     fn of(core: &AgentCore) -> Self {
         Self {
             presence: core.presence(),
@@ -78,10 +87,10 @@ impl AgentGauges {
 
     /// Brings the gauges up to the agent's state at `at`.
     pub fn show(&mut self, core: &AgentCore, at: Millis) {
-        let now = Figures::of(core);
-        if self.shown.as_ref() == Some(&now) {
+        if self.shown.as_ref().is_some_and(|shown| shown.shows(core)) {
             return;
         }
+        let now = Figures::of(core);
         if self.shown.as_ref().map(|f| f.presence) != Some(now.presence) {
             self.count_time(at);
         }

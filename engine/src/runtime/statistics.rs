@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use super::{Engine, EngineError};
 use crate::conversation::Conversation;
-use crate::directory::Involving;
+use crate::directory::{Involving, Span};
 use crate::domain::{ConversationId, QueueId};
 use crate::stats::{Cumulative, Subject, Window, cumulative, offer_minutes};
 use crate::store::Store;
@@ -25,9 +25,12 @@ impl Engine {
         window: Window,
         mut each: impl FnMut(Vec<Conversation>) -> Result<(), EngineError>,
     ) -> Result<(), EngineError> {
-        let mut ids = self.directory().alive_in(&scope, window.from, window.to);
-        // Oldest first, so that reports read in time order.
-        ids.sort_by_key(|id| self.directory().get(id).map(|s| s.created_at));
+        let ids: Vec<ConversationId> = self
+            .directory()
+            .select(&scope, Span::Alive, window.from, window.to)
+            .into_iter()
+            .map(|(_, id)| id)
+            .collect();
         for batch in ids.chunks(READ_BATCH) {
             each(self.read_conversations(batch).await?)?;
         }

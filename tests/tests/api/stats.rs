@@ -95,7 +95,8 @@ async fn supervisors_agents_and_windows_see_what_they_may() {
         "{:?}",
         live_only.body
     );
-    assert_eq!(get(&app, &ann, "/v1/stats/agents/sue").await.status, 404);
+    // A teammate's figures are not an agent's to read (as its presence is not to set).
+    assert_eq!(get(&app, &ann, "/v1/stats/agents/sue").await.status, 403);
 
     // Another team's supervisor sees none of it.
     for path in [
