@@ -179,6 +179,34 @@ async fn a_restarted_engine_comes_back_in_the_same_state_and_routing_goes_on() {
         (after.offers[0].1.clone(), after.offers[0].2.clone()),
         (conversations[2].clone(), agent("ann"))
     );
+    // The journal ends the old offer (its process is gone) before the new one is made, so a
+    // desktop or board that saw `offer.created` never sees two open offers of one
+    // conversation.
+    let old_offer = before.offers[0].0.to_string();
+    let new_offer = after.offers[0].0.to_string();
+    let journal = raw.events_after(0, 10_000).await.unwrap();
+    // The last of each: offer ids are unique per process, and both engines of this test
+    // share one process (and so one key for the ids' tags).
+    let position = |kind: &str, offer: &str| {
+        journal
+            .iter()
+            .rposition(|e| e.kind == kind && e.data.contains(&format!("\"offer_id\":\"{offer}\"")))
+    };
+    let rescinded = position("offer.rescinded", &old_offer).expect("the old offer is ended");
+    assert!(journal[rescinded].data.contains("\"reason\":\"restarted\""));
+    assert!(rescinded < position("offer.created", &new_offer).expect("the new offer"));
+    assert_eq!(
+        journal
+            .iter()
+            .filter(|e| e.kind.starts_with("offer.") && e.kind != "offer.created")
+            .filter(|e| e.data.contains(&format!("\"offer_id\":\"{old_offer}\"")))
+            .filter(|e| e
+                .data
+                .contains(&format!("\"conversation_id\":\"{}\"", conversations[2])))
+            .count(),
+        1,
+        "ended once"
+    );
     let waiting_after: Vec<ConversationId> = after.line.iter().map(|(c, _)| c.clone()).collect();
     assert_eq!(
         waiting_after,

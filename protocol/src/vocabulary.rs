@@ -158,6 +158,9 @@ pub enum RescindReason {
     AgentAway,
     /// The agent went offline.
     AgentOffline,
+    /// The server restarted while it was out: offers do not outlive the process that made
+    /// them, so the conversation is offered afresh (to the same agent, if it is still first).
+    Restarted,
 }
 
 impl RescindReason {
@@ -168,6 +171,7 @@ impl RescindReason {
             Self::Withdrawn => "withdrawn",
             Self::AgentAway => "agent_away",
             Self::AgentOffline => "agent_offline",
+            Self::Restarted => "restarted",
         }
     }
 }

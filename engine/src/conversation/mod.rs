@@ -4,11 +4,13 @@
 
 mod alerts;
 mod milestones;
+mod open_offers;
 mod state;
 mod transfers;
 
 pub use alerts::{AlertKind, AlertThresholds};
 pub use milestones::{Milestones, Observation, advance};
+pub use open_offers::OpenOffers;
 
 pub use state::{
     Conversation, ConversationError, ConversationStatus, Direction, DispositionEntry, Followup,

@@ -230,6 +230,9 @@ pub struct Conversation {
     /// What it has passed through, for statistics and reports.
     #[serde(default)]
     pub(super) milestones: super::milestones::Milestones,
+    /// Offers out and not yet answered, as the journal knows them (see `open_offers`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub(super) open_offers: super::OpenOffers,
 }
 
 /// Reading a conversation: its state changes only through its transitions (the methods
@@ -430,6 +433,7 @@ impl Conversation {
             read_count: 0,
             outbound_count: 0,
             milestones: super::milestones::Milestones::default(),
+            open_offers: super::OpenOffers::default(),
         };
         (
             conversation,

@@ -197,6 +197,27 @@ pub(super) fn offer_ended(
     }
 }
 
+/// `offer.rescinded` (reason `restarted`) for each offer the journal left open when the
+/// previous process stopped.
+pub(super) fn offers_ended_by_restart(
+    c: &Conversation,
+    offers: &crate::conversation::OpenOffers,
+) -> Vec<Event> {
+    offers
+        .iter()
+        .map(|(offer, agent)| {
+            let (conversation_id, queue_id) = ids(c);
+            Event::OfferRescinded(OfferRescinded {
+                offer_id: offer.clone(),
+                conversation_id,
+                queue_id,
+                agent_id: agent.to_string(),
+                reason: ::protocol::vocabulary::RescindReason::Restarted,
+            })
+        })
+        .collect()
+}
+
 /// Why a warm transfer's target did not take it, from how its offer ended.
 pub(super) fn decline_reason(end: OfferEnd) -> DeclineReason {
     use ::protocol::vocabulary::RescindReason::*;
@@ -205,7 +226,7 @@ pub(super) fn decline_reason(end: OfferEnd) -> DeclineReason {
         OfferEnd::Expired => DeclineReason::Expired,
         OfferEnd::Rescinded(AgentAway) => DeclineReason::AgentAway,
         OfferEnd::Rescinded(AgentOffline) => DeclineReason::AgentOffline,
-        OfferEnd::Rescinded(Taken | Withdrawn) => DeclineReason::Unavailable,
+        OfferEnd::Rescinded(Taken | Withdrawn | Restarted) => DeclineReason::Unavailable,
     }
 }
 

@@ -125,6 +125,7 @@ impl Handler<Routed> for ConversationActor {
                 ..
             } => {
                 next.mark_offered(self.services.now());
+                next.offer_opened(&offer.to_string(), agent);
                 (
                     wire::offer_created(&next, offer, agent, *expires_at),
                     Vec::new(),
@@ -133,6 +134,7 @@ impl Handler<Routed> for ConversationActor {
             Happened::OfferEnded {
                 offer, agent, end, ..
             } => {
+                next.offer_closed(&offer.to_string());
                 if end.declines_transfer() && next.transfer_declined(agent) {
                     // A warm transfer's target said no (or left): the owner keeps it.
                     extra.push(wire::transfer_declined(
@@ -155,6 +157,7 @@ impl Handler<Routed> for ConversationActor {
             }
             Happened::Assigned { agent, offer, .. } => match next.assign(agent) {
                 Ok(followups) => {
+                    next.offer_closed(&offer.to_string());
                     let how = Assignment::Offer {
                         offer_id: offer.to_string(),
                     };
@@ -192,6 +195,48 @@ impl Handler<Routed> for ConversationActor {
         AtomicResponse::new(Box::pin(self.commit(change).map(move |result, _, _| {
             if let Err(e) = result {
                 tracing::error!(conversation_id = %id, error = %e, "could not record a routing change");
+            }
+        })))
+    }
+}
+
+impl Handler<EndOffersOfPreviousProcess> for ConversationActor {
+    type Result = AtomicResponse<Self, ()>;
+
+    fn handle(&mut self, _: EndOffersOfPreviousProcess, _: &mut Context<Self>) -> Self::Result {
+        let Some(mut next) = self.conversation.clone() else {
+            return AtomicResponse::new(Box::pin(actix::fut::ready(())));
+        };
+        let ended = next.close_every_offer();
+        if ended.is_empty() {
+            return AtomicResponse::new(Box::pin(actix::fut::ready(())));
+        }
+        let now = self.services.now();
+        let counters = CounterBump {
+            scope: super::queue_actor::figures_scope(next.queue_id()),
+            day: super::queue_actor::utc_day(now),
+            fields: ended
+                .iter()
+                .flat_map(|_| {
+                    [
+                        "rescinded".to_owned(),
+                        crate::stats::offer_minutes::minute_field("rescinded", now),
+                    ]
+                })
+                .collect(),
+        };
+        let change = Change {
+            counters: Some(counters),
+            events: wire::offers_ended_by_restart(&next, &ended),
+            next,
+            message: None,
+            provider_message_id: None,
+            followups: Vec::new(),
+        };
+        let id = self.id.clone();
+        AtomicResponse::new(Box::pin(self.commit(change).map(move |result, _, _| {
+            if let Err(e) = result {
+                tracing::error!(conversation_id = %id, error = %e, "could not end the previous process's offers");
             }
         })))
     }

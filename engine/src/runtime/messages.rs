@@ -59,6 +59,12 @@ pub struct TakeConversation(pub ConversationId);
 #[rtype(result = "()")]
 pub struct RestoreOwned(pub ConversationId);
 
+/// Ends, in the journal, the offers of a conversation the previous process left open
+/// (recovery, before the conversation is offered again).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct EndOffersOfPreviousProcess;
+
 /// Asks for the agent's observable state.
 #[derive(Message)]
 #[rtype(result = "AgentView")]

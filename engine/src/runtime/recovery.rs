@@ -149,6 +149,11 @@ impl Engine {
                         }
                     }
                 }
+                if !conversation.open_offers().is_empty() {
+                    // Before it is offered again below: the actor's mailbox keeps the order.
+                    self.conversation_addr(conversation.id())
+                        .do_send(super::messages::EndOffersOfPreviousProcess);
+                }
                 let in_line =
                     conversation.status() == ConversationStatus::Queued || conversation.public();
                 if let (true, Some(since)) = (in_line, conversation.waiting_since()) {
