@@ -115,7 +115,60 @@ impl RedisServer {
         self.launch();
     }
 
+    /// Kills the server with SIGKILL (nothing flushed beyond what it already wrote, as in a
+    /// crash), keeping its data directory: [`RedisServer::restart`] starts it again from its
+    /// append-only file.
+    pub fn crash(&mut self) {
+        self.signal("-KILL");
+        self.stop();
+    }
+
+    /// Starts the server again after [`RedisServer::stop`] with its loading slowed to about
+    /// `micros_per_key` per key, and returns as soon as it listens — while it still answers
+    /// `-LOADING` to everything, as a large Redis does for seconds after a restart.
+    pub fn restart_loading_slowly(&mut self, micros_per_key: u32) {
+        self.stop();
+        self.spawn(&[
+            format!("--key-load-delay {micros_per_key}"),
+            // Answer clients (with -LOADING) while loading even a small file.
+            "--loading-process-events-interval-bytes 1024".to_owned(),
+        ]);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while UnixStream::connect(self.socket_path()).is_err() {
+            assert!(Instant::now() < deadline, "redis-server never listened");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Whether the server says it is loading its data set.
+    pub fn is_loading(&self) -> bool {
+        let Ok(mut stream) = UnixStream::connect(self.socket_path()) else {
+            return false;
+        };
+        let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+        if stream.write_all(b"PING\r\n").is_err() {
+            return false;
+        }
+        let mut reply = String::new();
+        BufReader::new(stream).read_line(&mut reply).is_ok() && reply.starts_with("-LOADING")
+    }
+
     fn launch(&mut self) {
+        self.spawn(&[]);
+        let socket = self.socket_path();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !ping(&socket) {
+            if Instant::now() > deadline {
+                let log =
+                    std::fs::read_to_string(self.dir.path().join("redis.log")).unwrap_or_default();
+                panic!("redis-server did not answer within 10 s; its log:\n{log}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Starts `redis-server` under its watchdog, with `extra` arguments.
+    fn spawn(&mut self, extra: &[String]) {
         if Command::new("redis-server")
             .arg("--version")
             .output()
@@ -137,6 +190,10 @@ impl RedisServer {
             format!("--pidfile {}", self.dir.path().join("redis.pid").display()),
             format!("--logfile {}", self.dir.path().join("redis.log").display()),
         ]
+        .iter()
+        .chain(extra)
+        .cloned()
+        .collect::<Vec<_>>()
         .join(" ");
         // The watchdog: redis runs in the background of a shell that waits on its stdin. On a
         // line (stop()) or end of input (this process ending in any way), it stops the server
@@ -145,7 +202,7 @@ impl RedisServer {
         let dir = self.dir.path().display();
         let script = format!(
             "redis-server {args} & pid=$!; echo started; \
-             if read _; then keep=1; fi; kill $pid; wait $pid; [ -n \"$keep\" ] || rm -rf '{dir}'"
+             if read _; then keep=1; fi; kill $pid 2>/dev/null; wait $pid; [ -n \"$keep\" ] || rm -rf '{dir}'"
         );
         let mut child = Command::new("sh")
             .arg("-c")
@@ -160,15 +217,6 @@ impl RedisServer {
         BufReader::new(child.stdout.take().expect("piped stdout"))
             .read_line(&mut started)
             .expect("read watchdog output");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !ping(&socket) {
-            if Instant::now() > deadline {
-                let log =
-                    std::fs::read_to_string(self.dir.path().join("redis.log")).unwrap_or_default();
-                panic!("redis-server did not answer within 10 s; its log:\n{log}");
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
         self.watchdog = Some((child, stdin));
     }
 }

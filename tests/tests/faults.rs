@@ -1,17 +1,25 @@
-//! Faults under load, against the real binary and a real Redis: the server is killed with
-//! SIGKILL in the middle of the load generator's run (customers texting, agents accepting
-//! and replying over websockets) and started again on the same address. The generator's
-//! verdicts then read everything back: every acknowledged text is in its thread exactly
-//! once, every acknowledged reply reached the provider exactly once, and routing resumed
-//! (conversations kept being offered, taken and completed after the restart).
+//! Faults under load, against the real binary and a real Redis, in the middle of the load
+//! generator's run (customers texting through the webhook, agents accepting and replying
+//! over websockets, the provider calling back):
+//! - the server killed with SIGKILL and started again on the same address;
+//! - its Redis frozen (SIGSTOP), stopped and started, killed (SIGKILL) and started from its
+//!   append-only file, and full (`maxmemory` with `noeviction`).
+//!
+//! The generator's verdicts then read everything back: every acknowledged text is in its
+//! thread exactly once, every acknowledged reply reached the provider exactly once, the
+//! observer's websocket saw every event once and no conversation offered twice at once, and
+//! every conversation customers opened was offered (routing resumed after the fault).
+//! During a Redis fault an ordinary client's write is answered `503 store_unavailable`
+//! (answered, not left hanging), and afterwards the same process serves again.
 
 use std::time::Duration;
 
 use harness::ADMIN_TOKEN as ADMIN;
 use harness::process::ServerProcess;
+use loadtest::report::RunResult;
 use loadtest::run::run;
 use loadtest::scenario::Scenario;
-use testkit::{shared_redis_url, unique_prefix};
+use testkit::{RedisServer, shared_redis_url, unique_prefix};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -61,4 +69,166 @@ async fn killed_under_load_it_loses_and_doubles_nothing() {
     // Routing resumed: work was completed after the restart too.
     assert!(result.counters.get("agent.complete").copied().unwrap_or(0) > 0);
     second.kill();
+}
+
+/// The store timeout the Redis-fault runs use (the default is 2 s): a frozen Redis must be
+/// answered for within it.
+const STORE_TIMEOUT_MS: u64 = 1_000;
+
+/// What is done to Redis in the middle of a run.
+#[derive(Debug, Clone, Copy)]
+enum RedisFault {
+    /// SIGSTOP for three seconds: connections stay open, nothing is answered.
+    Frozen,
+    /// Stopped (as `SHUTDOWN` does) and started again two seconds later.
+    Restarted,
+    /// SIGKILL, then started again from its append-only file two seconds later.
+    Killed,
+    /// `maxmemory` below what it uses, `noeviction`, for three seconds: writes are refused.
+    Full,
+}
+
+/// A write an ordinary client makes: creating a team (a catalog write, so it needs Redis).
+async fn ordinary_write(http: &reqwest::Client, server: &str) -> Result<u16, String> {
+    let name = format!("probe {}", unique_prefix("team"));
+    http.post(format!("{server}/v1/teams"))
+        .bearer_auth(ADMIN)
+        .json(&serde_json::json!({ "name": name }))
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .map_err(|e| e.to_string())
+}
+
+async fn redis_config(redis: &RedisServer, key: &str, value: &str) {
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut con = client.get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg(key)
+        .arg(value)
+        .query_async(&mut con)
+        .await
+        .unwrap();
+}
+
+/// Runs the load generator against a server on a Redis of its own, does `fault` to that
+/// Redis four seconds in, and returns the run's result once the run (and its read-back)
+/// is over. Asserts on the way that a write during the fault is answered 503 and that the
+/// same server answers writes again afterwards.
+async fn under_load_with(fault: RedisFault) -> RunResult {
+    let mut redis = RedisServer::start();
+    let prefix = unique_prefix("redis-fault");
+    let url = redis.url();
+    let timeout = STORE_TIMEOUT_MS.to_string();
+    let server = ServerProcess::start(&[
+        ("REDIS_URL", url.as_str()),
+        ("SWITCHBOARD_KEY_PREFIX", prefix.as_str()),
+        ("SWITCHBOARD_ADMIN_TOKEN", ADMIN),
+        ("SWITCHBOARD_STORE_TIMEOUT_MS", timeout.as_str()),
+    ]);
+    let mut scenario =
+        Scenario::from_toml(include_str!("../../loadtest/scenarios/smoke.toml")).unwrap();
+    scenario.stages = vec!["10s:30".parse().unwrap(), "1s:0".parse().unwrap()];
+    scenario.drain_secs = 15;
+    let target = harness::process::load_target(&server, Vec::new());
+    let load = tokio::spawn(async move { run(&scenario, &target).await });
+    tokio::time::sleep(Duration::from_secs(4)).await;
+
+    // A client that gives up later than the server should: a 503 must come first.
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_millis(STORE_TIMEOUT_MS + 3_000))
+        .build()
+        .unwrap();
+    let address = server.address.clone();
+    let during = match fault {
+        RedisFault::Frozen => {
+            redis.pause();
+            let answer = ordinary_write(&http, &address).await;
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            redis.resume();
+            answer
+        }
+        RedisFault::Restarted | RedisFault::Killed => {
+            if let RedisFault::Killed = fault {
+                redis.crash();
+            } else {
+                redis.stop();
+            }
+            let answer = ordinary_write(&http, &address).await;
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            redis.restart();
+            answer
+        }
+        RedisFault::Full => {
+            redis_config(&redis, "maxmemory-policy", "noeviction").await;
+            // Over it at once: every write that could grow the data set is refused.
+            redis_config(&redis, "maxmemory", "1").await;
+            let answer = ordinary_write(&http, &address).await;
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            redis_config(&redis, "maxmemory", "0").await;
+            answer
+        }
+    };
+    assert_eq!(during, Ok(503), "a write while Redis is {fault:?}");
+
+    // The same process serves again, without a restart.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let answer = ordinary_write(&http, &address).await;
+        if answer == Ok(201) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "writes never came back after Redis was {fault:?}: {answer:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let result = load.await.unwrap().expect("the run completes");
+    eprintln!("Redis {fault:?}:\n{}", result.table());
+    drop(server);
+    result
+}
+
+/// What every Redis fault must leave true.
+fn assert_nothing_lost_or_doubled(fault: RedisFault, result: &RunResult) {
+    assert!(
+        result.violations.is_empty(),
+        "Redis {fault:?} under load: {:#?}",
+        result.violations
+    );
+    assert!(result.acked > 100, "{} texts acknowledged", result.acked);
+    // The fault did reach the customers' side: some texts were refused meanwhile.
+    let refused: u64 = result
+        .counters
+        .iter()
+        .filter(|(name, _)| name.starts_with("errors.ack."))
+        .map(|(_, n)| n)
+        .sum();
+    assert!(refused > 0, "no text was refused: {:?}", result.counters);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_frozen_under_load() {
+    let result = under_load_with(RedisFault::Frozen).await;
+    assert_nothing_lost_or_doubled(RedisFault::Frozen, &result);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_restarted_under_load() {
+    let result = under_load_with(RedisFault::Restarted).await;
+    assert_nothing_lost_or_doubled(RedisFault::Restarted, &result);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_killed_under_load() {
+    let result = under_load_with(RedisFault::Killed).await;
+    assert_nothing_lost_or_doubled(RedisFault::Killed, &result);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_full_under_load() {
+    let result = under_load_with(RedisFault::Full).await;
+    assert_nothing_lost_or_doubled(RedisFault::Full, &result);
 }

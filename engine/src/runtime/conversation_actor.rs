@@ -18,7 +18,7 @@ use crate::outbox::{Delivery, NewText};
 use crate::routing::protocol::{EnqueueHint, ToQueue};
 use crate::store::{
     CommitOutcome, ConversationCommit, CounterBump, NewEvent, OpenGuard, OutboxItem, Store,
-    TimerChange,
+    StoreError, TimerChange,
 };
 
 /// One conversation.
@@ -31,6 +31,20 @@ pub struct ConversationActor {
     /// Whether its state is to be read from the store when it starts (not for a conversation
     /// this process has just opened).
     stored: bool,
+    /// A commit failed without saying whether it was stored (a timeout, a dropped
+    /// connection): until the store is read again, this actor's state may be behind it, so
+    /// nothing is committed meanwhile (see [`ConversationActor::relearn`]).
+    uncertain: bool,
+}
+
+/// What a commit does here once it is known to be stored.
+struct Adoption {
+    next: Conversation,
+    followups: Vec<Followup>,
+    delivery: Option<Delivery>,
+    unchanged: bool,
+    observations: Vec<crate::conversation::Observation>,
+    alerts: Vec<(crate::conversation::AlertKind, bool)>,
 }
 
 /// A change ready to commit: the next state and what goes with it.
@@ -72,6 +86,13 @@ pub(super) fn timer_kind(kind: TimerKind) -> String {
     }
 }
 
+/// The answer while an actor does not know its stored state (503 `store_unavailable`).
+fn unknown_yet() -> EngineError {
+    EngineError::Store(StoreError::Unavailable(
+        "the conversation's stored state is not known yet".into(),
+    ))
+}
+
 impl ConversationActor {
     /// An actor for conversation `id`; it loads its state from the store when it starts.
     pub fn new(services: ActorServices, id: ConversationId) -> Self {
@@ -81,6 +102,7 @@ impl ConversationActor {
             conversation: None,
             last_active: tokio::time::Instant::now(),
             stored: true,
+            uncertain: false,
         }
     }
 
@@ -108,6 +130,9 @@ impl ConversationActor {
         mut change: Change,
         guard: OpenGuard,
     ) -> ResponseActFuture<Self, Result<CommitOutcome, EngineError>> {
+        if self.uncertain {
+            return Box::pin(actix::fut::ready(Err(unknown_yet())));
+        }
         let now = self.services.now();
         // Every transition leaves the alerts in line with the new state.
         let reconciled = change.next.reconcile_alerts();
@@ -180,12 +205,31 @@ impl ConversationActor {
             counters: change.counters.clone(),
             guard,
         };
+        let attempted = commit.body.clone();
+        let adoption = Adoption {
+            next: change.next,
+            followups: change.followups,
+            delivery,
+            unchanged,
+            observations,
+            alerts,
+        };
         let store = self.services.store().clone();
         Box::pin(
             async move { store.conversation_commit(commit).await }
                 .into_actor(self)
-                .map(move |result, actor, _| {
-                    let outcome = result.map_err(EngineError::Store)?;
+                .map(move |result, actor, ctx| {
+                    let outcome = match result {
+                        Ok(outcome) => outcome,
+                        Err(e) => {
+                            if e.is_unavailable() {
+                                // Redis may have applied it after all (a frozen Redis
+                                // catches up; a connection dropped after sending).
+                                actor.relearn(Some((adoption, attempted)), ctx);
+                            }
+                            return Err(EngineError::Store(e));
+                        }
+                    };
                     if let CommitOutcome::Stored {
                         catalog_version: Some(version),
                         ..
@@ -195,27 +239,83 @@ impl ConversationActor {
                         actor.services.catalog().observe_version(version);
                     }
                     if let CommitOutcome::Stored { .. } = outcome {
-                        if let Some(delivery) = delivery {
-                            actor.services.outbox().enqueue(delivery);
-                        }
-                        if !unchanged {
-                            actor.services.directory().upsert(&change.next);
-                            actor.services.open_conversations().observe(&change.next);
-                        }
-                        let metrics = crate::metrics::metrics();
-                        metrics.observe(change.next.queue_id().as_str(), &observations);
-                        for (kind, raised) in alerts {
-                            let gauge = metrics
-                                .alerts_active
-                                .with_label_values(&[crate::metrics::alert_label(kind)]);
-                            if raised { gauge.inc() } else { gauge.dec() }
-                        }
-                        actor.conversation = Some(change.next);
-                        actor.follow(change.followups);
+                        actor.adopt(adoption);
                     }
                     Ok(outcome)
                 }),
         )
+    }
+
+    /// Takes a stored change as this actor's state and acts on it.
+    fn adopt(&mut self, adoption: Adoption) {
+        let Adoption {
+            next,
+            followups,
+            delivery,
+            unchanged,
+            observations,
+            alerts,
+        } = adoption;
+        if let Some(delivery) = delivery {
+            self.services.outbox().enqueue(delivery);
+        }
+        if !unchanged {
+            self.services.directory().upsert(&next);
+            self.services.open_conversations().observe(&next);
+        }
+        let metrics = crate::metrics::metrics();
+        metrics.observe(next.queue_id().as_str(), &observations);
+        for (kind, raised) in alerts {
+            let gauge = metrics
+                .alerts_active
+                .with_label_values(&[crate::metrics::alert_label(kind)]);
+            if raised { gauge.inc() } else { gauge.dec() }
+        }
+        self.conversation = Some(next);
+        self.follow(followups);
+    }
+
+    /// Reads the stored conversation again, trying until the store answers, after a commit
+    /// whose outcome is unknown (or a load that failed). A frozen Redis applies what it was
+    /// sent when it thaws: had the actor simply reported the failure, a customer's text
+    /// stored that way would sit in Redis with its conversation never put in line. So: if
+    /// the store holds exactly what was attempted, the change is adopted and acted on (put
+    /// in line, handed to the outbox) as if the commit had answered; otherwise the stored
+    /// state is taken as the truth. Until then nothing is committed (`uncertain`).
+    fn relearn(&mut self, attempted: Option<(Adoption, Option<String>)>, ctx: &mut Context<Self>) {
+        if self.uncertain {
+            return;
+        }
+        self.uncertain = true;
+        let store = self.services.store().clone();
+        let id = self.id.to_string();
+        let read = async move {
+            let mut pause = std::time::Duration::from_millis(100);
+            loop {
+                match store.conversation_get(&id).await {
+                    Ok(doc) => return doc,
+                    Err(_) => {
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(std::time::Duration::from_secs(2));
+                    }
+                }
+            }
+        };
+        ctx.spawn(read.into_actor(self).map(move |doc, actor, _| {
+            actor.uncertain = false;
+            let stored = doc.map(|d| d.body);
+            match attempted {
+                Some((adoption, Some(body))) if stored.as_ref() == Some(&body) => {
+                    tracing::info!(conversation_id = %actor.id, "a change reported as failed was stored: acting on it");
+                    actor.adopt(adoption);
+                }
+                _ => match stored.map(|body| serde_json::from_str::<Conversation>(&body)) {
+                    Some(Ok(conversation)) => actor.conversation = Some(conversation),
+                    Some(Err(e)) => tracing::error!(conversation_id = %actor.id, error = %e, "stored conversation unreadable"),
+                    None => actor.conversation = None,
+                },
+            }
+        }));
     }
 
     /// Carries out follow-ups other than timers (those went into the commit).
@@ -285,7 +385,7 @@ impl ConversationActor {
     /// is in the store; the next message starts a new actor that loads it.
     fn maybe_passivate(&mut self, ctx: &mut Context<Self>) {
         use crate::conversation::ConversationStatus;
-        if self.last_active.elapsed() < self.services.passivate_after() {
+        if self.uncertain || self.last_active.elapsed() < self.services.passivate_after() {
             return;
         }
         let quiet = match &self.conversation {
@@ -316,14 +416,17 @@ impl Actor for ConversationActor {
         // Nothing is handled until the state is loaded: messages wait in the mailbox, in order.
         let store = self.services.store().clone();
         let id = self.id.to_string();
-        ctx.wait(async move { store.conversation_get(&id).await }.into_actor(self).map(|loaded, actor, _| {
+        ctx.wait(async move { store.conversation_get(&id).await }.into_actor(self).map(|loaded, actor, ctx| {
             match loaded {
                 Ok(Some(doc)) => match serde_json::from_str(&doc.body) {
                     Ok(conversation) => actor.conversation = Some(conversation),
                     Err(e) => tracing::error!(conversation_id = %actor.id, error = %e, "stored conversation unreadable"),
                 },
                 Ok(None) => {}
-                Err(e) => tracing::error!(conversation_id = %actor.id, error = %e, "could not load conversation"),
+                Err(e) => {
+                    tracing::warn!(conversation_id = %actor.id, error = %e, "could not load conversation; trying again");
+                    actor.relearn(None, ctx);
+                }
             }
         }));
     }
@@ -344,6 +447,9 @@ impl ConversationActor {
         command: impl FnOnce(&mut Conversation, i64) -> Result<Outcome, ConversationError>,
     ) -> ResponseActFuture<Self, Result<Option<ThreadEntry>, EngineError>> {
         let Some(mut next) = self.conversation.clone() else {
+            if self.uncertain {
+                return Box::pin(actix::fut::ready(Err(unknown_yet())));
+            }
             let id = self.id.to_string();
             return Box::pin(actix::fut::ready(Err(EngineError::NotFound {
                 kind: "conversation",
