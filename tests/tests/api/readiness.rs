@@ -137,6 +137,49 @@ async fn the_server_starts_without_redis_and_becomes_ready_when_it_appears() {
     assert_eq!(opened["data"]["queue_id"], "inbound", "{opened}");
 }
 
+/// Started while Redis is still loading its append-only file (it answers `-LOADING` to
+/// everything, for seconds on a large data set), the server starts, is not ready, and becomes
+/// ready once loading ends — with what was stored before: the waiting conversation is back.
+#[tokio::test]
+async fn the_server_starts_while_redis_loads_and_recovers_what_it_held() {
+    let mut redis = RedisServer::start();
+    let prefix = unique_prefix("loading");
+    let first = spawn_app_with(test_settings(&redis.url(), &prefix)).await;
+    first.two_teams(&[("ann", "support", "agent")]).await;
+    let opened = first
+        .post(
+            "/v1/inbound",
+            serde_json::json!({"from": "+15550004321", "to": "+15550102000", "body": "Hello?"}),
+        )
+        .await;
+    opened.expect_status(200);
+    let conversation = opened.body["conversation_id"].as_str().unwrap().to_owned();
+    first.stop().await;
+    // Enough other keys that loading them, slowed to 250 µs a key, takes about five seconds.
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut con = client.get_multiplexed_async_connection().await.unwrap();
+    let mut fill = redis::pipe();
+    for n in 0..20_000 {
+        fill.set(format!("filler:{n}"), n).ignore();
+    }
+    let _: () = fill.query_async(&mut con).await.unwrap();
+    drop(con);
+    redis.restart_loading_slowly(250);
+    assert!(redis.is_loading(), "Redis should still be loading");
+
+    let app = spawn_app_with(test_settings(&redis.url(), &prefix)).await;
+    app.request(Method::GET, "/healthz", None, None)
+        .await
+        .expect_status(200);
+    wait_for_ready_status(&app, 503, Duration::from_secs(2)).await;
+    assert!(redis.is_loading(), "the 503 came while Redis loaded");
+    let took = wait_for_ready_status(&app, 200, Duration::from_secs(30)).await;
+    eprintln!("ready {took:?} after start, Redis loading meanwhile");
+    app.get(&format!("/v1/conversations/{conversation}"))
+        .await
+        .expect_status(200);
+}
+
 /// A Redis that answers but refuses writes (out of memory with `noeviction`) is not ready.
 #[tokio::test]
 async fn readyz_is_503_while_redis_refuses_writes() {
