@@ -91,6 +91,8 @@ pub enum ErrorCode {
     /// Too many failed authentications from this client or for this token; retry after
     /// `Retry-After` seconds.
     TooManyAttempts,
+    /// The server has as many connections as it serves; retry after `Retry-After`.
+    ServerBusy,
     /// The store cannot be reached.
     StoreUnavailable,
     /// After a restart, closed conversations are still loading; retry after `Retry-After`.
@@ -101,7 +103,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and the test that pins them.
-    pub const ALL: [ErrorCode; 40] = [
+    pub const ALL: [ErrorCode; 41] = [
         Self::Unauthorized,
         Self::Forbidden,
         Self::NotFound,
@@ -139,6 +141,7 @@ impl ErrorCode {
         Self::RecipientOptedOut,
         Self::RequestTimeout,
         Self::TooManyAttempts,
+        Self::ServerBusy,
         Self::StoreUnavailable,
         Self::DirectoryLoading,
         Self::InternalError,
@@ -193,6 +196,7 @@ impl ErrorCode {
             Self::IdempotencyInProgress => ("idempotency_in_progress", StatusCode::CONFLICT),
             Self::InvalidSignature => ("invalid_signature", StatusCode::FORBIDDEN),
             Self::RecipientOptedOut => ("recipient_opted_out", StatusCode::CONFLICT),
+            Self::ServerBusy => ("server_busy", StatusCode::SERVICE_UNAVAILABLE),
             Self::StoreUnavailable => ("store_unavailable", StatusCode::SERVICE_UNAVAILABLE),
             Self::DirectoryLoading => ("directory_loading", StatusCode::SERVICE_UNAVAILABLE),
             Self::RequestTimeout => ("request_timeout", StatusCode::REQUEST_TIMEOUT),
@@ -296,7 +300,10 @@ impl ResponseError for ApiError {
         if self.code == ErrorCode::Unauthorized {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
         }
-        if self.code == ErrorCode::DirectoryLoading {
+        if matches!(
+            self.code,
+            ErrorCode::DirectoryLoading | ErrorCode::ServerBusy
+        ) {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
         }
         if self.code == ErrorCode::TooManyAttempts {
@@ -492,6 +499,7 @@ mod tests {
             ("recipient_opted_out", 409),
             ("request_timeout", 408),
             ("too_many_attempts", 429),
+            ("server_busy", 503),
             ("store_unavailable", 503),
             ("directory_loading", 503),
             ("internal_error", 500),

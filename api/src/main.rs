@@ -28,6 +28,11 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     settings.admin_token = Some(admin_token);
+    // Each connection holds two descriptors (see `connections`): take what the system allows.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open file limit"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open file limit"),
+    }
     if settings.store == StoreSettings::Memory {
         tracing::warn!(
             "using the embedded in-memory store: NOT durable, everything is lost on restart; \

@@ -500,7 +500,8 @@ fn add_unsupported_media_type(doc: &mut serde_json::Value) {
 
 /// Answers every operation may give because of what guards the server: 429
 /// `too_many_attempts` where a token is checked (too many failed authentications), 408
-/// `request_timeout` where a body is read (it did not arrive within the body timeout).
+/// `request_timeout` where a body is read (it did not arrive within the body timeout), 503
+/// `server_busy` anywhere (past the connection limit).
 fn add_guard_responses(doc: &mut serde_json::Value) {
     let operations = operations_mut(doc);
     for operation in operations {
@@ -517,6 +518,17 @@ fn add_guard_responses(doc: &mut serde_json::Value) {
                     "`too_many_attempts`: too many failed authentications from this client or for this token; retry after `Retry-After` seconds",
                 )
             });
+        }
+        const BUSY: &str = "`server_busy`: the server has as many connections as it serves; \
+            retry after `Retry-After` seconds";
+        match responses.get_mut("503").and_then(|r| r.get_mut("description")) {
+            Some(serde_json::Value::String(description)) => {
+                description.push_str("; or ");
+                description.push_str(BUSY);
+            }
+            _ => {
+                responses.insert("503".to_owned(), error_json(BUSY));
+            }
         }
         if has_body {
             responses.entry("408").or_insert_with(|| {

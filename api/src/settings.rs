@@ -97,6 +97,10 @@ pub struct ServeArgs {
     /// minute; past it, 429 until the minute ends [default: 30].
     #[arg(long, env = "SWITCHBOARD_AUTH_FAILURES_PER_MINUTE")]
     pub auth_failures_per_minute: Option<u32>,
+    /// Open connections served (websockets included); past it, each request of a new
+    /// connection is answered 503 `server_busy` and the connection closed [default: 10000].
+    #[arg(long, env = "SWITCHBOARD_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
     /// HTTP worker threads [default: one per CPU].
     #[arg(long, env = "SWITCHBOARD_WORKERS")]
     pub workers: Option<usize>,
@@ -133,6 +137,7 @@ struct FileSettings {
     shutdown_timeout_secs: Option<u64>,
     body_timeout_secs: Option<u64>,
     auth_failures_per_minute: Option<u32>,
+    max_connections: Option<usize>,
     workers: Option<usize>,
     engine_threads: Option<usize>,
     log: Option<String>,
@@ -172,6 +177,8 @@ pub struct Settings {
     pub body_timeout: Duration,
     /// Failed authentications allowed per client address and per token prefix a minute.
     pub auth_failures_per_minute: u32,
+    /// Open connections served; more get 503 `server_busy`.
+    pub max_connections: usize,
     /// HTTP workers; `None` for one per CPU.
     pub workers: Option<usize>,
     /// Threads running conversation actors; `None` for one (the engine's own thread).
@@ -202,6 +209,7 @@ impl Settings {
             shutdown_timeout: Duration::from_secs(DEFAULT_SHUTDOWN_TIMEOUT_SECS),
             body_timeout: Duration::from_secs(DEFAULT_BODY_TIMEOUT_SECS),
             auth_failures_per_minute: crate::auth_limit::DEFAULT_LIMIT,
+            max_connections: crate::connections::DEFAULT_MAX_CONNECTIONS,
             workers: None,
             engine_threads: None,
             log: "info".to_owned(),
@@ -249,6 +257,9 @@ impl Settings {
             .or(file.auth_failures_per_minute)
         {
             settings.auth_failures_per_minute = limit.max(1);
+        }
+        if let Some(limit) = args.max_connections.or(file.max_connections) {
+            settings.max_connections = limit.max(1);
         }
         settings.workers = args.workers.or(file.workers);
         settings.engine_threads = args.engine_threads.or(file.engine_threads);

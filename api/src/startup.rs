@@ -152,6 +152,10 @@ impl Application {
         let openapi = web::Data::new(crate::openapi::document());
 
         let body_timeout = settings.body_timeout;
+        let connections = crate::connections::Connections::new(settings.max_connections);
+        let workers = settings.workers.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        });
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -160,6 +164,7 @@ impl Application {
                 .app_data(web::Data::new(crate::telemetry::BodyTimeout(body_timeout)))
                 .wrap(from_fn(crate::telemetry::body_deadline))
                 .wrap(from_fn(crate::telemetry::log_requests))
+                .wrap(from_fn(crate::connections::refuse_over_limit))
                 .app_data(openapi.clone())
                 .route(
                     "/openapi.json",
@@ -182,6 +187,10 @@ impl Application {
                 .configure(routes::configure)
                 .default_service(web::to(routes::not_found))
         })
+        .on_connect(move |connection, data| connections.on_connect(connection, data))
+        // Actix's own cap per worker, the hard stop: a margin above our limit, so that the
+        // connections past the limit get their clear 503 (see `connections`).
+        .max_connections(settings.max_connections.div_ceil(workers) + 256)
         .shutdown_timeout(settings.shutdown_timeout.as_secs())
         // Websocket frames are small and each one matters now: without this, Nagle's
         // algorithm holds a frame until the client's delayed ACK (40 ms on Linux) comes back,

@@ -147,6 +147,10 @@ pub async fn connect(
             follow: query.follow.unwrap_or_default(),
         },
         oversized,
+    )
+    .with_socket(
+        req.conn_data::<crate::connections::ConnectionRecord>()
+            .and_then(|record| record.socket()),
     );
     actix_web::rt::spawn(task.run(stream, query.after));
     Ok(response)

@@ -90,6 +90,8 @@ pub struct SessionTask {
     last_heard: Instant,
     /// Set by the connection's frame guard when it cut an oversized message.
     oversized: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// The connection's socket, cut when the client stops reading (see `connections`).
+    socket: Option<crate::connections::SocketHandle>,
 }
 
 /// Whom a caller's session shows events to.
@@ -126,7 +128,13 @@ impl SessionTask {
             delivered_any: false,
             last_heard: Instant::now(),
             oversized,
+            socket: None,
         }
+    }
+
+    /// The connection's socket, to cut if the client stops reading.
+    pub fn with_socket(self, socket: Option<crate::connections::SocketHandle>) -> Self {
+        Self { socket, ..self }
     }
 
     /// Runs the session until it ends, then closes the connection.
@@ -134,15 +142,21 @@ impl SessionTask {
         super::metrics::sessions().inc();
         let end = self.serve(&mut stream, after).await;
         super::metrics::sessions().dec();
+        let grace = self.live.config.send_timeout;
+        let Self {
+            session, socket, ..
+        } = self;
+        // The session (the sender of the connection's frames) is gone after the match, so
+        // actix sees the end of the frames.
         match end {
-            End::Client => {}
+            End::Client => drop(session),
             End::ClientClosed(reason) => {
                 // Echo the client's code, as the RFC asks; then the connection ends.
                 let echo = reason.map(|r| CloseReason {
                     code: r.code,
                     description: None,
                 });
-                let _ = timeout(Duration::from_secs(1), self.session.close(echo)).await;
+                let _ = timeout(Duration::from_secs(1), session.close(echo)).await;
             }
             End::Close(code, reason) => {
                 tracing::info!(code, reason, "websocket closed by the server");
@@ -151,12 +165,22 @@ impl SessionTask {
                     code: CloseCode::from(code),
                     description: Some(reason.to_owned()),
                 };
-                let _ = timeout(Duration::from_secs(1), self.session.close(Some(reason))).await;
+                let _ = timeout(Duration::from_secs(1), session.close(Some(reason))).await;
             }
             End::Stuck => {
-                tracing::info!("websocket client stopped reading; dropped");
+                tracing::info!("websocket client stopped reading; connection cut");
                 super::metrics::dropped("too slow");
+                drop(session);
+                if let Some(socket) = &socket {
+                    socket.cut();
+                }
             }
+        }
+        // Actix cannot end a connection whose client does not read (it waits to write what
+        // is queued first, however long): once the session is over, the connection must be
+        // gone within the send timeout, or it is cut.
+        if let Some(socket) = socket {
+            socket.finish_within(grace).await;
         }
     }
 

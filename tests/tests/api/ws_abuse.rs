@@ -1,10 +1,12 @@
 //! What one websocket client can do to the server, driven byte by byte over a raw TCP
 //! connection: a frame announcing a gigabyte is refused from its header with 1009 (the
 //! server never buffers it) while other clients are served; a client's close frame is
-//! answered with the server's own.
+//! answered with the server's own; a client that stops reading has its connection cut
+//! (not left open with megabytes unsent).
 
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use harness::{ADMIN_TOKEN, spawn_app};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -13,9 +15,14 @@ use tokio::net::TcpStream;
 /// server's 101.
 async fn raw_socket(address: &str) -> TcpStream {
     let host = address.trim_start_matches("http://");
-    let mut tcp = TcpStream::connect(host).await.unwrap();
+    let tcp = TcpStream::connect(host).await.unwrap();
+    handshake(tcp, host, "").await
+}
+
+/// The websocket handshake on `tcp`, with `query` added to the path.
+async fn handshake(mut tcp: TcpStream, host: &str, query: &str) -> TcpStream {
     let request = format!(
-        "GET /v1/ws?token={ADMIN_TOKEN} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n\
+        "GET /v1/ws?token={ADMIN_TOKEN}{query} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n\
          Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
          Sec-WebSocket-Version: 13\r\n\r\n"
     );
@@ -134,4 +141,118 @@ async fn stopping_closes_websockets_with_1001_and_does_not_wait_for_them() {
         "stopped after {:?}",
         started.elapsed()
     );
+}
+
+/// A client that stops reading is dropped once its unread frames fill the connection's
+/// buffers (after the send timeout), and its TCP connection is cut with it: the server does
+/// not keep it ESTABLISHED with megabytes unsent for as long as the client likes. Other
+/// clients are served meanwhile.
+#[tokio::test]
+async fn a_client_that_stops_reading_has_its_connection_cut() {
+    let mut settings = harness::test_settings(
+        &harness::shared_redis_url(),
+        &harness::unique_prefix("unread"),
+    );
+    settings.websocket.heartbeat = Duration::from_secs(1);
+    settings.websocket.client_timeout = Duration::from_secs(3);
+    settings.websocket.send_timeout = Duration::from_secs(1);
+    let app = harness::spawn_app_with(settings).await;
+    app.two_teams(&[]).await;
+    // A journal worth more than the socket's buffers hold (the kernel takes megabytes for a
+    // client that does not read): long texts, replayed at once to a client that never
+    // reads, so the session's sends block and it is dropped as too slow.
+    let body = "x".repeat(1_500);
+    let texts = (0..3_200).map(|n| {
+        let app = &app;
+        let body = &body;
+        async move {
+            app.post(
+                "/v1/inbound",
+                serde_json::json!({"from": format!("+1555010{:04}", n % 400), "to": "+15550102000", "body": body}),
+            )
+            .await
+            .expect_status(200);
+        }
+    });
+    futures_util::stream::iter(texts)
+        .buffer_unordered(16)
+        .collect::<Vec<()>>()
+        .await;
+    let host = app.address.trim_start_matches("http://").to_owned();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let tcp = socket.connect(host.parse().unwrap()).await.unwrap();
+    let mut tcp = handshake(tcp, &host, "&after=0").await;
+
+    // The client reads nothing and answers no ping. Meanwhile others are served.
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        app.request(reqwest::Method::GET, "/healthz", None, None)
+            .await
+            .expect_status(200);
+    }
+    // By now (the send timeout is 1 s) the connection is cut: what the client finds is a
+    // reset after the little its buffer held — not the megabytes of replay the server had
+    // queued, which a connection left open would still deliver.
+    let mut read = 0usize;
+    let mut buffer = vec![0u8; 64 * 1024];
+    let end = loop {
+        match tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut buffer)).await {
+            Ok(Ok(0)) => break Ok(()),
+            Ok(Ok(n)) => read += n,
+            Ok(Err(e)) => break Err(e.kind()),
+            Err(_) => panic!("the connection is still open ({read} bytes read)"),
+        }
+    };
+    assert_eq!(
+        end,
+        Err(std::io::ErrorKind::ConnectionReset),
+        "{read} bytes read"
+    );
+    assert!(read < 256 * 1024, "{read} bytes read before the reset");
+}
+
+/// Past `max_connections`, a new connection is still answered — `503 server_busy` with
+/// `Retry-After`, and closed — instead of hanging; once a connection ends, new ones are
+/// served again.
+#[tokio::test]
+async fn connections_past_the_limit_get_a_clear_503() {
+    let mut settings = harness::test_settings(
+        &harness::shared_redis_url(),
+        &harness::unique_prefix("busy"),
+    );
+    settings.max_connections = 2;
+    let app = harness::spawn_app_with(settings).await;
+    let host = app.address.trim_start_matches("http://").to_owned();
+    let held = [
+        TcpStream::connect(&host).await.unwrap(),
+        TcpStream::connect(&host).await.unwrap(),
+    ];
+    // Accepted connections are counted as the server sees them: give it a moment.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let busy = reqwest::Client::new()
+        .get(format!("{}/healthz", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(busy.status(), 503);
+    assert_eq!(busy.headers()["retry-after"], "1");
+    assert_eq!(busy.headers()["connection"], "close");
+    let body: serde_json::Value = busy.json().await.unwrap();
+    assert_eq!(body["code"], "server_busy", "{body}");
+
+    drop(held);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let answer = reqwest::Client::new()
+            .get(format!("{}/healthz", app.address))
+            .send()
+            .await
+            .unwrap();
+        if answer.status() == 200 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never served again");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
