@@ -521,7 +521,10 @@ fn add_guard_responses(doc: &mut serde_json::Value) {
         }
         const BUSY: &str = "`server_busy`: the server has as many connections as it serves; \
             retry after `Retry-After` seconds";
-        match responses.get_mut("503").and_then(|r| r.get_mut("description")) {
+        match responses
+            .get_mut("503")
+            .and_then(|r| r.get_mut("description"))
+        {
             Some(serde_json::Value::String(description)) => {
                 description.push_str("; or ");
                 description.push_str(BUSY);

@@ -43,7 +43,7 @@ impl Chat {
         now: Millis,
     ) -> Result<ChatEntry, StoreError> {
         let entry = ChatEntry {
-            id: format!("ch_{}", ulid::Ulid::new().to_string().to_lowercase()),
+            id: format!("ch_{}", ulid::Ulid::generate().to_string().to_lowercase()),
             from_agent_id: from.to_string(),
             to_agent_id: to.to_string(),
             body: body.to_owned(),

@@ -13,7 +13,7 @@ use protocol::event::{Assignment, Event};
 use protocol::frame::FrameBody;
 use protocol::vocabulary::DeliveryStatus;
 use protocol::{ClientFrame, ServerFrame};
-use rand::{Rng, SeedableRng, rngs::StdRng};
+use rand::{RngExt, SeedableRng, rngs::StdRng};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;

@@ -4,7 +4,7 @@
 //! posts as Twilio would; it shares no code with the server, which checks it.
 
 use base64::Engine;
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
 
 /// The `X-Twilio-Signature` of a form post of `params` to `url`.

@@ -142,15 +142,7 @@ impl RedisServer {
 
     /// Whether the server says it is loading its data set.
     pub fn is_loading(&self) -> bool {
-        let Ok(mut stream) = UnixStream::connect(self.socket_path()) else {
-            return false;
-        };
-        let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
-        if stream.write_all(b"PING\r\n").is_err() {
-            return false;
-        }
-        let mut reply = String::new();
-        BufReader::new(stream).read_line(&mut reply).is_ok() && reply.starts_with("-LOADING")
+        ping_reply(&self.socket_path()).is_some_and(|reply| reply.starts_with("-LOADING"))
     }
 
     fn launch(&mut self) {
@@ -229,15 +221,18 @@ impl Drop for RedisServer {
 
 /// Whether a server answers `PING` on `socket`, within a short bound.
 fn ping(socket: &Path) -> bool {
-    let Ok(mut stream) = UnixStream::connect(socket) else {
-        return false;
-    };
+    ping_reply(socket).is_some_and(|reply| reply.starts_with("+PONG"))
+}
+
+/// The server's answer to `PING` on `socket` (`+PONG`, or an error such as `-LOADING`),
+/// within a short bound.
+fn ping_reply(socket: &Path) -> Option<String> {
+    let mut stream = UnixStream::connect(socket).ok()?;
     let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
-    if stream.write_all(b"PING\r\n").is_err() {
-        return false;
-    }
+    stream.write_all(b"PING\r\n").ok()?;
     let mut reply = String::new();
-    BufReader::new(stream).read_line(&mut reply).is_ok() && reply.starts_with("+PONG")
+    BufReader::new(stream).read_line(&mut reply).ok()?;
+    Some(reply)
 }
 
 /// The Redis every test in this process shares: `REDIS_URL` when set, else one private

@@ -194,7 +194,7 @@ impl SessionTask {
             Principal::Admin => (CallerRole::Admin, None),
         };
         let hello = FrameBody::Hello(Hello {
-            session_id: format!("ws_{}", ulid::Ulid::new().to_string().to_lowercase()),
+            session_id: format!("ws_{}", ulid::Ulid::generate().to_string().to_lowercase()),
             last_event_id: self.cursor,
             role,
             agent_id,

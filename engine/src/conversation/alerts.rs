@@ -95,20 +95,10 @@ impl Conversation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conversation::Opening;
-    use crate::domain::{AgentId, ConversationId, Name, NumberId, PhoneNumber, QueueId};
+    use crate::domain::AgentId;
 
     fn opened() -> Conversation {
-        let opening = Opening {
-            id: ConversationId::parse("cv1").unwrap(),
-            customer: PhoneNumber::parse("from", "+15550001111").unwrap(),
-            number_id: NumberId::parse("n1").unwrap(),
-            campaign: Name::parse("campaign", "Spring").unwrap(),
-            queue_id: QueueId::parse("q1").unwrap(),
-            priority: 0,
-            public_minutes: 20,
-        };
-        Conversation::open(opening, 1_000).0
+        Conversation::open(crate::conversation::fixtures::opening(20), 1_000).0
     }
 
     fn ag() -> AgentId {

@@ -3,6 +3,8 @@
 //! command returns what must follow ([`Followup`]) for the queue, the agent and the timers.
 
 mod alerts;
+#[cfg(test)]
+mod fixtures;
 mod milestones;
 mod open_offers;
 mod state;

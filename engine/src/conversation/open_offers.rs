@@ -38,20 +38,9 @@ impl Conversation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conversation::Opening;
-    use crate::domain::{ConversationId, Name, NumberId, PhoneNumber, QueueId};
 
     fn conversation() -> Conversation {
-        let opening = Opening {
-            id: ConversationId::parse("cv_1").unwrap(),
-            customer: PhoneNumber::parse("from", "+15550001111").unwrap(),
-            number_id: NumberId::parse("n1").unwrap(),
-            campaign: Name::parse("campaign", "Spring").unwrap(),
-            queue_id: QueueId::parse("sales").unwrap(),
-            priority: 0,
-            public_minutes: 0,
-        };
-        Conversation::open(opening, 1_000).0
+        Conversation::open(crate::conversation::fixtures::opening(0), 1_000).0
     }
 
     #[test]

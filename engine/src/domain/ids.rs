@@ -57,7 +57,7 @@ macro_rules! resource_id {
 
             /// A new, unique, time-ordered id.
             pub fn generate() -> Self {
-                Self(format!("{}_{}", $prefix, ulid::Ulid::new().to_string().to_lowercase()))
+                Self(format!("{}_{}", $prefix, ulid::Ulid::generate().to_string().to_lowercase()))
             }
 
             /// The id as text.

@@ -324,7 +324,7 @@ impl Worker {
                     to,
                     body,
                     media_urls: Vec::new(),
-                    provider_message_id: Some(format!("sim:{}", ulid::Ulid::new())),
+                    provider_message_id: Some(format!("sim:{}", ulid::Ulid::generate())),
                     priority: None,
                 });
             }

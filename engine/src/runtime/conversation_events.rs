@@ -15,7 +15,7 @@ use crate::routing::protocol::{OfferEnd, OfferId};
 
 /// A new thread entry id.
 fn entry_id() -> String {
-    ulid::Ulid::new().to_string().to_lowercase()
+    ulid::Ulid::generate().to_string().to_lowercase()
 }
 
 /// The thread entry of a customer's text.

@@ -5,7 +5,7 @@
 //! default port, because Twilio's signers are not consistent about it; so does this.
 
 use base64::Engine;
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
 use subtle::ConstantTimeEq;
 

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use rand::Rng;
+use rand::RngExt;
 use tokio::sync::mpsc;
 
 use super::{Accepted, Lookup, SendError, SendRequest, SmsProvider};
@@ -69,7 +69,7 @@ impl Simulator {
 
 impl SmsProvider for Simulator {
     async fn send(&self, request: &SendRequest) -> Result<Accepted, SendError> {
-        let provider_message_id = format!("SIM{}", ulid::Ulid::new());
+        let provider_message_id = format!("SIM{}", ulid::Ulid::generate());
         let (fails, replies, reply) = {
             let mut rng = rand::rng();
             let opts_out = rng.random_range(0..100) < u32::from(self.settings.opt_out_percent);
