@@ -256,3 +256,53 @@ async fn connections_past_the_limit_get_a_clear_503() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// A client flooding pings without reading the pongs cannot wedge its session: the session
+/// ends (its pongs block past the send timeout, or it stops hearing the client) and the
+/// connection is cut, while other clients are served.
+#[tokio::test]
+async fn a_ping_flood_from_a_client_that_never_reads_ends_in_a_cut() {
+    let mut settings = harness::test_settings(
+        &harness::shared_redis_url(),
+        &harness::unique_prefix("pingflood"),
+    );
+    settings.websocket.heartbeat = Duration::from_secs(1);
+    settings.websocket.client_timeout = Duration::from_secs(3);
+    settings.websocket.send_timeout = Duration::from_secs(1);
+    let app = harness::spawn_app_with(settings).await;
+    let host = app.address.trim_start_matches("http://").to_owned();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let tcp = socket.connect(host.parse().unwrap()).await.unwrap();
+    let tcp = handshake(tcp, &host, "").await;
+    let (_unread, mut write) = tcp.into_split();
+    // Masked pings with the largest control payload (125 bytes), as fast as they go.
+    let mut ping = vec![0x89u8, 0x80 | 125, 0, 0, 0, 0];
+    ping.extend_from_slice(&[b'p'; 125]);
+    let flood = tokio::spawn(async move {
+        loop {
+            if let Err(e) = write.write_all(&ping).await {
+                return e.kind();
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !flood.is_finished() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the flooding client's connection was never cut"
+        );
+        app.request(reqwest::Method::GET, "/healthz", None, None)
+            .await
+            .expect_status(200);
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let ended = flood.await.unwrap();
+    assert!(
+        matches!(
+            ended,
+            std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+        ),
+        "{ended:?}"
+    );
+}
