@@ -194,7 +194,7 @@ impl RedisServer {
         let dir = self.dir.path().display();
         let script = format!(
             "redis-server {args} & pid=$!; echo started; \
-             if read _; then keep=1; fi; kill $pid 2>/dev/null; wait $pid; [ -n \"$keep\" ] || rm -rf '{dir}'"
+             if read _; then keep=1; fi; kill $pid 2>/dev/null; wait $pid 2>/dev/null; [ -n \"$keep\" ] || rm -rf '{dir}'"
         );
         let mut child = Command::new("sh")
             .arg("-c")

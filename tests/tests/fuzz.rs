@@ -1,9 +1,9 @@
-//! Fuzzing the parsers that face the outside, on the stable toolchain: property tests fed
-//! arbitrary input (bytes, strings, chunkings) that must never panic and must keep each
-//! parser's invariants. `cargo fuzz` needs a nightly toolchain, which this project's
-//! machines do not have; these run everywhere, a fixed number of cases in CI and as many
-//! as asked for with `FUZZ_CASES` (see `docs/operations.md`; six targets, so a run tries six
-//! times that many inputs):
+//! Fuzzing the parsers that face the outside, as CI runs it: property tests fed arbitrary
+//! input (bytes, strings, chunkings) that must never panic and must keep each parser's
+//! invariants — a fixed number of cases in CI and as many as asked for with `FUZZ_CASES`
+//! (six targets, so a run tries six times that many inputs). The coverage-guided runs of
+//! the same properties are `cargo fuzz` targets in `fuzz/`, run by `scripts/fuzz` (see
+//! `docs/operations.md`):
 //!
 //!     FUZZ_CASES=200000 cargo test --release -p switchboard-tests --test fuzz
 //!

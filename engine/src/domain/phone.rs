@@ -173,6 +173,17 @@ impl PhoneNumber {
         if !(7..=15).contains(&count) {
             return Err(invalid("must have 7 to 15 digits"));
         }
+        // The stored form must read back as itself. Normalising can drop a trunk prefix that
+        // the result still starts with (`+6000059476` became `+60059476`, which becomes
+        // `+6059476`; found by cargo fuzz): a number with no stable form is not one anyone
+        // can text, and would stop matching itself once stored.
+        let stable = phonenumber::parse(None, &e164)
+            .is_ok_and(|again| again.format().mode(phonenumber::Mode::E164).to_string() == e164);
+        if !stable {
+            return Err(invalid(
+                "is not a phone number (its digits after the country code repeat a trunk prefix)",
+            ));
+        }
         Ok(Self(e164))
     }
 
@@ -341,6 +352,14 @@ mod tests {
                 "{number}"
             );
         }
+    }
+
+    #[test]
+    fn a_number_without_a_stable_form_is_refused() {
+        // Found by `cargo fuzz` (fuzz/fuzz_targets/phone_number.rs): normalising gave
+        // +60059476, which normalises again to +6059476.
+        let refused = PhoneNumber::parse("from", "+6000059476").unwrap_err();
+        assert!(refused.to_string().contains("trunk prefix"), "{refused}");
     }
 
     #[test]
