@@ -201,22 +201,13 @@ pub fn advance(
 mod tests {
     use super::*;
     use crate::conversation::{Direction, DispositionEntry, Opening};
-    use crate::domain::{ConversationId, Name, NumberId, PhoneNumber, QueueId};
 
     fn ag(id: &str) -> AgentId {
         AgentId::parse(id).unwrap()
     }
 
     fn opening() -> Opening {
-        Opening {
-            id: ConversationId::parse("cv_1").unwrap(),
-            customer: PhoneNumber::parse("phone", "+15550000001").unwrap(),
-            number_id: NumberId::parse("n1").unwrap(),
-            campaign: Name::parse("campaign", "Spring").unwrap(),
-            queue_id: QueueId::parse("q1").unwrap(),
-            priority: 0,
-            public_minutes: 0,
-        }
+        crate::conversation::fixtures::opening(0)
     }
 
     /// Applies `change` to `c` at `at` as the conversation actor does, returning what it

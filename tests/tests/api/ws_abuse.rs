@@ -38,6 +38,27 @@ async fn handshake(mut tcp: TcpStream, host: &str, query: &str) -> TcpStream {
     tcp
 }
 
+/// A server that gives up on a websocket client quickly: pings every second, a client
+/// silent for 3 s or not reading for 1 s is dropped.
+async fn impatient_app(test: &str) -> harness::TestApp {
+    let mut settings =
+        harness::test_settings(&harness::shared_redis_url(), &harness::unique_prefix(test));
+    settings.websocket.heartbeat = Duration::from_secs(1);
+    settings.websocket.client_timeout = Duration::from_secs(3);
+    settings.websocket.send_timeout = Duration::from_secs(1);
+    harness::spawn_app_with(settings).await
+}
+
+/// A websocket (with `query`) on a connection whose receive buffer is as small as the
+/// kernel allows: a client that means not to read.
+async fn reluctant_socket(address: &str, query: &str) -> TcpStream {
+    let host = address.trim_start_matches("http://");
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let tcp = socket.connect(host.parse().unwrap()).await.unwrap();
+    handshake(tcp, host, query).await
+}
+
 /// Reads server frames until a close frame; returns its code.
 async fn close_code(tcp: &mut TcpStream) -> u16 {
     loop {
@@ -149,14 +170,7 @@ async fn stopping_closes_websockets_with_1001_and_does_not_wait_for_them() {
 /// clients are served meanwhile.
 #[tokio::test]
 async fn a_client_that_stops_reading_has_its_connection_cut() {
-    let mut settings = harness::test_settings(
-        &harness::shared_redis_url(),
-        &harness::unique_prefix("unread"),
-    );
-    settings.websocket.heartbeat = Duration::from_secs(1);
-    settings.websocket.client_timeout = Duration::from_secs(3);
-    settings.websocket.send_timeout = Duration::from_secs(1);
-    let app = harness::spawn_app_with(settings).await;
+    let app = impatient_app("unread").await;
     app.two_teams(&[]).await;
     // A journal worth more than the socket's buffers hold (the kernel takes megabytes for a
     // client that does not read): long texts, replayed at once to a client that never
@@ -178,11 +192,7 @@ async fn a_client_that_stops_reading_has_its_connection_cut() {
         .buffer_unordered(16)
         .collect::<Vec<()>>()
         .await;
-    let host = app.address.trim_start_matches("http://").to_owned();
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    let tcp = socket.connect(host.parse().unwrap()).await.unwrap();
-    let mut tcp = handshake(tcp, &host, "&after=0").await;
+    let mut tcp = reluctant_socket(&app.address, "&after=0").await;
 
     // The client reads nothing and answers no ping. Meanwhile others are served.
     for _ in 0..20 {
@@ -262,19 +272,8 @@ async fn connections_past_the_limit_get_a_clear_503() {
 /// connection is cut, while other clients are served.
 #[tokio::test]
 async fn a_ping_flood_from_a_client_that_never_reads_ends_in_a_cut() {
-    let mut settings = harness::test_settings(
-        &harness::shared_redis_url(),
-        &harness::unique_prefix("pingflood"),
-    );
-    settings.websocket.heartbeat = Duration::from_secs(1);
-    settings.websocket.client_timeout = Duration::from_secs(3);
-    settings.websocket.send_timeout = Duration::from_secs(1);
-    let app = harness::spawn_app_with(settings).await;
-    let host = app.address.trim_start_matches("http://").to_owned();
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    let tcp = socket.connect(host.parse().unwrap()).await.unwrap();
-    let tcp = handshake(tcp, &host, "").await;
+    let app = impatient_app("pingflood").await;
+    let tcp = reluctant_socket(&app.address, "").await;
     let (_unread, mut write) = tcp.into_split();
     // Masked pings with the largest control payload (125 bytes), as fast as they go.
     let mut ping = vec![0x89u8, 0x80 | 125, 0, 0, 0, 0];
