@@ -140,6 +140,18 @@ impl RedisServer {
         }
     }
 
+    /// `CONFIG SET key value` (to make it full, say: `maxmemory 1` with `noeviction`).
+    ///
+    /// # Panics
+    /// When the server does not answer `+OK`.
+    pub fn config_set(&self, key: &str, value: &str) {
+        let reply = command(&self.socket_path(), &format!("CONFIG SET {key} {value}"));
+        assert!(
+            reply.as_deref().is_some_and(|r| r.starts_with("+OK")),
+            "CONFIG SET {key} {value}: {reply:?}"
+        );
+    }
+
     /// Whether the server says it is loading its data set.
     pub fn is_loading(&self) -> bool {
         ping_reply(&self.socket_path()).is_some_and(|reply| reply.starts_with("-LOADING"))
@@ -227,9 +239,14 @@ fn ping(socket: &Path) -> bool {
 /// The server's answer to `PING` on `socket` (`+PONG`, or an error such as `-LOADING`),
 /// within a short bound.
 fn ping_reply(socket: &Path) -> Option<String> {
+    command(socket, "PING")
+}
+
+/// The first line of the server's answer to an inline command, within a short bound.
+fn command(socket: &Path, line: &str) -> Option<String> {
     let mut stream = UnixStream::connect(socket).ok()?;
     let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
-    stream.write_all(b"PING\r\n").ok()?;
+    stream.write_all(format!("{line}\r\n").as_bytes()).ok()?;
     let mut reply = String::new();
     BufReader::new(stream).read_line(&mut reply).ok()?;
     Some(reply)

@@ -100,18 +100,6 @@ async fn ordinary_write(http: &reqwest::Client, server: &str) -> Result<u16, Str
         .map_err(|e| e.to_string())
 }
 
-async fn redis_config(redis: &RedisServer, key: &str, value: &str) {
-    let client = redis::Client::open(redis.url()).unwrap();
-    let mut con = client.get_multiplexed_async_connection().await.unwrap();
-    let _: () = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg(key)
-        .arg(value)
-        .query_async(&mut con)
-        .await
-        .unwrap();
-}
-
 /// Runs the load generator against a server on a Redis of its own, does `fault` to that
 /// Redis four seconds in, and returns the run's result once the run (and its read-back)
 /// is over. Asserts on the way that a write during the fault is answered 503 and that the
@@ -161,12 +149,12 @@ async fn under_load_with(fault: RedisFault) -> RunResult {
             answer
         }
         RedisFault::Full => {
-            redis_config(&redis, "maxmemory-policy", "noeviction").await;
+            redis.config_set("maxmemory-policy", "noeviction");
             // Over it at once: every write that could grow the data set is refused.
-            redis_config(&redis, "maxmemory", "1").await;
+            redis.config_set("maxmemory", "1");
             let answer = ordinary_write(&http, &address).await;
             tokio::time::sleep(Duration::from_secs(3)).await;
-            redis_config(&redis, "maxmemory", "0").await;
+            redis.config_set("maxmemory", "0");
             answer
         }
     };

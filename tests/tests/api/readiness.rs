@@ -186,21 +186,9 @@ async fn readyz_is_503_while_redis_refuses_writes() {
     let redis = RedisServer::start();
     let app = spawn_app_with(test_settings(&redis.url(), &unique_prefix("full"))).await;
     wait_for_ready_status(&app, 200, Duration::from_secs(2)).await;
-    let client = redis::Client::open(redis.url()).unwrap();
-    let mut con = client.get_multiplexed_async_connection().await.unwrap();
-    let set = |key: &'static str, value: &'static str| {
-        redis::cmd("CONFIG")
-            .arg("SET")
-            .arg(key)
-            .arg(value)
-            .to_owned()
-    };
-    let _: () = set("maxmemory-policy", "noeviction")
-        .query_async(&mut con)
-        .await
-        .unwrap();
-    let _: () = set("maxmemory", "1").query_async(&mut con).await.unwrap();
+    redis.config_set("maxmemory-policy", "noeviction");
+    redis.config_set("maxmemory", "1");
     wait_for_ready_status(&app, 503, Duration::from_secs(2)).await;
-    let _: () = set("maxmemory", "0").query_async(&mut con).await.unwrap();
+    redis.config_set("maxmemory", "0");
     wait_for_ready_status(&app, 200, Duration::from_secs(2)).await;
 }
