@@ -51,12 +51,17 @@ impl Connections {
     /// Records a connection just accepted (`HttpServer::on_connect`).
     pub fn on_connect(self: &Arc<Self>, connection: &dyn Any, data: &mut Extensions) {
         let before = self.open.fetch_add(1, Ordering::Relaxed);
+        let (alive, served) = tokio::sync::watch::channel(());
         let socket = connection
             .downcast_ref::<actix_web::rt::net::TcpStream>()
             .and_then(|tcp| tcp.as_fd().try_clone_to_owned().ok())
-            .map(|fd| SocketHandle(Arc::new(fd)));
+            .map(|fd| SocketHandle {
+                fd: Arc::new(fd),
+                served,
+            });
         data.insert(ConnectionRecord {
             _slot: Slot(Arc::clone(self)),
+            _alive: alive,
             over_limit: before >= self.limit,
             socket,
         });
@@ -77,6 +82,8 @@ impl Drop for Slot {
 #[derive(Debug)]
 pub struct ConnectionRecord {
     _slot: Slot,
+    /// Dropped with the record, when actix lets go of the connection: its handles hear it.
+    _alive: tokio::sync::watch::Sender<()>,
     over_limit: bool,
     socket: Option<SocketHandle>,
 }
@@ -90,31 +97,28 @@ impl ConnectionRecord {
 
 /// A duplicate of a connection's socket descriptor.
 #[derive(Debug, Clone)]
-pub struct SocketHandle(Arc<OwnedFd>);
+pub struct SocketHandle {
+    fd: Arc<OwnedFd>,
+    /// Closed when actix drops the connection (its record).
+    served: tokio::sync::watch::Receiver<()>,
+}
 
 impl SocketHandle {
     /// Ends the connection at once: unsent data is dropped and the peer gets a reset, so a
     /// client that stopped reading cannot hold it.
     pub fn cut(&self) {
-        let socket = socket2::SockRef::from(&*self.0);
+        let socket = socket2::SockRef::from(&*self.fd);
         let _ = socket.set_linger(Some(std::time::Duration::ZERO));
         let _ = socket.shutdown(std::net::Shutdown::Both);
-    }
-
-    /// Whether actix still serves the connection (its record holds the other reference).
-    fn served(&self) -> bool {
-        Arc::strong_count(&self.0) > 1
     }
 
     /// Gives actix `grace` to finish the connection (a client that reads takes its close
     /// frame and goes), then cuts it if it is still there: whatever the session ended on, a
     /// client that does not read must not keep the connection.
-    pub async fn finish_within(self, grace: std::time::Duration) {
-        let deadline = tokio::time::Instant::now() + grace;
-        while self.served() && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        if self.served() {
+    pub async fn finish_within(mut self, grace: std::time::Duration) {
+        // `changed` fails once the record is dropped; nothing else ever sends.
+        let finished = tokio::time::timeout(grace, self.served.changed()).await;
+        if finished.is_err() {
             tracing::info!("websocket connection still open after its session ended; cut");
             self.cut();
         }

@@ -205,7 +205,6 @@ impl ConversationActor {
             counters: change.counters.clone(),
             guard,
         };
-        let attempted = commit.body.clone();
         let adoption = Adoption {
             next: change.next,
             followups: change.followups,
@@ -225,7 +224,7 @@ impl ConversationActor {
                             if e.is_unavailable() {
                                 // Redis may have applied it after all (a frozen Redis
                                 // catches up; a connection dropped after sending).
-                                actor.relearn(Some((adoption, attempted)), ctx);
+                                actor.relearn(Some(adoption), ctx);
                             }
                             return Err(EngineError::Store(e));
                         }
@@ -282,7 +281,7 @@ impl ConversationActor {
     /// the store holds exactly what was attempted, the change is adopted and acted on (put
     /// in line, handed to the outbox) as if the commit had answered; otherwise the stored
     /// state is taken as the truth. Until then nothing is committed (`uncertain`).
-    fn relearn(&mut self, attempted: Option<(Adoption, Option<String>)>, ctx: &mut Context<Self>) {
+    fn relearn(&mut self, attempted: Option<Adoption>, ctx: &mut Context<Self>) {
         if self.uncertain {
             return;
         }
@@ -304,8 +303,14 @@ impl ConversationActor {
         ctx.spawn(read.into_actor(self).map(move |doc, actor, _| {
             actor.uncertain = false;
             let stored = doc.map(|d| d.body);
+            // What the commit wrote, serialised again (the same bytes: one writer, a
+            // deterministic serialisation) rather than kept from every commit just in case.
+            let wrote = attempted.as_ref().and_then(|a| {
+                (!a.unchanged)
+                    .then(|| serde_json::to_string(&a.next).expect("conversations serialise"))
+            });
             match attempted {
-                Some((adoption, Some(body))) if stored.as_ref() == Some(&body) => {
+                Some(adoption) if wrote.is_some() && stored == wrote => {
                     tracing::info!(conversation_id = %actor.id, "a change reported as failed was stored: acting on it");
                     actor.adopt(adoption);
                 }
