@@ -36,6 +36,7 @@ fn conversation(i: usize) -> Conversation {
             queue_id: QueueId::parse(format!("q{}", i % 20)).unwrap(),
             priority: 0,
             public_minutes: 20,
+            required_skills: Vec::new(),
         },
         i as i64,
     );

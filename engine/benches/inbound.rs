@@ -41,6 +41,7 @@ async fn run() {
                 team_ids: vec![team.clone()],
                 capacity: Capacity::new(capacity).unwrap(),
                 default_campaign: None,
+                skills: Default::default(),
             })
             .await
             .unwrap();

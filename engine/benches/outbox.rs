@@ -57,6 +57,7 @@ async fn run() {
             sends_per_second: 1000,
             help_text: None,
             opt_out_footer: Some(String::new()),
+            required_skills: Vec::new(),
         };
         catalog.create(number.clone()).await.unwrap();
         business.push(number);
@@ -72,6 +73,7 @@ async fn run() {
                 team_ids: vec![team.clone()],
                 capacity: Capacity::new(100).unwrap(),
                 default_campaign: None,
+                skills: Default::default(),
             })
             .await
             .unwrap();

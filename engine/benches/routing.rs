@@ -10,7 +10,12 @@ use std::time::Instant;
 
 use engine::domain::{AgentId, ConversationId, QueueId, RoutingStrategy};
 use engine::routing::protocol::{AgentNews, EnqueueHint, ToQueue};
-use engine::routing::{AgentRoster, QueueCore, RosterEntry, WaitingLine, pick_agents};
+use engine::routing::skills::{
+    Escalation, EscalationStep, Needs, Relax, Requirement, Skills, StepAction,
+};
+use engine::routing::{
+    AgentRoster, Millis, QueueCore, QueueSettings, RosterEntry, WaitingLine, pick_agents,
+};
 
 /// Full size under `cargo bench`; `cargo test --all-targets` runs this file too (without
 /// `--bench`), and then a small size just proves it still works.
@@ -101,11 +106,7 @@ fn main() {
     let queue = QueueId::parse("q_bench").expect("valid id");
     let mut core = QueueCore::new(
         queue.clone(),
-        engine::routing::QueueSettings {
-            strategy: RoutingStrategy::LongestIdle,
-            offer_timeout: 30_000,
-            missed_offers_before_away: 3,
-        },
+        QueueSettings::plain(RoutingStrategy::LongestIdle, 30_000, 3),
     );
     for i in 0..waiting {
         black_box(core.handle(
@@ -113,6 +114,7 @@ fn main() {
                 conversation: conversation(i),
                 priority: 0,
                 waiting_since: i as i64,
+                needs: Needs::default(),
                 hint: EnqueueHint::None,
             },
             0,
@@ -123,12 +125,13 @@ fn main() {
         let news = AgentNews {
             agent: agent(i),
             version: 1,
-            eligible: Some(RosterEntry {
+            eligible: Ok(RosterEntry {
                 agent: agent(i),
                 load: 0,
                 capacity: 1,
                 idle_since: i as i64,
             }),
+            skills: Skills::none(),
         };
         black_box(core.handle(ToQueue::AgentChanged(news), 1));
     }
@@ -145,6 +148,7 @@ fn main() {
                 conversation: conversation(waiting + i),
                 priority: 0,
                 waiting_since: (waiting + i) as i64,
+                needs: Needs::default(),
                 hint: EnqueueHint::None,
             },
             2,
@@ -155,4 +159,117 @@ fn main() {
         n,
         started,
     );
+    with_skills(waiting, agents);
+}
+
+/// The skill each conversation `i` needs: a quarter need nothing, the rest one of seven
+/// requirements over three skills (so the line splits into eight classes).
+fn need_of(i: usize) -> Requirement {
+    let needs: [&[(&str, u8)]; 8] = [
+        &[],
+        &[("spanish", 1)],
+        &[("spanish", 3)],
+        &[("billing", 2)],
+        &[("billing", 4)],
+        &[("tech", 2)],
+        &[("spanish", 2), ("billing", 1)],
+        &[("tech", 3), ("billing", 3)],
+    ];
+    Requirement::new(needs[i % 8].iter().copied())
+}
+
+/// Agent `i`'s skills: levels spread so that each class has some agents, few the rarest.
+fn skills_of(i: usize) -> Skills {
+    Skills::new([
+        ("spanish", (i % 4) as u8),
+        ("billing", ((i / 4) % 5) as u8),
+        ("tech", ((i / 20) % 4) as u8),
+    ])
+}
+
+/// The same decisions with skills and escalation: 100k waiting in eight skill classes, 10k
+/// agents with three skills each, and steps relaxing to any level after 60 s and to any
+/// skill after 180 s.
+fn with_skills(waiting: usize, agents: usize) {
+    let queue = QueueId::parse("q_skills").expect("valid id");
+    let settings = QueueSettings {
+        escalation: Escalation::new([
+            EscalationStep {
+                after: 60_000,
+                action: StepAction::Relax(Relax::AnyLevel),
+            },
+            EscalationStep {
+                after: 180_000,
+                action: StepAction::Relax(Relax::AnySkill),
+            },
+        ]),
+        ..QueueSettings::plain(RoutingStrategy::LongestIdle, 30_000, 3)
+    };
+    let mut core = QueueCore::new(queue, settings);
+    // Arrived 1 ms apart over the last 100 s: at `now` the older ones are past step 1.
+    let now: Millis = waiting as Millis;
+    let enqueue = |core: &mut QueueCore, i: usize, at: Millis| {
+        black_box(core.handle(
+            ToQueue::Enqueue {
+                conversation: conversation(i),
+                priority: 0,
+                waiting_since: i as Millis,
+                needs: Needs::skills(need_of(i)),
+                hint: EnqueueHint::None,
+            },
+            at,
+        ));
+    };
+    let started = Instant::now();
+    for i in 0..waiting {
+        enqueue(&mut core, i, now);
+    }
+    report("skills: enqueue into 8 classes (to 100k)", waiting, started);
+    let started = Instant::now();
+    for i in 0..agents {
+        let news = AgentNews {
+            agent: agent(i),
+            version: 1,
+            eligible: Ok(RosterEntry {
+                agent: agent(i),
+                load: 0,
+                capacity: 1,
+                idle_since: i as i64,
+            }),
+            skills: skills_of(i),
+        };
+        black_box(core.handle(ToQueue::AgentChanged(news), now));
+    }
+    report(
+        "skills: agent becomes free -> offer from 100k in 8 classes",
+        agents,
+        started,
+    );
+    // Every agent now holds an offer; the next ones find nobody and wait.
+    let n = scale(50_000);
+    let started = Instant::now();
+    for i in 0..n {
+        enqueue(&mut core, waiting + i, now);
+    }
+    report(
+        "skills: inbound enqueue, 8 classes, no free agent",
+        n,
+        started,
+    );
+    // Time passes: every conversation reaches the any-level step, then any skill.
+    for (label, at) in [
+        (
+            "skills: escalate to any level (per conversation moved)",
+            60_000 + now,
+        ),
+        (
+            "skills: escalate to any skill (per conversation moved)",
+            180_000 + now,
+        ),
+    ] {
+        let moving = core.line().len();
+        let started = Instant::now();
+        black_box(core.escalate(at));
+        report(label, moving, started);
+    }
 }

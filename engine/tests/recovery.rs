@@ -142,6 +142,7 @@ async fn a_restarted_engine_comes_back_in_the_same_state_and_routing_goes_on() {
         body: Some(serde_json::to_string(&public).unwrap()),
         closed: false,
         message: None,
+        routing: None,
         provider_message_id: None,
         events: Vec::new(),
         timers: Vec::new(),

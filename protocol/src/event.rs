@@ -285,6 +285,10 @@ pub struct OfferCreated {
     pub agent_id: String,
     /// When the offer times out.
     pub expires_at: Time,
+    /// Why it went to this agent, in one line (`longest_idle among 3 of 12 ready agents with
+    /// spanish>=3`); `GET /v1/conversations/{id}/routing` has the whole decision.
+    #[serde(default)]
+    pub reason: String,
 }
 
 /// `offer.rejected` and `offer.expired`.
@@ -413,6 +417,26 @@ pub enum Update {
         /// 0 to 100.
         priority: u8,
     },
+    /// Its queue's escalation moved it to another queue (`queue_id` now), keeping its place
+    /// in time.
+    Overflowed {
+        /// The queue it left.
+        overflowed_from: String,
+    },
+    /// The skills it needs of the agent offered it changed (its queue adds its own).
+    Skills {
+        /// Each skill with its least level.
+        required_skills: Vec<RequiredSkill>,
+    },
+}
+
+/// A skill a conversation needs, at a least level (1 to 5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RequiredSkill {
+    /// The skill.
+    pub skill: String,
+    /// The least level.
+    pub min_level: u8,
 }
 
 /// `conversation.read`.

@@ -9,6 +9,7 @@
 
 pub mod event;
 pub mod frame;
+pub mod routing;
 pub mod thread;
 pub mod time;
 pub mod vocabulary;

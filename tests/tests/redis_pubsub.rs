@@ -28,6 +28,7 @@ async fn journaled_events_are_published_on_the_events_channel() {
         body: Some("{}".into()),
         closed: false,
         message: None,
+        routing: None,
         provider_message_id: None,
         events: vec![NewEvent {
             kind: "conversation.created".into(),

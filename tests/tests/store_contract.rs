@@ -302,6 +302,7 @@ mod cases {
             body: Some(body.to_owned()),
             closed: false,
             message: None,
+            routing: None,
             provider_message_id: None,
             events: Vec::new(),
             timers: Vec::new(),
@@ -309,6 +310,23 @@ mod cases {
             counters: None,
             guard: OpenGuard::None,
         }
+    }
+
+    pub async fn routing_history_keeps_the_newest_decisions_in_order<S: Store>(s: &S) {
+        let cap = engine::store::ROUTING_HISTORY_CAP;
+        for n in 0..cap + 2 {
+            let commit = ConversationCommit {
+                body: None,
+                routing: Some(format!("{{\"n\":{n}}}")),
+                ..commit("c1", "")
+            };
+            s.conversation_commit(commit).await.unwrap();
+        }
+        let history = s.conversation_routing("c1").await.unwrap();
+        assert_eq!(history.len(), cap);
+        assert_eq!(history[0], "{\"n\":2}");
+        assert_eq!(history[cap - 1], format!("{{\"n\":{}}}", cap + 1));
+        assert!(s.conversation_routing("c2").await.unwrap().is_empty());
     }
 
     fn event(kind: &str, at: i64) -> NewEvent {
@@ -977,6 +995,7 @@ contract!(
     conversations_page_in_id_order_open_and_closed,
     idempotency_keys_are_claimed_once_and_answer_later_callers,
     chat_threads_keep_their_newest_entries_and_journal_events,
+    routing_history_keeps_the_newest_decisions_in_order,
     timers_arm_move_disarm_and_come_due_in_order,
     the_outbox_keeps_commit_order_until_settled,
     a_duplicate_commit_puts_nothing_in_the_outbox,

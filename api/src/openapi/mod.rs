@@ -20,8 +20,8 @@ mod amend;
 use crate::error::ErrorBody;
 use crate::routes::crud::ResourceApi;
 use crate::routes::{
-    agents, chat, contacts, conversation_list, conversations, health, inbound, me, metrics,
-    outbound, quick_replies, reports, sms, stats, transcript, twilio, work,
+    agents, chat, contacts, conversation_list, conversation_routing, conversations, health,
+    inbound, me, metrics, outbound, quick_replies, reports, sms, stats, transcript, twilio, work,
 };
 
 /// The document, assembled from annotated handlers and the generated configuration paths.
@@ -35,7 +35,7 @@ use crate::routes::{
     ),
                 paths(health::healthz, health::readyz, metrics::metrics, inbound::inbound,
                 work::set_presence, work::get_presence, work::set_queues, work::accept, work::reject, work::queue_stats,
-        conversations::get, conversations::patch, conversations::thread, conversations::claim, conversations::reply, conversations::note,
+        conversations::get, conversations::patch, conversation_routing::history, conversations::thread, conversations::claim, conversations::reply, conversations::note,
         conversations::disposition, conversations::snooze, conversations::transfer, conversations::subscribe, conversations::unsubscribe, conversations::complete, agents::issue_token, agents::list_tokens, agents::revoke_token, crate::live::connect,
         conversations::read, conversation_list::list, contacts::get, contacts::patch, contacts::history, quick_replies::list, chat::send, chat::thread, outbound::start, sms::segments, twilio::inbound_sms, twilio::status_callback,
         me::me, me::queue_dispositions, me::outbound_templates, me::teammates,

@@ -1,6 +1,8 @@
 //! `/v1/agents`: agents and supervisors, and the API tokens issued to them
 //! (`/v1/agents/{id}/tokens`).
 
+use std::collections::BTreeMap;
+
 use actix_web::{HttpResponse, web};
 use engine::catalog::Stored;
 use engine::domain::{
@@ -38,6 +40,9 @@ pub struct CreateAgent {
     /// The campaign the agent's outbound starts use when they name no number or campaign.
     #[schema(value_type = Option<crate::schema::NameText>)]
     pub default_campaign: Option<String>,
+    /// The agent's skills: skill to level, 1 to 5 (`{"spanish": 3}`).
+    #[schema(value_type = Option<BTreeMap<String, u8>>, example = json!({"spanish": 3}))]
+    pub skills: Option<BTreeMap<String, i64>>,
 }
 
 /// Changes to an agent; `team_ids` replaces the whole list.
@@ -60,6 +65,9 @@ pub struct PatchAgent {
     #[serde(default, deserialize_with = "super::crud::double_option")]
     #[schema(value_type = Option<crate::schema::NameText>, nullable)]
     pub default_campaign: Option<Option<String>>,
+    /// The agent's skills, replacing the old ones: skill to level, 1 to 5.
+    #[schema(value_type = Option<BTreeMap<String, u8>>, example = json!({"spanish": 3}))]
+    pub skills: Option<BTreeMap<String, i64>>,
 }
 
 /// Parses a list of team ids; a team listed twice counts once (the list is a set).
@@ -103,6 +111,7 @@ impl ResourceApi for Agent {
                 .default_campaign
                 .map(|c| Name::parse("default_campaign", &c))
                 .transpose()?,
+            skills: super::skills_input::agent_skills(&input.skills.unwrap_or_default())?,
         })
     }
 
@@ -124,6 +133,9 @@ impl ResourceApi for Agent {
                 .as_deref()
                 .map(|c| Name::parse("default_campaign", c))
                 .transpose()?;
+        }
+        if let Some(skills) = &input.skills {
+            self.skills = super::skills_input::agent_skills(skills)?;
         }
         Ok(self)
     }

@@ -73,6 +73,9 @@ pub struct ConversationView {
     pub created_at: protocol::Time,
     /// When it closed.
     pub closed_at: Option<protocol::Time>,
+    /// The skills it needs of its own (its number's, its first text's keywords, or set by an
+    /// agent); its queue adds its own.
+    pub required_skills: Vec<protocol::event::RequiredSkill>,
 }
 
 fn label<T: Serialize>(value: &T) -> String {
@@ -111,6 +114,14 @@ impl From<&Conversation> for ConversationView {
                 .collect(),
             created_at: time(c.created_at()),
             closed_at: c.closed_at().map(time),
+            required_skills: c
+                .required_skills()
+                .iter()
+                .map(|need| protocol::event::RequiredSkill {
+                    skill: need.skill.to_string(),
+                    min_level: need.min_level.get(),
+                })
+                .collect(),
         }
     }
 }
@@ -204,16 +215,21 @@ pub async fn get(
 /// Changes to a conversation.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"priority": 50}))]
+#[schema(example = json!({"priority": 50, "required_skills": [{"skill": "spanish", "min_level": 3}]}))]
 pub struct ConversationPatch {
     /// Its own priority within its queue, 0 to 100: a waiting conversation takes its new
     /// place in line at once, keeping its waiting since.
     #[serde(default, deserialize_with = "crate::schema::lenient_int")]
     #[schema(value_type = Option<u8>, minimum = 0, maximum = 100)]
     pub priority: Option<i64>,
+    /// The skills it needs of its own, replacing the old ones (`[]` for none): a waiting
+    /// conversation is offered from then on only to agents who have them (as its queue's
+    /// escalation steps allow), keeping its place.
+    pub required_skills: Option<Vec<super::skills_input::RequirementInput>>,
 }
 
-/// Changes a conversation's priority: its owner, a supervisor of its team, or the admin.
+/// Changes a conversation's priority or the skills it needs: its owner, a supervisor of its
+/// team, or the admin.
 #[utoipa::path(patch, path = "/v1/conversations/{id}", tag = "conversations",
     params(("id" = String, Path, description = "The conversation")),
     request_body = ConversationPatch,
@@ -233,18 +249,35 @@ pub async fn patch(
     body: ValidJson<ConversationPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let conversation = visible(&state, &principal, &id).await?;
-    if let Some(priority) = body.0.priority {
-        let priority = engine::domain::Priority::new(priority)?.get();
-        // An agent changes its own conversations; a supervisor any of its team's.
-        let by = match &principal {
-            Principal::Agent(owner) if owner.agent.role != AgentRole::Supervisor => {
-                Some(owner.agent.id.clone())
-            }
-            _ => None,
-        };
+    // Everything is read before anything changes: a bad field changes nothing.
+    let priority = body
+        .0
+        .priority
+        .map(|p| engine::domain::Priority::new(p).map(|p| p.get()))
+        .transpose()?;
+    let skills = body
+        .0
+        .required_skills
+        .as_deref()
+        .map(|raw| super::skills_input::requirements("required_skills", raw))
+        .transpose()?;
+    // An agent changes its own conversations; a supervisor any of its team's.
+    let by = match &principal {
+        Principal::Agent(owner) if owner.agent.role != AgentRole::Supervisor => {
+            Some(owner.agent.id.clone())
+        }
+        _ => None,
+    };
+    if let Some(priority) = priority {
         state
             .engine
             .set_priority(conversation.id(), priority, by.as_ref())
+            .await?;
+    }
+    if let Some(skills) = skills {
+        state
+            .engine
+            .set_required_skills(conversation.id(), skills, by.as_ref())
             .await?;
     }
     view(&state, conversation.id()).await
@@ -867,6 +900,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(thread))
             .route(web::post().to(reply))
             .default_service(method_not_allowed("GET, POST")),
+    )
+    .service(
+        web::resource("/{id}/routing")
+            .route(web::get().to(super::conversation_routing::history))
+            .default_service(method_not_allowed("GET")),
     )
     .service(post_only("claim", web::post().to(claim)))
     .service(post_only("read", web::post().to(read)))

@@ -39,6 +39,8 @@ pub struct CreateNumber {
     /// unsubscribe."; empty for none).
     #[schema(max_length = 306)]
     pub opt_out_footer: Option<String>,
+    /// Skills every conversation the number opens needs (a Spanish line, say).
+    pub required_skills: Option<Vec<super::skills_input::RequirementInput>>,
 }
 
 /// Changes to a number; absent fields stay, `null` clears `provider_account_id`.
@@ -70,6 +72,8 @@ pub struct PatchNumber {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(nullable, max_length = 306)]
     pub opt_out_footer: Option<Option<String>>,
+    /// Skills its conversations need, replacing the old ones.
+    pub required_skills: Option<Vec<super::skills_input::RequirementInput>>,
 }
 
 fn sends_per_second(rate: i64) -> Result<u32, ValidationError> {
@@ -107,6 +111,10 @@ impl ResourceApi for Number {
             },
             help_text: input.help_text,
             opt_out_footer: input.opt_out_footer,
+            required_skills: super::skills_input::requirements(
+                "required_skills",
+                input.required_skills.as_deref().unwrap_or_default(),
+            )?,
         })
     }
 
@@ -131,6 +139,9 @@ impl ResourceApi for Number {
         }
         if let Some(footer) = &input.opt_out_footer {
             self.opt_out_footer = footer.clone();
+        }
+        if let Some(required) = &input.required_skills {
+            self.required_skills = super::skills_input::requirements("required_skills", required)?;
         }
         Ok(self)
     }

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::crud::{ResourceApi, id_or_generate};
+use super::skills_input::{EscalationInput, KeywordInput, RequirementInput};
 
 /// Alert thresholds in seconds; 0 turns an alert off.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -76,6 +77,13 @@ pub struct CreateQueue {
     #[serde(default, deserialize_with = "crate::schema::lenient_int")]
     #[schema(value_type = Option<MissedOffers>)]
     pub missed_offers_before_away: Option<i64>,
+    /// Skills every conversation of the queue needs of the agent offered it.
+    pub required_skills: Option<Vec<RequirementInput>>,
+    /// Words in a customer's first text that make the conversation need a skill.
+    pub keyword_skills: Option<Vec<KeywordInput>>,
+    /// Steps relaxing the skills needed as the customer waits, and an overflow to another
+    /// queue, by seconds waited.
+    pub escalation: Option<Vec<EscalationInput>>,
 }
 
 /// Changes to a queue; absent fields stay as they are.
@@ -111,6 +119,13 @@ pub struct PatchQueue {
     #[serde(default, deserialize_with = "crate::schema::lenient_int")]
     #[schema(value_type = Option<MissedOffers>)]
     pub missed_offers_before_away: Option<i64>,
+    /// Skills every conversation of the queue needs of the agent offered it.
+    pub required_skills: Option<Vec<RequirementInput>>,
+    /// Words in a customer's first text that make the conversation need a skill.
+    pub keyword_skills: Option<Vec<KeywordInput>>,
+    /// Steps relaxing the skills needed as the customer waits, and an overflow to another
+    /// queue, by seconds waited.
+    pub escalation: Option<Vec<EscalationInput>>,
 }
 
 fn team_id(raw: &str) -> Result<TeamId, ValidationError> {
@@ -155,6 +170,16 @@ impl ResourceApi for Queue {
                 .map(MissedOffers::new)
                 .transpose()?
                 .unwrap_or_default(),
+            required_skills: super::skills_input::requirements(
+                "required_skills",
+                input.required_skills.as_deref().unwrap_or_default(),
+            )?,
+            keyword_skills: super::skills_input::keywords(
+                input.keyword_skills.as_deref().unwrap_or_default(),
+            )?,
+            escalation: super::skills_input::escalation(
+                input.escalation.as_deref().unwrap_or_default(),
+            )?,
         })
     }
 
@@ -185,6 +210,15 @@ impl ResourceApi for Queue {
         }
         if let Some(missed) = input.missed_offers_before_away {
             self.missed_offers_before_away = MissedOffers::new(missed)?;
+        }
+        if let Some(required) = &input.required_skills {
+            self.required_skills = super::skills_input::requirements("required_skills", required)?;
+        }
+        if let Some(rules) = &input.keyword_skills {
+            self.keyword_skills = super::skills_input::keywords(rules)?;
+        }
+        if let Some(steps) = &input.escalation {
+            self.escalation = super::skills_input::escalation(steps)?;
         }
         Ok(self)
     }

@@ -68,6 +68,9 @@ pub async fn team_and_queue(catalog: &Catalog<AnyStore>) -> (TeamId, QueueId) {
             disposition_required: false,
             priority: Priority::default(),
             missed_offers_before_away: engine::domain::MissedOffers::default(),
+            required_skills: Vec::new(),
+            keyword_skills: Vec::new(),
+            escalation: Vec::new(),
         })
         .await
         .unwrap();
@@ -94,6 +97,7 @@ pub async fn number(
             sends_per_second: engine::domain::DEFAULT_SENDS_PER_SECOND,
             help_text: None,
             opt_out_footer: None,
+            required_skills: Vec::new(),
         })
         .await
         .unwrap();

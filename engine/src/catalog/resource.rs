@@ -65,14 +65,22 @@ impl ConfigResource for Queue {
     fn id(&self) -> &str {
         self.id.as_str()
     }
+    /// Its team, and the queue it overflows to (which cannot be deleted meanwhile).
     fn refs(&self) -> Vec<ResourceRef> {
-        vec![ResourceRef::new(ResourceKind::Team, self.team_id.as_str())]
+        let mut refs = vec![ResourceRef::new(ResourceKind::Team, self.team_id.as_str())];
+        if let Some(target) = self.overflow_to() {
+            refs.push(ResourceRef::new(ResourceKind::Queue, target.as_str()));
+        }
+        refs
     }
     fn uniques(&self) -> Vec<UniqueKey> {
         vec![UniqueKey {
             field: "name",
             value: name_key(self.name.as_str()),
         }]
+    }
+    fn validate(&self) -> Result<(), ValidationError> {
+        Queue::validate(self)
     }
 }
 

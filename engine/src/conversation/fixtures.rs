@@ -13,5 +13,11 @@ pub fn opening(public_minutes: u32) -> Opening {
         queue_id: QueueId::parse("q1").unwrap(),
         priority: 0,
         public_minutes,
+        required_skills: Vec::new(),
     }
+}
+
+/// A conversation opened by [`opening`] at time 1,000, waiting in `q1`.
+pub fn opened() -> super::Conversation {
+    super::Conversation::open(opening(20), 1_000).0
 }

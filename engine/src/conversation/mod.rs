@@ -7,6 +7,7 @@ mod alerts;
 mod fixtures;
 mod milestones;
 mod open_offers;
+mod skills;
 mod state;
 mod transfers;
 

@@ -15,6 +15,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use super::{AlertKind, AlertThresholds};
+use crate::domain::skills::SkillRequirement;
 use crate::domain::{AgentId, ConversationId, Name, NumberId, PhoneNumber, QueueId, Slug};
 use crate::routing::Millis;
 
@@ -160,6 +161,8 @@ pub struct Opening {
     pub priority: u8,
     /// The queue's public minutes.
     pub public_minutes: u32,
+    /// The skills it needs of its own (its number's, the keywords of the first text).
+    pub required_skills: Vec<SkillRequirement>,
 }
 
 /// One conversation.
@@ -233,6 +236,12 @@ pub struct Conversation {
     /// Offers out and not yet answered, as the journal knows them (see `open_offers`).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub(super) open_offers: super::OpenOffers,
+    /// The skills it needs of its own (see `skills`); its queue adds its own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) required_skills: Vec<SkillRequirement>,
+    /// Queues it must not overflow to (see `skills`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) no_overflow_to: Vec<QueueId>,
 }
 
 /// Reading a conversation: its state changes only through its transitions (the methods
@@ -404,6 +413,7 @@ impl Conversation {
             queue_id,
             priority,
             public_minutes,
+            required_skills,
         } = opening;
         let conversation = Self {
             id,
@@ -434,6 +444,8 @@ impl Conversation {
             outbound_count: 0,
             milestones: super::milestones::Milestones::default(),
             open_offers: super::OpenOffers::default(),
+            required_skills,
+            no_overflow_to: Vec::new(),
         };
         (
             conversation,
@@ -678,6 +690,8 @@ impl Conversation {
         }
         self.owner = Some(agent.clone());
         self.pending_transfer = None;
+        // With an owner, a later trip through the line may overflow anywhere again.
+        self.no_overflow_to.clear();
         self.subscribers.remove(agent);
         self.status = ConversationStatus::Owned;
         self.public = false;
@@ -878,6 +892,7 @@ mod tests {
             queue_id: q(),
             priority: 0,
             public_minutes: 20,
+            required_skills: Vec::new(),
         }
     }
 

@@ -419,6 +419,7 @@ mod tests {
                 queue_id: QueueId::parse(queue).unwrap(),
                 priority: 0,
                 public_minutes: 20,
+                required_skills: Vec::new(),
             },
             at,
         );

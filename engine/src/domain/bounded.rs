@@ -107,6 +107,14 @@ bounded!(
     /// How many conversations an agent may hold at once (offered plus owned).
     Capacity: u16, "capacity", 1..=100, default 3
 );
+bounded!(
+    /// An agent's level in a skill, or the least level a conversation needs: 1 to 5.
+    SkillLevel: u8, "level", 1..=5, default 1
+);
+bounded!(
+    /// Seconds a customer has waited before an escalation step applies.
+    EscalationSecs: u32, "after_secs", 1..=86_400, default 60
+);
 
 #[cfg(test)]
 mod tests {

@@ -9,9 +9,13 @@ mod ids;
 mod name;
 mod phone;
 mod resources;
+pub mod skills;
 mod template;
 
-pub use bounded::{AlertSecs, Capacity, MissedOffers, OfferTimeoutSecs, Priority, PublicMinutes};
+pub use bounded::{
+    AlertSecs, Capacity, EscalationSecs, MissedOffers, OfferTimeoutSecs, Priority, PublicMinutes,
+    SkillLevel,
+};
 pub use error::ValidationError;
 pub use ids::{
     AgentId, ConversationId, DispositionId, NumberId, ProviderAccountId, QueueId, TeamId,

@@ -77,7 +77,17 @@ impl fmt::Debug for Name {
 
 /// A short machine code such as a disposition code: 1 to 64 lowercase letters, digits, `_`
 /// or `-`. Desktops and reports key on it, so it is strict.
-#[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Clone,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(try_from = "String", into = "String")]
 #[schema(value_type = String, example = "resolved")]
 pub struct Slug(String);

@@ -7,6 +7,10 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::skills::{
+    AgentSkills, EscalationStep, KeywordSkill, SkillRequirement, validate_agent_skills,
+    validate_escalation, validate_keywords, validate_requirements,
+};
 use super::{
     AgentId, AlertSecs, Capacity, DispositionId, MissedOffers, Name, NumberId, OfferTimeoutSecs,
     PhoneNumber, Priority, ProviderAccountId, PublicMinutes, QueueId, Slug, TeamId, TemplateBody,
@@ -130,6 +134,33 @@ pub struct Queue {
     /// Offers an agent may let time out in a row before it is set away (0: never).
     #[serde(default)]
     pub missed_offers_before_away: MissedOffers,
+    /// Skills every conversation of the queue needs of the agent offered it (besides what
+    /// the conversation needs itself).
+    #[serde(default)]
+    pub required_skills: Vec<SkillRequirement>,
+    /// Words in a customer's first text that make the conversation need a skill.
+    #[serde(default)]
+    pub keyword_skills: Vec<KeywordSkill>,
+    /// How the skills needed relax as the customer waits, and when a conversation
+    /// overflows to another queue; in order of time waited.
+    #[serde(default)]
+    pub escalation: Vec<EscalationStep>,
+}
+
+impl Queue {
+    /// Checks the skills, keywords and escalation steps.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        validate_requirements("required_skills", &self.required_skills)?;
+        validate_keywords(&self.keyword_skills)?;
+        validate_escalation(&self.id, &self.escalation)
+    }
+
+    /// The queue an overflow step sends conversations to, if any.
+    pub fn overflow_to(&self) -> Option<&QueueId> {
+        self.escalation
+            .iter()
+            .find_map(|step| step.overflow_to.as_ref())
+    }
 }
 
 pub use ::protocol::vocabulary::AgentRole;
@@ -153,11 +184,17 @@ pub struct Agent {
     /// number nor a campaign.
     #[serde(default)]
     pub default_campaign: Option<Name>,
+    /// The agent's skills, each with a level from 1 to 5 (`{"spanish": 3}`): queues offer a
+    /// conversation only to agents with the skills it needs.
+    #[serde(default)]
+    #[schema(value_type = BTreeMap<String, u8>, example = json!({"spanish": 3, "billing": 1}))]
+    pub skills: AgentSkills,
 }
 
 impl Agent {
-    /// Checks the rules that span fields: at most 50 teams, none twice.
+    /// Checks the rules that span fields: at most 50 teams, none twice; at most 50 skills.
     pub fn validate(&self) -> Result<(), ValidationError> {
+        validate_agent_skills(&self.skills)?;
         if self.team_ids.len() > MAX_TEAMS_PER_AGENT {
             return Err(ValidationError::invalid(
                 "team_ids",
@@ -202,6 +239,9 @@ pub struct Number {
     /// unset; empty for none).
     #[serde(default)]
     pub opt_out_footer: Option<String>,
+    /// Skills every conversation this number opens needs (a Spanish-language line, say).
+    #[serde(default)]
+    pub required_skills: Vec<SkillRequirement>,
 }
 
 fn default_sends_per_second() -> u32 {
@@ -249,6 +289,7 @@ impl Number {
     /// Checks the provider account id's form (the account itself is configured with the SMS
     /// channel), the send rate and the compliance texts.
     pub fn validate(&self) -> Result<(), ValidationError> {
+        validate_requirements("required_skills", &self.required_skills)?;
         if !(1..=MAX_SENDS_PER_SECOND).contains(&self.sends_per_second) {
             return Err(ValidationError::invalid(
                 "sends_per_second",

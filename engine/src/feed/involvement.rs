@@ -179,6 +179,7 @@ mod tests {
                     queue_id: QueueId::parse("q").unwrap(),
                     priority: 0,
                     public_minutes: 20,
+                    required_skills: Vec::new(),
                 },
                 1_000,
             );

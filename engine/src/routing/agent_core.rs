@@ -11,6 +11,8 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::protocol::{AgentNews, Effects, Happened, OfferId, RescindReason, ToAgent, ToQueue};
+use super::skills::Skills;
+use super::trace::Unready;
 use super::{Millis, RosterEntry, WaitKey};
 use crate::domain::{AgentId, ConversationId, MISSED_OFFERS_REASON, Presence, QueueId};
 
@@ -42,6 +44,7 @@ pub struct AgentCore {
     away_reason: Option<String>,
     logins: BTreeSet<QueueId>,
     capacity: u16,
+    skills: Skills,
     reserved: HashMap<OfferId, ConversationId>,
     owned: BTreeSet<ConversationId>,
     idle_since: Millis,
@@ -61,6 +64,7 @@ impl AgentCore {
             away_reason: None,
             logins: BTreeSet::new(),
             capacity: capacity.max(1),
+            skills: Skills::none(),
             reserved: HashMap::new(),
             owned: BTreeSet::new(),
             idle_since: now,
@@ -120,19 +124,44 @@ impl AgentCore {
         self.presence == Presence::Available && self.load() < self.capacity
     }
 
+    /// The agent's skills.
+    pub fn skills(&self) -> &Skills {
+        &self.skills
+    }
+
+    /// Why the agent could not take an offer from `queue` now, if it could not.
+    fn unready_for(&self, queue: &QueueId) -> Option<Unready> {
+        if !self.logins.contains(queue) {
+            Some(Unready::NotLoggedIn)
+        } else if self.presence == Presence::Away {
+            Some(Unready::Away)
+        } else if self.presence == Presence::Offline {
+            Some(Unready::Offline)
+        } else if self.load() >= self.capacity {
+            Some(Unready::AtCapacity)
+        } else if self.pull.is_some() {
+            Some(Unready::Choosing)
+        } else {
+            None
+        }
+    }
+
     /// What `queue` should know of this agent now.
     pub fn news_for(&self, queue: &QueueId) -> AgentNews {
-        let eligible = (self.has_free_slot() && self.logins.contains(queue) && self.pull.is_none())
-            .then(|| RosterEntry {
+        let eligible = match self.unready_for(queue) {
+            Some(reason) => Err(reason),
+            None => Ok(RosterEntry {
                 agent: self.id.clone(),
                 load: self.load(),
                 capacity: self.capacity,
                 idle_since: self.idle_since,
-            });
+            }),
+        };
         AgentNews {
             agent: self.id.clone(),
             version: self.version,
             eligible,
+            skills: self.skills.clone(),
         }
     }
 
@@ -159,6 +188,7 @@ impl AgentCore {
                     ToQueue::Peek {
                         agent: self.id.clone(),
                         round,
+                        skills: self.skills.clone(),
                     },
                 ));
             }
@@ -241,6 +271,18 @@ impl AgentCore {
         let grew = capacity > self.capacity;
         self.capacity = capacity.max(1);
         self.settle(self.logins.clone(), grew, &mut fx);
+        fx
+    }
+
+    /// Changes the skills: the queues route by them from their next decision, and a free slot
+    /// looks again for a conversation the new skills qualify for.
+    pub fn set_skills(&mut self, skills: Skills, _now: Millis) -> Effects {
+        let mut fx = Effects::default();
+        if skills == self.skills {
+            return fx;
+        }
+        self.skills = skills;
+        self.settle(self.logins.clone(), true, &mut fx);
         fx
     }
 
@@ -389,6 +431,7 @@ impl AgentCore {
                                 ToQueue::Pull {
                                     agent: self.id.clone(),
                                     round,
+                                    skills: self.skills.clone(),
                                 },
                             ));
                         }

@@ -6,6 +6,10 @@
 //!   strategy;
 //! - [`pick_agents`]: which agent(s) get the next offer, honouring declines;
 //! - [`oldest_across_queues`]: which of an agent's queues serves it next;
+//! - [`skills`]: what agents have and conversations need, and how a queue relaxes it as the
+//!   customer waits; `skill_lines` splits a line by it so that routing by skill stays
+//!   O(log n);
+//! - [`trace`]: why each offer went where it went;
 //! - [`QueueCore`] and [`AgentCore`]: one queue's and one agent's state, exchanging the
 //!   [`protocol`] messages; the actors are mailboxes around them, and a simulation test runs
 //!   them under random message interleavings.
@@ -21,12 +25,16 @@ mod queue_core;
 mod roster;
 #[cfg(test)]
 mod simulation;
+mod skill_lines;
+pub mod skills;
+pub mod trace;
 mod waiting;
 
 pub use agent_core::{AgentCore, AgentError};
-pub use policy::{oldest_across_queues, pick_agents};
+pub use policy::{oldest_across_queues, pick_agents, strategy_order};
 pub use queue_core::{AnswerError, QueueCore, QueueSettings};
 pub use roster::{AgentRoster, RosterEntry};
+pub use skill_lines::Placement;
 pub use waiting::{WaitKey, WaitingLine};
 
 /// Milliseconds since the Unix epoch.

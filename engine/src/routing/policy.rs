@@ -43,6 +43,20 @@ pub fn pick_agents(
     }
 }
 
+/// The agents of `roster` in the order `strategy` ranks them (broadcast: longest idle).
+pub fn strategy_order(
+    strategy: RoutingStrategy,
+    roster: &AgentRoster,
+) -> Box<dyn Iterator<Item = &AgentId> + '_> {
+    match strategy {
+        RoutingStrategy::LongestIdle | RoutingStrategy::Broadcast => {
+            Box::new(roster.longest_idle())
+        }
+        RoutingStrategy::LeastBusy => Box::new(roster.least_busy()),
+        RoutingStrategy::RoundRobin => Box::new(roster.in_turn()),
+    }
+}
+
 /// Of the oldest eligible conversation of each of an agent's queues, the queue whose
 /// conversation is served first (priority, then longest waiting). This is what keeps
 /// longest-wait-first true across queues when a slot frees up.

@@ -12,6 +12,10 @@
 
 use std::fmt;
 
+use std::sync::Arc;
+
+use super::skills::{Needs, Skills};
+use super::trace::{RoutingTrace, Unready};
 use super::{Millis, RosterEntry, WaitKey};
 use crate::domain::{AgentId, ConversationId, QueueId};
 
@@ -64,17 +68,20 @@ pub enum Answer {
     Timeout,
 }
 
-/// An agent's state as a queue needs it: `Some` when the agent could take an offer from that
-/// queue now, `None` when not (away, offline, logged out, full, busy pulling). `version`
-/// grows with every change, so a queue ignores news older than what it has.
+/// An agent's state as a queue needs it: `Ok` when the agent could take an offer from that
+/// queue now, `Err` with the reason when not (away, offline, logged out, full, busy
+/// pulling); and its skills. `version` grows with every change, so a queue ignores news
+/// older than what it has.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgentNews {
     /// The agent.
     pub agent: AgentId,
     /// Grows with every change of the agent.
     pub version: u64,
-    /// Eligible with this load, or not eligible.
-    pub eligible: Option<RosterEntry>,
+    /// Eligible with this load, or why not.
+    pub eligible: Result<RosterEntry, Unready>,
+    /// The agent's skills.
+    pub skills: Skills,
 }
 
 /// How a conversation put in line should be served, beyond the queue's strategy.
@@ -172,6 +179,8 @@ pub enum ToQueue {
         priority: super::LinePriority,
         /// When the customer's oldest unanswered message arrived.
         waiting_since: Millis,
+        /// The skills it needs (the queue adds its own), and where it overflowed from.
+        needs: Needs,
         /// Whom to offer it to first, or not at all.
         hint: EnqueueHint,
     },
@@ -217,6 +226,8 @@ pub enum ToQueue {
         agent: AgentId,
         /// The agent's pull round, echoed back.
         round: u64,
+        /// The agent's skills (only conversations they meet count).
+        skills: Skills,
     },
     /// An agent asks this queue to offer it its oldest eligible conversation now.
     Pull {
@@ -224,6 +235,8 @@ pub enum ToQueue {
         agent: AgentId,
         /// The agent's pull round, echoed back in the reservation.
         round: u64,
+        /// The agent's skills.
+        skills: Skills,
     },
 }
 
@@ -284,6 +297,8 @@ pub enum Happened {
         agent: AgentId,
         /// When it times out.
         expires_at: Millis,
+        /// Why it went to this agent.
+        trace: Arc<RoutingTrace>,
     },
     /// An offer ended without an assignment.
     OfferEnded {
@@ -304,6 +319,16 @@ pub enum Happened {
         agent: AgentId,
         /// The accepted offer.
         offer: OfferId,
+    },
+    /// The conversation waited long enough for its queue's overflow step: it leaves the
+    /// queue for another, keeping its `waiting_since`.
+    Overflowed {
+        /// The conversation.
+        conversation: ConversationId,
+        /// The queue it leaves.
+        from: QueueId,
+        /// The queue it goes to.
+        to: QueueId,
     },
     /// The agent missed too many offers in a row and was set away.
     AgentSetAway {

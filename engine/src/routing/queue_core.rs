@@ -6,16 +6,22 @@
 //! - a conversation is either in line or out of line being offered, never both;
 //! - outside broadcast, a conversation has at most one reservation or offer at a time;
 //! - a conversation put back in line keeps its original `waiting_since`;
-//! - the queue never counts on a slot the agent has not granted.
+//! - the queue never counts on a slot the agent has not granted;
+//! - an offer made by the strategy goes only to an agent with the skills the conversation
+//!   needs at its escalation step (a transfer straight to an agent is the sender's choice).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use super::ended_offers::EndedOffers;
 use super::protocol::{
     AgentNews, Answer, Effects, EnqueueHint, Happened, OfferEnd, OfferId, RescindReason,
     StaleReason, ToAgent, ToQueue,
 };
-use super::{AgentRoster, Millis, RosterEntry, WaitKey, WaitingLine, pick_agents};
+use super::skill_lines::{Placement, SkillLines};
+use super::skills::{Escalation, Needs, Requirement, Skills};
+use super::trace::{Exclusion, LISTED_PER_RULE, RoutingTrace, Selection, Unready};
+use super::{Millis, RosterEntry, WaitKey, WaitingLine, pick_agents, strategy_order};
 use crate::domain::{AgentId, ConversationId, QueueId, RoutingStrategy};
 
 /// Why an answer to an offer was refused.
@@ -30,7 +36,7 @@ pub enum AnswerError {
 }
 
 /// A queue's routing settings, changeable while it runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueSettings {
     /// How the next agent is picked.
     pub strategy: RoutingStrategy,
@@ -38,6 +44,23 @@ pub struct QueueSettings {
     pub offer_timeout: Millis,
     /// Offers an agent may let time out in a row before it is set away (0: never).
     pub missed_offers_before_away: u32,
+    /// Skills every conversation of the queue needs (besides its own).
+    pub required: Requirement,
+    /// How requirements relax, and when a conversation overflows, as the customer waits.
+    pub escalation: Escalation,
+}
+
+impl QueueSettings {
+    /// Settings with this strategy and timeout, no skills and no escalation.
+    pub fn plain(strategy: RoutingStrategy, offer_timeout: Millis, missed: u32) -> Self {
+        Self {
+            strategy,
+            offer_timeout,
+            missed_offers_before_away: missed,
+            required: Requirement::none(),
+            escalation: Escalation::none(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,12 +78,16 @@ struct Pending {
     state: OfferState,
     /// Asked of the agent directly (a transfer), not picked by the strategy.
     directed: bool,
+    /// Why this agent: recorded with the offer once granted.
+    trace: Arc<RoutingTrace>,
 }
 
 /// A conversation out of line while it is being offered.
 #[derive(Debug, Clone)]
 struct OutOfLine {
     key: WaitKey,
+    /// What it brings of its own (the queue's skills are added when it goes back in line).
+    needs: Needs,
     offers: HashSet<OfferId>,
     /// Withdrawn while reservations were still unanswered: late grants are released.
     withdrawn: bool,
@@ -74,10 +101,15 @@ struct OutOfLine {
 pub struct QueueCore {
     id: QueueId,
     settings: QueueSettings,
+    /// Every waiting conversation in serving order (the queue's figures and view).
     line: WaitingLine,
-    roster: AgentRoster,
+    /// The same conversations by the skills they need, with the ready agents who have them
+    /// (the routing decisions).
+    classes: SkillLines,
     /// The last state each agent reported, and its version.
     reported: HashMap<AgentId, AgentNews>,
+    /// Agents who cannot take an offer now, by why (for the routing trace).
+    unready: BTreeMap<Unready, BTreeSet<AgentId>>,
     /// Reservations asked of each agent and not yet answered: counted as load, so the queue
     /// never asks one agent for more slots than it has.
     asking: HashMap<AgentId, u16>,
@@ -101,8 +133,9 @@ impl QueueCore {
             id,
             settings,
             line: WaitingLine::new(),
-            roster: AgentRoster::new(),
+            classes: SkillLines::new(),
             reported: HashMap::new(),
+            unready: BTreeMap::new(),
             asking: HashMap::new(),
             asked_at: HashMap::new(),
             out_of_line: HashMap::new(),
@@ -120,22 +153,69 @@ impl QueueCore {
     }
 
     /// The queue's settings.
-    pub fn settings(&self) -> QueueSettings {
-        self.settings
+    pub fn settings(&self) -> &QueueSettings {
+        &self.settings
     }
 
     /// Changes the settings; they apply from the next decision (offers already made keep
-    /// their deadline). A strategy change re-dispatches, since it may pick differently.
+    /// their deadline). New skills or escalation steps re-place every waiting conversation;
+    /// then the queue re-dispatches, since it may pick differently.
     pub fn configure(&mut self, settings: QueueSettings, now: Millis) -> Effects {
+        let replace = settings.required != self.settings.required
+            || settings.escalation != self.settings.escalation;
         self.settings = settings;
         let mut fx = Effects::default();
+        if replace {
+            let waiting: Vec<(WaitKey, Needs)> = self
+                .line
+                .iter()
+                .map(|key| (key.clone(), self.own_needs(&key.conversation)))
+                .collect();
+            for (key, need) in waiting {
+                self.place(key, need, now, &mut fx);
+            }
+        }
         self.dispatch(now, &mut fx);
         fx
     }
 
     /// How many agents could take an offer now.
     pub fn ready_agents(&self) -> usize {
-        self.roster.len()
+        self.classes.ready().len()
+    }
+
+    /// When the next escalation step of a waiting conversation is due: the caller calls
+    /// [`QueueCore::escalate`] then.
+    pub fn next_escalation(&self) -> Option<Millis> {
+        self.classes.next_due()
+    }
+
+    /// Applies every escalation step due at `now`: relaxed conversations move to the line
+    /// of what they need now, and overflowing ones leave for their next queue.
+    pub fn escalate(&mut self, now: Millis) -> Effects {
+        let mut fx = Effects::default();
+        for conversation in self.classes.due_at(now) {
+            if let Some(key) = self.line.get(&conversation).cloned() {
+                let needs = self.own_needs(&conversation);
+                self.place(key, needs, now, &mut fx);
+            }
+        }
+        self.dispatch(now, &mut fx);
+        fx
+    }
+
+    /// What a waiting conversation brings of its own (without the queue's skills).
+    fn own_needs(&self, conversation: &ConversationId) -> Needs {
+        self.classes
+            .placement(conversation)
+            .map(|p| p.own.clone())
+            .unwrap_or_default()
+    }
+
+    /// Where a waiting conversation is placed: what it needs, the class it waits in, its
+    /// escalation step.
+    pub fn placement(&self, conversation: &ConversationId) -> Option<&Placement> {
+        self.classes.placement(conversation)
     }
 
     /// Tags a conversation with its campaign for the per-campaign figures.
@@ -187,6 +267,7 @@ impl QueueCore {
                 conversation,
                 priority,
                 waiting_since,
+                needs,
                 hint,
             } => {
                 let key = WaitKey {
@@ -194,14 +275,14 @@ impl QueueCore {
                     waiting_since,
                     conversation,
                 };
-                self.enqueue(key, hint, now, &mut fx);
+                self.enqueue(key, needs, hint, now, &mut fx);
             }
-            ToQueue::Withdraw { conversation } => self.withdraw(&conversation, &mut fx),
+            ToQueue::Withdraw { conversation } => self.withdraw(&conversation, now, &mut fx),
             ToQueue::Rescind {
                 offer,
                 agent,
                 reason,
-            } => self.rescind(&offer, &agent, reason, &mut fx),
+            } => self.rescind(&offer, &agent, reason, now, &mut fx),
             ToQueue::AgentChanged(news) => self.apply_news(news),
             ToQueue::Reserved {
                 offer,
@@ -220,8 +301,12 @@ impl QueueCore {
                     fx = more;
                 }
             }
-            ToQueue::Peek { agent, round } => {
-                let head = self.oldest_for(&agent).cloned();
+            ToQueue::Peek {
+                agent,
+                round,
+                skills,
+            } => {
+                let head = self.oldest_for(&agent, &skills).cloned();
                 fx.to_agents.push((
                     agent,
                     ToAgent::Oldest {
@@ -231,15 +316,27 @@ impl QueueCore {
                     },
                 ));
             }
-            ToQueue::Pull { agent, round } => {
-                match self.oldest_for(&agent).map(|k| k.conversation.clone()) {
+            ToQueue::Pull {
+                agent,
+                round,
+                skills,
+            } => {
+                match self
+                    .oldest_for(&agent, &skills)
+                    .map(|k| k.conversation.clone())
+                {
                     Some(conversation) => {
-                        let key = self
-                            .line
-                            .remove(&conversation)
+                        let trace = self.trace(
+                            &conversation,
+                            Selection::Pulled,
+                            std::slice::from_ref(&agent),
+                            now,
+                        );
+                        let (key, needs) = self
+                            .take_from_line(&conversation)
                             .expect("the oldest is in line");
-                        self.take_out_of_line(key, false);
-                        self.ask(conversation, agent, Some(round), false, now, &mut fx);
+                        self.take_out_of_line(key, needs, false);
+                        self.ask(conversation, agent, Some(round), trace, now, &mut fx);
                     }
                     None => fx.to_agents.push((agent, ToAgent::PullEmpty { round })),
                 }
@@ -249,7 +346,14 @@ impl QueueCore {
         fx
     }
 
-    fn enqueue(&mut self, key: WaitKey, hint: EnqueueHint, now: Millis, fx: &mut Effects) {
+    fn enqueue(
+        &mut self,
+        key: WaitKey,
+        needs: Needs,
+        hint: EnqueueHint,
+        now: Millis,
+        fx: &mut Effects,
+    ) {
         let conversation = key.conversation.clone();
         match hint {
             EnqueueHint::None => {}
@@ -277,17 +381,18 @@ impl QueueCore {
                     // Being offered already (a public conversation): served as it is.
                     return;
                 }
-                let was_waiting = self.line.remove(&conversation);
+                let was_waiting = self.take_from_line(&conversation);
                 let exclusive = warm && was_waiting.is_none();
                 let key = match was_waiting {
-                    Some(old) => WaitKey {
+                    Some((old, _)) => WaitKey {
                         waiting_since: old.waiting_since.min(key.waiting_since),
                         ..key
                     },
                     None => key,
                 };
-                self.take_out_of_line(key, exclusive);
-                self.ask(conversation, agent, None, true, now, fx);
+                let trace = self.direct_trace(&key, &needs.skills, &agent, now);
+                self.take_out_of_line(key, needs, exclusive);
+                self.ask(conversation, agent, None, trace, now, fx);
                 return;
             }
         }
@@ -296,12 +401,69 @@ impl QueueCore {
             Some(out) => {
                 out.key.waiting_since = out.key.waiting_since.min(key.waiting_since);
                 out.key.priority = key.priority;
+                out.needs = needs;
                 out.withdrawn = false;
             }
-            None => self
-                .line
-                .insert(conversation, key.priority, key.waiting_since),
+            None => {
+                let key = match self.line.get(&conversation) {
+                    // In line already: it keeps its earlier time, and takes the new priority.
+                    Some(old) => WaitKey {
+                        waiting_since: old.waiting_since.min(key.waiting_since),
+                        ..key
+                    },
+                    None => key,
+                };
+                self.place(key, needs, now, fx);
+            }
         }
+    }
+
+    /// Puts (or moves) a conversation in line: in the class of what it needs at its
+    /// escalation step now, or — when that step is an overflow — out of this queue.
+    fn place(&mut self, key: WaitKey, own: Needs, now: Millis, fx: &mut Effects) {
+        let mut step = self.settings.escalation.at(key.waiting_since, now);
+        // Never back to a queue it overflowed out of (nor to this one): overflow steps
+        // cannot send a conversation round in a loop. It stays, relaxed as far as it got.
+        if step
+            .overflow
+            .as_ref()
+            .is_some_and(|to| *to == self.id || own.no_overflow_to.contains(to))
+        {
+            step.overflow = None;
+        }
+        if let Some(to) = step.overflow.clone() {
+            self.take_from_line(&key.conversation);
+            self.preferred.remove(&key.conversation);
+            self.declined.remove(&key.conversation);
+            fx.happened.push(Happened::Overflowed {
+                conversation: key.conversation,
+                from: self.id.clone(),
+                to,
+            });
+            return;
+        }
+        let need = self.settings.required.and(&own.skills);
+        let placement = Placement {
+            class: need.relaxed(step.relax),
+            need,
+            own,
+            step,
+        };
+        self.line
+            .insert(key.conversation.clone(), key.priority, key.waiting_since);
+        let key = self.line.get(&key.conversation).expect("inserted").clone();
+        self.classes.insert(key, placement);
+    }
+
+    /// Takes a conversation out of line: its key and what it brings of its own.
+    fn take_from_line(&mut self, conversation: &ConversationId) -> Option<(WaitKey, Needs)> {
+        let key = self.line.remove(conversation)?;
+        let own = self
+            .classes
+            .remove(conversation)
+            .map(|(_, placement)| placement.own)
+            .unwrap_or_default();
+        Some((key, own))
     }
 
     /// Answers a pending offer on behalf of its agent (or its timer).
@@ -372,7 +534,7 @@ impl QueueCore {
                     agent: pending.agent,
                     end,
                 });
-                self.forget_offer(&pending.conversation, offer);
+                self.forget_offer(&pending.conversation, offer, now, &mut fx);
             }
         }
         self.dispatch(now, &mut fx);
@@ -392,9 +554,10 @@ impl QueueCore {
         AnswerError::Stale(offer.clone(), reason)
     }
 
-    /// The oldest conversation in line that `agent` has not declined.
-    fn oldest_for(&self, agent: &AgentId) -> Option<&WaitKey> {
-        self.line.first_where(|key| {
+    /// The oldest conversation in line that `agent` (with `skills`) could take and has not
+    /// declined.
+    fn oldest_for(&self, agent: &AgentId, skills: &Skills) -> Option<&WaitKey> {
+        self.classes.oldest_for(skills, |key| {
             !self
                 .declined
                 .get(&key.conversation)
@@ -411,6 +574,17 @@ impl QueueCore {
             return;
         }
         let agent = news.agent.clone();
+        if let Some(Err(reason)) = self.reported.get(&agent).map(|old| &old.eligible)
+            && let Some(agents) = self.unready.get_mut(reason)
+        {
+            agents.remove(&agent);
+        }
+        if let Err(reason) = news.eligible {
+            self.unready
+                .entry(reason)
+                .or_default()
+                .insert(agent.clone());
+        }
         self.reported.insert(agent.clone(), news);
         self.refresh_roster(&agent);
     }
@@ -420,21 +594,29 @@ impl QueueCore {
     fn refresh_roster(&mut self, agent: &AgentId) {
         let asking = self.asking.get(agent).copied().unwrap_or(0);
         let asked_at = self.asked_at.get(agent).copied().unwrap_or(Millis::MIN);
-        match self.reported.get(agent).and_then(|n| n.eligible.clone()) {
-            Some(entry) => self.roster.upsert(RosterEntry {
-                load: entry.load.saturating_add(asking),
-                idle_since: entry.idle_since.max(asked_at),
-                ..entry
-            }),
-            None => self.roster.remove(agent),
+        match self.reported.get(agent) {
+            Some(AgentNews {
+                eligible: Ok(entry),
+                skills,
+                ..
+            }) => self.classes.upsert_agent(
+                RosterEntry {
+                    load: entry.load.saturating_add(asking),
+                    idle_since: entry.idle_since.max(asked_at),
+                    ..entry.clone()
+                },
+                skills.clone(),
+            ),
+            _ => self.classes.remove_agent(agent),
         }
     }
 
-    fn take_out_of_line(&mut self, key: WaitKey, exclusive: bool) {
+    fn take_out_of_line(&mut self, key: WaitKey, needs: Needs, exclusive: bool) {
         self.out_of_line.insert(
             key.conversation.clone(),
             OutOfLine {
                 key,
+                needs,
                 offers: HashSet::new(),
                 withdrawn: false,
                 exclusive,
@@ -442,30 +624,141 @@ impl QueueCore {
         );
     }
 
-    /// Offers conversations from the head of the line while agents can take them.
+    /// Offers conversations while agents can take them: each time, the head of whichever
+    /// skill class serves first among those with a qualified agent ready.
     fn dispatch(&mut self, now: Millis, fx: &mut Effects) {
-        while let Some(head) = self.line.head() {
+        while let Some((class, head)) = self.classes.servable() {
             let conversation = head.conversation.clone();
+            let roster = self.classes.roster(class).expect("a servable class");
             let empty = HashSet::new();
             let declined = self.declined.get(&conversation).unwrap_or(&empty);
             // A preferred agent who can take it now gets it first, once; otherwise (away,
-            // logged out, full) the conversation is served as usual.
-            let agents = match self.preferred.remove(&conversation) {
-                Some(agent) if self.roster.get(&agent).is_some() => vec![agent],
-                _ => pick_agents(self.settings.strategy, &self.roster, declined),
+            // logged out, full, without the skills) the conversation is served as usual.
+            let (agents, selection) = match self.preferred.remove(&conversation) {
+                Some(agent) if roster.get(&agent).is_some() => (vec![agent], Selection::Preferred),
+                _ => (
+                    pick_agents(self.settings.strategy, roster, declined),
+                    Selection::Strategy(self.settings.strategy),
+                ),
             };
-            if agents.is_empty() {
-                break;
-            }
-            let key = self
-                .line
-                .remove(&conversation)
+            let trace = self.trace(&conversation, selection, &agents, now);
+            let (key, needs) = self
+                .take_from_line(&conversation)
                 .expect("the head is in line");
-            self.take_out_of_line(key, false);
+            self.take_out_of_line(key, needs, false);
             for agent in agents {
-                self.ask(conversation.clone(), agent, None, false, now, fx);
+                self.ask(conversation.clone(), agent, None, trace.clone(), now, fx);
             }
         }
+    }
+
+    /// Why `chosen` got the conversation (still in line): what it needed at its step, and
+    /// the rule that excluded each other agent this queue knows of.
+    fn trace(
+        &self,
+        conversation: &ConversationId,
+        selection: Selection,
+        chosen: &[AgentId],
+        now: Millis,
+    ) -> Arc<RoutingTrace> {
+        let placement = self.classes.placement(conversation);
+        let key = self.line.get(conversation);
+        let required = placement.map(|p| p.class.clone()).unwrap_or_default();
+        let ready = self.classes.ready();
+        let qualified = self.classes.roster(&required).unwrap_or(ready);
+        let mut trace = RoutingTrace {
+            at: now,
+            selection,
+            need: placement.map(|p| p.need.clone()).unwrap_or_default(),
+            required: required.clone(),
+            step: placement.map_or(0, |p| p.step.reached),
+            relax: placement.map(|p| p.step.relax).unwrap_or_default(),
+            waited: key.map_or(0, |k| (now - k.waiting_since).max(0)),
+            ready: ready.len(),
+            qualified: qualified.len(),
+            chosen: chosen.to_vec(),
+            excluded: Vec::new(),
+            excluded_counts: Default::default(),
+        };
+        for (reason, agents) in &self.unready {
+            for agent in agents.iter().take(LISTED_PER_RULE) {
+                trace.exclude(agent.clone(), Exclusion::Unready(*reason));
+            }
+            let unlisted = agents.len().saturating_sub(LISTED_PER_RULE);
+            if unlisted > 0 {
+                *trace.excluded_counts.entry(reason.as_str()).or_default() += unlisted;
+            }
+        }
+        // Ready but unskilled: listed from a bounded walk, counted exactly.
+        let unskilled = ready.len() - qualified.len();
+        let mut listed = 0;
+        for agent in ready.longest_idle().take(20 * LISTED_PER_RULE) {
+            if listed == unskilled.min(LISTED_PER_RULE) {
+                break;
+            }
+            if qualified.get(agent).is_none()
+                && let Some(missing) = self
+                    .classes
+                    .skills_of(agent)
+                    .and_then(|skills| required.missing(skills))
+            {
+                trace.exclude(agent.clone(), Exclusion::MissingSkill(missing));
+                listed += 1;
+            }
+        }
+        if unskilled > listed {
+            *trace.excluded_counts.entry("missing_skill").or_default() += unskilled - listed;
+        }
+        let declined = self.declined.get(conversation);
+        let mut declined_ready = 0;
+        for agent in declined.into_iter().flatten() {
+            if qualified.get(agent).is_some() && !chosen.contains(agent) {
+                trace.exclude(agent.clone(), Exclusion::DeclinedBefore);
+                declined_ready += 1;
+            }
+        }
+        let ranked_lower = qualified
+            .len()
+            .saturating_sub(declined_ready)
+            .saturating_sub(chosen.iter().filter(|a| qualified.get(a).is_some()).count());
+        let mut listed = 0;
+        for agent in strategy_order(self.settings.strategy, qualified) {
+            if listed == ranked_lower.min(LISTED_PER_RULE) {
+                break;
+            }
+            if !chosen.contains(agent) && !declined.is_some_and(|d| d.contains(agent)) {
+                trace.exclude(agent.clone(), Exclusion::RankedLower);
+                listed += 1;
+            }
+        }
+        if ranked_lower > listed {
+            *trace.excluded_counts.entry("ranked_lower").or_default() += ranked_lower - listed;
+        }
+        Arc::new(trace)
+    }
+
+    /// The trace of a transfer straight to `agent`: the sender chose, nothing was excluded.
+    fn direct_trace(
+        &self,
+        key: &WaitKey,
+        need: &Requirement,
+        agent: &AgentId,
+        now: Millis,
+    ) -> Arc<RoutingTrace> {
+        Arc::new(RoutingTrace {
+            at: now,
+            selection: Selection::Direct,
+            need: need.clone(),
+            required: Requirement::none(),
+            step: 0,
+            relax: Default::default(),
+            waited: (now - key.waiting_since).max(0),
+            ready: self.classes.ready().len(),
+            qualified: self.classes.ready().len(),
+            chosen: vec![agent.clone()],
+            excluded: Vec::new(),
+            excluded_counts: Default::default(),
+        })
     }
 
     /// Asks `agent` for a slot for `conversation` (already out of line).
@@ -474,10 +767,12 @@ impl QueueCore {
         conversation: ConversationId,
         agent: AgentId,
         round: Option<u64>,
-        directed: bool,
+        trace: Arc<RoutingTrace>,
         now: Millis,
         fx: &mut Effects,
     ) {
+        // A transfer straight to the agent, not picked by the strategy.
+        let directed = trace.selection == Selection::Direct;
         self.next_seq += 1;
         let offer = OfferId {
             queue: self.id.clone(),
@@ -490,6 +785,7 @@ impl QueueCore {
                 agent: agent.clone(),
                 state: OfferState::Reserving,
                 directed,
+                trace,
             },
         );
         if let Some(out) = self.out_of_line.get_mut(&conversation) {
@@ -531,13 +827,14 @@ impl QueueCore {
                     ..pending.clone()
                 },
             );
-            self.roster.note_offered(&pending.agent);
+            self.classes.note_offered(&pending.agent);
             fx.timers.push((expires_at, offer.clone()));
             fx.happened.push(Happened::OfferCreated {
                 offer,
                 conversation: pending.conversation,
                 agent: pending.agent,
                 expires_at,
+                trace: pending.trace,
             });
             return;
         }
@@ -559,12 +856,18 @@ impl QueueCore {
                 warm: out.is_some_and(|o| o.exclusive),
             });
         }
-        self.forget_offer(&pending.conversation, &offer);
+        self.forget_offer(&pending.conversation, &offer, now, fx);
     }
 
     /// Drops `offer` from its conversation; a conversation left with no offer goes back in
     /// line with its original key (or is forgotten, if withdrawn or a warm transfer).
-    fn forget_offer(&mut self, conversation: &ConversationId, offer: &OfferId) {
+    fn forget_offer(
+        &mut self,
+        conversation: &ConversationId,
+        offer: &OfferId,
+        now: Millis,
+        fx: &mut Effects,
+    ) {
         let Some(out) = self.out_of_line.get_mut(conversation) else {
             return;
         };
@@ -578,11 +881,7 @@ impl QueueCore {
                 return;
             }
             if !out.withdrawn {
-                self.line.insert(
-                    out.key.conversation,
-                    out.key.priority,
-                    out.key.waiting_since,
-                );
+                self.place(out.key, out.needs, now, fx);
             }
         }
     }
@@ -623,6 +922,7 @@ impl QueueCore {
         offer: &OfferId,
         agent: &AgentId,
         reason: RescindReason,
+        now: Millis,
         fx: &mut Effects,
     ) {
         let Some(pending) = self.offers.get(offer).cloned() else {
@@ -632,11 +932,11 @@ impl QueueCore {
             return;
         }
         self.end_offer(offer, reason, fx);
-        self.forget_offer(&pending.conversation, offer);
+        self.forget_offer(&pending.conversation, offer, now, fx);
     }
 
-    fn withdraw(&mut self, conversation: &ConversationId, fx: &mut Effects) {
-        self.line.remove(conversation);
+    fn withdraw(&mut self, conversation: &ConversationId, now: Millis, fx: &mut Effects) {
+        self.take_from_line(conversation);
         self.preferred.remove(conversation);
         self.declined.remove(conversation);
         let Some(out) = self.out_of_line.get_mut(conversation) else {
@@ -651,7 +951,7 @@ impl QueueCore {
                 .is_some_and(|p| p.state == OfferState::Offered)
             {
                 self.end_offer(&offer, RescindReason::Withdrawn, fx);
-                self.forget_offer(conversation, &offer);
+                self.forget_offer(conversation, &offer, now, fx);
             }
         }
     }

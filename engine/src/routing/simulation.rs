@@ -1,14 +1,20 @@
 //! Deterministic simulation of the routing protocol: three queues and five agents exchange
 //! messages through FIFO mailboxes, and proptest chooses which mailbox is delivered next,
-//! interleaved with inbound texts, presence, login and capacity changes, accepts, rejects,
-//! timeouts, completions and transfers (to queues, and straight to agents, cold and warm). After every step the invariants must hold; after the mailboxes drain, no
-//! conversation may wait while an agent that could take it sits idle.
+//! interleaved with inbound texts, presence, login, capacity and skill changes, accepts,
+//! rejects, timeouts, completions, transfers (to queues, and straight to agents, cold and
+//! warm) and time passing. Agents have random skills, conversations random requirements,
+//! queues random skills of their own and escalation steps (relaxing, and overflowing to
+//! another queue). After every step the invariants must hold; after the mailboxes drain, no
+//! conversation may wait while an agent that could take it at its escalation step sits
+//! idle, and each waits at the step its time waited says.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use proptest::prelude::*;
 
 use super::protocol::{Answer, Effects, EnqueueHint, Happened, OfferId, ToAgent, ToQueue};
+use super::skills::{Escalation, EscalationStep, Needs, Relax, Requirement, Skills, StepAction};
+use super::trace::Selection;
 use super::{AgentCore, Millis, QueueCore, QueueSettings};
 use crate::domain::{AgentId, ConversationId, Presence, QueueId, RoutingStrategy};
 
@@ -20,6 +26,12 @@ enum Step {
     Inbound {
         queue: usize,
         priority: u8,
+        /// Levels needed in skills `x` and `y` (0: not needed).
+        need: (u8, u8),
+    },
+    Skills {
+        agent: usize,
+        levels: (u8, u8),
     },
     Presence {
         agent: usize,
@@ -84,7 +96,8 @@ fn step() -> impl Strategy<Value = Step> {
         Just(Presence::Offline)
     ];
     prop_oneof![
-        3 => (0..QUEUES, 0u8..2).prop_map(|(queue, priority)| Step::Inbound { queue, priority }),
+        3 => (0..QUEUES, 0u8..2, (0u8..3, 0u8..3)).prop_map(|(queue, priority, need)| Step::Inbound { queue, priority, need }),
+        1 => (0..AGENTS, (0u8..4, 0u8..4)).prop_map(|(agent, levels)| Step::Skills { agent, levels }),
         1 => (0..AGENTS, presence).prop_map(|(agent, presence)| Step::Presence { agent, presence }),
         1 => (0..AGENTS, 0u8..8).prop_map(|(agent, mask)| Step::Logins { agent, mask }),
         8 => any::<usize>().prop_map(|pick| Step::Deliver { pick }),
@@ -110,8 +123,66 @@ enum Mailbox {
     Agent(AgentId),
 }
 
+/// A queue's configuration in the simulation: skills it needs, and its escalation steps.
+#[derive(Debug, Clone)]
+struct QueueSetup {
+    strategy: RoutingStrategy,
+    /// Level of skill `x` every conversation needs (0: none).
+    needs_x: u8,
+    /// Seconds before relaxing to any level, then to any skill, then overflowing to the
+    /// queue given (each optional).
+    any_level_after: Option<Millis>,
+    any_skill_after: Option<Millis>,
+    overflow: Option<(Millis, usize)>,
+}
+
+impl QueueSetup {
+    fn settings(&self, me: usize) -> QueueSettings {
+        let mut steps = Vec::new();
+        let mut last = 0;
+        for (after, action) in [
+            (
+                self.any_level_after,
+                Some(StepAction::Relax(Relax::AnyLevel)),
+            ),
+            (
+                self.any_skill_after,
+                Some(StepAction::Relax(Relax::AnySkill)),
+            ),
+            (
+                self.overflow.map(|(after, _)| after),
+                self.overflow
+                    .map(|(_, to)| StepAction::Overflow(queue_id(to)))
+                    .filter(|_| self.overflow.is_some_and(|(_, to)| to != me)),
+            ),
+        ] {
+            if let (Some(after), Some(action)) = (after, action) {
+                last = (last + 1).max(after);
+                steps.push(EscalationStep {
+                    after: last,
+                    action,
+                });
+            }
+        }
+        QueueSettings {
+            required: skills_needed(self.needs_x, 0),
+            escalation: Escalation::new(steps),
+            ..QueueSettings::plain(self.strategy, 30_000, 3)
+        }
+    }
+}
+
+fn skills_needed(x: u8, y: u8) -> Requirement {
+    Requirement::new([("x", x), ("y", y)].into_iter().filter(|(_, l)| *l > 0))
+}
+
 struct World {
     now: Millis,
+    /// Each agent's skills, and every skill set it ever had (news may be in flight).
+    skills: HashMap<AgentId, Vec<Skills>>,
+    /// What each conversation needs of its own, and the queues it must not overflow to.
+    needs: HashMap<ConversationId, Needs>,
+    setups: Vec<QueueSetup>,
     queues: BTreeMap<QueueId, QueueCore>,
     agents: BTreeMap<AgentId, AgentCore>,
     queue_mail: BTreeMap<QueueId, VecDeque<ToQueue>>,
@@ -137,19 +208,12 @@ fn agent_id(i: usize) -> AgentId {
 }
 
 impl World {
-    fn new(strategies: &[RoutingStrategy], capacities: &[u16]) -> Self {
+    fn new(setups: &[QueueSetup], capacities: &[u16]) -> Self {
         let queues = (0..QUEUES)
             .map(|i| {
                 (
                     queue_id(i),
-                    QueueCore::new(
-                        queue_id(i),
-                        QueueSettings {
-                            strategy: strategies[i],
-                            offer_timeout: 30_000,
-                            missed_offers_before_away: 3,
-                        },
-                    ),
+                    QueueCore::new(queue_id(i), setups[i].settings(i)),
                 )
             })
             .collect();
@@ -158,6 +222,11 @@ impl World {
             .collect();
         Self {
             now: 1_000,
+            skills: (0..AGENTS)
+                .map(|i| (agent_id(i), vec![Skills::none()]))
+                .collect(),
+            needs: HashMap::new(),
+            setups: setups.to_vec(),
             queues,
             agents,
             queue_mail: BTreeMap::new(),
@@ -186,8 +255,31 @@ impl World {
                     offer,
                     agent,
                     expires_at,
-                    ..
-                } => self.timers.push((expires_at, offer, agent)),
+                    trace,
+                    conversation,
+                } => {
+                    // The strategy offers only to an agent with the skills needed at the
+                    // step the customer's wait reached.
+                    if trace.selection != Selection::Direct {
+                        assert!(
+                            self.skills[&agent]
+                                .iter()
+                                .any(|skills| trace.required.met_by(skills)),
+                            "{conversation} offered to {agent:?}, who lacks {}",
+                            trace.required
+                        );
+                        let queue = &self.queues[&offer.queue];
+                        let (_, since) = &self.arrived[&conversation];
+                        let step = queue.settings().escalation.at(*since, trace.at);
+                        assert_eq!(trace.relax, step.relax, "{conversation} at the wrong step");
+                        let need = queue
+                            .settings()
+                            .required
+                            .and(&self.needs[&conversation].skills);
+                        assert_eq!(trace.required, need.relaxed(step.relax));
+                    }
+                    self.timers.push((expires_at, offer, agent));
+                }
                 Happened::Assigned {
                     conversation,
                     agent,
@@ -203,8 +295,34 @@ impl World {
                             .release_conversation(&conversation, self.now);
                         self.apply(fx);
                     }
+                    // With an owner, it may overflow anywhere again.
+                    if let Some(needs) = self.needs.get_mut(&conversation) {
+                        needs.no_overflow_to = Vec::new().into();
+                    }
                     let previous = self.owner.insert(conversation.clone(), agent);
                     assert!(previous.is_none(), "{conversation} assigned twice");
+                }
+                Happened::Overflowed {
+                    conversation,
+                    from,
+                    to,
+                } => {
+                    // As the conversation does: it moves only while waiting in `from`.
+                    assert_ne!(from, to);
+                    let needs = self.needs.get_mut(&conversation).unwrap();
+                    assert!(
+                        !needs.no_overflow_to.contains(&to),
+                        "{conversation} overflowed back to {to}"
+                    );
+                    if self.arrived[&conversation].0 == from
+                        && !self.owner.contains_key(&conversation)
+                    {
+                        let mut barred = needs.no_overflow_to.to_vec();
+                        barred.push(from);
+                        needs.no_overflow_to = barred.into();
+                        self.arrived.get_mut(&conversation).unwrap().0 = to;
+                        self.requeue(conversation, EnqueueHint::None);
+                    }
                 }
                 Happened::OfferEnded { conversation, .. }
                 | Happened::DirectRefused { conversation, .. } => {
@@ -268,22 +386,42 @@ impl World {
     fn run(&mut self, step: Step) {
         let now = self.now;
         match step {
-            Step::Inbound { queue, priority } => {
+            Step::Inbound {
+                queue,
+                priority,
+                need,
+            } => {
                 self.next_conversation += 1;
                 let conversation =
                     ConversationId::parse(format!("c{}", self.next_conversation)).unwrap();
                 self.arrived
                     .insert(conversation.clone(), (queue_id(queue), now));
                 self.priorities.insert(conversation.clone(), priority);
+                let needs = Needs::skills(skills_needed(need.0, need.1));
+                self.needs.insert(conversation.clone(), needs.clone());
                 let fx = self.queues.get_mut(&queue_id(queue)).unwrap().handle(
                     ToQueue::Enqueue {
                         conversation,
                         priority: u16::from(priority),
                         waiting_since: now,
+                        needs,
                         hint: EnqueueHint::None,
                     },
                     now,
                 );
+                self.apply(fx);
+            }
+            Step::Skills { agent, levels } => {
+                let skills = Skills::new([("x", levels.0), ("y", levels.1)]);
+                self.skills
+                    .get_mut(&agent_id(agent))
+                    .unwrap()
+                    .push(skills.clone());
+                let fx = self
+                    .agents
+                    .get_mut(&agent_id(agent))
+                    .unwrap()
+                    .set_skills(skills, now);
                 self.apply(fx);
             }
             Step::Presence { agent, presence } => {
@@ -342,7 +480,7 @@ impl World {
                     return;
                 }
                 let (at, offer, agent) = self.timers.remove(pick % self.timers.len());
-                self.now = self.now.max(at);
+                self.advance(at.max(self.now));
                 let fx = self.queues.get_mut(&offer.queue).unwrap().handle(
                     ToQueue::Answered {
                         offer,
@@ -472,7 +610,20 @@ impl World {
                     .set_capacity(capacity, now);
                 self.apply(fx);
             }
-            Step::Wait { millis } => self.now += millis,
+            Step::Wait { millis } => self.advance(self.now + millis),
+        }
+    }
+
+    /// Time passes: each queue applies the escalation steps that came (as its timer would).
+    fn advance(&mut self, to: Millis) {
+        self.now = to;
+        let ids: Vec<QueueId> = self.queues.keys().cloned().collect();
+        for id in ids {
+            let core = self.queues.get_mut(&id).unwrap();
+            if core.next_escalation().is_some_and(|at| at <= to) {
+                let fx = core.escalate(to);
+                self.apply(fx);
+            }
         }
     }
 
@@ -516,6 +667,7 @@ impl World {
         let priority = self.priorities[&conversation];
         let fx = self.queues.get_mut(&queue).unwrap().handle(
             ToQueue::Enqueue {
+                needs: self.needs[&conversation].clone(),
                 conversation,
                 priority: priority.into(),
                 waiting_since: since,
@@ -535,7 +687,8 @@ impl World {
         }
     }
 
-    fn check_invariants(&mut self, strategies: &[RoutingStrategy]) {
+    fn check_invariants(&mut self) {
+        let strategies: Vec<RoutingStrategy> = self.setups.iter().map(|s| s.strategy).collect();
         // 2. No agent holds more than its capacity (a lowered one: no more than it held).
         for (id, agent) in &self.agents {
             let allowed = self.allowed.get(id).copied().unwrap_or(agent.capacity());
@@ -607,24 +760,38 @@ impl World {
         }
     }
 
-    /// Once every message is delivered, nobody waits in a queue that has an agent who could
-    /// take it.
+    /// Once every message is delivered, each conversation waits at the escalation step its
+    /// wait reached (never past an overflow it may take), and nobody waits in a queue that
+    /// has an agent who could take it there.
     fn check_work_conserving(&self) {
         for queue in self.queues.values() {
-            if queue.line().is_empty() {
-                continue;
-            }
-            for agent in self.agents.values() {
-                let could_take = agent.presence() == Presence::Available
-                    && agent.logins().contains(queue.id())
-                    && agent.load() < agent.capacity();
-                assert!(
-                    !could_take,
-                    "{} waits in {} while {:?} is free",
-                    queue.line().head().unwrap().conversation,
-                    queue.id(),
-                    agent.id()
-                );
+            for key in queue.line().iter() {
+                let placement = queue.placement(&key.conversation).unwrap();
+                let step = queue.settings().escalation.at(key.waiting_since, self.now);
+                let needs = &self.needs[&key.conversation];
+                let need = queue.settings().required.and(&needs.skills);
+                assert_eq!(placement.class, need.relaxed(step.relax));
+                if let Some(to) = &step.overflow {
+                    assert!(
+                        needs.no_overflow_to.contains(to),
+                        "{} waits in {} past its overflow to {to}",
+                        key.conversation,
+                        queue.id()
+                    );
+                }
+                for agent in self.agents.values() {
+                    let could_take = agent.presence() == Presence::Available
+                        && agent.logins().contains(queue.id())
+                        && agent.load() < agent.capacity()
+                        && placement.class.met_by(agent.skills());
+                    assert!(
+                        !could_take,
+                        "{} waits in {} while {:?} is free",
+                        key.conversation,
+                        queue.id(),
+                        agent.id()
+                    );
+                }
             }
         }
     }
@@ -639,6 +806,26 @@ fn strategy() -> impl Strategy<Value = RoutingStrategy> {
     ]
 }
 
+fn setup() -> impl Strategy<Value = QueueSetup> {
+    let after = || proptest::option::of(1i64..8_000);
+    (
+        strategy(),
+        prop_oneof![3 => Just(0u8), 1 => 1u8..3],
+        after(),
+        after(),
+        proptest::option::of((1i64..8_000, 0..QUEUES)),
+    )
+        .prop_map(
+            |(strategy, needs_x, any_level_after, any_skill_after, overflow)| QueueSetup {
+                strategy,
+                needs_x,
+                any_level_after,
+                any_skill_after,
+                overflow,
+            },
+        )
+}
+
 proptest! {
     // 300 cases per run; `PROPTEST_CASES=20000` searches harder.
     #![proptest_config(ProptestConfig {
@@ -648,19 +835,19 @@ proptest! {
 
     #[test]
     fn random_interleavings_keep_the_routing_invariants(
-        strategies in proptest::collection::vec(strategy(), QUEUES),
+        setups in proptest::collection::vec(setup(), QUEUES),
         capacities in proptest::collection::vec(1u16..4, AGENTS),
         steps in proptest::collection::vec(step(), 1..250),
     ) {
-        let mut world = World::new(&strategies, &capacities);
+        let mut world = World::new(&setups, &capacities);
         for step in steps {
             world.run(step);
-            world.check_invariants(&strategies);
+            world.check_invariants();
         }
         let mut delivered = 0;
         while world.deliver(delivered) {
             delivered += 1;
-            world.check_invariants(&strategies);
+            world.check_invariants();
             prop_assert!(delivered < 100_000, "the protocol does not quiesce");
         }
         world.check_work_conserving();

@@ -7,7 +7,7 @@ use actix::{Addr, Handler, Message};
 
 use super::agent_actor::AgentActor;
 use super::conversation_actor::ConversationActor;
-use super::engine::Engine;
+use super::engine::{Engine, EngineError};
 use super::queue_actor::QueueActor;
 use crate::conversation::Conversation;
 use crate::domain::{AgentId, ConversationId, QueueId};
@@ -32,6 +32,11 @@ impl ActorServices {
     /// The same services using `store`, the connection of the actor's own thread.
     pub(super) fn with_store(self, store: AnyStore) -> Self {
         Self { store, ..self }
+    }
+
+    /// Starts a queue's actor if it is not running (a conversation overflowing there).
+    pub(super) async fn ensure_queue(&self, id: &QueueId) -> Result<(), EngineError> {
+        self.engine.ensure_queue(id).await.map(|_| ())
     }
 
     /// Now, on the engine's clock.

@@ -26,6 +26,15 @@ impl Handler<SetCapacity> for AgentActor {
     }
 }
 
+impl Handler<SetSkills> for AgentActor {
+    type Result = ();
+
+    fn handle(&mut self, SetSkills(skills): SetSkills, _: &mut Context<Self>) {
+        let fx = self.change(|core, now| core.set_skills(skills, now));
+        self.apply(fx);
+    }
+}
+
 impl Handler<SetTeams> for AgentActor {
     type Result = ();
 

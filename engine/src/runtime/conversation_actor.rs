@@ -54,6 +54,8 @@ pub(super) struct Change {
     pub(super) counters: Option<CounterBump>,
     pub(super) message: Option<ThreadEntry>,
     pub(super) provider_message_id: Option<String>,
+    /// A routing decision for the conversation's routing history.
+    pub(super) routing: Option<String>,
     pub(super) events: Vec<Event>,
     pub(super) followups: Vec<Followup>,
 }
@@ -200,6 +202,7 @@ impl ConversationActor {
                 .as_ref()
                 .map(|m| serde_json::to_string(m).expect("thread entries serialise")),
             provider_message_id: change.provider_message_id.clone(),
+            routing: change.routing.take(),
             events: change.events.iter().map(|e| NewEvent::of(e, now)).collect(),
             timers,
             counters: change.counters.clone(),
@@ -471,6 +474,7 @@ impl ConversationActor {
             next,
             message,
             provider_message_id: None,
+            routing: None,
             events,
             followups,
         };

@@ -8,7 +8,7 @@ use super::messages::{
     AddDisposition, AddNote, Claim, CloseOptedOut, Complete, GetConversation, MarkRead,
     SetPriority, Snooze,
 };
-use super::messages::{ReleaseConversation, TakeConversation};
+use super::messages::{ReleaseConversation, SetRequiredSkills, TakeConversation};
 use super::types::*;
 use crate::conversation::{Conversation, ConversationError, DispositionEntry};
 use crate::domain::{AgentId, ConversationId, Disposition, Queue, Slug};
@@ -65,6 +65,44 @@ impl Engine {
         )
         .await??;
         Ok(())
+    }
+
+    /// Replaces the skills a conversation needs of its own; `by` is the owner changing its
+    /// own conversation (`None` for a supervisor or the admin).
+    pub async fn set_required_skills(
+        &self,
+        conversation: &ConversationId,
+        skills: Vec<crate::domain::skills::SkillRequirement>,
+        by: Option<&AgentId>,
+    ) -> Result<(), EngineError> {
+        self.ask_conversation(
+            conversation,
+            SetRequiredSkills {
+                skills,
+                by: by.cloned(),
+            },
+        )
+        .await??;
+        Ok(())
+    }
+
+    /// A conversation's routing history, oldest first: why each offer went where it went.
+    pub async fn routing_history(
+        &self,
+        conversation: &ConversationId,
+    ) -> Result<Vec<::protocol::routing::RoutingDecision>, EngineError> {
+        let stored = self
+            .store()
+            .conversation_routing(conversation.as_str())
+            .await?;
+        stored
+            .iter()
+            .map(|decision| {
+                serde_json::from_str(decision).map_err(|e| {
+                    EngineError::Store(crate::store::StoreError::Corrupt(e.to_string()))
+                })
+            })
+            .collect()
     }
 
     /// Marks a conversation's customer messages read: all, or the first `through`.

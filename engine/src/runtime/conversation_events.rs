@@ -159,6 +159,7 @@ pub(super) fn offer_created(
     offer: &OfferId,
     agent: &AgentId,
     expires_at: i64,
+    reason: String,
 ) -> Event {
     let (conversation_id, queue_id) = ids(c);
     Event::OfferCreated(OfferCreated {
@@ -167,6 +168,7 @@ pub(super) fn offer_created(
         queue_id,
         agent_id: agent.to_string(),
         expires_at: from_millis(expires_at),
+        reason,
     })
 }
 

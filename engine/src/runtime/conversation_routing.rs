@@ -6,7 +6,9 @@ use super::messages::*;
 use ::protocol::event::{Assignment, Update};
 use ::protocol::thread::ThreadEntry;
 use ::protocol::vocabulary::{ConversationStatus, DeclineReason};
-use actix::{ActorContext, ActorFutureExt, AsyncContext, AtomicResponse, Context, Handler};
+use actix::{
+    ActorContext, ActorFutureExt, AsyncContext, AtomicResponse, Context, Handler, WrapFuture,
+};
 
 use super::conversation_events as wire;
 
@@ -14,7 +16,7 @@ use super::conversation_actor::*;
 use super::engine::{EngineError, InboundAck};
 use super::messages::ReleaseConversation;
 use crate::conversation::{AlertKind, Conversation, Direction, Followup, Opening, TimerKind};
-use crate::domain::ConversationId;
+use crate::domain::{ConversationId, QueueId};
 use crate::metrics::metrics;
 use crate::routing::protocol::Happened;
 use crate::store::{CommitOutcome, CounterBump};
@@ -49,6 +51,7 @@ impl Handler<CustomerMessage> for ConversationActor {
                         queue_id: msg.routing.queue_id.clone(),
                         priority: msg.routing.priority,
                         public_minutes: msg.routing.public_minutes,
+                        required_skills: msg.routing.skills_for(&msg.message.body),
                     },
                     at,
                 );
@@ -69,6 +72,7 @@ impl Handler<CustomerMessage> for ConversationActor {
             next,
             message: Some(ThreadEntry::Inbound(record)),
             provider_message_id: msg.message.provider_message_id.clone(),
+            routing: None,
             events,
             followups,
         };
@@ -112,22 +116,30 @@ impl Handler<Routed> for ConversationActor {
     fn handle(&mut self, Routed(happened): Routed, _: &mut Context<Self>) -> Self::Result {
         self.last_active = tokio::time::Instant::now();
         let done = || AtomicResponse::new(Box::pin(actix::fut::ready(())));
+        if let Happened::Overflowed { from, to, .. } = &happened {
+            return self.overflow(from.clone(), to.clone());
+        }
         let Some(current) = self.conversation.clone() else {
             return done();
         };
         let mut next = current;
         let mut extra = Vec::new();
+        let mut routing = None;
         let (event, followups) = match &happened {
             Happened::OfferCreated {
                 offer,
                 agent,
                 expires_at,
+                trace,
                 ..
             } => {
                 next.mark_offered(self.services.now());
                 next.offer_opened(&offer.to_string(), agent);
+                let decision = super::routing_history::decision(offer, agent, trace);
+                routing =
+                    Some(serde_json::to_string(&decision).expect("routing decisions serialise"));
                 (
-                    wire::offer_created(&next, offer, agent, *expires_at),
+                    wire::offer_created(&next, offer, agent, *expires_at, decision.reason),
                     Vec::new(),
                 )
             }
@@ -171,7 +183,7 @@ impl Handler<Routed> for ConversationActor {
                     return done();
                 }
             },
-            Happened::AgentSetAway { .. } => return done(),
+            Happened::AgentSetAway { .. } | Happened::Overflowed { .. } => return done(),
         };
         let counters =
             super::queue_actor::offer_outcome(&happened).map(|(queue, outcome)| CounterBump {
@@ -188,6 +200,7 @@ impl Handler<Routed> for ConversationActor {
             next,
             message: None,
             provider_message_id: None,
+            routing,
             events: std::iter::once(event).chain(extra).collect(),
             followups,
         };
@@ -196,6 +209,52 @@ impl Handler<Routed> for ConversationActor {
             if let Err(e) = result {
                 tracing::error!(conversation_id = %id, error = %e, "could not record a routing change");
             }
+        })))
+    }
+}
+
+impl ConversationActor {
+    /// Its queue's overflow step came: once the target queue runs, the conversation moves
+    /// there (or, no longer waiting in `from`, stays where it is; see
+    /// [`Conversation::overflow`]). A target that cannot be started (the store failing)
+    /// keeps it in its queue, never to overflow there.
+    fn overflow(&mut self, from: QueueId, to: QueueId) -> AtomicResponse<Self, ()> {
+        let services = self.services.clone();
+        let target = to.clone();
+        let id = self.id.clone();
+        let started = async move { services.ensure_queue(&target).await }.into_actor(self);
+        AtomicResponse::new(Box::pin(started.then(move |started, actor, _| {
+            let ready = match started {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::warn!(conversation_id = %actor.id, queue_id = %to, error = %e, "overflow queue not started; the conversation stays");
+                    false
+                }
+            };
+            actor
+                .transition(move |c, _| {
+                    let (moved, followups) = if ready {
+                        c.overflow(&from, &to)
+                    } else {
+                        (false, c.stay_instead_of_overflow(&to))
+                    };
+                    let events = if moved {
+                        vec![wire::updated(
+                            c,
+                            Update::Overflowed {
+                                overflowed_from: from.to_string(),
+                            },
+                        )]
+                    } else {
+                        Vec::new()
+                    };
+                    Ok((followups, events, None))
+                })
+                .map(move |result, _, _| {
+                    if let Err(e) = result {
+                        tracing::warn!(conversation_id = %id, error = %e, "overflow could not be applied");
+                    }
+                })
         })))
     }
 }
@@ -231,6 +290,7 @@ impl Handler<EndOffersOfPreviousProcess> for ConversationActor {
             next,
             message: None,
             provider_message_id: None,
+            routing: None,
             followups: Vec::new(),
         };
         let id = self.id.clone();

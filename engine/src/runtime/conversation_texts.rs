@@ -48,6 +48,7 @@ impl Handler<StartOutbound> for ConversationActor {
         let at = self.services.now();
         let mut next = Conversation::open_outbound(
             Opening {
+                required_skills: msg.routing.skills_for(""),
                 id: self.id.clone(),
                 customer: msg.customer,
                 number_id: msg.routing.number_id,
@@ -72,6 +73,7 @@ impl Handler<StartOutbound> for ConversationActor {
             next,
             message: Some(ThreadEntry::Outbound(record.clone())),
             provider_message_id: None,
+            routing: None,
             events,
             followups: Vec::new(),
         };

@@ -45,6 +45,7 @@ impl Handler<Complete> for ConversationActor {
             next,
             message: None,
             provider_message_id: None,
+            routing: None,
             followups,
         };
         AtomicResponse::new(Box::pin(
@@ -78,6 +79,31 @@ impl Handler<SetPriority> for ConversationActor {
                 c,
                 Update::Priority {
                     priority: msg.priority,
+                },
+            );
+            Ok((followups, vec![event], None))
+        }))
+    }
+}
+
+impl Handler<SetRequiredSkills> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<Option<ThreadEntry>, EngineError>>;
+
+    fn handle(&mut self, msg: SetRequiredSkills, _: &mut Context<Self>) -> Self::Result {
+        self.last_active = tokio::time::Instant::now();
+        AtomicResponse::new(self.transition(move |c, _| {
+            if let Some(agent) = &msg.by
+                && c.owner().as_ref() != Some(agent)
+            {
+                return Err(ConversationError::NotOwner(agent.clone()));
+            }
+            let followups = c.set_required_skills(msg.skills)?;
+            let event = wire::updated(
+                c,
+                Update::Skills {
+                    required_skills: super::routing_history::required_skills(
+                        &crate::domain::skills::to_requirement(c.required_skills()),
+                    ),
                 },
             );
             Ok((followups, vec![event], None))

@@ -277,6 +277,8 @@ pub(super) fn queue_settings(queue: &Queue) -> QueueSettings {
         strategy: queue.strategy,
         offer_timeout: i64::from(queue.offer_timeout_secs.get()) * 1000,
         missed_offers_before_away: queue.missed_offers_before_away.get(),
+        required: crate::domain::skills::to_requirement(&queue.required_skills),
+        escalation: crate::domain::skills::to_escalation(&queue.escalation),
     }
 }
 

@@ -44,6 +44,11 @@ pub struct SetLogins(pub BTreeSet<QueueId>);
 #[rtype(result = "()")]
 pub struct SetCapacity(pub u16);
 
+/// The agent's skills changed: its queues route by the new ones from their next decision.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetSkills(pub crate::routing::skills::Skills);
+
 /// The agent no longer holds a conversation (completed, snoozed, transferred, taken).
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -126,6 +131,20 @@ pub struct Routing {
     pub public_minutes: u32,
     /// The queue's alert thresholds.
     pub alerts: AlertThresholds,
+    /// The skills the number's conversations need.
+    pub required_skills: Vec<crate::domain::skills::SkillRequirement>,
+    /// The queue's keyword rules, for a conversation's first text.
+    pub keyword_skills: Vec<crate::domain::skills::KeywordSkill>,
+}
+
+impl Routing {
+    /// The skills a conversation opened by `first_text` needs of its own: the number's, and
+    /// those its words ask for.
+    pub fn skills_for(&self, first_text: &str) -> Vec<crate::domain::skills::SkillRequirement> {
+        crate::domain::skills::merge_requirements(self.required_skills.iter().cloned().chain(
+            crate::domain::skills::keyword_requirements(&self.keyword_skills, first_text),
+        ))
+    }
 }
 
 /// A customer's message for this conversation, if the customer's open conversation with
@@ -226,6 +245,16 @@ pub struct SetPriority {
     /// 0 to 100.
     pub priority: u8,
     /// The owner setting it; `None` for a supervisor or the admin.
+    pub by: Option<AgentId>,
+}
+
+/// Replaces the skills a conversation needs of its own.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<Option<ThreadEntry>, EngineError>")]
+pub struct SetRequiredSkills {
+    /// The skills.
+    pub skills: Vec<crate::domain::skills::SkillRequirement>,
+    /// The owner setting them; `None` for a supervisor or the admin.
     pub by: Option<AgentId>,
 }
 

@@ -34,6 +34,7 @@ mod queue_actor;
 mod reconfigure;
 mod recovery;
 mod registry;
+mod routing_history;
 mod send_gate;
 mod shards;
 mod statistics;

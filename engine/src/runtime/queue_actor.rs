@@ -53,7 +53,9 @@ pub(super) fn offer_outcome(happened: &Happened) -> Option<(&QueueId, &'static s
             },
         )),
         Happened::Assigned { offer, .. } => Some((&offer.queue, "accepted")),
-        Happened::AgentSetAway { .. } | Happened::DirectRefused { .. } => None,
+        Happened::AgentSetAway { .. }
+        | Happened::DirectRefused { .. }
+        | Happened::Overflowed { .. } => None,
     }
 }
 
@@ -136,7 +138,7 @@ impl QueueActor {
     /// by the conversation's commit of the same event).
     fn count(&mut self, happened: &Happened) {
         match happened {
-            Happened::Assigned { conversation, .. } => {
+            Happened::Assigned { conversation, .. } | Happened::Overflowed { conversation, .. } => {
                 self.core.untag(conversation);
             }
             // A warm transfer that ended leaves nothing here.
@@ -189,12 +191,17 @@ impl QueueActor {
         self.reschedule(ctx);
     }
 
-    /// Sets the one timer for the earliest deadline, if it is not set for it already.
+    /// Sets the one timer for the earliest offer deadline or escalation step, if it is not
+    /// set for it already.
     fn reschedule(&mut self, ctx: &mut Context<Self>) {
-        let Some(((next, _), _)) = self.deadlines.first_key_value() else {
+        let deadline = self.deadlines.first_key_value().map(|((at, _), _)| *at);
+        let Some(next) = [deadline, self.core.next_escalation()]
+            .into_iter()
+            .flatten()
+            .min()
+        else {
             return;
         };
-        let next = *next;
         if let Some((at, handle)) = self.wake {
             if at <= next {
                 return;
@@ -209,7 +216,8 @@ impl QueueActor {
         self.wake = Some((next, handle));
     }
 
-    /// Times out every offer whose deadline has passed.
+    /// Times out every offer whose deadline has passed, and applies the escalation steps
+    /// that came.
     fn expire_due(&mut self, ctx: &mut Context<Self>) {
         let now = self.services.now();
         while let Some(entry) = self.deadlines.first_entry() {
@@ -222,6 +230,10 @@ impl QueueActor {
             {
                 self.apply(fx, ctx);
             }
+        }
+        if self.core.next_escalation().is_some_and(|at| at <= now) {
+            let fx = self.decide(|core, now| core.escalate(now));
+            self.apply(fx, ctx);
         }
         self.reschedule(ctx);
     }
@@ -250,7 +262,8 @@ impl QueueActor {
                 Happened::OfferCreated { conversation, .. }
                 | Happened::OfferEnded { conversation, .. }
                 | Happened::Assigned { conversation, .. }
-                | Happened::DirectRefused { conversation, .. } => {
+                | Happened::DirectRefused { conversation, .. }
+                | Happened::Overflowed { conversation, .. } => {
                     self.services
                         .conversation_addr(conversation)
                         .do_send(Routed(happened));
@@ -258,6 +271,8 @@ impl QueueActor {
                 Happened::AgentSetAway { .. } => {}
             }
         }
+        // A decision may have put a conversation in line whose escalation comes sooner.
+        self.reschedule(ctx);
     }
 }
 
@@ -326,7 +341,7 @@ impl Handler<Configure> for QueueActor {
     type Result = ();
 
     fn handle(&mut self, Configure(settings): Configure, ctx: &mut Context<Self>) {
-        if settings == self.core.settings() {
+        if settings == *self.core.settings() {
             return;
         }
         let fx = self.decide(|core, now| core.configure(settings, now));

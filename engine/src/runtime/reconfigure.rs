@@ -13,7 +13,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::engine::queue_settings;
 use super::messages::Configure;
-use super::messages::{GetAgentView, SetCapacity, SetTeams};
+use super::messages::{GetAgentView, SetCapacity, SetSkills, SetTeams};
 use super::{Engine, EngineError};
 use crate::domain::{Agent, AgentId, Queue, QueueId, Team};
 use crate::store::{ResourceKind, ResourceRef};
@@ -64,7 +64,7 @@ impl Engine {
         }
     }
 
-    /// A running agent takes its new capacity, and leaves the queues of teams it is no longer
+    /// A running agent takes its new capacity and skills, and leaves the queues of teams it is no longer
     /// in (its offers from them are rescinded by the logout).
     async fn reconfigure_agent(&self, id: &AgentId) -> Result<(), EngineError> {
         let Some(addr) = self.agent_addr(id) else {
@@ -74,6 +74,9 @@ impl Engine {
             return Ok(());
         };
         addr.do_send(SetCapacity(agent.resource.capacity.get()));
+        addr.do_send(SetSkills(crate::domain::skills::to_skills(
+            &agent.resource.skills,
+        )));
         addr.do_send(SetTeams(
             agent
                 .resource

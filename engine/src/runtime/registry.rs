@@ -49,6 +49,7 @@ impl Engine {
                 conversation: conversation.id().clone(),
                 priority: conversation.line_priority(),
                 waiting_since,
+                needs: conversation.needs(),
                 hint,
             }),
         );
@@ -204,7 +205,9 @@ impl Engine {
             .agents
             .entry(id.clone())
             .or_insert_with(move || {
-                let core = AgentCore::new(agent.id.clone(), agent.capacity.get(), now);
+                let mut core = AgentCore::new(agent.id.clone(), agent.capacity.get(), now);
+                // Offline with no logins: nobody hears of it yet, so nothing follows.
+                let _ = core.set_skills(crate::domain::skills::to_skills(&agent.skills), now);
                 let teams = agent.team_ids.iter().map(ToString::to_string).collect();
                 AgentActor::start_in_arbiter(&arbiter, move |_| {
                     AgentActor::new(ActorServices::new(engine), core, teams)
@@ -258,6 +261,8 @@ impl Engine {
                 unclaimed_secs: queue.alerts.unclaimed_secs.get(),
                 awaiting_reply_secs: queue.alerts.awaiting_reply_secs.get(),
             },
+            required_skills: number.required_skills.clone(),
+            keyword_skills: queue.keyword_skills,
         })
     }
 }

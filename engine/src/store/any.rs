@@ -164,6 +164,10 @@ impl Store for AnyStore {
         dispatch!(self, s => s.conversations_open())
     }
 
+    async fn conversation_routing(&self, id: &str) -> Result<Vec<String>, StoreError> {
+        dispatch!(self, s => s.conversation_routing(id))
+    }
+
     async fn events_after(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
         dispatch!(self, s => s.events_after(after, limit))
     }

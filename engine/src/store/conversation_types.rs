@@ -73,6 +73,9 @@ pub struct DueTimer {
     pub at: i64,
 }
 
+/// How many routing decisions a conversation's history keeps (the newest).
+pub const ROUTING_HISTORY_CAP: usize = 50;
+
 /// One atomic change of a conversation: its new document, optionally a new message (with the
 /// provider's id for deduplication), the events it caused, and its timer changes. Either all
 /// of it is stored or none.
@@ -93,6 +96,9 @@ pub struct ConversationCommit {
     pub closed: bool,
     /// A message to append to its thread.
     pub message: Option<String>,
+    /// A routing decision to append to its routing history (which keeps the newest
+    /// [`ROUTING_HISTORY_CAP`]).
+    pub routing: Option<String>,
     /// The provider's id for that message: a second commit with the same id is refused as a
     /// duplicate and changes nothing.
     pub provider_message_id: Option<String>,

@@ -110,6 +110,11 @@ impl Keys {
         format!("{}:conv:{id}:msgs", self.prefix)
     }
 
+    /// A conversation's routing history: why each offer went where it went.
+    pub fn conversation_routing(&self, id: &str) -> String {
+        format!("{}:conv:{id}:routing", self.prefix)
+    }
+
     /// The open conversation of `customer` with business number `number_id`.
     pub fn open_conversation(&self, number_id: &str, customer: &str) -> String {
         format!("{}:open:{number_id}:{customer}", self.prefix)

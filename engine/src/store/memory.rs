@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{
     CommitOutcome, ConfigDoc, ConfigWrite, ConversationCommit, ConversationDoc, DeliveryWrite,
-    DueTimer, Expect, NewEvent, ResourceKind, ResourceRef, Store, StoreError, StoredEvent,
-    TimerChange, UniqueKey,
+    DueTimer, Expect, NewEvent, ROUTING_HISTORY_CAP, ResourceKind, ResourceRef, Store, StoreError,
+    StoredEvent, TimerChange, UniqueKey,
 };
 
 /// How many events the journal keeps before dropping the oldest (the Redis stream's cap).
@@ -32,6 +32,8 @@ struct State {
     conversations: HashMap<String, String>,
     conversation_ids: BTreeSet<String>,
     messages: HashMap<String, Vec<String>>,
+    /// Each conversation's routing history, newest last.
+    routing: HashMap<String, std::collections::VecDeque<String>>,
     /// Daily counters by (scope, day), then field.
     counters: HashMap<(String, String), BTreeMap<String, u64>>,
     open_index: HashMap<(String, String), String>,
@@ -397,6 +399,13 @@ impl Store for MemoryStore {
                 .or_default()
                 .push(message);
         }
+        if let Some(decision) = commit.routing {
+            let history = state.routing.entry(commit.id.clone()).or_default();
+            history.push_back(decision);
+            while history.len() > ROUTING_HISTORY_CAP {
+                history.pop_front();
+            }
+        }
         if let Some(item) = commit.outbox {
             state.outbox_seq += 1;
             let seq = state.outbox_seq;
@@ -486,6 +495,15 @@ impl Store for MemoryStore {
 
     async fn conversations_open(&self) -> Result<Vec<String>, StoreError> {
         Ok(self.lock()?.open.iter().cloned().collect())
+    }
+
+    async fn conversation_routing(&self, id: &str) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .lock()?
+            .routing
+            .get(id)
+            .map(|h| h.iter().cloned().collect())
+            .unwrap_or_default())
     }
 
     async fn events_after(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {

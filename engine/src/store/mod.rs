@@ -17,7 +17,7 @@ mod types;
 pub use any::AnyStore;
 pub use conversation_types::{
     CommitOutcome, ConversationCommit, ConversationDoc, CounterBump, DeliveryWrite, DueTimer,
-    NewEvent, OpenGuard, OutboxItem, StoredEvent, TimerChange,
+    NewEvent, OpenGuard, OutboxItem, ROUTING_HISTORY_CAP, StoredEvent, TimerChange,
 };
 pub use error::StoreError;
 pub use journal_tap::{JournalTap, TAP_LIMIT};
@@ -114,6 +114,13 @@ pub trait Store: Send + Sync + 'static {
         id: &str,
         from: usize,
         limit: usize,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+
+    /// A conversation's routing history, oldest first (the newest
+    /// [`ROUTING_HISTORY_CAP`] decisions).
+    fn conversation_routing(
+        &self,
+        id: &str,
     ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
 
     /// The ids of every open conversation (for recovery after a restart).

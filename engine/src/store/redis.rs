@@ -13,8 +13,8 @@ use super::keys::{Keys, validate_prefix};
 use super::memory::JOURNAL_CAP;
 use super::{
     CommitOutcome, ConfigDoc, ConfigWrite, ConversationCommit, ConversationDoc, DeliveryWrite,
-    DueTimer, Expect, NewEvent, ResourceKind, ResourceRef, Store, StoreError, StoredEvent,
-    TimerChange,
+    DueTimer, Expect, NewEvent, ROUTING_HISTORY_CAP, ResourceKind, ResourceRef, Store, StoreError,
+    StoredEvent, TimerChange,
 };
 
 static CONFIG_PUT: LazyLock<Script> =
@@ -620,6 +620,7 @@ impl Store for RedisStore {
                 None => self.keys.conversation(&commit.id),
             })
             .key(self.keys.catalog_version())
+            .key(self.keys.conversation_routing(&commit.id))
             .arg(&commit.id)
             .arg(commit.body.as_deref().unwrap_or(""))
             .arg(if commit.closed { "1" } else { "0" })
@@ -641,7 +642,9 @@ impl Store for RedisStore {
                     .expect("field names serialise"),
             )
             .arg(COUNTERS_TTL_SECS)
-            .arg(commit.guard.as_arg());
+            .arg(commit.guard.as_arg())
+            .arg(commit.routing.as_deref().unwrap_or(""))
+            .arg(ROUTING_HISTORY_CAP);
         let reply = script_reply(
             self.bounded("conversation_commit", invocation.invoke_async(&mut con))
                 .await?,
@@ -687,6 +690,11 @@ impl Store for RedisStore {
         limit: usize,
     ) -> Result<Vec<String>, StoreError> {
         self.list_range(self.keys.conversation_messages(id), from, limit)
+            .await
+    }
+
+    async fn conversation_routing(&self, id: &str) -> Result<Vec<String>, StoreError> {
+        self.list_range(self.keys.conversation_routing(id), 0, ROUTING_HISTORY_CAP)
             .await
     }
 

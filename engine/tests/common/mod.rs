@@ -59,6 +59,9 @@ pub async fn configure(store: &AnyStore, setup: Setup<'_>) {
             disposition_required: setup.disposition_required,
             priority: Priority::default(),
             missed_offers_before_away: engine::domain::MissedOffers::default(),
+            required_skills: Vec::new(),
+            keyword_skills: Vec::new(),
+            escalation: Vec::new(),
         })
         .await
         .unwrap();
@@ -72,6 +75,7 @@ pub async fn configure(store: &AnyStore, setup: Setup<'_>) {
             sends_per_second: engine::domain::DEFAULT_SENDS_PER_SECOND,
             help_text: None,
             opt_out_footer: None,
+            required_skills: Vec::new(),
         })
         .await
         .unwrap();
@@ -84,6 +88,7 @@ pub async fn configure(store: &AnyStore, setup: Setup<'_>) {
                 team_ids: vec![team.clone()],
                 capacity: Capacity::new(*capacity).unwrap(),
                 default_campaign: None,
+                skills: Default::default(),
             })
             .await
             .unwrap();

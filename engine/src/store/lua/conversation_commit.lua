@@ -21,6 +21,8 @@
 --          other processes made without asking separately
 -- ARGV[15] what KEYS[3] (the customer's open conversation) must say first: "" nothing,
 --          "claim" nothing or this id (a new conversation), "holds" this id
+-- KEYS[15] the conversation's routing history (list)
+-- ARGV[16] a routing decision to append, or ""   ARGV[17] how many the history keeps
 --
 -- Returns {"taken", open id or ""} or {"duplicate", conversation holding the message}
 -- (nothing changed), or
@@ -40,6 +42,10 @@ end
 
 if ARGV[4] ~= '' then
   redis.call('RPUSH', KEYS[2], ARGV[4])
+end
+if ARGV[16] ~= '' then
+  redis.call('RPUSH', KEYS[15], ARGV[16])
+  redis.call('LTRIM', KEYS[15], -tonumber(ARGV[17]), -1)
 end
 if ARGV[2] ~= '' then
   redis.call('SET', KEYS[1], ARGV[2])
