@@ -18,6 +18,7 @@ mod readiness;
 mod reports;
 mod routing_faults;
 mod sending;
+mod skills;
 mod slow_clients;
 mod sms;
 mod stats;
