@@ -20,7 +20,7 @@ mod ws;
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdefghij";
 
 /// Every configuration collection, in dependency order.
-pub const COLLECTIONS: [&str; 7] = [
+pub const COLLECTIONS: [&str; 8] = [
     "teams",
     "queues",
     "agents",
@@ -28,6 +28,7 @@ pub const COLLECTIONS: [&str; 7] = [
     "numbers",
     "dispositions",
     "templates",
+    "campaigns",
 ];
 
 /// A running application and a client for it.

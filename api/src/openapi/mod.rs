@@ -114,6 +114,7 @@ impl Modify for ConfigurationPaths {
         add_crud::<Disposition>(openapi);
         add_crud::<Template>(openapi);
         add_crud::<ProviderAccount>(openapi);
+        add_crud::<engine::domain::campaign::Campaign>(openapi);
     }
 }
 

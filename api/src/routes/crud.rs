@@ -25,6 +25,17 @@ pub trait ResourceApi: ConfigResource + utoipa::ToSchema {
     /// The body of `PATCH` to one resource: every field optional.
     type Patch: DeserializeOwned + utoipa::ToSchema + 'static;
 
+    /// Whether writing one changes which campaigns exist or which numbers they have (a
+    /// number's label, a campaign's name): then a write answers only once the campaigns
+    /// follow it (`Engine::adopt_campaign_labels`), so that what it answers holds.
+    const MOVES_CAMPAIGNS: bool = false;
+
+    /// Why this one may not be deleted now, beyond the catalog's references (a campaign
+    /// whose name numbers still carry).
+    fn refuse_delete(&self) -> Option<ApiError> {
+        None
+    }
+
     /// A new resource from a create body (making an id when none is given).
     fn create(input: Self::Create) -> Result<Self, ValidationError>;
 
@@ -114,6 +125,7 @@ async fn create<R: ResourceApi>(
 ) -> Result<HttpResponse, ApiError> {
     let resource = R::create(body.0)?;
     let stored = state.catalog.create(resource).await?;
+    let stored = follow_campaigns(&state, stored).await?;
     tracing::info!(
         kind = R::KIND.as_str(),
         id = stored.resource.id(),
@@ -167,6 +179,7 @@ async fn update<R: ResourceApi>(
         .catalog
         .update::<R>(&id, |current| current.patch(&body.0))
         .await?;
+    let stored = follow_campaigns(&state, stored).await?;
     tracing::info!(kind = R::KIND.as_str(), id = %id, revision = stored.revision, "updated");
     Ok(HttpResponse::Ok().json(R::answer(&stored)))
 }
@@ -177,9 +190,38 @@ async fn delete<R: ResourceApi>(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id::<R>(&id)?;
+    if R::MOVES_CAMPAIGNS
+        && let Some(refused) = state.catalog.get::<R>(&id).await?.resource.refuse_delete()
+    {
+        return Err(refused);
+    }
     state.catalog.delete::<R>(&id).await?;
+    if R::MOVES_CAMPAIGNS {
+        keep_campaigns(&state).await;
+    }
     tracing::info!(kind = R::KIND.as_str(), id = %id, "deleted");
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// After a write of a resource that moves campaigns, keeps them up to date and answers the
+/// resource as stored then (a campaign's numbers filled in).
+async fn follow_campaigns<R: ResourceApi>(
+    state: &AppState,
+    stored: Stored<R>,
+) -> Result<Stored<R>, ApiError> {
+    if !R::MOVES_CAMPAIGNS {
+        return Ok(stored);
+    }
+    keep_campaigns(state).await;
+    Ok(state.catalog.get::<R>(stored.resource.id()).await?)
+}
+
+/// Keeps campaigns following numbers' labels. The write it follows is stored whatever
+/// happens here; a failure is retried by the engine's own follow-up of the change.
+async fn keep_campaigns(state: &AppState) {
+    if let Err(e) = state.engine.adopt_campaign_labels().await {
+        tracing::warn!(error = %e, "campaigns not updated after a write; retried in the background");
+    }
 }
 
 /// A handler answering a known path's unsupported methods with 405 and the `Allow` header

@@ -1,6 +1,7 @@
 //! The HTTP routes, one module per resource; `configure` mounts them all.
 
 pub mod agents;
+pub mod campaigns;
 pub mod chat;
 pub mod contacts;
 pub mod conversation_list;
@@ -82,6 +83,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(collection::<Disposition>())
                 .service(collection::<Template>())
                 .service(collection::<ProviderAccount>())
+                .service(collection::<engine::domain::campaign::Campaign>())
                 .service(web::scope("/contacts").configure(contacts::configure))
                 .service(web::scope("/chat").configure(chat::configure))
                 .service(web::scope("/stats").configure(stats::configure))

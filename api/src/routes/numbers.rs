@@ -97,6 +97,7 @@ impl ResourceApi for Number {
     const TAG: &'static str = "numbers";
     type Create = CreateNumber;
     type Patch = PatchNumber;
+    const MOVES_CAMPAIGNS: bool = true;
 
     fn create(input: CreateNumber) -> Result<Self, ValidationError> {
         Ok(Number {

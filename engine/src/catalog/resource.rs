@@ -4,6 +4,7 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::domain::campaign::Campaign;
 use crate::domain::{
     Agent, Disposition, Number, ProviderAccount, Queue, Team, Template, TemplateScope, Token,
     ValidationError,
@@ -185,6 +186,37 @@ impl ConfigResource for Template {
             field: "scope_name",
             value: format!("{scope}/{}", name_key(self.name.as_str())),
         }]
+    }
+}
+
+impl ConfigResource for Campaign {
+    const KIND: ResourceKind = ResourceKind::Campaign;
+    fn id(&self) -> &str {
+        self.id.as_str()
+    }
+    /// Its queue and templates must exist, and cannot be deleted meanwhile. Its numbers are
+    /// those carrying its name (kept by the engine), not references: a number leaves a
+    /// campaign by taking another label, or by being deleted.
+    fn refs(&self) -> Vec<ResourceRef> {
+        std::iter::once(ResourceRef::new(
+            ResourceKind::Queue,
+            self.queue_id.as_str(),
+        ))
+        .chain(
+            self.template_ids
+                .iter()
+                .map(|t| ResourceRef::new(ResourceKind::Template, t.as_str())),
+        )
+        .collect()
+    }
+    fn uniques(&self) -> Vec<UniqueKey> {
+        vec![UniqueKey {
+            field: "name",
+            value: name_key(self.name.as_str()),
+        }]
+    }
+    fn validate(&self) -> Result<(), ValidationError> {
+        Campaign::validate(self)
     }
 }
 

@@ -129,6 +129,11 @@ resource_id!(
     /// Identifies a conversation: one thread between a customer and a business number.
     ConversationId, "cv"
 );
+resource_id!(
+    /// Identifies a campaign: the numbers a business texts from about one thing, the queue
+    /// its replies go to, its templates and sending rules.
+    CampaignId, "cmp"
+);
 
 #[cfg(test)]
 mod tests {

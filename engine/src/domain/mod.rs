@@ -4,6 +4,7 @@
 //! that exists is a valid one: handlers and the store never re-check what the type promises.
 
 mod bounded;
+pub mod campaign;
 mod error;
 mod ids;
 mod name;
@@ -18,8 +19,8 @@ pub use bounded::{
 };
 pub use error::ValidationError;
 pub use ids::{
-    AgentId, ConversationId, DispositionId, NumberId, ProviderAccountId, QueueId, TeamId,
-    TemplateId, TokenId,
+    AgentId, CampaignId, ConversationId, DispositionId, NumberId, ProviderAccountId, QueueId,
+    TeamId, TemplateId, TokenId,
 };
 pub use name::{Name, Slug};
 pub use phone::{PhoneNumber, country_codes, e164_pattern, phone_region, set_default_region};

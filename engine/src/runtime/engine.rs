@@ -45,6 +45,9 @@ pub(super) struct Inner {
     pub(super) numbers: super::config_cache::ConfigCache<Option<crate::domain::Number>>,
     /// Queues by id (every inbound text reads its queue's settings).
     pub(super) queue_configs: super::config_cache::ConfigCache<crate::domain::Queue>,
+    /// Campaigns by lowercase name (every new conversation reads its campaign's skills).
+    pub(super) campaign_configs:
+        super::config_cache::ConfigCache<Option<crate::domain::campaign::Campaign>>,
     /// Which conversation each customer has open with each number, as far as this process
     /// knows (a customer's text is committed to it directly, guarded).
     pub(super) open_conversations: super::open_conversations::OpenConversations,
@@ -89,6 +92,7 @@ impl Engine {
                 runtime_saves,
                 numbers: super::config_cache::ConfigCache::default(),
                 queue_configs: super::config_cache::ConfigCache::default(),
+                campaign_configs: super::config_cache::ConfigCache::default(),
                 accounts: super::config_cache::ConfigCache::default(),
                 open_conversations: super::open_conversations::OpenConversations::default(),
                 store,

@@ -16,6 +16,7 @@
 mod actor_services;
 mod agent_actor;
 mod agent_gauges;
+mod campaign_labels;
 mod clock;
 mod config_cache;
 mod conversation_actor;

@@ -53,6 +53,11 @@ impl Engine {
                 }
                 Ok(())
             }
+            // A number's label names its campaign: a new label makes one.
+            // A new campaign takes the numbers already carrying its name.
+            ResourceKind::Number | ResourceKind::Campaign => {
+                self.adopt_campaign_labels().await.map(|_| ())
+            }
             ResourceKind::Team => {
                 // A team's families (and its away reasons) are on /metrics at zero.
                 if let Some(team) = self.catalog().find::<Team>(change.id.as_str()).await? {

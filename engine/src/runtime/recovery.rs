@@ -62,6 +62,11 @@ impl Engine {
         let started = std::time::Instant::now();
         self.touch_known_queues().await?;
         self.recover_routing(started).await?;
+        // Labels stored before campaigns were resources become campaigns; routing does not
+        // wait on it, nor fails with it (the next number written tries again).
+        if let Err(e) = self.adopt_campaign_labels().await {
+            tracing::warn!(error = %e, "campaign labels not made campaigns yet");
+        }
         // Closed conversations only fill lists: they must not hold routing back, however
         // many a contact center has kept (see directory_loading).
         self.start_loading_directory(started).await
@@ -80,7 +85,9 @@ impl Engine {
     }
 
     /// Every configured resource of a kind, page by page.
-    async fn every<R: crate::catalog::ConfigResource>(&self) -> Result<Vec<R>, EngineError> {
+    pub(super) async fn every<R: crate::catalog::ConfigResource>(
+        &self,
+    ) -> Result<Vec<R>, EngineError> {
         let mut all = Vec::new();
         let mut after: Option<String> = None;
         loop {

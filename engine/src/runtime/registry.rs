@@ -247,10 +247,44 @@ impl Engine {
         Ok((conversation_id, opened, routing))
     }
 
-    /// Where a text to `number` goes: its queue (running), campaign and the queue's settings.
+    /// The campaign named `name` (ignoring case), cached like a queue's configuration.
+    pub(super) async fn campaign_named(
+        &self,
+        name: &str,
+    ) -> Result<Option<crate::domain::campaign::Campaign>, EngineError> {
+        let key = name.to_lowercase();
+        let generation = self.inner.catalog.generation();
+        self.inner
+            .campaign_configs
+            .get_or_load(&key, generation, async {
+                let Some(id) = self
+                    .inner
+                    .store
+                    .config_find_unique(crate::store::ResourceKind::Campaign, "name", &key)
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                Ok(self
+                    .inner
+                    .catalog
+                    .find::<crate::domain::campaign::Campaign>(&id)
+                    .await?
+                    .map(|stored| stored.resource))
+            })
+            .await
+    }
+
+    /// Where a text to `number` goes: its queue (running), campaign and the queue's settings;
+    /// the skills its conversations need of their own (the number's and its campaign's).
     pub(super) async fn routing_of(&self, number: &Number) -> Result<Routing, EngineError> {
         let queue = self.queue_config(&number.queue_id).await?;
         self.ensure_queue(&queue.id).await?;
+        let campaign_skills = self
+            .campaign_named(number.campaign.as_str())
+            .await?
+            .map(|campaign| campaign.required_skills)
+            .unwrap_or_default();
         Ok(Routing {
             number_id: number.id.clone(),
             campaign: number.campaign.clone(),
@@ -261,7 +295,13 @@ impl Engine {
                 unclaimed_secs: queue.alerts.unclaimed_secs.get(),
                 awaiting_reply_secs: queue.alerts.awaiting_reply_secs.get(),
             },
-            required_skills: number.required_skills.clone(),
+            required_skills: crate::domain::skills::merge_requirements(
+                number
+                    .required_skills
+                    .iter()
+                    .cloned()
+                    .chain(campaign_skills),
+            ),
             keyword_skills: queue.keyword_skills,
         })
     }

@@ -22,11 +22,13 @@ pub enum ResourceKind {
     Token,
     /// An SMS provider account.
     ProviderAccount,
+    /// A campaign.
+    Campaign,
 }
 
 impl ResourceKind {
     /// Every kind, for iteration in tests and tools.
-    pub const ALL: [ResourceKind; 8] = [
+    pub const ALL: [ResourceKind; 9] = [
         Self::Team,
         Self::Queue,
         Self::Agent,
@@ -35,6 +37,7 @@ impl ResourceKind {
         Self::Template,
         Self::Token,
         Self::ProviderAccount,
+        Self::Campaign,
     ];
 
     /// The kind's name in keys, references and error details.
@@ -48,6 +51,7 @@ impl ResourceKind {
             Self::Template => "template",
             Self::Token => "token",
             Self::ProviderAccount => "provider_account",
+            Self::Campaign => "campaign",
         }
     }
 }

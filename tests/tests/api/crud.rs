@@ -4,7 +4,7 @@ use harness::{TestApp, spawn_app};
 use serde_json::{Value, json};
 
 /// Creates, reads, lists, patches and deletes one resource, checking each answer.
-async fn lifecycle(
+pub(crate) async fn lifecycle(
     app: &TestApp,
     collection: &str,
     create: Value,

@@ -473,11 +473,18 @@ async fn deleting_referenced_resources_is_409_naming_the_references() {
         team.body["details"]["referenced_by"],
         json!([{"kind": "agent", "id": "ann"}, {"kind": "queue", "id": "inbound"}])
     );
+    // The number's campaign label became a campaign, whose replies go to the queue.
+    let campaigns = app.get("/v1/campaigns").await;
+    let campaign = campaigns.body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(campaigns.body["items"][0]["number_ids"], json!(["main"]));
     let queue = app.delete("/v1/queues/inbound").await;
     queue.expect_error(409, "resource_in_use");
     assert_eq!(
         queue.body["details"]["referenced_by"],
-        json!([{"kind": "number", "id": "main"}, {"kind": "template", "id": "hello"}])
+        json!([{"kind": "campaign", "id": campaign}, {"kind": "number", "id": "main"}, {"kind": "template", "id": "hello"}])
     );
     assert_eq!(app.snapshot().await, before);
 
@@ -485,6 +492,7 @@ async fn deleting_referenced_resources_is_409_naming_the_references() {
     for path in [
         "/v1/numbers/main",
         "/v1/templates/hello",
+        &format!("/v1/campaigns/{campaign}"),
         "/v1/queues/inbound",
         "/v1/agents/ann",
         "/v1/teams/support",
