@@ -16,7 +16,7 @@ use engine::runtime::{Clock, Engine, EngineConfig};
 use engine::store::{AnyStore, MemoryStore};
 
 mod common;
-use common::{Setup, agent, configure, queue_id};
+use common::{Setup, agent, configure, queue_id, settle};
 
 const START: i64 = 1_800_000_000_000;
 
@@ -77,16 +77,6 @@ async fn escalating_engine(overflow: bool) -> (AnyStore, Engine) {
         EngineConfig::default(),
     );
     (store, engine)
-}
-
-async fn settle() {
-    for _ in 0..20 {
-        tokio::task::yield_now().await;
-    }
-    tokio::time::sleep(Duration::from_millis(1)).await;
-    for _ in 0..20 {
-        tokio::task::yield_now().await;
-    }
 }
 
 async fn ready(engine: &Engine, name: &str, queue: &str) {

@@ -11,7 +11,7 @@ use engine::runtime::{Clock, Engine, EngineConfig, EngineError, InboundMessage};
 use engine::store::{AnyStore, MemoryStore, Store};
 
 mod common;
-use common::{Setup, agent, configure, queue_id};
+use common::{Setup, agent, configure, queue_id, settle};
 
 const START: i64 = 1_800_000_000_000;
 
@@ -56,17 +56,6 @@ async fn owned_by_ann(engine: &Engine) -> ConversationId {
     engine.inbound(text("+15550001111", "SM1")).await.unwrap();
     settle().await;
     accept_next(engine, "ann").await
-}
-
-/// Lets every message in flight be handled (paused time: nothing else moves).
-async fn settle() {
-    for _ in 0..20 {
-        tokio::task::yield_now().await;
-    }
-    tokio::time::sleep(Duration::from_millis(1)).await;
-    for _ in 0..20 {
-        tokio::task::yield_now().await;
-    }
 }
 
 async fn ready(engine: &Engine, name: &str) {

@@ -12,7 +12,7 @@ use engine::stats::{Subject, Window};
 use engine::store::{AnyStore, MemoryStore};
 
 mod common;
-use common::{Setup, agent, configure, queue_id};
+use common::{Setup, agent, configure, queue_id, settle};
 
 const START: i64 = 1_800_000_000_000;
 const S: i64 = 1000;
@@ -25,17 +25,6 @@ fn near(actual: Option<f64>, expected: f64) {
         (actual - expected).abs() < 0.01,
         "{actual} is not {expected}"
     );
-}
-
-/// Lets every message in flight be handled (paused time: nothing else moves).
-async fn settle() {
-    for _ in 0..20 {
-        tokio::task::yield_now().await;
-    }
-    tokio::time::sleep(Duration::from_millis(1)).await;
-    for _ in 0..20 {
-        tokio::task::yield_now().await;
-    }
 }
 
 /// Moves the clock to `offset` milliseconds after the start.

@@ -115,3 +115,14 @@ pub fn text(from: &str, provider_id: Option<&str>) -> InboundMessage {
         priority: None,
     }
 }
+
+/// Lets every message in flight be handled (paused time: nothing else moves).
+pub async fn settle() {
+    for _ in 0..20 {
+        tokio::task::yield_now().await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    for _ in 0..20 {
+        tokio::task::yield_now().await;
+    }
+}

@@ -39,12 +39,18 @@ pub(crate) async fn call(
 }
 
 pub(crate) async fn text(app: &TestApp, from: &str) -> String {
+    text_saying(app, from, "Where is my order?").await
+}
+
+/// `from` texts `body` to the support number; returns the conversation it joined.
+pub(crate) async fn text_saying(app: &TestApp, from: &str, body: &str) -> String {
     let answer = app
         .post(
             "/v1/inbound",
-            json!({"from": from, "to": "+15550102000", "body": "Where is my order?"}),
+            json!({"from": from, "to": "+15550102000", "body": body}),
         )
         .await;
+    answer.expect_status(200);
     answer.body["conversation_id"].as_str().unwrap().to_owned()
 }
 

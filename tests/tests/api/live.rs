@@ -42,15 +42,7 @@ async fn floor() -> Floor {
 
 impl Floor {
     async fn text(&self, from: &str, body: &str) -> String {
-        let answer = self
-            .app
-            .post(
-                "/v1/inbound",
-                json!({"from": from, "to": "+15550102000", "body": body}),
-            )
-            .await;
-        answer.expect_status(200);
-        answer.body["conversation_id"].as_str().unwrap().to_owned()
+        super::conversations::text_saying(&self.app, from, body).await
     }
 
     async fn go_available(&self, token: &str, agent: &str) {

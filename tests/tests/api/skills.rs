@@ -9,7 +9,7 @@ use harness::{TestApp, spawn_app};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::conversations::call;
+use super::conversations::{call, text_saying as text};
 use super::routing_faults::{ready, settle, wait_offers};
 
 /// Team `support` (queue `inbound`) with agents Ann and Bob and supervisor Sue; Bob speaks
@@ -36,17 +36,6 @@ async fn bilingual_floor() -> (TestApp, String, String, String) {
     assert_eq!(queue.body["keyword_skills"][0]["skill"], "spanish");
     let [ann, bob, sue] = <[String; 3]>::try_from(tokens).expect("three tokens");
     (app, ann, bob, sue)
-}
-
-async fn text(app: &TestApp, from: &str, body: &str) -> String {
-    let answer = app
-        .post(
-            "/v1/inbound",
-            json!({"from": from, "to": "+15550102000", "body": body}),
-        )
-        .await;
-    answer.expect_status(200);
-    answer.body["conversation_id"].as_str().unwrap().to_owned()
 }
 
 async fn routing(app: &TestApp, token: &str, conversation: &str) -> harness::Answer {

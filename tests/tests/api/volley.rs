@@ -21,16 +21,7 @@ async fn call(
     app.request(method, path, Some(token), body.as_ref()).await
 }
 
-async fn text(app: &TestApp, from: &str, body: &str) -> String {
-    let answer = app
-        .post(
-            "/v1/inbound",
-            json!({"from": from, "to": "+15550102000", "body": body}),
-        )
-        .await;
-    answer.expect_status(200);
-    answer.body["conversation_id"].as_str().unwrap().to_owned()
-}
+use super::conversations::text_saying as text;
 
 async fn go_available(app: &TestApp, token: &str, agent: &str) {
     call(
