@@ -49,6 +49,12 @@ pub enum ErrorCode {
     UnknownMessage,
     /// An outbound start names no number or campaign, and the agent has no default campaign.
     SendingNumberRequired,
+    /// A CSV upload that cannot be read.
+    MalformedCsv,
+    /// A campaign with no numbers was asked to send.
+    CampaignWithoutNumbers,
+    /// A bulk send that is cancelled or done was asked to change.
+    SendFinished,
     /// A well-formed field that does not apply to the resource as it stands.
     FieldNotApplicable,
     /// The conversation refused the command in its current state.
@@ -103,7 +109,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and the test that pins them.
-    pub const ALL: [ErrorCode; 41] = [
+    pub const ALL: [ErrorCode; 44] = [
         Self::Unauthorized,
         Self::Forbidden,
         Self::NotFound,
@@ -121,6 +127,9 @@ impl ErrorCode {
         Self::UnknownNumber,
         Self::UnknownMessage,
         Self::SendingNumberRequired,
+        Self::MalformedCsv,
+        Self::CampaignWithoutNumbers,
+        Self::SendFinished,
         Self::FieldNotApplicable,
         Self::ConversationConflict,
         Self::StaleOffer,
@@ -171,6 +180,11 @@ impl ErrorCode {
             Self::SendingNumberRequired => {
                 ("sending_number_required", StatusCode::UNPROCESSABLE_ENTITY)
             }
+            Self::CampaignWithoutNumbers => {
+                ("campaign_without_numbers", StatusCode::UNPROCESSABLE_ENTITY)
+            }
+            Self::SendFinished => ("send_finished", StatusCode::CONFLICT),
+            Self::MalformedCsv => ("malformed_csv", StatusCode::BAD_REQUEST),
             Self::FieldNotApplicable => ("field_not_applicable", StatusCode::UNPROCESSABLE_ENTITY),
             Self::ConversationConflict => ("conversation_conflict", StatusCode::CONFLICT),
             Self::StaleOffer => ("stale_offer", StatusCode::CONFLICT),
@@ -384,6 +398,14 @@ impl From<engine::runtime::EngineError> for ApiError {
                 Self::new(ErrorCode::SendingNumberRequired, message)
                     .with_details(json!({"field": "number"}))
             }
+            EngineError::CampaignWithoutNumbers(campaign) => {
+                Self::new(ErrorCode::CampaignWithoutNumbers, message)
+                    .with_details(json!({"campaign_id": campaign}))
+            }
+            EngineError::SendFinished { send, state } => {
+                Self::new(ErrorCode::SendFinished, message)
+                    .with_details(json!({"send_id": send, "state": state}))
+            }
             EngineError::Stopped => Self::new(
                 ErrorCode::StoreUnavailable,
                 "the routing engine is stopping",
@@ -479,6 +501,9 @@ mod tests {
             ("unknown_number", 404),
             ("unknown_message", 404),
             ("sending_number_required", 422),
+            ("malformed_csv", 400),
+            ("campaign_without_numbers", 422),
+            ("send_finished", 409),
             ("field_not_applicable", 422),
             ("conversation_conflict", 409),
             ("stale_offer", 409),

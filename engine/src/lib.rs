@@ -13,6 +13,7 @@
 //! - [`outbox`]: outbound texts on their way to the providers;
 //! - [`runtime`]: the actors around it, and the [`runtime::Engine`] handle the API calls.
 
+pub mod campaign_sends;
 pub mod catalog;
 pub mod chat;
 pub mod contacts;

@@ -115,6 +115,8 @@ events! {
     AgentUpdated(AgentUpdated) = "agent.updated",
     /// Internal chat between two agents.
     ChatMessage(ChatMessage) = "chat.message",
+    /// A campaign's bulk send started, moved on, paused, resumed, was cancelled or finished.
+    CampaignSendUpdated(CampaignSendUpdated) = "campaign_send.updated",
 }
 
 /// An event's data alone, serialisable (what the journal stores beside the type).
@@ -144,7 +146,9 @@ impl Event {
             Self::ConversationClosed(e) => &e.conversation_id,
             Self::TransferDeclined(e) => &e.conversation_id,
             Self::AlertRaised(e) | Self::AlertCleared(e) => &e.conversation_id,
-            Self::AgentUpdated(_) | Self::ChatMessage(_) => return None,
+            Self::AgentUpdated(_) | Self::ChatMessage(_) | Self::CampaignSendUpdated(_) => {
+                return None;
+            }
         })
     }
 
@@ -165,6 +169,7 @@ impl Event {
             Self::ConversationClosed(e) => &e.queue_id,
             Self::TransferDeclined(e) => &e.queue_id,
             Self::AlertRaised(e) | Self::AlertCleared(e) => &e.queue_id,
+            Self::CampaignSendUpdated(e) => &e.queue_id,
             Self::AgentUpdated(_) | Self::ChatMessage(_) => return None,
         })
     }
@@ -200,6 +205,36 @@ impl Event {
     }
 }
 
+/// `campaign_send.updated`: a bulk send's state and progress.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CampaignSendUpdated {
+    /// The send.
+    pub send_id: String,
+    /// Its campaign.
+    pub campaign_id: String,
+    /// The campaign's queue for replies (whose team's supervisors see the event).
+    pub queue_id: String,
+    /// `running`, `paused`, `cancelled` or `done`.
+    pub state: String,
+    /// Rows given.
+    pub total: u32,
+    /// Rows refused before sending.
+    pub refused: u32,
+    /// Texts sent.
+    pub sent: u32,
+    /// Rows not sent because the customer opted out meanwhile.
+    pub opted_out: u32,
+    /// Rows that could not be sent.
+    pub failed: u32,
+    /// Rows not sent because the send was cancelled.
+    pub cancelled: u32,
+    /// Rows still to send.
+    pub pending: u32,
+    /// When the next text may go out, if one waits for its recipient's quiet hours to end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_at: Option<Time>,
+}
+
 /// `conversation.created`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConversationCreated {
@@ -214,6 +249,9 @@ pub struct ConversationCreated {
     /// Started by an agent.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub outbound: bool,
+    /// Opened by this bulk send of its campaign (the customer has not written yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign_send_id: Option<String>,
 }
 
 /// `message.received`.

@@ -20,8 +20,9 @@ mod amend;
 use crate::error::ErrorBody;
 use crate::routes::crud::ResourceApi;
 use crate::routes::{
-    agents, chat, contacts, conversation_list, conversation_routing, conversations, health,
-    inbound, me, metrics, outbound, quick_replies, reports, sms, stats, transcript, twilio, work,
+    agents, campaign_sends, chat, contacts, conversation_list, conversation_routing, conversations,
+    health, inbound, me, metrics, outbound, quick_replies, reports, sms, stats, transcript, twilio,
+    work,
 };
 
 /// The document, assembled from annotated handlers and the generated configuration paths.
@@ -35,13 +36,15 @@ use crate::routes::{
     ),
                 paths(health::healthz, health::readyz, metrics::metrics, inbound::inbound,
                 work::set_presence, work::get_presence, work::set_queues, work::accept, work::reject, work::queue_stats,
-        conversations::get, conversations::patch, conversation_routing::history, conversations::thread, conversations::claim, conversations::reply, conversations::note,
+        conversations::get, conversations::patch, conversation_routing::history,
+        campaign_sends::create, campaign_sends::list, campaign_sends::get, campaign_sends::recipients, campaign_sends::pause, campaign_sends::resume, campaign_sends::cancel, conversations::thread, conversations::claim, conversations::reply, conversations::note,
         conversations::disposition, conversations::snooze, conversations::transfer, conversations::subscribe, conversations::unsubscribe, conversations::complete, agents::issue_token, agents::list_tokens, agents::revoke_token, crate::live::connect,
         conversations::read, conversation_list::list, contacts::get, contacts::patch, contacts::history, quick_replies::list, chat::send, chat::thread, outbound::start, sms::segments, twilio::inbound_sms, twilio::status_callback,
         me::me, me::queue_dispositions, me::outbound_templates, me::teammates,
         stats::queue_stats, stats::team_stats, stats::agent_stats, reports::conversations, transcript::export),
             components(schemas(ErrorBody, inbound::InboundRequest, inbound::InboundResponse,
                 work::PresenceRequest, work::QueuesRequest, work::AgentStateView, work::OfferView, work::QueueStatsView,
+        campaign_sends::NewSend, campaign_sends::RecipientInputSchema, campaign_sends::SendView, campaign_sends::RefusedView, campaign_sends::SendMade, campaign_sends::SendList, campaign_sends::RecipientsPage, campaign_sends::RecipientView,
         conversations::ConversationView, conversations::ConversationPatch, conversations::RecordedDisposition, conversations::TextRequest,
         conversations::ReplyRequest, conversations::ReadRequest, conversations::EmptyRequest, conversation_list::ConversationPage, conversation_list::ConversationRow,
         conversation_list::LastMessageView, engine::directory::View, protocol::vocabulary::Follow, contacts::ContactView, contacts::ContactPatchRequest,

@@ -1,6 +1,7 @@
 //! The HTTP routes, one module per resource; `configure` mounts them all.
 
 pub mod agents;
+pub mod campaign_sends;
 pub mod campaigns;
 pub mod chat;
 pub mod contacts;
@@ -83,7 +84,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(collection::<Disposition>())
                 .service(collection::<Template>())
                 .service(collection::<ProviderAccount>())
-                .service(collection::<engine::domain::campaign::Campaign>())
+                .service(
+                    web::scope(crud::collection::<engine::domain::campaign::Campaign>())
+                        .configure(crud::configure::<engine::domain::campaign::Campaign>)
+                        .configure(campaign_sends::configure),
+                )
                 .service(web::scope("/contacts").configure(contacts::configure))
                 .service(web::scope("/chat").configure(chat::configure))
                 .service(web::scope("/stats").configure(stats::configure))

@@ -242,6 +242,9 @@ pub struct Conversation {
     /// Queues it must not overflow to (see `skills`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(super) no_overflow_to: Vec<QueueId>,
+    /// The bulk send of its campaign that opened it, before the customer wrote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) campaign_send: Option<String>,
 }
 
 /// Reading a conversation: its state changes only through its transitions (the methods
@@ -446,6 +449,7 @@ impl Conversation {
             open_offers: super::OpenOffers::default(),
             required_skills,
             no_overflow_to: Vec::new(),
+            campaign_send: None,
         };
         (
             conversation,
@@ -466,6 +470,22 @@ impl Conversation {
         conversation.last_customer_at = None;
         conversation.last_agent_at = Some(at);
         conversation
+    }
+
+    /// A new conversation a campaign's bulk send opens by texting the customer: in the
+    /// campaign's queue, owned by nobody and waiting for nobody until the customer writes
+    /// back (then it is queued and routed like any inbound text).
+    pub fn open_for_campaign(opening: Opening, send: &str, at: Millis) -> Self {
+        let (mut conversation, _enqueue) = Self::open(opening, at);
+        conversation.waiting_since = None;
+        conversation.last_customer_at = None;
+        conversation.campaign_send = Some(send.to_owned());
+        conversation
+    }
+
+    /// The bulk send that opened it, if one did.
+    pub fn campaign_send(&self) -> Option<&str> {
+        self.campaign_send.as_deref()
     }
 
     /// Records a message for lists: the preview, and the unread count (a customer message

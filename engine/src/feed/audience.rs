@@ -99,7 +99,8 @@ pub fn scope_of(event: &Event) -> Scope {
         | Event::OfferExpired(_)
         | Event::OfferRescinded(_)
         | Event::AgentUpdated(_)
-        | Event::TransferDeclined(_) => Scope::Supervisors,
+        | Event::TransferDeclined(_)
+        | Event::CampaignSendUpdated(_) => Scope::Supervisors,
         Event::ChatMessage(_) => Scope::Named,
         Event::ConversationCreated(_)
         | Event::MessageReceived(_)

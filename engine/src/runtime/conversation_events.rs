@@ -119,6 +119,7 @@ pub(super) fn created(c: &Conversation, outbound: bool) -> Event {
         number_id: c.number_id().to_string(),
         campaign: c.campaign().to_string(),
         outbound,
+        campaign_send_id: c.campaign_send().map(str::to_owned),
     })
 }
 

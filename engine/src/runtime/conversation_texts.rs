@@ -86,6 +86,59 @@ impl Handler<StartOutbound> for ConversationActor {
     }
 }
 
+impl Handler<CampaignText> for ConversationActor {
+    type Result = AtomicResponse<Self, Result<CampaignTextOutcome, EngineError>>;
+
+    fn handle(&mut self, msg: CampaignText, _: &mut Context<Self>) -> Self::Result {
+        self.last_active = tokio::time::Instant::now();
+        let at = self.services.now();
+        let (mut next, mut events) = match self.conversation.clone() {
+            Some(open) if open.is_open() => (open, Vec::new()),
+            _ => {
+                let mut opened = Conversation::open_for_campaign(
+                    Opening {
+                        required_skills: msg.routing.skills_for(""),
+                        id: self.id.clone(),
+                        customer: msg.customer,
+                        number_id: msg.routing.number_id,
+                        campaign: msg.routing.campaign,
+                        queue_id: msg.routing.queue_id,
+                        priority: msg.routing.priority,
+                        public_minutes: msg.routing.public_minutes,
+                    },
+                    &msg.send,
+                    at,
+                );
+                opened.use_alert_thresholds(msg.routing.alerts);
+                let created = wire::created(&opened, false);
+                (opened, vec![created])
+            }
+        };
+        next.record_message(Direction::Outbound, &msg.text.body, at);
+        let record = wire::outbound_entry(None, &msg.text, at);
+        events.push(wire::sent(&next, record.clone()));
+        let change = Change {
+            counters: None,
+            next,
+            message: Some(ThreadEntry::Outbound(record.clone())),
+            provider_message_id: Some(msg.dedupe),
+            routing: None,
+            events,
+            followups: Vec::new(),
+        };
+        let commit = self.commit(change);
+        AtomicResponse::new(Box::pin(commit.map(move |outcome, _, _| {
+            Ok(match outcome? {
+                crate::store::CommitOutcome::Duplicate { .. } => CampaignTextOutcome::AlreadySent,
+                _ => {
+                    metrics().messages.with_label_values(&["outbound"]).inc();
+                    CampaignTextOutcome::Sent(record.id)
+                }
+            })
+        })))
+    }
+}
+
 impl Handler<AutomaticText> for ConversationActor {
     type Result = AtomicResponse<Self, Result<Option<ThreadEntry>, EngineError>>;
 

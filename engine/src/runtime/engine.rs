@@ -51,6 +51,10 @@ pub(super) struct Inner {
     /// Which conversation each customer has open with each number, as far as this process
     /// knows (a customer's text is committed to it directly, guarded).
     pub(super) open_conversations: super::open_conversations::OpenConversations,
+    /// The bulk sends this process is sending, each with its control (see
+    /// `campaign_sending`).
+    pub(super) senders:
+        DashMap<String, tokio::sync::watch::Sender<crate::campaign_sends::SendState>>,
     /// Provider accounts by id (every provider webhook checks its signature with one).
     pub(super) accounts: super::config_cache::ConfigCache<Option<crate::domain::ProviderAccount>>,
 }
@@ -94,6 +98,7 @@ impl Engine {
                 queue_configs: super::config_cache::ConfigCache::default(),
                 campaign_configs: super::config_cache::ConfigCache::default(),
                 accounts: super::config_cache::ConfigCache::default(),
+                senders: DashMap::new(),
                 open_conversations: super::open_conversations::OpenConversations::default(),
                 store,
                 clock,

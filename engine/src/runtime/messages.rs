@@ -210,6 +210,33 @@ pub struct StartOutbound {
     pub text: super::engine::OutgoingText,
 }
 
+/// A campaign's bulk send texts the customer: into the customer's open conversation with
+/// the number, or opening one in the campaign's queue (owned by nobody, waiting for nobody).
+/// `dedupe` makes it exactly once: a second commit with it stores nothing.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<CampaignTextOutcome, EngineError>")]
+pub struct CampaignText {
+    /// Where a new conversation belongs (the campaign's queue).
+    pub routing: Routing,
+    /// The customer.
+    pub customer: crate::domain::PhoneNumber,
+    /// The text.
+    pub text: super::engine::OutgoingText,
+    /// The send.
+    pub send: String,
+    /// The row's own id: `campaign:<send>:<row>`.
+    pub dedupe: String,
+}
+
+/// What a campaign text came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CampaignTextOutcome {
+    /// Stored (and in the outbox): the message's id.
+    Sent(String),
+    /// Stored before (the send resumed after a crash): nothing new.
+    AlreadySent,
+}
+
 /// Switchboard answers the customer itself (a HELP answer): an outbound text by no agent,
 /// which changes nothing of the routing (the customer still waits for an agent).
 #[derive(Message, Clone)]

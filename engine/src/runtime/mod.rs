@@ -17,6 +17,7 @@ mod actor_services;
 mod agent_actor;
 mod agent_gauges;
 mod campaign_labels;
+mod campaign_sending;
 mod clock;
 mod config_cache;
 mod conversation_actor;
@@ -44,6 +45,7 @@ mod transfers;
 mod types;
 
 pub use agent_gauges::ENGINE_REASONS as ENGINE_AWAY_REASONS;
+pub use campaign_sending::{RecipientRow, SendCommand, SendTemplate};
 pub use clock::Clock;
 pub use engine::{
     AgentSnapshot, Engine, EngineConfig, EngineError, InboundAck, InboundMessage, OutboundStarted,

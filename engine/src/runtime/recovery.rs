@@ -67,6 +67,8 @@ impl Engine {
         if let Err(e) = self.adopt_campaign_labels().await {
             tracing::warn!(error = %e, "campaign labels not made campaigns yet");
         }
+        // Bulk sends running when the process stopped go on where their outcomes say.
+        self.resume_sends().await?;
         // Closed conversations only fill lists: they must not hold routing back, however
         // many a contact center has kept (see directory_loading).
         self.start_loading_directory(started).await

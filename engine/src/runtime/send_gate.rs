@@ -159,7 +159,20 @@ impl Engine {
         &self,
         number: &Number,
         customer: &crate::domain::PhoneNumber,
+        text: OutgoingText,
+    ) -> Result<(OutgoingText, bool), EngineError> {
+        self.prepare_text_with_footer(number, customer, text, number.footer())
+            .await
+    }
+
+    /// [`Engine::prepare_text`] with another footer than the number's (a campaign's own;
+    /// `None`: none).
+    pub(super) async fn prepare_text_with_footer(
+        &self,
+        number: &Number,
+        customer: &crate::domain::PhoneNumber,
         mut text: OutgoingText,
+        footer: Option<&str>,
     ) -> Result<(OutgoingText, bool), EngineError> {
         let card = self.inner.contacts.get(customer).await?;
         if card.opted_out.contains_key(&number.opt_out_scope()) {
@@ -167,7 +180,7 @@ impl Engine {
         }
         let first = !card.texted_from.contains(number.id.as_str());
         if first
-            && let Some(footer) = number.footer()
+            && let Some(footer) = footer
             && !crate::sms::keywords::mentions_stop(&text.body)
         {
             text.body = if text.body.is_empty() {

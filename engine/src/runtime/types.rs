@@ -94,6 +94,17 @@ pub enum EngineError {
         "name the business number (`number`) or `campaign` to text from: this agent has no `default_campaign`"
     )]
     SendingNumberRequired,
+    /// A campaign without numbers cannot send.
+    #[error("campaign {0} has no numbers to text from: give numbers its name as their campaign")]
+    CampaignWithoutNumbers(String),
+    /// The bulk send was cancelled or is done: it cannot change any more.
+    #[error("send {send} is {state}: it cannot change any more")]
+    SendFinished {
+        /// The send.
+        send: String,
+        /// `cancelled` or `done`.
+        state: &'static str,
+    },
     /// The engine is shutting down.
     #[error("the routing engine is not running")]
     Stopped,

@@ -209,6 +209,14 @@ impl Store for AnyStore {
         dispatch!(self, s => s.runtime_all(kind))
     }
 
+    async fn runtime_get_many(
+        &self,
+        kind: &str,
+        ids: &[String],
+    ) -> Result<Vec<Option<String>>, StoreError> {
+        dispatch!(self, s => s.runtime_get_many(kind, ids))
+    }
+
     async fn runtime_get(&self, kind: &str, id: &str) -> Result<Option<String>, StoreError> {
         dispatch!(self, s => s.runtime_get(kind, id))
     }

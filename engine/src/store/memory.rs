@@ -570,6 +570,18 @@ impl Store for MemoryStore {
             .collect())
     }
 
+    async fn runtime_get_many(
+        &self,
+        kind: &str,
+        ids: &[String],
+    ) -> Result<Vec<Option<String>>, StoreError> {
+        let state = self.lock()?;
+        Ok(ids
+            .iter()
+            .map(|id| state.runtime.get(&(kind.to_owned(), id.clone())).cloned())
+            .collect())
+    }
+
     async fn runtime_get(&self, kind: &str, id: &str) -> Result<Option<String>, StoreError> {
         Ok(self
             .lock()?

@@ -177,6 +177,14 @@ pub trait Store: Send + Sync + 'static {
         kind: &str,
     ) -> impl Future<Output = Result<Vec<(String, String)>, StoreError>> + Send;
 
+    /// Several pieces of runtime state of `kind`, in the order of `ids` (`None` where none
+    /// is saved): one round trip per thousand.
+    fn runtime_get_many(
+        &self,
+        kind: &str,
+        ids: &[String],
+    ) -> impl Future<Output = Result<Vec<Option<String>>, StoreError>> + Send;
+
     /// One piece of runtime state of `kind`, if saved.
     fn runtime_get(
         &self,

@@ -820,6 +820,28 @@ impl Store for RedisStore {
         Ok(all)
     }
 
+    async fn runtime_get_many(
+        &self,
+        kind: &str,
+        ids: &[String],
+    ) -> Result<Vec<Option<String>>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(1000) {
+            let mut con = self.connection.clone();
+            let values: Vec<Option<String>> = self
+                .bounded(
+                    "runtime_get_many",
+                    redis::cmd("HMGET")
+                        .arg(self.keys.runtime(kind))
+                        .arg(chunk)
+                        .query_async(&mut con),
+                )
+                .await?;
+            out.extend(values);
+        }
+        Ok(out)
+    }
+
     async fn runtime_get(&self, kind: &str, id: &str) -> Result<Option<String>, StoreError> {
         let mut con = self.connection.clone();
         self.bounded("runtime_get", con.hget(self.keys.runtime(kind), id))
