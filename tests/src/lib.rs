@@ -196,16 +196,34 @@ impl TestApp {
         content_type: &str,
         body: &'static str,
     ) -> Answer {
+        self.request_raw(
+            method,
+            path,
+            Some(ADMIN_TOKEN),
+            content_type,
+            body.as_bytes().to_vec(),
+        )
+        .await
+    }
+
+    /// Sends raw bytes with a content type, with `token`.
+    pub async fn request_raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Answer {
         let method_name = method.as_str().to_owned();
-        let response = self
+        let mut request = self
             .client
             .request(method, format!("{}{path}", self.address))
-            .bearer_auth(ADMIN_TOKEN)
-            .header("Content-Type", content_type)
-            .body(body)
-            .send()
-            .await
-            .expect("request sent");
+            .header("Content-Type", content_type);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.body(body).send().await.expect("request sent");
         let answer = Self::answer(response).await;
         contract::conform(&method_name, path, answer.status.as_u16(), &answer.body);
         answer

@@ -1,6 +1,7 @@
 //! Black-box tests of the HTTP API: the real application on port 0 against a real Redis.
 
 mod auth;
+mod campaign_sends;
 mod campaigns;
 mod compliance;
 mod conversations;
