@@ -225,3 +225,139 @@ async fn redis_full_under_load() {
     let result = under_load_with(RedisFault::Full).await;
     assert_nothing_lost_or_doubled(RedisFault::Full, &result);
 }
+
+/// A campaign's bulk send, the server killed (SIGKILL) halfway through and started again:
+/// the send goes on by itself, and every customer has the campaign's text exactly once —
+/// the rows sent before the kill whose outcomes were not written yet are not sent again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_bulk_send_killed_halfway_texts_everyone_exactly_once() {
+    let redis = shared_redis_url();
+    let prefix = unique_prefix("sendkill");
+    let bind = format!("127.0.0.1:{}", free_port());
+    let env = [
+        ("REDIS_URL", redis.as_str()),
+        ("SWITCHBOARD_KEY_PREFIX", prefix.as_str()),
+        ("SWITCHBOARD_ADMIN_TOKEN", ADMIN),
+        ("SWITCHBOARD_BIND", bind.as_str()),
+    ];
+    let first = ServerProcess::start(&env);
+    let base = first.address.clone();
+    let http = reqwest::Client::new();
+    let call = |method: reqwest::Method, path: String, body: Option<serde_json::Value>| {
+        let request = http
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(ADMIN);
+        async move {
+            let request = match body {
+                Some(body) => request.json(&body),
+                None => request,
+            };
+            let response = request.send().await.expect("answered");
+            let status = response.status().as_u16();
+            (
+                status,
+                response
+                    .json::<serde_json::Value>()
+                    .await
+                    .unwrap_or_default(),
+            )
+        }
+    };
+    for (path, body) in [
+        (
+            "/v1/teams",
+            serde_json::json!({"id": "support", "name": "Support"}),
+        ),
+        (
+            "/v1/queues",
+            serde_json::json!({"id": "inbound", "name": "Inbound", "team_id": "support"}),
+        ),
+        (
+            "/v1/numbers",
+            serde_json::json!({"phone": "+15550102000", "campaign": "Spring", "queue_id": "inbound"}),
+        ),
+    ] {
+        assert_eq!(
+            call(reqwest::Method::POST, path.into(), Some(body)).await.0,
+            201
+        );
+    }
+    let (_, campaigns) = call(reqwest::Method::GET, "/v1/campaigns".into(), None).await;
+    let campaign = campaigns["items"][0]["id"].as_str().unwrap().to_owned();
+    let (status, _) = call(
+        reqwest::Method::PATCH,
+        format!("/v1/campaigns/{campaign}"),
+        Some(serde_json::json!({"quiet_hours": {"start": "00:00", "end": "23:59"}, "sends_per_second": 100})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    const RECIPIENTS: usize = 500;
+    let recipients: Vec<serde_json::Value> = (0..RECIPIENTS)
+        .map(|i| serde_json::json!({"to": format!("+1555100{i:04}"), "fields": {"n": i.to_string()}}))
+        .collect();
+    let (status, made) = call(
+        reqwest::Method::POST,
+        format!("/v1/campaigns/{campaign}/sends"),
+        Some(serde_json::json!({"body": "Offer {{n}}", "recipients": recipients})),
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+    let send = made["send"]["id"].as_str().unwrap().to_owned();
+    // About halfway (100 a second).
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    first.kill();
+
+    let second = ServerProcess::start(&env);
+    assert_eq!(second.address, base);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let done = loop {
+        let (_, job) = call(
+            reqwest::Method::GET,
+            format!("/v1/campaigns/{campaign}/sends/{send}"),
+            None,
+        )
+        .await;
+        if job["state"] == "done" {
+            break job;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the send never finished: {job}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(done["sent"].as_u64(), Some(RECIPIENTS as u64), "{done}");
+    let (_, rows) = call(
+        reqwest::Method::GET,
+        format!("/v1/campaigns/{campaign}/sends/{send}/recipients?limit=1000"),
+        None,
+    )
+    .await;
+    let rows = rows["items"].as_array().unwrap().clone();
+    assert_eq!(rows.len(), RECIPIENTS);
+    let mut resent_after_restart = 0;
+    for row in &rows {
+        assert_eq!(row["status"], "sent", "{row}");
+        if row["message_id"].is_null() {
+            resent_after_restart += 1;
+        }
+        let conversation = row["conversation_id"].as_str().unwrap();
+        let (_, thread) = call(
+            reqwest::Method::GET,
+            format!("/v1/conversations/{conversation}/messages"),
+            None,
+        )
+        .await;
+        let texts = thread["items"].as_array().unwrap();
+        assert_eq!(texts.len(), 1, "{conversation}: {thread}");
+        let n = row["row"].as_u64().unwrap() - 1;
+        assert!(
+            texts[0]["body"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("Offer {n}"))
+        );
+    }
+    eprintln!("rows whose text was stored before the kill and found again: {resent_after_restart}");
+    second.kill();
+}
