@@ -163,6 +163,9 @@ pub struct SendJob {
     pub progress: Progress,
     /// When the next text may go, when it waits for quiet hours.
     pub next_at: Option<Millis>,
+    /// When its last text went (the rate holds across a pause or a restart).
+    #[serde(default)]
+    pub last_sent_at: Option<Millis>,
 }
 
 impl SendJob {

@@ -174,12 +174,23 @@ fn csv_records(text: &str) -> Result<Vec<(usize, Vec<String>)>, String> {
     Ok(records)
 }
 
+/// Every row's number parsed (or why not). Parsing is most of a check's cost (the
+/// phone-number library's patterns, about 40 µs a number never seen before); it runs on one
+/// thread because the library keeps its compiled patterns behind one lock — two threads
+/// measured slower than one (`BENCHMARKS.md`, bulk sends).
+pub fn parse_numbers(rows: &[RecipientInput]) -> Vec<Result<PhoneNumber, String>> {
+    rows.iter()
+        .map(|r| PhoneNumber::parse("to", &r.to).map_err(|e| e.to_string()))
+        .collect()
+}
+
 /// Checks every row: the number, duplicates, opt-outs (`opted_out` says whether a customer
 /// opted out of the campaign's numbers) and the template's placeholders, filled from the
 /// row's fields, then from `card_field` (the customer's contact card: `contact.name`,
 /// `contact.<custom field>`), then from `common` (the campaign's own values, `campaign`).
 pub fn check(
     rows: &[RecipientInput],
+    numbers: &[Result<PhoneNumber, String>],
     template: &TemplateBody,
     common: &BTreeMap<String, String>,
     opted_out: impl Fn(&PhoneNumber) -> bool,
@@ -196,12 +207,18 @@ pub fn check(
             reason,
             detail,
         };
-        let to = match PhoneNumber::parse("to", &input.to) {
-            Ok(to) => to,
-            Err(e) => {
+        let to = match numbers.get(i) {
+            Some(Ok(to)) => to.clone(),
+            Some(Err(e)) => {
                 checked
                     .refused
-                    .push(refuse(Refusal::InvalidPhoneNumber, e.to_string()));
+                    .push(refuse(Refusal::InvalidPhoneNumber, e.clone()));
+                continue;
+            }
+            None => {
+                checked
+                    .refused
+                    .push(refuse(Refusal::InvalidPhoneNumber, "not parsed".to_owned()));
                 continue;
             }
         };
@@ -272,6 +289,7 @@ mod tests {
         let common = BTreeMap::from([("campaign".to_owned(), "Spring".to_owned())]);
         let checked = check(
             &rows,
+            &parse_numbers(&rows),
             &template("Hi {{first_name}}, {{campaign}} renewals are open."),
             &common,
             |to| to.as_str() == "+15550002222",

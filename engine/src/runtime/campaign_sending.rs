@@ -17,9 +17,7 @@ use crate::campaign_sends::{
     StoredRows, chunk_id, chunk_of, number_for, row_key, window,
 };
 use crate::domain::campaign::Campaign;
-use crate::domain::{
-    CampaignId, Number, PhoneNumber, Template, TemplateBody, TemplateId, ValidationError,
-};
+use crate::domain::{CampaignId, Number, Template, TemplateBody, TemplateId, ValidationError};
 use crate::routing::Millis;
 use crate::store::{NewEvent, Store};
 
@@ -74,6 +72,14 @@ impl IntoEngine for ValidationError {
     }
 }
 
+/// How a sender's run ended.
+enum Flow {
+    /// Done or cancelled: the task ends.
+    Finished,
+    /// Paused, then resumed: the task goes on from the store.
+    Resumed,
+}
+
 /// How often a running send writes its outcomes and progress (at most).
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
 
@@ -123,10 +129,17 @@ impl Engine {
                 self.catalog().get::<Number>(id.as_str()).await?.resource,
             );
         }
+        // Parsing and checking are CPU work: off the async threads, on every core.
+        let (rows, parsed) = tokio::task::spawn_blocking(move || {
+            let parsed = recipients::parse_numbers(&rows);
+            (rows, parsed)
+        })
+        .await
+        .map_err(|_| EngineError::Stopped)?;
         // Every card in a few round trips: opt-outs and contact fields.
-        let phones: Vec<String> = rows
+        let phones: Vec<String> = parsed
             .iter()
-            .filter_map(|r| PhoneNumber::parse("to", &r.to).ok())
+            .filter_map(|p| p.as_ref().ok())
             .map(|p| p.as_str().to_owned())
             .collect();
         let cards: HashMap<String, crate::contacts::Contact> = self
@@ -141,29 +154,38 @@ impl Engine {
             })
             .collect();
         let common = BTreeMap::from([("campaign".to_owned(), campaign.name.to_string())]);
-        let checked = recipients::check(
-            &rows,
-            &body,
-            &common,
-            |to| {
-                let scope = number_for(&campaign.number_ids, to.as_str())
-                    .and_then(|n| numbers.get(n))
-                    .map(Number::opt_out_scope);
-                cards
-                    .get(to.as_str())
-                    .zip(scope)
-                    .is_some_and(|(card, scope)| card.opted_out.contains_key(&scope))
-            },
-            |to, name| {
-                let card = cards.get(to.as_str())?;
-                match name {
-                    "contact.name" => card.name.clone(),
-                    _ => name
-                        .strip_prefix("contact.")
-                        .and_then(|field| card.custom_fields.get(field).cloned()),
-                }
-            },
-        );
+        let total = rows.len();
+        let numbers_of = campaign.number_ids.clone();
+        let checked_body = body.clone();
+        let checked = tokio::task::spawn_blocking(move || {
+            recipients::check(
+                &rows,
+                &parsed,
+                &checked_body,
+                &common,
+                |to| {
+                    let campaign_numbers = &numbers_of;
+                    let scope = number_for(campaign_numbers, to.as_str())
+                        .and_then(|n| numbers.get(n))
+                        .map(Number::opt_out_scope);
+                    cards
+                        .get(to.as_str())
+                        .zip(scope)
+                        .is_some_and(|(card, scope)| card.opted_out.contains_key(&scope))
+                },
+                |to, name| {
+                    let card = cards.get(to.as_str())?;
+                    match name {
+                        "contact.name" => card.name.clone(),
+                        _ => name
+                            .strip_prefix("contact.")
+                            .and_then(|field| card.custom_fields.get(field).cloned()),
+                    }
+                },
+            )
+        })
+        .await
+        .map_err(|_| EngineError::Stopped)?;
         let now = self.now();
         let job = SendJob {
             id: format!("snd_{}", ulid::Ulid::generate().to_string().to_lowercase()),
@@ -180,11 +202,12 @@ impl Engine {
             },
             created_at: now,
             finished_at: checked.accepted.is_empty().then_some(now),
-            total: u32::try_from(rows.len()).unwrap_or(u32::MAX),
+            total: u32::try_from(total).unwrap_or(u32::MAX),
             refused: u32::try_from(checked.refused.len()).unwrap_or(u32::MAX),
             accepted: u32::try_from(checked.accepted.len()).unwrap_or(u32::MAX),
             progress: Progress::default(),
             next_at: None,
+            last_sent_at: None,
         };
         let stored = StoredRows {
             accepted: checked.accepted,
@@ -391,7 +414,9 @@ impl Engine {
             let mut control = control;
             loop {
                 match engine.send_rows_now(&id, &mut control).await {
-                    Ok(()) => break,
+                    Ok(Flow::Finished) => break,
+                    // Resumed after a pause: on from the stored outcomes.
+                    Ok(Flow::Resumed) => {}
                     Err(e) => {
                         // The store is down, say: the rows left are tried again (a row
                         // stored meanwhile is not sent twice: its dedupe key says so).
@@ -404,15 +429,16 @@ impl Engine {
         });
     }
 
-    /// Sends every row of `id` still without an outcome, until done, paused or cancelled.
+    /// Sends every row of `id` still without an outcome, until done or cancelled (finished),
+    /// or paused and then resumed.
     async fn send_rows_now(
         &self,
         id: &str,
         control: &mut watch::Receiver<SendState>,
-    ) -> Result<(), EngineError> {
+    ) -> Result<Flow, EngineError> {
         let mut job = self.send_job(id).await?;
         if job.state.is_final() {
-            return Ok(());
+            return Ok(Flow::Finished);
         }
         let rows = self.send_rows(id).await?;
         let mut outcomes = self.send_outcomes(&job, 0..u32::MAX).await?;
@@ -433,8 +459,8 @@ impl Engine {
             .collect();
         let mut dirty: BTreeSet<u32> = BTreeSet::new();
         let mut flushed = tokio::time::Instant::now();
-        let mut next_slot: Millis = 0;
-        if job.state != SendState::Running {
+        let mut next_slot: Millis = job.last_sent_at.map_or(0, |at| at + interval);
+        if job.state != SendState::Running && *control.borrow() == SendState::Running {
             // Resumed: say so before the first text goes.
             job.state = SendState::Running;
             self.save_send(&job).await?;
@@ -479,6 +505,7 @@ impl Engine {
                 }
             }
             next_slot = next_slot.max(self.now()) + interval;
+            job.last_sent_at = Some(self.now());
             let outcome = self.send_row(&job, &campaign, row).await?;
             outcomes.insert(row.row, outcome);
             dirty.insert(chunk_of(row.row));
@@ -494,7 +521,7 @@ impl Engine {
         job.next_at = None;
         self.flush_send(&mut job, &outcomes, Some(&dirty)).await?;
         tracing::info!(send_id = %job.id, sent = job.progress.sent, "bulk send done");
-        Ok(())
+        Ok(Flow::Finished)
     }
 
     /// Sleeps `millis`, or less if the send is paused or cancelled meanwhile.
@@ -592,7 +619,7 @@ impl Engine {
     }
 
     /// The sender stops as `asked`: paused, it writes its progress and waits to be resumed
-    /// (returning when it is, to go on); cancelled, every row left is marked so.
+    /// ([`Flow::Resumed`]); cancelled, every row left is marked so ([`Flow::Finished`]).
     async fn stop_sending(
         &self,
         job: &mut SendJob,
@@ -600,23 +627,24 @@ impl Engine {
         dirty: &BTreeSet<u32>,
         asked: SendState,
         control: &mut watch::Receiver<SendState>,
-    ) -> Result<(), EngineError> {
+    ) -> Result<Flow, EngineError> {
         job.next_at = None;
         if asked == SendState::Cancelled {
             job.state = SendState::Cancelled;
             job.finished_at = Some(self.now());
             self.flush_send(job, outcomes, Some(dirty)).await?;
-            return self.cancel_rest(job).await;
+            self.cancel_rest(job).await?;
+            return Ok(Flow::Finished);
         }
         job.state = SendState::Paused;
         self.flush_send(job, outcomes, Some(dirty)).await?;
         // Waits here until resumed or cancelled; the task then starts over from the store.
         while *control.borrow_and_update() == SendState::Paused {
             if control.changed().await.is_err() {
-                return Ok(());
+                return Ok(Flow::Finished);
             }
         }
-        Box::pin(self.send_rows_now(&job.id, control)).await
+        Ok(Flow::Resumed)
     }
 
     /// Marks every row without an outcome cancelled, and saves the job.
