@@ -4,18 +4,17 @@
 //! goes on, cancel marks the rest; a reply to a campaign text is queued in the campaign's
 //! queue and offered like any inbound text.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use engine::campaign_sends::SendState;
 use engine::campaign_sends::recipients::RecipientInput;
 use engine::domain::campaign::{Campaign, ClockTime};
-use engine::domain::{CampaignId, Presence, TemplateBody};
+use engine::domain::{CampaignId, TemplateBody};
 use engine::runtime::{Clock, Engine, EngineConfig, SendCommand, SendTemplate};
 use engine::store::{AnyStore, MemoryStore, Store};
 
 mod common;
-use common::{Setup, agent, configure, queue_id, settle};
+use common::{Setup, configure, queue_id, settle};
 
 /// 2027-01-15 08:00 UTC: 03:00 in New York, 17:00 in Tokyo.
 const START: i64 = 1_800_000_000_000;
@@ -91,6 +90,15 @@ async fn set_campaign(
         .unwrap();
 }
 
+/// The campaign may text at any hour (all but the day's last minute).
+async fn around_the_clock(engine: &Engine, campaign: &CampaignId) {
+    set_campaign(engine, campaign, |c| {
+        c.quiet_hours.start = ClockTime::parse("start", "00:00").unwrap();
+        c.quiet_hours.end = ClockTime::parse("end", "23:59").unwrap();
+    })
+    .await;
+}
+
 #[actix_rt::test]
 async fn rows_wait_for_their_recipients_quiet_hours_and_go_at_the_campaigns_rate() {
     let (store, engine, campaign) = started().await;
@@ -153,11 +161,7 @@ async fn rows_wait_for_their_recipients_quiet_hours_and_go_at_the_campaigns_rate
 #[actix_rt::test]
 async fn stop_pause_resume_and_cancel_during_a_send() {
     let (store, engine, campaign) = started().await;
-    set_campaign(&engine, &campaign, |c| {
-        c.quiet_hours.start = ClockTime::parse("start", "00:00").unwrap();
-        c.quiet_hours.end = ClockTime::parse("end", "23:59").unwrap();
-    })
-    .await;
+    around_the_clock(&engine, &campaign).await;
     let (job, _) = engine
         .create_send(
             &campaign,
@@ -223,19 +227,8 @@ async fn stop_pause_resume_and_cancel_during_a_send() {
 #[actix_rt::test]
 async fn a_reply_to_a_campaign_text_is_queued_in_the_campaigns_queue_and_offered() {
     let (store, engine, campaign) = started().await;
-    set_campaign(&engine, &campaign, |c| {
-        c.quiet_hours.start = ClockTime::parse("start", "00:00").unwrap();
-        c.quiet_hours.end = ClockTime::parse("end", "23:59").unwrap();
-    })
-    .await;
-    engine
-        .set_logins(&agent("ann"), BTreeSet::from([queue_id()]))
-        .await
-        .unwrap();
-    engine
-        .set_presence(&agent("ann"), Presence::Available, None)
-        .await
-        .unwrap();
+    around_the_clock(&engine, &campaign).await;
+    common::ready_in(&engine, "ann", &queue_id()).await;
     let (job, _) = engine
         .create_send(&campaign, body(), rows(&["+15550001111"]))
         .await

@@ -4,19 +4,16 @@
 //! exactly when the customer's wait reaches the step, and each offer's routing history says
 //! which step was in force.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use engine::catalog::Catalog;
 use engine::domain::skills::{EscalationStep, RelaxTo, SkillRequirement};
-use engine::domain::{
-    EscalationSecs, Name, Presence, Queue, QueueId, SkillLevel, Slug, Team, TeamId,
-};
+use engine::domain::{EscalationSecs, Name, Queue, QueueId, SkillLevel, Slug, Team, TeamId};
 use engine::runtime::{Clock, Engine, EngineConfig};
 use engine::store::{AnyStore, MemoryStore};
 
 mod common;
-use common::{Setup, agent, configure, queue_id, settle};
+use common::{Setup, configure, queue_id, settle};
 
 const START: i64 = 1_800_000_000_000;
 
@@ -80,18 +77,7 @@ async fn escalating_engine(overflow: bool) -> (AnyStore, Engine) {
 }
 
 async fn ready(engine: &Engine, name: &str, queue: &str) {
-    engine
-        .set_logins(
-            &agent(name),
-            BTreeSet::from([QueueId::parse(queue).unwrap()]),
-        )
-        .await
-        .unwrap();
-    engine
-        .set_presence(&agent(name), Presence::Available, None)
-        .await
-        .unwrap();
-    settle().await;
+    common::ready_in(engine, name, &QueueId::parse(queue).unwrap()).await;
 }
 
 async fn offered_to(engine: &Engine, queue: &str) -> Vec<String> {

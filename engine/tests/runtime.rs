@@ -59,15 +59,7 @@ async fn owned_by_ann(engine: &Engine) -> ConversationId {
 }
 
 async fn ready(engine: &Engine, name: &str) {
-    engine
-        .set_logins(&agent(name), BTreeSet::from([queue_id()]))
-        .await
-        .unwrap();
-    engine
-        .set_presence(&agent(name), Presence::Available, None)
-        .await
-        .unwrap();
-    settle().await;
+    common::ready_in(engine, name, &queue_id()).await;
 }
 
 async fn offers(engine: &Engine) -> Vec<(String, ConversationId, AgentId)> {

@@ -15,7 +15,7 @@ use super::conversation_events as wire;
 use super::conversation_actor::*;
 use super::engine::{EngineError, InboundAck};
 use super::messages::ReleaseConversation;
-use crate::conversation::{AlertKind, Conversation, Direction, Followup, Opening, TimerKind};
+use crate::conversation::{AlertKind, Conversation, Direction, Followup, TimerKind};
 use crate::domain::{ConversationId, QueueId};
 use crate::metrics::metrics;
 use crate::routing::protocol::Happened;
@@ -43,16 +43,11 @@ impl Handler<CustomerMessage> for ConversationActor {
             }
             _ => {
                 let (conversation, followups) = Conversation::open(
-                    Opening {
-                        id: self.id.clone(),
-                        customer: msg.message.from.clone(),
-                        number_id: msg.routing.number_id.clone(),
-                        campaign: msg.routing.campaign.clone(),
-                        queue_id: msg.routing.queue_id.clone(),
-                        priority: msg.routing.priority,
-                        public_minutes: msg.routing.public_minutes,
-                        required_skills: msg.routing.skills_for(&msg.message.body),
-                    },
+                    msg.routing.opening(
+                        self.id.clone(),
+                        msg.message.from.clone(),
+                        &msg.message.body,
+                    ),
                     at,
                 );
                 let created = wire::created(&conversation, false);

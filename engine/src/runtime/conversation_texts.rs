@@ -11,7 +11,7 @@ use super::conversation_events as wire;
 
 use super::conversation_actor::*;
 use super::engine::EngineError;
-use crate::conversation::{Conversation, ConversationError, Direction, Opening};
+use crate::conversation::{Conversation, ConversationError, Direction};
 use crate::metrics::metrics;
 
 impl Handler<Reply> for ConversationActor {
@@ -47,16 +47,7 @@ impl Handler<StartOutbound> for ConversationActor {
         }
         let at = self.services.now();
         let mut next = Conversation::open_outbound(
-            Opening {
-                required_skills: msg.routing.skills_for(""),
-                id: self.id.clone(),
-                customer: msg.customer,
-                number_id: msg.routing.number_id,
-                campaign: msg.routing.campaign,
-                queue_id: msg.routing.queue_id,
-                priority: msg.routing.priority,
-                public_minutes: msg.routing.public_minutes,
-            },
+            msg.routing.opening(self.id.clone(), msg.customer, ""),
             &msg.agent,
             at,
         );
@@ -96,16 +87,7 @@ impl Handler<CampaignText> for ConversationActor {
             Some(open) if open.is_open() => (open, Vec::new()),
             _ => {
                 let mut opened = Conversation::open_for_campaign(
-                    Opening {
-                        required_skills: msg.routing.skills_for(""),
-                        id: self.id.clone(),
-                        customer: msg.customer,
-                        number_id: msg.routing.number_id,
-                        campaign: msg.routing.campaign,
-                        queue_id: msg.routing.queue_id,
-                        priority: msg.routing.priority,
-                        public_minutes: msg.routing.public_minutes,
-                    },
+                    msg.routing.opening(self.id.clone(), msg.customer, ""),
                     &msg.send,
                     at,
                 );

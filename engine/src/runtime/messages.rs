@@ -138,6 +138,26 @@ pub struct Routing {
 }
 
 impl Routing {
+    /// How a conversation `id` with `customer` opens here, its first text `first_text`
+    /// (empty when Switchboard texts first).
+    pub fn opening(
+        &self,
+        id: ConversationId,
+        customer: crate::domain::PhoneNumber,
+        first_text: &str,
+    ) -> crate::conversation::Opening {
+        crate::conversation::Opening {
+            id,
+            customer,
+            number_id: self.number_id.clone(),
+            campaign: self.campaign.clone(),
+            queue_id: self.queue_id.clone(),
+            priority: self.priority,
+            public_minutes: self.public_minutes,
+            required_skills: self.skills_for(first_text),
+        }
+    }
+
     /// The skills a conversation opened by `first_text` needs of its own: the number's, and
     /// those its words ask for.
     pub fn skills_for(&self, first_text: &str) -> Vec<crate::domain::skills::SkillRequirement> {

@@ -126,3 +126,19 @@ pub async fn settle() {
         tokio::task::yield_now().await;
     }
 }
+
+/// Logs `name` into `queue` and makes it available, then lets the news land.
+pub async fn ready_in(engine: &engine::runtime::Engine, name: &str, queue: &QueueId) {
+    engine
+        .set_logins(
+            &agent(name),
+            std::collections::BTreeSet::from([queue.clone()]),
+        )
+        .await
+        .unwrap();
+    engine
+        .set_presence(&agent(name), engine::domain::Presence::Available, None)
+        .await
+        .unwrap();
+    settle().await;
+}
