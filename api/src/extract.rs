@@ -185,6 +185,19 @@ fn not_json() -> ApiError {
     )
 }
 
+/// The largest body of a campaign's bulk send (`POST /v1/campaigns/{id}/sends`): 100,000
+/// recipients with a few fields each.
+pub const MAX_SEND_BYTES: usize = 32 * 1024 * 1024;
+
+/// The largest body a `POST` to `path` may have: a bulk send's upload, or any other JSON.
+pub fn body_limit(path: &str) -> usize {
+    if path.starts_with("/v1/campaigns/") && path.ends_with("/sends") {
+        MAX_SEND_BYTES
+    } else {
+        MAX_JSON_BYTES
+    }
+}
+
 /// Reads a whole request body, refusing more than [`MAX_JSON_BYTES`].
 pub async fn read_body<S>(payload: &mut S) -> Result<BytesMut, ApiError>
 where

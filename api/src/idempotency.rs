@@ -84,7 +84,9 @@ pub async fn idempotent(
         .cloned()
         .ok_or_else(|| ApiError::internal("AppState is not registered"))?;
 
-    let body = crate::extract::read_body(&mut req.take_payload()).await?;
+    // A bulk send's upload is larger than any other body: the same limit as its handler's.
+    let limit = crate::extract::body_limit(req.path());
+    let body = crate::extract::read_body_within(&mut req.take_payload(), limit).await?;
     req.set_payload(actix_web::dev::Payload::from(body.clone().freeze()));
     let caller = match &principal {
         Principal::Admin => "admin".to_owned(),

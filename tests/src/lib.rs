@@ -202,11 +202,12 @@ impl TestApp {
             Some(ADMIN_TOKEN),
             content_type,
             body.as_bytes().to_vec(),
+            &[],
         )
         .await
     }
 
-    /// Sends raw bytes with a content type, with `token`.
+    /// Sends raw bytes with a content type and `headers`, with `token`.
     pub async fn request_raw(
         &self,
         method: Method,
@@ -214,12 +215,16 @@ impl TestApp {
         token: Option<&str>,
         content_type: &str,
         body: Vec<u8>,
+        headers: &[(&str, &str)],
     ) -> Answer {
         let method_name = method.as_str().to_owned();
         let mut request = self
             .client
             .request(method, format!("{}{path}", self.address))
             .header("Content-Type", content_type);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }

@@ -19,9 +19,6 @@ use crate::auth::Principal;
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::state::AppState;
 
-/// The largest upload: 100,000 recipients with a few fields each.
-const MAX_SEND_BYTES: usize = 32 * 1024 * 1024;
-
 /// A new send as JSON: the template (a campaign template, or a body) and the recipients.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -273,7 +270,8 @@ pub async fn create(
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/csv"));
-    let body = crate::extract::read_body_within(&mut payload, MAX_SEND_BYTES).await?;
+    let body =
+        crate::extract::read_body_within(&mut payload, crate::extract::MAX_SEND_BYTES).await?;
     let (template, rows) = if csv {
         let query = web::Query::<CsvTemplate>::from_query(req.query_string())
             .map_err(|e| ApiError::new(ErrorCode::InvalidQuery, format!("bad query: {e}")))?;

@@ -193,6 +193,7 @@ async fn a_csv_send_can_be_paused_resumed_and_cancelled() {
             Some(&sue),
             "text/csv",
             csv.into_bytes(),
+            &[],
         )
         .await;
     made.expect_status(201);
@@ -249,6 +250,7 @@ async fn a_csv_send_can_be_paused_resumed_and_cancelled() {
             Some(&sue),
             "text/csv",
             b"name\nAnn\n".to_vec(),
+            &[],
         )
         .await;
     bad.expect_error(400, "malformed_csv");
@@ -272,4 +274,54 @@ async fn a_csv_send_can_be_paused_resumed_and_cancelled() {
     .expect_error(400, "invalid_value");
     let list = call(&app, &sue, Method::GET, &path, None).await;
     assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_large_upload_with_an_idempotency_key_makes_one_send() {
+    let (app, spring, sue, _ann) = sending_floor().await;
+    // 5,000 rows: well past the 64 KiB other bodies may have.
+    let mut csv = String::from("to,first_name,plan\n");
+    for i in 0..5_000 {
+        csv.push_str(&format!(
+            "+1555200{i:04},Customer number {i},Premium annual plan\n"
+        ));
+    }
+    assert!(csv.len() > 128 * 1024);
+    let path = format!("/v1/campaigns/{spring}/sends?body=Hi%20%7B%7Bfirst_name%7D%7D");
+    let upload = || {
+        app.request_raw(
+            Method::POST,
+            &path,
+            Some(&sue),
+            "text/csv",
+            csv.clone().into_bytes(),
+            &[("Idempotency-Key", "spring-upload-1")],
+        )
+    };
+    let first = upload().await;
+    first.expect_status(201);
+    assert_eq!(first.body["send"]["accepted"], 5_000);
+    // The retry gets the first answer: the same send, not a second one.
+    let again = upload().await;
+    again.expect_status(201);
+    assert_eq!(again.body["send"]["id"], first.body["send"]["id"]);
+    let list = call(
+        &app,
+        &sue,
+        Method::GET,
+        &format!("/v1/campaigns/{spring}/sends"),
+        None,
+    )
+    .await;
+    assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
+    let id = first.body["send"]["id"].as_str().unwrap();
+    call(
+        &app,
+        &sue,
+        Method::POST,
+        &format!("/v1/campaigns/{spring}/sends/{id}/cancel"),
+        None,
+    )
+    .await
+    .expect_status(200);
 }
