@@ -251,3 +251,42 @@ async fn a_reply_to_a_campaign_text_is_queued_in_the_campaigns_queue_and_offered
     assert_eq!(offers.len(), 1);
     assert_eq!(offers[0].1.to_string(), conversation);
 }
+
+#[actix_rt::test]
+async fn deleting_its_campaign_ends_its_send() {
+    let (store, engine, campaign) = started().await;
+    // New York at 03:00: every row waits for 08:00.
+    let (job, _) = engine
+        .create_send(&campaign, body(), rows(&["+15550001111", "+15550002222"]))
+        .await
+        .unwrap();
+    settle().await;
+    assert_eq!(sent(&store).await, 0);
+    // The number takes another label, so the campaign may be deleted; its send ends.
+    engine
+        .catalog()
+        .update::<engine::domain::Number>("n1", |mut n| {
+            n.campaign = engine::domain::Name::parse("campaign", "Autumn").unwrap();
+            Ok(n)
+        })
+        .await
+        .unwrap();
+    engine.adopt_campaign_labels().await.unwrap();
+    engine
+        .catalog()
+        .delete::<Campaign>(campaign.as_str())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(61)).await;
+    settle().await;
+    let ended = engine.send_job(&job.id).await.unwrap();
+    assert_eq!(ended.state, SendState::Cancelled);
+    assert_eq!((ended.progress.cancelled, ended.pending()), (2, 0));
+    tokio::time::sleep(Duration::from_secs(6 * 3600)).await;
+    settle().await;
+    assert_eq!(
+        sent(&store).await,
+        0,
+        "nothing went out for a deleted campaign"
+    );
+}

@@ -417,6 +417,15 @@ impl Engine {
                     Ok(Flow::Finished) => break,
                     // Resumed after a pause: on from the stored outcomes.
                     Ok(Flow::Resumed) => {}
+                    // Its campaign was deleted meanwhile: nothing can be sent for it any
+                    // more, so the rows left end as cancelled.
+                    Err(EngineError::Catalog(crate::catalog::CatalogError::NotFound { .. })) => {
+                        tracing::warn!(send_id = %id, "bulk send's campaign is gone; cancelling the rest");
+                        if let Err(e) = engine.end_orphaned_send(&id).await {
+                            tracing::warn!(send_id = %id, error = %e, "could not cancel an orphaned send");
+                        }
+                        break;
+                    }
                     Err(e) => {
                         // The store is down, say: the rows left are tried again (a row
                         // stored meanwhile is not sent twice: its dedupe key says so).
@@ -442,13 +451,14 @@ impl Engine {
         }
         let rows = self.send_rows(id).await?;
         let mut outcomes = self.send_outcomes(&job, 0..u32::MAX).await?;
-        let campaign = self
+        // Read again at every write of progress: a change of the campaign's rate, window or
+        // zone applies within a second (a minute while everyone waits for quiet hours), and a
+        // deleted campaign ends its sends.
+        let mut campaign = self
             .catalog()
             .get::<Campaign>(job.campaign_id.as_str())
             .await?
             .resource;
-        let fallback_zone = campaign.time_zone.zone();
-        let interval = 1000 / i64::from(campaign.sends_per_second.max(1));
         // Rows by when they may go next (row order among equals): all now, at first.
         let mut due: BTreeSet<(Millis, usize)> = rows
             .accepted
@@ -459,7 +469,8 @@ impl Engine {
             .collect();
         let mut dirty: BTreeSet<u32> = BTreeSet::new();
         let mut flushed = tokio::time::Instant::now();
-        let mut next_slot: Millis = job.last_sent_at.map_or(0, |at| at + interval);
+        let interval = |c: &Campaign| 1000 / i64::from(c.sends_per_second.max(1));
+        let mut next_slot: Millis = job.last_sent_at.map_or(0, |at| at + interval(&campaign));
         if job.state != SendState::Running && *control.borrow() == SendState::Running {
             // Resumed: say so before the first text goes.
             job.state = SendState::Running;
@@ -479,7 +490,12 @@ impl Engine {
                 self.flush_send(&mut job, &outcomes, Some(&dirty)).await?;
                 dirty.clear();
                 flushed = tokio::time::Instant::now();
-                self.wait(at - now, control).await;
+                self.wait((at - now).min(60_000), control).await;
+                campaign = self
+                    .catalog()
+                    .get::<Campaign>(job.campaign_id.as_str())
+                    .await?
+                    .resource;
                 continue;
             }
             due.pop_first();
@@ -491,7 +507,7 @@ impl Engine {
                 .await?
                 .time_zone
                 .and_then(|tz| tz.parse::<chrono_tz::Tz>().ok())
-                .unwrap_or(fallback_zone);
+                .unwrap_or_else(|| campaign.time_zone.zone());
             let allowed = window::next_allowed(&campaign.quiet_hours, zone, now);
             if allowed > now {
                 due.insert((allowed, index));
@@ -504,7 +520,7 @@ impl Engine {
                     continue;
                 }
             }
-            next_slot = next_slot.max(self.now()) + interval;
+            next_slot = next_slot.max(self.now()) + interval(&campaign);
             job.last_sent_at = Some(self.now());
             let outcome = self.send_row(&job, &campaign, row).await?;
             outcomes.insert(row.row, outcome);
@@ -512,6 +528,11 @@ impl Engine {
             if flushed.elapsed() >= FLUSH_EVERY {
                 job.next_at = None;
                 self.flush_send(&mut job, &outcomes, Some(&dirty)).await?;
+                campaign = self
+                    .catalog()
+                    .get::<Campaign>(job.campaign_id.as_str())
+                    .await?
+                    .resource;
                 dirty.clear();
                 flushed = tokio::time::Instant::now();
             }
@@ -645,6 +666,15 @@ impl Engine {
             }
         }
         Ok(Flow::Resumed)
+    }
+
+    /// Cancels a send whose campaign is gone.
+    async fn end_orphaned_send(&self, id: &str) -> Result<(), EngineError> {
+        let mut job = self.send_job(id).await?;
+        job.state = SendState::Cancelled;
+        job.finished_at = Some(self.now());
+        job.next_at = None;
+        self.cancel_rest(&mut job).await
     }
 
     /// Marks every row without an outcome cancelled, and saves the job.
