@@ -35,6 +35,11 @@ pub struct ConversationActor {
     /// connection): until the store is read again, this actor's state may be behind it, so
     /// nothing is committed meanwhile (see [`ConversationActor::relearn`]).
     uncertain: bool,
+    /// Offers made whose `offer.created` could not be journaled (the store was down), to
+    /// journal once it answers — unless the offer ended meanwhile. Without this an offer
+    /// made during a store outage stays invisible to its agent until it expires.
+    pub(super) unrecorded_offers:
+        std::collections::BTreeMap<String, crate::routing::protocol::Happened>,
 }
 
 /// What a commit does here once it is known to be stored.
@@ -105,6 +110,7 @@ impl ConversationActor {
             last_active: tokio::time::Instant::now(),
             stored: true,
             uncertain: false,
+            unrecorded_offers: std::collections::BTreeMap::new(),
         }
     }
 
@@ -275,6 +281,32 @@ impl ConversationActor {
         }
         self.conversation = Some(next);
         self.follow(followups);
+    }
+
+    /// Journals the offers whose `offer.created` failed, once the store answers again and
+    /// if the stored conversation does not have them (a commit that timed out may have been
+    /// stored after all). Tries again every half second while the store is still away.
+    pub(super) fn record_unrecorded_offers(&mut self, ctx: &mut Context<Self>) {
+        ctx.run_later(std::time::Duration::from_millis(500), |actor, ctx| {
+            if actor.unrecorded_offers.is_empty() {
+                return;
+            }
+            if actor.uncertain {
+                actor.record_unrecorded_offers(ctx);
+                return;
+            }
+            let recorded: Vec<String> = actor
+                .conversation
+                .as_ref()
+                .map(|c| c.open_offers().keys().cloned().collect())
+                .unwrap_or_default();
+            let pending = std::mem::take(&mut actor.unrecorded_offers);
+            for (offer, happened) in pending {
+                if !recorded.contains(&offer) {
+                    ctx.notify(super::messages::Routed(happened));
+                }
+            }
+        });
     }
 
     /// Reads the stored conversation again, trying until the store answers, after a commit

@@ -200,11 +200,30 @@ impl Handler<Routed> for ConversationActor {
             followups,
         };
         let id = self.id.clone();
-        AtomicResponse::new(Box::pin(self.commit(change).map(move |result, _, _| {
-            if let Err(e) = result {
-                tracing::error!(conversation_id = %id, error = %e, "could not record a routing change");
+        // An offer that ended (or was accepted) needs no late `offer.created` any more.
+        match &happened {
+            Happened::OfferEnded { offer, .. } | Happened::Assigned { offer, .. } => {
+                self.unrecorded_offers.remove(&offer.to_string());
             }
-        })))
+            _ => {}
+        }
+        let created = match &happened {
+            Happened::OfferCreated { offer, .. } => Some(offer.to_string()),
+            _ => None,
+        };
+        AtomicResponse::new(Box::pin(self.commit(change).map(
+            move |result, actor, ctx| {
+                if let Err(e) = result {
+                    tracing::error!(conversation_id = %id, error = %e, "could not record a routing change");
+                    if let (Some(offer), EngineError::Store(store)) = (created, &e)
+                        && store.is_unavailable()
+                    {
+                        actor.unrecorded_offers.insert(offer, happened);
+                        actor.record_unrecorded_offers(ctx);
+                    }
+                }
+            },
+        )))
     }
 }
 
