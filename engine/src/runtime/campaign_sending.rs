@@ -651,9 +651,11 @@ impl Engine {
     ) -> Result<Flow, EngineError> {
         job.next_at = None;
         if asked == SendState::Cancelled {
+            // The outcomes so far first (still running), then the rest cancelled in one
+            // write: a reader never sees `cancelled` with rows still pending.
+            self.flush_send(job, outcomes, Some(dirty)).await?;
             job.state = SendState::Cancelled;
             job.finished_at = Some(self.now());
-            self.flush_send(job, outcomes, Some(dirty)).await?;
             self.cancel_rest(job).await?;
             return Ok(Flow::Finished);
         }
