@@ -28,17 +28,37 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// What a server killed and started again runs with: the shared Redis, its own key prefix,
+/// and one fixed address (so clients reach the second process where the first was).
+struct ServerEnv {
+    redis: String,
+    prefix: String,
+    bind: String,
+}
+
+impl ServerEnv {
+    fn new(name: &str) -> Self {
+        Self {
+            redis: shared_redis_url(),
+            prefix: unique_prefix(name),
+            bind: format!("127.0.0.1:{}", free_port()),
+        }
+    }
+
+    fn pairs(&self) -> [(&str, &str); 4] {
+        [
+            ("REDIS_URL", self.redis.as_str()),
+            ("SWITCHBOARD_KEY_PREFIX", self.prefix.as_str()),
+            ("SWITCHBOARD_ADMIN_TOKEN", ADMIN),
+            ("SWITCHBOARD_BIND", self.bind.as_str()),
+        ]
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn killed_under_load_it_loses_and_doubles_nothing() {
-    let redis = shared_redis_url();
-    let prefix = unique_prefix("kill");
-    let bind = format!("127.0.0.1:{}", free_port());
-    let env = [
-        ("REDIS_URL", redis.as_str()),
-        ("SWITCHBOARD_KEY_PREFIX", prefix.as_str()),
-        ("SWITCHBOARD_ADMIN_TOKEN", ADMIN),
-        ("SWITCHBOARD_BIND", bind.as_str()),
-    ];
+    let server = ServerEnv::new("kill");
+    let env = server.pairs();
     let first = ServerProcess::start(&env);
     let mut scenario =
         Scenario::from_toml(include_str!("../../loadtest/scenarios/smoke.toml")).unwrap();
@@ -231,15 +251,8 @@ async fn redis_full_under_load() {
 /// the rows sent before the kill whose outcomes were not written yet are not sent again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_bulk_send_killed_halfway_texts_everyone_exactly_once() {
-    let redis = shared_redis_url();
-    let prefix = unique_prefix("sendkill");
-    let bind = format!("127.0.0.1:{}", free_port());
-    let env = [
-        ("REDIS_URL", redis.as_str()),
-        ("SWITCHBOARD_KEY_PREFIX", prefix.as_str()),
-        ("SWITCHBOARD_ADMIN_TOKEN", ADMIN),
-        ("SWITCHBOARD_BIND", bind.as_str()),
-    ];
+    let server = ServerEnv::new("sendkill");
+    let env = server.pairs();
     let first = ServerProcess::start(&env);
     let base = first.address.clone();
     let http = reqwest::Client::new();

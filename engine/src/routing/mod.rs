@@ -19,6 +19,7 @@
 
 mod agent_core;
 mod ended_offers;
+mod explain;
 mod policy;
 pub mod protocol;
 mod queue_core;

@@ -14,14 +14,15 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use super::ended_offers::EndedOffers;
+use super::explain;
 use super::protocol::{
     AgentNews, Answer, Effects, EnqueueHint, Happened, OfferEnd, OfferId, RescindReason,
     StaleReason, ToAgent, ToQueue,
 };
 use super::skill_lines::{Placement, SkillLines};
 use super::skills::{Escalation, Needs, Requirement, Skills};
-use super::trace::{Exclusion, LISTED_PER_RULE, RoutingTrace, Selection, Unready};
-use super::{Millis, RosterEntry, WaitKey, WaitingLine, pick_agents, strategy_order};
+use super::trace::{RoutingTrace, Selection, Unready};
+use super::{Millis, RosterEntry, WaitKey, WaitingLine, pick_agents};
 use crate::domain::{AgentId, ConversationId, QueueId, RoutingStrategy};
 
 /// Why an answer to an offer was refused.
@@ -652,8 +653,7 @@ impl QueueCore {
         }
     }
 
-    /// Why `chosen` got the conversation (still in line): what it needed at its step, and
-    /// the rule that excluded each other agent this queue knows of.
+    /// Why `chosen` got the conversation (still in line): see [`super::explain`].
     fn trace(
         &self,
         conversation: &ConversationId,
@@ -661,80 +661,17 @@ impl QueueCore {
         chosen: &[AgentId],
         now: Millis,
     ) -> Arc<RoutingTrace> {
-        let placement = self.classes.placement(conversation);
-        let key = self.line.get(conversation);
-        let required = placement.map(|p| p.class.clone()).unwrap_or_default();
-        let ready = self.classes.ready();
-        let qualified = self.classes.roster(&required).unwrap_or(ready);
-        let mut trace = RoutingTrace {
-            at: now,
+        Arc::new(explain::decision(&explain::Decision {
+            classes: &self.classes,
+            unready: &self.unready,
+            declined: self.declined.get(conversation),
+            strategy: self.settings.strategy,
+            key: self.line.get(conversation),
+            placement: self.classes.placement(conversation),
             selection,
-            need: placement.map(|p| p.need.clone()).unwrap_or_default(),
-            required: required.clone(),
-            step: placement.map_or(0, |p| p.step.reached),
-            relax: placement.map(|p| p.step.relax).unwrap_or_default(),
-            waited: key.map_or(0, |k| (now - k.waiting_since).max(0)),
-            ready: ready.len(),
-            qualified: qualified.len(),
-            chosen: chosen.to_vec(),
-            excluded: Vec::new(),
-            excluded_counts: Default::default(),
-        };
-        for (reason, agents) in &self.unready {
-            for agent in agents.iter().take(LISTED_PER_RULE) {
-                trace.exclude(agent.clone(), Exclusion::Unready(*reason));
-            }
-            let unlisted = agents.len().saturating_sub(LISTED_PER_RULE);
-            if unlisted > 0 {
-                *trace.excluded_counts.entry(reason.as_str()).or_default() += unlisted;
-            }
-        }
-        // Ready but unskilled: listed from a bounded walk, counted exactly.
-        let unskilled = ready.len() - qualified.len();
-        let mut listed = 0;
-        for agent in ready.longest_idle().take(20 * LISTED_PER_RULE) {
-            if listed == unskilled.min(LISTED_PER_RULE) {
-                break;
-            }
-            if qualified.get(agent).is_none()
-                && let Some(missing) = self
-                    .classes
-                    .skills_of(agent)
-                    .and_then(|skills| required.missing(skills))
-            {
-                trace.exclude(agent.clone(), Exclusion::MissingSkill(missing));
-                listed += 1;
-            }
-        }
-        if unskilled > listed {
-            *trace.excluded_counts.entry("missing_skill").or_default() += unskilled - listed;
-        }
-        let declined = self.declined.get(conversation);
-        let mut declined_ready = 0;
-        for agent in declined.into_iter().flatten() {
-            if qualified.get(agent).is_some() && !chosen.contains(agent) {
-                trace.exclude(agent.clone(), Exclusion::DeclinedBefore);
-                declined_ready += 1;
-            }
-        }
-        let ranked_lower = qualified
-            .len()
-            .saturating_sub(declined_ready)
-            .saturating_sub(chosen.iter().filter(|a| qualified.get(a).is_some()).count());
-        let mut listed = 0;
-        for agent in strategy_order(self.settings.strategy, qualified) {
-            if listed == ranked_lower.min(LISTED_PER_RULE) {
-                break;
-            }
-            if !chosen.contains(agent) && !declined.is_some_and(|d| d.contains(agent)) {
-                trace.exclude(agent.clone(), Exclusion::RankedLower);
-                listed += 1;
-            }
-        }
-        if ranked_lower > listed {
-            *trace.excluded_counts.entry("ranked_lower").or_default() += ranked_lower - listed;
-        }
-        Arc::new(trace)
+            chosen,
+            now,
+        }))
     }
 
     /// The trace of a transfer straight to `agent`: the sender chose, nothing was excluded.
@@ -745,20 +682,7 @@ impl QueueCore {
         agent: &AgentId,
         now: Millis,
     ) -> Arc<RoutingTrace> {
-        Arc::new(RoutingTrace {
-            at: now,
-            selection: Selection::Direct,
-            need: need.clone(),
-            required: Requirement::none(),
-            step: 0,
-            relax: Default::default(),
-            waited: (now - key.waiting_since).max(0),
-            ready: self.classes.ready().len(),
-            qualified: self.classes.ready().len(),
-            chosen: vec![agent.clone()],
-            excluded: Vec::new(),
-            excluded_counts: Default::default(),
-        })
+        Arc::new(explain::direct(&self.classes, key, need, agent, now))
     }
 
     /// Asks `agent` for a slot for `conversation` (already out of line).

@@ -32,15 +32,6 @@ pub enum Unready {
 }
 
 impl Unready {
-    /// Every reason, in the order a trace lists them.
-    pub const ALL: [Unready; 5] = [
-        Self::NotLoggedIn,
-        Self::Away,
-        Self::Offline,
-        Self::AtCapacity,
-        Self::Choosing,
-    ];
-
     /// The reason as the API names it.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -159,6 +150,13 @@ impl RoutingTrace {
             out.push_str(&format!(" (step {}: {})", self.step, self.relax.as_str()));
         }
         out
+    }
+
+    /// Counts `n` more agents excluded by `rule` without naming them.
+    pub fn count_unlisted(&mut self, rule: &'static str, n: usize) {
+        if n > 0 {
+            *self.excluded_counts.entry(rule).or_default() += n;
+        }
     }
 
     /// Counts one more agent excluded by `rule`, listing it while the rule has room.

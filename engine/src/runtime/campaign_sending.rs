@@ -500,6 +500,8 @@ impl Engine {
             }
             due.pop_first();
             let row = &rows.accepted[index];
+            // The card is read here for the zone, and again by the send gate after the rate's
+            // wait: a STOP that lands during the wait must still stop the text.
             let zone = self
                 .inner
                 .contacts

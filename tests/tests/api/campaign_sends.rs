@@ -1,7 +1,7 @@
 //! Bulk sends through HTTP against Redis: JSON and CSV uploads, rows refused up front and
 //! reported (never sent), progress and per-row outcomes, the texts in the customers'
 //! conversations, a reply queued in the campaign's queue, pause/resume/cancel and what a
-//! finished send refuses, and who may do what. The timing (rate, quiet hours, STOP during a
+//! finished send refuses, and who may do what. The timing (rate, quiet hours, pauses, STOP during a
 //! send) runs on paused time in `engine/tests/campaign_sends.rs`; a send cut by kill -9 in
 //! `tests/tests/faults.rs`.
 
@@ -209,14 +209,8 @@ async fn a_csv_send_can_be_paused_resumed_and_cancelled() {
     .await;
     paused.expect_status(200);
     assert_eq!(paused.body["state"], "paused");
-    let sent_then = paused.body["sent"].as_u64().unwrap();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let still = call(&app, &sue, Method::GET, &format!("{path}/{send}"), None).await;
-    assert_eq!(
-        still.body["sent"].as_u64().unwrap(),
-        sent_then,
-        "nothing sent while paused"
-    );
+    // That nothing goes out while paused is timed on paused time, in
+    // `engine/tests/campaign_sends.rs`; here the states and counts as a client reads them.
     let resumed = call(
         &app,
         &sue,
